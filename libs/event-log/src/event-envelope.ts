@@ -1,0 +1,130 @@
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { InvalidArgumentError } from '@parley/errors';
+
+/**
+ * The envelope every stored event carries. `data` holds the domain payload;
+ * everything else is bookkeeping that the log, the bus and the read models share.
+ */
+export interface EventEnvelope<TData = unknown> {
+  /** Sortable UUID v7, unique across the whole log; the idempotency key of an append. */
+  readonly id: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly streamId: string;
+  /** 1-based, gap-free within the stream. */
+  readonly streamVersion: number;
+  readonly tenantId: string;
+  /** When it happened, as told by the writer (ISO-8601). */
+  readonly occurredAt: string;
+  /** When the log stored it (ISO-8601). */
+  readonly recordedAt: string;
+  readonly correlationId: string;
+  readonly causationId: string | null;
+  readonly data: TData;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** An event as read back from the log: the envelope plus its place in the global order. */
+export interface RecordedEvent<TData = unknown> extends EventEnvelope<TData> {
+  /** Strictly increasing in `readAll` order; a reader stores it as its checkpoint. */
+  readonly position: number;
+}
+
+/** What a writer hands to `append`; the log assigns versions, positions and recordedAt. */
+export interface NewEvent<TData = unknown> {
+  readonly id?: string;
+  readonly type: string;
+  readonly schemaVersion?: number;
+  readonly tenantId: string;
+  readonly occurredAt?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string | null;
+  readonly data: TData;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/** A new event with every optional field settled, so that a retry is byte-for-byte the same append. */
+export type PreparedEvent<TData = unknown> = Omit<EventEnvelope<TData>, 'streamId' | 'streamVersion' | 'recordedAt'>;
+
+export const MAX_EVENTS_PER_APPEND = 1000;
+export const MAX_STREAM_ID_LENGTH = 256;
+
+const streamIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_STREAM_ID_LENGTH)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@|\-]*$/, 'letters, digits and . _ : @ | - only');
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number().finite(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+const newEventSchema = z.object({
+  id: z.uuid().optional(),
+  type: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)*$/, 'dot-separated lower-case words, e.g. conversation.message-received'),
+  schemaVersion: z.number().int().min(1).max(1000).optional(),
+  tenantId: z.string().min(1).max(128),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  correlationId: z.string().min(1).max(128).optional(),
+  causationId: z.string().min(1).max(128).nullable().optional(),
+  data: jsonValue,
+  metadata: z.record(z.string(), jsonValue).optional(),
+});
+
+/**
+ * Validates an append request and fills in ids and defaults. Throws
+ * InvalidArgumentError listing every violation; nothing is written then.
+ */
+export function prepareAppend(streamId: string, events: readonly NewEvent[]): PreparedEvent[] {
+  const violations: { field: string; description: string }[] = [];
+  const stream = streamIdSchema.safeParse(streamId);
+  if (!stream.success) violations.push({ field: 'streamId', description: stream.error.issues[0]?.message ?? 'invalid' });
+  if (!Array.isArray(events) || events.length === 0) {
+    violations.push({ field: 'events', description: 'at least one event is required' });
+  } else if (events.length > MAX_EVENTS_PER_APPEND) {
+    violations.push({ field: 'events', description: `at most ${MAX_EVENTS_PER_APPEND} events per append` });
+  }
+  const prepared: PreparedEvent[] = [];
+  (Array.isArray(events) ? events : []).forEach((event, index) => {
+    const parsed = newEventSchema.safeParse(event);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        violations.push({ field: `events[${index}].${issue.path.join('.')}`, description: issue.message });
+      }
+      return;
+    }
+    const e = parsed.data;
+    const id = e.id ?? uuidv7();
+    prepared.push({
+      id,
+      type: e.type,
+      schemaVersion: e.schemaVersion ?? 1,
+      tenantId: e.tenantId,
+      occurredAt: e.occurredAt ? new Date(e.occurredAt).toISOString() : new Date().toISOString(),
+      correlationId: e.correlationId ?? id,
+      causationId: e.causationId ?? null,
+      data: e.data,
+      metadata: e.metadata ?? {},
+    });
+  });
+  const ids = new Set(prepared.map((e) => e.id));
+  if (ids.size !== prepared.length) violations.push({ field: 'events', description: 'event ids must be unique within an append' });
+  const tenants = new Set(prepared.map((e) => e.tenantId));
+  if (tenants.size > 1) violations.push({ field: 'events', description: 'all events of an append belong to one tenant' });
+  if (violations.length > 0) throw new InvalidArgumentError('invalid append', violations);
+  return prepared;
+}
+
+/** Assigns ids up front, so that a caller who retries after a timeout sends the same events again. */
+export function withEventIds<T extends NewEvent>(events: readonly T[]): (T & { id: string })[] {
+  return events.map((e) => ({ ...e, id: e.id ?? uuidv7() }));
+}
+
+export function newEventId(): string {
+  return uuidv7();
+}

@@ -1,0 +1,102 @@
+import type { NewEvent, RecordedEvent } from './event-envelope';
+
+/**
+ * What the writer believes about the stream before appending:
+ * - 'any': no check;
+ * - 'no_stream': the stream must not exist yet;
+ * - 'stream_exists': the stream must have at least one event;
+ * - a number: the stream's current version must be exactly this (0 = no stream).
+ */
+export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
+
+export interface AppendResult {
+  readonly streamId: string;
+  /** The stream's version after the append: pass it as `expected` for the next one. */
+  readonly nextExpectedVersion: number;
+  readonly events: readonly RecordedEvent[];
+  /** True when the same events were already stored by an earlier call (an idempotent retry). */
+  readonly alreadyStored: boolean;
+}
+
+export interface ReadStreamOptions {
+  /** First version to read: forward defaults to 1, backward to the last version. */
+  readonly from?: number;
+  readonly direction?: 'forward' | 'backward';
+  readonly limit?: number;
+}
+
+export interface ReadAllOptions {
+  /** The checkpoint the reader stored: the position of the last event it handled, 0 at the start. */
+  readonly after: number;
+  readonly limit?: number;
+}
+
+export interface ReadAllResult {
+  readonly events: readonly RecordedEvent[];
+  /**
+   * Where to continue from next time. It can move past positions that hold no
+   * event (failed appends), so a reader stores this rather than the last event's position.
+   */
+  readonly checkpoint: number;
+}
+
+export interface Snapshot<TState = unknown> {
+  readonly streamId: string;
+  /** The stream version the state was built up to. */
+  readonly version: number;
+  /** Version of the state's own shape; a reader ignores snapshots whose schema it does not know. */
+  readonly schemaVersion: number;
+  readonly state: TState;
+  readonly takenAt: string;
+}
+
+export interface ReadUnpublishedOptions {
+  readonly limit: number;
+  /** Only events recorded before this instant: leaves fresh appends to the process that wrote them. */
+  readonly recordedBefore?: Date;
+}
+
+/**
+ * The event log: the single source of truth. Streams are append-only; every
+ * state in Parley is rebuilt from them.
+ */
+export interface EventLog {
+  append(streamId: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<readonly RecordedEvent[]>;
+  /** The stream's current version, 0 when it does not exist. */
+  streamVersion(streamId: string): Promise<number>;
+  /** Every stream's events in one stable order, for projections and rebuilds. */
+  readAll(options: ReadAllOptions): Promise<ReadAllResult>;
+
+  saveSnapshot(snapshot: Snapshot): Promise<void>;
+  loadSnapshot(streamId: string): Promise<Snapshot | null>;
+
+  /** The outbox: events not yet marked as published to the bus, in log order. */
+  readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]>;
+  markPublished(eventIds: readonly string[]): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** Checks an expectation against the stream's current version (0 = no stream). */
+export function expectationHolds(expected: ExpectedVersion, actual: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return actual === 0;
+    case 'stream_exists':
+      return actual > 0;
+    default:
+      return actual === expected;
+  }
+}
+
+export function isValidExpectedVersion(expected: unknown): expected is ExpectedVersion {
+  return (
+    expected === 'any' ||
+    expected === 'no_stream' ||
+    expected === 'stream_exists' ||
+    (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0)
+  );
+}

@@ -1,0 +1,338 @@
+import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
+import type { Registry } from '@parley/observability';
+import { prepareAppend, type NewEvent, type RecordedEvent } from '../event-envelope';
+import { classifyConflict, type AppendRequest, type StoredIdentity } from '../append-request';
+import { WrongExpectedVersionError } from '../event-log.errors';
+import { EventLogMetrics } from '../event-log.metrics';
+import {
+  expectationHolds,
+  type AppendResult,
+  type EventLog,
+  type ExpectedVersion,
+  type ReadAllOptions,
+  type ReadAllResult,
+  type ReadStreamOptions,
+  type ReadUnpublishedOptions,
+  type Snapshot,
+} from '../event-log.port';
+import { GroupCommitQueue } from '../group-commit/group-commit.queue';
+import {
+  COMMIT_STRIDE,
+  VOID_TYPE,
+  commitOf,
+  expandClaim,
+  fromDocument,
+  toDocuments,
+  voidDocument,
+  type EventDocument,
+  type SnapshotDocument,
+} from './mongo.documents';
+
+export interface MongoEventLogOptions {
+  readonly db: Db;
+  readonly collectionPrefix?: string;
+  readonly registry?: Registry;
+  readonly maxBatchSize?: number;
+  /**
+   * How long `readAll` waits for a missing commit before passing over it. A commit
+   * goes missing when its writer died between claiming the position and inserting.
+   */
+  readonly gapTimeoutMs?: number;
+}
+
+const DUPLICATE_KEY = 11000;
+const MAX_ROUNDS = 8;
+
+/**
+ * The production event log on MongoDB, written so that it also runs on FerretDB.
+ *
+ * Why it looks the way it does: FerretDB implements neither multi-document
+ * transactions, nor change streams, nor TTL indexes, and its updates and
+ * findAndModify are not atomic, so none of them may carry correctness here.
+ * The only concurrency tool is the one every MongoDB-compatible server gets
+ * right: an insert either happens or fails on a unique index. So:
+ * - one insert-only document per event; unique indexes on (streamId, version),
+ *   on the event id (`_id`) and on the global position;
+ * - an append is claimed by inserting its FIRST event's document, which also
+ *   carries the append's other events. Once that one insert succeeds the whole
+ *   append is durable; the other documents follow and, if a crash stops them,
+ *   are rebuilt from the first one. Readers never see half an append;
+ * - versions come from reading the stream's head and inserting at head + 1:
+ *   whoever loses the race gets a duplicate key, which becomes the concurrency
+ *   error (or an idempotent success when its event ids are the ones stored);
+ * - global positions come the same way, one commit number per append, read as
+ *   max + 1 and guarded by the unique index; commits lost by failed appends are
+ *   filled with void markers so readers do not wait on them.
+ * The only update is the outbox's "published" mark, an idempotent $unset whose
+ * worst case, if it is lost, is one more publication (consumers deduplicate).
+ */
+export class MongoEventLog implements EventLog {
+  private readonly events: Collection<EventDocument>;
+  private readonly snapshots: Collection<SnapshotDocument>;
+  private readonly queue: GroupCommitQueue<AppendRequest, AppendResult>;
+  private readonly metrics: EventLogMetrics;
+  private readonly gapTimeoutMs: number;
+  private readonly gapsSeen = new Map<number, number>();
+  private ownedClient: MongoClient | null = null;
+
+  constructor(options: MongoEventLogOptions) {
+    const prefix = options.collectionPrefix ?? '';
+    this.events = options.db.collection<EventDocument>(`${prefix}events`);
+    this.snapshots = options.db.collection<SnapshotDocument>(`${prefix}snapshots`);
+    this.metrics = new EventLogMetrics('mongo', options.registry);
+    this.gapTimeoutMs = options.gapTimeoutMs ?? 5000;
+    this.queue = new GroupCommitQueue((batch) => this.writeBatch(batch), options.maxBatchSize);
+  }
+
+  /** Connects, ensures the indexes, and closes the client with the log. */
+  static async connect(url: string, database: string, options: Omit<MongoEventLogOptions, 'db'> = {}): Promise<MongoEventLog> {
+    const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 10_000 });
+    const log = new MongoEventLog({ ...options, db: client.db(database) });
+    log.ownedClient = client;
+    await log.ensureIndexes();
+    return log;
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.events.createIndex({ streamId: 1, version: 1 }, { unique: true, name: 'stream_version' });
+    await this.events.createIndex({ position: 1 }, { unique: true, name: 'position' });
+    await this.events.createIndex({ pending: 1, position: 1 }, { name: 'outbox' });
+    await this.snapshots.createIndex({ streamId: 1, version: -1 }, { name: 'latest' });
+  }
+
+  async append(streamId: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const prepared = prepareAppend(streamId, events);
+    return this.queue.submit({ streamId, events: prepared, expected });
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    const latest = await this.events.findOne({ streamId }, { sort: { version: -1 }, projection: { end: 1 } });
+    return latest?.end ?? 0;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<readonly RecordedEvent[]> {
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+    const head = await this.streamVersion(streamId);
+    const backward = options.direction === 'backward';
+    const hi = backward ? Math.min(options.from ?? head, head) : Math.min(head, (options.from ?? 1) + limit - 1);
+    const lo = backward ? Math.max(1, hi - limit + 1) : Math.max(1, options.from ?? 1);
+    if (head === 0 || hi < lo) return [];
+    const docs = await this.events.find({ streamId, version: { $gte: lo, $lte: hi } }).sort({ version: 1 }).toArray();
+    const byVersion = new Map(docs.map((d) => [d.version, d]));
+    if (byVersion.size < hi - lo + 1) {
+      // Some later documents of an append are missing (their writer died after
+      // the first insert): the first document has them all.
+      const claims = await this.events.find({ streamId, offset: 0, version: { $lte: hi }, end: { $gte: lo } }).toArray();
+      for (const doc of claims.flatMap(expandClaim)) if (doc.version >= lo && doc.version <= hi && !byVersion.has(doc.version)) byVersion.set(doc.version, doc);
+    }
+    const ordered = [...byVersion.values()].sort((a, b) => a.version - b.version).map(fromDocument);
+    return backward ? ordered.reverse() : ordered;
+  }
+
+  async readAll(options: ReadAllOptions): Promise<ReadAllResult> {
+    const limit = options.limit ?? 1000;
+    const claims = await this.events
+      .find({ position: { $gt: options.after }, offset: 0 })
+      .sort({ position: 1 })
+      .limit(limit)
+      .toArray();
+    const events: RecordedEvent[] = [];
+    let checkpoint = options.after;
+    let nextCommit = commitOf(options.after) + 1;
+    for (const claim of claims) {
+      const commit = commitOf(claim.position);
+      if (commit > nextCommit && !this.gapsExpired(nextCommit, commit)) break;
+      nextCommit = commit + 1;
+      const whole = expandClaim(claim);
+      checkpoint = whole.at(-1)!.position;
+      if (claim.type !== VOID_TYPE) events.push(...whole.map(fromDocument));
+      if (events.length >= limit) break;
+    }
+    return { events, checkpoint };
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    try {
+      await this.snapshots.insertOne({
+        _id: `${snapshot.streamId}@${snapshot.version}`,
+        streamId: snapshot.streamId,
+        version: snapshot.version,
+        schemaVersion: snapshot.schemaVersion,
+        state: JSON.stringify(snapshot.state),
+        takenAt: snapshot.takenAt,
+      });
+    } catch (error) {
+      if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
+    }
+  }
+
+  async loadSnapshot(streamId: string): Promise<Snapshot | null> {
+    const doc = await this.snapshots.findOne({ streamId }, { sort: { version: -1 } });
+    if (!doc) return null;
+    return { streamId: doc.streamId, version: doc.version, schemaVersion: doc.schemaVersion, state: JSON.parse(doc.state), takenAt: doc.takenAt };
+  }
+
+  async readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]> {
+    const before = (options.recordedBefore ?? new Date(8.64e15)).toISOString();
+    const docs = await this.events
+      .find({ pending: true, recordedAt: { $lt: before } })
+      .sort({ position: 1 })
+      .limit(options.limit)
+      .toArray();
+    const result = new Map<string, EventDocument>();
+    for (const doc of docs) {
+      if (doc.rest && doc.rest.length > 0) {
+        // A multi-event append whose writer may have died before inserting the
+        // rest: insert what is missing now, so the mark can be set on each.
+        const whole = expandClaim(doc);
+        await this.insertIgnoringDuplicates(whole.slice(1));
+        for (const d of whole) result.set(d._id, d);
+      } else if (doc.type !== VOID_TYPE) {
+        result.set(doc._id, doc);
+      }
+    }
+    return [...result.values()].sort((a, b) => a.position - b.position).map(fromDocument);
+  }
+
+  async markPublished(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.events.updateMany({ _id: { $in: [...eventIds] } }, { $unset: { pending: '' } });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.ownedClient?.close();
+    this.ownedClient = null;
+  }
+
+  private gapsExpired(fromCommit: number, toCommit: number): boolean {
+    const now = Date.now();
+    let expired = true;
+    for (let c = fromCommit; c < toCommit; c++) {
+      const seen = this.gapsSeen.get(c) ?? now;
+      this.gapsSeen.set(c, seen);
+      if (now - seen < this.gapTimeoutMs) expired = false;
+    }
+    if (expired) for (let c = fromCommit; c < toCommit; c++) this.gapsSeen.delete(c);
+    return expired;
+  }
+
+  private async writeBatch(batch: readonly AppendRequest[]): Promise<(AppendResult | Error)[]> {
+    const started = process.hrtime.bigint();
+    const results = new Map<AppendRequest, AppendResult | Error>();
+    let open: AppendRequest[] = [];
+
+    // Retries of appends that are already stored answer from the store at once.
+    const stored = await this.storedIdentities(batch.flatMap((r) => r.events.map((e) => e.id)));
+    for (const request of batch) {
+      const mine = stored.filter((s) => request.events.some((e) => e.id === s.id));
+      if (mine.length === 0) open.push(request);
+      else results.set(request, await this.settleConflict(request, mine, null));
+    }
+
+    for (let round = 0; open.length > 0; round++) {
+      if (round === MAX_ROUNDS) {
+        for (const request of open) results.set(request, new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId)));
+        break;
+      }
+      open = await this.writeRound(open, results);
+    }
+    this.metrics.observeBatch(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
+    return batch.map((r) => results.get(r)!);
+  }
+
+  /** One attempt at the open appends; returns those to try again (lost a position race, or 'any' lost a version race). */
+  private async writeRound(open: readonly AppendRequest[], results: Map<AppendRequest, AppendResult | Error>): Promise<AppendRequest[]> {
+    const heads = await Promise.all(open.map((r) => (r.expected === 'no_stream' ? 0 : this.streamVersion(r.streamId))));
+    const candidates: { request: AppendRequest; docs: EventDocument[] }[] = [];
+    let commit = await this.nextCommit();
+    const recordedAt = new Date().toISOString();
+    open.forEach((request, i) => {
+      const head = heads[i]!;
+      if (!expectationHolds(request.expected, head)) {
+        results.set(request, new WrongExpectedVersionError(request.streamId, request.expected, head));
+        return;
+      }
+      candidates.push({ request, docs: toDocuments(request.streamId, request.events, head, commit++, recordedAt) });
+    });
+    if (candidates.length === 0) return [];
+
+    const failed = await this.insertFirsts(candidates.map((c) => c.docs[0]!));
+    const retry: AppendRequest[] = [];
+    const lostCommits: number[] = [];
+    for (const [i, { request, docs }] of candidates.entries()) {
+      const error = failed.get(i);
+      if (!error) {
+        if (docs.length > 1) await this.insertIgnoringDuplicates(docs.slice(1));
+        results.set(request, { streamId: request.streamId, nextExpectedVersion: docs.at(-1)!.version, events: docs.map(fromDocument), alreadyStored: false });
+        continue;
+      }
+      lostCommits.push(commitOf(docs[0]!.position));
+      if (error !== DUPLICATE_KEY) {
+        results.set(request, new Error(`append to ${request.streamId} failed: ${String(error)}`));
+        continue;
+      }
+      const outcome = await this.explainDuplicate(request, docs[0]!);
+      if (outcome === 'retry') retry.push(request);
+      else results.set(request, outcome);
+    }
+    await this.insertIgnoringDuplicates(lostCommits.map(voidDocument));
+    return retry;
+  }
+
+  private async explainDuplicate(request: AppendRequest, first: EventDocument): Promise<AppendResult | Error | 'retry'> {
+    const stored = await this.storedIdentities(request.events.map((e) => e.id));
+    if (stored.length > 0) return this.settleConflict(request, stored, null);
+    const taken = await this.events.findOne({ streamId: first.streamId, version: first.version }, { projection: { _id: 1 } });
+    if (!taken) return 'retry'; // another writer took our position first
+    if (request.expected === 'any' || request.expected === 'stream_exists') return 'retry';
+    return this.settleConflict(request, [], await this.streamVersion(request.streamId));
+  }
+
+  private async settleConflict(request: AppendRequest, stored: readonly StoredIdentity[], actual: number | null): Promise<AppendResult | Error> {
+    const verdict = classifyConflict(request, stored);
+    if (verdict instanceof Error) return verdict;
+    if (verdict === 'conflict') return new WrongExpectedVersionError(request.streamId, request.expected, actual ?? (await this.streamVersion(request.streamId)));
+    const first = Math.min(...stored.map((s) => s.streamVersion));
+    const events = await this.readStream(request.streamId, { from: first, limit: request.events.length });
+    return { streamId: request.streamId, nextExpectedVersion: first + events.length - 1, events, alreadyStored: true };
+  }
+
+  private async storedIdentities(ids: readonly string[]): Promise<StoredIdentity[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.events.find({ _id: { $in: [...ids] } }, { projection: { streamId: 1, version: 1 } }).toArray();
+    return docs.map((d) => ({ id: d._id, streamId: d.streamId, streamVersion: d.version }));
+  }
+
+  private async nextCommit(): Promise<number> {
+    const latest = await this.events.findOne({}, { sort: { position: -1 }, projection: { position: 1 } });
+    return latest ? commitOf(latest.position) + 1 : 1;
+  }
+
+  /** Inserts the appends' first documents; returns, by index, the error code of those that failed. */
+  private async insertFirsts(docs: EventDocument[]): Promise<Map<number, number | string>> {
+    const failed = new Map<number, number | string>();
+    try {
+      await this.events.insertMany(docs, { ordered: false });
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      for (const w of writeErrors) failed.set(w.index, w.code ?? String(w.errmsg));
+    }
+    return failed;
+  }
+
+  private async insertIgnoringDuplicates(docs: EventDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    try {
+      await this.events.insertMany(docs, { ordered: false });
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      const real = writeErrors.filter((w) => w.code !== DUPLICATE_KEY);
+      if (real.length > 0) throw error;
+    }
+  }
+}
+
+export { COMMIT_STRIDE };

@@ -1,0 +1,247 @@
+import Database from 'better-sqlite3';
+import type { Registry } from '@parley/observability';
+import { prepareAppend, type NewEvent, type RecordedEvent } from '../event-envelope';
+import { classifyConflict, toRecorded, type AppendRequest, type StoredIdentity } from '../append-request';
+import { WrongExpectedVersionError } from '../event-log.errors';
+import { EventLogMetrics } from '../event-log.metrics';
+import {
+  expectationHolds,
+  type AppendResult,
+  type EventLog,
+  type ExpectedVersion,
+  type ReadAllOptions,
+  type ReadAllResult,
+  type ReadStreamOptions,
+  type ReadUnpublishedOptions,
+  type Snapshot,
+} from '../event-log.port';
+import { GroupCommitQueue } from '../group-commit/group-commit.queue';
+
+export interface SqliteEventLogOptions {
+  /** A file path, or ':memory:' for tests. */
+  readonly filename: string;
+  readonly registry?: Registry;
+  readonly maxBatchSize?: number;
+}
+
+interface EventRow {
+  position: number;
+  id: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  tenant_id: string;
+  occurred_at: string;
+  recorded_at: string;
+  correlation_id: string;
+  causation_id: string | null;
+  data: string;
+  metadata: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position        INTEGER PRIMARY KEY AUTOINCREMENT,
+  id              TEXT    NOT NULL UNIQUE,
+  stream_id       TEXT    NOT NULL,
+  stream_version  INTEGER NOT NULL,
+  type            TEXT    NOT NULL,
+  schema_version  INTEGER NOT NULL,
+  tenant_id       TEXT    NOT NULL,
+  occurred_at     TEXT    NOT NULL,
+  recorded_at     TEXT    NOT NULL,
+  correlation_id  TEXT    NOT NULL,
+  causation_id    TEXT,
+  data            TEXT    NOT NULL,
+  metadata        TEXT    NOT NULL,
+  published       INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (stream_id, stream_version)
+);
+CREATE INDEX IF NOT EXISTS events_unpublished ON events (position) WHERE published = 0;
+CREATE TABLE IF NOT EXISTS snapshots (
+  stream_id       TEXT    NOT NULL,
+  version         INTEGER NOT NULL,
+  schema_version  INTEGER NOT NULL,
+  state           TEXT    NOT NULL,
+  taken_at        TEXT    NOT NULL,
+  PRIMARY KEY (stream_id, version)
+);
+`;
+
+/**
+ * The embedded-mode event log on SQLite (WAL). SQLite has one writer at a time;
+ * group commit makes that one writer write every waiting append in a single
+ * transaction, each append inside its own savepoint so that one conflict does
+ * not undo the others.
+ */
+export class SqliteEventLog implements EventLog {
+  private readonly db: Database.Database;
+  private readonly queue: GroupCommitQueue<AppendRequest, AppendResult>;
+  private readonly metrics: EventLogMetrics;
+  private readonly statements;
+
+  constructor(options: SqliteEventLogOptions) {
+    this.db = new Database(options.filename);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a transaction that returned is on disk, even across a power loss.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.metrics = new EventLogMetrics('sqlite', options.registry);
+    this.statements = {
+      head: this.db.prepare<[string], { v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_id = ?'),
+      insert: this.db.prepare(
+        `INSERT INTO events (id, stream_id, stream_version, type, schema_version, tenant_id, occurred_at, recorded_at,
+           correlation_id, causation_id, data, metadata)
+         VALUES (@id, @streamId, @streamVersion, @type, @schemaVersion, @tenantId, @occurredAt, @recordedAt,
+           @correlationId, @causationId, @data, @metadata)`,
+      ),
+      forward: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT * FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version ASC LIMIT ?',
+      ),
+      backward: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT * FROM events WHERE stream_id = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?',
+      ),
+      all: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
+      unpublished: this.db.prepare<[string, number], EventRow>(
+        'SELECT * FROM events WHERE published = 0 AND recorded_at < ? ORDER BY position ASC LIMIT ?',
+      ),
+      saveSnapshot: this.db.prepare(
+        'INSERT OR IGNORE INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      loadSnapshot: this.db.prepare<[string], { stream_id: string; version: number; schema_version: number; state: string; taken_at: string }>(
+        'SELECT * FROM snapshots WHERE stream_id = ? ORDER BY version DESC LIMIT 1',
+      ),
+    };
+    this.queue = new GroupCommitQueue((batch) => Promise.resolve(this.writeBatch(batch)), options.maxBatchSize);
+  }
+
+  async append(streamId: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const prepared = prepareAppend(streamId, events);
+    return this.queue.submit({ streamId, events: prepared, expected });
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<readonly RecordedEvent[]> {
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+    const rows =
+      options.direction === 'backward'
+        ? this.statements.backward.all(streamId, options.from ?? Number.MAX_SAFE_INTEGER, limit)
+        : this.statements.forward.all(streamId, options.from ?? 1, limit);
+    return rows.map(fromRow);
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    return this.statements.head.get(streamId)?.v ?? 0;
+  }
+
+  async readAll(options: ReadAllOptions): Promise<ReadAllResult> {
+    // Positions come from the single writer inside its transaction, so they become
+    // visible in order: no reader can ever see N+1 before N.
+    const rows = this.statements.all.all(options.after, options.limit ?? 1000);
+    const events = rows.map(fromRow);
+    return { events, checkpoint: events.at(-1)?.position ?? options.after };
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    this.statements.saveSnapshot.run(snapshot.streamId, snapshot.version, snapshot.schemaVersion, JSON.stringify(snapshot.state), snapshot.takenAt);
+  }
+
+  async loadSnapshot(streamId: string): Promise<Snapshot | null> {
+    const row = this.statements.loadSnapshot.get(streamId);
+    if (!row) return null;
+    return { streamId: row.stream_id, version: row.version, schemaVersion: row.schema_version, state: JSON.parse(row.state), takenAt: row.taken_at };
+  }
+
+  async readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]> {
+    const before = (options.recordedBefore ?? new Date(8.64e15)).toISOString();
+    return this.statements.unpublished.all(before, options.limit).map(fromRow);
+  }
+
+  async markPublished(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    const mark = this.db.prepare(`UPDATE events SET published = 1 WHERE id IN (${eventIds.map(() => '?').join(',')})`);
+    mark.run(...eventIds);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    if (this.db.open) this.db.close();
+  }
+
+  private writeBatch(batch: readonly AppendRequest[]): (AppendResult | Error)[] {
+    const started = process.hrtime.bigint();
+    const results: (AppendResult | Error)[] = [];
+    const appendOne = this.db.transaction((request: AppendRequest) => this.appendInSavepoint(request));
+    this.db.transaction(() => {
+      for (const request of batch) {
+        try {
+          results.push(appendOne(request));
+        } catch (error) {
+          results.push(this.explain(request, error));
+        }
+      }
+    }).immediate();
+    this.metrics.observeBatch(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
+    return results;
+  }
+
+  private appendInSavepoint(request: AppendRequest): AppendResult {
+    const head = this.statements.head.get(request.streamId)?.v ?? 0;
+    if (!expectationHolds(request.expected, head)) throw new WrongExpectedVersionError(request.streamId, request.expected, head);
+    const recordedAt = new Date().toISOString();
+    const recorded = request.events.map((event, i) => {
+      const streamVersion = head + i + 1;
+      const info = this.statements.insert.run({
+        ...event,
+        streamId: request.streamId,
+        streamVersion,
+        recordedAt,
+        data: JSON.stringify(event.data),
+        metadata: JSON.stringify(event.metadata),
+      });
+      return toRecorded(request.streamId, event, streamVersion, Number(info.lastInsertRowid), recordedAt);
+    });
+    return { streamId: request.streamId, nextExpectedVersion: head + request.events.length, events: recorded, alreadyStored: false };
+  }
+
+  /** After a failed append (its savepoint rolled back): a retry of a stored append, a conflict, or a real error. */
+  private explain(request: AppendRequest, error: unknown): AppendResult | Error {
+    const conflict = error instanceof WrongExpectedVersionError || (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+    if (!conflict) return error instanceof Error ? error : new Error(String(error));
+    const ids = request.events.map((e) => e.id);
+    const stored = this.db
+      .prepare<string[], { id: string; stream_id: string; stream_version: number }>(
+        `SELECT id, stream_id, stream_version FROM events WHERE id IN (${ids.map(() => '?').join(',')})`,
+      )
+      .all(...ids)
+      .map((r): StoredIdentity => ({ id: r.id, streamId: r.stream_id, streamVersion: r.stream_version }));
+    const verdict = classifyConflict(request, stored);
+    if (verdict instanceof Error) return verdict;
+    if (verdict === 'conflict') {
+      const actual = this.statements.head.get(request.streamId)?.v ?? 0;
+      return error instanceof WrongExpectedVersionError ? error : new WrongExpectedVersionError(request.streamId, request.expected, actual);
+    }
+    const first = Math.min(...stored.map((s) => s.streamVersion));
+    const events = this.statements.forward.all(request.streamId, first, request.events.length).map(fromRow);
+    return { streamId: request.streamId, nextExpectedVersion: first + events.length - 1, events, alreadyStored: true };
+  }
+}
+
+function fromRow(row: EventRow): RecordedEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    tenantId: row.tenant_id,
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata),
+    position: row.position,
+  };
+}

@@ -1,0 +1,46 @@
+import { counter, defaultRegistry, histogram, type Registry } from '@parley/observability';
+
+/** Labelled by topic and group only: both are bounded sets fixed by deployment. */
+export class BusMetrics {
+  private readonly handled;
+  private readonly failures;
+  private readonly deadLetters;
+  private readonly published;
+
+  constructor(registry: Registry = defaultRegistry()) {
+    this.handled = histogram(registry, {
+      name: 'parley_bus_handler_duration_seconds',
+      help: 'Time from taking a message to its handler succeeding or the message being dead-lettered.',
+      labelNames: ['topic', 'group'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    });
+    this.failures = counter(registry, {
+      name: 'parley_bus_handler_failures_total',
+      help: 'Handler attempts that threw (each retry counts).',
+      labelNames: ['topic', 'group'] as const,
+    });
+    this.deadLetters = counter(registry, {
+      name: 'parley_bus_dead_letters_total',
+      help: 'Messages sent to a dead-letter topic after their retries were spent.',
+      labelNames: ['topic', 'group'] as const,
+    });
+    this.published = counter(registry, {
+      name: 'parley_bus_published_messages_total',
+      help: 'Messages published.',
+      labelNames: ['topic'] as const,
+    });
+  }
+
+  observeHandled(topic: string, group: string, seconds: number): void {
+    this.handled.observe({ topic, group }, seconds);
+  }
+  countFailure(topic: string, group: string): void {
+    this.failures.inc({ topic, group });
+  }
+  countDeadLetter(topic: string, group: string): void {
+    this.deadLetters.inc({ topic, group });
+  }
+  countPublished(topic: string, n: number): void {
+    this.published.inc({ topic }, n);
+  }
+}

@@ -1,0 +1,191 @@
+import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type KafkaConfig } from 'kafkajs';
+import { createLogger, type Logger, type Registry } from '@parley/observability';
+import { BusMetrics } from '../delivery/bus.metrics';
+import { deliverWithRetry } from '../delivery/retrying.delivery';
+import {
+  deadLetterTopicFor,
+  type IncomingMessage,
+  type MessageBus,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+} from '../message-bus.port';
+
+export interface KafkaBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  readonly registry?: Registry;
+  readonly logger?: Logger;
+  /** Broker minimum is 6 s by default; a handler may take far longer, it heartbeats meanwhile. */
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** Partitions of one consumer handled at once; order within a partition is always kept. */
+  readonly partitionsConsumedConcurrently?: number;
+  readonly defaultPartitions?: number;
+  readonly ssl?: KafkaConfig['ssl'];
+  readonly sasl?: KafkaConfig['sasl'];
+}
+
+/**
+ * The MessageBus on Apache Kafka (kafkajs). Publishing is idempotent with acks
+ * from all in-sync replicas; consuming commits an offset only after its handler
+ * succeeded or its message reached the dead-letter topic.
+ */
+export class KafkaBus implements MessageBus {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private producerReady: Promise<void> | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private readonly metrics: BusMetrics;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.logger = options.logger ?? createLogger('message-bus');
+    const logger = this.logger;
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'parley',
+      brokers: [...options.brokers],
+      ...(options.ssl ? { ssl: options.ssl } : {}),
+      ...(options.sasl ? { sasl: options.sasl } : {}),
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => {
+        const { message, ...rest } = entry.log;
+        const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+        logger[level]({ kafka: rest, namespace: entry.namespace }, message);
+      },
+    });
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.metrics = new BusMetrics(options.registry);
+  }
+
+  async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.connectProducer();
+    await this.producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })),
+    });
+    this.metrics.countPublished(topic, messages.length);
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length > 0) {
+        await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const deadLetterTopic = options.deadLetterTopic ?? deadLetterTopicFor;
+    await this.ensureTopics(
+      options.topics.flatMap((t) => [
+        { name: t, partitions: this.options.defaultPartitions ?? 3 },
+        { name: deadLetterTopic(t), partitions: 1 },
+      ]),
+    );
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1_000,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10 },
+    });
+    await consumer.connect();
+    this.consumers.add(consumer);
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    let stopping = false;
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        const incoming: IncomingMessage = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString('utf8') : null,
+          value: message.value,
+          headers: decodeHeaders(message.headers),
+          timestamp: message.timestamp,
+        };
+        const started = process.hrtime.bigint();
+        const outcome = await deliverWithRetry({
+          message: incoming,
+          handler: options.handler,
+          ...(options.retry ? { retry: options.retry } : {}),
+          groupId: options.groupId,
+          heartbeat,
+          heartbeatEveryMs: this.options.heartbeatIntervalMs ?? 1_000,
+          deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
+          isStopping: () => stopping,
+          onFailure: (error, attempt) => {
+            this.metrics.countFailure(topic, options.groupId);
+            this.logger.warn({ topic, partition, offset: message.offset, attempt, err: errorSummary(error) }, 'handler failed');
+          },
+        });
+        if (outcome.status === 'dead-lettered') {
+          this.metrics.countDeadLetter(topic, options.groupId);
+          this.logger.error({ topic, partition, offset: message.offset, attempts: outcome.attempts }, 'message dead-lettered');
+        }
+        this.metrics.observeHandled(topic, options.groupId, Number(process.hrtime.bigint() - started) / 1e9);
+      },
+    });
+    return {
+      close: async () => {
+        stopping = true;
+        // disconnect() stops fetching, waits for the handler in progress, commits
+        // the resolved offsets and leaves the group.
+        await consumer.disconnect();
+        this.consumers.delete(consumer);
+      },
+    };
+  }
+
+  /** Raw access for tests and tools that need group or offset details. */
+  admin() {
+    return this.kafka.admin();
+  }
+
+  /** Instrumentation of a subscription's consumer is not exposed; tests use this to watch group joins. */
+  kafkaClient(): Kafka {
+    return this.kafka;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    if (this.producerReady) await this.producer.disconnect();
+    this.producerReady = null;
+  }
+
+  private connectProducer(): Promise<void> {
+    this.producerReady ??= this.producer.connect().catch((error: unknown) => {
+      this.producerReady = null;
+      throw error;
+    });
+    return this.producerReady;
+  }
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue;
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return out;
+}
+
+function errorSummary(error: unknown): { name: string; code?: unknown } {
+  return error instanceof Error ? { name: error.name, code: (error as { code?: unknown }).code } : { name: typeof error };
+}

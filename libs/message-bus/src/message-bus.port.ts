@@ -1,0 +1,85 @@
+/** A message to publish. The key decides the partition: every message of one key stays in order. */
+export interface OutgoingMessage {
+  readonly key: string;
+  readonly value: Buffer | string | null;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offsets are 64-bit; kept as a decimal string. */
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Milliseconds since the epoch, as a decimal string. */
+  readonly timestamp: string;
+}
+
+export interface DeliveryContext {
+  /** 1 on the first try. */
+  readonly attempt: number;
+  /** Tells the group that this consumer is alive; called for you while a handler runs. */
+  heartbeat(): Promise<void>;
+}
+
+export type MessageHandler = (message: IncomingMessage, context: DeliveryContext) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Tries in all, the first included, before the message goes to the dead-letter topic. */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialBackoffMs: 200, maxBackoffMs: 10_000 };
+
+export interface SubscribeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly handler: MessageHandler;
+  /** Where a new group starts: the oldest retained message, or only new ones. Default true. */
+  readonly fromBeginning?: boolean;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Dead-letter topic for a source topic; default `<topic>.dead-letter`. */
+  readonly deadLetterTopic?: (topic: string) => string;
+}
+
+export interface Subscription {
+  /** Stops taking messages, lets the handler in progress finish, commits, and leaves the group. */
+  close(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+}
+
+/**
+ * Events between services. Delivery is at least once: a handler may see a
+ * message again after a crash or a rebalance and must be idempotent.
+ * There is no request/reply here; synchronous calls go over gRPC.
+ */
+export interface MessageBus {
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function deadLetterTopicFor(topic: string): string {
+  return `${topic}.dead-letter`;
+}
+
+/** Headers the bus adds to a dead-lettered message, beside the original ones. */
+export const DEAD_LETTER_HEADERS = {
+  error: 'parley_dlq_error',
+  errorCode: 'parley_dlq_error_code',
+  attempts: 'parley_dlq_attempts',
+  topic: 'parley_dlq_original_topic',
+  partition: 'parley_dlq_original_partition',
+  offset: 'parley_dlq_original_offset',
+  groupId: 'parley_dlq_group_id',
+  failedAt: 'parley_dlq_failed_at',
+} as const;

@@ -1,0 +1,84 @@
+import { BaseRpcContext, CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { DeliveryContext, IncomingMessage, MessageBus, RetryPolicy, Subscription } from '../message-bus.port';
+
+/** What a handler gets with `@Ctx()`: the raw message and its delivery attempt. */
+export class BusContext extends BaseRpcContext<[IncomingMessage, DeliveryContext]> {
+  getMessage(): IncomingMessage {
+    return this.args[0];
+  }
+  getTopic(): string {
+    return this.args[0].topic;
+  }
+  getAttempt(): number {
+    return this.args[1].attempt;
+  }
+}
+
+export interface BusTransportOptions {
+  readonly bus: MessageBus;
+  /** The consumer group of this service: instances of one service share the work. */
+  readonly groupId: string;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly fromBeginning?: boolean;
+  /** Turns a message into the handler's payload; default: the value parsed as JSON. */
+  readonly decode?: (message: IncomingMessage) => unknown;
+}
+
+/**
+ * Lets NestJS services consume the bus with `@EventPattern('<topic>')`.
+ * Only events: Parley never does request/reply over the bus (gRPC does that).
+ *
+ * Handlers are called directly rather than through Server.handleEvent, because
+ * that one does not surface a handler's error; here an error must reach the
+ * bus so it retries and, in the end, dead-letters the message.
+ */
+export class BusTransport extends Server implements CustomTransportStrategy {
+  private subscription: Subscription | null = null;
+
+  constructor(private readonly options: BusTransportOptions) {
+    super();
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      const topics = [...this.messageHandlers.keys()];
+      for (const [pattern, handler] of this.messageHandlers) {
+        if (!handler.isEventHandler) throw new Error(`@MessagePattern('${pattern}') is not supported on the bus: use @EventPattern, and gRPC for request/reply`);
+      }
+      if (topics.length > 0) {
+        this.subscription = await this.options.bus.subscribe({
+          groupId: this.options.groupId,
+          topics,
+          ...(this.options.retry ? { retry: this.options.retry } : {}),
+          ...(this.options.fromBeginning !== undefined ? { fromBeginning: this.options.fromBeginning } : {}),
+          handler: (message, delivery) => this.dispatch(message, delivery),
+        });
+      }
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.subscription?.close();
+    this.subscription = null;
+  }
+
+  on(): never {
+    throw new Error('BusTransport has no status events; watch the bus metrics instead');
+  }
+
+  unwrap<T>(): T {
+    return this.options.bus as T;
+  }
+
+  private async dispatch(message: IncomingMessage, delivery: DeliveryContext): Promise<void> {
+    const handler = this.getHandlerByPattern(message.topic);
+    if (!handler) throw new Error(`no handler for topic ${message.topic}`);
+    const payload = this.options.decode ? this.options.decode(message) : message.value ? JSON.parse(message.value.toString('utf8')) : null;
+    const result = await handler(payload, new BusContext([message, delivery]));
+    if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  }
+}
