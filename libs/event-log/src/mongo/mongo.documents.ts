@@ -9,7 +9,10 @@ export const COMMIT_STRIDE = 1024;
 
 /** One document per event; the first document of an append also carries the rest of it. */
 export interface EventDocument {
+  /** `<streamId>#<version>`: the slot in the stream. Lookups by `_id` are the one query every MongoDB-compatible server serves from an index. */
   _id: string;
+  /** The event id, unique across the log. */
+  eventId: string;
   streamId: string;
   version: number;
   /** The last version of the append this event belongs to: the stream's head once the append is in. */
@@ -33,7 +36,7 @@ export interface EventDocument {
   rest?: RestEvent[];
 }
 
-export type RestEvent = Omit<EventDocument, '_id' | 'streamId' | 'version' | 'end' | 'position' | 'offset' | 'recordedAt' | 'pending' | 'rest'> & {
+export type RestEvent = Omit<EventDocument, '_id' | 'eventId' | 'streamId' | 'version' | 'end' | 'position' | 'offset' | 'recordedAt' | 'pending' | 'rest'> & {
   id: string;
 };
 
@@ -48,6 +51,10 @@ export interface SnapshotDocument {
 
 export const VOID_TYPE = '$void';
 
+export function slotId(streamId: string, version: number): string {
+  return `${streamId}#${version}`;
+}
+
 export function commitOf(position: number): number {
   return Math.floor(position / COMMIT_STRIDE);
 }
@@ -56,7 +63,8 @@ export function toDocuments(streamId: string, events: readonly PreparedEvent[], 
   const end = head + events.length;
   const docs = events.map(
     (e, offset): EventDocument => ({
-      _id: e.id,
+      _id: slotId(streamId, head + offset + 1),
+      eventId: e.id,
       streamId,
       version: head + offset + 1,
       end,
@@ -80,7 +88,7 @@ export function toDocuments(streamId: string, events: readonly PreparedEvent[], 
 
 function toRest(doc: EventDocument): RestEvent {
   return {
-    id: doc._id,
+    id: doc.eventId,
     type: doc.type,
     schemaVersion: doc.schemaVersion,
     tenantId: doc.tenantId,
@@ -96,7 +104,8 @@ function toRest(doc: EventDocument): RestEvent {
 export function expandClaim(claim: EventDocument): EventDocument[] {
   const rest = (claim.rest ?? []).map(
     (r, i): EventDocument => ({
-      _id: r.id,
+      _id: slotId(claim.streamId, claim.version + i + 1),
+      eventId: r.id,
       streamId: claim.streamId,
       version: claim.version + i + 1,
       end: claim.end,
@@ -120,7 +129,7 @@ export function expandClaim(claim: EventDocument): EventDocument[] {
 
 export function fromDocument(doc: EventDocument): RecordedEvent {
   return {
-    id: doc._id,
+    id: doc.eventId,
     type: doc.type,
     schemaVersion: doc.schemaVersion,
     streamId: doc.streamId,
@@ -140,6 +149,7 @@ export function voidDocument(commit: number): EventDocument {
   const position = commit * COMMIT_STRIDE;
   return {
     _id: `${VOID_TYPE}:${position}`,
+    eventId: `${VOID_TYPE}:${position}`,
     streamId: `${VOID_TYPE}:${position}`,
     version: 0,
     end: 0,

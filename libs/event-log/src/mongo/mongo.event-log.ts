@@ -22,6 +22,7 @@ import {
   commitOf,
   expandClaim,
   fromDocument,
+  slotId,
   toDocuments,
   voidDocument,
   type EventDocument,
@@ -42,6 +43,7 @@ export interface MongoEventLogOptions {
 
 const DUPLICATE_KEY = 11000;
 const MAX_ROUNDS = 8;
+const MAX_REMEMBERED_HEADS = 50_000;
 
 /**
  * The production event log on MongoDB, written so that it also runs on FerretDB.
@@ -73,6 +75,8 @@ export class MongoEventLog implements EventLog {
   private readonly metrics: EventLogMetrics;
   private readonly gapTimeoutMs: number;
   private readonly gapsSeen = new Map<number, number>();
+  /** Last head seen per stream, a starting guess only (bounded, oldest dropped first). */
+  private readonly heads = new Map<string, number>();
   private ownedClient: MongoClient | null = null;
 
   constructor(options: MongoEventLogOptions) {
@@ -94,6 +98,7 @@ export class MongoEventLog implements EventLog {
   }
 
   async ensureIndexes(): Promise<void> {
+    await this.events.createIndex({ eventId: 1 }, { unique: true, name: 'event_id' });
     await this.events.createIndex({ streamId: 1, version: 1 }, { unique: true, name: 'stream_version' });
     await this.events.createIndex({ position: 1 }, { unique: true, name: 'position' });
     await this.events.createIndex({ pending: 1, position: 1 }, { name: 'outbox' });
@@ -106,8 +111,43 @@ export class MongoEventLog implements EventLog {
   }
 
   async streamVersion(streamId: string): Promise<number> {
-    const latest = await this.events.findOne({ streamId }, { sort: { version: -1 }, projection: { end: 1 } });
-    return latest?.end ?? 0;
+    return this.findHead(streamId, this.heads.get(streamId) ?? 0);
+  }
+
+  /**
+   * The stream's head, found by looking documents up by `_id` from a guess (the
+   * last head this instance saw) and galloping forward: a slot lookup is served
+   * from the primary index on every MongoDB-compatible server, where a sort on
+   * (streamId, version) is not (FerretDB's SQLite backend scans for it).
+   */
+  private async findHead(streamId: string, guess: number): Promise<number> {
+    let head = guess;
+    if (head > 0) {
+      const doc = await this.events.findOne({ _id: slotId(streamId, head) }, { projection: { end: 1 } });
+      if (!doc) return this.scanHead(streamId);
+      head = doc.end;
+    }
+    for (;;) {
+      const next = await this.events.findOne({ _id: slotId(streamId, head + 1) }, { projection: { end: 1 } });
+      if (!next) break;
+      head = next.end;
+    }
+    this.remember(streamId, head);
+    return head;
+  }
+
+  /** The slow, always-right way: used when a guessed slot is empty (a wrong guess, or an append whose later documents a crash cut off). */
+  private async scanHead(streamId: string): Promise<number> {
+    const latest = await this.events.find({ streamId }).sort({ version: -1 }).limit(1).project<{ end: number }>({ end: 1 }).toArray();
+    const head = latest[0]?.end ?? 0;
+    this.remember(streamId, head);
+    return head;
+  }
+
+  private remember(streamId: string, head: number): void {
+    this.heads.delete(streamId);
+    this.heads.set(streamId, head);
+    if (this.heads.size > MAX_REMEMBERED_HEADS) this.heads.delete(this.heads.keys().next().value!);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<readonly RecordedEvent[]> {
@@ -173,7 +213,7 @@ export class MongoEventLog implements EventLog {
   }
 
   async readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]> {
-    const before = (options.recordedBefore ?? new Date(8.64e15)).toISOString();
+    const before = options.recordedBefore?.toISOString() ?? '9999-12-31T23:59:59.999Z';
     const docs = await this.events
       .find({ pending: true, recordedAt: { $lt: before } })
       .sort({ position: 1 })
@@ -186,9 +226,9 @@ export class MongoEventLog implements EventLog {
         // rest: insert what is missing now, so the mark can be set on each.
         const whole = expandClaim(doc);
         await this.insertIgnoringDuplicates(whole.slice(1));
-        for (const d of whole) result.set(d._id, d);
+        for (const d of whole) result.set(d.eventId, d);
       } else if (doc.type !== VOID_TYPE) {
-        result.set(doc._id, doc);
+        result.set(doc.eventId, doc);
       }
     }
     return [...result.values()].sort((a, b) => a.position - b.position).map(fromDocument);
@@ -196,7 +236,7 @@ export class MongoEventLog implements EventLog {
 
   async markPublished(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.events.updateMany({ _id: { $in: [...eventIds] } }, { $unset: { pending: '' } });
+    await this.events.updateMany({ eventId: { $in: [...eventIds] } }, { $unset: { pending: '' } });
   }
 
   async close(): Promise<void> {
@@ -220,12 +260,15 @@ export class MongoEventLog implements EventLog {
   private async writeBatch(batch: readonly AppendRequest[]): Promise<(AppendResult | Error)[]> {
     const started = process.hrtime.bigint();
     const results = new Map<AppendRequest, AppendResult | Error>();
+    // A single-event append needs no look-up first: if its id is stored, it
+    // collides on the event id index and the collision is explained then. The
+    // later events of a multi-event append are inserted after the append is
+    // already claimed, so their ids must be known to be free beforehand.
     let open: AppendRequest[] = [];
-
-    // Retries of appends that are already stored answer from the store at once.
-    const stored = await this.storedIdentities(batch.flatMap((r) => r.events.map((e) => e.id)));
+    const multi = batch.filter((r) => r.events.length > 1);
+    const stored = await this.storedIdentities(multi.flatMap((r) => r.events.map((e) => e.id)));
     for (const request of batch) {
-      const mine = stored.filter((s) => request.events.some((e) => e.id === s.id));
+      const mine = request.events.length > 1 ? stored.filter((s) => request.events.some((e) => e.id === s.id)) : [];
       if (mine.length === 0) open.push(request);
       else results.set(request, await this.settleConflict(request, mine, null));
     }
@@ -243,19 +286,24 @@ export class MongoEventLog implements EventLog {
 
   /** One attempt at the open appends; returns those to try again (lost a position race, or 'any' lost a version race). */
   private async writeRound(open: readonly AppendRequest[], results: Map<AppendRequest, AppendResult | Error>): Promise<AppendRequest[]> {
-    const heads = await Promise.all(open.map((r) => (r.expected === 'no_stream' ? 0 : this.streamVersion(r.streamId))));
-    const candidates: { request: AppendRequest; docs: EventDocument[] }[] = [];
+    const heads = await Promise.all(
+      open.map((r) => {
+        if (r.expected === 'no_stream') return 0;
+        // An exact expectation is the best guess there is; galloping from it also confirms it.
+        return this.findHead(r.streamId, typeof r.expected === 'number' ? r.expected : (this.heads.get(r.streamId) ?? 0));
+      }),
+    );
+    const ready: { request: AppendRequest; head: number }[] = [];
+    for (const [i, request] of open.entries()) {
+      const head = heads[i]!;
+      if (expectationHolds(request.expected, head)) ready.push({ request, head });
+      else results.set(request, await this.explainMismatch(request, head));
+    }
+    if (ready.length === 0) return [];
+    // Read after the heads: a later append to a stream always gets a later position.
     let commit = await this.nextCommit();
     const recordedAt = new Date().toISOString();
-    open.forEach((request, i) => {
-      const head = heads[i]!;
-      if (!expectationHolds(request.expected, head)) {
-        results.set(request, new WrongExpectedVersionError(request.streamId, request.expected, head));
-        return;
-      }
-      candidates.push({ request, docs: toDocuments(request.streamId, request.events, head, commit++, recordedAt) });
-    });
-    if (candidates.length === 0) return [];
+    const candidates = ready.map(({ request, head }) => ({ request, docs: toDocuments(request.streamId, request.events, head, commit++, recordedAt) }));
 
     const failed = await this.insertFirsts(candidates.map((c) => c.docs[0]!));
     const retry: AppendRequest[] = [];
@@ -264,6 +312,7 @@ export class MongoEventLog implements EventLog {
       const error = failed.get(i);
       if (!error) {
         if (docs.length > 1) await this.insertIgnoringDuplicates(docs.slice(1));
+        this.remember(request.streamId, docs.at(-1)!.version);
         results.set(request, { streamId: request.streamId, nextExpectedVersion: docs.at(-1)!.version, events: docs.map(fromDocument), alreadyStored: false });
         continue;
       }
@@ -280,28 +329,55 @@ export class MongoEventLog implements EventLog {
     return retry;
   }
 
+  /**
+   * The stream is not where the append expected it. If the append is stored
+   * already, right where it expected to go, this is a retry and a success;
+   * otherwise a concurrency conflict. Slot look-ups only, no scan.
+   */
+  private async explainMismatch(request: AppendRequest, head: number): Promise<AppendResult | Error> {
+    const expectedFirst = request.expected === 'no_stream' ? 1 : typeof request.expected === 'number' ? request.expected + 1 : null;
+    if (expectedFirst !== null && (await this.slotsHold(request, expectedFirst))) return this.storedAppend(request, expectedFirst);
+    return new WrongExpectedVersionError(request.streamId, request.expected, head);
+  }
+
   private async explainDuplicate(request: AppendRequest, first: EventDocument): Promise<AppendResult | Error | 'retry'> {
+    const taken = await this.events.findOne({ _id: first._id }, { projection: { eventId: 1 } });
+    if (taken?.eventId === request.events[0]!.id && (await this.slotsHold(request, first.version))) return this.storedAppend(request, first.version);
+    if (taken && typeof request.expected === 'number') return new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId));
+    if (taken && request.expected === 'no_stream') return new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId));
+    // Either someone took our slot or position first, or our event ids are stored
+    // elsewhere (a retry of an 'any' append, or reused ids): only a search tells.
     const stored = await this.storedIdentities(request.events.map((e) => e.id));
     if (stored.length > 0) return this.settleConflict(request, stored, null);
-    const taken = await this.events.findOne({ streamId: first.streamId, version: first.version }, { projection: { _id: 1 } });
-    if (!taken) return 'retry'; // another writer took our position first
-    if (request.expected === 'any' || request.expected === 'stream_exists') return 'retry';
-    return this.settleConflict(request, [], await this.streamVersion(request.streamId));
+    return 'retry';
+  }
+
+  private async slotsHold(request: AppendRequest, firstVersion: number): Promise<boolean> {
+    const docs = await Promise.all(
+      request.events.map((_, i) => this.events.findOne({ _id: slotId(request.streamId, firstVersion + i) }, { projection: { eventId: 1, offset: 1, position: 1 } })),
+    );
+    const claim = docs[0];
+    if (!claim || claim.eventId !== request.events[0]!.id) return false;
+    // Later slots may be empty if a crash cut the append short; the claim then holds them.
+    return request.events.every((e, i) => !docs[i] || docs[i]!.eventId === e.id);
+  }
+
+  private async storedAppend(request: AppendRequest, firstVersion: number): Promise<AppendResult> {
+    const events = await this.readStream(request.streamId, { from: firstVersion, limit: request.events.length });
+    return { streamId: request.streamId, nextExpectedVersion: firstVersion + events.length - 1, events, alreadyStored: true };
   }
 
   private async settleConflict(request: AppendRequest, stored: readonly StoredIdentity[], actual: number | null): Promise<AppendResult | Error> {
     const verdict = classifyConflict(request, stored);
     if (verdict instanceof Error) return verdict;
     if (verdict === 'conflict') return new WrongExpectedVersionError(request.streamId, request.expected, actual ?? (await this.streamVersion(request.streamId)));
-    const first = Math.min(...stored.map((s) => s.streamVersion));
-    const events = await this.readStream(request.streamId, { from: first, limit: request.events.length });
-    return { streamId: request.streamId, nextExpectedVersion: first + events.length - 1, events, alreadyStored: true };
+    return this.storedAppend(request, Math.min(...stored.map((s) => s.streamVersion)));
   }
 
   private async storedIdentities(ids: readonly string[]): Promise<StoredIdentity[]> {
     if (ids.length === 0) return [];
-    const docs = await this.events.find({ _id: { $in: [...ids] } }, { projection: { streamId: 1, version: 1 } }).toArray();
-    return docs.map((d) => ({ id: d._id, streamId: d.streamId, streamVersion: d.version }));
+    const docs = await this.events.find({ eventId: { $in: [...ids] } }, { projection: { eventId: 1, streamId: 1, version: 1 } }).toArray();
+    return docs.map((d) => ({ id: d.eventId, streamId: d.streamId, streamVersion: d.version }));
   }
 
   private async nextCommit(): Promise<number> {

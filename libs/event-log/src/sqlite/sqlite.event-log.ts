@@ -154,7 +154,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]> {
-    const before = (options.recordedBefore ?? new Date(8.64e15)).toISOString();
+    const before = options.recordedBefore?.toISOString() ?? '9999-12-31T23:59:59.999Z';
     return this.statements.unpublished.all(before, options.limit).map(fromRow);
   }
 

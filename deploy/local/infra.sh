@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Fetches, starts, waits for and stops the real infrastructure Parley's tests and
+# `npm run stack` use on one machine, with no Docker:
+#   - Apache Kafka 4.x (KRaft, single node) from its Maven Central jars;
+#   - FerretDB 1.24.2 (MongoDB wire protocol) on its SQLite backend, built with Go.
+# Usage: deploy/local/infra.sh up | down | status | fetch | env
+#   up      starts what is not already listening, remembers what it started
+#   down    stops only what `up` started
+#   env     prints the connection variables for the running infrastructure
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${PARLEY_LOCAL_CACHE:-$ROOT/.cache}"
+KAFKA_PORT="${PARLEY_LOCAL_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${PARLEY_LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
+MONGO_PORT="${PARLEY_LOCAL_MONGO_PORT:-27017}"
+KAFKA_DIR="$CACHE/kafka"
+FERRET_DIR="$CACHE/ferretdb"
+STARTED="$CACHE/started"
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  local port=$1 name=$2 seconds=${3:-120} logfile=${4:-}
+  for ((i = 0; i < seconds * 4; i++)); do
+    if listening "$port"; then return 0; fi
+    sleep 0.25
+  done
+  log "$name did not start listening on $port within ${seconds}s"
+  [ -n "$logfile" ] && [ -f "$logfile" ] && tail -50 "$logfile" >&2
+  return 1
+}
+
+fetch_kafka() {
+  if [ -f "$KAFKA_DIR/libs/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null || { log "Maven is needed to fetch Kafka"; return 1; }
+  log "fetching Apache Kafka jars from Maven Central"
+  rm -rf "$KAFKA_DIR/libs" && mkdir -p "$KAFKA_DIR/libs"
+  mvn -B -q -f "$ROOT/deploy/local/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA_DIR/libs" -DincludeScope=runtime
+  touch "$KAFKA_DIR/libs/.complete"
+}
+
+build_ferretdb() {
+  if [ -x "$FERRET_DIR/bin/ferretdb" ] && [ "$FERRET_DIR/bin/ferretdb" -nt "$ROOT/deploy/local/ferretdb/main.go" ]; then return 0; fi
+  command -v go >/dev/null || { log "Go is needed to build FerretDB"; return 1; }
+  log "building FerretDB v1.24.2 (first time only)"
+  mkdir -p "$FERRET_DIR/bin"
+  (cd "$ROOT/deploy/local/ferretdb" && GOFLAGS=-mod=mod go build -o "$FERRET_DIR/bin/ferretdb" .)
+}
+
+start_kafka() {
+  if listening "$KAFKA_PORT"; then log "Kafka already listening on $KAFKA_PORT"; return 0; fi
+  fetch_kafka
+  local data="$KAFKA_DIR/data-$KAFKA_PORT" props="$KAFKA_DIR/server-$KAFKA_PORT.properties"
+  mkdir -p "$data"
+  sed -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$data#g" \
+    "$ROOT/deploy/local/kafka/server.properties.template" >"$props"
+  local cp="$KAFKA_DIR/libs/*"
+  if [ ! -f "$data/meta.properties" ]; then
+    local cluster
+    cluster=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    java -cp "$cp" kafka.tools.StorageTool format --standalone -t "$cluster" -c "$props" >"$KAFKA_DIR/format.log" 2>&1
+  fi
+  log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
+  nohup java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$ROOT/deploy/local/kafka/log4j2.properties" \
+    -cp "$cp" kafka.Kafka "$props" >"$KAFKA_DIR/server.log" 2>&1 &
+  echo $! >"$KAFKA_DIR/pid"
+  echo "kafka $!" >>"$STARTED"
+  wait_for_port "$KAFKA_PORT" Kafka 180 "$KAFKA_DIR/server.log"
+}
+
+start_ferretdb() {
+  if listening "$MONGO_PORT"; then log "a MongoDB-compatible server already listens on $MONGO_PORT"; return 0; fi
+  build_ferretdb
+  local data="$FERRET_DIR/data-$MONGO_PORT"
+  mkdir -p "$data"
+  log "starting FerretDB (SQLite) on 127.0.0.1:$MONGO_PORT"
+  nohup "$FERRET_DIR/bin/ferretdb" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-url "file:$data/" \
+    >"$FERRET_DIR/server.log" 2>&1 &
+  echo $! >"$FERRET_DIR/pid"
+  echo "ferretdb $!" >>"$STARTED"
+  wait_for_port "$MONGO_PORT" FerretDB 60 "$FERRET_DIR/server.log"
+}
+
+stop_started() {
+  [ -f "$STARTED" ] || return 0
+  while read -r name pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      log "stopping $name ($pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      for ((i = 0; i < 120; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done <"$STARTED"
+  rm -f "$STARTED"
+}
+
+print_env() {
+  echo "PARLEY_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "PARLEY_MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/"
+}
+
+mkdir -p "$CACHE"
+case "${1:-}" in
+  up) start_ferretdb & f=$!; start_kafka; wait "$f"; print_env ;;
+  down) stop_started ;;
+  fetch) fetch_kafka; build_ferretdb ;;
+  status)
+    listening "$KAFKA_PORT" && echo "kafka: listening on $KAFKA_PORT" || echo "kafka: down"
+    listening "$MONGO_PORT" && echo "mongodb: listening on $MONGO_PORT" || echo "mongodb: down" ;;
+  env) print_env ;;
+  *) echo "usage: $0 up|down|status|fetch|env" >&2; exit 2 ;;
+esac
