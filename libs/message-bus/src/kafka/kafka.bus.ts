@@ -51,7 +51,8 @@ export class KafkaBus implements MessageBus {
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => {
         const { message, ...rest } = entry.log;
-        const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+        // kafkajs reports retriable protocol answers (rebalancing, coordinator loading) as errors; it retries them itself.
+        const level = entry.level <= logLevel.WARN ? 'warn' : 'debug';
         logger[level]({ kafka: rest, namespace: entry.namespace }, message);
       },
     });

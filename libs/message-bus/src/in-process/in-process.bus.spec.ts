@@ -1,0 +1,14 @@
+import { Registry } from '@parley/observability';
+import { messageBusContract } from '../testing/message-bus.contract';
+import { InProcessBus } from './in-process.bus';
+
+messageBusContract('in-process', async () => {
+  const bus = new InProcessBus({ registry: new Registry() });
+  return {
+    bus,
+    // Members of one process share the broker: "another bus" is the same one.
+    openAnother: async () => ({ ...bus, publish: bus.publish.bind(bus), subscribe: bus.subscribe.bind(bus), ensureTopics: bus.ensureTopics.bind(bus), close: async () => undefined }),
+    cleanup: () => bus.close(),
+    slowerThanSessionMs: 300,
+  };
+});
