@@ -16,7 +16,8 @@ KAFKA_CONTROLLER_PORT="${PARLEY_LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
 MONGO_PORT="${PARLEY_LOCAL_MONGO_PORT:-27017}"
 KAFKA_DIR="$CACHE/kafka"
 FERRET_DIR="$CACHE/ferretdb"
-STARTED="$CACHE/started"
+# What `up` started, so that `down` stops only that (tests point this at a file of their own).
+STARTED="${PARLEY_INFRA_STARTED_FILE:-$CACHE/started}"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 

@@ -54,7 +54,7 @@ const streamIdSchema = z
   .string()
   .min(1)
   .max(MAX_STREAM_ID_LENGTH)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@|\-]*$/, 'letters, digits and . _ : @ | - only');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@|-]*$/, 'letters, digits and . _ : @ | - only');
 
 const jsonValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.string(), z.number().finite(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),

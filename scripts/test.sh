@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm test`: type-check and build, lint (module boundaries included), then every
+# unit, contract and integration test against REAL Kafka and a MongoDB-compatible
+# server. When PARLEY_KAFKA_BROKERS and PARLEY_MONGO_URL are not set, it starts
+# Kafka 4 (KRaft) and FerretDB locally (deploy/local/infra.sh) and stops them after.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export NX_DAEMON=false NX_NO_CLOUD=true NODE_ENV=test
+export PARLEY_LOG_LEVEL="${PARLEY_LOG_LEVEL:-error}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (tsc -b, from clean)"
+rm -rf libs/*/dist services/*/dist
+npx tsc -b
+
+step "lint (eslint with Nx module boundaries)"
+npx nx show projects >/dev/null # computes the project graph the boundary rule reads
+npx eslint --max-warnings 0 .
+
+if [ -z "${PARLEY_KAFKA_BROKERS:-}" ] || [ -z "${PARLEY_MONGO_URL:-}" ]; then
+  step "infrastructure (Kafka and FerretDB on loopback)"
+  export PARLEY_INFRA_STARTED_FILE; PARLEY_INFRA_STARTED_FILE="$(mktemp)"
+  trap 'deploy/local/infra.sh down; rm -f "$PARLEY_INFRA_STARTED_FILE"' EXIT
+  eval "$(deploy/local/infra.sh up | sed 's/^/export /')"
+fi
+echo "Kafka: $PARLEY_KAFKA_BROKERS  MongoDB: $PARLEY_MONGO_URL"
+
+step "tests"
+mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
+echo "${#specs[@]} spec files"
+node --test --test-concurrency="${PARLEY_TEST_CONCURRENCY:-2}" --test-reporter=spec --test-reporter-destination=stdout "${specs[@]}"
