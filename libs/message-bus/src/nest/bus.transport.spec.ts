@@ -1,0 +1,90 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { Registry } from '@parley/observability';
+import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
+import { InProcessBus } from '../in-process/in-process.bus';
+import { KafkaBus } from '../kafka/kafka.bus';
+import type { IncomingMessage, MessageBus } from '../message-bus.port';
+import { BusContext, BusTransport } from './bus.transport';
+
+const TOPIC = uniqueName('nest.orders');
+const seen: { payload: unknown; topic: string; attempt: number }[] = [];
+
+@Controller()
+class OrdersController {
+  @EventPattern(TOPIC)
+  async onOrder(@Payload() payload: { id: number; fail?: boolean }, @Ctx() context: BusContext): Promise<void> {
+    seen.push({ payload, topic: context.getTopic(), attempt: context.getAttempt() });
+    if (payload.fail) throw new Error('this order cannot be handled');
+  }
+}
+
+@Module({ controllers: [OrdersController] })
+class OrdersModule {}
+
+@Controller()
+class RequestReplyController {
+  @MessagePattern('nest.not-allowed')
+  answer(): string {
+    return 'no';
+  }
+}
+
+@Module({ controllers: [RequestReplyController] })
+class RequestReplyModule {}
+
+const buses: [string, () => MessageBus][] = [
+  ['in-process', () => new InProcessBus({ registry: new Registry() })],
+  ['Kafka', () => new KafkaBus({ brokers: infrastructure().kafkaBrokers, registry: new Registry() })],
+];
+
+for (const [name, makeBus] of buses) {
+  describe(`NestJS @EventPattern handlers on the ${name} bus`, () => {
+    it('receive decoded payloads with their context; a failing handler is retried, then dead-lettered', async () => {
+      seen.length = 0;
+      const bus = makeBus();
+      const app = await NestFactory.createMicroservice(OrdersModule, {
+        strategy: new BusTransport({ bus, groupId: uniqueName('orders'), retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 10 } }),
+        logger: false,
+      });
+      await app.listen();
+      const dead: IncomingMessage[] = [];
+      const dlq = await bus.subscribe({ groupId: uniqueName('dlq'), topics: [`${TOPIC}.dead-letter`], handler: async (m) => void dead.push(m) });
+      await bus.publish(TOPIC, [
+        { key: 'o-1', value: JSON.stringify({ id: 1 }) },
+        { key: 'o-1', value: JSON.stringify({ id: 2, fail: true }) },
+        { key: 'o-1', value: JSON.stringify({ id: 3 }) },
+      ]);
+      await waitFor(() => seen.length, (n) => n >= 4, { what: 'four deliveries', timeoutMs: 60_000 });
+      await waitFor(() => dead.length, (n) => n === 1, { what: 'the dead letter', timeoutMs: 60_000 });
+      assert.deepEqual(
+        seen.map((s) => [s.payload, s.attempt]),
+        [
+          [{ id: 1 }, 1],
+          [{ id: 2, fail: true }, 1],
+          [{ id: 2, fail: true }, 2],
+          [{ id: 3 }, 1],
+        ],
+      );
+      assert.ok(seen.every((s) => s.topic === TOPIC));
+      assert.equal(dead[0]!.value?.toString(), JSON.stringify({ id: 2, fail: true }));
+      await dlq.close();
+      await app.close();
+      await bus.close();
+    });
+  });
+}
+
+describe('BusTransport', () => {
+  it('refuses request/reply handlers: synchronous calls belong on gRPC', async () => {
+    const bus = new InProcessBus({ registry: new Registry() });
+    const app = await NestFactory.createMicroservice(RequestReplyModule, { strategy: new BusTransport({ bus, groupId: 'g' }), logger: false });
+    await assert.rejects(app.listen(), /@MessagePattern\('nest.not-allowed'\) is not supported/);
+    await app.close().catch(() => undefined);
+    await bus.close();
+  });
+});
