@@ -9,6 +9,9 @@ import type { NewEvent, RecordedEvent } from './event-envelope';
  */
 export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
 
+/** Names one stored event: its id and its place in its stream. */
+export type EventRef = Pick<RecordedEvent, 'id' | 'streamId' | 'streamVersion'>;
+
 export interface AppendResult {
   readonly streamId: string;
   /** The stream's version after the append: pass it as `expected` for the next one. */
@@ -73,7 +76,7 @@ export interface EventLog {
 
   /** The outbox: events not yet marked as published to the bus, in log order. */
   readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]>;
-  markPublished(eventIds: readonly string[]): Promise<void>;
+  markPublished(events: readonly EventRef[]): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import {
   expectationHolds,
   type AppendResult,
   type EventLog,
+  type EventRef,
   type ExpectedVersion,
   type ReadAllOptions,
   type ReadAllResult,
@@ -44,6 +45,7 @@ export interface MongoEventLogOptions {
 const DUPLICATE_KEY = 11000;
 const MAX_ROUNDS = 8;
 const MAX_REMEMBERED_HEADS = 50_000;
+const SLOT_READ_LIMIT = 64;
 
 /**
  * The production event log on MongoDB, written so that it also runs on FerretDB.
@@ -71,6 +73,9 @@ const MAX_REMEMBERED_HEADS = 50_000;
 export class MongoEventLog implements EventLog {
   private readonly events: Collection<EventDocument>;
   private readonly snapshots: Collection<SnapshotDocument>;
+  private readonly commits: Collection<{ _id: number; at: string }>;
+  /** Highest commit number known to be taken; every lower one is taken too. */
+  private lastCommit: number | null = null;
   private readonly queue: GroupCommitQueue<AppendRequest, AppendResult>;
   private readonly metrics: EventLogMetrics;
   private readonly gapTimeoutMs: number;
@@ -83,6 +88,7 @@ export class MongoEventLog implements EventLog {
     const prefix = options.collectionPrefix ?? '';
     this.events = options.db.collection<EventDocument>(`${prefix}events`);
     this.snapshots = options.db.collection<SnapshotDocument>(`${prefix}snapshots`);
+    this.commits = options.db.collection<{ _id: number; at: string }>(`${prefix}commits`);
     this.metrics = new EventLogMetrics('mongo', options.registry);
     this.gapTimeoutMs = options.gapTimeoutMs ?? 5000;
     this.queue = new GroupCommitQueue((batch) => this.writeBatch(batch), options.maxBatchSize);
@@ -157,7 +163,7 @@ export class MongoEventLog implements EventLog {
     const hi = backward ? Math.min(options.from ?? head, head) : Math.min(head, (options.from ?? 1) + limit - 1);
     const lo = backward ? Math.max(1, hi - limit + 1) : Math.max(1, options.from ?? 1);
     if (head === 0 || hi < lo) return [];
-    const docs = await this.events.find({ streamId, version: { $gte: lo, $lte: hi } }).sort({ version: 1 }).toArray();
+    const docs = await this.findRange(streamId, lo, hi);
     const byVersion = new Map(docs.map((d) => [d.version, d]));
     if (byVersion.size < hi - lo + 1) {
       // Some later documents of an append are missing (their writer died after
@@ -167,6 +173,20 @@ export class MongoEventLog implements EventLog {
     }
     const ordered = [...byVersion.values()].sort((a, b) => a.version - b.version).map(fromDocument);
     return backward ? ordered.reverse() : ordered;
+  }
+
+  /**
+   * A short range (the usual tail after a snapshot) is read slot by slot, by
+   * `_id`, in parallel; a long one with one range query on (streamId, version).
+   * Both are index reads on MongoDB; FerretDB's SQLite backend only serves the
+   * first from an index.
+   */
+  private async findRange(streamId: string, lo: number, hi: number): Promise<EventDocument[]> {
+    if (hi - lo < SLOT_READ_LIMIT) {
+      const docs = await Promise.all(Array.from({ length: hi - lo + 1 }, (_, i) => this.events.findOne({ _id: slotId(streamId, lo + i) })));
+      return docs.filter((d): d is EventDocument => d !== null);
+    }
+    return this.events.find({ streamId, version: { $gte: lo, $lte: hi } }).sort({ version: 1 }).toArray();
   }
 
   async readAll(options: ReadAllOptions): Promise<ReadAllResult> {
@@ -234,9 +254,13 @@ export class MongoEventLog implements EventLog {
     return [...result.values()].sort((a, b) => a.position - b.position).map(fromDocument);
   }
 
-  async markPublished(eventIds: readonly string[]): Promise<void> {
-    if (eventIds.length === 0) return;
-    await this.events.updateMany({ eventId: { $in: [...eventIds] } }, { $unset: { pending: '' } });
+  async markPublished(events: readonly EventRef[]): Promise<void> {
+    if (events.length === 0) return;
+    // One update per slot, by `_id`: the look-up every compatible server indexes.
+    await this.events.bulkWrite(
+      events.map((e) => ({ updateOne: { filter: { _id: slotId(e.streamId, e.streamVersion) }, update: { $unset: { pending: '' } } } })),
+      { ordered: false },
+    );
   }
 
   async close(): Promise<void> {
@@ -301,9 +325,9 @@ export class MongoEventLog implements EventLog {
     }
     if (ready.length === 0) return [];
     // Read after the heads: a later append to a stream always gets a later position.
-    let commit = await this.nextCommit();
+    const commits = await this.claimCommits(ready.length);
     const recordedAt = new Date().toISOString();
-    const candidates = ready.map(({ request, head }) => ({ request, docs: toDocuments(request.streamId, request.events, head, commit++, recordedAt) }));
+    const candidates = ready.map(({ request, head }, i) => ({ request, docs: toDocuments(request.streamId, request.events, head, commits[i]!, recordedAt) }));
 
     const failed = await this.insertFirsts(candidates.map((c) => c.docs[0]!));
     const retry: AppendRequest[] = [];
@@ -380,9 +404,37 @@ export class MongoEventLog implements EventLog {
     return docs.map((d) => ({ id: d.eventId, streamId: d.streamId, streamVersion: d.version }));
   }
 
-  private async nextCommit(): Promise<number> {
-    const latest = await this.events.findOne({}, { sort: { position: -1 }, projection: { position: 1 } });
-    return latest ? commitOf(latest.position) + 1 : 1;
+  /**
+   * Claims commit numbers, lowest free first, by inserting `{ _id: n }` into the
+   * commits collection: an insert-only allocator served by the primary index.
+   * Every number below a claimed one is taken, so once a reader has seen commit
+   * n, no append can later land below it; the one hole it may meet is a commit
+   * claimed but not yet written (or never, if its writer died), and readAll
+   * waits for that one before passing over it.
+   */
+  private async claimCommits(count: number): Promise<number[]> {
+    if (this.lastCommit === null) {
+      const top = await this.commits.find({}).sort({ _id: -1 }).limit(1).toArray();
+      this.lastCommit = top[0]?._id ?? 0;
+    }
+    const claimed: number[] = [];
+    while (claimed.length < count) {
+      const wanted = Array.from({ length: count - claimed.length }, (_, i) => this.lastCommit! + 1 + i);
+      const at = new Date().toISOString();
+      try {
+        await this.commits.insertMany(wanted.map((n) => ({ _id: n, at })), { ordered: true });
+        claimed.push(...wanted);
+        this.lastCommit = wanted.at(-1)!;
+      } catch (error) {
+        if (!(error instanceof MongoBulkWriteError)) throw error;
+        const first = Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
+        if (!first || first.code !== DUPLICATE_KEY) throw error;
+        // Ours up to the failed one; that one is someone else's: go on after it.
+        claimed.push(...wanted.slice(0, first.index));
+        this.lastCommit = wanted[first.index]!;
+      }
+    }
+    return claimed;
   }
 
   /** Inserts the appends' first documents; returns, by index, the error code of those that failed. */

@@ -49,7 +49,7 @@ describe('MongoDB event log after crashes (FerretDB)', () => {
     const unpublished = await log.readUnpublished({ limit: 100 });
     assert.deepEqual(unpublished.filter((e) => e.streamId === stream).map((e) => e.streamVersion), [1, 2, 3, 4]);
     assert.equal(await events.countDocuments({ streamId: stream }), 4);
-    await log.markPublished(unpublished.map((e) => e.id));
+    await log.markPublished(unpublished);
     assert.deepEqual(await log.readUnpublished({ limit: 100 }), []);
   });
 

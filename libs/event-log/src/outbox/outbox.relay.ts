@@ -100,6 +100,6 @@ export class OutboxRelay {
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), e]);
     }
     for (const [topic, list] of byTopic) await this.options.bus.publish(topic, list.map(toCloudEventMessage));
-    await this.options.log.markPublished(events.map((e) => e.id));
+    await this.options.log.markPublished(events);
   }
 }

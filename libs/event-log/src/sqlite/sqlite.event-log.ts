@@ -8,6 +8,7 @@ import {
   expectationHolds,
   type AppendResult,
   type EventLog,
+  type EventRef,
   type ExpectedVersion,
   type ReadAllOptions,
   type ReadAllResult,
@@ -158,7 +159,8 @@ export class SqliteEventLog implements EventLog {
     return this.statements.unpublished.all(before, options.limit).map(fromRow);
   }
 
-  async markPublished(eventIds: readonly string[]): Promise<void> {
+  async markPublished(events: readonly EventRef[]): Promise<void> {
+    const eventIds = events.map((e) => e.id);
     if (eventIds.length === 0) return;
     const mark = this.db.prepare(`UPDATE events SET published = 1 WHERE id IN (${eventIds.map(() => '?').join(',')})`);
     mark.run(...eventIds);

@@ -222,9 +222,9 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         const pending = await log.readUnpublished({ limit: 100 });
         assert.deepEqual(pending.map((e) => e.id), events.map((e) => e.id));
         assert.deepEqual(await log.readUnpublished({ limit: 100, recordedBefore: new Date(Date.parse(events[0]!.recordedAt) - 1000) }), []);
-        await log.markPublished([events[0]!.id]);
+        await log.markPublished([events[0]!]);
         assert.deepEqual((await log.readUnpublished({ limit: 100 })).map((e) => e.id), events.slice(1).map((e) => e.id));
-        await log.markPublished(events.map((e) => e.id));
+        await log.markPublished(events);
         assert.deepEqual(await log.readUnpublished({ limit: 100 }), []);
       });
     });
@@ -296,6 +296,6 @@ async function markAllPublished(log: EventLog): Promise<void> {
   for (;;) {
     const pending = await log.readUnpublished({ limit: 1000 });
     if (pending.length === 0) return;
-    await log.markPublished(pending.map((e) => e.id));
+    await log.markPublished(pending);
   }
 }
