@@ -5,7 +5,8 @@ import nx from '@nx/eslint-plugin';
  * - type:domain   pure rules: imports only other domain libraries, no framework, no I/O;
  * - type:infra    adapters (event log, bus, observability): domain and infra only;
  * - type:testing  test helpers: anything but services;
- * - type:service  NestJS services: libraries only, never another service.
+ * - type:service  NestJS services: libraries only, never another service;
+ * - type:composition  `npm start`, all services in one process: may import services.
  */
 const FRAMEWORK_AND_IO = [
   '@nestjs/*',
@@ -48,6 +49,8 @@ export default [
             { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:testing'] },
             { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:testing'] },
+            // The one-process composition (npm start) is the only place that may wire services together.
+            { sourceTag: 'type:composition', onlyDependOnLibsWithTags: ['type:domain', 'type:infra', 'type:testing', 'type:service'] },
           ],
         },
       ],

@@ -1,2 +1,5 @@
 export * from './logger';
 export * from './metrics';
+export * from './health';
+export * from './nest/observability.module';
+export * from './nest/pino-nest.logger';

@@ -1,0 +1,30 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { InvalidArgumentError } from '@parley/errors';
+
+/** Every setting of `npm start`, from the environment (documented in the README). */
+const schema = z.object({
+  PARLEY_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  PARLEY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PARLEY_DATA_DIR: z.string().min(1).default('.data'),
+  PARLEY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+});
+
+export interface ParleyConfig {
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly dataDir: string;
+  readonly shutdownTimeoutMs: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new InvalidArgumentError(
+      'invalid configuration',
+      parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })),
+    );
+  }
+  const c = parsed.data;
+  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS };
+}
