@@ -23,7 +23,8 @@ if [ -z "${PARLEY_KAFKA_BROKERS:-}" ] || [ -z "${PARLEY_MONGO_URL:-}" ]; then
   step "infrastructure (Kafka and FerretDB on loopback)"
   export PARLEY_INFRA_STARTED_FILE; PARLEY_INFRA_STARTED_FILE="$(mktemp)"
   trap 'deploy/local/infra.sh down; rm -f "$PARLEY_INFRA_STARTED_FILE"' EXIT
-  eval "$(deploy/local/infra.sh up | sed 's/^/export /')"
+  deploy/local/infra.sh up >/dev/null
+  eval "$(deploy/local/infra.sh env | sed 's/^/export /')"
 fi
 echo "Kafka: $PARLEY_KAFKA_BROKERS  MongoDB: $PARLEY_MONGO_URL"
 

@@ -6,6 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ -z "${PARLEY_KAFKA_BROKERS:-}" ] || [ -z "${PARLEY_MONGO_URL:-}" ]; then
   export PARLEY_INFRA_STARTED_FILE; PARLEY_INFRA_STARTED_FILE="$(mktemp)"
   trap 'deploy/local/infra.sh down; rm -f "$PARLEY_INFRA_STARTED_FILE"' EXIT
-  eval "$(deploy/local/infra.sh up | sed 's/^/export /')"
+  deploy/local/infra.sh up >/dev/null
+  eval "$(deploy/local/infra.sh env | sed 's/^/export /')"
 fi
 "$@"

@@ -40,7 +40,7 @@ fetch_kafka() {
   log "fetching Apache Kafka jars from Maven Central"
   rm -rf "$KAFKA_DIR/libs" && mkdir -p "$KAFKA_DIR/libs"
   mvn -B -q -f "$ROOT/deploy/local/kafka/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$KAFKA_DIR/libs" -DincludeScope=runtime
+    -DoutputDirectory="$KAFKA_DIR/libs" -DincludeScope=runtime 1>&2
   touch "$KAFKA_DIR/libs/.complete"
 }
 
@@ -49,7 +49,7 @@ build_ferretdb() {
   command -v go >/dev/null || { log "Go is needed to build FerretDB"; return 1; }
   log "building FerretDB v1.24.2 (first time only)"
   mkdir -p "$FERRET_DIR/bin"
-  (cd "$ROOT/deploy/local/ferretdb" && GOFLAGS=-mod=mod go build -o "$FERRET_DIR/bin/ferretdb" .)
+  (cd "$ROOT/deploy/local/ferretdb" && GOFLAGS=-mod=mod go build -o "$FERRET_DIR/bin/ferretdb" . 1>&2)
 }
 
 start_kafka() {
@@ -107,7 +107,7 @@ print_env() {
 
 mkdir -p "$CACHE"
 case "${1:-}" in
-  up) start_ferretdb & f=$!; start_kafka; wait "$f"; print_env ;;
+  up) { start_ferretdb & f=$!; start_kafka; wait "$f"; } 1>&2; print_env ;;
   down) stop_started ;;
   fetch) fetch_kafka; build_ferretdb ;;
   status)
