@@ -1,0 +1,3 @@
+export * from './events/common.schemas';
+export * from './events/event-schema.registry';
+export * from './events/conversation.events';

@@ -1,0 +1,56 @@
+import type { Channel } from '@parley/contracts';
+import { ChannelClosedError, ChannelNotReachableError, ChannelWindowClosedError } from './conversation.errors';
+import type { ConversationState } from './conversation.state';
+
+const HOUR_MS = 3_600_000;
+export const WHATSAPP_WINDOW_HOURS = 24;
+export const MESSENGER_WINDOW_HOURS = 24;
+export const MESSENGER_HUMAN_AGENT_HOURS = 24 * 7;
+
+export interface OutboundMessage {
+  readonly channel: Channel;
+  readonly byHumanAgent: boolean;
+  readonly template: boolean;
+  readonly humanAgentTag: boolean;
+  readonly at: string;
+}
+
+/** Picks the reply channel: the one asked for, else the one the customer last wrote on. */
+export function replyChannel(state: ConversationState, requested: Channel | undefined): Channel {
+  return requested ?? state.lastCustomerChannel ?? 'web';
+}
+
+/**
+ * Whether a message may go out on a channel now; throws the named error that
+ * says why not. The rules are the channels' own:
+ * - WhatsApp: free-form within 24 h of the customer's last message there, else
+ *   only an approved template;
+ * - Messenger: 24 h; with the HUMAN_AGENT tag a human agent may answer up to 7 days;
+ * - Apple Messages for Business: only the customer can start, and once they
+ *   closed the conversation nothing more may be sent;
+ * - web, e-mail, SMS, custom: no window (the visitor sees web replies on return).
+ */
+export function assertMaySend(state: ConversationState, message: OutboundMessage, reachableChannels: readonly Channel[] = []): void {
+  const channel = state.channels[message.channel];
+  const usedByCustomer = channel?.lastCustomerMessageAt != null;
+  if (message.channel === 'apple') {
+    if (!usedByCustomer) throw new ChannelNotReachableError('apple', 'customer-must-start');
+    if (channel?.closed) throw new ChannelClosedError('apple');
+    return;
+  }
+  if (message.channel === 'web') return;
+  if (!usedByCustomer && !reachableChannels.includes(message.channel)) throw new ChannelNotReachableError(message.channel, 'no-identity');
+  const last = channel?.lastCustomerMessageAt ?? null;
+  const age = last === null ? Number.POSITIVE_INFINITY : Date.parse(message.at) - Date.parse(last);
+  if (message.channel === 'whatsapp') {
+    if (message.template) return;
+    if (age > WHATSAPP_WINDOW_HOURS * HOUR_MS) throw new ChannelWindowClosedError('whatsapp', last, WHATSAPP_WINDOW_HOURS, 'template');
+    return;
+  }
+  if (message.channel === 'messenger') {
+    if (age <= MESSENGER_WINDOW_HOURS * HOUR_MS) return;
+    if (message.humanAgentTag && message.byHumanAgent && age <= MESSENGER_HUMAN_AGENT_HOURS * HOUR_MS) return;
+    const remedy = age <= MESSENGER_HUMAN_AGENT_HOURS * HOUR_MS && message.byHumanAgent && !message.humanAgentTag ? 'human-agent-tag' : null;
+    throw new ChannelWindowClosedError('messenger', last, message.humanAgentTag ? MESSENGER_HUMAN_AGENT_HOURS : MESSENGER_WINDOW_HOURS, remedy);
+  }
+}

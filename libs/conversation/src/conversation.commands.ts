@@ -1,0 +1,51 @@
+import type { Attachment, Author, Channel, Template } from '@parley/contracts';
+
+/** Commands carry the time (`at`) and every id: the decider has no clock and no randomness. */
+export type ConversationCommand =
+  | {
+      type: 'ReceiveMessage';
+      conversationId: string;
+      customerId: string;
+      messageId: string;
+      channel: Channel;
+      channelMessageId: string;
+      text?: string;
+      attachments?: Attachment[];
+      device?: string;
+      sessionId?: string;
+      at: string;
+    }
+  | {
+      type: 'SendMessage';
+      messageId: string;
+      /** Default: the channel the customer last wrote on. */
+      channel?: Channel;
+      author: Author;
+      text?: string;
+      attachments?: Attachment[];
+      template?: Template;
+      tag?: 'HUMAN_AGENT';
+      /** Channels the customer has identities on (from the customer view), beyond those used in this conversation. */
+      reachableChannels?: Channel[];
+      at: string;
+    }
+  | { type: 'EditMessage'; messageId: string; text: string; by: 'customer' | 'agent'; at: string }
+  | { type: 'DeleteMessage'; messageId: string; by: 'customer' | 'agent'; at: string }
+  | { type: 'RecordReceipt'; channel: Channel; status: 'delivered' | 'read' | 'failed'; reader: 'customer' | 'agent'; messageId?: string; upTo?: string; error?: string; at: string }
+  | { type: 'StartTyping' | 'StopTyping'; by: 'customer' | 'agent'; agentId?: string; channel: Channel; at: string }
+  | { type: 'StartSession'; conversationId: string; customerId: string; sessionId: string; device?: string; at: string }
+  | { type: 'EndSession'; sessionId: string; reason: 'left-page' | 'timed-out' | 'closed-by-agent'; at: string }
+  | { type: 'MarkPending'; by: Author; at: string }
+  | { type: 'Snooze'; by: Author; until?: string; at: string }
+  | { type: 'Resolve'; by: Author; at: string }
+  | { type: 'Reopen'; reason: 'agent' | 'snooze-ended'; at: string }
+  | { type: 'Queue'; queueId: string; priority: number; reason: 'new' | 'reopened' | 'transferred' | 'requeued'; at: string }
+  | { type: 'Offer'; offerId: string; agentId: string; expiresAt: string; at: string }
+  | { type: 'DeclineOffer'; offerId: string; reason: 'declined' | 'timed-out'; at: string }
+  | { type: 'Assign'; agentId: string; offerId?: string; at: string }
+  | { type: 'Transfer'; to: { kind: 'agent'; agentId: string } | { kind: 'queue'; queueId: string }; mode: 'warm' | 'cold'; at: string }
+  | { type: 'Unassign'; reason: 'agent-offline' | 'manual'; at: string }
+  | { type: 'SetPriority'; priority: number; at: string }
+  | { type: 'Tag' | 'Untag'; tag: string; at: string }
+  | { type: 'RecordSatisfaction'; score: number; comment?: string; at: string }
+  | { type: 'CloseChannel'; channel: Channel; at: string };

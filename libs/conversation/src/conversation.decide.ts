@@ -1,0 +1,194 @@
+import { InvalidArgumentError } from '@parley/errors';
+import type { ConversationEvent } from '@parley/contracts';
+import { assertMaySend, replyChannel } from './channel-rules';
+import type { ConversationCommand } from './conversation.commands';
+import { ConversationNotStartedError, InvalidTransitionError, MessageNotEditableError, MessageNotFoundError } from './conversation.errors';
+import type { ConversationState } from './conversation.state';
+
+type Emit = ConversationEvent[];
+
+function requireStarted(state: ConversationState): void {
+  if (state.status === 'new') throw new ConversationNotStartedError();
+}
+
+const opt = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
+
+export function decide(command: ConversationCommand, state: ConversationState): Emit {
+  switch (command.type) {
+    case 'ReceiveMessage': {
+      // A redelivered webhook carries the same channel message id: nothing new happened.
+      if (state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]) return [];
+      if (!command.text && !(command.attachments?.length ?? 0)) throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text or an attachment' }]);
+      const events: Emit = [];
+      if (state.status === 'new') events.push({ type: 'conversation.started', data: { conversationId: command.conversationId, customerId: command.customerId, channel: command.channel, at: command.at } });
+      if (state.status === 'resolved' || state.status === 'snoozed') events.push({ type: 'conversation.reopened', data: { reason: 'customer-message', at: command.at } });
+      events.push({
+        type: 'conversation.message-received',
+        data: {
+          messageId: command.messageId,
+          channel: command.channel,
+          channelMessageId: command.channelMessageId,
+          ...opt('device', command.device),
+          ...opt('sessionId', command.sessionId),
+          ...opt('text', command.text),
+          attachments: command.attachments ?? [],
+          at: command.at,
+        },
+      });
+      return events;
+    }
+    case 'SendMessage': {
+      requireStarted(state);
+      if (state.messages[command.messageId]) return [];
+      if (!command.text && !(command.attachments?.length ?? 0) && !command.template) {
+        throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text, an attachment or a template' }]);
+      }
+      const channel = replyChannel(state, command.channel);
+      if (command.template && channel !== 'whatsapp') throw new InvalidArgumentError('templates are a WhatsApp feature', [{ field: 'template', description: `not available on ${channel}` }]);
+      if (command.tag && channel !== 'messenger') throw new InvalidArgumentError('message tags are a Messenger feature', [{ field: 'tag', description: `not available on ${channel}` }]);
+      assertMaySend(
+        state,
+        { channel, byHumanAgent: command.author.kind === 'agent', template: command.template !== undefined, humanAgentTag: command.tag === 'HUMAN_AGENT', at: command.at },
+        command.reachableChannels,
+      );
+      return [
+        {
+          type: 'conversation.message-sent',
+          data: {
+            messageId: command.messageId,
+            channel,
+            author: command.author,
+            ...opt('text', command.text),
+            attachments: command.attachments ?? [],
+            ...opt('template', command.template),
+            ...opt('tag', command.tag),
+            at: command.at,
+          },
+        },
+      ];
+    }
+    case 'EditMessage':
+    case 'DeleteMessage': {
+      const message = state.messages[command.messageId];
+      if (!message) throw new MessageNotFoundError(command.messageId);
+      const mine = (command.by === 'customer') === (message.direction === 'in');
+      if (!mine) throw new MessageNotEditableError(command.messageId, 'not-author');
+      if (message.deleted) {
+        if (command.type === 'DeleteMessage') return [];
+        throw new MessageNotEditableError(command.messageId, 'deleted');
+      }
+      return command.type === 'EditMessage'
+        ? [{ type: 'conversation.message-edited', data: { messageId: command.messageId, text: command.text, by: command.by, at: command.at } }]
+        : [{ type: 'conversation.message-deleted', data: { messageId: command.messageId, by: command.by, at: command.at } }];
+    }
+    case 'RecordReceipt': {
+      requireStarted(state);
+      const direction = command.reader === 'customer' ? 'out' : 'in';
+      if (command.messageId !== undefined) {
+        const m = state.messages[command.messageId];
+        if (!m) throw new MessageNotFoundError(command.messageId);
+        if (!receiptChanges(m, command.status, command.at)) return [];
+      } else {
+        const upTo = Date.parse(command.upTo ?? command.at);
+        const affected = Object.values(state.messages).filter((m) => m.direction === direction && m.channel === command.channel && Date.parse(m.at) <= upTo);
+        if (!affected.some((m) => receiptChanges(m, command.status, command.at))) return [];
+      }
+      return [
+        {
+          type: 'conversation.receipt-recorded',
+          data: { channel: command.channel, status: command.status, reader: command.reader, ...opt('messageId', command.messageId), ...opt('upTo', command.upTo), ...opt('error', command.error), at: command.at },
+        },
+      ];
+    }
+    case 'StartTyping':
+    case 'StopTyping': {
+      requireStarted(state);
+      const typing = command.by === 'customer' ? state.customerTyping : state.agentsTyping.includes(command.agentId ?? '');
+      if (typing === (command.type === 'StartTyping')) return [];
+      const data = { by: command.by, ...opt('agentId', command.agentId), channel: command.channel, at: command.at };
+      return [command.type === 'StartTyping' ? { type: 'conversation.typing-started', data } : { type: 'conversation.typing-stopped', data }];
+    }
+    case 'StartSession': {
+      if (state.activeSessions.includes(command.sessionId)) return [];
+      const events: Emit = [];
+      if (state.status === 'new') events.push({ type: 'conversation.started', data: { conversationId: command.conversationId, customerId: command.customerId, channel: 'web', at: command.at } });
+      events.push({ type: 'conversation.session-started', data: { sessionId: command.sessionId, ...opt('device', command.device), at: command.at } });
+      return events;
+    }
+    case 'EndSession':
+      // A session ending never ends the conversation.
+      return state.activeSessions.includes(command.sessionId) ? [{ type: 'conversation.session-ended', data: { sessionId: command.sessionId, reason: command.reason, at: command.at } }] : [];
+    case 'MarkPending':
+      requireStarted(state);
+      if (state.status === 'pending') return [];
+      if (state.status !== 'open') throw new InvalidTransitionError('MarkPending', state.status);
+      return [{ type: 'conversation.marked-pending', data: { by: command.by, at: command.at } }];
+    case 'Snooze':
+      requireStarted(state);
+      if (state.status === 'resolved') throw new InvalidTransitionError('Snooze', state.status);
+      if (command.until !== undefined && Date.parse(command.until) <= Date.parse(command.at)) throw new InvalidArgumentError('snooze must end in the future', [{ field: 'until', description: 'after now' }]);
+      return [{ type: 'conversation.snoozed', data: { by: command.by, ...opt('until', command.until), at: command.at } }];
+    case 'Resolve':
+      requireStarted(state);
+      if (state.status === 'resolved') return [];
+      return [
+        ...(state.agentId ? [{ type: 'conversation.unassigned' as const, data: { agentId: state.agentId, reason: 'resolved' as const, at: command.at } }] : []),
+        { type: 'conversation.resolved', data: { by: command.by, at: command.at } },
+      ];
+    case 'Reopen':
+      requireStarted(state);
+      if (state.status === 'open' || state.status === 'pending') return [];
+      if (command.reason === 'snooze-ended' && state.status !== 'snoozed') return [];
+      return [{ type: 'conversation.reopened', data: { reason: command.reason, at: command.at } }];
+    case 'Queue':
+      requireStarted(state);
+      return [{ type: 'conversation.queued', data: { queueId: command.queueId, priority: command.priority, reason: command.reason, at: command.at } }];
+    case 'Offer':
+      requireStarted(state);
+      if (state.agentId !== null) throw new InvalidTransitionError('Offer', 'assigned');
+      if (state.offer !== null) throw new InvalidTransitionError('Offer', 'offered');
+      return [{ type: 'conversation.offered', data: { offerId: command.offerId, agentId: command.agentId, expiresAt: command.expiresAt, at: command.at } }];
+    case 'DeclineOffer':
+      if (state.offer?.offerId !== command.offerId) return [];
+      return [{ type: 'conversation.offer-declined', data: { offerId: command.offerId, agentId: state.offer.agentId, reason: command.reason, at: command.at } }];
+    case 'Assign':
+      requireStarted(state);
+      if (state.agentId === command.agentId) return [];
+      if (state.agentId !== null) throw new InvalidTransitionError('Assign', 'assigned');
+      if (command.offerId !== undefined && state.offer?.offerId !== command.offerId) throw new InvalidTransitionError('Assign', 'offer-withdrawn');
+      return [{ type: 'conversation.assigned', data: { agentId: command.agentId, ...opt('offerId', command.offerId), at: command.at } }];
+    case 'Transfer': {
+      requireStarted(state);
+      const data = { ...opt('fromAgentId', state.agentId ?? undefined), to: command.to, mode: command.mode, at: command.at };
+      const events: Emit = [{ type: 'conversation.transferred', data }];
+      // Cold: the first agent lets go now. Warm: they stay until the second accepts (routing assigns then).
+      if (command.mode === 'cold' && state.agentId && command.to.kind === 'queue') events.push({ type: 'conversation.unassigned', data: { agentId: state.agentId, reason: 'transferred', at: command.at } });
+      return events;
+    }
+    case 'Unassign':
+      if (state.agentId === null) return [];
+      return [{ type: 'conversation.unassigned', data: { agentId: state.agentId, reason: command.reason, at: command.at } }];
+    case 'SetPriority':
+      requireStarted(state);
+      return state.priority === command.priority ? [] : [{ type: 'conversation.priority-set', data: { priority: command.priority, at: command.at } }];
+    case 'Tag':
+      requireStarted(state);
+      return state.tags.includes(command.tag) ? [] : [{ type: 'conversation.tagged', data: { tag: command.tag, at: command.at } }];
+    case 'Untag':
+      return state.tags.includes(command.tag) ? [{ type: 'conversation.untagged', data: { tag: command.tag, at: command.at } }] : [];
+    case 'RecordSatisfaction':
+      if (state.status !== 'resolved') throw new InvalidTransitionError('RecordSatisfaction', state.status);
+      if (!Number.isInteger(command.score) || command.score < 1 || command.score > 5) throw new InvalidArgumentError('score from 1 to 5', [{ field: 'score', description: 'an integer from 1 to 5' }]);
+      return [{ type: 'conversation.satisfaction-recorded', data: { score: command.score, ...opt('comment', command.comment), at: command.at } }];
+    case 'CloseChannel':
+      requireStarted(state);
+      return state.channels[command.channel]?.closed ? [] : [{ type: 'conversation.channel-closed', data: { channel: command.channel, at: command.at } }];
+  }
+}
+
+function receiptChanges(m: { deliveredAt: string | null; readAt: string | null; failed: boolean }, status: 'delivered' | 'read' | 'failed', at: string): boolean {
+  const earlier = (known: string | null) => known === null || Date.parse(at) < Date.parse(known);
+  if (status === 'failed') return !m.failed && m.deliveredAt === null;
+  if (status === 'read') return earlier(m.readAt);
+  return earlier(m.deliveredAt);
+}

@@ -1,0 +1,179 @@
+import type { Channel, ConversationEvent } from '@parley/contracts';
+
+export type ConversationStatus = 'new' | 'open' | 'pending' | 'snoozed' | 'resolved';
+
+export interface MessageState {
+  readonly direction: 'in' | 'out';
+  readonly channel: Channel;
+  readonly at: string;
+  readonly authorAgentId: string | null;
+  readonly deleted: boolean;
+  readonly edited: boolean;
+  /** Earliest delivery and read times known, whatever order the receipts came in. */
+  readonly deliveredAt: string | null;
+  readonly readAt: string | null;
+  readonly failed: boolean;
+}
+
+export interface ChannelState {
+  readonly lastCustomerMessageAt: string | null;
+  readonly closed: boolean;
+}
+
+/**
+ * Everything decide needs, and nothing personal: no text, no names. Plain JSON,
+ * so it snapshots as it is. Bump SNAPSHOT_SCHEMA_VERSION when its shape changes.
+ */
+export interface ConversationState {
+  readonly status: ConversationStatus;
+  readonly conversationId: string | null;
+  readonly customerId: string | null;
+  readonly snoozedUntil: string | null;
+  readonly channels: Readonly<Partial<Record<Channel, ChannelState>>>;
+  readonly lastCustomerChannel: Channel | null;
+  readonly messages: Readonly<Record<string, MessageState>>;
+  /** `<channel>:<channel message id>` → message id, to drop redeliveries. */
+  readonly channelMessageIds: Readonly<Record<string, string>>;
+  readonly activeSessions: readonly string[];
+  readonly customerTyping: boolean;
+  readonly agentsTyping: readonly string[];
+  readonly queueId: string | null;
+  readonly priority: number;
+  readonly agentId: string | null;
+  readonly offer: { readonly offerId: string; readonly agentId: string; readonly expiresAt: string } | null;
+  readonly tags: readonly string[];
+  readonly satisfaction: number | null;
+}
+
+export const SNAPSHOT_SCHEMA_VERSION = 1;
+
+export function initialState(): ConversationState {
+  return {
+    status: 'new',
+    conversationId: null,
+    customerId: null,
+    snoozedUntil: null,
+    channels: {},
+    lastCustomerChannel: null,
+    messages: {},
+    channelMessageIds: {},
+    activeSessions: [],
+    customerTyping: false,
+    agentsTyping: [],
+    queueId: null,
+    priority: 0,
+    agentId: null,
+    offer: null,
+    tags: [],
+    satisfaction: null,
+  };
+}
+
+const earliest = (a: string | null, b: string): string => (a === null || Date.parse(b) < Date.parse(a) ? b : a);
+const latest = (a: string | null, b: string): string => (a === null || Date.parse(b) > Date.parse(a) ? b : a);
+const without = <T>(list: readonly T[], item: T): T[] => list.filter((x) => x !== item);
+const withItem = <T>(list: readonly T[], item: T): T[] => (list.includes(item) ? [...list] : [...list, item]);
+
+function updateMessages(state: ConversationState, pick: (id: string, m: MessageState) => boolean, change: (m: MessageState) => MessageState): ConversationState['messages'] {
+  const next: Record<string, MessageState> = {};
+  for (const [id, m] of Object.entries(state.messages)) next[id] = pick(id, m) ? change(m) : m;
+  return next;
+}
+
+export function evolve(state: ConversationState, event: ConversationEvent): ConversationState {
+  switch (event.type) {
+    case 'conversation.started':
+      return { ...state, status: 'open', conversationId: event.data.conversationId, customerId: event.data.customerId };
+    case 'conversation.message-received': {
+      const d = event.data;
+      const channel = state.channels[d.channel];
+      return {
+        ...state,
+        // The customer answered: no longer waiting on them.
+        status: state.status === 'pending' ? 'open' : state.status,
+        channels: { ...state.channels, [d.channel]: { lastCustomerMessageAt: latest(channel?.lastCustomerMessageAt ?? null, d.at), closed: channel?.closed ?? false } },
+        lastCustomerChannel: d.channel,
+        messages: { ...state.messages, [d.messageId]: { direction: 'in', channel: d.channel, at: d.at, authorAgentId: null, deleted: false, edited: false, deliveredAt: d.at, readAt: null, failed: false } },
+        channelMessageIds: { ...state.channelMessageIds, [`${d.channel}:${d.channelMessageId}`]: d.messageId },
+        customerTyping: false,
+      };
+    }
+    case 'conversation.message-sent': {
+      const d = event.data;
+      const agentId = d.author.kind === 'agent' ? d.author.agentId : null;
+      return {
+        ...state,
+        messages: { ...state.messages, [d.messageId]: { direction: 'out', channel: d.channel, at: d.at, authorAgentId: agentId, deleted: false, edited: false, deliveredAt: null, readAt: null, failed: false } },
+        agentsTyping: agentId ? without(state.agentsTyping, agentId) : state.agentsTyping,
+      };
+    }
+    case 'conversation.message-edited': {
+      const m = state.messages[event.data.messageId];
+      return m ? { ...state, messages: { ...state.messages, [event.data.messageId]: { ...m, edited: true } } } : state;
+    }
+    case 'conversation.message-deleted': {
+      const m = state.messages[event.data.messageId];
+      return m ? { ...state, messages: { ...state.messages, [event.data.messageId]: { ...m, deleted: true } } } : state;
+    }
+    case 'conversation.receipt-recorded': {
+      const d = event.data;
+      const direction = d.reader === 'customer' ? 'out' : 'in';
+      const pick = (id: string, m: MessageState) =>
+        d.messageId !== undefined ? id === d.messageId : m.direction === direction && m.channel === d.channel && Date.parse(m.at) <= Date.parse(d.upTo ?? d.at);
+      return {
+        ...state,
+        messages: updateMessages(
+          state,
+          pick,
+          (m) =>
+            d.status === 'failed'
+              ? { ...m, failed: true }
+              : d.status === 'read'
+                ? // Read implies delivered, even if the delivery receipt is late or lost.
+                  { ...m, readAt: earliest(m.readAt, d.at), deliveredAt: earliest(m.deliveredAt, d.at), failed: false }
+                : { ...m, deliveredAt: earliest(m.deliveredAt, d.at), failed: false },
+        ),
+      };
+    }
+    case 'conversation.typing-started':
+      return event.data.by === 'customer' ? { ...state, customerTyping: true } : { ...state, agentsTyping: withItem(state.agentsTyping, event.data.agentId ?? '') };
+    case 'conversation.typing-stopped':
+      return event.data.by === 'customer' ? { ...state, customerTyping: false } : { ...state, agentsTyping: without(state.agentsTyping, event.data.agentId ?? '') };
+    case 'conversation.session-started':
+      return { ...state, activeSessions: withItem(state.activeSessions, event.data.sessionId) };
+    case 'conversation.session-ended':
+      return { ...state, activeSessions: without(state.activeSessions, event.data.sessionId), customerTyping: false };
+    case 'conversation.marked-pending':
+      return { ...state, status: 'pending' };
+    case 'conversation.snoozed':
+      return { ...state, status: 'snoozed', snoozedUntil: event.data.until ?? null };
+    case 'conversation.resolved':
+      return { ...state, status: 'resolved', snoozedUntil: null, satisfaction: null };
+    case 'conversation.reopened':
+      return { ...state, status: 'open', snoozedUntil: null };
+    case 'conversation.queued':
+      return { ...state, queueId: event.data.queueId, priority: event.data.priority, offer: null };
+    case 'conversation.offered':
+      return { ...state, offer: { offerId: event.data.offerId, agentId: event.data.agentId, expiresAt: event.data.expiresAt } };
+    case 'conversation.offer-declined':
+      return state.offer?.offerId === event.data.offerId ? { ...state, offer: null } : state;
+    case 'conversation.assigned':
+      return { ...state, agentId: event.data.agentId, offer: null, queueId: null };
+    case 'conversation.transferred':
+      return event.data.to.kind === 'agent' && event.data.mode === 'cold' ? { ...state, agentId: event.data.to.agentId } : state;
+    case 'conversation.unassigned':
+      return state.agentId === event.data.agentId ? { ...state, agentId: null } : state;
+    case 'conversation.priority-set':
+      return { ...state, priority: event.data.priority };
+    case 'conversation.tagged':
+      return { ...state, tags: withItem(state.tags, event.data.tag) };
+    case 'conversation.untagged':
+      return { ...state, tags: without(state.tags, event.data.tag) };
+    case 'conversation.satisfaction-recorded':
+      return { ...state, satisfaction: event.data.score };
+    case 'conversation.channel-closed': {
+      const channel = state.channels[event.data.channel];
+      return { ...state, channels: { ...state.channels, [event.data.channel]: { lastCustomerMessageAt: channel?.lastCustomerMessageAt ?? null, closed: true } } };
+    }
+  }
+}
