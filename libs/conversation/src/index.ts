@@ -4,3 +4,4 @@ export * from './conversation.decide';
 export * from './conversation.decider';
 export * from './conversation.errors';
 export * from './channel-rules';
+export * from './conversation.timings';
