@@ -1,0 +1,66 @@
+import { identityKey, type CustomerEvent, type Identity } from '@parley/contracts';
+import { CustomerErasedError, CustomerMergedError, CustomerNotRegisteredError, MergeNotPossibleError, UnverifiedIdentityError } from './customer.errors';
+import { hasIdentity, view, type CustomerState } from './customer.state';
+
+export type CustomerCommand =
+  | { type: 'Register'; customerId: string; at: string }
+  | { type: 'LinkIdentity'; identity: Identity; proof: 'anonymous' | 'signed-hmac' | 'signed-jwt' | 'channel' | 'brand-api'; at: string }
+  | { type: 'UnlinkIdentity'; identityKey: string; at: string }
+  | { type: 'SetAttribute'; key: string; value: unknown; at: string }
+  | { type: 'AttachConversation'; conversationId: string; at: string }
+  | { type: 'Erase'; at: string };
+
+function requireActive(state: CustomerState): void {
+  if (state.customerId === null) throw new CustomerNotRegisteredError();
+  if (state.erased) throw new CustomerErasedError();
+  if (state.mergedInto !== null) throw new CustomerMergedError(state.mergedInto);
+}
+
+export function decide(command: CustomerCommand, state: CustomerState): CustomerEvent[] {
+  if (command.type === 'Register') return state.customerId === null ? [{ type: 'customer.registered', data: { customerId: command.customerId, at: command.at } }] : [];
+  requireActive(state);
+  switch (command.type) {
+    case 'LinkIdentity': {
+      const verified = command.proof === 'signed-hmac' || command.proof === 'signed-jwt' || command.proof === 'brand-api';
+      if (command.identity.kind === 'external' && !verified) throw new UnverifiedIdentityError('external');
+      if (hasIdentity(state, identityKey(command.identity))) return [];
+      return [{ type: 'customer.identity-linked', data: { identity: command.identity, proof: command.proof, at: command.at } }];
+    }
+    case 'UnlinkIdentity':
+      return hasIdentity(state, command.identityKey) ? [{ type: 'customer.identity-unlinked', data: { identityKey: command.identityKey, at: command.at } }] : [];
+    case 'SetAttribute':
+      return JSON.stringify(state.own.attributes[command.key]) === JSON.stringify(command.value)
+        ? []
+        : [{ type: 'customer.attribute-set', data: { key: command.key, value: command.value as never, at: command.at } }];
+    case 'AttachConversation':
+      return view(state).conversations.includes(command.conversationId) ? [] : [{ type: 'customer.conversation-attached', data: { conversationId: command.conversationId, at: command.at } }];
+    case 'Erase':
+      return [{ type: 'customer.erased', data: { at: command.at } }];
+  }
+}
+
+/**
+ * Merging spans two streams: the survivor takes the absorbed customer's part,
+ * the absorbed one points to the survivor. Both event lists are decided here,
+ * from both states, and appended by the caller (absorbed first, with its
+ * expected version, so a concurrent change to it aborts the merge).
+ */
+export function planMerge(survivor: CustomerState, absorbed: CustomerState, at: string): { survivor: CustomerEvent[]; absorbed: CustomerEvent[] } {
+  requireActive(survivor);
+  requireActive(absorbed);
+  if (survivor.customerId === absorbed.customerId) throw new MergeNotPossibleError('same-customer');
+  if (Object.keys(absorbed.merged).length > 0) throw new MergeNotPossibleError('has-merged-customers');
+  if (survivor.merged[absorbed.customerId!]) throw new MergeNotPossibleError('already-merged');
+  return {
+    survivor: [{ type: 'customer.merged', data: { absorbedCustomerId: absorbed.customerId!, taken: { ...absorbed.own, identities: [...absorbed.own.identities], conversations: [...absorbed.own.conversations], attributes: { ...absorbed.own.attributes } as never }, at } }],
+    absorbed: [{ type: 'customer.merged-into', data: { survivorCustomerId: survivor.customerId!, at } }],
+  };
+}
+
+export function planUnmerge(survivor: CustomerState, absorbed: CustomerState, at: string): { survivor: CustomerEvent[]; absorbed: CustomerEvent[] } {
+  if (absorbed.mergedInto !== survivor.customerId || !survivor.merged[absorbed.customerId ?? '']) throw new MergeNotPossibleError('not-merged');
+  return {
+    survivor: [{ type: 'customer.unmerged', data: { absorbedCustomerId: absorbed.customerId!, at } }],
+    absorbed: [{ type: 'customer.restored', data: { formerSurvivorCustomerId: survivor.customerId!, at } }],
+  };
+}
