@@ -51,6 +51,8 @@ export interface Snapshot<TState = unknown> {
   readonly schemaVersion: number;
   readonly state: TState;
   readonly takenAt: string;
+  /** Whose personal data the state holds, if any: an encrypting log seals the state with that subject's key. */
+  readonly subjectId?: string;
 }
 
 export interface ReadUnpublishedOptions {

@@ -7,3 +7,6 @@ export * from './outbox/cloud-event.mapping';
 export * from './outbox/outbox.relay';
 export * from './outbox/publishing.event-log';
 export * from './delivery/stream-delivery.guard';
+export * from './crypto/subject-key.store';
+export * from './crypto/encrypting.event-log';
+export * from './crypto/personal-paths';

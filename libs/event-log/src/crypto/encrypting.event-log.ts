@@ -1,0 +1,117 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { NewEvent, RecordedEvent } from '../event-envelope';
+import type { AppendResult, EventLog, EventRef, ExpectedVersion, ReadAllOptions, ReadAllResult, ReadStreamOptions, ReadUnpublishedOptions, Snapshot } from '../event-log.port';
+import { mapPaths } from './personal-paths';
+import type { SubjectKeyStore } from './subject-key.store';
+
+/** The metadata field that names whose personal data an event carries (a customer id). */
+export const SUBJECT_METADATA = 'subjectId';
+const PREFIX = 'enc:v1:';
+
+/** What a reader gets in place of a personal field whose subject was erased. */
+export const ERASED = Object.freeze({ erased: true as const });
+
+export function isErased(value: unknown): value is typeof ERASED {
+  return typeof value === 'object' && value !== null && (value as { erased?: unknown }).erased === true && Object.keys(value).length === 1;
+}
+
+/**
+ * Crypto-shredding over any EventLog. The personal fields of an event (as its
+ * contract lists them) are encrypted with its subject's key before they reach
+ * the store, and so are whole snapshots that name a subject. Erasing the subject
+ * deletes the key: the stored bytes stay, but nothing personal can be read from
+ * them any more, in the log, in snapshots, or in copies on the bus.
+ */
+export class EncryptingEventLog implements EventLog {
+  constructor(
+    private readonly inner: EventLog,
+    private readonly keys: SubjectKeyStore,
+    /** Dot paths of the personal fields of an event type (from @parley/contracts). */
+    private readonly personalFieldsOf: (type: string) => readonly string[],
+  ) {}
+
+  async append(streamId: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const sealed = await Promise.all(events.map((e) => this.sealEvent(e)));
+    const result = await this.inner.append(streamId, sealed, expected);
+    return { ...result, events: await Promise.all(result.events.map((e) => this.openEvent(e))) };
+  }
+
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<readonly RecordedEvent[]> {
+    return Promise.all((await this.inner.readStream(streamId, options)).map((e) => this.openEvent(e)));
+  }
+
+  streamVersion(streamId: string): Promise<number> {
+    return this.inner.streamVersion(streamId);
+  }
+
+  async readAll(options: ReadAllOptions): Promise<ReadAllResult> {
+    const page = await this.inner.readAll(options);
+    return { ...page, events: await Promise.all(page.events.map((e) => this.openEvent(e))) };
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    if (!snapshot.subjectId) return this.inner.saveSnapshot(snapshot);
+    const key = await this.keys.keyFor(snapshot.subjectId);
+    const { subjectId, ...rest } = snapshot;
+    return this.inner.saveSnapshot({ ...rest, state: { [SUBJECT_METADATA]: subjectId, sealed: seal(key, snapshot.state) } });
+  }
+
+  /** A sealed snapshot whose subject was erased is as good as none: the state is rebuilt from the (redacted) events. */
+  async loadSnapshot(streamId: string): Promise<Snapshot | null> {
+    const snapshot = await this.inner.loadSnapshot(streamId);
+    const state = snapshot?.state as { subjectId?: string; sealed?: string } | undefined;
+    if (!snapshot || !state?.sealed || !state.subjectId) return snapshot;
+    const key = await this.keys.find(state.subjectId);
+    if (!key) return null;
+    return { ...snapshot, state: open(key, state.sealed) };
+  }
+
+  async readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]> {
+    // Published as stored: personal fields travel on the bus still encrypted.
+    return this.inner.readUnpublished(options);
+  }
+
+  markPublished(events: readonly EventRef[]): Promise<void> {
+    return this.inner.markPublished(events);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /** Deletes the subject's key: its personal data becomes unreadable everywhere. */
+  erase(subjectId: string): Promise<void> {
+    return this.keys.erase(subjectId);
+  }
+
+  /** Opens an event read elsewhere (from the bus, say): the same redaction rules apply. */
+  async openEvent(event: RecordedEvent): Promise<RecordedEvent> {
+    const subject = event.metadata[SUBJECT_METADATA];
+    const paths = this.personalFieldsOf(event.type);
+    if (typeof subject !== 'string' || paths.length === 0) return event;
+    const key = await this.keys.find(subject);
+    return { ...event, data: mapPaths(event.data, paths, (v) => (typeof v === 'string' && v.startsWith(PREFIX) ? (key ? open(key, v) : ERASED) : v)) };
+  }
+
+  private async sealEvent(event: NewEvent): Promise<NewEvent> {
+    const subject = event.metadata?.[SUBJECT_METADATA];
+    const paths = this.personalFieldsOf(event.type);
+    if (typeof subject !== 'string' || paths.length === 0) return event;
+    const key = await this.keys.keyFor(subject);
+    return { ...event, data: mapPaths(event.data, paths, (v) => seal(key, v)) };
+  }
+}
+
+function seal(key: Buffer, value: unknown): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+function open(key: Buffer, sealed: string): unknown {
+  const raw = Buffer.from(sealed.slice(PREFIX.length), 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+}
