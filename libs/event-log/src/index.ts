@@ -10,3 +10,4 @@ export * from './delivery/stream-delivery.guard';
 export * from './crypto/subject-key.store';
 export * from './crypto/encrypting.event-log';
 export * from './crypto/personal-paths';
+export * from './decider-store/decider.store';

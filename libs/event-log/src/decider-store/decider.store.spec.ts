@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EVENT_CONTRACTS, personalFieldsOf } from '@parley/contracts';
+import { fold } from '@parley/decider';
+import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand } from '@parley/conversation';
+import { Registry } from '@parley/observability';
+import { EncryptingEventLog } from '../crypto/encrypting.event-log';
+import { KeyWrapper, SqliteSubjectKeyStore } from '../crypto/subject-key.store';
+import { SqliteEventLog } from '../sqlite/sqlite.event-log';
+import { DeciderStore } from './decider.store';
+
+const T0 = Date.parse('2026-07-01T08:00:00.000Z');
+const at = (i: number) => new Date(T0 + i * 60_000).toISOString();
+const receive = (i: number): Extract<ConversationCommand, { type: 'ReceiveMessage' }> => ({ type: 'ReceiveMessage', conversationId: 'c1', customerId: 'u1', messageId: `m${i}`, channel: 'whatsapp', channelMessageId: `wamid.${i}`, text: `secret ${i}`, at: at(i) });
+const envelope = { tenantId: 't', metadata: { subjectId: 'u1' } };
+
+function open(snapshotEvery: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-decider-store-'));
+  const filename = join(dir, 'events.db');
+  const inner = new SqliteEventLog({ filename, registry: new Registry() });
+  const keys = new SqliteSubjectKeyStore(filename, new KeyWrapper(randomBytes(32)));
+  const log = new EncryptingEventLog(inner, keys, personalFieldsOf);
+  const store = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery });
+  return { log, store, inner, close: async () => { await log.close(); keys.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+describe('DeciderStore: commands against a stream', () => {
+  it('decides, appends, snapshots, and loads the same state from snapshot plus tail as from the first event', async () => {
+    const { store, inner, close } = open(5);
+    try {
+      for (let i = 0; i < 12; i++) await store.handle('conversation-c1', receive(i), envelope);
+      const snapshot = await inner.loadSnapshot('conversation-c1');
+      assert.ok(snapshot && snapshot.version >= 5, 'a snapshot was taken');
+      assert.ok(JSON.stringify(snapshot).includes('enc:v1:'), 'the snapshot is sealed with the customer key');
+      const loaded = await store.load('conversation-c1');
+      const full = fold(conversationDecider, (await inner.readStream('conversation-c1')).map((e) => ({ type: e.type, data: e.data })) as never);
+      assert.equal(loaded.version, 13);
+      assert.deepEqual(loaded.state, full);
+      assert.ok(loaded.readSinceSnapshot < 13);
+    } finally {
+      await close();
+    }
+  });
+
+  it('drops a redelivered command without writing, and retries a conflict by deciding again', async () => {
+    const { store, log, close } = open(100);
+    try {
+      await store.handle('conversation-c1', receive(0), envelope);
+      const again = await store.handle('conversation-c1', { ...receive(0), messageId: 'other' }, envelope);
+      assert.deepEqual(again.events, []);
+      // Two writers decide on the same version at once; the loser reloads and decides again.
+      const [a, b] = await Promise.all([store.handle('conversation-c1', receive(1), envelope), store.handle('conversation-c1', receive(2), envelope)]);
+      // The first message started the conversation: versions 1 and 2.
+      assert.deepEqual([a.version, b.version].sort(), [3, 4]);
+      assert.equal(await log.streamVersion('conversation-c1'), 4);
+    } finally {
+      await close();
+    }
+  });
+
+  it('ignores a snapshot of another state shape, and keeps working after the customer is erased', async () => {
+    const { store, log, inner, close } = open(2);
+    try {
+      for (let i = 0; i < 4; i++) await store.handle('conversation-c1', receive(i), envelope);
+      await inner.saveSnapshot({ streamId: 'conversation-c1', version: 5, schemaVersion: SNAPSHOT_SCHEMA_VERSION + 1, state: { nonsense: true }, takenAt: at(9) });
+      assert.equal((await store.load('conversation-c1')).state.status, 'open');
+      await log.erase('u1');
+      const after = await store.handle('conversation-c1', { type: 'Resolve', by: { kind: 'agent', agentId: 'a' }, at: at(10) }, envelope);
+      assert.equal(after.state.status, 'resolved');
+      assert.equal(Object.keys(after.state.messages).length, 4);
+    } finally {
+      await close();
+    }
+  });
+});

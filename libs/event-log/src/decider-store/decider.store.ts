@@ -1,0 +1,104 @@
+import type { EventContract } from '@parley/contracts';
+import { upcast } from '@parley/contracts';
+import type { Decider } from '@parley/decider';
+import { isErased } from '../crypto/encrypting.event-log';
+import type { NewEvent, RecordedEvent } from '../event-envelope';
+import { WrongExpectedVersionError } from '../event-log.errors';
+import type { EventLog } from '../event-log.port';
+
+export interface DomainEvent {
+  readonly type: string;
+  readonly data: unknown;
+}
+
+export interface DeciderStoreOptions<Command, Event extends DomainEvent, State> {
+  readonly log: EventLog;
+  readonly decider: Decider<Command, Event, State>;
+  /** The current contract of every event type the stream holds: read events are upcast and validated with it. */
+  readonly contracts: ReadonlyMap<string, EventContract>;
+  /** The shape version of State; a snapshot of another version is ignored and the state rebuilt. */
+  readonly snapshotSchemaVersion: number;
+  /** Take a snapshot when this many events were read past the last one. */
+  readonly snapshotEvery?: number;
+  /** Retries after a concurrency conflict (reload, decide again). */
+  readonly maxRetries?: number;
+}
+
+export interface Decided<State> {
+  readonly state: State;
+  readonly version: number;
+  readonly events: readonly RecordedEvent[];
+}
+
+/**
+ * Runs commands against one stream: load (snapshot plus the events after it),
+ * decide, append with the version it was decided on, and on a conflict load and
+ * decide again. The one place where deciders meet the log.
+ */
+export class DeciderStore<Command, Event extends DomainEvent, State> {
+  constructor(private readonly options: DeciderStoreOptions<Command, Event, State>) {}
+
+  async load(streamId: string): Promise<{ state: State; version: number; readSinceSnapshot: number }> {
+    const { log, decider, snapshotSchemaVersion } = this.options;
+    const snapshot = await log.loadSnapshot(streamId);
+    const usable = snapshot && snapshot.schemaVersion === snapshotSchemaVersion;
+    let state = usable ? (snapshot.state as State) : decider.initialState();
+    let version = usable ? snapshot.version : 0;
+    const tail = await log.readStream(streamId, { from: version + 1 });
+    for (const event of tail) {
+      state = decider.evolve(state, this.toDomain(event));
+      version = event.streamVersion;
+    }
+    return { state, version, readSinceSnapshot: tail.length };
+  }
+
+  async handle(streamId: string, command: Command, envelope: Omit<NewEvent, 'type' | 'data' | 'id'>): Promise<Decided<State>> {
+    const retries = this.options.maxRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      const { state, version, readSinceSnapshot } = await this.load(streamId);
+      const decided = this.options.decider.decide(command, state);
+      if (decided.length === 0) return { state, version, events: [] };
+      try {
+        const result = await this.options.log.append(
+          streamId,
+          decided.map((e) => ({ ...envelope, type: e.type, schemaVersion: this.options.contracts.get(e.type)?.version ?? 1, data: e.data })),
+          version,
+        );
+        const next = decided.reduce((s, e) => this.options.decider.evolve(s, e), state);
+        if (readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100)) {
+          await this.options.log.saveSnapshot({
+            streamId,
+            version: result.nextExpectedVersion,
+            schemaVersion: this.options.snapshotSchemaVersion,
+            state: next,
+            takenAt: new Date().toISOString(),
+            ...(typeof envelope.metadata?.['subjectId'] === 'string' ? { subjectId: envelope.metadata['subjectId'] } : {}),
+          });
+        }
+        return { state: next, version: result.nextExpectedVersion, events: result.events };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError) || attempt >= retries) throw error;
+      }
+    }
+  }
+
+  private toDomain(event: RecordedEvent): Event {
+    const contract = this.options.contracts.get(event.type);
+    if (!contract) throw new Error(`no contract for event type ${event.type}`);
+    try {
+      return { type: event.type, data: upcast(contract, event.schemaVersion, event.data) } as Event;
+    } catch (error) {
+      // An erased customer's personal fields no longer fit their schema; the
+      // decider never reads them, so the event is taken as it is.
+      if (containsErased(event.data)) return { type: event.type, data: event.data } as Event;
+      throw error;
+    }
+  }
+}
+
+function containsErased(value: unknown): boolean {
+  if (isErased(value)) return true;
+  if (Array.isArray(value)) return value.some(containsErased);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(containsErased);
+  return false;
+}
