@@ -18,6 +18,7 @@ npx tsc -b
 step "lint (eslint with Nx module boundaries)"
 npx nx show projects >/dev/null # computes the project graph the boundary rule reads
 npx eslint --max-warnings 0 .
+bash scripts/proto-check.sh
 
 if [ -z "${PARLEY_KAFKA_BROKERS:-}" ] || [ -z "${PARLEY_MONGO_URL:-}" ]; then
   step "infrastructure (Kafka and FerretDB on loopback)"
