@@ -1,0 +1,20 @@
+import { dirname, join } from 'node:path';
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+
+/** Where the public API's .proto files are: shipped inside @parley/contracts. */
+export const PROTO_ROOT = join(dirname(require.resolve('@parley/contracts/package.json')), 'proto');
+export const PROTO_FILES = ['parley/v1/common.proto', 'parley/v1/conversations.proto', 'parley/v1/customers.proto', 'parley/v1/events.proto'];
+
+let cached: PackageDefinition | null = null;
+
+/** Field names stay as written in the proto (snake_case), enums as names, 64-bit integers as strings would be; we use numbers. */
+export function parleyPackageDefinition(): PackageDefinition {
+  cached ??= loadSync(PROTO_FILES, { includeDirs: [PROTO_ROOT], keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  return cached;
+}
+
+export function parleyService(name: 'ConversationService' | 'CustomerService' | 'EventService'): ServiceClientConstructor {
+  const root = loadPackageDefinition(parleyPackageDefinition()) as unknown as { parley: { v1: GrpcObject } };
+  return root.parley.v1[name] as ServiceClientConstructor;
+}
