@@ -5,3 +5,4 @@ export * from './conversation.decider';
 export * from './conversation.errors';
 export * from './channel-rules';
 export * from './conversation.timings';
+export * from './conversation.timeline';
