@@ -1,0 +1,138 @@
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { InvalidArgumentError, ParleyError } from '@parley/errors';
+import type { Attachment, Author, ConversationEvent } from '@parley/contracts';
+import { conversationView, type ConversationCommand, type ConversationState } from '@parley/conversation';
+import type { DeciderStore, EventLog } from '@parley/event-log';
+import type { Caller, GrpcEdge, Role } from '@parley/grpc-edge';
+import { channelFromProto, channelToProto, conversationToProto, fromTimestamp } from './conversation.mapper';
+
+export class ConversationNotFoundError extends ParleyError {
+  readonly code = 'CONVERSATION_NOT_FOUND';
+  readonly category = 'not_found' as const;
+  constructor(readonly conversationId: string) {
+    super(`conversation ${conversationId} not found`);
+  }
+  override details() {
+    return { conversationId: this.conversationId };
+  }
+}
+
+const READERS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
+const WRITERS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+/**
+ * A conversation's stream is named by tenant and id, so a caller can only ever
+ * reach its own tenant's conversations: another tenant's id leads to an empty
+ * stream, and so to NOT_FOUND, exactly as an id that does not exist.
+ */
+export function conversationStream(tenantId: string, conversationId: string): string {
+  return `conversation-${tenantId}-${conversationId}`;
+}
+
+function requireId(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !ID.test(value)) throw new InvalidArgumentError('invalid request', [{ field, description: 'letters, digits and . _ : @ -, at most 128' }]);
+  return value;
+}
+
+interface ProtoAttachment {
+  ref: string;
+  mime_type: string;
+  size_bytes: number;
+  name: string;
+}
+
+export class ConversationsGrpc {
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>,
+    private readonly edge: GrpcEdge,
+    private readonly now: () => string = () => new Date().toISOString(),
+  ) {}
+
+  implementation(): UntypedServiceImplementation {
+    const e = this.edge;
+    return {
+      GetConversation: e.unary('GetConversation', READERS, async (req: { conversation_id: string }, caller) => ({
+        conversation: conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id)),
+      })),
+      GetConversationAt: e.unary('GetConversationAt', READERS, async (req: { conversation_id: string; at?: { seconds: number; nanos: number } }, caller) => {
+        const at = fromTimestamp(req.at);
+        if (!at) throw new InvalidArgumentError('invalid request', [{ field: 'at', description: 'required' }]);
+        return { conversation: conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id, at)) };
+      }),
+      SendMessage: e.unary('SendMessage', WRITERS, async (req: { conversation_id: string; message_id: string; channel: string; text: string; attachments: ProtoAttachment[]; template?: { name: string; language: string; parameters: string[] } | null; human_agent_tag: boolean }, caller) => {
+        const channel = channelFromProto(req.channel);
+        const result = await this.run(caller, req.conversation_id, {
+          type: 'SendMessage',
+          messageId: requireId('message_id', req.message_id),
+          ...(channel ? { channel } : {}),
+          author: this.author(caller),
+          ...(req.text ? { text: req.text } : {}),
+          ...(req.attachments.length > 0 ? { attachments: req.attachments.map((a): Attachment => ({ ref: a.ref, mimeType: a.mime_type, sizeBytes: Number(a.size_bytes), ...(a.name ? { name: a.name } : {}) })) } : {}),
+          ...(req.template ? { template: { name: req.template.name, language: req.template.language, parameters: req.template.parameters } } : {}),
+          ...(req.human_agent_tag ? { tag: 'HUMAN_AGENT' as const } : {}),
+          at: this.now(),
+        });
+        return { channel: channelToProto(result.state.messages[req.message_id]?.channel ?? null), version: result.version };
+      }),
+      EditMessage: e.unary('EditMessage', WRITERS, async (req: { conversation_id: string; message_id: string; text: string }, caller) => ({
+        version: (await this.run(caller, req.conversation_id, { type: 'EditMessage', messageId: requireId('message_id', req.message_id), text: req.text, by: 'agent', at: this.now() })).version,
+      })),
+      DeleteMessage: e.unary('DeleteMessage', WRITERS, async (req: { conversation_id: string; message_id: string }, caller) => ({
+        version: (await this.run(caller, req.conversation_id, { type: 'DeleteMessage', messageId: requireId('message_id', req.message_id), by: 'agent', at: this.now() })).version,
+      })),
+      ResolveConversation: e.unary('ResolveConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
+        version: (await this.run(caller, req.conversation_id, { type: 'Resolve', by: this.author(caller), at: this.now() })).version,
+      })),
+      ReopenConversation: e.unary('ReopenConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
+        version: (await this.run(caller, req.conversation_id, { type: 'Reopen', reason: 'agent', at: this.now() })).version,
+      })),
+      SnoozeConversation: e.unary('SnoozeConversation', WRITERS, async (req: { conversation_id: string; until?: { seconds: number; nanos: number } | null }, caller) => {
+        const until = fromTimestamp(req.until);
+        return { version: (await this.run(caller, req.conversation_id, { type: 'Snooze', by: this.author(caller), ...(until ? { until } : {}), at: this.now() })).version };
+      }),
+      TagConversation: e.unary('TagConversation', WRITERS, async (req: { conversation_id: string; add: string[]; remove: string[] }, caller) => {
+        let version = 0;
+        for (const tag of req.add) version = (await this.run(caller, req.conversation_id, { type: 'Tag', tag: this.tag(tag), at: this.now() })).version;
+        for (const tag of req.remove) version = (await this.run(caller, req.conversation_id, { type: 'Untag', tag: this.tag(tag), at: this.now() })).version;
+        if (req.add.length + req.remove.length === 0) version = (await this.view(caller, req.conversation_id)).version;
+        return { version };
+      }),
+      SetPriority: e.unary('SetPriority', WRITERS, async (req: { conversation_id: string; priority: number }, caller) => {
+        if (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > 10) throw new InvalidArgumentError('invalid request', [{ field: 'priority', description: 'from 0 to 10' }]);
+        return { version: (await this.run(caller, req.conversation_id, { type: 'SetPriority', priority: req.priority, at: this.now() })).version };
+      }),
+      RecordSatisfaction: e.unary('RecordSatisfaction', WRITERS, async (req: { conversation_id: string; score: number; comment: string }, caller) => ({
+        version: (await this.run(caller, req.conversation_id, { type: 'RecordSatisfaction', score: req.score, ...(req.comment ? { comment: req.comment } : {}), at: this.now() })).version,
+      })),
+    };
+  }
+
+  private async view(caller: Caller, conversationId: string, until?: string) {
+    const stream = conversationStream(caller.tenantId, requireId('conversation_id', conversationId));
+    const events = await this.log.readStream(stream);
+    if (events.length === 0) throw new ConversationNotFoundError(conversationId);
+    return conversationView(events.map((x) => ({ event: { type: x.type, data: x.data } as ConversationEvent, version: x.streamVersion })), until);
+  }
+
+  private async run(caller: Caller, conversationId: string, command: ConversationCommand) {
+    const stream = conversationStream(caller.tenantId, requireId('conversation_id', conversationId));
+    const { state, version } = await this.store.load(stream);
+    if (version === 0) throw new ConversationNotFoundError(conversationId);
+    return this.store.handle(stream, command, {
+      tenantId: caller.tenantId,
+      correlationId: `${caller.subject}:${command.type}`.slice(0, 128),
+      metadata: { subjectId: state.customerId, actor: caller.subject, role: caller.role },
+    });
+  }
+
+  private author(caller: Caller): Author {
+    return caller.role === 'integration' ? { kind: 'bot', botId: caller.subject } : { kind: 'agent', agentId: caller.subject };
+  }
+
+  private tag(tag: string): string {
+    if (!/^[\p{L}\p{N}][\p{L}\p{N} _.-]{0,63}$/u.test(tag)) throw new InvalidArgumentError('invalid request', [{ field: 'add', description: 'tags are 1 to 64 letters, digits, spaces, _ . -' }]);
+    return tag;
+  }
+}

@@ -1,0 +1,92 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MongoClient } from 'mongodb';
+import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent } from '@parley/contracts';
+import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
+import {
+  DeciderStore,
+  EncryptingEventLog,
+  KeyWrapper,
+  MongoEventLog,
+  MongoSubjectKeyStore,
+  SqliteEventLog,
+  SqliteSubjectKeyStore,
+  type EventLog,
+  type SubjectKeyStore,
+} from '@parley/event-log';
+import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
+import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
+import type { HistoryConfig } from './config/history.config';
+import { ConversationsGrpc } from './conversations/conversations.grpc';
+
+export interface RunningHistory {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** Stops taking calls, finishes those in flight, closes the stores. */
+  close(): Promise<void>;
+}
+
+async function openStore(config: HistoryConfig, registry: Registry): Promise<{ log: EventLog; keys: SubjectKeyStore; close: () => Promise<void> }> {
+  const wrapper = new KeyWrapper(Buffer.from(config.PARLEY_MASTER_KEY, 'base64'));
+  if (config.PARLEY_STORE === 'mongo') {
+    const log = await MongoEventLog.connect(config.PARLEY_MONGO_URL!, config.PARLEY_MONGO_DATABASE, { registry });
+    const client = await MongoClient.connect(config.PARLEY_MONGO_URL!);
+    return { log, keys: new MongoSubjectKeyStore(client.db(config.PARLEY_MONGO_DATABASE), wrapper), close: async () => { await log.close(); await client.close(); } };
+  }
+  mkdirSync(dirname(config.PARLEY_SQLITE_FILE), { recursive: true });
+  const log = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, registry });
+  const keys = new SqliteSubjectKeyStore(config.PARLEY_SQLITE_FILE, wrapper);
+  return { log, keys, close: async () => { await log.close(); keys.close(); } };
+}
+
+/** The history service: the public gRPC API on `address`, health and metrics over HTTP. */
+export async function startHistory(config: HistoryConfig, options: { registry?: Registry; httpHost?: string } = {}): Promise<RunningHistory> {
+  const logger = createLogger('history');
+  const registry = options.registry ?? defaultRegistry();
+  if (!options.registry) collectProcessMetrics(registry);
+  const health = new HealthRegistry();
+  const store = await openStore(config, registry);
+  const log = new EncryptingEventLog(store.log, store.keys, personalFieldsOf);
+  const conversations = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
+    log,
+    decider: conversationDecider,
+    contracts: EVENT_CONTRACTS,
+    snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    snapshotEvery: 200,
+  });
+  const edge = new GrpcEdge(
+    new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE, ...(config.PARLEY_TOKEN_ISSUER ? { issuer: config.PARLEY_TOKEN_ISSUER } : {}) }),
+    { logger, registry },
+  );
+  const grpc = await startGrpcServer({
+    address: config.PARLEY_HISTORY_GRPC_ADDRESS,
+    services: [{ name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge).implementation() }],
+    ...(config.PARLEY_TLS_CERT_FILE && config.PARLEY_TLS_KEY_FILE
+      ? { tls: { certFile: config.PARLEY_TLS_CERT_FILE, keyFile: config.PARLEY_TLS_KEY_FILE, ...(config.PARLEY_TLS_CLIENT_CA_FILE ? { clientCaFile: config.PARLEY_TLS_CLIENT_CA_FILE } : {}) } }
+      : {}),
+  });
+  grpc.health.setStatus('', 'SERVING');
+  grpc.health.setStatus('parley.v1.ConversationService', 'SERVING');
+  health.addReadinessCheck('event-log', async () => ({ ok: (await store.log.streamVersion('parley-health')) >= 0 }));
+
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
+  class HistoryHttpModule {}
+  const http = await NestFactory.create(HistoryHttpModule, { logger: new PinoNestLogger(logger) });
+  await http.listen(config.PARLEY_HISTORY_HTTP_PORT, options.httpHost ?? '0.0.0.0');
+  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  logger.info({ grpcPort: grpc.port, httpPort }, 'history service running');
+
+  return {
+    grpcPort: grpc.port,
+    httpPort,
+    close: async () => {
+      health.markShuttingDown();
+      await grpc.close();
+      await http.close();
+      await store.close();
+    },
+  };
+}

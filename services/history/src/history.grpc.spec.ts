@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { MongoClient } from 'mongodb';
+import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent } from '@parley/contracts';
+import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
+import { DeciderStore, EncryptingEventLog, KeyWrapper, MongoEventLog, MongoSubjectKeyStore, SqliteEventLog, SqliteSubjectKeyStore, type EventLog } from '@parley/event-log';
+import { fieldViolationsOf, parleyService } from '@parley/grpc-edge';
+import { Registry } from '@parley/observability';
+import { infrastructure, uniqueName } from '@parley/testing-support';
+import { loadHistoryConfig } from './config/history.config';
+import { conversationStream } from './conversations/conversations.grpc';
+import { startHistory, type RunningHistory } from './history.app';
+
+const SECRET = 'history-test-secret-at-least-32-bytes!';
+const MASTER = randomBytes(32).toString('base64');
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+
+async function bearer(tenant: string, role = 'agent'): Promise<Metadata> {
+  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-1').setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${jwt}`);
+  return md;
+}
+
+type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
+function rpc<T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata): Promise<T> {
+  return new Promise((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))));
+}
+
+interface Backend {
+  env: Record<string, string>;
+  /** Writes as ingress would: straight into the same log, through the domain. */
+  seed(): Promise<{ store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>; log: EventLog; close(): Promise<void> }>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-history-'));
+  const file = join(dir, 'events.db');
+  return {
+    env: { PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: file },
+    seed: async () => {
+      const inner = new SqliteEventLog({ filename: file, registry: new Registry() });
+      const keys = new SqliteSubjectKeyStore(file, new KeyWrapper(Buffer.from(MASTER, 'base64')));
+      const log = new EncryptingEventLog(inner, keys, personalFieldsOf);
+      return { log, store: new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION }), close: async () => { await inner.close(); keys.close(); } };
+    },
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function ferretBackend(): Backend {
+  const { mongoUrl } = infrastructure();
+  const database = uniqueName('parley_history').replace(/-/g, '_');
+  return {
+    env: { PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database },
+    seed: async () => {
+      const inner = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
+      const client = await MongoClient.connect(mongoUrl);
+      const log = new EncryptingEventLog(inner, new MongoSubjectKeyStore(client.db(database), new KeyWrapper(Buffer.from(MASTER, 'base64'))), personalFieldsOf);
+      return { log, store: new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION }), close: async () => { await inner.close(); await client.close(); } };
+    },
+    cleanup: async () => {
+      const client = await MongoClient.connect(mongoUrl);
+      await client.db(database).dropDatabase();
+      await client.close();
+    },
+  };
+}
+
+for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBackend]] as const) {
+  describe(`history: ConversationService over gRPC (${name})`, () => {
+    let backend: Backend;
+    let running: RunningHistory;
+    let client: Client;
+    let seed: Awaited<ReturnType<Backend['seed']>>;
+
+    before(async () => {
+      backend = make();
+      running = await startHistory(loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }), { registry: new Registry(), httpHost: '127.0.0.1' });
+      const Conversations = parleyService('ConversationService');
+      client = new Conversations(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+      seed = await backend.seed();
+      const envelope = { tenantId: 'brand-a', metadata: { subjectId: 'cust-1' } };
+      // conv-1: the customer wrote on the web, then on WhatsApp an hour ago.
+      await seed.store.handle(conversationStream('brand-a', 'conv-1'), { type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm1', channel: 'web', channelMessageId: 'w1', text: 'hello from the site', device: 'laptop', at: hoursAgo(3) }, envelope);
+      await seed.store.handle(conversationStream('brand-a', 'conv-1'), { type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm2', channel: 'whatsapp', channelMessageId: 'wamid.2', text: 'and now from my phone', at: hoursAgo(1) }, envelope);
+      // conv-old: last WhatsApp message two days ago.
+      await seed.store.handle(conversationStream('brand-a', 'conv-old'), { type: 'ReceiveMessage', conversationId: 'conv-old', customerId: 'cust-1', messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.old', text: 'anyone?', at: hoursAgo(48) }, envelope);
+    });
+    after(async () => {
+      client.close();
+      await seed.close();
+      await running.close();
+      await backend.cleanup();
+    });
+
+    it('gets a conversation with its whole timeline across channels', async () => {
+      const { conversation } = await rpc<{ conversation: { customer_id: string; status: string; last_customer_channel: string; timeline: { message?: { text: string; channel: string; device: string } }[] } }>(client, 'GetConversation', { conversation_id: 'conv-1' }, await bearer('brand-a'));
+      assert.equal(conversation.customer_id, 'cust-1');
+      assert.equal(conversation.status, 'CONVERSATION_STATUS_OPEN');
+      assert.equal(conversation.last_customer_channel, 'CHANNEL_WHATSAPP');
+      const messages = conversation.timeline.filter((t) => t.message).map((t) => [t.message!.channel, t.message!.text]);
+      assert.deepEqual(messages, [['CHANNEL_WEB', 'hello from the site'], ['CHANNEL_WHATSAPP', 'and now from my phone']]);
+    });
+
+    it('sends on the channel the customer last used, idempotently, and shows it', async () => {
+      const md = await bearer('brand-a');
+      const sent = await rpc<{ channel: string; version: number }>(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'reply-1', text: 'we are on it' }, md);
+      assert.equal(sent.channel, 'CHANNEL_WHATSAPP');
+      const again = await rpc<{ version: number }>(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'reply-1', text: 'we are on it' }, md);
+      assert.equal(again.version, sent.version, 'sending the same message id again changes nothing');
+      const { conversation } = await rpc<{ conversation: { timeline: { message?: { id: string; inbound: boolean; author?: { agent_id?: string } } }[] } }>(client, 'GetConversation', { conversation_id: 'conv-1' }, md);
+      const reply = conversation.timeline.find((t) => t.message?.id === 'reply-1')!.message!;
+      assert.equal(reply.inbound, false);
+      assert.equal(reply.author?.agent_id, 'agent-1');
+    });
+
+    it('refuses a free-form WhatsApp reply after 24 hours with FAILED_PRECONDITION, and takes a template', async () => {
+      const md = await bearer('brand-a');
+      await assert.rejects(rpc(client, 'SendMessage', { conversation_id: 'conv-old', message_id: 'late', text: 'sorry' }, md), (e: ServiceError) => {
+        assert.equal(e.code, status.FAILED_PRECONDITION);
+        assert.equal(e.metadata.get('parley-error-code')[0], 'CHANNEL_WINDOW_CLOSED');
+        return true;
+      });
+      const ok = await rpc<{ channel: string }>(client, 'SendMessage', { conversation_id: 'conv-old', message_id: 'late-template', template: { name: 'follow_up', language: 'en', parameters: ['x'] } }, md);
+      assert.equal(ok.channel, 'CHANNEL_WHATSAPP');
+    });
+
+    it('edits and deletes, resolves, records satisfaction, reopens, snoozes, tags and sets priority', async () => {
+      const md = await bearer('brand-a', 'supervisor');
+      await rpc(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'reply-2', text: 'typo' }, md);
+      await rpc(client, 'EditMessage', { conversation_id: 'conv-1', message_id: 'reply-2', text: 'fixed' }, md);
+      await rpc(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'reply-3', text: 'oops' }, md);
+      await rpc(client, 'DeleteMessage', { conversation_id: 'conv-1', message_id: 'reply-3' }, md);
+      await rpc(client, 'TagConversation', { conversation_id: 'conv-1', add: ['vip', 'billing'], remove: [] }, md);
+      await rpc(client, 'TagConversation', { conversation_id: 'conv-1', add: [], remove: ['billing'] }, md);
+      await rpc(client, 'SetPriority', { conversation_id: 'conv-1', priority: 7 }, md);
+      await rpc(client, 'ResolveConversation', { conversation_id: 'conv-1' }, md);
+      await rpc(client, 'RecordSatisfaction', { conversation_id: 'conv-1', score: 5, comment: 'great' }, md);
+      let { conversation } = await rpc<{ conversation: Record<string, unknown> & { timeline: { message?: { id: string; text: string; edited: boolean; deleted: boolean } }[] } }>(client, 'GetConversation', { conversation_id: 'conv-1' }, md);
+      assert.equal(conversation['status'], 'CONVERSATION_STATUS_RESOLVED');
+      assert.deepEqual(conversation['tags'], ['vip']);
+      assert.equal(conversation['priority'], 7);
+      assert.equal(conversation['satisfaction'], 5);
+      const byId = new Map(conversation.timeline.filter((t) => t.message).map((t) => [t.message!.id, t.message!]));
+      assert.equal(byId.get('reply-2')!.text, 'fixed');
+      assert.equal(byId.get('reply-2')!.edited, true);
+      assert.equal(byId.get('reply-3')!.deleted, true);
+      assert.equal(byId.get('reply-3')!.text, '');
+      await rpc(client, 'ReopenConversation', { conversation_id: 'conv-1' }, md);
+      await rpc(client, 'SnoozeConversation', { conversation_id: 'conv-1', until: { seconds: Math.floor(Date.now() / 1000) + 3600, nanos: 0 } }, md);
+      ({ conversation } = await rpc(client, 'GetConversation', { conversation_id: 'conv-1' }, md));
+      assert.equal(conversation['status'], 'CONVERSATION_STATUS_SNOOZED');
+    });
+
+    it('travels in time: the conversation as it stood before the reply', async () => {
+      const { conversation } = await rpc<{ conversation: { timeline: { message?: { id: string } }[]; version: number } }>(
+        client,
+        'GetConversationAt',
+        { conversation_id: 'conv-1', at: { seconds: Math.floor(Date.parse(hoursAgo(2)) / 1000), nanos: 0 } },
+        await bearer('brand-a'),
+      );
+      assert.deepEqual(conversation.timeline.filter((t) => t.message).map((t) => t.message!.id), ['m1']);
+      assert.equal(conversation.version, 2);
+    });
+
+    it('answers bad input with INVALID_ARGUMENT and field violations', async () => {
+      await assert.rejects(rpc(client, 'GetConversation', { conversation_id: 'not valid!' }, await bearer('brand-a')), (e: ServiceError) => {
+        assert.equal(e.code, status.INVALID_ARGUMENT);
+        assert.equal(fieldViolationsOf(e)[0]?.field, 'conversation_id');
+        return true;
+      });
+      await assert.rejects(rpc(client, 'SetPriority', { conversation_id: 'conv-1', priority: 11 }, await bearer('brand-a')), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    });
+
+    it('never shows or changes another tenant\'s conversation: every method answers NOT_FOUND', async () => {
+      const other = await bearer('brand-b', 'admin');
+      const before = await seed.log.streamVersion(conversationStream('brand-a', 'conv-1'));
+      const now = { seconds: Math.floor(Date.now() / 1000), nanos: 0 };
+      const calls: [string, Record<string, unknown>][] = [
+        ['GetConversation', {}],
+        ['GetConversationAt', { at: now }],
+        ['SendMessage', { message_id: 'x', text: 'hi' }],
+        ['EditMessage', { message_id: 'reply-1', text: 'x' }],
+        ['DeleteMessage', { message_id: 'reply-1' }],
+        ['ResolveConversation', {}],
+        ['ReopenConversation', {}],
+        ['SnoozeConversation', {}],
+        ['TagConversation', { add: ['x'] }],
+        ['SetPriority', { priority: 1 }],
+        ['RecordSatisfaction', { score: 1 }],
+      ];
+      for (const [method, extra] of calls) {
+        await assert.rejects(rpc(client, method, { conversation_id: 'conv-1', ...extra }, other), (e: ServiceError) => e.code === status.NOT_FOUND, method);
+      }
+      assert.equal(await seed.log.streamVersion(conversationStream('brand-a', 'conv-1')), before);
+    });
+  });
+}
