@@ -21,6 +21,7 @@ import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
+import { EventsGrpc } from './events/events.grpc';
 
 export interface RunningHistory {
   readonly grpcPort: number;
@@ -63,13 +64,17 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   );
   const grpc = await startGrpcServer({
     address: config.PARLEY_HISTORY_GRPC_ADDRESS,
-    services: [{ name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge).implementation() }],
+    services: [
+      { name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge).implementation() },
+      { name: 'parley.v1.EventService', definition: parleyService('EventService').service, implementation: new EventsGrpc(log, edge).implementation() },
+    ],
     ...(config.PARLEY_TLS_CERT_FILE && config.PARLEY_TLS_KEY_FILE
       ? { tls: { certFile: config.PARLEY_TLS_CERT_FILE, keyFile: config.PARLEY_TLS_KEY_FILE, ...(config.PARLEY_TLS_CLIENT_CA_FILE ? { clientCaFile: config.PARLEY_TLS_CLIENT_CA_FILE } : {}) } }
       : {}),
   });
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus('parley.v1.ConversationService', 'SERVING');
+  grpc.health.setStatus('parley.v1.EventService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await store.log.streamVersion('parley-health')) >= 0 }));
 
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
