@@ -69,3 +69,4 @@ export function view(state: CustomerState): CustomerPart {
 export function hasIdentity(state: CustomerState, key: string): boolean {
   return view(state).identities.some((i) => identityKey(i) === key);
 }
+export const CUSTOMER_SNAPSHOT_SCHEMA_VERSION = 1;

@@ -4,8 +4,9 @@ import { dirname } from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MongoClient } from 'mongodb';
-import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent } from '@parley/contracts';
+import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent, type CustomerEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
+import { CUSTOMER_SNAPSHOT_SCHEMA_VERSION, customerDecider, type CustomerCommand, type CustomerState } from '@parley/customer';
 import {
   DeciderStore,
   EncryptingEventLog,
@@ -21,6 +22,7 @@ import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
+import { CustomersGrpc } from './customers/customers.grpc';
 import { EventsGrpc } from './events/events.grpc';
 
 export interface RunningHistory {
@@ -58,6 +60,19 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
     snapshotEvery: 200,
   });
+  const customers = new DeciderStore<CustomerCommand, CustomerEvent, CustomerState>({
+    log,
+    decider: customerDecider,
+    contracts: EVENT_CONTRACTS,
+    snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION,
+    snapshotEvery: 200,
+  });
+  const identitySecrets = new Map(
+    (config.PARLEY_IDENTITY_SECRETS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)] as const),
+  );
   const edge = new GrpcEdge(
     new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE, ...(config.PARLEY_TOKEN_ISSUER ? { issuer: config.PARLEY_TOKEN_ISSUER } : {}) }),
     { logger, registry },
@@ -66,6 +81,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     address: config.PARLEY_HISTORY_GRPC_ADDRESS,
     services: [
       { name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge).implementation() },
+      { name: 'parley.v1.CustomerService', definition: parleyService('CustomerService').service, implementation: new CustomersGrpc(log, customers, edge, (t) => identitySecrets.get(t)).implementation() },
       { name: 'parley.v1.EventService', definition: parleyService('EventService').service, implementation: new EventsGrpc(log, edge).implementation() },
     ],
     ...(config.PARLEY_TLS_CERT_FILE && config.PARLEY_TLS_KEY_FILE
@@ -75,6 +91,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus('parley.v1.ConversationService', 'SERVING');
   grpc.health.setStatus('parley.v1.EventService', 'SERVING');
+  grpc.health.setStatus('parley.v1.CustomerService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await store.log.streamVersion('parley-health')) >= 0 }));
 
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })

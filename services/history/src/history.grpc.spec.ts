@@ -1,78 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
-import { MongoClient } from 'mongodb';
-import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent } from '@parley/contracts';
-import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
-import { DeciderStore, EncryptingEventLog, KeyWrapper, MongoEventLog, MongoSubjectKeyStore, SqliteEventLog, SqliteSubjectKeyStore, type EventLog } from '@parley/event-log';
+import { credentials, status, type Client, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { fieldViolationsOf, parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
-import { infrastructure, uniqueName } from '@parley/testing-support';
 import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
 import { startHistory, type RunningHistory } from './history.app';
-
-const SECRET = 'history-test-secret-at-least-32-bytes!';
-const MASTER = randomBytes(32).toString('base64');
-const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
-
-async function bearer(tenant: string, role = 'agent'): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-1').setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${jwt}`);
-  return md;
-}
-
-type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
-function rpc<T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata): Promise<T> {
-  return new Promise((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))));
-}
-
-interface Backend {
-  env: Record<string, string>;
-  /** Writes as ingress would: straight into the same log, through the domain. */
-  seed(): Promise<{ store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>; log: EventLog; close(): Promise<void> }>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteBackend(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-history-'));
-  const file = join(dir, 'events.db');
-  return {
-    env: { PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: file },
-    seed: async () => {
-      const inner = new SqliteEventLog({ filename: file, registry: new Registry() });
-      const keys = new SqliteSubjectKeyStore(file, new KeyWrapper(Buffer.from(MASTER, 'base64')));
-      const log = new EncryptingEventLog(inner, keys, personalFieldsOf);
-      return { log, store: new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION }), close: async () => { await inner.close(); keys.close(); } };
-    },
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-function ferretBackend(): Backend {
-  const { mongoUrl } = infrastructure();
-  const database = uniqueName('parley_history').replace(/-/g, '_');
-  return {
-    env: { PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database },
-    seed: async () => {
-      const inner = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
-      const client = await MongoClient.connect(mongoUrl);
-      const log = new EncryptingEventLog(inner, new MongoSubjectKeyStore(client.db(database), new KeyWrapper(Buffer.from(MASTER, 'base64'))), personalFieldsOf);
-      return { log, store: new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION }), close: async () => { await inner.close(); await client.close(); } };
-    },
-    cleanup: async () => {
-      const client = await MongoClient.connect(mongoUrl);
-      await client.db(database).dropDatabase();
-      await client.close();
-    },
-  };
-}
+import { MASTER, SECRET, bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, type Backend } from './testing/history.fixture';
 
 for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBackend]] as const) {
   describe(`history: ConversationService over gRPC (${name})`, () => {

@@ -12,6 +12,8 @@ const schema = z.object({
   PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
   /** Comma-separated HS256 secrets for bearer tokens (several while rotating). */
   PARLEY_TOKEN_SECRETS: z.string().min(32),
+  /** Per tenant, the secret it signs its users' ids with: `tenant:secret,tenant2:secret2`. */
+  PARLEY_IDENTITY_SECRETS: z.string().optional(),
   PARLEY_TOKEN_AUDIENCE: z.string().default('parley'),
   PARLEY_TOKEN_ISSUER: z.string().optional(),
   PARLEY_TLS_CERT_FILE: z.string().optional(),

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { parleyService } from '@parley/grpc-edge';
+import { Registry } from '@parley/observability';
+import { loadHistoryConfig } from '../config/history.config';
+import { conversationStream } from '../conversations/conversations.grpc';
+import { startHistory, type RunningHistory } from '../history.app';
+import { MASTER, SECRET, bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, type Backend, type Seed } from '../testing/history.fixture';
+import { customerStream } from './customers.grpc';
+
+const IDENTITY_SECRET = 'brand-a-identity-secret-32-bytes-long!!';
+type Customer = { id: string; identities: { kind: string; id: string }[]; attributes: { fields: Record<string, { stringValue?: string; numberValue?: number; structValue?: unknown }> }; conversation_ids: string[]; merged_into: string; erased: boolean };
+
+for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBackend]] as const) {
+  describe(`history: CustomerService over gRPC (${name})`, () => {
+    let backend: Backend;
+    let running: RunningHistory;
+    let client: Client;
+    let conversations: Client;
+    let seed: Seed;
+    const register = async (tenant: string, id: string, identity: { kind: 'visitor' | 'whatsapp'; id: string }, conversation: string) => {
+      const envelope = { tenantId: tenant, metadata: { subjectId: id } };
+      await seed.customers.handle(customerStream(tenant, id), { type: 'Register', customerId: id, at: hoursAgo(5) }, envelope);
+      await seed.customers.handle(customerStream(tenant, id), { type: 'LinkIdentity', identity, proof: identity.kind === 'visitor' ? 'anonymous' : 'channel', at: hoursAgo(5) }, envelope);
+      await seed.customers.handle(customerStream(tenant, id), { type: 'AttachConversation', conversationId: conversation, at: hoursAgo(5) }, envelope);
+      await seed.store.handle(conversationStream(tenant, conversation), { type: 'ReceiveMessage', conversationId: conversation, customerId: id, messageId: 'm1', channel: identity.kind === 'visitor' ? 'web' : 'whatsapp', channelMessageId: `${conversation}-1`, text: `message from ${id}`, at: hoursAgo(2) }, envelope);
+    };
+
+    before(async () => {
+      backend = make();
+      running = await startHistory(
+        loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET, PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}` }),
+        { registry: new Registry(), httpHost: '127.0.0.1' },
+      );
+      client = new (parleyService('CustomerService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+      conversations = new (parleyService('ConversationService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+      seed = await backend.seed();
+      await register('brand-a', 'web-visitor', { kind: 'visitor', id: 'v-1' }, 'conv-web');
+      await register('brand-a', 'wa-user', { kind: 'whatsapp', id: 'US.1234' }, 'conv-wa');
+    });
+    after(async () => {
+      client.close();
+      conversations.close();
+      await seed.close();
+      await running.close();
+      await backend.cleanup();
+    });
+
+    it('links the brand\'s user id only with the brand\'s signature, sets attributes, and reads the customer back', async () => {
+      const md = await bearer('brand-a');
+      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof: '' }, md), (e: ServiceError) => e.code === status.UNAUTHENTICATED);
+      const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').sign(new TextEncoder().encode('not-the-brands-secret-of-32-bytes!!'));
+      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof: forged }, md), (e: ServiceError) => e.code === status.UNAUTHENTICATED);
+      const proof = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').sign(new TextEncoder().encode(IDENTITY_SECRET));
+      await rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof }, md);
+      await rpc(client, 'SetAttributes', { customer_id: 'web-visitor', attributes: { fields: { name: { stringValue: 'Ada' }, orders: { numberValue: 3 } } } }, md);
+      const { customer } = await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, md);
+      assert.deepEqual(customer.identities.map((i) => `${i.kind}:${i.id}`), ['visitor:v-1', 'external:user-42']);
+      assert.equal(customer.attributes.fields['name']?.stringValue, 'Ada');
+      assert.equal(customer.attributes.fields['orders']?.numberValue, 3);
+      await rpc(client, 'UnlinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'visitor', id: 'v-1' } }, md);
+      const after = await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, md);
+      assert.deepEqual(after.customer.identities.map((i) => i.kind), ['external']);
+      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'email', id: 'not an email' } }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    });
+
+    it('merges the WhatsApp customer into the web one, so the agent sees one customer; unmerge gives each its own back', async () => {
+      const agent = await bearer('brand-a', 'agent');
+      const supervisor = await bearer('brand-a', 'supervisor');
+      await assert.rejects(rpc(client, 'MergeCustomers', { survivor_customer_id: 'web-visitor', absorbed_customer_id: 'wa-user' }, agent), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
+      const merged = await rpc<{ customer: Customer }>(client, 'MergeCustomers', { survivor_customer_id: 'web-visitor', absorbed_customer_id: 'wa-user' }, supervisor);
+      assert.deepEqual(merged.customer.conversation_ids.sort(), ['conv-wa', 'conv-web']);
+      assert.ok(merged.customer.identities.some((i) => i.kind === 'whatsapp'));
+      assert.equal((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, agent)).customer.merged_into, 'web-visitor');
+      await rpc(client, 'UnmergeCustomer', { absorbed_customer_id: 'wa-user' }, supervisor);
+      assert.deepEqual((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, agent)).customer.conversation_ids, ['conv-web']);
+      const restored = (await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, agent)).customer;
+      assert.equal(restored.merged_into, '');
+      assert.deepEqual(restored.conversation_ids, ['conv-wa']);
+    });
+
+    it('exports everything about a customer, and erases them: personal data unreadable, the conversation and its timing kept', async () => {
+      const supervisor = await bearer('brand-a', 'supervisor');
+      const exported = await rpc<{ customer: Customer; conversations: { id: string; timeline: { message?: { text: string } }[] }[] }>(client, 'ExportCustomer', { customer_id: 'wa-user' }, supervisor);
+      assert.equal(exported.conversations.length, 1);
+      assert.equal(exported.conversations[0]!.timeline.find((t) => t.message)?.message?.text, 'message from wa-user');
+
+      await assert.rejects(rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, supervisor), (e: ServiceError) => e.code === status.PERMISSION_DENIED, 'only admins erase');
+      await rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, await bearer('brand-a', 'admin'));
+      const { conversation } = await rpc<{ conversation: { timeline: { at: unknown; message?: { text: string; erased: boolean } }[] } }>(conversations, 'GetConversation', { conversation_id: 'conv-wa' }, supervisor);
+      const message = conversation.timeline.find((t) => t.message)!;
+      assert.equal(message.message!.erased, true);
+      assert.equal(message.message!.text, '');
+      assert.ok(message.at, 'the timing survives');
+      assert.equal((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, supervisor)).customer.erased, true);
+    });
+
+    it('never shows or changes another tenant\'s customer: every method answers NOT_FOUND', async () => {
+      const other = await bearer('brand-b', 'admin');
+      const before = await seed.log.streamVersion(customerStream('brand-a', 'web-visitor'));
+      const calls: [string, Record<string, unknown>][] = [
+        ['GetCustomer', { customer_id: 'web-visitor' }],
+        ['LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'visitor', id: 'x' } }],
+        ['UnlinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'visitor', id: 'v-1' } }],
+        ['SetAttributes', { customer_id: 'web-visitor', attributes: { fields: { a: { stringValue: 'b' } } } }],
+        ['MergeCustomers', { survivor_customer_id: 'web-visitor', absorbed_customer_id: 'wa-user' }],
+        ['UnmergeCustomer', { absorbed_customer_id: 'wa-user' }],
+        ['ExportCustomer', { customer_id: 'web-visitor' }],
+        ['EraseCustomer', { customer_id: 'web-visitor' }],
+      ];
+      for (const [method, request] of calls) await assert.rejects(rpc(client, method, request, other), (e: ServiceError) => e.code === status.NOT_FOUND, method);
+      assert.equal(await seed.log.streamVersion(customerStream('brand-a', 'web-visitor')), before);
+    });
+  });
+}

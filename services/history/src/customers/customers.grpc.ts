@@ -1,0 +1,156 @@
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { jwtVerify } from 'jose';
+import { InvalidArgumentError, ParleyError } from '@parley/errors';
+import { Identity as IdentitySchema, identityKey, type ConversationEvent, type CustomerEvent, type Identity } from '@parley/contracts';
+import { conversationView } from '@parley/conversation';
+import { planMerge, planUnmerge, view, type CustomerCommand, type CustomerState } from '@parley/customer';
+import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
+import type { Caller, GrpcEdge, Role } from '@parley/grpc-edge';
+import { conversationToProto } from '../conversations/conversation.mapper';
+import { conversationStream } from '../conversations/conversations.grpc';
+import { fromStruct, toStruct, type Struct } from './struct.mapper';
+
+export class CustomerNotFoundError extends ParleyError {
+  readonly code = 'CUSTOMER_NOT_FOUND';
+  readonly category = 'not_found' as const;
+  constructor(readonly customerId: string) {
+    super(`customer ${customerId} not found`);
+  }
+  override details() {
+    return { customerId: this.customerId };
+  }
+}
+
+const AGENTS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
+const SUPERVISORS: readonly Role[] = ['supervisor', 'admin'];
+const ADMINS: readonly Role[] = ['admin'];
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+/** Like conversations, a customer's stream is named by tenant: another tenant's customer is NOT_FOUND. */
+export function customerStream(tenantId: string, customerId: string): string {
+  return `customer-${tenantId}-${customerId}`;
+}
+
+function requireId(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !ID.test(value)) throw new InvalidArgumentError('invalid request', [{ field, description: 'letters, digits and . _ : @ -, at most 128' }]);
+  return value;
+}
+
+type CustomerStore = DeciderStore<CustomerCommand, CustomerEvent, CustomerState>;
+
+export class CustomersGrpc {
+  constructor(
+    private readonly log: EncryptingEventLog,
+    private readonly customers: CustomerStore,
+    private readonly edge: GrpcEdge,
+    /** The secret a tenant signs its users' ids with (HS256 JWT, `sub` = the external id). */
+    private readonly identitySecretOf: (tenantId: string) => string | undefined,
+    private readonly now: () => string = () => new Date().toISOString(),
+  ) {}
+
+  implementation(): UntypedServiceImplementation {
+    const e = this.edge;
+    return {
+      GetCustomer: e.unary('GetCustomer', AGENTS, async (req: { customer_id: string }, caller) => ({ customer: this.toProto(req.customer_id, await this.load(caller, req.customer_id)) })),
+      LinkIdentity: e.unary('LinkIdentity', AGENTS, async (req: { customer_id: string; identity: Record<string, string> | null; proof: string }, caller) => {
+        const identity = this.identity(req.identity);
+        const proof = identity.kind === 'external' ? await this.verifyProof(caller, identity.id, req.proof) : 'brand-api';
+        return { customer: await this.run(caller, req.customer_id, { type: 'LinkIdentity', identity, proof, at: this.now() }) };
+      }),
+      UnlinkIdentity: e.unary('UnlinkIdentity', AGENTS, async (req: { customer_id: string; identity: Record<string, string> | null }, caller) => ({
+        customer: await this.run(caller, req.customer_id, { type: 'UnlinkIdentity', identityKey: identityKey(this.identity(req.identity)), at: this.now() }),
+      })),
+      SetAttributes: e.unary('SetAttributes', AGENTS, async (req: { customer_id: string; attributes: Struct | null }, caller) => {
+        const attributes = fromStruct(req.attributes);
+        if (Object.keys(attributes).length === 0) throw new InvalidArgumentError('invalid request', [{ field: 'attributes', description: 'at least one attribute' }]);
+        let customer = null;
+        for (const [key, value] of Object.entries(attributes)) customer = await this.run(caller, req.customer_id, { type: 'SetAttribute', key, value, at: this.now() });
+        return { customer };
+      }),
+      MergeCustomers: e.unary('MergeCustomers', SUPERVISORS, async (req: { survivor_customer_id: string; absorbed_customer_id: string }, caller) => {
+        const survivor = await this.load(caller, req.survivor_customer_id);
+        const absorbed = await this.load(caller, req.absorbed_customer_id);
+        const plan = planMerge(survivor.state, absorbed.state, this.now());
+        // The absorbed customer first, at the version it was planned on: a concurrent change to it aborts the merge.
+        await this.log.append(customerStream(caller.tenantId, req.absorbed_customer_id), this.envelope(caller, plan.absorbed, req.absorbed_customer_id), absorbed.version);
+        await this.log.append(customerStream(caller.tenantId, req.survivor_customer_id), this.envelope(caller, plan.survivor, req.survivor_customer_id), survivor.version);
+        return { customer: this.toProto(req.survivor_customer_id, await this.load(caller, req.survivor_customer_id)) };
+      }),
+      UnmergeCustomer: e.unary('UnmergeCustomer', SUPERVISORS, async (req: { absorbed_customer_id: string }, caller) => {
+        const absorbed = await this.load(caller, req.absorbed_customer_id);
+        const survivorId = absorbed.state.mergedInto ?? req.absorbed_customer_id;
+        const survivor = await this.load(caller, survivorId);
+        const plan = planUnmerge(survivor.state, absorbed.state, this.now());
+        await this.log.append(customerStream(caller.tenantId, survivorId), this.envelope(caller, plan.survivor, survivorId), survivor.version);
+        await this.log.append(customerStream(caller.tenantId, req.absorbed_customer_id), this.envelope(caller, plan.absorbed, req.absorbed_customer_id), absorbed.version);
+        return { customer: this.toProto(req.absorbed_customer_id, await this.load(caller, req.absorbed_customer_id)) };
+      }),
+      ExportCustomer: e.unary('ExportCustomer', SUPERVISORS, async (req: { customer_id: string }, caller) => {
+        const customer = await this.load(caller, req.customer_id);
+        const conversations = [];
+        for (const id of view(customer.state).conversations) {
+          const events = await this.log.readStream(conversationStream(caller.tenantId, id));
+          if (events.length === 0) continue;
+          conversations.push(conversationToProto(id, conversationView(events.map((x) => ({ event: { type: x.type, data: x.data } as ConversationEvent, version: x.streamVersion })))));
+        }
+        return { customer: this.toProto(req.customer_id, customer), conversations };
+      }),
+      EraseCustomer: e.unary('EraseCustomer', ADMINS, async (req: { customer_id: string }, caller) => {
+        await this.run(caller, req.customer_id, { type: 'Erase', at: this.now() });
+        // Deleting the key is the erasure: every personal field sealed with it is unreadable from now on.
+        await this.log.erase(req.customer_id);
+        return {};
+      }),
+    };
+  }
+
+  private async load(caller: Caller, customerId: string) {
+    const loaded = await this.customers.load(customerStream(caller.tenantId, requireId('customer_id', customerId)));
+    if (loaded.version === 0) throw new CustomerNotFoundError(customerId);
+    return loaded;
+  }
+
+  private async run(caller: Caller, customerId: string, command: CustomerCommand) {
+    await this.load(caller, customerId);
+    const result = await this.customers.handle(customerStream(caller.tenantId, customerId), command, {
+      tenantId: caller.tenantId,
+      metadata: { subjectId: customerId, actor: caller.subject, role: caller.role },
+    });
+    return this.toProto(customerId, result);
+  }
+
+  private envelope(caller: Caller, events: readonly CustomerEvent[], subjectId: string) {
+    return events.map((ev) => ({ type: ev.type, data: ev.data, tenantId: caller.tenantId, metadata: { subjectId, actor: caller.subject, role: caller.role } }));
+  }
+
+  private identity(raw: Record<string, string> | null): Identity {
+    const parsed = IdentitySchema.safeParse({ kind: raw?.['kind'], id: raw?.['id'], ...(raw?.['wa_id'] ? { waId: raw['wa_id'] } : {}) });
+    if (!parsed.success) throw new InvalidArgumentError('invalid identity', parsed.error.issues.map((i) => ({ field: `identity.${i.path.join('.')}`, description: i.message })));
+    return parsed.data;
+  }
+
+  /** An external id is the brand's own user id: only the brand's signature proves it. */
+  private async verifyProof(caller: Caller, externalId: string, proof: string): Promise<'signed-jwt' | 'anonymous'> {
+    const secret = this.identitySecretOf(caller.tenantId);
+    if (!secret || !proof) return 'anonymous';
+    try {
+      const { payload } = await jwtVerify(proof, new TextEncoder().encode(secret));
+      return payload.sub === externalId ? 'signed-jwt' : 'anonymous';
+    } catch {
+      return 'anonymous';
+    }
+  }
+
+  private toProto(customerId: string, loaded: { state: CustomerState }) {
+    const s = loaded.state;
+    const v = view(s);
+    return {
+      id: customerId,
+      identities: v.identities.map((i) => ({ kind: i.kind, id: typeof i.id === 'string' ? i.id : '', wa_id: i.kind === 'whatsapp' && typeof i.waId === 'string' ? i.waId : '' })),
+      attributes: toStruct(v.attributes as Record<string, unknown>),
+      conversation_ids: [...v.conversations],
+      merged_into: s.mergedInto ?? '',
+      erased: s.erased,
+    };
+  }
+}

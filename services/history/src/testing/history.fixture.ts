@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { MongoClient } from 'mongodb';
+import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent, type CustomerEvent } from '@parley/contracts';
+import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
+import { CUSTOMER_SNAPSHOT_SCHEMA_VERSION, customerDecider, type CustomerCommand, type CustomerState } from '@parley/customer';
+import { DeciderStore, EncryptingEventLog, KeyWrapper, MongoEventLog, MongoSubjectKeyStore, SqliteEventLog, SqliteSubjectKeyStore, type EventLog, type SubjectKeyStore } from '@parley/event-log';
+import { Registry } from '@parley/observability';
+import { infrastructure, uniqueName } from '@parley/testing-support';
+
+/** Shared by the history service's specs: tokens, calls, and the two stores it runs on. */
+export const SECRET = 'history-test-secret-at-least-32-bytes!';
+export const MASTER = randomBytes(32).toString('base64');
+export const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+
+export async function bearer(tenant: string, role = 'agent'): Promise<Metadata> {
+  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-1').setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${jwt}`);
+  return md;
+}
+
+type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
+export function rpc<T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata): Promise<T> {
+  return new Promise((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))));
+}
+
+export interface Backend {
+  env: Record<string, string>;
+  /** Writes as ingress would: straight into the same log, through the domain. */
+  seed(): Promise<Seed>;
+  cleanup(): Promise<void>;
+}
+
+export function sqliteBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-history-'));
+  const file = join(dir, 'events.db');
+  return {
+    env: { PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: file },
+    seed: async () => {
+      const inner = new SqliteEventLog({ filename: file, registry: new Registry() });
+      const keys = new SqliteSubjectKeyStore(file, new KeyWrapper(Buffer.from(MASTER, 'base64')));
+      return seedOn(inner, keys, async () => { await inner.close(); keys.close(); });
+    },
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export function ferretBackend(): Backend {
+  const { mongoUrl } = infrastructure();
+  const database = uniqueName('parley_history').replace(/-/g, '_');
+  return {
+    env: { PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database },
+    seed: async () => {
+      const inner = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
+      const client = await MongoClient.connect(mongoUrl);
+      return seedOn(inner, new MongoSubjectKeyStore(client.db(database), new KeyWrapper(Buffer.from(MASTER, 'base64'))), async () => { await inner.close(); await client.close(); });
+    },
+    cleanup: async () => {
+      const client = await MongoClient.connect(mongoUrl);
+      await client.db(database).dropDatabase();
+      await client.close();
+    },
+  };
+}
+
+
+export interface Seed {
+  readonly log: EncryptingEventLog;
+  readonly store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>;
+  readonly customers: DeciderStore<CustomerCommand, CustomerEvent, CustomerState>;
+  close(): Promise<void>;
+}
+
+function seedOn(inner: EventLog, keys: SubjectKeyStore, close: () => Promise<void>): Seed {
+  const log = new EncryptingEventLog(inner, keys, personalFieldsOf);
+  return {
+    log,
+    store: new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION }),
+    customers: new DeciderStore({ log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION }),
+    close,
+  };
+}
