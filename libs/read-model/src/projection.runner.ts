@@ -1,0 +1,145 @@
+import type { EventLog, RecordedEvent } from '@parley/event-log';
+import { createLogger, defaultRegistry, gauge, type Logger, type Registry } from '@parley/observability';
+import type { ReadModelStore } from './read-model.port';
+
+/** Writes of one projection, into the generation being built. */
+export interface ProjectionTables {
+  /** The physical name of one of the projection's tables in this generation. */
+  table(name: string): string;
+}
+
+/**
+ * A projection turns events into read-model documents. `handle` must be
+ * idempotent: after a crash the events since the last checkpoint come again.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly tables: readonly string[];
+  handle(event: RecordedEvent, store: ReadModelStore, tables: ProjectionTables): Promise<void>;
+}
+
+const STATE_TABLE = 'projection_state';
+
+interface GenerationDoc {
+  readonly id: string;
+  readonly generation: number;
+  readonly [key: string]: unknown;
+}
+interface CheckpointDoc {
+  readonly id: string;
+  readonly position: number;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * Feeds a projection from the log, in log order, saving its checkpoint after
+ * each batch. A rebuild writes a new generation of the tables beside the live
+ * one while the live one keeps serving and following the log, then switches
+ * readers over in one write and drops the old generation.
+ */
+export class ProjectionRunner {
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  private generationCache: { value: number; at: number } | null = null;
+  private readonly logger: Logger;
+  private readonly lag;
+
+  constructor(
+    private readonly options: {
+      readonly log: EventLog;
+      readonly store: ReadModelStore;
+      readonly projection: Projection;
+      readonly batchSize?: number;
+      readonly pollMs?: number;
+      readonly logger?: Logger;
+      readonly registry?: Registry;
+    },
+  ) {
+    this.logger = options.logger ?? createLogger('projection');
+    this.lag = gauge(options.registry ?? defaultRegistry(), { name: 'parley_projection_checkpoint_position', help: 'Last log position a projection has applied.', labelNames: ['projection'] as const });
+  }
+
+  /** The physical table readers should query now. */
+  async table(name: string): Promise<string> {
+    return physical(name, await this.activeGeneration());
+  }
+
+  async activeGeneration(): Promise<number> {
+    const now = Date.now();
+    if (this.generationCache && now - this.generationCache.at < 500) return this.generationCache.value;
+    const doc = await this.options.store.get<GenerationDoc>(STATE_TABLE, `${this.options.projection.name}:generation`);
+    const value = doc?.generation ?? 1;
+    this.generationCache = { value, at: now };
+    return value;
+  }
+
+  /** Applies everything new, until caught up; returns how many events it applied. */
+  async catchUp(): Promise<number> {
+    return this.applyUntilCaughtUp(await this.activeGeneration(), () => false);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.running = (async () => {
+      while (!this.stopped) {
+        try {
+          const applied = await this.catchUp();
+          if (applied === 0) await new Promise((r) => setTimeout(r, this.options.pollMs ?? 100));
+        } catch (error) {
+          this.logger.error({ projection: this.options.projection.name, err: (error as Error)?.message }, 'projection failed; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+    this.running = null;
+  }
+
+  /** Builds the next generation from the first event while the current one serves, then switches to it. */
+  async rebuild(onProgress?: (position: number, applied: number) => void | Promise<void>): Promise<{ generation: number; applied: number }> {
+    const { store, projection } = this.options;
+    const current = await this.activeGeneration();
+    const next = current + 1;
+    for (const t of projection.tables) await store.drop(physical(t, next));
+    await store.upsert(STATE_TABLE, { id: checkpointId(projection.name, next), position: 0 });
+    const applied = await this.applyUntilCaughtUp(next, () => false, onProgress);
+    await store.upsert(STATE_TABLE, { id: `${projection.name}:generation`, generation: next });
+    this.generationCache = null;
+    for (const t of projection.tables) await store.drop(physical(t, current));
+    return { generation: next, applied };
+  }
+
+  private async applyUntilCaughtUp(generation: number, stop: () => boolean, onProgress?: (position: number, applied: number) => void | Promise<void>): Promise<number> {
+    const { log, store, projection } = this.options;
+    const id = checkpointId(projection.name, generation);
+    let checkpoint = (await store.get<CheckpointDoc>(STATE_TABLE, id))?.position ?? 0;
+    const tables: ProjectionTables = { table: (name) => physical(name, generation) };
+    let applied = 0;
+    while (!stop()) {
+      const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500 });
+      for (const event of page.events) await projection.handle(event, store, tables);
+      if (page.checkpoint !== checkpoint) {
+        checkpoint = page.checkpoint;
+        await store.upsert(STATE_TABLE, { id, position: checkpoint });
+        this.lag.set({ projection: projection.name }, checkpoint);
+      }
+      applied += page.events.length;
+      await onProgress?.(checkpoint, applied);
+      if (page.events.length === 0) return applied;
+    }
+    return applied;
+  }
+}
+
+function physical(table: string, generation: number): string {
+  return `${table}_g${generation}`;
+}
+
+function checkpointId(name: string, generation: number): string {
+  return `${name}:checkpoint:g${generation}`;
+}
