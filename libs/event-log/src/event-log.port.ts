@@ -72,6 +72,8 @@ export interface EventLog {
   streamVersion(streamId: string): Promise<number>;
   /** Every stream's events in one stable order, for projections and rebuilds. */
   readAll(options: ReadAllOptions): Promise<ReadAllResult>;
+  /** The position of the newest event, 0 when the log is empty: how far a reader has to go. */
+  lastPosition(): Promise<number>;
 
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   loadSnapshot(streamId: string): Promise<Snapshot | null>;

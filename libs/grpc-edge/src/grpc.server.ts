@@ -109,7 +109,7 @@ export class GrpcEdge {
 
   private fail(method: string, error: unknown, started: bigint) {
     const mapped = toGrpcError(error);
-    if (mapped.internal) this.logger.error({ method, err: error instanceof Error ? { name: error.name, stack: error.stack } : String(error) }, 'internal error');
+    if (mapped.internal) this.logger.error({ method, err: error instanceof Error ? { type: error.name, stack: error.stack } : String(error) }, 'internal error');
     this.done(method, String(mapped.grpc.code), started);
     return mapped.grpc;
   }

@@ -35,7 +35,7 @@ interface CheckpointDoc {
  * Feeds a projection from the log, in log order, saving its checkpoint after
  * each batch. A rebuild writes a new generation of the tables beside the live
  * one while the live one keeps serving and following the log, then switches
- * readers over in one write and drops the old generation.
+ * readers over in one write; the replaced generation is dropped by the next rebuild.
  */
 export class ProjectionRunner {
   private running: Promise<void> | null = null;
@@ -110,7 +110,9 @@ export class ProjectionRunner {
     const applied = await this.applyUntilCaughtUp(next, () => false, onProgress);
     await store.upsert(STATE_TABLE, { id: `${projection.name}:generation`, generation: next });
     this.generationCache = null;
-    for (const t of projection.tables) await store.drop(physical(t, current));
+    // The generation just replaced stays until the next rebuild: readers in other
+    // processes may still be on it for a moment. The one before it goes now.
+    for (const t of projection.tables) await store.drop(physical(t, current - 1));
     return { generation: next, applied };
   }
 

@@ -53,9 +53,9 @@ export function decodePageToken(token: string): Cursor {
   }
 }
 
-const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const NAMES = { table: /^[a-z][a-z0-9_]{0,62}$/, field: /^[A-Za-z][A-Za-z0-9_]{0,62}$/ };
 /** Table and field names go into queries: only plain names are allowed. */
 export function requireName(kind: 'table' | 'field', name: string): string {
-  if (!NAME.test(name)) throw new Error(`invalid ${kind} name: ${name}`);
+  if (!NAMES[kind].test(name)) throw new Error(`invalid ${kind} name: ${name}`);
   return name;
 }

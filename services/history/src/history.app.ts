@@ -18,9 +18,11 @@ import {
   type EventLog,
   type SubjectKeyStore,
 } from '@parley/event-log';
+import { MongoReadModelStore, ProjectionRunner, SqliteReadModelStore, type ReadModelStore } from '@parley/read-model';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
+import { conversationListProjection } from './conversations/conversation-list.projection';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
 import { CustomersGrpc } from './customers/customers.grpc';
 import { EventsGrpc } from './events/events.grpc';
@@ -32,17 +34,19 @@ export interface RunningHistory {
   close(): Promise<void>;
 }
 
-async function openStore(config: HistoryConfig, registry: Registry): Promise<{ log: EventLog; keys: SubjectKeyStore; close: () => Promise<void> }> {
+export async function openStore(config: HistoryConfig, registry: Registry): Promise<{ log: EventLog; keys: SubjectKeyStore; readModels: ReadModelStore; close: () => Promise<void> }> {
   const wrapper = new KeyWrapper(Buffer.from(config.PARLEY_MASTER_KEY, 'base64'));
   if (config.PARLEY_STORE === 'mongo') {
     const log = await MongoEventLog.connect(config.PARLEY_MONGO_URL!, config.PARLEY_MONGO_DATABASE, { registry });
     const client = await MongoClient.connect(config.PARLEY_MONGO_URL!);
-    return { log, keys: new MongoSubjectKeyStore(client.db(config.PARLEY_MONGO_DATABASE), wrapper), close: async () => { await log.close(); await client.close(); } };
+    const db = client.db(config.PARLEY_MONGO_DATABASE);
+    return { log, keys: new MongoSubjectKeyStore(db, wrapper), readModels: new MongoReadModelStore(db), close: async () => { await log.close(); await client.close(); } };
   }
   mkdirSync(dirname(config.PARLEY_SQLITE_FILE), { recursive: true });
   const log = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, registry });
   const keys = new SqliteSubjectKeyStore(config.PARLEY_SQLITE_FILE, wrapper);
-  return { log, keys, close: async () => { await log.close(); keys.close(); } };
+  const readModels = new SqliteReadModelStore(config.PARLEY_SQLITE_FILE);
+  return { log, keys, readModels, close: async () => { await log.close(); keys.close(); await readModels.close(); } };
 }
 
 /** The history service: the public gRPC API on `address`, health and metrics over HTTP. */
@@ -67,6 +71,9 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION,
     snapshotEvery: 200,
   });
+  const listRunner = new ProjectionRunner({ log, store: store.readModels, projection: conversationListProjection, logger, registry });
+  await listRunner.catchUp();
+  listRunner.start();
   const identitySecrets = new Map(
     (config.PARLEY_IDENTITY_SECRETS ?? '')
       .split(',')
@@ -80,7 +87,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   const grpc = await startGrpcServer({
     address: config.PARLEY_HISTORY_GRPC_ADDRESS,
     services: [
-      { name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge).implementation() },
+      { name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge, { store: store.readModels, runner: listRunner }).implementation() },
       { name: 'parley.v1.CustomerService', definition: parleyService('CustomerService').service, implementation: new CustomersGrpc(log, customers, edge, (t) => identitySecrets.get(t)).implementation() },
       { name: 'parley.v1.EventService', definition: parleyService('EventService').service, implementation: new EventsGrpc(log, edge).implementation() },
     ],
@@ -108,6 +115,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
       health.markShuttingDown();
       await grpc.close();
       await http.close();
+      await listRunner.stop();
       await store.close();
     },
   };

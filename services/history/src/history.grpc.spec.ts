@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, status, type Client, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { fieldViolationsOf, parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
+import { waitFor } from '@parley/testing-support';
 import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
 import { startHistory, type RunningHistory } from './history.app';
@@ -147,6 +148,35 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       assert.ok(all.every((g) => !g.stream_id.startsWith('conversation-brand-b')), 'no other tenant\'s events');
       assert.equal(JSON.parse(all.find((g) => g.type === 'conversation.message-received')!.data_json).text, 'hello from the site');
       events.close();
+    });
+
+    it('lists conversations newest activity first, page by page, filtered, and only the caller\'s tenant\'s', async () => {
+      for (let i = 0; i < 5; i++) {
+        await seed.store.handle(conversationStream('brand-a', `list-${i}`), { type: 'ReceiveMessage', conversationId: `list-${i}`, customerId: 'cust-list', messageId: 'm', channel: 'web', channelMessageId: `l${i}`, text: 'x', at: hoursAgo(10 - i) }, { tenantId: 'brand-a', metadata: { subjectId: 'cust-list' } });
+      }
+      await rpc(client, 'ResolveConversation', { conversation_id: 'list-4' }, await bearer('brand-a'));
+      const md = await bearer('brand-a');
+      type Page = { conversations: { id: string; status: string }[]; next_page_token: string };
+      const listAll = async (request: Record<string, unknown>) => {
+        const ids: string[] = [];
+        let token = '';
+        do {
+          const page = await rpc<Page>(client, 'ListConversations', { ...request, page_size: 2, page_token: token }, md);
+          ids.push(...page.conversations.map((c) => c.id));
+          token = page.next_page_token;
+        } while (token);
+        return ids;
+      };
+      await waitFor(() => listAll({ customer_id: 'cust-list' }), (ids) => ids.length === 5, { what: 'the list projection' });
+      await waitFor(() => listAll({ customer_id: 'cust-list', statuses: ['CONVERSATION_STATUS_RESOLVED'] }), (ids) => ids.length === 1, { what: 'the resolution in the list' });
+      assert.deepEqual(await listAll({ customer_id: 'cust-list' }), ['list-4', 'list-3', 'list-2', 'list-1', 'list-0']);
+      assert.deepEqual(await listAll({ customer_id: 'cust-list', statuses: ['CONVERSATION_STATUS_OPEN'] }), ['list-3', 'list-2', 'list-1', 'list-0']);
+      // brand-b has exactly one conversation of its own (from the feed test above).
+      await waitFor(async () => (await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id), (ids) => ids.length > 0, { what: 'brand-b list' });
+      assert.deepEqual((await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id), ['conv-b'], 'another tenant sees only its own');
+
+      await assert.rejects(rpc(client, 'ListConversations', { page_size: 501 }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+      await assert.rejects(rpc(client, 'ListConversations', { page_token: 'not-a-token' }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
     });
 
     it('never shows or changes another tenant\'s conversation: every method answers NOT_FOUND', async () => {

@@ -49,6 +49,10 @@ export class EncryptingEventLog implements EventLog {
     return { ...page, events: await Promise.all(page.events.map((e) => this.openEvent(e))) };
   }
 
+  lastPosition(): Promise<number> {
+    return this.inner.lastPosition();
+  }
+
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
     if (!snapshot.subjectId) return this.inner.saveSnapshot(snapshot);
     const key = await this.keys.keyFor(snapshot.subjectId);

@@ -211,6 +211,11 @@ export class MongoEventLog implements EventLog {
     return { events, checkpoint };
   }
 
+  async lastPosition(): Promise<number> {
+    const top = await this.events.find({}).sort({ position: -1 }).limit(1).project<{ position: number }>({ position: 1 }).toArray();
+    return top[0]?.position ?? 0;
+  }
+
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
     try {
       await this.snapshots.insertOne({

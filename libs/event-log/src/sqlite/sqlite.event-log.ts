@@ -144,6 +144,10 @@ export class SqliteEventLog implements EventLog {
     return { events, checkpoint: events.at(-1)?.position ?? options.after };
   }
 
+  async lastPosition(): Promise<number> {
+    return this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events').get()?.p ?? 0;
+  }
+
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
     this.statements.saveSnapshot.run(snapshot.streamId, snapshot.version, snapshot.schemaVersion, JSON.stringify(snapshot.state), snapshot.takenAt);
   }

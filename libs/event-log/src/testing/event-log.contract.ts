@@ -200,6 +200,7 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         assert.deepEqual(positions, [...positions].sort((a, b) => a - b));
         for (const s of streams) assert.deepEqual(mine.filter((e) => e.streamId === s).map((e) => e.streamVersion), Array.from({ length: 10 }, (_, i) => i + 1));
         assert.deepEqual((await log.readAll({ after: checkpoint })).events, []);
+        assert.equal(await log.lastPosition(), positions.at(-1));
       });
     });
 

@@ -4,7 +4,12 @@ import type { Attachment, Author, ConversationEvent } from '@parley/contracts';
 import { conversationView, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { DeciderStore, EventLog } from '@parley/event-log';
 import type { Caller, GrpcEdge, Role } from '@parley/grpc-edge';
-import { channelFromProto, channelToProto, conversationToProto, fromTimestamp } from './conversation.mapper';
+import type { ProjectionRunner, ReadModelStore } from '@parley/read-model';
+import { CONVERSATIONS_TABLE, type ConversationRow } from './conversation-list.projection';
+import { channelFromProto, channelToProto, conversationToProto, fromTimestamp, timestamp } from './conversation.mapper';
+
+const STATUS_TO_PROTO = { open: 'CONVERSATION_STATUS_OPEN', pending: 'CONVERSATION_STATUS_PENDING', snoozed: 'CONVERSATION_STATUS_SNOOZED', resolved: 'CONVERSATION_STATUS_RESOLVED' } as const;
+const STATUS_FROM_PROTO: Record<string, ConversationRow['status']> = Object.fromEntries(Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as ConversationRow['status']]));
 
 export class ConversationNotFoundError extends ParleyError {
   readonly code = 'CONVERSATION_NOT_FOUND';
@@ -47,6 +52,7 @@ export class ConversationsGrpc {
     private readonly log: EventLog,
     private readonly store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>,
     private readonly edge: GrpcEdge,
+    private readonly list: { readonly store: ReadModelStore; readonly runner: ProjectionRunner },
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
@@ -60,6 +66,39 @@ export class ConversationsGrpc {
         const at = fromTimestamp(req.at);
         if (!at) throw new InvalidArgumentError('invalid request', [{ field: 'at', description: 'required' }]);
         return { conversation: conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id, at)) };
+      }),
+      ListConversations: e.unary('ListConversations', READERS, async (req: { page_size: number; page_token: string; statuses: string[]; customer_id: string; agent_id: string; queue_id: string }, caller) => {
+        if (req.page_size < 0 || req.page_size > 500) throw new InvalidArgumentError('invalid request', [{ field: 'page_size', description: 'from 1 to 500 (0 means 50)' }]);
+        const statuses = req.statuses.map((st) => {
+          const domain = STATUS_FROM_PROTO[st];
+          if (!domain) throw new InvalidArgumentError('invalid request', [{ field: 'statuses', description: `unknown status ${st}` }]);
+          return domain;
+        });
+        const page = await this.list.store.find<ConversationRow>(await this.list.runner.table(CONVERSATIONS_TABLE), {
+          where: {
+            tenantId: caller.tenantId,
+            ...(statuses.length ? { status: statuses } : {}),
+            ...(req.customer_id ? { customerId: req.customer_id } : {}),
+            ...(req.agent_id ? { agentId: req.agent_id } : {}),
+            ...(req.queue_id ? { queueId: req.queue_id } : {}),
+          },
+          orderBy: { field: 'lastActivityAt', direction: 'desc' },
+          limit: req.page_size || 50,
+          ...(req.page_token ? { pageToken: req.page_token } : {}),
+        });
+        return {
+          conversations: page.documents.map((r) => ({
+            id: r.conversationId,
+            customer_id: r.customerId,
+            status: STATUS_TO_PROTO[r.status],
+            agent_id: r.agentId,
+            queue_id: r.queueId,
+            priority: r.priority,
+            version: r.version,
+            last_activity_at: timestamp(r.lastActivityAt),
+          })),
+          next_page_token: page.nextPageToken,
+        };
       }),
       SendMessage: e.unary('SendMessage', WRITERS, async (req: { conversation_id: string; message_id: string; channel: string; text: string; attachments: ProtoAttachment[]; template?: { name: string; language: string; parameters: string[] } | null; human_agent_tag: boolean }, caller) => {
         const channel = channelFromProto(req.channel);
