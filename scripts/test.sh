@@ -29,6 +29,13 @@ if [ -z "${PARLEY_KAFKA_BROKERS:-}" ] || [ -z "${PARLEY_MONGO_URL:-}" ]; then
 fi
 echo "Kafka: $PARLEY_KAFKA_BROKERS  MongoDB: $PARLEY_MONGO_URL"
 
+step "a Python gRPC client for the cross-language API test"
+if [ -z "${PARLEY_PYTHON:-}" ]; then
+  [ -x .cache/python-client/bin/python ] || python3 -m venv .cache/python-client
+  .cache/python-client/bin/pip install -q --disable-pip-version-check -r services/history/test/python/requirements.txt
+  export PARLEY_PYTHON="$PWD/.cache/python-client/bin/python"
+fi
+
 step "tests"
 mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
 echo "${#specs[@]} spec files"

@@ -12,11 +12,13 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { loadSync } from '@grpc/proto-loader';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { counter, createLogger, defaultRegistry, histogram, type Logger, type Registry } from '@parley/observability';
 import { PermissionDeniedError, type Caller, type Role, type TokenVerifier } from './caller.auth';
 import { toGrpcError } from './grpc-status.mapper';
 import { parleyPackageDefinition } from './proto.loader';
+import { reflectionDefinition } from './reflection.descriptors';
 
 export interface TlsOptions {
   readonly certFile: string;
@@ -133,7 +135,7 @@ export async function startGrpcServer(options: {
   for (const s of options.services) server.addService(s.definition, s.implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(options.services.map((s) => [s.name, 'NOT_SERVING'])) });
   health.addToServer(server);
-  new ReflectionService(parleyPackageDefinition()).addToServer(server);
+  new ReflectionService(reflectionDefinition({ ...parleyPackageDefinition(), ...loadSync(healthProtoPath, { keepCase: true }) })).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(options.address, serverCredentials(options.tls), (error, p) => (error ? reject(error) : resolve(p))));
   return {
     server,

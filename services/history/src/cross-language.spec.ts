@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { Registry } from '@parley/observability';
+import { loadHistoryConfig } from './config/history.config';
+import { conversationStream } from './conversations/conversations.grpc';
+import { startHistory } from './history.app';
+import { MASTER, SECRET, hoursAgo, sqliteBackend } from './testing/history.fixture';
+
+function python(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const interpreter = process.env['PARLEY_PYTHON'];
+  if (!interpreter) throw new Error('PARLEY_PYTHON must point at a Python with grpcio (npm test sets it up)');
+  return new Promise((resolve) => {
+    const child = spawn(interpreter, [join(__dirname, '..', 'test', 'python', 'reflection_client.py'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('the public API from another language (Python grpcio, through reflection only)', () => {
+  it('lists the services and calls GetConversation; a forged token is UNAUTHENTICATED', async () => {
+    const backend = sqliteBackend();
+    const running = await startHistory(
+      loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }),
+      { registry: new Registry(), httpHost: '127.0.0.1' },
+    );
+    const seed = await backend.seed();
+    try {
+      await seed.store.handle(conversationStream('brand-a', 'py-1'), { type: 'ReceiveMessage', conversationId: 'py-1', customerId: 'u', messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.py', text: 'hola', at: hoursAgo(1) }, { tenantId: 'brand-a', metadata: { subjectId: 'u' } });
+      const token = await new SignJWT({ tenant: 'brand-a', role: 'integration' }).setProtectedHeader({ alg: 'HS256' }).setSubject('py').setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+      const { code, out, err } = await python([`127.0.0.1:${running.grpcPort}`, token, 'py-1']);
+      assert.equal(code, 0, err);
+      const result = JSON.parse(out) as { services: string[]; conversation: { id: string; customerId: string; lastCustomerChannel: string; timeline: { message?: { text: string } }[] }; forged_token: string };
+      for (const s of ['parley.v1.ConversationService', 'parley.v1.CustomerService', 'parley.v1.EventService', 'grpc.health.v1.Health']) assert.ok(result.services.includes(s), s);
+      assert.equal(result.conversation.id, 'py-1');
+      assert.equal(result.conversation.lastCustomerChannel, 'CHANNEL_WHATSAPP');
+      assert.equal(result.conversation.timeline.find((t) => t.message)?.message?.text, 'hola');
+      assert.equal(result.forged_token, 'UNAUTHENTICATED');
+    } finally {
+      await seed.close();
+      await running.close();
+      await backend.cleanup();
+    }
+  });
+});
