@@ -2,6 +2,6 @@ import type { Decider } from '@parley/decider';
 import type { ConversationEvent } from '@parley/contracts';
 import type { ConversationCommand } from './conversation.commands';
 import { decide } from './conversation.decide';
-import { evolve, initialState, type ConversationState } from './conversation.state';
+import { evolve, evolveAll, initialState, type ConversationState } from './conversation.state';
 
-export const conversationDecider: Decider<ConversationCommand, ConversationEvent, ConversationState> = { decide, evolve, initialState };
+export const conversationDecider: Decider<ConversationCommand, ConversationEvent, ConversationState> = { decide, evolve, evolveAll, initialState };

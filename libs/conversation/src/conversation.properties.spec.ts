@@ -5,6 +5,7 @@ import { fold } from '@parley/decider';
 import { EVENT_CONTRACTS, type Channel, type ConversationEvent } from '@parley/contracts';
 import type { ConversationCommand } from './conversation.commands';
 import { conversationDecider } from './conversation.decider';
+import { evolve, evolveAll, initialState } from './conversation.state';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const channels: Channel[] = ['web', 'whatsapp', 'messenger', 'apple'];
@@ -87,6 +88,18 @@ describe('conversation properties (fast-check)', () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('evolveAll (linear, in place) gives the same state as folding evolve one event at a time, and leaves its input alone', () => {
+    fc.assert(
+      fc.property(history.chain((events) => fc.tuple(fc.constant(events), fc.nat(events.length))), ([events, cut]) => {
+        const start = events.slice(0, cut).reduce(evolve, initialState());
+        const frozen = JSON.stringify(start);
+        assert.deepEqual(evolveAll(start, events.slice(cut)), events.slice(cut).reduce(evolve, start));
+        assert.equal(JSON.stringify(start), frozen);
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -1,5 +1,5 @@
 import type { Attachment, Author, Channel, ConversationEvent, Template } from '@parley/contracts';
-import { evolve, initialState, type ConversationState, type ConversationStatus } from './conversation.state';
+import { initialState, startReplay, type ConversationState, type ConversationStatus } from './conversation.state';
 
 export interface TimelineMessage {
   readonly kind: 'message';
@@ -49,6 +49,7 @@ const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
  */
 export function conversationView(events: readonly VersionedEvent[], until?: string): ConversationView {
   const limit = until === undefined ? Number.POSITIVE_INFINITY : Date.parse(until);
+  const replay = startReplay(initialState());
   let state = initialState();
   let version = 0;
   let lastActivityAt: string | null = null;
@@ -62,7 +63,7 @@ export function conversationView(events: readonly VersionedEvent[], until?: stri
   for (const { event, version: v } of events) {
     const at = (event.data as { at: string }).at;
     if (Date.parse(at) > limit) break;
-    state = evolve(state, event);
+    state = replay.apply(event);
     version = v;
     switch (event.type) {
       case 'conversation.message-received':
@@ -117,5 +118,6 @@ export function conversationView(events: readonly VersionedEvent[], until?: stri
         break;
     }
   }
-  return { state, timeline, version, lastActivityAt };
+  // The replay writes into its indexes in place: hand out a state of its own.
+  return { state: { ...state, messages: { ...state.messages }, channelMessageIds: { ...state.channelMessageIds } }, timeline, version, lastActivityAt };
 }

@@ -1,6 +1,6 @@
 import type { EventContract } from '@parley/contracts';
 import { upcast } from '@parley/contracts';
-import type { Decider } from '@parley/decider';
+import { fold, type Decider } from '@parley/decider';
 import { isErased } from '../crypto/encrypting.event-log';
 import type { NewEvent, RecordedEvent } from '../event-envelope';
 import { WrongExpectedVersionError } from '../event-log.errors';
@@ -42,13 +42,11 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
     const { log, decider, snapshotSchemaVersion } = this.options;
     const snapshot = await log.loadSnapshot(streamId);
     const usable = snapshot && snapshot.schemaVersion === snapshotSchemaVersion;
-    let state = usable ? (snapshot.state as State) : decider.initialState();
+    const state0 = usable ? (snapshot.state as State) : decider.initialState();
     let version = usable ? snapshot.version : 0;
     const tail = await log.readStream(streamId, { from: version + 1 });
-    for (const event of tail) {
-      state = decider.evolve(state, this.toDomain(event));
-      version = event.streamVersion;
-    }
+    const state = fold(decider, tail.map((e) => this.toDomain(e)), state0);
+    version = tail.at(-1)?.streamVersion ?? version;
     return { state, version, readSinceSnapshot: tail.length };
   }
 
@@ -64,7 +62,7 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
           decided.map((e) => ({ ...envelope, type: e.type, schemaVersion: this.options.contracts.get(e.type)?.version ?? 1, data: e.data })),
           version,
         );
-        const next = decided.reduce((s, e) => this.options.decider.evolve(s, e), state);
+        const next = fold(this.options.decider, decided, state);
         if (readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100)) {
           await this.options.log.saveSnapshot({
             streamId,

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:history`: projection replay rate over one million events,
- * conversation load time at 1,000 and 10,000 events (BENCH_LONG; with and without a
+ * conversation load time at 1,000 and 100,000 events (BENCH_LONG; with and without a
  * snapshot), and GetConversation requests/s with p50/p99 over gRPC. On the
  * SQLite event log (embedded mode); prints numbers only.
  */
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     // 2. Loading one conversation of 1,000 and of 100,000 events, without and with a snapshot.
     const decider = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: Number.MAX_SAFE_INTEGER });
     const loads: { events: number; cold: number; snapshot: number }[] = [];
-    for (const n of (process.env['BENCH_LONG'] ?? '1000,10000').split(',').map(Number)) {
+    for (const n of (process.env['BENCH_LONG'] ?? '1000,100000').split(',').map(Number)) {
       const stream = conversationStream('t', `long-${n}`);
       await fill(log, stream, conversationEvents(`long-${n}`, n));
       const time = async () => {
