@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SignJWT } from 'jose';
@@ -7,19 +6,12 @@ import { Registry } from '@parley/observability';
 import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
 import { startHistory } from './history.app';
-import { MASTER, SECRET, hoursAgo, sqliteBackend } from './testing/history.fixture';
+import { MASTER, SECRET, hoursAgo, runProcess, sqliteBackend } from './testing/history.fixture';
 
-function python(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function python(args: string[]) {
   const interpreter = process.env['PARLEY_PYTHON'];
   if (!interpreter) throw new Error('PARLEY_PYTHON must point at a Python with grpcio (npm test sets it up)');
-  return new Promise((resolve) => {
-    const child = spawn(interpreter, [join(__dirname, '..', 'test', 'python', 'reflection_client.py'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
+  return runProcess(interpreter, [join(__dirname, '..', 'test', 'python', 'reflection_client.py'), ...args]);
 }
 
 describe('the public API from another language (Python grpcio, through reflection only)', () => {

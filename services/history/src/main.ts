@@ -1,21 +1,11 @@
-import { createLogger } from '@parley/observability';
+import { createLogger, exitGracefullyOnSignals } from '@parley/observability';
 import { loadHistoryConfig } from './config/history.config';
 import { startHistory } from './history.app';
 
 async function main(): Promise<void> {
   const logger = createLogger('history');
   const running = await startHistory(loadHistoryConfig());
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await running.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  exitGracefullyOnSignals(() => running.close(), { logger });
 }
 
 main().catch((error: unknown) => {

@@ -5,7 +5,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { OutboxRelay, SqliteEventLog } from '@parley/event-log';
 import { InProcessBus } from '@parley/message-bus';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry } from '@parley/observability';
+import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals } from '@parley/observability';
 import { loadConfig } from './parley.config';
 
 /**
@@ -39,28 +39,18 @@ async function main(): Promise<void> {
   logger.info({ http: base, dataDir: config.dataDir }, 'Parley is running');
   process.stdout.write(`\nParley is running\n  health   ${base}/healthz  ${base}/readyz\n  metrics  ${base}/metrics\n  data     ${config.dataDir}\n\n`);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    health.markShuttingDown();
-    const timer = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    timer.unref();
-    // Stop taking work first, then finish and flush what was taken.
-    await app.close();
-    await relay.stop();
-    await relay.sweep().catch(() => 0);
-    await bus.close();
-    await store.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  exitGracefullyOnSignals(
+    async () => {
+      health.markShuttingDown();
+      // Stop taking work first, then finish and flush what was taken.
+      await app.close();
+      await relay.stop();
+      await relay.sweep().catch(() => 0);
+      await bus.close();
+      await store.close();
+    },
+    { logger, timeoutMs: config.shutdownTimeoutMs },
+  );
 }
 
 main().catch((error: unknown) => {

@@ -284,7 +284,8 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
   });
 }
 
-async function drainAll(log: EventLog, after: number): Promise<{ checkpoint: number }> {
+/** Reads the global order to its end; returns where a reader would continue. */
+export async function drainAll(log: EventLog, after: number): Promise<{ checkpoint: number }> {
   let checkpoint = after;
   for (;;) {
     const page = await log.readAll({ after: checkpoint, limit: 1000 });

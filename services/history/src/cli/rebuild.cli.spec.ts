@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
@@ -9,17 +8,10 @@ import { waitFor } from '@parley/testing-support';
 import { loadHistoryConfig } from '../config/history.config';
 import { conversationStream } from '../conversations/conversations.grpc';
 import { startHistory } from '../history.app';
-import { MASTER, SECRET, bearer, hoursAgo, rpc, sqliteBackend } from '../testing/history.fixture';
+import { MASTER, SECRET, bearer, hoursAgo, rpc, runProcess, sqliteBackend } from '../testing/history.fixture';
 
-function runCli(env: Record<string, string>, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(__dirname, 'rebuild.cli.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
+function runCli(env: Record<string, string>, args: string[]) {
+  return runProcess(process.execPath, [join(__dirname, 'rebuild.cli.js'), ...args], env);
 }
 
 describe('history-rebuild (command line)', () => {

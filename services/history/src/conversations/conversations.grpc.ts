@@ -1,5 +1,6 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
+import { requireId } from '../grpc/request.validation';
 import type { Attachment, Author, ConversationEvent } from '@parley/contracts';
 import { conversationView, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { DeciderStore, EventLog } from '@parley/event-log';
@@ -24,7 +25,6 @@ export class ConversationNotFoundError extends ParleyError {
 
 const READERS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
 const WRITERS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 /**
  * A conversation's stream is named by tenant and id, so a caller can only ever
@@ -35,10 +35,6 @@ export function conversationStream(tenantId: string, conversationId: string): st
   return `conversation-${tenantId}-${conversationId}`;
 }
 
-function requireId(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !ID.test(value)) throw new InvalidArgumentError('invalid request', [{ field, description: 'letters, digits and . _ : @ -, at most 128' }]);
-  return value;
-}
 
 interface ProtoAttachment {
   ref: string;

@@ -1,6 +1,7 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { jwtVerify } from 'jose';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
+import { requireId } from '../grpc/request.validation';
 import { Identity as IdentitySchema, identityKey, type ConversationEvent, type CustomerEvent, type Identity } from '@parley/contracts';
 import { conversationView } from '@parley/conversation';
 import { planMerge, planUnmerge, view, type CustomerCommand, type CustomerState } from '@parley/customer';
@@ -24,17 +25,12 @@ export class CustomerNotFoundError extends ParleyError {
 const AGENTS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
 const SUPERVISORS: readonly Role[] = ['supervisor', 'admin'];
 const ADMINS: readonly Role[] = ['admin'];
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 /** Like conversations, a customer's stream is named by tenant: another tenant's customer is NOT_FOUND. */
 export function customerStream(tenantId: string, customerId: string): string {
   return `customer-${tenantId}-${customerId}`;
 }
 
-function requireId(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !ID.test(value)) throw new InvalidArgumentError('invalid request', [{ field, description: 'letters, digits and . _ : @ -, at most 128' }]);
-  return value;
-}
 
 type CustomerStore = DeciderStore<CustomerCommand, CustomerEvent, CustomerState>;
 

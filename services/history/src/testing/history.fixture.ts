@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,4 +85,16 @@ function seedOn(inner: EventLog, keys: SubjectKeyStore, close: () => Promise<voi
     customers: new DeciderStore({ log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION }),
     close,
   };
+}
+
+/** Runs a command to its end and collects what it printed. */
+export function runProcess(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
 }
