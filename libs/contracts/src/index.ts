@@ -2,4 +2,6 @@ export * from './events/common.schemas';
 export * from './events/event-schema.registry';
 export * from './events/conversation.events';
 export * from './events/customer.events';
+export * from './events/identity.events';
 export * from './events/event-contracts';
+export * from './streams';

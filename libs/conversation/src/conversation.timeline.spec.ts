@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConversationEvent } from '@parley/contracts';
-import { conversationView } from './conversation.timeline';
+import { TimelineBuilder, conversationView } from './conversation.timeline';
 
 const at = (m: number) => new Date(Date.parse('2026-08-01T10:00:00.000Z') + m * 60_000).toISOString();
 const agent = { kind: 'agent' as const, agentId: 'a1' };
@@ -47,5 +47,22 @@ describe('conversation view', () => {
     const erased = conversationView([{ event: { type: 'conversation.message-received', data: { messageId: 'm', channel: 'web', channelMessageId: 'w', text: { erased: true } as unknown as string, attachments: [], at: at(0) } }, version: 1 }]);
     const m = erased.timeline[0]!;
     assert.ok(m.kind === 'message' && m.erased && m.text === null);
+  });
+
+  it('goes on from a stored view (JSON, as a read model keeps it) to the same view, ignoring redelivered events', () => {
+    const whole = conversationView(versioned);
+    for (let cut = 0; cut <= versioned.length; cut++) {
+      const stored = JSON.parse(JSON.stringify(conversationView(versioned.slice(0, cut))));
+      const builder = new TimelineBuilder(stored);
+      for (const e of versioned) builder.apply(e); // the first `cut` come again
+      assert.deepEqual(builder.view(), whole, `resumed after ${cut} events`);
+    }
+  });
+
+  it('carries the response and resolution times so far', () => {
+    const view = conversationView(versioned);
+    assert.equal(view.timings.firstResponseSeconds, 60);
+    assert.deepEqual(view.timings.resolutionSeconds, [70 * 60]);
+    assert.equal(view.timings.waitingSince, null);
   });
 });

@@ -1,5 +1,6 @@
 import type { Attachment, Author, Channel, ConversationEvent, Template } from '@parley/contracts';
 import { initialState, startReplay, type ConversationState, type ConversationStatus } from './conversation.state';
+import { startTimings, stepTimings, type TimingRules, type TimingsProgress } from './conversation.timings';
 
 export interface TimelineMessage {
   readonly kind: 'message';
@@ -31,6 +32,8 @@ export interface ConversationView {
   readonly timeline: readonly TimelineEntry[];
   readonly version: number;
   readonly lastActivityAt: string | null;
+  /** Response, resolution and queue times so far, by the builder's rules. */
+  readonly timings: TimingsProgress;
 }
 
 export interface VersionedEvent {
@@ -47,30 +50,57 @@ const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
  * originals kept for auditors) and state changes. `until` replays only what had
  * happened by then: the conversation as it stood at that moment.
  */
-export function conversationView(events: readonly VersionedEvent[], until?: string): ConversationView {
+export function conversationView(events: readonly VersionedEvent[], until?: string, rules?: TimingRules): ConversationView {
   const limit = until === undefined ? Number.POSITIVE_INFINITY : Date.parse(until);
-  const replay = startReplay(initialState());
-  let state = initialState();
-  let version = 0;
-  let lastActivityAt: string | null = null;
-  const timeline: TimelineEntry[] = [];
-  const messageIndex = new Map<string, number>();
-  const update = (id: string, change: (m: TimelineMessage) => TimelineMessage) => {
-    const i = messageIndex.get(id);
-    if (i !== undefined) timeline[i] = change(timeline[i] as TimelineMessage);
-  };
+  const builder = new TimelineBuilder(undefined, rules);
+  for (const e of events) {
+    if (Date.parse((e.event.data as { at: string }).at) > limit) break;
+    builder.apply(e);
+  }
+  return builder.view();
+}
 
-  for (const { event, version: v } of events) {
+/**
+ * Builds a view event by event, and goes on from a view built before (a read
+ * model keeps the view; a reader adds the few events written since). Events at
+ * or below the view's version are ignored, so redelivery changes nothing.
+ */
+export class TimelineBuilder {
+  private readonly replay: { apply(event: ConversationEvent): ConversationState };
+  private state: ConversationState;
+  private version: number;
+  private lastActivityAt: string | null;
+  private timings: TimingsProgress;
+  private readonly timeline: TimelineEntry[];
+  private readonly messageIndex = new Map<string, number>();
+
+  constructor(from?: ConversationView, private readonly rules: TimingRules = {}) {
+    this.state = from?.state ?? initialState();
+    this.replay = startReplay(this.state);
+    this.version = from?.version ?? 0;
+    this.lastActivityAt = from?.lastActivityAt ?? null;
+    this.timings = from?.timings ?? startTimings();
+    this.timeline = [...(from?.timeline ?? [])];
+    this.timeline.forEach((entry, i) => entry.kind === 'message' && this.messageIndex.set(entry.id, i));
+  }
+
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  apply({ event, version }: VersionedEvent): void {
+    if (version <= this.version) return;
     const at = (event.data as { at: string }).at;
-    if (Date.parse(at) > limit) break;
-    state = replay.apply(event);
-    version = v;
+    this.state = this.replay.apply(event);
+    this.version = version;
+    this.timings = stepTimings(this.timings, event, this.rules);
+    const timeline = this.timeline;
     switch (event.type) {
       case 'conversation.message-received':
       case 'conversation.message-sent': {
         const d = event.data;
         const inbound = event.type === 'conversation.message-received';
-        messageIndex.set(d.messageId, timeline.length);
+        this.messageIndex.set(d.messageId, timeline.length);
         timeline.push({
           kind: 'message',
           id: d.messageId,
@@ -89,18 +119,24 @@ export function conversationView(events: readonly VersionedEvent[], until?: stri
           failed: false,
           at: d.at,
         });
-        if (inbound) lastActivityAt = d.at;
+        if (inbound) this.lastActivityAt = d.at;
         break;
       }
       case 'conversation.message-edited':
-        update(event.data.messageId, (m) => ({ ...m, edits: [...m.edits, { text: m.text, at: event.data.at }], text: text(event.data.text), erased: m.erased || isErased(event.data.text) }));
+        this.update(event.data.messageId, (m) => ({ ...m, edits: [...m.edits, { text: m.text, at: event.data.at }], text: text(event.data.text), erased: m.erased || isErased(event.data.text) }));
         break;
       case 'conversation.message-deleted':
-        update(event.data.messageId, (m) => ({ ...m, deleted: true }));
+        this.update(event.data.messageId, (m) => ({ ...m, deleted: true }));
         break;
-      case 'conversation.receipt-recorded':
-        for (const [id, m] of Object.entries(state.messages)) update(id, (t) => ({ ...t, deliveredAt: m.deliveredAt, readAt: m.readAt, failed: m.failed }));
+      case 'conversation.receipt-recorded': {
+        // One receipt, or a watermark that marks many: the state knows which.
+        const ids = event.data.messageId ? [event.data.messageId] : Object.keys(this.state.messages);
+        for (const id of ids) {
+          const m = this.state.messages[id];
+          if (m) this.update(id, (t) => (t.deliveredAt === m.deliveredAt && t.readAt === m.readAt && t.failed === m.failed ? t : { ...t, deliveredAt: m.deliveredAt, readAt: m.readAt, failed: m.failed }));
+        }
         break;
+      }
       case 'conversation.session-started':
         timeline.push({ kind: 'session', sessionId: event.data.sessionId, started: true, reason: null, at });
         break;
@@ -112,12 +148,21 @@ export function conversationView(events: readonly VersionedEvent[], until?: stri
       case 'conversation.snoozed':
       case 'conversation.resolved':
       case 'conversation.reopened':
-        timeline.push({ kind: 'status', status: state.status, at });
+        timeline.push({ kind: 'status', status: this.state.status, at });
         break;
       default:
         break;
     }
   }
-  // The replay writes into its indexes in place: hand out a state of its own.
-  return { state: { ...state, messages: { ...state.messages }, channelMessageIds: { ...state.channelMessageIds } }, timeline, version, lastActivityAt };
+
+  /** A view of its own: the builder writes into its indexes in place. */
+  view(): ConversationView {
+    const s = this.state;
+    return { state: { ...s, messages: { ...s.messages }, channelMessageIds: { ...s.channelMessageIds } }, timeline: [...this.timeline], version: this.version, lastActivityAt: this.lastActivityAt, timings: this.timings };
+  }
+
+  private update(id: string, change: (m: TimelineMessage) => TimelineMessage): void {
+    const i = this.messageIndex.get(id);
+    if (i !== undefined) this.timeline[i] = change(this.timeline[i] as TimelineMessage);
+  }
 }

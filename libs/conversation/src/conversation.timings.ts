@@ -16,59 +16,61 @@ export interface ConversationTimings {
   readonly queueWaitSeconds: readonly number[];
 }
 
+export interface TimingRules {
+  readonly elapsed?: Elapsed;
+  readonly botsCount?: boolean;
+}
+
+/** The timings so far and what is still running: plain data, so a read model can keep it and go on. */
+export interface TimingsProgress extends ConversationTimings {
+  /** The customer's oldest unanswered message. */
+  readonly waitingSince: string | null;
+  readonly answeredOnce: boolean;
+  readonly openedAt: string | null;
+  readonly queuedAt: string | null;
+}
+
+export function startTimings(): TimingsProgress {
+  return { firstResponseSeconds: null, nextResponseSeconds: [], resolutionSeconds: [], queueWaitSeconds: [], waitingSince: null, answeredOnce: false, openedAt: null, queuedAt: null };
+}
+
+export function stepTimings(p: TimingsProgress, event: ConversationEvent, rules: TimingRules = {}): TimingsProgress {
+  const elapsed = rules.elapsed ?? wallClock;
+  switch (event.type) {
+    case 'conversation.started':
+    case 'conversation.reopened':
+      return { ...p, openedAt: event.data.at };
+    case 'conversation.message-received':
+      return p.waitingSince === null ? { ...p, waitingSince: event.data.at } : p;
+    case 'conversation.message-sent': {
+      const counts = event.data.author.kind === 'agent' || (rules.botsCount === true && event.data.author.kind === 'bot');
+      if (!counts || p.waitingSince === null) return p;
+      const seconds = elapsed(p.waitingSince, event.data.at);
+      return {
+        ...p,
+        ...(p.answeredOnce ? { nextResponseSeconds: [...p.nextResponseSeconds, seconds] } : { firstResponseSeconds: seconds }),
+        answeredOnce: true,
+        waitingSince: null,
+      };
+    }
+    case 'conversation.resolved':
+      return { ...p, resolutionSeconds: p.openedAt !== null ? [...p.resolutionSeconds, elapsed(p.openedAt, event.data.at)] : p.resolutionSeconds, openedAt: null, waitingSince: null, queuedAt: null };
+    case 'conversation.queued':
+      return p.queuedAt === null ? { ...p, queuedAt: event.data.at } : p;
+    case 'conversation.assigned':
+      return { ...p, queueWaitSeconds: p.queuedAt !== null ? [...p.queueWaitSeconds, elapsed(p.queuedAt, event.data.at)] : p.queueWaitSeconds, queuedAt: null };
+    default:
+      return p;
+  }
+}
+
 /**
  * Response, resolution and waiting times, derived from the events alone, so that
  * when the rules change (new business hours, bots counted or not) they are
- * recomputed by replaying the log with another `elapsed`.
+ * recomputed by replaying the log with other rules.
  */
-export function conversationTimings(events: readonly ConversationEvent[], options: { elapsed?: Elapsed; botsCount?: boolean } = {}): ConversationTimings {
-  const elapsed = options.elapsed ?? wallClock;
-  let firstResponse: number | null = null;
-  const next: number[] = [];
-  const resolutions: number[] = [];
-  const queueWaits: number[] = [];
-  let waitingSince: string | null = null; // the customer's unanswered message
-  let answeredOnce = false;
-  let openedAt: string | null = null;
-  let queuedAt: string | null = null;
-
-  for (const event of events) {
-    switch (event.type) {
-      case 'conversation.started':
-        openedAt = event.data.at;
-        break;
-      case 'conversation.reopened':
-        openedAt = event.data.at;
-        break;
-      case 'conversation.message-received':
-        waitingSince ??= event.data.at;
-        break;
-      case 'conversation.message-sent': {
-        const counts = event.data.author.kind === 'agent' || (options.botsCount === true && event.data.author.kind === 'bot');
-        if (!counts || waitingSince === null) break;
-        const seconds = elapsed(waitingSince, event.data.at);
-        if (answeredOnce) next.push(seconds);
-        else firstResponse = seconds;
-        answeredOnce = true;
-        waitingSince = null;
-        break;
-      }
-      case 'conversation.resolved':
-        if (openedAt !== null) resolutions.push(elapsed(openedAt, event.data.at));
-        openedAt = null;
-        waitingSince = null;
-        queuedAt = null;
-        break;
-      case 'conversation.queued':
-        queuedAt ??= event.data.at;
-        break;
-      case 'conversation.assigned':
-        if (queuedAt !== null) queueWaits.push(elapsed(queuedAt, event.data.at));
-        queuedAt = null;
-        break;
-      default:
-        break;
-    }
-  }
-  return { firstResponseSeconds: firstResponse, nextResponseSeconds: next, resolutionSeconds: resolutions, queueWaitSeconds: queueWaits };
+export function conversationTimings(events: readonly ConversationEvent[], rules: TimingRules = {}): ConversationTimings {
+  let p = startTimings();
+  for (const event of events) p = stepTimings(p, event, rules);
+  return { firstResponseSeconds: p.firstResponseSeconds, nextResponseSeconds: p.nextResponseSeconds, resolutionSeconds: p.resolutionSeconds, queueWaitSeconds: p.queueWaitSeconds };
 }

@@ -8,3 +8,4 @@ export * from './customer.state';
 export * from './customer.decide';
 
 export const customerDecider: Decider<CustomerCommand, CustomerEvent, CustomerState> = { decide, evolve, initialState };
+export * from './identity-claim';

@@ -29,6 +29,8 @@ export interface ReadModelStore {
   upsert(table: string, document: ReadDocument): Promise<void>;
   get<T extends ReadDocument>(table: string, id: string): Promise<T | null>;
   find<T extends ReadDocument>(table: string, query: FindQuery): Promise<FindResult<T>>;
+  /** Removes one document; removing one that is not there is not an error (redelivery). */
+  delete(table: string, id: string): Promise<void>;
   /** Removes a table (a rebuild writes beside the live one, then the old one goes). */
   drop(table: string): Promise<void>;
   close(): Promise<void>;

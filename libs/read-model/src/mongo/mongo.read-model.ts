@@ -44,6 +44,10 @@ export class MongoReadModelStore implements ReadModelStore {
     return { documents, nextPageToken: docs.length > query.limit ? encodePageToken(documents.at(-1)!, field) : '' };
   }
 
+  async delete(table: string, id: string): Promise<void> {
+    await this.collection(table).deleteOne({ _id: id });
+  }
+
   async drop(table: string): Promise<void> {
     await this.collection(table).drop().catch((error: { codeName?: string; code?: number }) => {
       if (error.code !== 26 && error.codeName !== 'NamespaceNotFound') throw error;

@@ -53,6 +53,10 @@ export class SqliteReadModelStore implements ReadModelStore {
     return { documents, nextPageToken: rows.length > query.limit ? encodePageToken(documents.at(-1)!, query.orderBy.field) : '' };
   }
 
+  async delete(table: string, id: string): Promise<void> {
+    this.db.prepare(`DELETE FROM ${this.table(table)} WHERE id = ?`).run(id);
+  }
+
   async drop(table: string): Promise<void> {
     this.db.exec(`DROP TABLE IF EXISTS rm_${requireName('table', table)}`);
     this.created.delete(table);

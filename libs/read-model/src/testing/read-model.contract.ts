@@ -60,6 +60,17 @@ export function readModelContract(adapter: string, open: () => Promise<{ store: 
       assert.equal(await store.get('things', 'r01'), null);
     });
 
+    it('deletes one document, and deleting a missing one changes nothing', async () => {
+      await store.upsert('gone', { id: 'a', n: 1 });
+      await store.upsert('gone', { id: 'b', n: 2 });
+      await store.delete('gone', 'a');
+      await store.delete('gone', 'a');
+      await store.delete('gone', 'never-there');
+      assert.equal(await store.get('gone', 'a'), null);
+      assert.deepEqual((await store.find('gone', { orderBy: { field: 'n', direction: 'asc' }, limit: 10 })).documents.map((d) => d.id), ['b']);
+      await store.drop('gone');
+    });
+
     it('projects the log with checkpoints, idempotently, and rebuilds beside the live tables while they serve', async () => {
       const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
       const runner = new ProjectionRunner({ log, store, projection: counting, registry: new Registry() });

@@ -1,0 +1,12 @@
+/**
+ * Stream ids are the Kafka keys and the log's partition of the world, shared by
+ * every service. They carry the tenant, so a caller naming another tenant's id
+ * reaches an empty stream: NOT_FOUND, exactly like an id that does not exist.
+ * They never carry personal data.
+ */
+export const streams = {
+  conversation: (tenantId: string, conversationId: string) => `conversation-${tenantId}-${conversationId}`,
+  customer: (tenantId: string, customerId: string) => `customer-${tenantId}-${customerId}`,
+  /** `digest`: a keyed hash of the identity key, never the identity itself. */
+  identityClaim: (tenantId: string, digest: string) => `identity-${tenantId}-${digest}`,
+} as const;

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { streams, type Identity } from '@parley/contracts';
+import { IdentityTakenError } from '@parley/customer';
+import { MongoEventLog, SqliteEventLog, type EventLog } from '@parley/event-log';
+import { Registry } from '@parley/observability';
+import { infrastructure, uniqueName } from '@parley/testing-support';
+import { CustomerDirectory } from './customer.directory';
+
+const at = '2026-05-01T12:00:00.000Z';
+const who = { tenantId: 'brand-a', actor: 'test' };
+const whatsapp: Identity = { kind: 'whatsapp', id: 'US.1349120865530274', waId: '16505551234' };
+
+const stores: [string, () => Promise<{ log: EventLog; cleanup(): Promise<void> }>][] = [
+  ['SQLite', async () => {
+    const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+    return { log, cleanup: () => log.close() };
+  }],
+  ['FerretDB', async () => {
+    const { mongoUrl } = infrastructure();
+    const database = uniqueName('parley_directory').replace(/-/g, '_');
+    const log = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
+    return { log, cleanup: async () => {
+      await log.close();
+      const client = await MongoClient.connect(mongoUrl);
+      await client.db(database).dropDatabase();
+      await client.close();
+    } };
+  }],
+];
+
+for (const [name, open] of stores) {
+  describe(`customer directory: one identity, one customer (${name})`, () => {
+    let log: EventLog;
+    let cleanup: () => Promise<void>;
+    let directory: CustomerDirectory;
+    before(async () => {
+      ({ log, cleanup } = await open());
+      directory = new CustomerDirectory(log, randomBytes(32));
+    });
+    after(async () => cleanup());
+
+    it('registers a customer on first sight and finds it again', async () => {
+      const first = await directory.resolve(who, whatsapp, 'channel', randomUUID, at);
+      assert.equal(first.created, true);
+      const again = await directory.resolve(who, whatsapp, 'channel', randomUUID, at);
+      assert.deepEqual(again, { customerId: first.customerId, created: false });
+      assert.equal(await directory.find(who.tenantId, whatsapp), first.customerId);
+      assert.equal(await directory.find('brand-b', whatsapp), null, 'tenants never share customers');
+    });
+
+    it('never names the identity in a stream id', async () => {
+      const stream = directory.claimStream(who.tenantId, 'whatsapp:US.1349120865530274');
+      assert.ok(!stream.includes('1349120865530274') && !stream.includes('whatsapp:'));
+    });
+
+    it('ends with one customer when many race for the same new identity', async () => {
+      const identity: Identity = { kind: 'messenger', id: `psid-${randomUUID()}` };
+      const results = await Promise.all(Array.from({ length: 8 }, () => directory.resolve(who, identity, 'channel', randomUUID, at)));
+      const ids = new Set(results.map((r) => r.customerId));
+      assert.equal(ids.size, 1, `one customer, got ${[...ids].join(', ')}`);
+      const owner = [...ids][0]!;
+      const { state } = await directory.customers.load(streams.customer(who.tenantId, owner));
+      assert.equal(state.own.identities.length, 1, 'linked once');
+    });
+
+    it('refuses to link an identity another customer holds, until it is released', async () => {
+      const identity: Identity = { kind: 'email', id: `ana-${randomUUID()}@example.com` };
+      const { customerId: ana } = await directory.resolve(who, identity, 'channel', randomUUID, at);
+      const { customerId: other } = await directory.resolve(who, { kind: 'visitor', id: randomUUID() }, 'anonymous', randomUUID, at);
+      await assert.rejects(directory.link(who, other, identity, 'brand-api', at), (e: IdentityTakenError) => e instanceof IdentityTakenError && e.ownerCustomerId === ana);
+      await directory.unlink(who, ana, `email:${identity.id}`, at);
+      assert.equal(await directory.find(who.tenantId, identity), null);
+      await directory.link(who, other, identity, 'brand-api', at);
+      assert.equal(await directory.find(who.tenantId, identity), other);
+    });
+
+    it('takes over a claim whose owner no longer holds the identity (a link that crashed half-way)', async () => {
+      const identity: Identity = { kind: 'apple', id: `urn:mbid:${randomUUID()}` };
+      const { customerId: ghost } = await directory.resolve(who, { kind: 'visitor', id: randomUUID() }, 'anonymous', randomUUID, at);
+      // The claim is written, the link on the customer never was.
+      await log.append(directory.claimStream(who.tenantId, `apple:${identity.id}`), [{ type: 'identity.claimed', tenantId: who.tenantId, data: { customerId: ghost, at } }], 'no_stream');
+      assert.equal(await directory.find(who.tenantId, identity), null);
+      const { customerId, created } = await directory.resolve(who, identity, 'channel', randomUUID, at);
+      assert.equal(created, true);
+      assert.notEqual(customerId, ghost);
+      assert.equal(await directory.find(who.tenantId, identity), customerId);
+    });
+  });
+}

@@ -1,0 +1,134 @@
+import { createHmac } from 'node:crypto';
+import { EVENT_CONTRACTS, identityKey, streams, type CustomerEvent, type Identity, type IdentityClaimEvent } from '@parley/contracts';
+import {
+  CUSTOMER_SNAPSHOT_SCHEMA_VERSION,
+  IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION,
+  IdentityTakenError,
+  customerDecider,
+  hasIdentity,
+  identityClaimDecider,
+  view,
+  type CustomerCommand,
+  type CustomerState,
+  type IdentityClaimCommand,
+  type IdentityClaimState,
+} from '@parley/customer';
+import { DeciderStore, type EventLog } from '@parley/event-log';
+
+type Proof = Extract<CustomerCommand, { type: 'LinkIdentity' }>['proof'];
+
+export interface Actor {
+  readonly tenantId: string;
+  /** Who acts (an agent, an integration, a channel); kept in the event metadata. */
+  readonly actor: string;
+}
+
+/**
+ * The one place that knows which customer an identity belongs to. The claim
+ * stream of an identity is the index: insert-only, first append wins, so two
+ * ingress instances seeing the same new WhatsApp user at once end up with one
+ * customer, on MongoDB as on FerretDB, without transactions. The claim stream's
+ * name is an HMAC of the identity, so no identity is ever readable in a stream id.
+ */
+export class CustomerDirectory {
+  readonly customers: DeciderStore<CustomerCommand, CustomerEvent, CustomerState>;
+  private readonly claims: DeciderStore<IdentityClaimCommand, IdentityClaimEvent, IdentityClaimState>;
+
+  constructor(
+    log: EventLog,
+    /** Secret for the claim streams' names; the same in every service of a deployment. */
+    private readonly claimKey: Buffer,
+  ) {
+    this.customers = new DeciderStore({ log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200 });
+    this.claims = new DeciderStore({ log, decider: identityClaimDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION });
+  }
+
+  claimStream(tenantId: string, key: string): string {
+    return streams.identityClaim(tenantId, createHmac('sha256', this.claimKey).update(`${tenantId}\u0000${key}`).digest('base64url'));
+  }
+
+  /** The customer who holds the identity now (following merges), or null. */
+  async find(tenantId: string, identity: Pick<Identity, 'kind' | 'id'>): Promise<string | null> {
+    const { state } = await this.claims.load(this.claimStream(tenantId, identityKey(identity)));
+    if (state.owner === null) return null;
+    const survivor = await this.survivorOf(tenantId, state.owner);
+    return (await this.holds(tenantId, survivor.customerId, identityKey(identity))) ? survivor.customerId : null;
+  }
+
+  /**
+   * The customer behind an identity, registered on first sight. Safe to run
+   * concurrently for the same identity: the loser of the claim race answers
+   * with the winner's customer.
+   */
+  async resolve(who: Actor, identity: Identity, proof: Proof, newCustomerId: () => string, at: string): Promise<{ customerId: string; created: boolean }> {
+    const existing = await this.find(who.tenantId, identity);
+    if (existing) return { customerId: existing, created: false };
+    const customerId = newCustomerId();
+    await this.customers.handle(streams.customer(who.tenantId, customerId), { type: 'Register', customerId, at }, this.envelope(who, customerId));
+    try {
+      await this.link(who, customerId, identity, proof, at);
+      return { customerId, created: true };
+    } catch (error) {
+      if (!(error instanceof IdentityTakenError)) throw error;
+      // Someone else registered the same identity a moment before: theirs wins
+      // (it may still be linking it), ours stays an empty customer nobody refers to.
+      return { customerId: error.ownerCustomerId, created: false };
+    }
+  }
+
+  /** Claims the identity for the customer, then links it. Refused if another customer holds it. */
+  async link(who: Actor, customerId: string, identity: Identity, proof: Proof, at: string): Promise<CustomerState> {
+    const key = identityKey(identity);
+    const stream = this.claimStream(who.tenantId, key);
+    const { state: claim } = await this.claims.load(stream);
+    let staleOwner: string | undefined;
+    if (claim.owner !== null && claim.owner !== customerId) {
+      const ownerSurvivor = await this.survivorOf(who.tenantId, claim.owner);
+      const stillHeld = await this.holds(who.tenantId, ownerSurvivor.customerId, key);
+      if (stillHeld && ownerSurvivor.customerId !== customerId) throw new IdentityTakenError(ownerSurvivor.customerId);
+      if (!stillHeld) staleOwner = claim.owner;
+    }
+    if (claim.owner === null || staleOwner !== undefined) await this.claims.handle(stream, { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at }, this.envelope(who, customerId));
+    const linked = await this.customers.handle(streams.customer(who.tenantId, customerId), { type: 'LinkIdentity', identity, proof, at }, this.envelope(who, customerId));
+    return linked.state;
+  }
+
+  /** Unlinks the identity, then gives up its claim, so another customer may take it. */
+  async unlink(who: Actor, customerId: string, key: string, at: string): Promise<CustomerState> {
+    const result = await this.customers.handle(streams.customer(who.tenantId, customerId), { type: 'UnlinkIdentity', identityKey: key, at }, this.envelope(who, customerId));
+    await this.release(who, key, at);
+    return result.state;
+  }
+
+  /** Erasure: every identity the customer held is released before its data goes. */
+  async releaseAll(who: Actor, state: CustomerState, at: string): Promise<void> {
+    for (const identity of view(state).identities) await this.release(who, identityKey(identity), at);
+  }
+
+  private async release(who: Actor, key: string, at: string): Promise<void> {
+    const stream = this.claimStream(who.tenantId, key);
+    const { state } = await this.claims.load(stream);
+    if (state.owner === null) return;
+    await this.claims.handle(stream, { type: 'Release', customerId: state.owner, at }, this.envelope(who, state.owner));
+  }
+
+  private async holds(tenantId: string, customerId: string, key: string): Promise<boolean> {
+    const { state } = await this.customers.load(streams.customer(tenantId, customerId));
+    return !state.erased && hasIdentity(state, key);
+  }
+
+  private async survivorOf(tenantId: string, customerId: string): Promise<{ customerId: string; state: CustomerState }> {
+    let id = customerId;
+    // Merges chain at most a few deep; the bound guards against a corrupted cycle.
+    for (let hops = 0; hops < 16; hops++) {
+      const { state } = await this.customers.load(streams.customer(tenantId, id));
+      if (!state.mergedInto) return { customerId: id, state };
+      id = state.mergedInto;
+    }
+    throw new Error('customer merge chain too long');
+  }
+
+  private envelope(who: Actor, subjectId: string) {
+    return { tenantId: who.tenantId, metadata: { subjectId, actor: who.actor } };
+  }
+}
