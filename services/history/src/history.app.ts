@@ -4,12 +4,13 @@ import { dirname } from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MongoClient } from 'mongodb';
-import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent, type CustomerEvent } from '@parley/contracts';
+import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
-import { CUSTOMER_SNAPSHOT_SCHEMA_VERSION, customerDecider, type CustomerCommand, type CustomerState } from '@parley/customer';
+import { CustomerDirectory } from '@parley/customer-directory';
 import {
   DeciderStore,
   EncryptingEventLog,
+  deriveKey,
   KeyWrapper,
   MongoEventLog,
   MongoSubjectKeyStore,
@@ -22,7 +23,7 @@ import { MongoReadModelStore, ProjectionRunner, SqliteReadModelStore, type ReadM
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
-import { conversationListProjection } from './conversations/conversation-list.projection';
+import { historyProjections } from './projections/history.projections';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
 import { CustomersGrpc } from './customers/customers.grpc';
 import { EventsGrpc } from './events/events.grpc';
@@ -64,16 +65,20 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
     snapshotEvery: 200,
   });
-  const customers = new DeciderStore<CustomerCommand, CustomerEvent, CustomerState>({
-    log,
-    decider: customerDecider,
-    contracts: EVENT_CONTRACTS,
-    snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION,
-    snapshotEvery: 200,
-  });
-  const listRunner = new ProjectionRunner({ log, store: store.readModels, projection: conversationListProjection, logger, registry });
-  await listRunner.catchUp();
-  listRunner.start();
+  const masterKey = Buffer.from(config.PARLEY_MASTER_KEY, 'base64');
+  const directory = new CustomerDirectory(log, deriveKey(masterKey, 'identity-claims'));
+  const rules = { botsCount: config.PARLEY_SLA_COUNT_BOTS };
+  const projections = historyProjections(log, masterKey, rules);
+  const runners = {
+    list: new ProjectionRunner({ log, store: store.readModels, projection: projections.list, logger, registry }),
+    timeline: new ProjectionRunner({ log, store: store.readModels, projection: projections.timeline, logger, registry }),
+    search: new ProjectionRunner({ log, store: store.readModels, projection: projections.search, logger, registry }),
+  };
+  // Ready only once caught up: a fresh replica answers from complete read models.
+  for (const runner of Object.values(runners)) {
+    await runner.catchUp();
+    runner.start();
+  }
   const identitySecrets = new Map(
     (config.PARLEY_IDENTITY_SECRETS ?? '')
       .split(',')
@@ -87,8 +92,8 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   const grpc = await startGrpcServer({
     address: config.PARLEY_HISTORY_GRPC_ADDRESS,
     services: [
-      { name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge, { store: store.readModels, runner: listRunner }).implementation() },
-      { name: 'parley.v1.CustomerService', definition: parleyService('CustomerService').service, implementation: new CustomersGrpc(log, customers, edge, (t) => identitySecrets.get(t)).implementation() },
+      { name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge, { store: store.readModels, ...runners, searchKey: deriveKey(masterKey, 'search-index'), rules }).implementation() },
+      { name: 'parley.v1.CustomerService', definition: parleyService('CustomerService').service, implementation: new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t)).implementation() },
       { name: 'parley.v1.EventService', definition: parleyService('EventService').service, implementation: new EventsGrpc(log, edge).implementation() },
     ],
     ...(config.PARLEY_TLS_CERT_FILE && config.PARLEY_TLS_KEY_FILE
@@ -115,7 +120,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
       health.markShuttingDown();
       await grpc.close();
       await http.close();
-      await listRunner.stop();
+      for (const runner of Object.values(runners)) await runner.stop();
       await store.close();
     },
   };

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { NewEvent, RecordedEvent } from '../event-envelope';
 import type { AppendResult, EventLog, EventRef, ExpectedVersion, ReadAllOptions, ReadAllResult, ReadStreamOptions, ReadUnpublishedOptions, Snapshot } from '../event-log.port';
 import { mapPaths } from './personal-paths';
@@ -88,6 +88,25 @@ export class EncryptingEventLog implements EventLog {
     return this.keys.erase(subjectId);
   }
 
+  /**
+   * Seals any value with the subject's key, for read models that keep personal
+   * data (a conversation's timeline): erasing the subject shreds them too.
+   */
+  async sealFor(subjectId: string, value: unknown): Promise<string> {
+    return seal(await this.keys.keyFor(subjectId), value);
+  }
+
+  /** Opens what sealFor sealed; null once the subject was erased (or given a new key since). */
+  async openFor(subjectId: string, sealed: string): Promise<unknown> {
+    const key = await this.keys.find(subjectId);
+    if (!key) return null;
+    try {
+      return open(key, sealed);
+    } catch {
+      return null;
+    }
+  }
+
   /** Opens an event read elsewhere (from the bus, say): the same redaction rules apply. */
   async openEvent(event: RecordedEvent): Promise<RecordedEvent> {
     const subject = event.metadata[SUBJECT_METADATA];
@@ -118,4 +137,9 @@ function open(key: Buffer, sealed: string): unknown {
   const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
   decipher.setAuthTag(raw.subarray(12, 28));
   return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+}
+
+/** A key for one purpose (claim stream names, the search index), derived from the master key so deployments configure one secret. */
+export function deriveKey(master: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `parley:${purpose}`, 32));
 }

@@ -99,8 +99,13 @@ for (const [name, open] of [
         assert.deepEqual((await log.loadSnapshot('customer-cust-1'))?.state, { name: SECRETS[2], email: SECRETS[3] });
         const rawBefore = await store.rawDump();
         for (const secret of SECRETS) assert.ok(!rawBefore.includes(secret), `plain "${secret}" in the store`);
+        // A read model's copy, sealed with the same key.
+        const sealedCopy = await log.sealFor('cust-1', { text: SECRETS[0] });
+        assert.ok(!sealedCopy.includes(SECRETS[0]!));
+        assert.deepEqual(await log.openFor('cust-1', sealedCopy), { text: SECRETS[0] });
 
         await log.erase('cust-1');
+        assert.equal(await log.openFor('cust-1', sealedCopy), null, 'read-model copies are shredded with the key');
 
         const after = await log.readStream('conversation-c1');
         assert.equal(after.length, 4, 'the events themselves stay');

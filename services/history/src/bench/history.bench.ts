@@ -17,7 +17,7 @@ import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
 import { ProjectionRunner, SqliteReadModelStore } from '@parley/read-model';
 import { loadHistoryConfig } from '../config/history.config';
-import { conversationListProjection } from '../conversations/conversation-list.projection';
+import { conversationListProjection } from '../projections/conversation-list.projection';
 import { conversationStream } from '../conversations/conversations.grpc';
 import { startHistory } from '../history.app';
 

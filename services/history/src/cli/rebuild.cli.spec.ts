@@ -39,6 +39,16 @@ describe('history-rebuild (command line)', () => {
       await waitFor(count, (n) => n === 41, { what: 'the new generation to follow the log' });
 
       assert.equal((await runCli(env, ['no-such-projection'])).code, 2);
+
+      // A rule behind the service levels changes (a bot's answer now counts): rebuilding recomputes them from the log.
+      const bot = conversationStream('t', 'c-bot');
+      await seed.store.handle(bot, { type: 'ReceiveMessage', conversationId: 'c-bot', customerId: 'u', messageId: 'm', channel: 'web', channelMessageId: 'w-bot', text: 'x', at: hoursAgo(1) }, { tenantId: 't', metadata: { subjectId: 'u' } });
+      await seed.store.handle(bot, { type: 'SendMessage', messageId: 'b', author: { kind: 'bot', botId: 'faq' }, text: 'y', at: new Date(Date.parse(hoursAgo(1)) + 300_000).toISOString() }, { tenantId: 't', metadata: { subjectId: 'u' } });
+      const firstResponse = async () => (await rpc<{ conversation: { service_levels: { first_response: { seconds: string } | null } } }>(client, 'GetConversation', { conversation_id: 'c-bot' }, md)).conversation.service_levels.first_response;
+      assert.equal(await firstResponse(), null, 'bots do not count by default');
+      const rebuilt = await runCli({ ...env, PARLEY_SLA_COUNT_BOTS: 'true' }, ['conversation-timeline']);
+      assert.equal(rebuilt.code, 0, rebuilt.err);
+      await waitFor(firstResponse, (d) => Number(d?.seconds) === 300, { what: 'the recomputed first response' });
     } finally {
       client.close();
       await seed.close();

@@ -8,10 +8,8 @@ import { EncryptingEventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
 import { loadHistoryConfig } from '../config/history.config';
-import { conversationListProjection } from '../conversations/conversation-list.projection';
+import { historyProjections } from '../projections/history.projections';
 import { openStore } from '../history.app';
-
-const PROJECTIONS = { [conversationListProjection.name]: conversationListProjection };
 
 function bar(done: number, total: number, width = 30): string {
   const ratio = total > 0 ? Math.min(1, done / total) : 1;
@@ -20,16 +18,19 @@ function bar(done: number, total: number, width = 30): string {
 }
 
 async function main(): Promise<void> {
-  const name = process.argv[2];
-  const projection = name ? PROJECTIONS[name] : undefined;
-  if (!projection) {
-    process.stderr.write(`usage: history-rebuild <projection>\nprojections: ${Object.keys(PROJECTIONS).join(', ')}\n`);
-    process.exit(2);
-  }
   const config = loadHistoryConfig();
   const registry = new Registry();
   const store = await openStore(config, registry);
   const log = new EncryptingEventLog(store.log, store.keys, personalFieldsOf);
+  // The rules in force now: rebuilding after a rule change recomputes the service levels.
+  const all = Object.values(historyProjections(log, Buffer.from(config.PARLEY_MASTER_KEY, 'base64'), { botsCount: config.PARLEY_SLA_COUNT_BOTS }));
+  const name = process.argv[2];
+  const projection = all.find((p) => p.name === name);
+  if (!projection) {
+    process.stderr.write(`usage: history-rebuild <projection>\nprojections: ${all.map((p) => p.name).join(', ')}\n`);
+    await store.close();
+    process.exit(2);
+  }
   const runner = new ProjectionRunner({ log, store: store.readModels, projection, registry });
   const last = await log.lastPosition();
   const started = Date.now();

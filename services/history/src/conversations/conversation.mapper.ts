@@ -72,5 +72,18 @@ export function conversationToProto(conversationId: string, view: ConversationVi
     timeline: withTimeline ? view.timeline.map(entryToProto) : [],
     version: view.version,
     last_activity_at: timestamp(view.lastActivityAt),
+    service_levels: {
+      first_response: duration(view.timings.firstResponseSeconds),
+      next_responses: view.timings.nextResponseSeconds.map(duration),
+      resolutions: view.timings.resolutionSeconds.map(duration),
+      queue_waits: view.timings.queueWaitSeconds.map(duration),
+      waiting_since: timestamp(view.timings.waitingSince),
+    },
   };
+}
+
+export function duration(seconds: number | null): { seconds: number; nanos: number } | null {
+  if (seconds === null) return null;
+  const whole = Math.floor(seconds);
+  return { seconds: whole, nanos: Math.round((seconds - whole) * 1e9) };
 }

@@ -1,12 +1,14 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
-import type { Attachment, Author, ConversationEvent } from '@parley/contracts';
-import { conversationView, type ConversationCommand, type ConversationState } from '@parley/conversation';
-import type { DeciderStore, EventLog } from '@parley/event-log';
-import type { Caller, GrpcEdge, Role } from '@parley/grpc-edge';
-import type { ProjectionRunner, ReadModelStore } from '@parley/read-model';
-import { CONVERSATIONS_TABLE, type ConversationRow } from './conversation-list.projection';
+import { streams, type Attachment, type Author, type ConversationEvent } from '@parley/contracts';
+import { TimelineBuilder, conversationView, type ConversationCommand, type ConversationState, type ConversationView, type TimingRules } from '@parley/conversation';
+import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
+import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
+import type { FindQuery, ProjectionRunner, ReadModelStore } from '@parley/read-model';
+import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
+import { SEARCH_TABLE, termOf, words, type SearchTermRow } from '../projections/conversation-search.projection';
+import { TIMELINES_TABLE, toVersioned, type TimelineRow } from '../projections/conversation-timeline.projection';
 import { channelFromProto, channelToProto, conversationToProto, fromTimestamp, timestamp } from './conversation.mapper';
 
 const STATUS_TO_PROTO = { open: 'CONVERSATION_STATUS_OPEN', pending: 'CONVERSATION_STATUS_PENDING', snoozed: 'CONVERSATION_STATUS_SNOOZED', resolved: 'CONVERSATION_STATUS_RESOLVED' } as const;
@@ -31,8 +33,36 @@ const WRITERS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin']
  * reach its own tenant's conversations: another tenant's id leads to an empty
  * stream, and so to NOT_FOUND, exactly as an id that does not exist.
  */
-export function conversationStream(tenantId: string, conversationId: string): string {
-  return `conversation-${tenantId}-${conversationId}`;
+export const conversationStream = streams.conversation;
+
+/** The read models the queries are served from. */
+export interface ConversationReadModels {
+  readonly store: ReadModelStore;
+  readonly list: ProjectionRunner;
+  readonly timeline: ProjectionRunner;
+  readonly search: ProjectionRunner;
+  readonly searchKey: Buffer;
+  readonly rules: TimingRules;
+}
+
+export function rowToProto(r: ConversationRow) {
+  return {
+    id: r.conversationId,
+    customer_id: r.customerId,
+    status: STATUS_TO_PROTO[r.status],
+    agent_id: r.agentId,
+    queue_id: r.queueId,
+    priority: r.priority,
+    version: r.version,
+    last_activity_at: timestamp(r.lastActivityAt),
+    unread_count: r.unreadCount ?? 0,
+    waiting_since: timestamp(r.queuedAt || null),
+  };
+}
+
+function pageSize(value: number, fallback: number, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidArgumentError('invalid request', [{ field: 'page_size', description: `from 1 to ${max} (0 means ${fallback})` }]);
+  return value || fallback;
 }
 
 
@@ -45,10 +75,10 @@ interface ProtoAttachment {
 
 export class ConversationsGrpc {
   constructor(
-    private readonly log: EventLog,
+    private readonly log: EncryptingEventLog,
     private readonly store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>,
     private readonly edge: GrpcEdge,
-    private readonly list: { readonly store: ReadModelStore; readonly runner: ProjectionRunner },
+    private readonly models: ConversationReadModels,
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
@@ -64,13 +94,13 @@ export class ConversationsGrpc {
         return { conversation: conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id, at)) };
       }),
       ListConversations: e.unary('ListConversations', READERS, async (req: { page_size: number; page_token: string; statuses: string[]; customer_id: string; agent_id: string; queue_id: string }, caller) => {
-        if (req.page_size < 0 || req.page_size > 500) throw new InvalidArgumentError('invalid request', [{ field: 'page_size', description: 'from 1 to 500 (0 means 50)' }]);
+        const limit = pageSize(req.page_size, 50, 500);
         const statuses = req.statuses.map((st) => {
           const domain = STATUS_FROM_PROTO[st];
           if (!domain) throw new InvalidArgumentError('invalid request', [{ field: 'statuses', description: `unknown status ${st}` }]);
           return domain;
         });
-        const page = await this.list.store.find<ConversationRow>(await this.list.runner.table(CONVERSATIONS_TABLE), {
+        return this.page({
           where: {
             tenantId: caller.tenantId,
             ...(statuses.length ? { status: statuses } : {}),
@@ -79,22 +109,48 @@ export class ConversationsGrpc {
             ...(req.queue_id ? { queueId: req.queue_id } : {}),
           },
           orderBy: { field: 'lastActivityAt', direction: 'desc' },
-          limit: req.page_size || 50,
+          limit,
           ...(req.page_token ? { pageToken: req.page_token } : {}),
         });
-        return {
-          conversations: page.documents.map((r) => ({
-            id: r.conversationId,
-            customer_id: r.customerId,
-            status: STATUS_TO_PROTO[r.status],
-            agent_id: r.agentId,
-            queue_id: r.queueId,
-            priority: r.priority,
-            version: r.version,
-            last_activity_at: timestamp(r.lastActivityAt),
-          })),
-          next_page_token: page.nextPageToken,
-        };
+      }),
+      ListInbox: e.unary('ListInbox', READERS, async (req: { agent_id: string; page_size: number; page_token: string }, caller) => {
+        const agentId = req.agent_id || caller.subject;
+        if (agentId !== caller.subject && caller.role !== 'supervisor' && caller.role !== 'admin') throw new PermissionDeniedError(caller.role, 'ListInbox for another agent');
+        return this.page({
+          where: { tenantId: caller.tenantId, agentId, status: ['open', 'pending', 'snoozed'] },
+          orderBy: { field: 'lastActivityAt', direction: 'desc' },
+          limit: pageSize(req.page_size, 50, 500),
+          ...(req.page_token ? { pageToken: req.page_token } : {}),
+        });
+      }),
+      ListQueue: e.unary('ListQueue', READERS, async (req: { queue_id: string; page_size: number; page_token: string }, caller) =>
+        this.page({
+          where: { tenantId: caller.tenantId, queueId: requireId('queue_id', req.queue_id), agentId: '' },
+          orderBy: { field: 'queueOrder', direction: 'asc' },
+          limit: pageSize(req.page_size, 50, 500),
+          ...(req.page_token ? { pageToken: req.page_token } : {}),
+        }),
+      ),
+      SearchConversations: e.unary('SearchConversations', READERS, async (req: { query: string; page_size: number }, caller) => {
+        const limit = pageSize(req.page_size, 20, 100);
+        const wanted = words(req.query ?? '');
+        if (wanted.length === 0 || wanted.length > 8) throw new InvalidArgumentError('invalid request', [{ field: 'query', description: '1 to 8 words of 2 or more letters or digits' }]);
+        const table = await this.models.search.table(SEARCH_TABLE);
+        let matches = null as Set<string> | null;
+        for (const word of wanted) {
+          const rows = await this.models.store.find<SearchTermRow>(table, { where: { tenantId: caller.tenantId, term: termOf(this.models.searchKey, caller.tenantId, word) }, orderBy: { field: 'at', direction: 'desc' }, limit: 1000 });
+          const ids = new Set(rows.documents.map((r) => r.conversationId));
+          matches = matches === null ? ids : new Set([...matches].filter((id) => ids.has(id)));
+          if (matches.size === 0) break;
+        }
+        const list = await this.models.list.table(CONVERSATIONS_TABLE);
+        const rows: ConversationRow[] = [];
+        for (const id of matches ?? []) {
+          const row = await this.models.store.get<ConversationRow>(list, conversationStream(caller.tenantId, id));
+          if (row) rows.push(row);
+        }
+        rows.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt));
+        return { conversations: rows.slice(0, limit).map(rowToProto) };
       }),
       SendMessage: e.unary('SendMessage', WRITERS, async (req: { conversation_id: string; message_id: string; channel: string; text: string; attachments: ProtoAttachment[]; template?: { name: string; language: string; parameters: string[] } | null; human_agent_tag: boolean }, caller) => {
         const channel = channelFromProto(req.channel);
@@ -144,11 +200,30 @@ export class ConversationsGrpc {
     };
   }
 
-  private async view(caller: Caller, conversationId: string, until?: string) {
+  private async view(caller: Caller, conversationId: string, until?: string): Promise<ConversationView> {
     const stream = conversationStream(caller.tenantId, requireId('conversation_id', conversationId));
+    if (until === undefined) {
+      const stored = await this.stored(stream);
+      if (stored) {
+        // The read model may be a moment behind the log: add what was written since.
+        const builder = new TimelineBuilder(stored, this.models.rules);
+        for (const e of await this.log.readStream(stream, { from: stored.version + 1 })) builder.apply(toVersioned(e));
+        return builder.view();
+      }
+    }
     const events = await this.log.readStream(stream);
     if (events.length === 0) throw new ConversationNotFoundError(conversationId);
-    return conversationView(events.map((x) => ({ event: { type: x.type, data: x.data } as ConversationEvent, version: x.streamVersion })), until);
+    return conversationView(events.map(toVersioned), until, this.models.rules);
+  }
+
+  private async stored(stream: string): Promise<ConversationView | null> {
+    const row = await this.models.store.get<TimelineRow>(await this.models.timeline.table(TIMELINES_TABLE), stream);
+    return row ? ((await this.log.openFor(row.customerId, row.sealed)) as ConversationView | null) : null;
+  }
+
+  private async page(query: FindQuery) {
+    const page = await this.models.store.find<ConversationRow>(await this.models.list.table(CONVERSATIONS_TABLE), query);
+    return { conversations: page.documents.map(rowToProto), next_page_token: page.nextPageToken };
   }
 
   private async run(caller: Caller, conversationId: string, command: ConversationCommand) {

@@ -4,6 +4,7 @@ import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-
 import { SignJWT } from 'jose';
 import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
+import { waitFor } from '@parley/testing-support';
 import { loadHistoryConfig } from '../config/history.config';
 import { conversationStream } from '../conversations/conversations.grpc';
 import { startHistory, type RunningHistory } from '../history.app';
@@ -11,7 +12,7 @@ import { MASTER, SECRET, bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, ty
 import { customerStream } from './customers.grpc';
 
 const IDENTITY_SECRET = 'brand-a-identity-secret-32-bytes-long!!';
-type Customer = { id: string; identities: { kind: string; id: string }[]; attributes: { fields: Record<string, { stringValue?: string; numberValue?: number; structValue?: unknown }> }; conversation_ids: string[]; merged_into: string; erased: boolean };
+type Customer = { channels: string[]; conversations: { id: string; status: string }[]; id: string; identities: { kind: string; id: string }[]; attributes: { fields: Record<string, { stringValue?: string; numberValue?: number; structValue?: unknown }> }; conversation_ids: string[]; merged_into: string; erased: boolean };
 
 for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBackend]] as const) {
   describe(`history: CustomerService over gRPC (${name})`, () => {
@@ -23,7 +24,7 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
     const register = async (tenant: string, id: string, identity: { kind: 'visitor' | 'whatsapp'; id: string }, conversation: string) => {
       const envelope = { tenantId: tenant, metadata: { subjectId: id } };
       await seed.customers.handle(customerStream(tenant, id), { type: 'Register', customerId: id, at: hoursAgo(5) }, envelope);
-      await seed.customers.handle(customerStream(tenant, id), { type: 'LinkIdentity', identity, proof: identity.kind === 'visitor' ? 'anonymous' : 'channel', at: hoursAgo(5) }, envelope);
+      await seed.directory.link({ tenantId: tenant, actor: 'test' }, id, identity, identity.kind === 'visitor' ? 'anonymous' : 'channel', hoursAgo(5));
       await seed.customers.handle(customerStream(tenant, id), { type: 'AttachConversation', conversationId: conversation, at: hoursAgo(5) }, envelope);
       await seed.store.handle(conversationStream(tenant, conversation), { type: 'ReceiveMessage', conversationId: conversation, customerId: id, messageId: 'm1', channel: identity.kind === 'visitor' ? 'web' : 'whatsapp', channelMessageId: `${conversation}-1`, text: `message from ${id}`, at: hoursAgo(2) }, envelope);
     };
@@ -66,6 +67,27 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'email', id: 'not an email' } }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
     });
 
+    it('finds the customer behind an identity, and never lets two customers hold the same one', async () => {
+      const md = await bearer('brand-a');
+      const found = await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, md);
+      assert.equal(found.customer.id, 'wa-user');
+      await assert.rejects(rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, await bearer('brand-b')), (e: ServiceError) => e.code === status.NOT_FOUND, 'another tenant');
+      await assert.rejects(rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.nobody' } }, md), (e: ServiceError) => e.code === status.NOT_FOUND);
+      const before = await seed.log.streamVersion(customerStream('brand-a', 'web-visitor'));
+      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'whatsapp', id: 'US.1234' } }, md), (e: ServiceError) => {
+        assert.equal(e.code, status.FAILED_PRECONDITION);
+        assert.equal(e.metadata.get('parley-error-code')[0], 'IDENTITY_TAKEN');
+        return true;
+      });
+      assert.equal(await seed.log.streamVersion(customerStream('brand-a', 'web-visitor')), before, 'nothing changed');
+    });
+
+    it('shows the customer\'s channels and conversations with their state', async () => {
+      const { customer } = await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, await bearer('brand-a'));
+      assert.deepEqual(customer.channels, ['CHANNEL_WHATSAPP']);
+      assert.deepEqual(customer.conversations.map((c) => [c.id, c.status]), [['conv-wa', 'CONVERSATION_STATUS_OPEN']]);
+    });
+
     it('merges the WhatsApp customer into the web one, so the agent sees one customer; unmerge gives each its own back', async () => {
       const agent = await bearer('brand-a', 'agent');
       const supervisor = await bearer('brand-a', 'supervisor');
@@ -74,11 +96,13 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       assert.deepEqual(merged.customer.conversation_ids.sort(), ['conv-wa', 'conv-web']);
       assert.ok(merged.customer.identities.some((i) => i.kind === 'whatsapp'));
       assert.equal((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, agent)).customer.merged_into, 'web-visitor');
+      assert.equal((await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, agent)).customer.id, 'web-visitor', 'found through the merge');
       await rpc(client, 'UnmergeCustomer', { absorbed_customer_id: 'wa-user' }, supervisor);
       assert.deepEqual((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, agent)).customer.conversation_ids, ['conv-web']);
       const restored = (await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, agent)).customer;
       assert.equal(restored.merged_into, '');
       assert.deepEqual(restored.conversation_ids, ['conv-wa']);
+      assert.equal((await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, agent)).customer.id, 'wa-user');
     });
 
     it('exports everything about a customer, and erases them: personal data unreadable, the conversation and its timing kept', async () => {
@@ -87,6 +111,9 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       assert.equal(exported.conversations.length, 1);
       assert.equal(exported.conversations[0]!.timeline.find((t) => t.message)?.message?.text, 'message from wa-user');
 
+      const search = async () => (await rpc<{ conversations: { id: string }[] }>(conversations, 'SearchConversations', { query: 'wa user' }, supervisor)).conversations.map((c) => c.id);
+      await waitFor(search, (ids) => ids.length === 1, { what: 'the search index' });
+      assert.deepEqual(await search(), ['conv-wa']);
       await assert.rejects(rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, supervisor), (e: ServiceError) => e.code === status.PERMISSION_DENIED, 'only admins erase');
       await rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, await bearer('brand-a', 'admin'));
       const { conversation } = await rpc<{ conversation: { timeline: { at: unknown; message?: { text: string; erased: boolean } }[] } }>(conversations, 'GetConversation', { conversation_id: 'conv-wa' }, supervisor);
@@ -95,6 +122,8 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       assert.equal(message.message!.text, '');
       assert.ok(message.at, 'the timing survives');
       assert.equal((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, supervisor)).customer.erased, true);
+      await assert.rejects(rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, supervisor), (e: ServiceError) => e.code === status.NOT_FOUND, 'the identity is free again');
+      await waitFor(search, (ids) => ids.length === 0, { what: 'the erased words leaving the index' });
     });
 
     it('never shows or changes another tenant\'s customer: every method answers NOT_FOUND', async () => {
@@ -102,6 +131,7 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       const before = await seed.log.streamVersion(customerStream('brand-a', 'web-visitor'));
       const calls: [string, Record<string, unknown>][] = [
         ['GetCustomer', { customer_id: 'web-visitor' }],
+        ['FindCustomer', { identity: { kind: 'external', id: 'user-42' } }],
         ['LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'visitor', id: 'x' } }],
         ['UnlinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'visitor', id: 'v-1' } }],
         ['SetAttributes', { customer_id: 'web-visitor', attributes: { fields: { a: { stringValue: 'b' } } } }],

@@ -2,13 +2,16 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { jwtVerify } from 'jose';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
-import { Identity as IdentitySchema, identityKey, type ConversationEvent, type CustomerEvent, type Identity } from '@parley/contracts';
+import { Identity as IdentitySchema, identityKey, streams, type Channel, type ConversationEvent, type CustomerEvent, type Identity } from '@parley/contracts';
 import { conversationView } from '@parley/conversation';
 import { planMerge, planUnmerge, view, type CustomerCommand, type CustomerState } from '@parley/customer';
-import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
+import type { CustomerDirectory } from '@parley/customer-directory';
+import type { EncryptingEventLog } from '@parley/event-log';
 import type { Caller, GrpcEdge, Role } from '@parley/grpc-edge';
-import { conversationToProto } from '../conversations/conversation.mapper';
-import { conversationStream } from '../conversations/conversations.grpc';
+import type { ProjectionRunner, ReadModelStore } from '@parley/read-model';
+import { channelToProto, conversationToProto } from '../conversations/conversation.mapper';
+import { conversationStream, rowToProto } from '../conversations/conversations.grpc';
+import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
 import { fromStruct, toStruct, type Struct } from './struct.mapper';
 
 export class CustomerNotFoundError extends ParleyError {
@@ -27,18 +30,17 @@ const SUPERVISORS: readonly Role[] = ['supervisor', 'admin'];
 const ADMINS: readonly Role[] = ['admin'];
 
 /** Like conversations, a customer's stream is named by tenant: another tenant's customer is NOT_FOUND. */
-export function customerStream(tenantId: string, customerId: string): string {
-  return `customer-${tenantId}-${customerId}`;
-}
+export const customerStream = streams.customer;
 
+const CHANNEL_OF: Record<Identity['kind'], Channel | null> = { visitor: 'web', external: null, whatsapp: 'whatsapp', messenger: 'messenger', apple: 'apple', email: 'email' };
 
-type CustomerStore = DeciderStore<CustomerCommand, CustomerEvent, CustomerState>;
 
 export class CustomersGrpc {
   constructor(
     private readonly log: EncryptingEventLog,
-    private readonly customers: CustomerStore,
+    private readonly directory: CustomerDirectory,
     private readonly edge: GrpcEdge,
+    private readonly list: { readonly store: ReadModelStore; readonly runner: ProjectionRunner },
     /** The secret a tenant signs its users' ids with (HS256 JWT, `sub` = the external id). */
     private readonly identitySecretOf: (tenantId: string) => string | undefined,
     private readonly now: () => string = () => new Date().toISOString(),
@@ -47,15 +49,28 @@ export class CustomersGrpc {
   implementation(): UntypedServiceImplementation {
     const e = this.edge;
     return {
-      GetCustomer: e.unary('GetCustomer', AGENTS, async (req: { customer_id: string }, caller) => ({ customer: this.toProto(req.customer_id, await this.load(caller, req.customer_id)) })),
+      GetCustomer: e.unary('GetCustomer', AGENTS, async (req: { customer_id: string }, caller) => {
+        const customer = await this.load(caller, req.customer_id);
+        return { customer: { ...this.toProto(req.customer_id, customer), conversations: await this.conversations(caller, customer.state) } };
+      }),
+      FindCustomer: e.unary('FindCustomer', AGENTS, async (req: { identity: Record<string, string> | null }, caller) => {
+        const identity = this.identity(req.identity);
+        const customerId = await this.directory.find(caller.tenantId, identity);
+        // Nobody holds it: the same answer as for another tenant's identity.
+        if (!customerId) throw new CustomerNotFoundError('(by identity)');
+        return { customer: this.toProto(customerId, await this.load(caller, customerId)) };
+      }),
       LinkIdentity: e.unary('LinkIdentity', AGENTS, async (req: { customer_id: string; identity: Record<string, string> | null; proof: string }, caller) => {
         const identity = this.identity(req.identity);
         const proof = identity.kind === 'external' ? await this.verifyProof(caller, identity.id, req.proof) : 'brand-api';
-        return { customer: await this.run(caller, req.customer_id, { type: 'LinkIdentity', identity, proof, at: this.now() }) };
+        await this.load(caller, req.customer_id);
+        return { customer: this.toProto(req.customer_id, { state: await this.directory.link(this.who(caller), req.customer_id, identity, proof, this.now()) }) };
       }),
-      UnlinkIdentity: e.unary('UnlinkIdentity', AGENTS, async (req: { customer_id: string; identity: Record<string, string> | null }, caller) => ({
-        customer: await this.run(caller, req.customer_id, { type: 'UnlinkIdentity', identityKey: identityKey(this.identity(req.identity)), at: this.now() }),
-      })),
+      UnlinkIdentity: e.unary('UnlinkIdentity', AGENTS, async (req: { customer_id: string; identity: Record<string, string> | null }, caller) => {
+        const key = identityKey(this.identity(req.identity));
+        await this.load(caller, req.customer_id);
+        return { customer: this.toProto(req.customer_id, { state: await this.directory.unlink(this.who(caller), req.customer_id, key, this.now()) }) };
+      }),
       SetAttributes: e.unary('SetAttributes', AGENTS, async (req: { customer_id: string; attributes: Struct | null }, caller) => {
         const attributes = fromStruct(req.attributes);
         if (Object.keys(attributes).length === 0) throw new InvalidArgumentError('invalid request', [{ field: 'attributes', description: 'at least one attribute' }]);
@@ -92,6 +107,9 @@ export class CustomersGrpc {
         return { customer: this.toProto(req.customer_id, customer), conversations };
       }),
       EraseCustomer: e.unary('EraseCustomer', ADMINS, async (req: { customer_id: string }, caller) => {
+        const customer = await this.load(caller, req.customer_id);
+        // Identities first: once released, a new contact on them starts a new customer.
+        await this.directory.releaseAll(this.who(caller), customer.state, this.now());
         await this.run(caller, req.customer_id, { type: 'Erase', at: this.now() });
         // Deleting the key is the erasure: every personal field sealed with it is unreadable from now on.
         await this.log.erase(req.customer_id);
@@ -100,15 +118,29 @@ export class CustomersGrpc {
     };
   }
 
+  private who(caller: Caller) {
+    return { tenantId: caller.tenantId, actor: caller.subject };
+  }
+
+  private async conversations(caller: Caller, state: CustomerState) {
+    const table = await this.list.runner.table(CONVERSATIONS_TABLE);
+    const rows: ConversationRow[] = [];
+    for (const id of view(state).conversations.slice(-500)) {
+      const row = await this.list.store.get<ConversationRow>(table, conversationStream(caller.tenantId, id));
+      if (row) rows.push(row);
+    }
+    return rows.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt)).map(rowToProto);
+  }
+
   private async load(caller: Caller, customerId: string) {
-    const loaded = await this.customers.load(customerStream(caller.tenantId, requireId('customer_id', customerId)));
+    const loaded = await this.directory.customers.load(customerStream(caller.tenantId, requireId('customer_id', customerId)));
     if (loaded.version === 0) throw new CustomerNotFoundError(customerId);
     return loaded;
   }
 
   private async run(caller: Caller, customerId: string, command: CustomerCommand) {
     await this.load(caller, customerId);
-    const result = await this.customers.handle(customerStream(caller.tenantId, customerId), command, {
+    const result = await this.directory.customers.handle(customerStream(caller.tenantId, customerId), command, {
       tenantId: caller.tenantId,
       metadata: { subjectId: customerId, actor: caller.subject, role: caller.role },
     });
@@ -147,6 +179,8 @@ export class CustomersGrpc {
       conversation_ids: [...v.conversations],
       merged_into: s.mergedInto ?? '',
       erased: s.erased,
+      channels: [...new Set(v.identities.map((i) => CHANNEL_OF[i.kind]).filter((c): c is Channel => c !== null))].map(channelToProto),
+      conversations: [],
     };
   }
 }

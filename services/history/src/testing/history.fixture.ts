@@ -8,8 +8,9 @@ import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
 import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent, type CustomerEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
-import { CUSTOMER_SNAPSHOT_SCHEMA_VERSION, customerDecider, type CustomerCommand, type CustomerState } from '@parley/customer';
-import { DeciderStore, EncryptingEventLog, KeyWrapper, MongoEventLog, MongoSubjectKeyStore, SqliteEventLog, SqliteSubjectKeyStore, type EventLog, type SubjectKeyStore } from '@parley/event-log';
+import type { CustomerCommand, CustomerState } from '@parley/customer';
+import { CustomerDirectory } from '@parley/customer-directory';
+import { DeciderStore, EncryptingEventLog, KeyWrapper, deriveKey, MongoEventLog, MongoSubjectKeyStore, SqliteEventLog, SqliteSubjectKeyStore, type EventLog, type SubjectKeyStore } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName } from '@parley/testing-support';
 
@@ -18,8 +19,8 @@ export const SECRET = 'history-test-secret-at-least-32-bytes!';
 export const MASTER = randomBytes(32).toString('base64');
 export const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 
-export async function bearer(tenant: string, role = 'agent'): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-1').setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+export async function bearer(tenant: string, role = 'agent', subject = 'agent-1'): Promise<Metadata> {
+  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
   const md = new Metadata();
   md.set('authorization', `Bearer ${jwt}`);
   return md;
@@ -74,15 +75,19 @@ export interface Seed {
   readonly log: EncryptingEventLog;
   readonly store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>;
   readonly customers: DeciderStore<CustomerCommand, CustomerEvent, CustomerState>;
+  /** Identities are linked through the directory, as ingress does, so each has its claim. */
+  readonly directory: CustomerDirectory;
   close(): Promise<void>;
 }
 
 function seedOn(inner: EventLog, keys: SubjectKeyStore, close: () => Promise<void>): Seed {
   const log = new EncryptingEventLog(inner, keys, personalFieldsOf);
+  const directory = new CustomerDirectory(log, deriveKey(Buffer.from(MASTER, 'base64'), 'identity-claims'));
   return {
     log,
     store: new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION }),
-    customers: new DeciderStore({ log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION }),
+    customers: directory.customers,
+    directory,
     close,
   };
 }

@@ -12,34 +12,48 @@ export interface ConversationRow extends ReadDocument {
   readonly priority: number;
   readonly lastActivityAt: string;
   readonly version: number;
+  /** Customer messages since an agent last read the conversation. */
+  readonly unreadCount: number;
+  /** When it entered the queue it waits in; empty when it waits in none. */
+  readonly queuedAt: string;
+  /** Offer order within a queue: higher priority first, then first come first served. */
+  readonly queueOrder: string;
 }
 
 export const CONVERSATIONS_TABLE = 'conversations';
+
+const later = (a: string, b: string) => (b > a ? b : a);
+const queueOrder = (priority: number, queuedAt: string) => (queuedAt ? `${String(10 - priority).padStart(2, '0')}|${queuedAt}` : '');
 
 function next(row: ConversationRow, event: RecordedEvent): ConversationRow {
   const d = event.data as Record<string, unknown>;
   const at = typeof d['at'] === 'string' ? d['at'] : event.occurredAt;
   switch (event.type) {
     case 'conversation.message-received':
-      return { ...row, status: row.status === 'pending' ? 'open' : row.status, lastActivityAt: at > row.lastActivityAt ? at : row.lastActivityAt };
+      return { ...row, status: row.status === 'pending' ? 'open' : row.status, lastActivityAt: later(row.lastActivityAt, at), unreadCount: row.unreadCount + 1 };
     case 'conversation.message-sent':
-      return { ...row, lastActivityAt: at > row.lastActivityAt ? at : row.lastActivityAt };
+      // An agent who answers has read what came before.
+      return { ...row, lastActivityAt: later(row.lastActivityAt, at), unreadCount: (d['author'] as { kind?: string } | undefined)?.kind === 'agent' ? 0 : row.unreadCount };
+    case 'conversation.receipt-recorded':
+      return d['reader'] === 'agent' && d['status'] === 'read' ? { ...row, unreadCount: 0 } : row;
     case 'conversation.marked-pending':
       return { ...row, status: 'pending' };
     case 'conversation.snoozed':
       return { ...row, status: 'snoozed' };
     case 'conversation.resolved':
-      return { ...row, status: 'resolved' };
+      return { ...row, status: 'resolved', queueId: '', queuedAt: '', queueOrder: '' };
     case 'conversation.reopened':
       return { ...row, status: 'open' };
-    case 'conversation.queued':
-      return { ...row, queueId: String(d['queueId']), priority: Number(d['priority']) };
+    case 'conversation.queued': {
+      const queuedAt = row.queuedAt || at;
+      return { ...row, queueId: String(d['queueId']), priority: Number(d['priority']), queuedAt, queueOrder: queueOrder(Number(d['priority']), queuedAt) };
+    }
     case 'conversation.assigned':
-      return { ...row, agentId: String(d['agentId']), queueId: '' };
+      return { ...row, agentId: String(d['agentId']), queueId: '', queuedAt: '', queueOrder: '' };
     case 'conversation.unassigned':
       return row.agentId === d['agentId'] ? { ...row, agentId: '' } : row;
     case 'conversation.priority-set':
-      return { ...row, priority: Number(d['priority']) };
+      return { ...row, priority: Number(d['priority']), queueOrder: queueOrder(Number(d['priority']), row.queuedAt) };
     default:
       return row;
   }
@@ -55,7 +69,21 @@ export const conversationListProjection: Projection = {
     if (event.type === 'conversation.started') {
       if (await store.get(table, event.streamId)) return;
       const d = event.data as { conversationId: string; customerId: string; at: string };
-      await store.upsert(table, { id: event.streamId, tenantId: event.tenantId, conversationId: d.conversationId, customerId: d.customerId, status: 'open', agentId: '', queueId: '', priority: 0, lastActivityAt: d.at, version: event.streamVersion } satisfies ConversationRow);
+      await store.upsert(table, {
+        id: event.streamId,
+        tenantId: event.tenantId,
+        conversationId: d.conversationId,
+        customerId: d.customerId,
+        status: 'open',
+        agentId: '',
+        queueId: '',
+        priority: 0,
+        lastActivityAt: d.at,
+        version: event.streamVersion,
+        unreadCount: 0,
+        queuedAt: '',
+        queueOrder: '',
+      } satisfies ConversationRow);
       return;
     }
     const row = await store.get<ConversationRow>(table, event.streamId);

@@ -1,0 +1,21 @@
+import { deriveKey, type EncryptingEventLog } from '@parley/event-log';
+import type { Projection } from '@parley/read-model';
+import type { TimingRules } from '@parley/conversation';
+import { conversationListProjection } from './conversation-list.projection';
+import { conversationSearchProjection } from './conversation-search.projection';
+import { conversationTimelineProjection } from './conversation-timeline.projection';
+
+export interface HistoryProjections {
+  readonly list: Projection;
+  readonly timeline: Projection;
+  readonly search: Projection;
+}
+
+/** Every read model of the history service; the service runs them, the rebuild tool rebuilds any of them. */
+export function historyProjections(log: EncryptingEventLog, masterKey: Buffer, rules: TimingRules): HistoryProjections {
+  return {
+    list: conversationListProjection,
+    timeline: conversationTimelineProjection(log, rules),
+    search: conversationSearchProjection(deriveKey(masterKey, 'search-index')),
+  };
+}
