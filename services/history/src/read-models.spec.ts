@@ -77,6 +77,7 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await assert.rejects(rpc(client, 'ListInbox', { agent_id: 'agent-2' }, await bearer('brand-a')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
       const theirs = await rpc<Page>(client, 'ListInbox', { agent_id: 'agent-2' }, await bearer('brand-a', 'supervisor', 'sup-1'));
       assert.deepEqual(theirs.conversations.map((c) => c.id), ['own-3']);
+      assert.deepEqual((await rpc<Page>(client, 'ListInbox', {}, await bearer('brand-b'))).conversations, [], 'agent-1 of another tenant has an inbox of its own');
     });
 
     it('finds conversations by the words of their messages, across accents and case, never another tenant\'s', async () => {
