@@ -1,25 +1,12 @@
 import 'reflect-metadata';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MongoClient } from 'mongodb';
-import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent } from '@parley/contracts';
+import { EVENT_CONTRACTS, type ConversationEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import { CustomerDirectory } from '@parley/customer-directory';
-import {
-  DeciderStore,
-  EncryptingEventLog,
-  deriveKey,
-  KeyWrapper,
-  MongoEventLog,
-  MongoSubjectKeyStore,
-  SqliteEventLog,
-  SqliteSubjectKeyStore,
-  type EventLog,
-  type SubjectKeyStore,
-} from '@parley/event-log';
-import { MongoReadModelStore, ProjectionRunner, SqliteReadModelStore, type ReadModelStore } from '@parley/read-model';
+import { DeciderStore, deriveKey } from '@parley/event-log';
+import { ProjectionRunner } from '@parley/read-model';
+import { openStorage } from '@parley/storage';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
@@ -35,29 +22,14 @@ export interface RunningHistory {
   close(): Promise<void>;
 }
 
-export async function openStore(config: HistoryConfig, registry: Registry): Promise<{ log: EventLog; keys: SubjectKeyStore; readModels: ReadModelStore; close: () => Promise<void> }> {
-  const wrapper = new KeyWrapper(Buffer.from(config.PARLEY_MASTER_KEY, 'base64'));
-  if (config.PARLEY_STORE === 'mongo') {
-    const log = await MongoEventLog.connect(config.PARLEY_MONGO_URL!, config.PARLEY_MONGO_DATABASE, { registry });
-    const client = await MongoClient.connect(config.PARLEY_MONGO_URL!);
-    const db = client.db(config.PARLEY_MONGO_DATABASE);
-    return { log, keys: new MongoSubjectKeyStore(db, wrapper), readModels: new MongoReadModelStore(db), close: async () => { await log.close(); await client.close(); } };
-  }
-  mkdirSync(dirname(config.PARLEY_SQLITE_FILE), { recursive: true });
-  const log = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, registry });
-  const keys = new SqliteSubjectKeyStore(config.PARLEY_SQLITE_FILE, wrapper);
-  const readModels = new SqliteReadModelStore(config.PARLEY_SQLITE_FILE);
-  return { log, keys, readModels, close: async () => { await log.close(); keys.close(); await readModels.close(); } };
-}
-
 /** The history service: the public gRPC API on `address`, health and metrics over HTTP. */
 export async function startHistory(config: HistoryConfig, options: { registry?: Registry; httpHost?: string } = {}): Promise<RunningHistory> {
   const logger = createLogger('history');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
   const health = new HealthRegistry();
-  const store = await openStore(config, registry);
-  const log = new EncryptingEventLog(store.log, store.keys, personalFieldsOf);
+  const store = await openStorage(config, registry);
+  const log = store.log;
   const conversations = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
     log,
     decider: conversationDecider,
@@ -65,7 +37,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
     snapshotEvery: 200,
   });
-  const masterKey = Buffer.from(config.PARLEY_MASTER_KEY, 'base64');
+  const masterKey = store.masterKey;
   const directory = new CustomerDirectory(log, deriveKey(masterKey, 'identity-claims'));
   const rules = { botsCount: config.PARLEY_SLA_COUNT_BOTS };
   const projections = historyProjections(log, masterKey, rules);
@@ -104,7 +76,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   grpc.health.setStatus('parley.v1.ConversationService', 'SERVING');
   grpc.health.setStatus('parley.v1.EventService', 'SERVING');
   grpc.health.setStatus('parley.v1.CustomerService', 'SERVING');
-  health.addReadinessCheck('event-log', async () => ({ ok: (await store.log.streamVersion('parley-health')) >= 0 }));
+  health.addReadinessCheck('event-log', async () => ({ ok: (await store.raw.streamVersion('parley-health')) >= 0 }));
 
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
   class HistoryHttpModule {}

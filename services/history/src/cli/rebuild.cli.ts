@@ -3,13 +3,11 @@
  * event while the service keeps serving the current one, then switches to it.
  * Reads the same environment as the service; shows a progress bar and the rate.
  */
-import { personalFieldsOf } from '@parley/contracts';
-import { EncryptingEventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
 import { loadHistoryConfig } from '../config/history.config';
 import { historyProjections } from '../projections/history.projections';
-import { openStore } from '../history.app';
+import { openStorage } from '@parley/storage';
 
 function bar(done: number, total: number, width = 30): string {
   const ratio = total > 0 ? Math.min(1, done / total) : 1;
@@ -20,8 +18,8 @@ function bar(done: number, total: number, width = 30): string {
 async function main(): Promise<void> {
   const config = loadHistoryConfig();
   const registry = new Registry();
-  const store = await openStore(config, registry);
-  const log = new EncryptingEventLog(store.log, store.keys, personalFieldsOf);
+  const store = await openStorage(config, registry);
+  const log = store.log;
   // The rules in force now: rebuilding after a rule change recomputes the service levels.
   const all = Object.values(historyProjections(log, Buffer.from(config.PARLEY_MASTER_KEY, 'base64'), { botsCount: config.PARLEY_SLA_COUNT_BOTS }));
   const name = process.argv[2];

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { InvalidArgumentError } from '@parley/errors';
+
+/** Which tenant each business number, page and Apple business belongs to, and their credentials. */
+const ChannelAccounts = z.object({
+  meta: z.object({
+    /** The Meta app's secret: signs every webhook (X-Hub-Signature-256). */
+    appSecret: z.string().min(8),
+    /** What we answer Meta's GET handshake with. */
+    verifyToken: z.string().min(8),
+    /** Our app id: Messenger echoes of our own sends carry it and are skipped. */
+    appId: z.string().min(1).optional(),
+  }).optional(),
+  whatsapp: z.array(z.object({ phoneNumberId: z.string().min(1), tenantId: z.string().min(1), accessToken: z.string().min(1) })).default([]),
+  messenger: z.array(z.object({ pageId: z.string().min(1), tenantId: z.string().min(1), accessToken: z.string().min(1) })).default([]),
+  apple: z.array(z.object({
+    /** Apple's business id (the destination-id of inbound messages). */
+    businessId: z.string().min(1),
+    tenantId: z.string().min(1),
+    /** Our Messaging Service Provider id: the audience of Apple's tokens. */
+    mspId: z.string().min(1),
+    /** The shared secret, base64, that Apple's tokens are signed with (HS256). */
+    secret: z.string().min(1),
+  })).default([]),
+});
+export type ChannelAccounts = z.infer<typeof ChannelAccounts>;
+
+const json = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not JSON' });
+    return z.NEVER;
+  }
+});
+
+const schema = z.object({
+  PARLEY_INGRESS_HTTP_HOST: z.string().default('0.0.0.0'),
+  PARLEY_INGRESS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
+  PARLEY_STORE: z.enum(['sqlite', 'mongo']).default('sqlite'),
+  PARLEY_SQLITE_FILE: z.string().default('.data/events.db'),
+  PARLEY_MONGO_URL: z.string().optional(),
+  PARLEY_MONGO_DATABASE: z.string().default('parley'),
+  PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
+  /** JSON: see ChannelAccounts. */
+  PARLEY_CHANNELS: json.pipe(ChannelAccounts).default({ whatsapp: [], messenger: [], apple: [] }),
+  PARLEY_GRAPH_BASE_URL: z.string().url().default('https://graph.facebook.com/v23.0'),
+  PARLEY_APPLE_GATEWAY_URL: z.string().url().default('https://mspgw.push.apple.com/v1'),
+  /** Messages per second per WhatsApp business number (Meta's default throughput is 80). */
+  PARLEY_OUTBOUND_RATE_PER_NUMBER: z.coerce.number().positive().default(80),
+  /** Messages per second to one recipient, with a burst of five. */
+  PARLEY_OUTBOUND_RATE_PER_RECIPIENT: z.coerce.number().positive().default(1),
+  PARLEY_OUTBOUND_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  PARLEY_OUTBOUND_BACKOFF_MS: z.coerce.number().int().min(1).default(250),
+  /** Replies older than this when first seen are not sent (a new deployment over an old log). */
+  PARLEY_OUTBOUND_MAX_AGE_MS: z.coerce.number().int().min(1).default(3_600_000),
+});
+
+export type IngressConfig = z.infer<typeof schema>;
+
+export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new InvalidArgumentError('invalid configuration', parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })));
+  if (parsed.data.PARLEY_STORE === 'mongo' && !parsed.data.PARLEY_MONGO_URL) throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);
+  return parsed.data;
+}

@@ -1,0 +1,101 @@
+import { identityKey } from '@parley/contracts';
+import { counter, histogram, type Logger, type Registry } from '@parley/observability';
+import { ParleyError } from '@parley/errors';
+import type { ChannelAccounts } from '../config/ingress.config';
+import type { InboundEvent } from '../inbound/inbound.event';
+import type { InboundRecorder } from '../inbound/inbound.recorder';
+import { parseApple, type AppleHeaders } from '../webhooks/apple.webhook';
+import { parseMessenger } from '../webhooks/messenger.webhook';
+import { metaHandshake, verifyMetaSignature } from '../webhooks/meta.signature';
+import { WebhookSignatureError, httpStatusOf } from '../webhooks/webhook.errors';
+import { parseWhatsApp } from '../webhooks/whatsapp.webhook';
+
+export interface WebhookAnswer {
+  readonly status: number;
+  readonly body: string | Record<string, unknown>;
+}
+
+/**
+ * The webhooks, framework-free: verify first, then parse, then record every
+ * event durably, and only then answer 200. Anything that fails before the end is
+ * answered with an error, so the channel delivers it again; records are
+ * idempotent by the channel's message id, so nothing is doubled either.
+ */
+export class IngressWebhooks {
+  private readonly rejections;
+  private readonly ack;
+
+  constructor(
+    private readonly accounts: ChannelAccounts,
+    private readonly recorder: InboundRecorder,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.rejections = counter(registry, { name: 'parley_ingress_webhook_rejections_total', help: 'Webhooks refused, by channel and reason.', labelNames: ['channel', 'reason'] as const });
+    this.ack = histogram(registry, { name: 'parley_ingress_webhook_ack_seconds', help: 'From receiving a webhook to answering it, after its events are durable.', labelNames: ['channel', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5] });
+  }
+
+  handshake(channel: 'whatsapp' | 'messenger', query: Record<string, unknown>): Promise<WebhookAnswer> {
+    return this.guard(channel, process.hrtime.bigint(), async () => {
+      if (!this.accounts.meta) throw new WebhookSignatureError(channel);
+      return { status: 200, body: metaHandshake(query, this.accounts.meta.verifyToken) };
+    });
+  }
+
+  whatsapp(rawBody: Buffer | undefined, signature: string | undefined, body: unknown): Promise<WebhookAnswer> {
+    return this.guard('whatsapp', process.hrtime.bigint(), async () => {
+      verifyMetaSignature('whatsapp', rawBody, signature, this.accounts.meta?.appSecret ?? '');
+      const result = parseWhatsApp(body, (id) => this.accounts.whatsapp.find((a) => a.phoneNumberId === id)?.tenantId);
+      if (result.unknownAccounts) this.rejections.inc({ channel: 'whatsapp', reason: 'unknown-account' }, result.unknownAccounts);
+      await this.recordAll(result.events);
+      return { status: 200, body: { recorded: result.events.length } };
+    });
+  }
+
+  messenger(rawBody: Buffer | undefined, signature: string | undefined, body: unknown): Promise<WebhookAnswer> {
+    return this.guard('messenger', process.hrtime.bigint(), async () => {
+      verifyMetaSignature('messenger', rawBody, signature, this.accounts.meta?.appSecret ?? '');
+      const result = parseMessenger(body, (id) => this.accounts.messenger.find((a) => a.pageId === id)?.tenantId);
+      if (result.unknownAccounts) this.rejections.inc({ channel: 'messenger', reason: 'unknown-account' }, result.unknownAccounts);
+      await this.recordAll(result.events);
+      return { status: 200, body: { recorded: result.events.length } };
+    });
+  }
+
+  apple(headers: AppleHeaders, body: unknown): Promise<WebhookAnswer> {
+    return this.guard('apple', process.hrtime.bigint(), async () => {
+      const event = await parseApple(body, headers, this.accounts.apple);
+      if (event) await this.recorder.record(event);
+      return { status: 200, body: '' };
+    });
+  }
+
+  /** One customer's events in order; different customers at once. */
+  private async recordAll(events: readonly InboundEvent[]): Promise<void> {
+    const byCustomer = new Map<string, InboundEvent[]>();
+    for (const e of events) {
+      const key = `${e.tenantId}/${identityKey(e.identity)}`;
+      byCustomer.set(key, [...(byCustomer.get(key) ?? []), e]);
+    }
+    await Promise.all([...byCustomer.values()].map(async (list) => {
+      for (const e of list) await this.recorder.record(e);
+    }));
+  }
+
+  private async guard(channel: string, started: bigint, run: () => Promise<WebhookAnswer>): Promise<WebhookAnswer> {
+    let answer: WebhookAnswer;
+    try {
+      answer = await run();
+    } catch (error) {
+      if (error instanceof ParleyError) {
+        this.rejections.inc({ channel, reason: error.code });
+        answer = { status: httpStatusOf(error), body: { error: error.code, message: error.message } };
+      } else {
+        this.logger.error({ channel, err: error instanceof Error ? error.message : String(error) }, 'webhook failed; the channel will deliver it again');
+        answer = { status: 500, body: { error: 'INTERNAL' } };
+      }
+    }
+    this.ack.observe({ channel, status: String(answer.status) }, Number(process.hrtime.bigint() - started) / 1e9);
+    return answer;
+  }
+}

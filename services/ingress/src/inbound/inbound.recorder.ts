@@ -1,0 +1,86 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { EVENT_CONTRACTS, streams, type ConversationEvent } from '@parley/contracts';
+import { MessageNotFoundError, SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
+import type { CustomerDirectory } from '@parley/customer-directory';
+import { DeciderStore, type EventLog } from '@parley/event-log';
+import { counter, type Logger, type Registry } from '@parley/observability';
+import type { InboundEvent } from './inbound.event';
+
+export type RecordOutcome = 'recorded' | 'duplicate' | 'unknown-customer' | 'unknown-message';
+
+/**
+ * Turns what a channel said into conversation events: finds (or registers) the
+ * customer behind the identity, and appends to their one conversation with the
+ * brand. The conversation id is the customer id: one customer, one conversation
+ * per brand, whatever the channel. Returns only once the events are durable.
+ */
+export class InboundRecorder {
+  readonly conversations: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>;
+  private readonly outcomes;
+
+  constructor(
+    log: EventLog,
+    private readonly directory: CustomerDirectory,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200 });
+    this.outcomes = counter(registry, { name: 'parley_ingress_inbound_total', help: 'Inbound channel events by channel, kind and outcome.', labelNames: ['channel', 'kind', 'outcome'] as const });
+  }
+
+  async record(event: InboundEvent): Promise<RecordOutcome> {
+    const outcome = await this.apply(event);
+    this.outcomes.inc({ channel: event.channel, kind: event.kind, outcome });
+    return outcome;
+  }
+
+  private async apply(event: InboundEvent): Promise<RecordOutcome> {
+    const who = { tenantId: event.tenantId, actor: `channel:${event.channel}` };
+    if (event.kind === 'message') {
+      const { customerId } = await this.directory.resolve(who, event.identity, 'channel', randomUUID, event.at);
+      const stream = streams.conversation(event.tenantId, customerId);
+      const result = await this.conversations.handle(
+        stream,
+        {
+          type: 'ReceiveMessage',
+          conversationId: customerId,
+          customerId,
+          // Derived from the channel's id, so a redelivery names the same message.
+          messageId: `${event.channel}-${createHash('sha256').update(event.channelMessageId).digest('base64url').slice(0, 22)}`,
+          channel: event.channel,
+          channelMessageId: event.channelMessageId,
+          ...(event.text !== undefined ? { text: event.text } : {}),
+          attachments: [...event.attachments],
+          at: event.at,
+        },
+        this.envelope(event.tenantId, customerId, event.channel),
+      );
+      if (result.events.some((e) => e.type === 'conversation.started')) {
+        await this.directory.customers.handle(streams.customer(event.tenantId, customerId), { type: 'AttachConversation', conversationId: customerId, at: event.at }, this.envelope(event.tenantId, customerId, event.channel));
+      }
+      return result.events.length > 0 ? 'recorded' : 'duplicate';
+    }
+    const customerId = await this.directory.find(event.tenantId, event.identity);
+    if (!customerId) return 'unknown-customer';
+    const stream = streams.conversation(event.tenantId, customerId);
+    const command: ConversationCommand =
+      event.kind === 'close'
+        ? { type: 'CloseChannel', channel: event.channel, at: event.at }
+        : { type: 'RecordReceipt', channel: event.channel, status: event.status, reader: 'customer', ...(event.messageId ? { messageId: event.messageId } : {}), ...(event.upTo ? { upTo: event.upTo } : {}), ...(event.error ? { error: event.error } : {}), at: event.at };
+    try {
+      const result = await this.conversations.handle(stream, command, this.envelope(event.tenantId, customerId, event.channel));
+      return result.events.length > 0 ? 'recorded' : 'duplicate';
+    } catch (error) {
+      // A status for a message this conversation never sent (another system shares the number).
+      if (error instanceof MessageNotFoundError) {
+        this.logger.warn({ channel: event.channel, kind: event.kind }, 'receipt for an unknown message');
+        return 'unknown-message';
+      }
+      throw error;
+    }
+  }
+
+  private envelope(tenantId: string, customerId: string, channel: string) {
+    return { tenantId, metadata: { subjectId: customerId, actor: `channel:${channel}` } };
+  }
+}

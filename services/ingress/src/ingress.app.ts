@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { CustomerDirectory } from '@parley/customer-directory';
+import { deriveKey } from '@parley/event-log';
+import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
+import { ProjectionRunner } from '@parley/read-model';
+import { openStorage } from '@parley/storage';
+import type { IngressConfig } from './config/ingress.config';
+import { IngressWebhooks } from './http/ingress.webhooks';
+import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
+import { InboundRecorder } from './inbound/inbound.recorder';
+import { MessengerConnector } from './outbound/messenger.connector';
+import { outboundDispatcher } from './outbound/outbound.dispatcher';
+import { RateLimiter } from './outbound/rate.limiter';
+import { WhatsAppConnector } from './outbound/whatsapp.connector';
+
+export interface RunningIngress {
+  readonly httpPort: number;
+  readonly recorder: InboundRecorder;
+  /** Stops taking webhooks, finishes those in flight, stops delivering, closes the stores. */
+  close(): Promise<void>;
+}
+
+/** The ingress service: channel webhooks in over HTTP, replies out through each channel's API. */
+export async function startIngress(config: IngressConfig, options: { registry?: Registry } = {}): Promise<RunningIngress> {
+  const logger = createLogger('ingress');
+  const registry = options.registry ?? defaultRegistry();
+  if (!options.registry) collectProcessMetrics(registry);
+  const health = new HealthRegistry();
+  const storage = await openStorage(config, registry);
+  const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
+  const recorder = new InboundRecorder(storage.log, directory, logger, registry);
+  const accounts = config.PARLEY_CHANNELS;
+  const policy = { attempts: config.PARLEY_OUTBOUND_ATTEMPTS, backoffMs: config.PARLEY_OUTBOUND_BACKOFF_MS };
+  const dispatcher = new ProjectionRunner({
+    log: storage.log,
+    store: storage.readModels,
+    logger,
+    registry,
+    batchSize: 100,
+    projection: outboundDispatcher({
+      connectors: [new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy), new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy)],
+      directory,
+      recorder,
+      perAccount: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_NUMBER, config.PARLEY_OUTBOUND_RATE_PER_NUMBER),
+      perRecipient: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_RECIPIENT, 5),
+      maxAgeMs: config.PARLEY_OUTBOUND_MAX_AGE_MS,
+      logger,
+      registry,
+    }),
+  });
+  dispatcher.start();
+  const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
+  health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController], providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }] })
+  class IngressHttpModule {}
+  const http = await NestFactory.create<NestExpressApplication>(IngressHttpModule, { logger: new PinoNestLogger(logger), rawBody: true });
+  // Meta batches up to a thousand changes in one body.
+  http.useBodyParser('json', { limit: '2mb' });
+  await http.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
+  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  logger.info({ httpPort }, 'ingress service running');
+
+  return {
+    httpPort,
+    recorder,
+    close: async () => {
+      health.markShuttingDown();
+      await http.close();
+      await dispatcher.stop();
+      await storage.close();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { streams, type Identity } from '@parley/contracts';
+import { ChannelClosedError } from '@parley/conversation';
+import { CustomerDirectory } from '@parley/customer-directory';
+import { deriveKey, type RecordedEvent } from '@parley/event-log';
+import { Registry } from '@parley/observability';
+import { openStorage, type Storage } from '@parley/storage';
+import { waitFor } from '@parley/testing-support';
+import { loadIngressConfig } from './config/ingress.config';
+import { startIngress, type RunningIngress } from './ingress.app';
+import { FakeGraphServer } from './testing/fake-graph.server';
+import { APPLE_SECRET, CHANNELS, VERIFY_TOKEN, ferretStore, postMeta, sqliteStore, whatsappMessage, whatsappStatus, type StoreBackend } from './testing/ingress.fixture';
+
+for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] as const) {
+  describe(`ingress: channels in and out (${name})`, () => {
+    let backend: StoreBackend;
+    let graph: FakeGraphServer;
+    let ingress: RunningIngress;
+    let storage: Storage;
+    let directory: CustomerDirectory;
+    const agent = { kind: 'agent' as const, agentId: 'agent-1' };
+
+    const conversationOf = async (identity: Pick<Identity, 'kind' | 'id'>) => {
+      const customerId = await directory.find('brand-a', identity);
+      assert.ok(customerId, `a customer for ${identity.kind}`);
+      return { customerId, stream: streams.conversation('brand-a', customerId), events: await storage.log.readStream(streams.conversation('brand-a', customerId)) };
+    };
+    const ofType = (events: readonly RecordedEvent[], type: string) => events.filter((e) => e.type === type);
+    const reply = (stream: string, customerId: string, messageId: string, text: string, extra: Record<string, unknown> = {}) =>
+      ingress.recorder.conversations.handle(stream, { type: 'SendMessage', messageId, author: agent, text, at: new Date().toISOString(), ...extra }, { tenantId: 'brand-a', metadata: { subjectId: customerId } });
+
+    before(async () => {
+      backend = make();
+      graph = new FakeGraphServer({ 'pn-brand-a': 'wa-token-a', 'page-brand-a': 'page-token-a' });
+      await graph.start();
+      ingress = await startIngress(
+        loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_CHANNELS: JSON.stringify(CHANNELS), PARLEY_GRAPH_BASE_URL: graph.baseUrl, PARLEY_OUTBOUND_BACKOFF_MS: '10', PARLEY_OUTBOUND_ATTEMPTS: '3' }),
+        { registry: new Registry() },
+      );
+      storage = await openStorage(loadIngressConfig(backend.env), new Registry());
+      directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
+    });
+    after(async () => {
+      await ingress.close();
+      await storage.close();
+      await graph.stop();
+      await backend.cleanup();
+    });
+
+    it('answers Meta\'s handshake only with the right verify token', async () => {
+      const ok = await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`);
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), '1158201444');
+      const wrong = await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/messenger?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1`);
+      assert.equal(wrong.status, 401);
+    });
+
+    it('refuses unsigned, wrongly signed and malformed webhooks, and records nothing of them', async () => {
+      const before = await storage.log.lastPosition();
+      const body = whatsappMessage({ userId: 'US.999', wamid: 'wamid.forged', text: 'forged' });
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', body, { signature: null })).status, 401);
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', body, { secret: 'not-the-app-secret' })).status, 401);
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', body, { signature: 'sha256=00' })).status, 401);
+      const malformed = await postMeta(ingress.httpPort, 'whatsapp', { object: 'whatsapp_business_account', entry: 'nope' });
+      assert.equal(malformed.status, 400);
+      assert.match(malformed.body, /WEBHOOK_MALFORMED/);
+      assert.equal(await storage.log.lastPosition(), before);
+    });
+
+    it('records WhatsApp messages once, in one conversation per customer, across webhooks and redeliveries', async () => {
+      const ada = { kind: 'whatsapp' as const, id: 'US.13491208655302741918' };
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A1', text: 'my order is late' }))).status, 200);
+      // Meta delivers again (it did not see our answer): nothing doubles.
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A1', text: 'my order is late' }))).status, 200);
+      // A batch: a photo from Ada and a message from someone new, in one body.
+      const batch = whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A2', image: { id: 'media-77', caption: 'the parcel' } });
+      const other = whatsappMessage({ userId: 'US.555', wamid: 'wamid.B1', text: 'hello' });
+      batch.entry.push(...other.entry);
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', batch)).status, 200);
+      const { events } = await conversationOf(ada);
+      const received = ofType(events, 'conversation.message-received').map((e) => e.data as { text?: string; attachments: { ref: string; mimeType: string }[]; channelMessageId: string });
+      assert.deepEqual(received.map((m) => m.channelMessageId), ['wamid.A1', 'wamid.A2']);
+      assert.equal(received[0]!.text, 'my order is late');
+      assert.deepEqual(received[1]!.attachments.map((a) => [a.ref, a.mimeType]), [['whatsapp-media:media-77', 'image/jpeg']]);
+      assert.equal(ofType((await conversationOf({ kind: 'whatsapp', id: 'US.555' })).events, 'conversation.message-received').length, 1);
+    });
+
+    it('ignores business numbers it does not serve', async () => {
+      const before = await storage.log.lastPosition();
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: 'US.1', wamid: 'wamid.X', text: 'x', phoneNumberId: 'not-ours' }))).status, 200);
+      assert.equal(await storage.log.lastPosition(), before);
+    });
+
+    it('delivers an agent\'s reply through the Graph API, and records its delivery and read statuses', async () => {
+      const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
+      await reply(stream, customerId, 'reply-1', 'sorry, on its way');
+      const request = await waitFor(() => graph.requests.find((r) => r.body['biz_opaque_callback_data'] === 'reply-1'), (r) => r !== undefined, { what: 'the Graph request' });
+      assert.equal(request!.accountId, 'pn-brand-a');
+      assert.equal(request!.token, 'wa-token-a');
+      assert.deepEqual({ to: request!.body['to'], type: request!.body['type'], text: request!.body['text'] }, { to: '16505551234', type: 'text', text: { body: 'sorry, on its way', preview_url: false } });
+      for (const status of ['sent', 'delivered', 'read']) {
+        assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappStatus({ userId: 'US.13491208655302741918', waId: '16505551234', wamid: 'wamid.out', status, messageId: 'reply-1' }))).status, 200);
+      }
+      const receipts = ofType((await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' })).events, 'conversation.receipt-recorded').map((e) => (e.data as { status: string }).status);
+      assert.deepEqual(receipts, ['delivered', 'read']);
+    });
+
+    it('retries a failing Graph API, and turns a refusal into a failed mark the agent sees', async () => {
+      const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
+      graph.failNext(2, 503);
+      await reply(stream, customerId, 'reply-retried', 'after a hiccup');
+      await waitFor(() => graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-retried').length, (n) => n === 3, { what: 'two failures and a success' });
+      graph.failNext(1, 400, { error: { message: '(#131047) Re-engagement message', code: 131047 } });
+      await reply(stream, customerId, 'reply-refused', 'too late');
+      const failed = await waitFor(async () => ofType((await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' })).events, 'conversation.receipt-recorded').map((e) => e.data as { status: string; messageId?: string; error?: string }).find((r) => r.messageId === 'reply-refused'), (r) => r !== undefined, { what: 'the failed mark' });
+      assert.equal(failed!.status, 'failed');
+      assert.match(failed!.error!, /400 131047/);
+      assert.equal(graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-refused').length, 1, 'a 4xx is not retried');
+      assert.equal(graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-1').length, 1, 'nothing is sent twice');
+    });
+
+    it('takes Messenger messages and watermarks, skips echoes, and replies through the Send API', async () => {
+      const now = Date.now();
+      const body = {
+        object: 'page',
+        entry: [{
+          id: 'page-brand-a',
+          time: now,
+          messaging: [
+            { sender: { id: 'psid-1' }, recipient: { id: 'page-brand-a' }, timestamp: now - 5000, message: { mid: 'm_1', text: 'is the shop open?' } },
+            { sender: { id: 'page-brand-a' }, recipient: { id: 'psid-1' }, timestamp: now - 4000, message: { mid: 'm_echo', text: 'echo', is_echo: true, app_id: 1234 } },
+          ],
+        }],
+      };
+      assert.equal((await postMeta(ingress.httpPort, 'messenger', body)).status, 200);
+      assert.equal((await postMeta(ingress.httpPort, 'messenger', body)).status, 200);
+      const { customerId, stream, events } = await conversationOf({ kind: 'messenger', id: 'psid-1' });
+      assert.deepEqual(ofType(events, 'conversation.message-received').map((e) => (e.data as { text: string }).text), ['is the shop open?']);
+      await reply(stream, customerId, 'm-reply', 'yes, until 6');
+      const request = await waitFor(() => graph.requests.find((r) => r.accountId === 'page-brand-a'), (r) => r !== undefined, { what: 'the Send API request' });
+      assert.deepEqual(request!.body, { recipient: { id: 'psid-1' }, messaging_type: 'RESPONSE', message: { text: 'yes, until 6', metadata: 'm-reply' } });
+      const later = Date.now() + 1000;
+      const watermark = (kind: 'delivery' | 'read') => ({ object: 'page', entry: [{ id: 'page-brand-a', time: later, messaging: [{ sender: { id: 'psid-1' }, recipient: { id: 'page-brand-a' }, timestamp: later, [kind]: { watermark: later } }] }] });
+      assert.equal((await postMeta(ingress.httpPort, 'messenger', watermark('delivery'))).status, 200);
+      assert.equal((await postMeta(ingress.httpPort, 'messenger', watermark('read'))).status, 200);
+      const receipts = ofType((await conversationOf({ kind: 'messenger', id: 'psid-1' })).events, 'conversation.receipt-recorded').map((e) => (e.data as { status: string }).status);
+      assert.deepEqual(receipts, ['delivered', 'read']);
+    });
+
+    it('takes Apple Messages for Business with the gateway\'s token, once per message id, and honours the close', async () => {
+      const post = async (id: string, body: Record<string, unknown>, secret = APPLE_SECRET) => {
+        const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setAudience('msp-parley').setIssuedAt().sign(Buffer.from(secret, 'base64'));
+        return (await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/apple/message`, { method: 'POST', headers: { 'content-type': 'application/json', id, 'source-id': 'urn:mbid:AQAAY-1', 'destination-id': 'biz-brand-a', authorization: `Bearer ${jwt}` }, body: JSON.stringify({ v: 1, id, sourceId: 'urn:mbid:AQAAY-1', destinationId: 'biz-brand-a', locale: 'en_US', ...body }) })).status;
+      };
+      assert.equal(await post('a-1', { type: 'text', body: 'hi from my iPhone' }, Buffer.alloc(32, 1).toString('base64')), 401, 'a token not signed with our secret');
+      assert.equal(await post('a-1', { type: 'text', body: 'hi from my iPhone' }), 200);
+      assert.equal(await post('a-1', { type: 'text', body: 'hi from my iPhone' }), 200);
+      assert.equal(await post('a-2', { type: 'interactive', interactiveData: { receivedMessage: { title: 'Tuesday 10:00' } } }), 200);
+      assert.equal(await post('a-3', { type: 'text' }), 400);
+      assert.equal(await post('a-4', { type: 'close' }), 200);
+      const { customerId, stream, events } = await conversationOf({ kind: 'apple', id: 'urn:mbid:AQAAY-1' });
+      assert.deepEqual(ofType(events, 'conversation.message-received').map((e) => (e.data as { text: string }).text), ['hi from my iPhone', 'Tuesday 10:00']);
+      assert.equal(ofType(events, 'conversation.channel-closed').length, 1);
+      await assert.rejects(reply(stream, customerId, 'after-close', 'still there?'), ChannelClosedError);
+    });
+  });
+}
