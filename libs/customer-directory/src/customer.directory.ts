@@ -38,9 +38,12 @@ export class CustomerDirectory {
     log: EventLog,
     /** Secret for the claim streams' names; the same in every service of a deployment. */
     private readonly claimKey: Buffer,
+    /** A claim without its link for this long was left by a crash, and may be taken over. */
+    private readonly staleAfterMs = 30_000,
+    private readonly now: () => number = Date.now,
   ) {
-    this.customers = new DeciderStore({ log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200 });
-    this.claims = new DeciderStore({ log, decider: identityClaimDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION });
+    this.customers = new DeciderStore({ log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 10_000 });
+    this.claims = new DeciderStore({ log, decider: identityClaimDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION, cacheSize: 10_000 });
   }
 
   claimStream(tenantId: string, key: string): string {
@@ -52,7 +55,8 @@ export class CustomerDirectory {
     const { state } = await this.claims.load(this.claimStream(tenantId, identityKey(identity)));
     if (state.owner === null) return null;
     const survivor = await this.survivorOf(tenantId, state.owner);
-    return (await this.holds(tenantId, survivor.customerId, identityKey(identity))) ? survivor.customerId : null;
+    // A young claim whose link is not written yet is being linked right now: it is the owner's.
+    return holds(survivor.state, identityKey(identity)) || this.young(state) ? survivor.customerId : null;
   }
 
   /**
@@ -84,11 +88,12 @@ export class CustomerDirectory {
     let staleOwner: string | undefined;
     if (claim.owner !== null && claim.owner !== customerId) {
       const ownerSurvivor = await this.survivorOf(who.tenantId, claim.owner);
-      const stillHeld = await this.holds(who.tenantId, ownerSurvivor.customerId, key);
+      const stillHeld = holds(ownerSurvivor.state, key) || this.young(claim);
       if (stillHeld && ownerSurvivor.customerId !== customerId) throw new IdentityTakenError(ownerSurvivor.customerId);
       if (!stillHeld) staleOwner = claim.owner;
     }
-    if (claim.owner === null || staleOwner !== undefined) await this.claims.handle(stream, { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at }, this.envelope(who, customerId));
+    // Claims carry this process's clock, not the channel's: their age decides staleness.
+    if (claim.owner === null || staleOwner !== undefined) await this.claims.handle(stream, { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at: new Date(this.now()).toISOString() }, this.envelope(who, customerId));
     const linked = await this.customers.handle(streams.customer(who.tenantId, customerId), { type: 'LinkIdentity', identity, proof, at }, this.envelope(who, customerId));
     return linked.state;
   }
@@ -112,9 +117,8 @@ export class CustomerDirectory {
     await this.claims.handle(stream, { type: 'Release', customerId: state.owner, at }, this.envelope(who, state.owner));
   }
 
-  private async holds(tenantId: string, customerId: string, key: string): Promise<boolean> {
-    const { state } = await this.customers.load(streams.customer(tenantId, customerId));
-    return !state.erased && hasIdentity(state, key);
+  private young(claim: IdentityClaimState): boolean {
+    return claim.claimedAt !== null && this.now() - Date.parse(claim.claimedAt) < this.staleAfterMs;
   }
 
   private async survivorOf(tenantId: string, customerId: string): Promise<{ customerId: string; state: CustomerState }> {
@@ -131,4 +135,8 @@ export class CustomerDirectory {
   private envelope(who: Actor, subjectId: string) {
     return { tenantId: who.tenantId, metadata: { subjectId, actor: who.actor } };
   }
+}
+
+function holds(state: CustomerState, key: string): boolean {
+  return !state.erased && hasIdentity(state, key);
 }

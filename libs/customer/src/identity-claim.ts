@@ -13,6 +13,8 @@ export type IdentityClaimCommand =
 
 export interface IdentityClaimState {
   readonly owner: string | null;
+  /** When the owner claimed it: a young claim may still be in the middle of its link. */
+  readonly claimedAt: string | null;
 }
 
 /** The identity belongs to another customer: merge the two instead. */
@@ -41,16 +43,16 @@ export function decideClaim(command: IdentityClaimCommand, state: IdentityClaimS
 export function evolveClaim(state: IdentityClaimState, event: IdentityClaimEvent): IdentityClaimState {
   switch (event.type) {
     case 'identity.claimed':
-      return { owner: event.data.customerId };
+      return { owner: event.data.customerId, claimedAt: event.data.at };
     case 'identity.released':
-      return state.owner === event.data.customerId ? { owner: null } : state;
+      return state.owner === event.data.customerId ? { owner: null, claimedAt: null } : state;
   }
 }
 
-export const IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION = 1;
+export const IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION = 2;
 
 export const identityClaimDecider: Decider<IdentityClaimCommand, IdentityClaimEvent, IdentityClaimState> = {
   decide: decideClaim,
   evolve: evolveClaim,
-  initialState: () => ({ owner: null }),
+  initialState: () => ({ owner: null, claimedAt: null }),
 };

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { personalFieldsOf } from '@parley/contracts';
@@ -39,8 +40,10 @@ export async function openStorage(config: StorageConfig, registry: Registry): Pr
     return { log: new EncryptingEventLog(raw, keys, personalFieldsOf), raw, keys, readModels: new MongoReadModelStore(db), masterKey, close: async () => { await raw.close(); await client.close(); } };
   }
   mkdirSync(dirname(config.PARLEY_SQLITE_FILE), { recursive: true });
-  const raw = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, registry });
-  const keys = new SqliteSubjectKeyStore(config.PARLEY_SQLITE_FILE, wrapper);
-  const readModels = new SqliteReadModelStore(config.PARLEY_SQLITE_FILE);
-  return { log: new EncryptingEventLog(raw, keys, personalFieldsOf), raw, keys, readModels, masterKey, close: async () => { await raw.close(); keys.close(); await readModels.close(); } };
+  // One connection for the log, the keys and the read models (see SqliteEventLogOptions.database).
+  const database = new Database(config.PARLEY_SQLITE_FILE);
+  const raw = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, database, registry });
+  const keys = new SqliteSubjectKeyStore(database, wrapper);
+  const readModels = new SqliteReadModelStore(database);
+  return { log: new EncryptingEventLog(raw, keys, personalFieldsOf), raw, keys, readModels, masterKey, close: async () => { await raw.close(); } };
 }

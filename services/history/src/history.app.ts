@@ -36,6 +36,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     contracts: EVENT_CONTRACTS,
     snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
     snapshotEvery: 200,
+    cacheSize: 10_000,
   });
   const masterKey = store.masterKey;
   const directory = new CustomerDirectory(log, deriveKey(masterKey, 'identity-claims'));

@@ -35,7 +35,8 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const accounts = config.PARLEY_CHANNELS;
   const policy = { attempts: config.PARLEY_OUTBOUND_ATTEMPTS, backoffMs: config.PARLEY_OUTBOUND_BACKOFF_MS };
   const dispatcher = new ProjectionRunner({
-    log: storage.log,
+    // Read as stored: most events are not replies, and need not be decrypted.
+    log: storage.raw,
     store: storage.readModels,
     logger,
     registry,
@@ -44,6 +45,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
       connectors: [new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy), new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy)],
       directory,
       recorder,
+      open: (event) => storage.log.openEvent(event),
       perAccount: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_NUMBER, config.PARLEY_OUTBOUND_RATE_PER_NUMBER),
       perRecipient: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_RECIPIENT, 5),
       maxAgeMs: config.PARLEY_OUTBOUND_MAX_AGE_MS,

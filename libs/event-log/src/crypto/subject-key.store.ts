@@ -70,10 +70,11 @@ export class MongoSubjectKeyStore implements SubjectKeyStore {
 export class SqliteSubjectKeyStore implements SubjectKeyStore {
   private readonly db: Database.Database;
   constructor(
-    filename: string,
+    /** A file, or the connection the event log uses (see SqliteEventLogOptions.database). */
+    filename: string | Database.Database,
     private readonly wrapper: KeyWrapper,
   ) {
-    this.db = new Database(filename);
+    this.db = typeof filename === 'string' ? new Database(filename) : filename;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     // Deleted rows are overwritten with zeros, not left in free pages.
@@ -81,9 +82,12 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     this.db.exec('CREATE TABLE IF NOT EXISTS subject_keys (subject_id TEXT PRIMARY KEY, key TEXT NOT NULL)');
   }
   close(): void {
-    this.db.close();
+    if (this.db.open) this.db.close();
   }
   async keyFor(subjectId: string): Promise<Buffer> {
+    // Reading first: a write transaction (and its fsync) only for a new subject.
+    const existing = await this.find(subjectId);
+    if (existing) return existing;
     this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)').run(subjectId, this.wrapper.wrap(randomBytes(32)));
     return (await this.find(subjectId))!;
   }

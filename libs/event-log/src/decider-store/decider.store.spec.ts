@@ -29,6 +29,28 @@ function open(snapshotEvery: number) {
 }
 
 describe('DeciderStore: commands against a stream', () => {
+  it('keeps states in memory without missing what another instance wrote', async () => {
+    const { log, close } = open(100);
+    try {
+      const options = { log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 2 };
+      const a = new DeciderStore(options);
+      const b = new DeciderStore(options);
+      // Two instances take turns on one stream, each with its own cache.
+      for (let i = 0; i < 10; i++) await (i % 2 ? b : a).handle('conversation-c1', receive(i), envelope);
+      const fromLog = await new DeciderStore({ ...options, cacheSize: 0 }).load('conversation-c1');
+      for (const store of [a, b]) {
+        const cached = await store.load('conversation-c1');
+        assert.equal(cached.version, 11);
+        assert.deepEqual(cached.state, fromLog.state);
+      }
+      // More streams than the cache holds: the oldest go, and load from the log again.
+      for (let s = 2; s < 6; s++) await a.handle(`conversation-c${s}`, { ...receive(0), conversationId: `c${s}` }, envelope);
+      assert.deepEqual((await a.load('conversation-c1')).state, fromLog.state);
+    } finally {
+      await close();
+    }
+  });
+
   it('decides, appends, snapshots, and loads the same state from snapshot plus tail as from the first event', async () => {
     const { store, inner, close } = open(5);
     try {

@@ -22,6 +22,18 @@ export interface DeciderStoreOptions<Command, Event extends DomainEvent, State> 
   readonly snapshotEvery?: number;
   /** Retries after a concurrency conflict (reload, decide again). */
   readonly maxRetries?: number;
+  /**
+   * States kept in memory, by stream (least recently used go first). A cached
+   * state still reads the events after it from the log on every load, so other
+   * writers are never missed; it only saves replaying (and decrypting) the past.
+   */
+  readonly cacheSize?: number;
+}
+
+interface Loaded<State> {
+  readonly state: State;
+  readonly version: number;
+  readonly readSinceSnapshot: number;
 }
 
 export interface Decided<State> {
@@ -36,9 +48,30 @@ export interface Decided<State> {
  * decide again. The one place where deciders meet the log.
  */
 export class DeciderStore<Command, Event extends DomainEvent, State> {
+  private readonly cache = new Map<string, Loaded<State>>();
+
   constructor(private readonly options: DeciderStoreOptions<Command, Event, State>) {}
 
-  async load(streamId: string): Promise<{ state: State; version: number; readSinceSnapshot: number }> {
+  async load(streamId: string): Promise<Loaded<State>> {
+    const cached = this.cache.get(streamId);
+    if (cached) {
+      const tail = await this.options.log.readStream(streamId, { from: cached.version + 1 });
+      if (tail.length === 0) return this.remember(streamId, cached);
+      return this.remember(streamId, { state: fold(this.options.decider, tail.map((e) => this.toDomain(e)), cached.state), version: tail.at(-1)!.streamVersion, readSinceSnapshot: cached.readSinceSnapshot + tail.length });
+    }
+    return this.remember(streamId, await this.loadFromLog(streamId));
+  }
+
+  private remember(streamId: string, loaded: Loaded<State>): Loaded<State> {
+    const size = this.options.cacheSize ?? 0;
+    if (size <= 0 || loaded.version === 0) return loaded;
+    this.cache.delete(streamId);
+    this.cache.set(streamId, loaded);
+    if (this.cache.size > size) this.cache.delete(this.cache.keys().next().value!);
+    return loaded;
+  }
+
+  private async loadFromLog(streamId: string): Promise<Loaded<State>> {
     const { log, decider, snapshotSchemaVersion } = this.options;
     const snapshot = await log.loadSnapshot(streamId);
     const usable = snapshot && snapshot.schemaVersion === snapshotSchemaVersion;
@@ -63,7 +96,9 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
           version,
         );
         const next = fold(this.options.decider, decided, state);
-        if (readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100)) {
+        const snapshotDue = readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100);
+        this.remember(streamId, { state: next, version: result.nextExpectedVersion, readSinceSnapshot: snapshotDue ? 0 : readSinceSnapshot + decided.length });
+        if (snapshotDue) {
           await this.options.log.saveSnapshot({
             streamId,
             version: result.nextExpectedVersion,

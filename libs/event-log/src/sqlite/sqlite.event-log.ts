@@ -21,6 +21,12 @@ import { GroupCommitQueue } from '../group-commit/group-commit.queue';
 export interface SqliteEventLogOptions {
   /** A file path, or ':memory:' for tests. */
   readonly filename: string;
+  /**
+   * A connection to share with the other stores of the process (keys, read
+   * models). better-sqlite3 is synchronous: a second connection waiting for the
+   * write lock would block the whole event loop, so one process uses one.
+   */
+  readonly database?: Database.Database;
   readonly registry?: Registry;
   readonly maxBatchSize?: number;
 }
@@ -83,7 +89,7 @@ export class SqliteEventLog implements EventLog {
   private readonly statements;
 
   constructor(options: SqliteEventLogOptions) {
-    this.db = new Database(options.filename);
+    this.db = options.database ?? new Database(options.filename);
     this.db.pragma('journal_mode = WAL');
     // FULL: a transaction that returned is on disk, even across a power loss.
     this.db.pragma('synchronous = FULL');

@@ -8,8 +8,9 @@ export class SqliteReadModelStore implements ReadModelStore {
   private readonly db: Database.Database;
   private readonly created = new Set<string>();
 
-  constructor(filename: string) {
-    this.db = new Database(filename);
+  /** A file, or the connection the event log uses (see SqliteEventLogOptions.database). */
+  constructor(filename: string | Database.Database) {
+    this.db = typeof filename === 'string' ? new Database(filename) : filename;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
   }

@@ -24,7 +24,7 @@ export class InboundRecorder {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200 });
+    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 10_000 });
     this.outcomes = counter(registry, { name: 'parley_ingress_inbound_total', help: 'Inbound channel events by channel, kind and outcome.', labelNames: ['channel', 'kind', 'outcome'] as const });
   }
 

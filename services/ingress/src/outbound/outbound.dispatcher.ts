@@ -29,6 +29,8 @@ export function outboundDispatcher(options: {
   readonly connectors: readonly ChannelConnector[];
   readonly directory: CustomerDirectory;
   readonly recorder: InboundRecorder;
+  /** The runner reads the log as stored; only the replies are opened, with this. */
+  readonly open: (event: RecordedEvent) => Promise<RecordedEvent>;
   readonly perAccount: RateLimiter;
   readonly perRecipient: RateLimiter;
   readonly maxAgeMs: number;
@@ -91,7 +93,7 @@ export function outboundDispatcher(options: {
     tables: [OUTBOUND_TABLE],
     async handle(event, store, tables) {
       if (event.type !== 'conversation.message-sent') return;
-      await deliver(event, tables.table(OUTBOUND_TABLE), store);
+      await deliver(await options.open(event), tables.table(OUTBOUND_TABLE), store);
     },
   };
 }

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench:ingress`: signed WhatsApp webhooks sent open-loop at a fixed
+ * rate (BENCH_RATE, default 1,000/s) for BENCH_SECONDS (default 20), one message
+ * each from BENCH_USERS customers (default 2,000); prints the rate achieved and
+ * the acknowledgement latency (p50, p95, p99, max). An answer means the message is
+ * durable in the log. The service runs in a process of its own, as in
+ * production; the load comes from this one. BENCH_STORE=mongo runs it on the
+ * local FerretDB (through scripts/with-infra.sh); the default is SQLite.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { waitFor } from '@parley/testing-support';
+import { CHANNELS, MASTER, ferretStore, whatsappMessage } from '../testing/ingress.fixture';
+import { signMetaBody } from '../webhooks/meta.signature';
+
+const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
+const USERS = Number(process.env['BENCH_USERS'] ?? 2000);
+/** Connections the sender keeps open, as Meta's senders do: opened before the clock starts. */
+const SOCKETS = Number(process.env['BENCH_CONNECTIONS'] ?? 256);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function main(): Promise<void> {
+  const mongo = process.env['BENCH_STORE'] === 'mongo';
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-ingress-'));
+  const ferret = mongo ? ferretStore() : null;
+  const env = ferret ? ferret.env : { PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(dir, 'events.db'), PARLEY_MASTER_KEY: MASTER };
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), join(__dirname, '..', 'main.js')], {
+    env: { ...process.env, ...env, PARLEY_LOG_LEVEL: 'warn', PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: String(port), PARLEY_CHANNELS: JSON.stringify(CHANNELS) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status).catch(() => 0), (s) => s === 200, { what: 'the ingress service', timeoutMs: 30_000 });
+  const ingress = { httpPort: port };
+  const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS });
+  const post = (raw: string, signature: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: ingress.httpPort, path: '/webhooks/whatsapp', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signature } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(raw);
+    });
+  const total = RATE * SECONDS;
+  // Bodies are built and signed before the clock starts: the bench measures the service.
+  const bodies = Array.from({ length: total }, (_, i) => {
+    const raw = JSON.stringify(whatsappMessage({ userId: `US.${1_000_000 + (i % USERS)}`, wamid: `wamid.bench.${i}`, text: `message ${i} about my order` }));
+    return { raw, signature: signMetaBody(raw, CHANNELS.meta.appSecret) };
+  });
+  await Promise.all(Array.from({ length: SOCKETS }, () => new Promise<void>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: ingress.httpPort, path: '/healthz', agent }, (res) => res.resume().on('end', () => resolve())).on('error', reject).end();
+  })));
+  const latencies: number[] = [];
+  let failures = 0;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const { raw, signature } = bodies[i]!;
+    const sent = performance.now();
+    inflight.push(
+      post(raw, signature)
+        .then((status) => {
+          if (status !== 200) failures++;
+          latencies.push(performance.now() - sent);
+        })
+        .catch(() => void failures++),
+    );
+  }
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const f = (ms: number) => `${ms.toFixed(1)} ms`;
+  process.stdout.write(
+    [
+      `ingress webhooks on ${mongo ? 'FerretDB' : 'SQLite'}: ${total} WhatsApp messages from ${USERS} customers, offered at ${RATE}/s`,
+      `  achieved ${(total / elapsed).toFixed(0)} webhooks/s over ${elapsed.toFixed(1)} s, ${failures} failed`,
+      `  acknowledgement latency: p50 ${f(percentile(latencies, 50))}  p95 ${f(percentile(latencies, 95))}  p99 ${f(percentile(latencies, 99))}  max ${f(latencies.at(-1) ?? 0)}`,
+      '',
+    ].join('\n'),
+  );
+  agent.destroy();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await ferret?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
