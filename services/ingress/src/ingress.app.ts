@@ -7,7 +7,11 @@ import { deriveKey } from '@parley/event-log';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage } from '@parley/storage';
-import type { IngressConfig } from './config/ingress.config';
+import { secretsByTenant, type IngressConfig } from './config/ingress.config';
+import { LIVE_VISITORS, LiveController } from './http/live.controller';
+import { LiveChatGateway } from './live/live-chat.gateway';
+import { LiveFeed } from './live/live.feed';
+import { VisitorTokens } from './live/visitor.tokens';
 import { IngressWebhooks } from './http/ingress.webhooks';
 import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
 import { InboundRecorder } from './inbound/inbound.recorder';
@@ -55,13 +59,20 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   });
   dispatcher.start();
   const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
+  const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
+  const feed = new LiveFeed(storage.raw, (event) => storage.log.openEvent(event), logger);
+  await feed.start();
+  const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
 
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController], providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }] })
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController, LiveController],
+    providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean)) } }],
+  })
   class IngressHttpModule {}
   const http = await NestFactory.create<NestExpressApplication>(IngressHttpModule, { logger: new PinoNestLogger(logger), rawBody: true });
   // Meta batches up to a thousand changes in one body.
   http.useBodyParser('json', { limit: '2mb' });
+  live.attach(http.getHttpServer());
   await http.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
   const httpPort = (http.getHttpServer().address() as { port: number }).port;
   logger.info({ httpPort }, 'ingress service running');
@@ -71,7 +82,9 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
     recorder,
     close: async () => {
       health.markShuttingDown();
+      await live.close();
       await http.close();
+      await feed.stop();
       await dispatcher.stop();
       await storage.close();
     },

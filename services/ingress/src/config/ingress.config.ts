@@ -54,7 +54,19 @@ const schema = z.object({
   PARLEY_OUTBOUND_BACKOFF_MS: z.coerce.number().int().min(1).default(250),
   /** Replies older than this when first seen are not sent (a new deployment over an old log). */
   PARLEY_OUTBOUND_MAX_AGE_MS: z.coerce.number().int().min(1).default(3_600_000),
+  /** Per tenant, the secret it signs its users' ids with: `tenant:secret,tenant2:secret2` (as the history service). */
+  PARLEY_IDENTITY_SECRETS: z.string().default(''),
+  /** Tenants whose sites may open live chats, comma-separated; empty: any. */
+  PARLEY_LIVE_TENANTS: z.string().default(''),
+  /** A live-chat session ends when the visitor's last connection has been gone this long. */
+  PARLEY_LIVE_SESSION_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
 });
+
+/** `tenant:secret,…` as a lookup. */
+export function secretsByTenant(list: string): (tenantId: string) => string | undefined {
+  const map = new Map(list.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)] as const));
+  return (tenantId) => map.get(tenantId);
+}
 
 export type IngressConfig = z.infer<typeof schema>;
 

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import { Attachment, streams, type ConversationEvent } from '@parley/contracts';
+import { conversationView, type ConversationCommand } from '@parley/conversation';
+import { IdentityTakenError } from '@parley/customer';
+import type { CustomerDirectory } from '@parley/customer-directory';
+import { ParleyError } from '@parley/errors';
+import type { RecordedEvent } from '@parley/event-log';
+import { gauge, type Logger, type Registry } from '@parley/observability';
+import type { InboundRecorder } from '../inbound/inbound.recorder';
+import type { LiveFeed } from './live.feed';
+import type { VisitorTokens } from './visitor.tokens';
+
+const ClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('message'), id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/), text: z.string().min(1).max(4096).optional(), attachments: z.array(Attachment).max(10).optional() }),
+  z.object({ type: z.literal('typing'), on: z.boolean() }),
+  z.object({ type: z.literal('read') }),
+]);
+
+/** What the widget is told: messages of every channel, receipts, the agent typing. Never another customer's. */
+export function toWire(event: RecordedEvent): Record<string, unknown> | null {
+  const d = event.data as Record<string, unknown>;
+  switch (event.type) {
+    case 'conversation.message-received':
+    case 'conversation.message-sent': {
+      const author = d['author'] as { kind: string; agentId?: string } | undefined;
+      return { type: 'message', message: { id: d['messageId'], inbound: event.type === 'conversation.message-received', channel: d['channel'], text: typeof d['text'] === 'string' ? d['text'] : null, attachments: d['attachments'] ?? [], author: author ? { kind: author.kind, ...(author.agentId ? { agentId: author.agentId } : {}) } : null, at: d['at'] }, version: event.streamVersion };
+    }
+    case 'conversation.receipt-recorded':
+      return { type: 'receipt', status: d['status'], reader: d['reader'], messageId: d['messageId'] ?? null, upTo: d['upTo'] ?? null, at: d['at'], version: event.streamVersion };
+    case 'conversation.typing-started':
+    case 'conversation.typing-stopped':
+      return d['by'] === 'agent' ? { type: 'typing', by: 'agent', on: event.type === 'conversation.typing-started', version: event.streamVersion } : null;
+    default:
+      return null;
+  }
+}
+
+interface Session {
+  readonly sessionId: string;
+  readonly sockets: Set<WebSocket>;
+  endTimer: NodeJS.Timeout | null;
+}
+
+/**
+ * The chat widget's WebSocket, `/live?token=<visitor token>[&identity=<JWT>]`.
+ * Every open connection of one customer (tabs, devices once identified) sees
+ * the same live stream. A live-chat session starts with the first connection and
+ * ends when the last one has been gone for the grace period; the conversation
+ * lives on. The protocol is in the README.
+ */
+export class LiveChatGateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly sessions = new Map<string, Session>();
+  private readonly connections;
+
+  constructor(
+    private readonly tokens: VisitorTokens,
+    private readonly directory: CustomerDirectory,
+    private readonly recorder: InboundRecorder,
+    private readonly feed: LiveFeed,
+    /** Reads a conversation for its history (the sealed log: texts opened). */
+    private readonly readStream: (stream: string) => Promise<readonly RecordedEvent[]>,
+    private readonly graceMs: number,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.connections = gauge(registry, { name: 'parley_ingress_live_connections', help: 'Open live-chat WebSocket connections.' });
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/live') return;
+      this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, url, req));
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.close(1001, 'server shutting down');
+    for (const session of this.sessions.values()) if (session.endTimer) clearTimeout(session.endTimer);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private async connected(ws: WebSocket, url: URL, req: IncomingMessage): Promise<void> {
+    const send = (message: Record<string, unknown>) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(message));
+    let tenantId: string;
+    let customerId: string;
+    try {
+      const visitor = await this.tokens.verify(url.searchParams.get('token') ?? '');
+      tenantId = visitor.tenantId;
+      customerId = await this.customerOf(tenantId, visitor.visitorId, url.searchParams.get('identity'));
+    } catch (error) {
+      const code = error instanceof ParleyError ? error.code : 'INTERNAL';
+      send({ type: 'error', code, message: error instanceof Error ? error.message : 'failed' });
+      ws.close(error instanceof ParleyError ? 4401 : 1011, code);
+      return;
+    }
+    this.connections.inc();
+    const stream = streams.conversation(tenantId, customerId);
+    const device = (url.searchParams.get('device') ?? req.headers['user-agent'] ?? 'browser').slice(0, 200);
+    const envelope = { tenantId, metadata: { subjectId: customerId, actor: 'channel:web' } };
+    const run = (command: ConversationCommand) => this.recorder.conversations.handle(stream, command, envelope);
+
+    // Watch first, then read the history: nothing written in between is missed, and versions drop repeats.
+    let sentUpTo = 0;
+    const pending: RecordedEvent[] = [];
+    let ready = false;
+    const deliver = (event: RecordedEvent) => {
+      if (event.streamVersion <= sentUpTo) return;
+      sentUpTo = event.streamVersion;
+      const wire = toWire(event);
+      if (wire) send(wire);
+    };
+    const unwatch = this.feed.watch(stream, (event) => (ready ? deliver(event) : pending.push(event)));
+    const session = await this.join(stream, ws, run, customerId, tenantId, device);
+    const history = await this.historyOf(stream);
+    sentUpTo = history.version;
+    send({ type: 'ready', conversationId: customerId, sessionId: session.sessionId, messages: history.messages, version: history.version });
+    ready = true;
+    for (const event of pending.splice(0)) deliver(event);
+
+    ws.on('message', (raw) => {
+      void (async () => {
+        let parsed;
+        try {
+          parsed = ClientMessage.parse(JSON.parse(raw.toString()));
+        } catch (error) {
+          send({ type: 'error', code: 'INVALID_MESSAGE', message: error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : 'not JSON' });
+          return;
+        }
+        const at = new Date().toISOString();
+        try {
+          if (parsed.type === 'message') {
+            const result = await run({ type: 'ReceiveMessage', conversationId: customerId, customerId, messageId: `web-${parsed.id}`, channel: 'web', channelMessageId: parsed.id, ...(parsed.text ? { text: parsed.text } : {}), attachments: parsed.attachments ?? [], device, sessionId: session.sessionId, at });
+            send({ type: 'ack', id: parsed.id, messageId: `web-${parsed.id}`, version: result.version });
+          } else if (parsed.type === 'typing') {
+            await run({ type: parsed.on ? 'StartTyping' : 'StopTyping', by: 'customer', channel: 'web', at });
+          } else {
+            // The visitor has seen everything we sent until now.
+            await run({ type: 'RecordReceipt', channel: 'web', status: 'read', reader: 'customer', upTo: at, at });
+          }
+        } catch (error) {
+          send({ type: 'error', code: error instanceof ParleyError ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : 'failed' });
+          if (!(error instanceof ParleyError)) this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'live chat command failed');
+        }
+      })();
+    });
+    ws.on('close', () => {
+      unwatch();
+      this.connections.dec();
+      this.leave(stream, ws, run);
+    });
+  }
+
+  private async customerOf(tenantId: string, visitorId: string, identityToken: string | null): Promise<string> {
+    const who = { tenantId, actor: 'channel:web' };
+    const at = new Date().toISOString();
+    if (identityToken) {
+      const userId = await this.tokens.identify(tenantId, identityToken);
+      const known = await this.directory.find(tenantId, { kind: 'external', id: userId });
+      if (known) return known;
+      const { customerId } = await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', randomUUID, at);
+      try {
+        await this.directory.link(who, customerId, { kind: 'external', id: userId }, 'signed-jwt', at);
+        return customerId;
+      } catch (error) {
+        if (error instanceof IdentityTakenError) return error.ownerCustomerId;
+        throw error;
+      }
+    }
+    return (await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', randomUUID, at)).customerId;
+  }
+
+  private async historyOf(stream: string): Promise<{ version: number; messages: unknown[] }> {
+    const events = await this.readStream(stream);
+    const view = conversationView(events.map((e) => ({ event: { type: e.type, data: e.data } as ConversationEvent, version: e.streamVersion })));
+    const messages = view.timeline
+      .filter((t) => t.kind === 'message' && !t.deleted)
+      .slice(-100)
+      .map((t) => (t.kind === 'message' ? { id: t.id, inbound: t.inbound, channel: t.channel, text: t.erased ? null : t.text, attachments: t.attachments, author: t.author, at: t.at, deliveredAt: t.deliveredAt, readAt: t.readAt } : null));
+    return { version: view.version, messages };
+  }
+
+  private async join(stream: string, ws: WebSocket, run: (c: ConversationCommand) => Promise<{ events: readonly RecordedEvent[] }>, customerId: string, tenantId: string, device: string): Promise<Session> {
+    const existing = this.sessions.get(stream);
+    if (existing) {
+      if (existing.endTimer) clearTimeout(existing.endTimer);
+      existing.endTimer = null;
+      existing.sockets.add(ws);
+      return existing;
+    }
+    const session: Session = { sessionId: randomUUID(), sockets: new Set([ws]), endTimer: null };
+    this.sessions.set(stream, session);
+    const at = new Date().toISOString();
+    const result = await run({ type: 'StartSession', conversationId: customerId, customerId, sessionId: session.sessionId, device, at });
+    if (result.events.some((e) => e.type === 'conversation.started')) {
+      await this.directory.customers.handle(streams.customer(tenantId, customerId), { type: 'AttachConversation', conversationId: customerId, at }, { tenantId, metadata: { subjectId: customerId, actor: 'channel:web' } });
+    }
+    return session;
+  }
+
+  private leave(stream: string, ws: WebSocket, run: (c: ConversationCommand) => Promise<unknown>): void {
+    const session = this.sessions.get(stream);
+    if (!session) return;
+    session.sockets.delete(ws);
+    if (session.sockets.size > 0) return;
+    session.endTimer = setTimeout(() => {
+      if (session.sockets.size > 0) return;
+      this.sessions.delete(stream);
+      void run({ type: 'EndSession', sessionId: session.sessionId, reason: 'left-page', at: new Date().toISOString() }).catch((error: unknown) =>
+        this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not end a live-chat session'),
+      );
+    }, this.graceMs);
+  }
+}

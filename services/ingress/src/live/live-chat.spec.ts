@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { streams } from '@parley/contracts';
+import { Registry } from '@parley/observability';
+import { openStorage, type Storage } from '@parley/storage';
+import { waitFor } from '@parley/testing-support';
+import { loadIngressConfig } from '../config/ingress.config';
+import { startIngress, type RunningIngress } from '../ingress.app';
+import { sqliteStore, type StoreBackend } from '../testing/ingress.fixture';
+
+const IDENTITY_SECRET = 'brand-a-signs-its-users-with-this-secret';
+type Wire = { type: string; [key: string]: unknown };
+
+/** A widget's connection: everything it was told, in order. */
+async function connect(port: number, query: Record<string, string>) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/live?${new URLSearchParams(query)}`);
+  const got: Wire[] = [];
+  let closed: number | null = null;
+  ws.on('message', (raw) => got.push(JSON.parse(raw.toString()) as Wire));
+  ws.on('close', (code) => (closed = code));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return {
+    ws,
+    got,
+    closedWith: () => closed,
+    send: (message: unknown) => ws.send(JSON.stringify(message)),
+    next: (accept: (m: Wire) => boolean, what: string) => waitFor(() => got.find(accept), (m) => m !== undefined, { what, timeoutMs: 10_000 }) as Promise<Wire>,
+    close: () => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : (ws.once('close', () => resolve()), ws.close()))),
+  };
+}
+
+describe('ingress: live chat over WebSocket', () => {
+  let backend: StoreBackend;
+  let ingress: RunningIngress;
+  let storage: Storage;
+  const visitor = async () => (await (await fetch(`http://127.0.0.1:${ingress.httpPort}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'brand-a' }) })).json()) as { visitorId: string; token: string };
+  const agentSends = (conversationId: string, messageId: string, text: string) =>
+    ingress.recorder.conversations.handle(streams.conversation('brand-a', conversationId), { type: 'SendMessage', messageId, author: { kind: 'agent', agentId: 'agent-1' }, text, at: new Date().toISOString() }, { tenantId: 'brand-a', metadata: { subjectId: conversationId } });
+
+  before(async () => {
+    backend = sqliteStore();
+    ingress = await startIngress(loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}`, PARLEY_LIVE_SESSION_GRACE_MS: '300', PARLEY_LIVE_TENANTS: 'brand-a' }), { registry: new Registry() });
+    storage = await openStorage(loadIngressConfig(backend.env), new Registry());
+  });
+  after(async () => {
+    await ingress.close();
+    await storage.close();
+    await backend.cleanup();
+  });
+
+  it('gives visitors tokens only for live-chat tenants, and refuses connections without a valid one', async () => {
+    const bad = await fetch(`http://127.0.0.1:${ingress.httpPort}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'brand-z' }) });
+    assert.equal(bad.status, 400);
+    const anonymous = await connect(ingress.httpPort, { token: 'forged' });
+    await waitFor(() => anonymous.closedWith(), (c) => c !== null, { what: 'the refusal' });
+    assert.equal(anonymous.closedWith(), 4401);
+    assert.equal(anonymous.got[0]?.['code'], 'VISITOR_TOKEN_INVALID');
+  });
+
+  it('carries a visitor\'s messages and the agent\'s answer, typing and read marks live to every tab', async () => {
+    const { token } = await visitor();
+    const tab1 = await connect(ingress.httpPort, { token, device: 'laptop' });
+    const ready = await tab1.next((m) => m.type === 'ready', 'ready');
+    assert.deepEqual(ready['messages'], []);
+    const conversationId = String(ready['conversationId']);
+    const tab2 = await connect(ingress.httpPort, { token, device: 'laptop' });
+    await tab2.next((m) => m.type === 'ready', 'ready on the second tab');
+
+    tab1.send({ type: 'message', id: 'c-1', text: 'is anyone there?' });
+    assert.equal((await tab1.next((m) => m.type === 'ack', 'the ack'))['messageId'], 'web-c-1');
+    for (const tab of [tab1, tab2]) await tab.next((m) => m.type === 'message' && (m['message'] as { text: string }).text === 'is anyone there?', 'the visitor\'s message on every tab');
+    tab1.send({ type: 'message', id: 'c-1', text: 'is anyone there?' });
+    await tab1.next((m) => m.type === 'ack' && tab1.got.filter((x) => x.type === 'ack').length === 2, 'the second ack');
+
+    await agentSends(conversationId, 'a-1', 'Hello! How can I help?');
+    await ingress.recorder.conversations.handle(streams.conversation('brand-a', conversationId), { type: 'StartTyping', by: 'agent', agentId: 'agent-1', channel: 'web', at: new Date().toISOString() }, { tenantId: 'brand-a', metadata: { subjectId: conversationId } });
+    for (const tab of [tab1, tab2]) {
+      const answer = await tab.next((m) => m.type === 'message' && (m['message'] as { id: string }).id === 'a-1', 'the answer');
+      assert.deepEqual((answer['message'] as { inbound: boolean; author: unknown }).author, { kind: 'agent', agentId: 'agent-1' });
+      await tab.next((m) => m.type === 'typing' && m['on'] === true, 'the agent typing');
+    }
+    tab2.send({ type: 'read' });
+    await tab1.next((m) => m.type === 'receipt' && m['status'] === 'read', 'the read mark');
+    const events = await storage.log.readStream(streams.conversation('brand-a', conversationId));
+    assert.equal(events.filter((e) => e.type === 'conversation.message-received').length, 1, 'the repeated message id was recorded once');
+
+    tab1.send({ type: 'message', id: 'bad id with spaces' });
+    assert.equal((await tab1.next((m) => m.type === 'error', 'the error'))['code'], 'INVALID_MESSAGE');
+    await tab1.close();
+    await tab2.close();
+
+    // A reload: the same token finds the same conversation, with its history.
+    const again = await connect(ingress.httpPort, { token });
+    const back = await again.next((m) => m.type === 'ready', 'ready after the reload');
+    assert.equal(back['conversationId'], conversationId);
+    assert.deepEqual((back['messages'] as { text: string }[]).map((m) => m.text), ['is anyone there?', 'Hello! How can I help?']);
+    await again.close();
+  });
+
+  it('ends the live-chat session only when the last connection has been gone for the grace period', async () => {
+    const { token } = await visitor();
+    const tab = await connect(ingress.httpPort, { token });
+    const conversationId = String((await tab.next((m) => m.type === 'ready', 'ready'))['conversationId']);
+    const stream = streams.conversation('brand-a', conversationId);
+    await tab.close();
+    // Back within the grace period: the same session goes on.
+    const reloaded = await connect(ingress.httpPort, { token });
+    await reloaded.next((m) => m.type === 'ready', 'ready');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual((await storage.log.readStream(stream)).map((e) => e.type).filter((t) => t.startsWith('conversation.session')), ['conversation.session-started']);
+    await reloaded.close();
+    const types = await waitFor(async () => (await storage.log.readStream(stream)).map((e) => e.type), (t) => t.includes('conversation.session-ended'), { what: 'the session end' });
+    assert.deepEqual(types.filter((t) => t.startsWith('conversation.session')), ['conversation.session-started', 'conversation.session-ended']);
+  });
+
+  it('gives an identified visitor the same conversation on every device, live on both', async () => {
+    const identity = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').sign(new TextEncoder().encode(IDENTITY_SECRET));
+    const phone = await connect(ingress.httpPort, { token: (await visitor()).token, identity });
+    const onPhone = await phone.next((m) => m.type === 'ready', 'ready on the phone');
+    const laptop = await connect(ingress.httpPort, { token: (await visitor()).token, identity });
+    const onLaptop = await laptop.next((m) => m.type === 'ready', 'ready on the laptop');
+    assert.equal(onLaptop['conversationId'], onPhone['conversationId'], 'one conversation');
+    phone.send({ type: 'message', id: 'p-1', text: 'written on my phone' });
+    await laptop.next((m) => m.type === 'message' && (m['message'] as { text: string }).text === 'written on my phone', 'the phone\'s message on the laptop');
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').sign(new TextEncoder().encode('not-the-brand-secret-at-all-no'));
+    const impostor = await connect(ingress.httpPort, { token: (await visitor()).token, identity: forged });
+    await waitFor(() => impostor.closedWith(), (c) => c !== null, { what: 'the impostor refused' });
+    assert.equal(impostor.closedWith(), 4401);
+    await phone.close();
+    await laptop.close();
+  });
+});

@@ -1,0 +1,61 @@
+import type { EventLog, RecordedEvent } from '@parley/event-log';
+import type { Logger } from '@parley/observability';
+
+type Listener = (event: RecordedEvent) => void;
+
+/**
+ * Follows the log from its end and hands each new event of a watched stream to
+ * its listeners: what makes a reply written anywhere (by an agent through the
+ * API, on another instance) appear live on every open connection. Events of
+ * streams nobody watches are skipped without being opened.
+ */
+export class LiveFeed {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private position = 0;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly raw: EventLog,
+    private readonly open: (event: RecordedEvent) => Promise<RecordedEvent>,
+    private readonly logger: Logger,
+    private readonly pollMs = 50,
+  ) {}
+
+  async start(): Promise<void> {
+    this.position = await this.raw.lastPosition();
+    this.running = (async () => {
+      while (!this.stopped) {
+        try {
+          const page = await this.raw.readAll({ after: this.position, limit: 500 });
+          for (const event of page.events) {
+            const listeners = this.listeners.get(event.streamId);
+            if (!listeners?.size) continue;
+            const opened = await this.open(event);
+            for (const listener of [...listeners]) listener(opened);
+          }
+          this.position = page.checkpoint;
+          if (page.events.length === 0) await new Promise((r) => setTimeout(r, this.pollMs));
+        } catch (error) {
+          this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'live feed failed; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+  }
+
+  watch(streamId: string, listener: Listener): () => void {
+    const set = this.listeners.get(streamId) ?? new Set();
+    set.add(listener);
+    this.listeners.set(streamId, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(streamId);
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+}
