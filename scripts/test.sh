@@ -37,6 +37,6 @@ if [ -z "${PARLEY_PYTHON:-}" ]; then
 fi
 
 step "tests"
-mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
+mapfile -t specs < <(find libs services samples -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
 echo "${#specs[@]} spec files"
 node --test --test-concurrency="${PARLEY_TEST_CONCURRENCY:-2}" --test-reporter=spec --test-reporter-destination=stdout "${specs[@]}"

@@ -5,3 +5,4 @@ export * from './events/customer.events';
 export * from './events/identity.events';
 export * from './events/event-contracts';
 export * from './streams';
+export * from './events/channel.messages';

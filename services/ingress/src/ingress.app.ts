@@ -16,6 +16,9 @@ import { IngressWebhooks } from './http/ingress.webhooks';
 import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
 import { InboundRecorder } from './inbound/inbound.recorder';
 import { MessengerConnector } from './outbound/messenger.connector';
+import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
+import { ChannelTopicsConsumer } from './channels/channel-topics.consumer';
+import { KafkaBus, type MessageBus } from '@parley/message-bus';
 import { outboundDispatcher } from './outbound/outbound.dispatcher';
 import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
@@ -28,7 +31,7 @@ export interface RunningIngress {
 }
 
 /** The ingress service: channel webhooks in over HTTP, replies out through each channel's API. */
-export async function startIngress(config: IngressConfig, options: { registry?: Registry } = {}): Promise<RunningIngress> {
+export async function startIngress(config: IngressConfig, options: { registry?: Registry; bus?: MessageBus } = {}): Promise<RunningIngress> {
   const logger = createLogger('ingress');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
@@ -37,6 +40,11 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
   const recorder = new InboundRecorder(storage.log, directory, logger, registry);
   const accounts = config.PARLEY_CHANNELS;
+  // Channels over Kafka: the bus given (npm start passes the in-process one), or Kafka when configured.
+  const ownBus = !options.bus && config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-ingress', registry, logger }) : null;
+  const bus = options.bus ?? ownBus;
+  const channelTopics = bus ? new ChannelTopicsConsumer(bus, recorder, logger) : null;
+  await channelTopics?.start();
   const policy = { attempts: config.PARLEY_OUTBOUND_ATTEMPTS, backoffMs: config.PARLEY_OUTBOUND_BACKOFF_MS };
   const dispatcher = new ProjectionRunner({
     // Read as stored: most events are not replies, and need not be decrypted.
@@ -46,7 +54,11 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
     registry,
     batchSize: 100,
     projection: outboundDispatcher({
-      connectors: [new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy), new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy)],
+      connectors: [
+        new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy),
+        new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy),
+        ...(bus ? (['sms', 'email', 'custom'] as const).map((c) => new KafkaChannelConnector(c, bus)) : []),
+      ],
       directory,
       recorder,
       open: (event) => storage.log.openEvent(event),
@@ -86,6 +98,8 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
       await http.close();
       await feed.stop();
       await dispatcher.stop();
+      await channelTopics?.stop();
+      await ownBus?.close();
       await storage.close();
     },
   };

@@ -14,6 +14,10 @@ export const Identity = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('messenger'), id: Id }),
   z.object({ kind: z.literal('apple'), id: Id }),
   z.object({ kind: z.literal('email'), id: z.email() }),
+  /** A phone number reached by SMS, in E.164. */
+  z.object({ kind: z.literal('sms'), id: z.string().regex(/^\+[1-9]\d{6,14}$/) }),
+  /** An id on a channel plugged in over Kafka, as that integration names its users. */
+  z.object({ kind: z.literal('custom'), id: Id }),
 ]);
 export type Identity = z.infer<typeof Identity>;
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { CHANNEL_MESSAGES } from './channel.messages';
 import { CONVERSATION_EVENTS } from './conversation.events';
 import { CUSTOMER_EVENTS } from './customer.events';
 import { IDENTITY_EVENTS } from './identity.events';
@@ -9,4 +11,15 @@ export const EVENT_CONTRACTS: ReadonlyMap<string, EventContract> = new Map([...C
 /** The personal fields of an event type: encrypted at rest, erased with the customer. */
 export function personalFieldsOf(type: string): readonly string[] {
   return EVENT_CONTRACTS.get(type)?.personal ?? [];
+}
+
+/** Every versioned message schema, as JSON Schema (draft 2020-12), by `<type>.v<version>`: for integrators in other languages. */
+export function jsonSchemas(): Record<string, unknown> {
+  const all = [...EVENT_CONTRACTS.values(), ...CHANNEL_MESSAGES];
+  return Object.fromEntries(
+    all.map((c) => [
+      `${c.type}.v${c.version}`,
+      { $id: `https://parley.dev/schemas/${c.type}.v${c.version}.json`, title: `${c.type} (version ${c.version})`, ...z.toJSONSchema(c.schema, { io: 'input', unrepresentable: 'any' }) },
+    ]),
+  );
 }

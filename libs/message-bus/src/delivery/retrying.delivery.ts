@@ -42,6 +42,11 @@ export async function deliverWithRetry(params: {
       } catch (error) {
         lastError = error;
         params.onFailure?.(error, attempt);
+        // A message that can never succeed (it breaks its schema) goes to the dead letters at once.
+        if (isPermanent(error)) {
+          await params.deadLetter(toDeadLetter(params.message, error, attempt, params.groupId));
+          return { status: 'dead-lettered', attempts: attempt };
+        }
         if (attempt === policy.maxAttempts) break;
         // Stopping mid-retry: give up without committing, the next owner retries.
         if (params.isStopping()) throw error;
@@ -54,6 +59,11 @@ export async function deliverWithRetry(params: {
   } finally {
     clearInterval(ticker);
   }
+}
+
+/** Errors that say so (`retryable: false`) are not retried. */
+export function isPermanent(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false;
 }
 
 function toDeadLetter(message: IncomingMessage, error: unknown, attempts: number, groupId: string): OutgoingMessage {

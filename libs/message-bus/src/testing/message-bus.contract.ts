@@ -133,12 +133,17 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
       const group = unique('g');
       const handled: string[] = [];
       const dead: IncomingMessage[] = [];
+      let attemptsOnMalformed = 0;
       await subscribe({
         groupId: group,
         topics: [topic],
         retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20 },
         handler: async (m) => {
           if (text(m) === 'poison') throw Object.assign(new TypeError('cannot digest'), { code: 'BAD_FOOD' });
+          if (text(m) === 'malformed') {
+            attemptsOnMalformed++;
+            throw Object.assign(new Error('breaks its schema'), { retryable: false });
+          }
           handled.push(text(m));
         },
       });
@@ -146,11 +151,14 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
       await bus.publish(topic, [
         { key: 'k', value: 'before' },
         { key: 'k', value: 'poison', headers: { ce_id: 'p-1', traceparent: '00-abc-def-01' } },
+        { key: 'k', value: 'malformed' },
         { key: 'k', value: 'after' },
       ]);
       await waitUntil('the consumer to carry on', () => handled.length === 2);
-      await waitUntil('the dead letter', () => dead.length === 1);
+      await waitUntil('the dead letters', () => dead.length === 2);
       assert.deepEqual(handled, ['before', 'after']);
+      assert.equal(attemptsOnMalformed, 1, 'a permanent error is not retried');
+      assert.equal(dead[1]!.headers[DEAD_LETTER_HEADERS.attempts], '1');
       const letter = dead[0]!;
       assert.equal(text(letter), 'poison');
       assert.equal(letter.key, 'k');

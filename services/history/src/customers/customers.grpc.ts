@@ -32,7 +32,7 @@ const ADMINS: readonly Role[] = ['admin'];
 /** Like conversations, a customer's stream is named by tenant: another tenant's customer is NOT_FOUND. */
 export const customerStream = streams.customer;
 
-const CHANNEL_OF: Record<Identity['kind'], Channel | null> = { visitor: 'web', external: null, whatsapp: 'whatsapp', messenger: 'messenger', apple: 'apple', email: 'email' };
+const CHANNEL_OF: Record<Identity['kind'], Channel | null> = { visitor: 'web', external: null, whatsapp: 'whatsapp', messenger: 'messenger', apple: 'apple', email: 'email', sms: 'sms', custom: 'custom' };
 
 
 export class CustomersGrpc {

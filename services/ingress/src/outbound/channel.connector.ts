@@ -2,6 +2,7 @@ import type { Attachment, Channel, Identity, Template } from '@parley/contracts'
 
 export interface OutboundReply {
   readonly tenantId: string;
+  readonly conversationId: string;
   /** Our message id: sent along where the channel allows, so its statuses find the message. */
   readonly messageId: string;
   readonly recipient: Identity;

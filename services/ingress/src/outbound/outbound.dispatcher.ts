@@ -65,6 +65,7 @@ export function outboundDispatcher(options: {
       await options.perRecipient.take(`${d.channel}:${identityKey(recipient)}`);
       const sent = await connector.send({
         tenantId: event.tenantId,
+        conversationId: event.streamId.slice(`conversation-${event.tenantId}-`.length),
         messageId: d.messageId,
         recipient,
         ...(typeof d.text === 'string' ? { text: d.text } : {}),

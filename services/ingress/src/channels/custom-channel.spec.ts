@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CHANNEL_TOPICS, streams } from '@parley/contracts';
+import { CustomerDirectory } from '@parley/customer-directory';
+import { deriveKey } from '@parley/event-log';
+import { KafkaBus, type IncomingMessage } from '@parley/message-bus';
+import { Registry } from '@parley/observability';
+import { openStorage, type Storage } from '@parley/storage';
+import { infrastructure, waitFor } from '@parley/testing-support';
+import { loadIngressConfig } from '../config/ingress.config';
+import { startIngress, type RunningIngress } from '../ingress.app';
+import { ferretStore, type StoreBackend } from '../testing/ingress.fixture';
+
+const SAMPLE = join(__dirname, '..', '..', '..', '..', 'samples', 'sms-gateway', 'dist', 'sms-gateway.js');
+
+describe('ingress: a custom channel over Kafka, end to end with the sample SMS gateway (Kafka, FerretDB)', () => {
+  let backend: StoreBackend;
+  let ingress: RunningIngress;
+  let storage: Storage;
+  let directory: CustomerDirectory;
+  let gateway: ChildProcess;
+  let bus: KafkaBus;
+  const lines: string[] = [];
+  const tenant = `sms-${randomUUID().slice(0, 8)}`;
+  const gatewayPort = 20000 + Math.floor(Math.random() * 20000);
+
+  before(async () => {
+    const { kafkaBrokers } = infrastructure();
+    backend = ferretStore();
+    ingress = await startIngress(loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_KAFKA_BROKERS: kafkaBrokers.join(',') }), { registry: new Registry() });
+    storage = await openStorage(loadIngressConfig(backend.env), new Registry());
+    directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
+    bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'custom-channel-spec', registry: new Registry() });
+    gateway = spawn(process.execPath, [SAMPLE], { env: { ...process.env, SMS_GATEWAY_BROKERS: kafkaBrokers.join(','), SMS_GATEWAY_TENANT: tenant, SMS_GATEWAY_PORT: String(gatewayPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    gateway.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    await waitFor(() => lines.some((l) => l.includes('listening')), (ok) => ok, { what: 'the sample gateway', timeoutMs: 30_000 });
+  });
+  after(async () => {
+    gateway.kill('SIGTERM');
+    await new Promise((r) => gateway.once('exit', r));
+    await bus.close();
+    await ingress.close();
+    await storage.close();
+    await backend.cleanup();
+  });
+
+  it('an SMS comes in through the gateway, the agent\'s reply goes out through it, and its delivery comes back', async () => {
+    const sms = await fetch(`http://127.0.0.1:${gatewayPort}/sms`, { method: 'POST', body: JSON.stringify({ from: '+4915112345678', text: 'Do you ship to Austria?', id: 'sms-1' }) });
+    assert.equal(sms.status, 204);
+    const customerId = await waitFor(() => directory.find(tenant, { kind: 'sms', id: '+4915112345678' }), (id) => id !== null, { what: 'the SMS recorded', timeoutMs: 30_000 });
+    const stream = streams.conversation(tenant, customerId!);
+    const received = await waitFor(async () => (await storage.log.readStream(stream)).find((e) => e.type === 'conversation.message-received'), (e) => e !== undefined, { what: 'the message', timeoutMs: 30_000 });
+    assert.equal((received!.data as { text: string; channel: string }).text, 'Do you ship to Austria?');
+
+    await ingress.recorder.conversations.handle(stream, { type: 'SendMessage', messageId: 'reply-sms-1', author: { kind: 'agent', agentId: 'agent-1' }, text: 'Yes, in 3 days.', at: new Date().toISOString() }, { tenantId: tenant, metadata: { subjectId: customerId! } });
+    await waitFor(() => lines.find((l) => l.includes('reply-sms-1')), (l) => l !== undefined, { what: 'the gateway sending the reply', timeoutMs: 30_000 });
+    assert.deepEqual(JSON.parse(lines.find((l) => l.includes('reply-sms-1'))!), { sent: { to: '+4915112345678', text: 'Yes, in 3 days.', messageId: 'reply-sms-1' } });
+    const receipt = await waitFor(async () => (await storage.log.readStream(stream)).find((e) => e.type === 'conversation.receipt-recorded'), (e) => e !== undefined, { what: 'the delivery receipt', timeoutMs: 30_000 });
+    assert.deepEqual({ status: (receipt!.data as { status: string }).status, messageId: (receipt!.data as { messageId: string }).messageId }, { status: 'delivered', messageId: 'reply-sms-1' });
+  });
+
+  it('sends a message that breaks its schema to the dead letters, and goes on', async () => {
+    const dead: IncomingMessage[] = [];
+    const sub = await bus.subscribe({ groupId: `dlq-${randomUUID()}`, topics: [`${CHANNEL_TOPICS.inbound}.dead-letter`], handler: async (m) => void dead.push(m), fromBeginning: true });
+    const id = randomUUID();
+    await bus.publish(CHANNEL_TOPICS.inbound, [{ key: 'x', value: JSON.stringify({ tenantId: tenant, channel: 'sms', identity: { kind: 'sms', id: 'not a phone number' }, channelMessageId: 'bad', text: 'x', at: new Date().toISOString() }), headers: { ce_type: 'parley.channel.message-received', ce_id: id, ce_specversion: '1.0', ce_source: 'urn:test' } }]);
+    const letter = await waitFor(() => dead.find((m) => m.headers['ce_id'] === id), (m) => m !== undefined, { what: 'the dead letter', timeoutMs: 30_000 });
+    assert.match(letter!.headers['parley_dlq_error'] ?? '', /identity/);
+    assert.equal(letter!.headers['parley_dlq_attempts'], '1');
+    await sub.close();
+  });
+});
