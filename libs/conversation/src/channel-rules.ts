@@ -1,5 +1,6 @@
 import type { Channel } from '@parley/contracts';
-import { ChannelClosedError, ChannelNotReachableError, ChannelWindowClosedError } from './conversation.errors';
+import type { Attachment } from '@parley/contracts';
+import { AttachmentTooLargeError, ChannelClosedError, ChannelNotReachableError, ChannelWindowClosedError } from './conversation.errors';
 import type { ConversationState } from './conversation.state';
 
 const HOUR_MS = 3_600_000;
@@ -13,6 +14,42 @@ export interface OutboundMessage {
   readonly template: boolean;
   readonly humanAgentTag: boolean;
   readonly at: string;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * The largest attachment each channel carries, by media type, as the channels
+ * document them (WhatsApp Cloud API media limits, Messenger's 25 MB, Apple's
+ * 100 MB; web and e-mail are ours to set, SMS means MMS carriers' 5 MB).
+ */
+export function attachmentLimitBytes(channel: Channel, mimeType: string): number {
+  const top = mimeType.split('/')[0];
+  switch (channel) {
+    case 'whatsapp':
+      if (mimeType === 'image/webp') return 500 * 1024; // stickers
+      if (top === 'image') return 5 * MB;
+      if (top === 'video' || top === 'audio') return 16 * MB;
+      return 100 * MB;
+    case 'messenger':
+      return 25 * MB;
+    case 'apple':
+      return 100 * MB;
+    case 'sms':
+      return 5 * MB;
+    case 'web':
+    case 'email':
+      return 25 * MB;
+    case 'custom':
+      return 100 * MB;
+  }
+}
+
+export function assertAttachmentsFit(channel: Channel, attachments: readonly Attachment[]): void {
+  for (const a of attachments) {
+    const limit = attachmentLimitBytes(channel, a.mimeType);
+    if (a.sizeBytes > limit) throw new AttachmentTooLargeError(channel, a.mimeType, a.sizeBytes, limit);
+  }
 }
 
 /** Picks the reply channel: the one asked for, else the one the customer last wrote on. */

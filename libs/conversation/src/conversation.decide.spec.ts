@@ -4,6 +4,7 @@ import type { ConversationEvent } from '@parley/contracts';
 import { specFor } from '@parley/decider/testing';
 import { conversationDecider } from './conversation.decider';
 import {
+  AttachmentTooLargeError,
   ChannelClosedError,
   ChannelNotReachableError,
   ChannelWindowClosedError,
@@ -81,6 +82,18 @@ describe('conversation: receiving messages', () => {
 });
 
 describe('conversation: channel rules', () => {
+  it('refuses an attachment larger than the channel carries, and takes one that fits', () => {
+    const image = (sizeBytes: number) => ({ ref: 'https://cdn.example/p.jpg', mimeType: 'image/jpeg', sizeBytes });
+    spec
+      .given([started('whatsapp'), received('whatsapp', 0)])
+      .when(send(1, { attachments: [image(6 * 1024 * 1024)] }))
+      .thenThrows(AttachmentTooLargeError, { channel: 'whatsapp', limitBytes: 5 * 1024 * 1024 });
+    spec
+      .given([started('messenger'), received('messenger', 0)])
+      .when(send(1, { attachments: [image(6 * 1024 * 1024)] }))
+      .then([{ type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'messenger', author: agent, text: 'an answer', attachments: [image(6 * 1024 * 1024)], at: at(1) } }]);
+  });
+
   it('WhatsApp: a free-form reply within 24 hours of the customer\'s last message', () => {
     spec
       .given([started('whatsapp'), received('whatsapp', 0)])

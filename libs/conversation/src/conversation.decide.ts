@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@parley/errors';
 import type { ConversationEvent } from '@parley/contracts';
-import { assertMaySend, replyChannel } from './channel-rules';
+import { assertAttachmentsFit, assertMaySend, replyChannel } from './channel-rules';
 import type { ConversationCommand } from './conversation.commands';
 import { ConversationNotStartedError, InvalidTransitionError, MessageNotEditableError, MessageNotFoundError } from './conversation.errors';
 import type { ConversationState } from './conversation.state';
@@ -46,6 +46,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       const channel = replyChannel(state, command.channel);
       if (command.template && channel !== 'whatsapp') throw new InvalidArgumentError('templates are a WhatsApp feature', [{ field: 'template', description: `not available on ${channel}` }]);
       if (command.tag && channel !== 'messenger') throw new InvalidArgumentError('message tags are a Messenger feature', [{ field: 'tag', description: `not available on ${channel}` }]);
+      assertAttachmentsFit(channel, command.attachments ?? []);
       assertMaySend(
         state,
         { channel, byHumanAgent: command.author.kind === 'agent', template: command.template !== undefined, humanAgentTag: command.tag === 'HUMAN_AGENT', at: command.at },

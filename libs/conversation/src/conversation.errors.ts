@@ -46,6 +46,23 @@ export class ChannelClosedError extends ParleyError {
   }
 }
 
+/** An attachment is larger than the channel carries. */
+export class AttachmentTooLargeError extends ParleyError {
+  readonly code = 'ATTACHMENT_TOO_LARGE';
+  readonly category = 'failed_precondition' as const;
+  constructor(
+    readonly channel: Channel,
+    readonly mimeType: string,
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(`${channel} carries ${mimeType} up to ${limitBytes} bytes; this one has ${sizeBytes}`);
+  }
+  override details() {
+    return { channel: this.channel, mimeType: this.mimeType, sizeBytes: this.sizeBytes, limitBytes: this.limitBytes };
+  }
+}
+
 export class ConversationNotStartedError extends ParleyError {
   readonly code = 'CONVERSATION_NOT_STARTED';
   readonly category = 'failed_precondition' as const;
