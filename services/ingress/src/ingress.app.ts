@@ -16,6 +16,7 @@ import { IngressWebhooks } from './http/ingress.webhooks';
 import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
 import { InboundRecorder } from './inbound/inbound.recorder';
 import { MessengerConnector } from './outbound/messenger.connector';
+import { AppleConnector } from './outbound/apple.connector';
 import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
 import { ChannelTopicsConsumer } from './channels/channel-topics.consumer';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
@@ -57,6 +58,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
       connectors: [
         new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy),
         new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy),
+        new AppleConnector(accounts.apple, config.PARLEY_APPLE_GATEWAY_URL, policy),
         ...(bus ? (['sms', 'email', 'custom'] as const).map((c) => new KafkaChannelConnector(c, bus)) : []),
       ],
       directory,

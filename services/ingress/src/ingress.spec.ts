@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
+import { SignJWT, jwtVerify } from 'jose';
 import { streams, type Identity } from '@parley/contracts';
 import { ChannelClosedError } from '@parley/conversation';
 import { CustomerDirectory } from '@parley/customer-directory';
@@ -34,9 +34,10 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
     before(async () => {
       backend = make();
       graph = new FakeGraphServer({ 'pn-brand-a': 'wa-token-a', 'page-brand-a': 'page-token-a' });
+      graph.appleVerifier = async (token) => jwtVerify(token, Buffer.from(APPLE_SECRET, 'base64'), { audience: 'msp-parley' }).then(() => true, () => false);
       await graph.start();
       ingress = await startIngress(
-        loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_CHANNELS: JSON.stringify(CHANNELS), PARLEY_GRAPH_BASE_URL: graph.baseUrl, PARLEY_OUTBOUND_BACKOFF_MS: '10', PARLEY_OUTBOUND_ATTEMPTS: '3' }),
+        loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_CHANNELS: JSON.stringify(CHANNELS), PARLEY_GRAPH_BASE_URL: graph.baseUrl, PARLEY_APPLE_GATEWAY_URL: graph.appleGatewayUrl, PARLEY_OUTBOUND_BACKOFF_MS: '10', PARLEY_OUTBOUND_ATTEMPTS: '3' }),
         { registry: new Registry() },
       );
       storage = await openStorage(loadIngressConfig(backend.env), new Registry());
@@ -159,6 +160,10 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       assert.equal(await post('a-1', { type: 'text', body: 'hi from my iPhone' }), 200);
       assert.equal(await post('a-2', { type: 'interactive', interactiveData: { receivedMessage: { title: 'Tuesday 10:00' } } }), 200);
       assert.equal(await post('a-3', { type: 'text' }), 400);
+      const open = await conversationOf({ kind: 'apple', id: 'urn:mbid:AQAAY-1' });
+      await reply(open.stream, open.customerId, 'apple-reply', 'Tuesday it is');
+      const sent = await waitFor(() => graph.appleMessages.find((m) => m.body['body'] === 'Tuesday it is'), (m) => m !== undefined, { what: 'the reply at Apple\'s gateway' });
+      assert.deepEqual({ source: sent!.headers['source-id'], destination: sent!.headers['destination-id'], type: sent!.body['type'] }, { source: 'biz-brand-a', destination: 'urn:mbid:AQAAY-1', type: 'text' });
       assert.equal(await post('a-4', { type: 'close' }), 200);
       const { customerId, stream, events } = await conversationOf({ kind: 'apple', id: 'urn:mbid:AQAAY-1' });
       assert.deepEqual(ofType(events, 'conversation.message-received').map((e) => (e.data as { text: string }).text), ['hi from my iPhone', 'Tuesday 10:00']);

@@ -68,9 +68,28 @@ export class FakeGraphServer {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** Apple's gateway: `POST /apple/v1/message`, checked against the headers and token an MSP must send. */
+  readonly appleMessages: { headers: Record<string, string>; body: Record<string, unknown> }[] = [];
+  appleVerifier: ((token: string) => Promise<boolean>) | null = null;
+
+  get appleGatewayUrl(): string {
+    return `http://127.0.0.1:${this.port}/apple/v1`;
+  }
+
+  private async apple(req: IncomingMessage, raw: Buffer): Promise<{ status: number; body: unknown }> {
+    const header = (n: string) => (typeof req.headers[n] === 'string' ? (req.headers[n] as string) : '');
+    const token = header('authorization').replace(/^Bearer /, '');
+    if (!this.appleVerifier || !(await this.appleVerifier(token))) return { status: 401, body: {} };
+    const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    if (!header('id') || !header('source-id') || !header('destination-id') || body['id'] !== header('id') || body['destinationId'] !== header('destination-id') || body['v'] !== 1) return { status: 400, body: {} };
+    this.appleMessages.push({ headers: { id: header('id'), 'source-id': header('source-id'), 'destination-id': header('destination-id') }, body });
+    return { status: 200, body: {} };
+  }
+
   private async answer(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method === 'POST' && req.url === '/apple/v1/message') return this.apple(req, Buffer.concat(chunks));
     const match = /^\/v\d+\.\d+\/([^/]+)\/messages$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return { status: 404, body: graphError('Unknown path components', 2500) };
     const accountId = match[1]!;
