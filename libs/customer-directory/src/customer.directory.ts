@@ -64,20 +64,32 @@ export class CustomerDirectory {
    * concurrently for the same identity: the loser of the claim race answers
    * with the winner's customer.
    */
-  async resolve(who: Actor, identity: Identity, proof: Proof, newCustomerId: () => string, at: string): Promise<{ customerId: string; created: boolean }> {
+  async resolve(who: Actor, identity: Identity, proof: Proof, newCustomerId: () => string, at: string, options: { attachConversation?: (customerId: string) => string } = {}): Promise<{ customerId: string; created: boolean }> {
     const existing = await this.find(who.tenantId, identity);
     if (existing) return { customerId: existing, created: false };
     const customerId = newCustomerId();
-    await this.customers.handle(streams.customer(who.tenantId, customerId), { type: 'Register', customerId, at }, this.envelope(who, customerId));
+    const stream = this.claimStream(who.tenantId, identityKey(identity));
+    const { state: claim } = await this.claims.load(stream);
+    // Claimed since find looked: that claim is being linked right now, and wins.
+    if (claim.owner !== null && this.young(claim)) return { customerId: claim.owner, created: false };
+    // Otherwise nobody holds it (find said so): an owner still named by the claim left it stale.
+    const staleOwner = claim.owner ?? undefined;
     try {
-      await this.link(who, customerId, identity, proof, at);
-      return { customerId, created: true };
+      // The claim first: the loser of a race learns it before writing anything else.
+      await this.claims.handle(stream, { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at: new Date(this.now()).toISOString() }, this.envelope(who, customerId));
     } catch (error) {
       if (!(error instanceof IdentityTakenError)) throw error;
-      // Someone else registered the same identity a moment before: theirs wins
-      // (it may still be linking it), ours stays an empty customer nobody refers to.
+      // Someone else registered the same identity a moment before: theirs wins (it may still be linking it).
       return { customerId: error.ownerCustomerId, created: false };
     }
+    // Then the customer, its identity and its conversation in one write.
+    const conversationId = options.attachConversation?.(customerId);
+    await this.customers.handleAll(
+      streams.customer(who.tenantId, customerId),
+      [{ type: 'Register', customerId, at }, { type: 'LinkIdentity', identity, proof, at }, ...(conversationId ? [{ type: 'AttachConversation' as const, conversationId, at }] : [])],
+      this.envelope(who, customerId),
+    );
+    return { customerId, created: true };
   }
 
   /** Claims the identity for the customer, then links it. Refused if another customer holds it. */

@@ -1,3 +1,4 @@
+import { GroupCommitQueue } from '../group-commit/group-commit.queue';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Collection, Db } from 'mongodb';
@@ -85,14 +86,27 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     if (this.db.open) this.db.close();
   }
   async keyFor(subjectId: string): Promise<Buffer> {
-    // Reading first: a write transaction (and its fsync) only for a new subject.
+    // Reading first: a write transaction (and its fsync) only for a new subject,
+    // and new subjects arriving together share one.
     const existing = await this.find(subjectId);
     if (existing) return existing;
-    this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)').run(subjectId, this.wrapper.wrap(randomBytes(32)));
+    await this.creating.submit({ streamId: subjectId });
     return (await this.find(subjectId))!;
   }
+
+  private readonly creating = new GroupCommitQueue<{ readonly streamId: string }, true>(async (batch) => {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)');
+    this.db.transaction(() => {
+      for (const { streamId } of batch) insert.run(streamId, this.wrapper.wrap(randomBytes(32)));
+    })();
+    return batch.map(() => true as const);
+  });
+
+  private selectKey: Database.Statement<[string], { key: string }> | null = null;
+
   async find(subjectId: string): Promise<Buffer | null> {
-    const row = this.db.prepare<[string], { key: string }>('SELECT key FROM subject_keys WHERE subject_id = ?').get(subjectId);
+    this.selectKey ??= this.db.prepare<[string], { key: string }>('SELECT key FROM subject_keys WHERE subject_id = ?');
+    const row = this.selectKey.get(subjectId);
     return row ? this.wrapper.unwrap(row.key) : null;
   }
   async erase(subjectId: string): Promise<void> {

@@ -84,10 +84,25 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
   }
 
   async handle(streamId: string, command: Command, envelope: Omit<NewEvent, 'type' | 'data' | 'id'>): Promise<Decided<State>> {
+    return this.handleAll(streamId, [command], envelope);
+  }
+
+  /**
+   * Several commands, each decided on the state the previous ones lead to, and
+   * their events appended at once: all or nothing, in one write.
+   */
+  async handleAll(streamId: string, commands: readonly Command[], envelope: Omit<NewEvent, 'type' | 'data' | 'id'>): Promise<Decided<State>> {
     const retries = this.options.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       const { state, version, readSinceSnapshot } = await this.load(streamId);
-      const decided = this.options.decider.decide(command, state);
+      const decided: Event[] = [];
+      let deciding = state;
+      for (const command of commands) {
+        const events = this.options.decider.decide(command, deciding);
+        if (events.length === 0) continue;
+        decided.push(...events);
+        deciding = fold(this.options.decider, events, deciding);
+      }
       if (decided.length === 0) return { state, version, events: [] };
       try {
         const result = await this.options.log.append(

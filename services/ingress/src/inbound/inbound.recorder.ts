@@ -37,7 +37,8 @@ export class InboundRecorder {
   private async apply(event: InboundEvent): Promise<RecordOutcome> {
     const who = { tenantId: event.tenantId, actor: `channel:${event.channel}` };
     if (event.kind === 'message') {
-      const { customerId } = await this.directory.resolve(who, event.identity, 'channel', randomUUID, event.at);
+      // One customer, one conversation: a new customer comes with its conversation attached.
+      const { customerId, created } = await this.directory.resolve(who, event.identity, 'channel', randomUUID, event.at, { attachConversation: (id) => id });
       const stream = streams.conversation(event.tenantId, customerId);
       const result = await this.conversations.handle(
         stream,
@@ -55,7 +56,7 @@ export class InboundRecorder {
         },
         this.envelope(event.tenantId, customerId, event.channel),
       );
-      if (result.events.some((e) => e.type === 'conversation.started')) {
+      if (!created && result.events.some((e) => e.type === 'conversation.started')) {
         await this.directory.customers.handle(streams.customer(event.tenantId, customerId), { type: 'AttachConversation', conversationId: customerId, at: event.at }, this.envelope(event.tenantId, customerId, event.channel));
       }
       return result.events.length > 0 ? 'recorded' : 'duplicate';
