@@ -1,0 +1,3 @@
+export * from './business-hours';
+export * from './offer';
+export * from './targeting';
