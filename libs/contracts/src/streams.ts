@@ -8,5 +8,9 @@ export const streams = {
   conversation: (tenantId: string, conversationId: string) => `conversation-${tenantId}-${conversationId}`,
   customer: (tenantId: string, customerId: string) => `customer-${tenantId}-${customerId}`,
   /** `digest`: a keyed hash of the identity key, never the identity itself. */
+  agent: (tenantId: string, agentId: string) => `agent-${tenantId}-${agentId}`,
+  queue: (tenantId: string, queueId: string) => `queue-${tenantId}-${queueId}`,
+  targeting: (tenantId: string) => `targeting-${tenantId}`,
+  visitor: (tenantId: string, visitorId: string) => `visitor-${tenantId}-${visitorId}`,
   identityClaim: (tenantId: string, digest: string) => `identity-${tenantId}-${digest}`,
 } as const;

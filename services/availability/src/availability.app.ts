@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
+import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, gauge, type Registry } from '@parley/observability';
+import { openStorage } from '@parley/storage';
+import type { AvailabilityConfig } from './config/availability.config';
+import { AvailabilityGrpc } from './grpc/availability.grpc';
+import { AvailabilityModel } from './model/availability.model';
+
+export interface RunningAvailability {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  close(): Promise<void>;
+}
+
+/** The availability service: its state rebuilt from the log at start, then following it. */
+export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; httpHost?: string } = {}): Promise<RunningAvailability> {
+  const logger = createLogger('availability');
+  const registry = options.registry ?? defaultRegistry();
+  if (!options.registry) collectProcessMetrics(registry);
+  const health = new HealthRegistry();
+  const storage = await openStorage(config, registry);
+  // No personal data in what this service reads: the log as stored is enough.
+  const model = new AvailabilityModel(storage.raw, logger);
+  const replayed = await model.catchUp();
+  model.follow();
+  logger.info({ replayed }, 'availability rebuilt from the log');
+  const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
+
+  const heartbeats = new Map<string, number>();
+  const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), { logger, registry });
+  const api = new AvailabilityGrpc(storage.log, model, edge, heartbeats, config.PARLEY_AVAILABILITY_TICK_MS);
+  // Agents whose heartbeat stopped turn away, then offline. Only those this instance heard from.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    const counts = { online: 0, away: 0 };
+    for (const { tenantId, agentId, presence } of model.present()) {
+      counts[presence === 'online' ? 'online' : 'away']++;
+      const last = heartbeats.get(`${tenantId}/${agentId}`);
+      if (last === undefined) continue;
+      const next = now - last > config.PARLEY_PRESENCE_OFFLINE_AFTER_MS ? 'offline' : now - last > config.PARLEY_PRESENCE_AWAY_AFTER_MS ? 'away' : null;
+      if (next && next !== presence) {
+        if (next === 'offline') heartbeats.delete(`${tenantId}/${agentId}`);
+        void api.setPresence(tenantId, agentId, next, 'heartbeat-lost', 'parley').catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not record a lost heartbeat'));
+      }
+    }
+    present.set({ presence: 'online' }, counts.online);
+    present.set({ presence: 'away' }, counts.away);
+  }, Math.min(1000, Math.floor(config.PARLEY_PRESENCE_AWAY_AFTER_MS / 2)));
+
+  const grpc = await startGrpcServer({ address: config.PARLEY_AVAILABILITY_GRPC_ADDRESS, services: [{ name: 'parley.v1.AvailabilityService', definition: parleyService('AvailabilityService').service, implementation: api.implementation() }] });
+  grpc.health.setStatus('', 'SERVING');
+  grpc.health.setStatus('parley.v1.AvailabilityService', 'SERVING');
+  health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
+  class AvailabilityHttpModule {}
+  const http = await NestFactory.create(AvailabilityHttpModule, { logger: new PinoNestLogger(logger) });
+  await http.listen(config.PARLEY_AVAILABILITY_HTTP_PORT, options.httpHost ?? '0.0.0.0');
+  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  logger.info({ grpcPort: grpc.port, httpPort }, 'availability service running');
+  return {
+    grpcPort: grpc.port,
+    httpPort,
+    close: async () => {
+      health.markShuttingDown();
+      clearInterval(sweep);
+      await grpc.close(2000);
+      await http.close();
+      await model.stop();
+      await storage.close();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { MongoClient } from 'mongodb';
+import { parleyService } from '@parley/grpc-edge';
+import { Registry } from '@parley/observability';
+import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
+import { startAvailability, type RunningAvailability } from './availability.app';
+import { loadAvailabilityConfig } from './config/availability.config';
+
+const SECRET = 'availability-test-secret-at-least-32-bytes';
+type Offer = { live_chat: boolean; agents_free: number; reason: string; expected_answer: { seconds: string } | null };
+
+async function bearer(tenant: string, role: string, subject: string): Promise<Metadata> {
+  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${jwt}`);
+  return md;
+}
+type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
+const rpc = <T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata) =>
+  new Promise<T>((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))));
+
+const ALWAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));
+
+describe('availability service: what widgets are offered, live (FerretDB)', () => {
+  const { mongoUrl } = infrastructure();
+  const database = uniqueName('parley_availability').replace(/-/g, '_');
+  const env = { PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database, PARLEY_MASTER_KEY: randomBytes(32).toString('base64'), PARLEY_TOKEN_SECRETS: SECRET, PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_AVAILABILITY_HTTP_PORT: '0', PARLEY_PRESENCE_AWAY_AFTER_MS: '800', PARLEY_PRESENCE_OFFLINE_AFTER_MS: '1600', PARLEY_AVAILABILITY_TICK_MS: '100' };
+  let running: RunningAvailability;
+  let client: Client;
+  const connect = () => new (parleyService('AvailabilityService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+
+  before(async () => {
+    running = await startAvailability(loadAvailabilityConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' });
+    client = connect();
+    const sup = await bearer('brand-a', 'supervisor', 'sup-1');
+    await rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days: ALWAYS }, sup);
+    await rpc(client, 'SetQueueRequirements', { queue_id: 'support', skills: ['billing'], languages: ['de'], typical_response: { seconds: 120, nanos: 0 } }, sup);
+    for (const agent of ['agent-1', 'agent-2']) await rpc(client, 'SetCapacity', { agent_id: agent, live_chats: 2, messaging: 10, skills: ['billing'], languages: ['de'] }, sup);
+  });
+  after(async () => {
+    client.close();
+    await running.close();
+    const mongo = await MongoClient.connect(mongoUrl);
+    await mongo.db(database).dropDatabase();
+    await mongo.close();
+  });
+
+  it('flips a subscribed widget from live chat to messaging when the last agent goes offline, and back', async () => {
+    const updates: Offer[] = [];
+    const watch = (client as unknown as { WatchAvailability: (r: unknown, m: Metadata) => NodeJS.ReadableStream & { cancel(): void } }).WatchAvailability({ queue_id: 'support' }, await bearer('brand-a', 'integration', 'widget-gateway'));
+    watch.on('data', (m: { offer: Offer }) => updates.push(m.offer));
+    watch.on('error', () => undefined);
+    await waitFor(() => updates.length, (n) => n >= 1, { what: 'the first offer' });
+    assert.equal(updates[0]!.live_chat, false, 'nobody online yet');
+    assert.equal(updates[0]!.reason, 'no-agent-free');
+
+    const one = await bearer('brand-a', 'agent', 'agent-1');
+    const two = await bearer('brand-a', 'agent', 'agent-2');
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, one);
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, two);
+    await waitFor(() => updates.at(-1)!.live_chat, (live) => live, { what: 'live chat offered' });
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, one);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(updates.at(-1)!.live_chat, true, 'one agent is still there');
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, two);
+    await waitFor(() => updates.at(-1)!, (o) => !o.live_chat, { what: 'the last agent gone' });
+    assert.equal(Number(updates.at(-1)!.expected_answer?.seconds), 120, 'open: the typical response time');
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, two);
+    await waitFor(() => updates.at(-1)!.live_chat, (live) => live, { what: 'back to live chat' });
+    assert.deepEqual(updates.map((u) => u.live_chat), [false, true, false, true], 'told only of changes');
+    watch.cancel();
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, two);
+  });
+
+  it('turns an agent whose heartbeat stopped away, then offline', async () => {
+    const three = await bearer('brand-a', 'agent', 'agent-1');
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, three);
+    assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, three)).offer.live_chat, true);
+    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, three)).offer.live_chat, (live) => !live, { what: 'the lost heartbeat', timeoutMs: 10_000 });
+    await rpc(client, 'Heartbeat', {}, three);
+  });
+
+  it('invites a visitor at most once per period, and answers the same after a rebuild from the log', async () => {
+    const sup = await bearer('brand-a', 'supervisor', 'sup-1');
+    await rpc(client, 'SetTargetingRules', { rules: [{ rule_id: 'checkout', url_pattern: 'https://shop.example/checkout*', min_time_on_page_seconds: 20, visitor: 'ANY', message: 'Need help?', queue_id: 'support' }], period: { seconds: 3600, nanos: 0 } }, sup);
+    const agent = await bearer('brand-a', 'agent', 'agent-2');
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agent);
+    const widget = await bearer('brand-a', 'integration', 'widget-gateway');
+    const page = { visitor_id: 'v-1', queue_id: 'support', url: 'https://shop.example/checkout/pay', time_on_page_seconds: 25, pages_viewed: 3 };
+    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat, (l) => l, { what: 'agent-2 online' });
+    assert.equal((await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id, 'checkout');
+    await waitFor(async () => (await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id, (id) => id === '', { what: 'the shown invitation counted' });
+    assert.equal((await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', { ...page, visitor_id: 'v-2', time_on_page_seconds: 5 }, widget)).invitation_rule_id, '', 'too early on the page');
+    await rpc(client, 'AnswerInvitation', { visitor_id: 'v-1', rule_id: 'checkout', accepted: true }, widget);
+    const before = await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget);
+
+    // A new instance rebuilds everything from the log.
+    client.close();
+    await running.close();
+    running = await startAvailability(loadAvailabilityConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' });
+    client = connect();
+    assert.deepEqual(await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget), before);
+    assert.equal((await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id, '', 'still shown within the period');
+    assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, await bearer('brand-b', 'integration', 'w'))).offer.live_chat, false, 'another tenant has no agents here');
+  });
+
+  it('refuses bad configuration with INVALID_ARGUMENT and agents configuring with PERMISSION_DENIED', async () => {
+    const sup = await bearer('brand-a', 'supervisor', 'sup-1');
+    await assert.rejects(rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Mars/Olympus', days: ALWAYS }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(rpc(client, 'SetHoursException', { queue_id: 'support', date: '2026-13-40', slots: [] }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(rpc(client, 'SetCapacity', { agent_id: 'agent-1', live_chats: 3, messaging: 1, skills: [], languages: [] }, await bearer('brand-a', 'agent', 'agent-1')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
+    await assert.rejects(rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE', agent_id: 'agent-2' }, await bearer('brand-a', 'agent', 'agent-1')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
+    const widget = await bearer('brand-a', 'integration', 'w');
+    assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.reason === 'closed', false, 'the hours stayed as they were');
+  });
+});

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { InvalidArgumentError } from '@parley/errors';
+
+const schema = z.object({
+  PARLEY_AVAILABILITY_GRPC_ADDRESS: z.string().default('0.0.0.0:50052'),
+  PARLEY_AVAILABILITY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  PARLEY_STORE: z.enum(['sqlite', 'mongo']).default('sqlite'),
+  PARLEY_SQLITE_FILE: z.string().default('.data/events.db'),
+  PARLEY_MONGO_URL: z.string().optional(),
+  PARLEY_MONGO_DATABASE: z.string().default('parley'),
+  PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
+  PARLEY_TOKEN_SECRETS: z.string().min(32),
+  PARLEY_TOKEN_AUDIENCE: z.string().default('parley'),
+  /** An online agent without a heartbeat for this long turns away... */
+  PARLEY_PRESENCE_AWAY_AFTER_MS: z.coerce.number().int().min(100).default(30_000),
+  /** ...and offline after this long. */
+  PARLEY_PRESENCE_OFFLINE_AFTER_MS: z.coerce.number().int().min(100).default(120_000),
+  /** How often offers are checked against the clock (a queue closing is no event). */
+  PARLEY_AVAILABILITY_TICK_MS: z.coerce.number().int().min(10).default(1000),
+});
+
+export type AvailabilityConfig = z.infer<typeof schema>;
+
+export function loadAvailabilityConfig(env: NodeJS.ProcessEnv = process.env): AvailabilityConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new InvalidArgumentError('invalid configuration', parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })));
+  if (parsed.data.PARLEY_STORE === 'mongo' && !parsed.data.PARLEY_MONGO_URL) throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);
+  return parsed.data;
+}

@@ -1,0 +1,188 @@
+import { EVENT_CONTRACTS, upcast, type AvailabilityEvent } from '@parley/contracts';
+import { agentDecider, invitationFor, offerFor, queueDecider, targetingDecider, type AgentAvailability, type AgentState, type Offer, type PageView, type QueueState, type TargetingRule, type TargetingState } from '@parley/availability-domain';
+import type { EventLog, RecordedEvent } from '@parley/event-log';
+import type { Logger } from '@parley/observability';
+
+interface TenantModel {
+  readonly agents: Map<string, AgentState>;
+  readonly queues: Map<string, QueueState>;
+  targeting: TargetingState;
+  /** Last invitation shown, by visitor. */
+  readonly shown: Map<string, string>;
+  /** Open work by agent, counted from the conversations' assignments. */
+  readonly load: Map<string, { live: Set<string>; messaging: Set<string> }>;
+  /** Live chat (started on the web) or messaging, by conversation stream. */
+  readonly kinds: Map<string, 'live' | 'messaging'>;
+  readonly owners: Map<string, string>;
+}
+
+/**
+ * Everything the service answers from, in memory, built by reading the whole
+ * log from the first event and then following it: throw it away and it is
+ * rebuilt the same. Agents' load comes from the conversations' own assignment
+ * events; live chats and messaging threads are counted apart.
+ */
+export class AvailabilityModel {
+  private readonly tenants = new Map<string, TenantModel>();
+  private position = 0;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly listeners = new Set<(tenantId: string) => void>();
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly logger: Logger,
+    private readonly pollMs = 50,
+  ) {}
+
+  private exclusive: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Reads everything written so far; then `follow` keeps up. Writers call it
+   * after their append, so a caller reads its own write. One at a time.
+   */
+  catchUp(): Promise<number> {
+    const run = this.exclusive.then(() => this.readNew());
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readNew(): Promise<number> {
+    let applied = 0;
+    for (;;) {
+      const page = await this.log.readAll({ after: this.position, limit: 1000 });
+      for (const event of page.events) if (this.apply(event)) applied++;
+      this.position = page.checkpoint;
+      if (page.events.length === 0) return applied;
+    }
+  }
+
+  follow(): void {
+    this.running = (async () => {
+      while (!this.stopped) {
+        try {
+          const applied = await this.catchUp();
+          if (applied === 0) await new Promise((r) => setTimeout(r, this.pollMs));
+        } catch (error) {
+          this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'availability model failed to follow the log; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  /** Called with the tenant whenever something of it changed. */
+  onChange(listener: (tenantId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  offer(tenantId: string, queueId: string, at: string): Offer {
+    const t = this.tenant(tenantId);
+    const queue = t.queues.get(queueId) ?? queueDecider.initialState();
+    return offerFor({ queueId, hours: queue.hours, skills: queue.skills, languages: queue.languages, typicalResponseSeconds: queue.typicalResponseSeconds }, this.agents(t), at);
+  }
+
+  invitation(tenantId: string, queueId: string, visitorId: string, view: PageView, at: string): TargetingRule | null {
+    const t = this.tenant(tenantId);
+    const rules = t.targeting.rules.filter((r) => r.queueId === queueId) as TargetingRule[];
+    return invitationFor(rules, view, this.offer(tenantId, queueId, at), t.shown.get(visitorId) ?? null, t.targeting.periodSeconds, at);
+  }
+
+  presenceOf(tenantId: string, agentId: string): AgentState['presence'] {
+    return this.tenant(tenantId).agents.get(agentId)?.presence ?? 'offline';
+  }
+
+  /** Every (tenant, agent) online or away now, for the heartbeat sweep. */
+  present(): { tenantId: string; agentId: string; presence: AgentState['presence'] }[] {
+    const all: { tenantId: string; agentId: string; presence: AgentState['presence'] }[] = [];
+    for (const [tenantId, t] of this.tenants) for (const [agentId, a] of t.agents) if (a.presence !== 'offline') all.push({ tenantId, agentId, presence: a.presence });
+    return all;
+  }
+
+  private agents(t: TenantModel): AgentAvailability[] {
+    return [...t.agents.entries()].map(([agentId, a]) => {
+      const load = t.load.get(agentId);
+      return { agentId, presence: a.presence, liveChats: { max: a.liveChats, current: load?.live.size ?? 0 }, messaging: { max: a.messaging, current: load?.messaging.size ?? 0 }, skills: a.skills, languages: a.languages };
+    });
+  }
+
+  private tenant(tenantId: string): TenantModel {
+    let t = this.tenants.get(tenantId);
+    if (!t) {
+      t = { agents: new Map(), queues: new Map(), targeting: targetingDecider.initialState(), shown: new Map(), load: new Map(), kinds: new Map(), owners: new Map() };
+      this.tenants.set(tenantId, t);
+    }
+    return t;
+  }
+
+  private apply(event: RecordedEvent): boolean {
+    const t = this.tenant(event.tenantId);
+    const d = event.data as Record<string, unknown>;
+    const changed = (() => {
+      switch (event.type) {
+        case 'agent.presence-changed':
+        case 'agent.capacity-set': {
+          const e = this.domain(event) as Parameters<typeof agentDecider.evolve>[1];
+          t.agents.set(e.data.agentId, agentDecider.evolve(t.agents.get(e.data.agentId) ?? agentDecider.initialState(), e));
+          return true;
+        }
+        case 'queue.hours-set':
+        case 'queue.exception-set':
+        case 'queue.exception-removed':
+        case 'queue.requirements-set': {
+          const e = this.domain(event) as Parameters<typeof queueDecider.evolve>[1];
+          t.queues.set(e.data.queueId, queueDecider.evolve(t.queues.get(e.data.queueId) ?? queueDecider.initialState(), e));
+          return true;
+        }
+        case 'targeting.rules-set':
+          t.targeting = targetingDecider.evolve(t.targeting, this.domain(event) as Parameters<typeof targetingDecider.evolve>[1]);
+          return true;
+        case 'invitation.shown':
+          t.shown.set(String(d['visitorId']), String(d['at']));
+          return false;
+        case 'conversation.started':
+          t.kinds.set(event.streamId, d['channel'] === 'web' ? 'live' : 'messaging');
+          return false;
+        case 'conversation.assigned':
+          return this.assign(t, event.streamId, String(d['agentId']));
+        case 'conversation.unassigned':
+        case 'conversation.resolved':
+          return this.unassign(t, event.streamId);
+        default:
+          return false;
+      }
+    })();
+    if (changed) for (const listener of this.listeners) listener(event.tenantId);
+    return true;
+  }
+
+  private assign(t: TenantModel, stream: string, agentId: string): boolean {
+    this.unassign(t, stream);
+    const load = t.load.get(agentId) ?? { live: new Set<string>(), messaging: new Set<string>() };
+    (t.kinds.get(stream) === 'live' ? load.live : load.messaging).add(stream);
+    t.load.set(agentId, load);
+    t.owners.set(stream, agentId);
+    return true;
+  }
+
+  private unassign(t: TenantModel, stream: string): boolean {
+    const owner = t.owners.get(stream);
+    if (!owner) return false;
+    const load = t.load.get(owner);
+    load?.live.delete(stream);
+    load?.messaging.delete(stream);
+    t.owners.delete(stream);
+    return true;
+  }
+
+  private domain(event: RecordedEvent): AvailabilityEvent {
+    const contract = EVENT_CONTRACTS.get(event.type)!;
+    return { type: event.type, data: upcast(contract, event.schemaVersion, event.data) } as AvailabilityEvent;
+  }
+}
