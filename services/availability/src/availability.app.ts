@@ -4,6 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, gauge, type Registry } from '@parley/observability';
 import { openStorage } from '@parley/storage';
+import { OutboxRelay } from '@parley/event-log';
+import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
 import { AvailabilityModel } from './model/availability.model';
@@ -26,6 +28,11 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   const replayed = await model.catchUp();
   model.follow();
   logger.info({ replayed }, 'availability rebuilt from the log');
+  // Presence and capacity changes reach other services on Kafka (parley.agent.events...), published from the log.
+  const bus = config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger }) : null;
+  if (bus) await bus.ensureTopics(['conversation', 'customer', 'identity', 'agent', 'queue', 'targeting', 'visitor'].map((c) => ({ name: `parley.${c}.events`, partitions: 12 })));
+  const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
+  relay?.start();
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
 
   const heartbeats = new Map<string, number>();
@@ -69,6 +76,8 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
       await grpc.close(2000);
       await http.close();
       await model.stop();
+      await relay?.stop();
+      await bus?.close();
       await storage.close();
     },
   };

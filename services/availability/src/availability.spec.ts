@@ -28,7 +28,7 @@ const ALWAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) =
 describe('availability service: what widgets are offered, live (FerretDB)', () => {
   const { mongoUrl } = infrastructure();
   const database = uniqueName('parley_availability').replace(/-/g, '_');
-  const env = { PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database, PARLEY_MASTER_KEY: randomBytes(32).toString('base64'), PARLEY_TOKEN_SECRETS: SECRET, PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_AVAILABILITY_HTTP_PORT: '0', PARLEY_PRESENCE_AWAY_AFTER_MS: '800', PARLEY_PRESENCE_OFFLINE_AFTER_MS: '1600', PARLEY_AVAILABILITY_TICK_MS: '100' };
+  const env = { PARLEY_KAFKA_BROKERS: infrastructure().kafkaBrokers.join(','), PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database, PARLEY_MASTER_KEY: randomBytes(32).toString('base64'), PARLEY_TOKEN_SECRETS: SECRET, PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_AVAILABILITY_HTTP_PORT: '0', PARLEY_PRESENCE_AWAY_AFTER_MS: '800', PARLEY_PRESENCE_OFFLINE_AFTER_MS: '1600', PARLEY_AVAILABILITY_TICK_MS: '100' };
   let running: RunningAvailability;
   let client: Client;
   const connect = () => new (parleyService('AvailabilityService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
@@ -74,6 +74,36 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     assert.deepEqual(updates.map((u) => u.live_chat), [false, true, false, true], 'told only of changes');
     watch.cancel();
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, two);
+  });
+
+  it('counts live chats against capacity: agents full of live chats are not offered', async () => {
+    const one = await bearer('brand-a', 'agent', 'agent-1');
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, one);
+    const widget = await bearer('brand-a', 'integration', 'w');
+    assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.agents_free, 1);
+    // Routing assigns agent-1 two web conversations (live chats): its capacity.
+    const mongo = await import('@parley/event-log').then(({ MongoEventLog }) => MongoEventLog.connect(mongoUrl, database, { registry: new Registry() }));
+    for (const c of ['c1', 'c2']) {
+      await mongo.append(`conversation-brand-a-${c}`, [
+        { type: 'conversation.started', tenantId: 'brand-a', data: { conversationId: c, customerId: c, channel: 'web', at: new Date().toISOString() } },
+        { type: 'conversation.assigned', tenantId: 'brand-a', data: { agentId: 'agent-1', at: new Date().toISOString() } },
+      ], 'no_stream');
+    }
+    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat, (live) => !live, { what: 'agent-1 full' });
+    await mongo.append('conversation-brand-a-c1', [{ type: 'conversation.resolved', tenantId: 'brand-a', data: { by: { kind: 'agent', agentId: 'agent-1' }, at: new Date().toISOString() } }], 2);
+    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat, (live) => live, { what: 'a live chat free again' });
+    await mongo.close();
+  });
+
+  it('publishes presence changes on Kafka for other services', async () => {
+    const { KafkaBus } = await import('@parley/message-bus');
+    const bus = new KafkaBus({ brokers: infrastructure().kafkaBrokers, clientId: 'availability-spec', registry: new Registry() });
+    const seen: { type: string; stream: string }[] = [];
+    const sub = await bus.subscribe({ groupId: uniqueName('agent-events'), topics: ['parley.agent.events'], fromBeginning: true, handler: async (m) => void seen.push({ type: m.headers['ce_type'] ?? '', stream: m.key ?? '' }) });
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_AWAY' }, await bearer('brand-a', 'agent', 'agent-1'));
+    await waitFor(() => seen.filter((s) => s.stream === 'agent-brand-a-agent-1' && s.type === 'agent.presence-changed').length, (n) => n >= 1, { what: 'the presence change on Kafka', timeoutMs: 30_000 });
+    await sub.close();
+    await bus.close();
   });
 
   it('turns an agent whose heartbeat stopped away, then offline', async () => {
