@@ -4,7 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
+import { MongoEventLog } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
+import { KafkaBus } from '@parley/message-bus';
 import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import { startAvailability, type RunningAvailability } from './availability.app';
@@ -82,7 +84,7 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     const widget = await bearer('brand-a', 'integration', 'w');
     assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.agents_free, 1);
     // Routing assigns agent-1 two web conversations (live chats): its capacity.
-    const mongo = await import('@parley/event-log').then(({ MongoEventLog }) => MongoEventLog.connect(mongoUrl, database, { registry: new Registry() }));
+    const mongo = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
     for (const c of ['c1', 'c2']) {
       await mongo.append(`conversation-brand-a-${c}`, [
         { type: 'conversation.started', tenantId: 'brand-a', data: { conversationId: c, customerId: c, channel: 'web', at: new Date().toISOString() } },
@@ -96,7 +98,6 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
   });
 
   it('publishes presence changes on Kafka for other services', async () => {
-    const { KafkaBus } = await import('@parley/message-bus');
     const bus = new KafkaBus({ brokers: infrastructure().kafkaBrokers, clientId: 'availability-spec', registry: new Registry() });
     const seen: { type: string; stream: string }[] = [];
     const sub = await bus.subscribe({ groupId: uniqueName('agent-events'), topics: ['parley.agent.events'], fromBeginning: true, handler: async (m) => void seen.push({ type: m.headers['ce_type'] ?? '', stream: m.key ?? '' }) });
