@@ -4,6 +4,7 @@ export * from './events/conversation.events';
 export * from './events/customer.events';
 export * from './events/identity.events';
 export * from './events/availability.events';
+export * from './events/routing.events';
 export * from './events/event-contracts';
 export * from './streams';
 export * from './events/channel.messages';

@@ -10,6 +10,7 @@ export const streams = {
   /** `digest`: a keyed hash of the identity key, never the identity itself. */
   agent: (tenantId: string, agentId: string) => `agent-${tenantId}-${agentId}`,
   queue: (tenantId: string, queueId: string) => `queue-${tenantId}-${queueId}`,
+  routing: (tenantId: string, queueId: string) => `routing-${tenantId}-${queueId}`,
   targeting: (tenantId: string) => `targeting-${tenantId}`,
   visitor: (tenantId: string, visitorId: string) => `visitor-${tenantId}-${visitorId}`,
   identityClaim: (tenantId: string, digest: string) => `identity-${tenantId}-${digest}`,

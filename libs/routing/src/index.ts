@@ -1,0 +1,3 @@
+export * from './routing.state';
+export * from './routing.decide';
+export * from './routing.errors';

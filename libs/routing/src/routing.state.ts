@@ -1,0 +1,83 @@
+import type { RoutingEvent } from '@parley/contracts';
+
+export type WorkKind = 'live' | 'messaging';
+
+export interface Waiting {
+  readonly conversationId: string;
+  readonly kind: WorkKind;
+  readonly priority: number;
+  readonly skills: readonly string[];
+  readonly preferredAgentId: string | null;
+  readonly enqueuedAt: string;
+  /** Agents who declined or let an offer time out: not asked again for this conversation. */
+  readonly excluded: readonly string[];
+  readonly escalationStep: number;
+  readonly skillsWidened: boolean;
+}
+
+export interface Offer {
+  readonly offerId: string;
+  readonly conversationId: string;
+  readonly agentId: string;
+  readonly expiresAt: string;
+  /** A warm transfer: this agent keeps the conversation until the offer is accepted. */
+  readonly transferFromAgentId: string | null;
+}
+
+export interface RoutingState {
+  readonly waiting: readonly Waiting[];
+  readonly offers: readonly Offer[];
+  /** Conversations of this queue with their agent. */
+  readonly assigned: Readonly<Record<string, { readonly agentId: string; readonly kind: WorkKind }>>;
+  /** For the longest-idle strategy. */
+  readonly lastAssignedAt: Readonly<Record<string, string>>;
+  /** For round robin. */
+  readonly lastAgentId: string | null;
+  /** Kinds of conversations that passed through, for transfers and requeues. */
+  readonly kinds: Readonly<Record<string, WorkKind>>;
+}
+
+export function initialState(): RoutingState {
+  return { waiting: [], offers: [], assigned: {}, lastAssignedAt: {}, lastAgentId: null, kinds: {} };
+}
+
+const without = (waiting: readonly Waiting[], conversationId: string) => waiting.filter((w) => w.conversationId !== conversationId);
+
+export function evolve(state: RoutingState, event: RoutingEvent): RoutingState {
+  const d = event.data;
+  switch (event.type) {
+    case 'routing.enqueued':
+      return {
+        ...state,
+        waiting: [...without(state.waiting, event.data.conversationId), { conversationId: event.data.conversationId, kind: event.data.kind, priority: event.data.priority, skills: event.data.skills, preferredAgentId: event.data.preferredAgentId ?? null, enqueuedAt: event.data.at, excluded: [], escalationStep: 0, skillsWidened: false }],
+        kinds: { ...state.kinds, [event.data.conversationId]: event.data.kind },
+      };
+    case 'routing.offered':
+      return { ...state, offers: [...state.offers, { offerId: event.data.offerId, conversationId: event.data.conversationId, agentId: event.data.agentId, expiresAt: event.data.expiresAt, transferFromAgentId: event.data.transferFromAgentId ?? null }] };
+    case 'routing.offer-declined':
+      return {
+        ...state,
+        offers: state.offers.filter((o) => o.offerId !== event.data.offerId),
+        waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, excluded: [...w.excluded, event.data.agentId] } : w)),
+      };
+    case 'routing.assigned': {
+      const kind = state.kinds[event.data.conversationId] ?? 'messaging';
+      return {
+        ...state,
+        offers: state.offers.filter((o) => o.conversationId !== event.data.conversationId),
+        waiting: without(state.waiting, event.data.conversationId),
+        assigned: { ...state.assigned, [event.data.conversationId]: { agentId: event.data.agentId, kind } },
+        lastAssignedAt: { ...state.lastAssignedAt, [event.data.agentId]: event.data.at },
+        lastAgentId: event.data.agentId,
+      };
+    }
+    case 'routing.released': {
+      const { [event.data.conversationId]: _gone, ...assigned } = state.assigned;
+      return { ...state, assigned: state.assigned[event.data.conversationId]?.agentId === event.data.agentId ? assigned : state.assigned };
+    }
+    case 'routing.escalated':
+      return { ...state, waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, escalationStep: event.data.step, skillsWidened: w.skillsWidened || event.data.action === 'widen-skills' } : w)) };
+    case 'routing.left':
+      return { ...state, waiting: without(state.waiting, d.conversationId), offers: state.offers.filter((o) => o.conversationId !== d.conversationId) };
+  }
+}
