@@ -1,7 +1,7 @@
 import type { RoutingEvent } from '@parley/contracts';
 import type { Decider } from '@parley/decider';
 import { AgentAtCapacityError, NotInQueueError, OfferNotFoundError } from './routing.errors';
-import { evolve, initialState, type RoutingState, type Waiting, type WorkKind } from './routing.state';
+import { evolve, evolveAll, initialState, type RoutingState, type Waiting, type WorkKind } from './routing.state';
 
 export interface AgentView {
   readonly agentId: string;
@@ -52,19 +52,18 @@ function hasRoom(state: RoutingState, agent: AgentView, kind: WorkKind): boolean
   return agent.online && load(state, agent, kind) < agent.capacity[kind];
 }
 
-function choose(state: RoutingState, candidates: readonly AgentView[], kind: WorkKind, policy: QueuePolicy, lastAgentId: string | null): AgentView {
-  const idle = (a: AgentView) => state.lastAssignedAt[a.agentId] ?? '';
-  const byIdle = (a: AgentView, b: AgentView) => idle(a).localeCompare(idle(b)) || a.agentId.localeCompare(b.agentId);
-  switch (policy.strategy) {
-    case 'longest-idle':
-      return [...candidates].sort(byIdle)[0]!;
-    case 'least-busy':
-      return [...candidates].sort((a, b) => load(state, a, kind) / a.capacity[kind] - load(state, b, kind) / b.capacity[kind] || byIdle(a, b))[0]!;
-    case 'round-robin': {
-      const sorted = [...candidates].sort((a, b) => a.agentId.localeCompare(b.agentId));
-      return sorted.find((a) => lastAgentId === null || a.agentId > lastAgentId) ?? sorted[0]!;
-    }
+/** Every agent's load of both kinds, counted once per dispatch, then kept up to date as offers are made. */
+function loads(state: RoutingState, agents: readonly AgentView[]): Map<string, Record<WorkKind, number>> {
+  const map = new Map(agents.map((a) => [a.agentId, { live: a.loadElsewhere.live, messaging: a.loadElsewhere.messaging }]));
+  for (const a of Object.values(state.assigned)) {
+    const l = map.get(a.agentId);
+    if (l) l[a.kind]++;
   }
+  for (const o of state.offers) {
+    const l = map.get(o.agentId);
+    if (l && o.transferFromAgentId === null) l[state.kinds[o.conversationId] ?? 'messaging']++;
+  }
+  return map;
 }
 
 /** Higher priority first; within a priority, first come first served. */
@@ -76,32 +75,55 @@ function dispatch(state0: RoutingState, command: Extract<RoutingCommand, { type:
   const { policy, at } = command;
   const events: Emit = [];
   let state = state0;
-  const emit = (event: RoutingEvent) => {
-    events.push(event);
-    state = evolve(state, event);
-  };
   for (const w of state0.waiting) {
     const step = policy.escalation[w.escalationStep];
     if (!step || seconds(w.enqueuedAt, at) < step.afterSeconds) continue;
-    if (step.action === 'overflow') {
-      emit({ type: 'routing.escalated', data: { conversationId: w.conversationId, step: w.escalationStep + 1, action: 'overflow', toQueueId: step.toQueueId, at } });
-      emit({ type: 'routing.left', data: { conversationId: w.conversationId, reason: 'overflow', toQueueId: step.toQueueId, at } });
-    } else {
-      emit({ type: 'routing.escalated', data: { conversationId: w.conversationId, step: w.escalationStep + 1, action: 'widen-skills', at } });
-    }
+    const escalated: Emit =
+      step.action === 'overflow'
+        ? [
+            { type: 'routing.escalated', data: { conversationId: w.conversationId, step: w.escalationStep + 1, action: 'overflow', toQueueId: step.toQueueId, at } },
+            { type: 'routing.left', data: { conversationId: w.conversationId, reason: 'overflow', toQueueId: step.toQueueId, at } },
+          ]
+        : [{ type: 'routing.escalated', data: { conversationId: w.conversationId, step: w.escalationStep + 1, action: 'widen-skills', at } }];
+    for (const e of escalated) state = evolve(state, e);
+    events.push(...escalated);
   }
+  // Counted once, then updated as offers are made: a dispatch is linear in waiting x agents.
+  const load = loads(state, command.agents);
+  const offered = new Set(state.offers.map((o) => o.conversationId));
+  const idle = new Map(command.agents.map((a) => [a.agentId, state.lastAssignedAt[a.agentId] ?? '']));
+  const byId = [...command.agents].sort((a, b) => a.agentId.localeCompare(b.agentId));
   const ids = [...command.offerIds];
   let lastAgentId = state.lastAgentId;
   for (const w of offerOrder(state.waiting)) {
-    if (state.offers.some((o) => o.conversationId === w.conversationId)) continue;
-    let candidates = command.agents.filter((a) => !w.excluded.includes(a.agentId) && hasRoom(state, a, w.kind) && (w.skillsWidened || w.skills.every((s) => a.skills.includes(s))));
-    if (w.preferredAgentId && seconds(w.enqueuedAt, at) < policy.stickySeconds) candidates = candidates.filter((a) => a.agentId === w.preferredAgentId);
-    if (candidates.length === 0) continue;
-    const offerId = ids.shift();
-    if (!offerId) break;
-    const agent = choose(state, candidates, w.kind, policy, lastAgentId);
-    lastAgentId = agent.agentId;
-    emit({ type: 'routing.offered', data: { conversationId: w.conversationId, offerId, agentId: agent.agentId, expiresAt: plus(at, policy.offerTimeoutSeconds), at } });
+    if (ids.length === 0) break;
+    if (offered.has(w.conversationId)) continue;
+    const sticky = w.preferredAgentId !== null && seconds(w.enqueuedAt, at) < policy.stickySeconds ? w.preferredAgentId : null;
+    const fits = (a: AgentView) =>
+      a.online && (sticky === null || a.agentId === sticky) && load.get(a.agentId)![w.kind] < a.capacity[w.kind] && !w.excluded.includes(a.agentId) && (w.skillsWidened || w.skills.every((s) => a.skills.includes(s)));
+    let best: AgentView | null = null;
+    if (policy.strategy === 'round-robin') {
+      best = byId.find((a) => (lastAgentId === null || a.agentId > lastAgentId) && fits(a)) ?? byId.find(fits) ?? null;
+    } else {
+      const key = (a: AgentView): [number, string, string] => [policy.strategy === 'least-busy' ? load.get(a.agentId)![w.kind] / a.capacity[w.kind] : 0, idle.get(a.agentId)!, a.agentId];
+      let bestKey: [number, string, string] | null = null;
+      for (const a of command.agents) {
+        if (!fits(a)) continue;
+        const k = key(a);
+        if (!bestKey || k[0] < bestKey[0] || (k[0] === bestKey[0] && (k[1] < bestKey[1] || (k[1] === bestKey[1] && k[2] < bestKey[2])))) {
+          best = a;
+          bestKey = k;
+        }
+      }
+    }
+    if (!best) continue;
+    const offerId = ids.shift()!;
+    lastAgentId = best.agentId;
+    // An offer keeps the agent busy: the next offer of this round goes to the next idle one.
+    idle.set(best.agentId, at);
+    load.get(best.agentId)![w.kind]++;
+    offered.add(w.conversationId);
+    events.push({ type: 'routing.offered', data: { conversationId: w.conversationId, offerId, agentId: best.agentId, expiresAt: plus(at, policy.offerTimeoutSeconds), at } });
   }
   return events;
 }
@@ -182,4 +204,4 @@ export function decide(command: RoutingCommand, state: RoutingState): Emit {
   }
 }
 
-export const routingDecider: Decider<RoutingCommand, RoutingEvent, RoutingState> = { decide, evolve, initialState };
+export const routingDecider: Decider<RoutingCommand, RoutingEvent, RoutingState> = { decide, evolve, evolveAll, initialState };

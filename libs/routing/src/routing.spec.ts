@@ -4,6 +4,7 @@ import type { RoutingEvent } from '@parley/contracts';
 import { specFor } from '@parley/decider/testing';
 import { routingDecider, type AgentView, type QueuePolicy } from './routing.decide';
 import { AgentAtCapacityError, OfferNotFoundError } from './routing.errors';
+import { evolve, evolveAll, initialState } from './routing.state';
 
 const spec = specFor(routingDecider);
 const T0 = Date.parse('2026-06-01T10:00:00.000Z');
@@ -117,5 +118,22 @@ describe('routing: transfers and agents going offline', () => {
       enqueued('c1', 50, { priority: 10, skills: [], reason: 'requeued' }),
     ]);
     spec.given(history).when({ type: 'AgentOffline', agentId: 'a', policy: { ...policy, requeueLiveOnOffline: false }, at: at(50) }).then([{ type: 'routing.offer-declined', data: { conversationId: 'c2', offerId: 'o9', agentId: 'a', reason: 'agent-offline', at: at(50) } }]);
+  });
+});
+
+describe('routing: replay', () => {
+  it('applies a batch in one pass to the same state as event by event', () => {
+    const events: RoutingEvent[] = [
+      ...Array.from({ length: 12 }, (_, i) => enqueued(`c${i}`, i, { priority: i % 3 })),
+      offered('c1', 'a', 'o1', 20),
+      offered('c2', 'b', 'o2', 20),
+      { type: 'routing.offer-declined', data: { conversationId: 'c2', offerId: 'o2', agentId: 'b', reason: 'declined', at: at(21) } },
+      assigned('c1', 'a', 22, 'accept', 'o1'),
+      { type: 'routing.escalated', data: { conversationId: 'c3', step: 1, action: 'widen-skills', at: at(23) } },
+      { type: 'routing.left', data: { conversationId: 'c4', reason: 'overflow', toQueueId: 'q2', at: at(24) } },
+      { type: 'routing.released', data: { conversationId: 'c1', agentId: 'a', reason: 'resolved', at: at(25) } },
+      enqueued('c1', 26),
+    ];
+    assert.deepEqual(evolveAll(initialState(), events), events.reduce(evolve, initialState()));
   });
 });

@@ -43,6 +43,7 @@ export function initialState(): RoutingState {
 
 const without = (waiting: readonly Waiting[], conversationId: string) => waiting.filter((w) => w.conversationId !== conversationId);
 
+/** One event, copying only what it changes. */
 export function evolve(state: RoutingState, event: RoutingEvent): RoutingState {
   const d = event.data;
   switch (event.type) {
@@ -80,4 +81,69 @@ export function evolve(state: RoutingState, event: RoutingEvent): RoutingState {
     case 'routing.left':
       return { ...state, waiting: without(state.waiting, d.conversationId), offers: state.offers.filter((o) => o.conversationId !== d.conversationId) };
   }
+}
+
+
+/**
+ * Many events in one pass: the state is copied once and the copy changed in
+ * place, so replaying or applying a batch is linear, not quadratic, in the queue's size.
+ */
+export function evolveAll(state: RoutingState, events: readonly RoutingEvent[]): RoutingState {
+  // A few events: copying only what each changes is cheaper than copying everything once.
+  if (events.length <= 8) return events.reduce(evolve, state);
+  const waiting = new Map(state.waiting.map((w) => [w.conversationId, w]));
+  const offers = new Map(state.offers.map((o) => [o.offerId, o]));
+  const assigned = { ...state.assigned };
+  const lastAssignedAt = { ...state.lastAssignedAt };
+  const kinds = { ...state.kinds };
+  let lastAgentId = state.lastAgentId;
+  const dropOffersOf = (conversationId: string) => {
+    for (const [id, o] of offers) if (o.conversationId === conversationId) offers.delete(id);
+  };
+  for (const event of events) {
+    switch (event.type) {
+      case 'routing.enqueued': {
+        const d = event.data;
+        waiting.delete(d.conversationId);
+        waiting.set(d.conversationId, { conversationId: d.conversationId, kind: d.kind, priority: d.priority, skills: d.skills, preferredAgentId: d.preferredAgentId ?? null, enqueuedAt: d.at, excluded: [], escalationStep: 0, skillsWidened: false });
+        kinds[d.conversationId] = d.kind;
+        break;
+      }
+      case 'routing.offered': {
+        const d = event.data;
+        offers.set(d.offerId, { offerId: d.offerId, conversationId: d.conversationId, agentId: d.agentId, expiresAt: d.expiresAt, transferFromAgentId: d.transferFromAgentId ?? null });
+        break;
+      }
+      case 'routing.offer-declined': {
+        const d = event.data;
+        offers.delete(d.offerId);
+        const w = waiting.get(d.conversationId);
+        if (w) waiting.set(d.conversationId, { ...w, excluded: [...w.excluded, d.agentId] });
+        break;
+      }
+      case 'routing.assigned': {
+        const d = event.data;
+        dropOffersOf(d.conversationId);
+        waiting.delete(d.conversationId);
+        assigned[d.conversationId] = { agentId: d.agentId, kind: kinds[d.conversationId] ?? 'messaging' };
+        lastAssignedAt[d.agentId] = d.at;
+        lastAgentId = d.agentId;
+        break;
+      }
+      case 'routing.released':
+        if (assigned[event.data.conversationId]?.agentId === event.data.agentId) delete assigned[event.data.conversationId];
+        break;
+      case 'routing.escalated': {
+        const d = event.data;
+        const w = waiting.get(d.conversationId);
+        if (w) waiting.set(d.conversationId, { ...w, escalationStep: d.step, skillsWidened: w.skillsWidened || d.action === 'widen-skills' });
+        break;
+      }
+      case 'routing.left':
+        waiting.delete(event.data.conversationId);
+        dropOffersOf(event.data.conversationId);
+        break;
+    }
+  }
+  return { waiting: [...waiting.values()], offers: [...offers.values()], assigned, lastAssignedAt, lastAgentId, kinds };
 }
