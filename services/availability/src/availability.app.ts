@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, gauge, type Registry } from '@parley/observability';
-import { openStorage } from '@parley/storage';
+import { openStorage, type Storage } from '@parley/storage';
 import { OutboxRelay } from '@parley/event-log';
 import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
@@ -17,12 +17,13 @@ export interface RunningAvailability {
 }
 
 /** The availability service: its state rebuilt from the log at start, then following it. */
-export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; httpHost?: string } = {}): Promise<RunningAvailability> {
+export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; httpHost?: string; storage?: Storage } = {}): Promise<RunningAvailability> {
   const logger = createLogger('availability');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
   const health = new HealthRegistry();
-  const storage = await openStorage(config, registry);
+  // Shared when several services run in one process (npm start): one SQLite connection.
+  const storage = options.storage ?? (await openStorage(config, registry));
   // No personal data in what this service reads: the log as stored is enough.
   const model = new AvailabilityModel(storage.raw, logger);
   const replayed = await model.catchUp();
@@ -78,7 +79,7 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
       await model.stop();
       await relay?.stop();
       await bus?.close();
-      await storage.close();
+      if (!options.storage) await storage.close();
     },
   };
 }

@@ -6,7 +6,7 @@ import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand,
 import { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, deriveKey } from '@parley/event-log';
 import { ProjectionRunner } from '@parley/read-model';
-import { openStorage } from '@parley/storage';
+import { openStorage, type Storage } from '@parley/storage';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
@@ -23,12 +23,13 @@ export interface RunningHistory {
 }
 
 /** The history service: the public gRPC API on `address`, health and metrics over HTTP. */
-export async function startHistory(config: HistoryConfig, options: { registry?: Registry; httpHost?: string } = {}): Promise<RunningHistory> {
+export async function startHistory(config: HistoryConfig, options: { registry?: Registry; httpHost?: string; storage?: Storage } = {}): Promise<RunningHistory> {
   const logger = createLogger('history');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
   const health = new HealthRegistry();
-  const store = await openStorage(config, registry);
+  // Shared when several services run in one process (npm start): one SQLite connection.
+  const store = options.storage ?? (await openStorage(config, registry));
   const log = store.log;
   const conversations = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
     log,
@@ -94,7 +95,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
       await grpc.close();
       await http.close();
       for (const runner of Object.values(runners)) await runner.stop();
-      await store.close();
+      if (!options.storage) await store.close();
     },
   };
 }

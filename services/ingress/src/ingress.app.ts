@@ -6,7 +6,7 @@ import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey } from '@parley/event-log';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
-import { openStorage } from '@parley/storage';
+import { openStorage, type Storage } from '@parley/storage';
 import { secretsByTenant, type IngressConfig } from './config/ingress.config';
 import { LIVE_VISITORS, LiveController } from './http/live.controller';
 import { LiveChatGateway } from './live/live-chat.gateway';
@@ -32,12 +32,13 @@ export interface RunningIngress {
 }
 
 /** The ingress service: channel webhooks in over HTTP, replies out through each channel's API. */
-export async function startIngress(config: IngressConfig, options: { registry?: Registry; bus?: MessageBus } = {}): Promise<RunningIngress> {
+export async function startIngress(config: IngressConfig, options: { registry?: Registry; bus?: MessageBus; storage?: Storage } = {}): Promise<RunningIngress> {
   const logger = createLogger('ingress');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
   const health = new HealthRegistry();
-  const storage = await openStorage(config, registry);
+  // Shared when several services run in one process (npm start): one SQLite connection.
+  const storage = options.storage ?? (await openStorage(config, registry));
   const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
   const recorder = new InboundRecorder(storage.log, directory, logger, registry);
   const accounts = config.PARLEY_CHANNELS;
@@ -102,7 +103,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
       await dispatcher.stop();
       await channelTopics?.stop();
       await ownBus?.close();
-      await storage.close();
+      if (!options.storage) await storage.close();
     },
   };
 }

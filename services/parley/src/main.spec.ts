@@ -4,13 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { waitFor } from '@parley/testing-support';
 
 describe('npm start (the embedded process)', () => {
   it('serves health and metrics, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
     const child = spawn(process.execPath, [join(__dirname, 'main.js')], {
-      env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'info' },
+      env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_GRPC_PORT: '0', PARLEY_AVAILABILITY_GRPC_PORT: '0', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -24,6 +26,19 @@ describe('npm start (the embedded process)', () => {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^process_cpu_user_seconds_total/m);
       assert.match(metrics, /# TYPE parley_event_log_append_duration_seconds histogram/);
+      // The services run inside: the public gRPC API answers its health check, the channels take a visitor.
+      for (const name of ['gRPC API', 'availability']) {
+        const address = new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)?.[1];
+        assert.ok(address, `${name} address printed`);
+        const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
+        const client = new Health(address, credentials.createInsecure());
+        const answer = await new Promise<{ status: string }>((resolve, reject) => (client as unknown as Record<string, (r: unknown, cb: (e: Error | null, r?: { status: string }) => void) => void>)['check']!.call(client, { service: '' }, (e, r) => (e ? reject(e) : resolve(r!))));
+        assert.equal(answer.status, 'SERVING', name);
+        client.close();
+      }
+      const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)?.[1];
+      const visitor = await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) });
+      assert.equal(visitor.status, 201);
       // Logs are JSON lines.
       const lines = out.split('\n').filter((l) => l.startsWith('{'));
       assert.ok(lines.length > 0 && lines.every((l) => typeof JSON.parse(l).level === 'string'));

@@ -1,18 +1,34 @@
 import 'reflect-metadata';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { OutboxRelay, SqliteEventLog } from '@parley/event-log';
+import { startAvailability } from '@parley/availability/app';
+import { loadAvailabilityConfig } from '@parley/availability/config';
+import { OutboxRelay } from '@parley/event-log';
+import { startHistory } from '@parley/history/app';
+import { loadHistoryConfig } from '@parley/history/config';
+import { startIngress } from '@parley/ingress/app';
+import { loadIngressConfig } from '@parley/ingress/config';
 import { InProcessBus } from '@parley/message-bus';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals } from '@parley/observability';
+import { openStorage } from '@parley/storage';
 import { loadConfig } from './parley.config';
+
+/** A secret made on first start and kept in the data folder, unless the environment gives one. */
+function secret(dataDir: string, name: string, given: string | undefined, make: () => string): string {
+  if (given) return given;
+  const file = join(dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, make(), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
 
 /**
  * `npm start`: Parley in one process, on the SQLite event log (kept in
- * PARLEY_DATA_DIR across restarts) and the in-process bus. The services join
- * this process as they are built; the same code runs alone per service over
- * Kafka and MongoDB in production.
+ * PARLEY_DATA_DIR across restarts) and the in-process bus: the history
+ * (public gRPC API), availability and ingress services, the same code that runs
+ * alone per service over Kafka and MongoDB in production, sharing one store.
  */
 async function main(): Promise<void> {
   const logger = createLogger('parley');
@@ -22,12 +38,19 @@ async function main(): Promise<void> {
   const health = new HealthRegistry();
 
   mkdirSync(config.dataDir, { recursive: true });
-  const store = new SqliteEventLog({ filename: join(config.dataDir, 'events.db'), registry });
+  const masterKey = secret(config.dataDir, 'master.key', process.env['PARLEY_MASTER_KEY'], () => randomBytes(32).toString('base64'));
+  const tokenSecrets = secret(config.dataDir, 'token.secret', process.env['PARLEY_TOKEN_SECRETS'], () => randomBytes(32).toString('base64url'));
+  const env = { ...process.env, PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(config.dataDir, 'events.db'), PARLEY_MASTER_KEY: masterKey, PARLEY_TOKEN_SECRETS: tokenSecrets };
+  const storage = await openStorage(loadHistoryConfig(env), registry);
   const bus = new InProcessBus({ registry, logger });
-  // The services that join this process append through publishingEventLog(store, relay).
-  const relay = new OutboxRelay({ log: store, bus, logger });
+  // Every event appended by any service reaches the bus, as Kafka would carry it.
+  const relay = new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 });
   relay.start();
-  health.addReadinessCheck('event-log', async () => ({ ok: (await store.streamVersion('parley-health')) >= 0 }));
+  const shared = { registry, storage, httpHost: '127.0.0.1' };
+  const history = await startHistory(loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }), shared);
+  const availability = await startAvailability(loadAvailabilityConfig({ ...env, PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`, PARLEY_AVAILABILITY_HTTP_PORT: '0' }), shared);
+  const ingress = await startIngress(loadIngressConfig({ ...env, PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, storage, bus });
+  health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
 
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
   class ParleyModule {}
@@ -35,19 +58,36 @@ async function main(): Promise<void> {
   const app = await NestFactory.create(ParleyModule, { logger: new PinoNestLogger(logger) });
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address() as { port: number };
-  const base = `http://${config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost}:${address.port}`;
+  const host = config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost;
+  const base = `http://${host}:${address.port}`;
   logger.info({ http: base, dataDir: config.dataDir }, 'Parley is running');
-  process.stdout.write(`\nParley is running\n  health   ${base}/healthz  ${base}/readyz\n  metrics  ${base}/metrics\n  data     ${config.dataDir}\n\n`);
+  process.stdout.write(
+    [
+      '',
+      'Parley is running',
+      `  health        ${base}/healthz  ${base}/readyz`,
+      `  metrics       ${base}/metrics`,
+      `  gRPC API      ${host}:${history.grpcPort}  (parley.v1 conversations, customers, events; reflection on)`,
+      `  availability  ${host}:${availability.grpcPort}  (parley.v1.AvailabilityService)`,
+      `  channels      http://${host}:${ingress.httpPort}/webhooks/…  ws://${host}:${ingress.httpPort}/live`,
+      `  data          ${config.dataDir}  (token secret in token.secret)`,
+      '',
+      '',
+    ].join('\n'),
+  );
 
   exitGracefullyOnSignals(
     async () => {
       health.markShuttingDown();
       // Stop taking work first, then finish and flush what was taken.
       await app.close();
+      await ingress.close();
+      await availability.close();
+      await history.close();
       await relay.stop();
       await relay.sweep().catch(() => 0);
       await bus.close();
-      await store.close();
+      await storage.close();
     },
     { logger, timeoutMs: config.shutdownTimeoutMs },
   );

@@ -8,6 +8,12 @@ const schema = z.object({
   PARLEY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   PARLEY_DATA_DIR: z.string().min(1).default('.data'),
   PARLEY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  /** The public gRPC API (conversations, customers, events). */
+  PARLEY_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+  /** The availability API (presence, business hours, offers). */
+  PARLEY_AVAILABILITY_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50052),
+  /** Channels: webhooks and the live-chat WebSocket. */
+  PARLEY_INGRESS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
 });
 
 export interface ParleyConfig {
@@ -15,6 +21,9 @@ export interface ParleyConfig {
   readonly httpPort: number;
   readonly dataDir: string;
   readonly shutdownTimeoutMs: number;
+  readonly grpcPort: number;
+  readonly availabilityGrpcPort: number;
+  readonly ingressHttpPort: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
@@ -26,5 +35,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
     );
   }
   const c = parsed.data;
-  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS };
+  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS, grpcPort: c.PARLEY_GRPC_PORT, availabilityGrpcPort: c.PARLEY_AVAILABILITY_GRPC_PORT, ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT };
 }
