@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { createLogger } from './logger';
 
 /**
  * Graceful shutdown on SIGTERM (Kubernetes) and SIGINT (Ctrl-C): run `stop`
@@ -27,4 +28,18 @@ export function exitGracefullyOnSignals(stop: () => Promise<void>, options: { lo
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * A service's `main`: start it, stop it gracefully on a signal, and if it cannot
+ * start, say why (without personal data) and exit 1.
+ */
+export function runService(name: string, start: () => Promise<{ close(): Promise<void> }>): void {
+  const logger = createLogger(name);
+  start()
+    .then((running) => exitGracefullyOnSignals(() => running.close(), { logger }))
+    .catch((error: unknown) => {
+      logger.fatal({ err: error instanceof Error ? { name: error.name, message: error.message, details: (error as { details?: () => unknown }).details?.() } : String(error) }, `${name} failed to start`);
+      process.exit(1);
+    });
 }

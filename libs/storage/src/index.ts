@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { InvalidArgumentError } from '@parley/errors';
 import { dirname } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { personalFieldsOf } from '@parley/contracts';
@@ -46,4 +48,23 @@ export async function openStorage(config: StorageConfig, registry: Registry): Pr
   const keys = new SqliteSubjectKeyStore(database, wrapper);
   const readModels = new SqliteReadModelStore(database);
   return { log: new EncryptingEventLog(raw, keys, personalFieldsOf), raw, keys, readModels, masterKey, close: async () => { await raw.close(); } };
+}
+
+/** The storage settings every service reads, as zod fields: one definition, documented once. */
+export const STORAGE_SETTINGS = {
+  PARLEY_STORE: z.enum(['sqlite', 'mongo']).default('sqlite'),
+  PARLEY_SQLITE_FILE: z.string().default('.data/events.db'),
+  PARLEY_MONGO_URL: z.string().optional(),
+  PARLEY_MONGO_DATABASE: z.string().default('parley'),
+  /** 32 bytes, base64: wraps every customer's data key. */
+  PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
+};
+
+/** Reads a service's settings from the environment; every problem is named at once. */
+export function parseSettings<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new InvalidArgumentError('invalid configuration', parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })));
+  const data = parsed.data as z.infer<S> & Partial<StorageConfig>;
+  if (data.PARLEY_STORE === 'mongo' && !data.PARLEY_MONGO_URL) throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);
+  return parsed.data;
 }

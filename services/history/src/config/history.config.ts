@@ -1,15 +1,10 @@
 import { z } from 'zod';
-import { InvalidArgumentError } from '@parley/errors';
+import { STORAGE_SETTINGS, parseSettings } from '@parley/storage';
 
 const schema = z.object({
+  ...STORAGE_SETTINGS,
   PARLEY_HISTORY_GRPC_ADDRESS: z.string().default('0.0.0.0:50051'),
   PARLEY_HISTORY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  PARLEY_STORE: z.enum(['sqlite', 'mongo']).default('sqlite'),
-  PARLEY_SQLITE_FILE: z.string().default('.data/events.db'),
-  PARLEY_MONGO_URL: z.string().optional(),
-  PARLEY_MONGO_DATABASE: z.string().default('parley'),
-  /** 32 bytes, base64: wraps every customer's data key. */
-  PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
   /** Comma-separated HS256 secrets for bearer tokens (several while rotating). */
   PARLEY_TOKEN_SECRETS: z.string().min(32),
   /** Per tenant, the secret it signs its users' ids with: `tenant:secret,tenant2:secret2`. */
@@ -26,8 +21,5 @@ const schema = z.object({
 export type HistoryConfig = z.infer<typeof schema>;
 
 export function loadHistoryConfig(env: NodeJS.ProcessEnv = process.env): HistoryConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new InvalidArgumentError('invalid configuration', parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })));
-  if (parsed.data.PARLEY_STORE === 'mongo' && !parsed.data.PARLEY_MONGO_URL) throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);
-  return parsed.data;
+  return parseSettings(schema, env);
 }

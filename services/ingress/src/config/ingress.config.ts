@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidArgumentError } from '@parley/errors';
+import { STORAGE_SETTINGS, parseSettings } from '@parley/storage';
 
 /** Which tenant each business number, page and Apple business belongs to, and their credentials. */
 const ChannelAccounts = z.object({
@@ -35,13 +35,9 @@ const json = z.string().transform((text, ctx) => {
 });
 
 const schema = z.object({
+  ...STORAGE_SETTINGS,
   PARLEY_INGRESS_HTTP_HOST: z.string().default('0.0.0.0'),
   PARLEY_INGRESS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
-  PARLEY_STORE: z.enum(['sqlite', 'mongo']).default('sqlite'),
-  PARLEY_SQLITE_FILE: z.string().default('.data/events.db'),
-  PARLEY_MONGO_URL: z.string().optional(),
-  PARLEY_MONGO_DATABASE: z.string().default('parley'),
-  PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
   /** JSON: see ChannelAccounts. */
   PARLEY_CHANNELS: json.pipe(ChannelAccounts).default({ whatsapp: [], messenger: [], apple: [] }),
   /** Kafka for channels plugged in over topics (SMS, e-mail, custom); unset: those channels are off. */
@@ -73,8 +69,5 @@ export function secretsByTenant(list: string): (tenantId: string) => string | un
 export type IngressConfig = z.infer<typeof schema>;
 
 export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new InvalidArgumentError('invalid configuration', parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })));
-  if (parsed.data.PARLEY_STORE === 'mongo' && !parsed.data.PARLEY_MONGO_URL) throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);
-  return parsed.data;
+  return parseSettings(schema, env);
 }

@@ -43,20 +43,19 @@ export class IngressWebhooks {
   }
 
   whatsapp(rawBody: Buffer | undefined, signature: string | undefined, body: unknown): Promise<WebhookAnswer> {
-    return this.guard('whatsapp', process.hrtime.bigint(), async () => {
-      verifyMetaSignature('whatsapp', rawBody, signature, this.accounts.meta?.appSecret ?? '');
-      const result = parseWhatsApp(body, (id) => this.accounts.whatsapp.find((a) => a.phoneNumberId === id)?.tenantId);
-      if (result.unknownAccounts) this.rejections.inc({ channel: 'whatsapp', reason: 'unknown-account' }, result.unknownAccounts);
-      await this.recordAll(result.events);
-      return { status: 200, body: { recorded: result.events.length } };
-    });
+    return this.meta('whatsapp', rawBody, signature, () => parseWhatsApp(body, (id) => this.accounts.whatsapp.find((a) => a.phoneNumberId === id)?.tenantId));
   }
 
   messenger(rawBody: Buffer | undefined, signature: string | undefined, body: unknown): Promise<WebhookAnswer> {
-    return this.guard('messenger', process.hrtime.bigint(), async () => {
-      verifyMetaSignature('messenger', rawBody, signature, this.accounts.meta?.appSecret ?? '');
-      const result = parseMessenger(body, (id) => this.accounts.messenger.find((a) => a.pageId === id)?.tenantId);
-      if (result.unknownAccounts) this.rejections.inc({ channel: 'messenger', reason: 'unknown-account' }, result.unknownAccounts);
+    return this.meta('messenger', rawBody, signature, () => parseMessenger(body, (id) => this.accounts.messenger.find((a) => a.pageId === id)?.tenantId));
+  }
+
+  /** Meta's webhooks: the signature before anything else, then parse, then record. */
+  private meta(channel: 'whatsapp' | 'messenger', rawBody: Buffer | undefined, signature: string | undefined, parse: () => { events: InboundEvent[]; unknownAccounts: number }): Promise<WebhookAnswer> {
+    return this.guard(channel, process.hrtime.bigint(), async () => {
+      verifyMetaSignature(channel, rawBody, signature, this.accounts.meta?.appSecret ?? '');
+      const result = parse();
+      if (result.unknownAccounts) this.rejections.inc({ channel, reason: 'unknown-account' }, result.unknownAccounts);
       await this.recordAll(result.events);
       return { status: 200, body: { recorded: result.events.length } };
     });

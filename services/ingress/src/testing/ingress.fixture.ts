@@ -51,43 +51,32 @@ export async function postMeta(port: number, channel: 'whatsapp' | 'messenger', 
 
 export const unix = (ms = Date.now()) => String(Math.floor(ms / 1000));
 
-export function whatsappMessage(opts: { userId: string; waId?: string; wamid: string; text?: string; image?: { id: string; caption?: string }; phoneNumberId?: string; at?: number }) {
+/** A Cloud API webhook body with one change for our test number. */
+function whatsappChange(value: Record<string, unknown>, phoneNumberId = 'pn-brand-a') {
   return {
     object: 'whatsapp_business_account',
-    entry: [{
-      id: 'waba-1',
-      changes: [{
-        field: 'messages',
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550001111', phone_number_id: opts.phoneNumberId ?? 'pn-brand-a' },
-          contacts: [{ profile: { name: 'Customer' }, user_id: opts.userId, ...(opts.waId ? { wa_id: opts.waId } : {}) }],
-          messages: [{
-            ...(opts.waId ? { from: opts.waId } : {}),
-            from_user_id: opts.userId,
-            id: opts.wamid,
-            timestamp: unix(opts.at),
-            ...(opts.image ? { type: 'image', image: { id: opts.image.id, mime_type: 'image/jpeg', ...(opts.image.caption ? { caption: opts.image.caption } : {}) } } : { type: 'text', text: { body: opts.text ?? '' } }),
-          }],
-        },
-      }],
-    }],
+    entry: [{ id: 'waba-1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001111', phone_number_id: phoneNumberId }, ...value } }] }],
   };
 }
 
-export function whatsappStatus(opts: { userId: string; waId?: string; wamid: string; status: string; messageId: string; errorCode?: number }) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [{
-      id: 'waba-1',
-      changes: [{
-        field: 'messages',
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550001111', phone_number_id: 'pn-brand-a' },
-          statuses: [{ id: opts.wamid, status: opts.status, timestamp: unix(), recipient_id: opts.waId, recipient_user_id: opts.userId, biz_opaque_callback_data: opts.messageId, ...(opts.errorCode ? { errors: [{ code: opts.errorCode, title: 'Re-engagement message' }] } : {}) }],
-        },
+export function whatsappMessage(opts: { userId: string; waId?: string; wamid: string; text?: string; image?: { id: string; caption?: string }; phoneNumberId?: string; at?: number }) {
+  return whatsappChange(
+    {
+      contacts: [{ profile: { name: 'Customer' }, user_id: opts.userId, ...(opts.waId ? { wa_id: opts.waId } : {}) }],
+      messages: [{
+        ...(opts.waId ? { from: opts.waId } : {}),
+        from_user_id: opts.userId,
+        id: opts.wamid,
+        timestamp: unix(opts.at),
+        ...(opts.image ? { type: 'image', image: { id: opts.image.id, mime_type: 'image/jpeg', ...(opts.image.caption ? { caption: opts.image.caption } : {}) } } : { type: 'text', text: { body: opts.text ?? '' } }),
       }],
-    }],
-  };
+    },
+    opts.phoneNumberId,
+  );
+}
+
+export function whatsappStatus(opts: { userId: string; waId?: string; wamid: string; status: string; messageId: string; errorCode?: number }) {
+  return whatsappChange({
+    statuses: [{ id: opts.wamid, status: opts.status, timestamp: unix(), recipient_id: opts.waId, recipient_user_id: opts.userId, biz_opaque_callback_data: opts.messageId, ...(opts.errorCode ? { errors: [{ code: opts.errorCode, title: 'Re-engagement message' }] } : {}) }],
+  });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Attachment } from '@parley/contracts';
 import { fromUnixMillis, type InboundEvent } from '../inbound/inbound.event';
-import { MalformedWebhookError } from './webhook.errors';
+import { malformed } from './webhook.errors';
 
 const MIME_OF: Record<string, string> = { image: 'image/unknown', video: 'video/unknown', audio: 'audio/unknown', file: 'application/octet-stream' };
 
@@ -38,7 +38,7 @@ export interface MessengerResult {
  */
 export function parseMessenger(raw: unknown, tenantOf: (pageId: string) => string | undefined): MessengerResult {
   const parsed = Body.safeParse(raw);
-  if (!parsed.success) throw new MalformedWebhookError('messenger', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 500));
+  if (!parsed.success) throw malformed('messenger', parsed.error.issues);
   const events: InboundEvent[] = [];
   let unknownAccounts = 0;
   let ignored = 0;

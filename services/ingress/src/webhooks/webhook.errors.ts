@@ -12,6 +12,11 @@ export class MalformedWebhookError extends ParleyError {
   }
 }
 
+/** The zod issues of a body, as one line for the error. */
+export function malformed(channel: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): MalformedWebhookError {
+  return new MalformedWebhookError(channel, issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ').slice(0, 500));
+}
+
 /** The signature or token does not prove the sender; nothing of it was recorded. */
 export class WebhookSignatureError extends ParleyError {
   readonly code = 'WEBHOOK_SIGNATURE_INVALID';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Attachment, Identity } from '@parley/contracts';
 import { fromUnixSeconds, type InboundEvent } from '../inbound/inbound.event';
-import { MalformedWebhookError } from './webhook.errors';
+import { malformed } from './webhook.errors';
 
 const Media = z.object({ id: z.string(), mime_type: z.string().default('application/octet-stream'), caption: z.string().optional(), filename: z.string().optional() });
 const Message = z.object({
@@ -70,7 +70,7 @@ function identityOf(contacts: readonly z.infer<typeof Contact>[], userId: string
  */
 export function parseWhatsApp(raw: unknown, tenantOf: (phoneNumberId: string) => string | undefined): WhatsAppResult {
   const parsed = Body.safeParse(raw);
-  if (!parsed.success) throw new MalformedWebhookError('whatsapp', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 500));
+  if (!parsed.success) throw malformed('whatsapp', parsed.error.issues);
   const events: InboundEvent[] = [];
   let unknownAccounts = 0;
   let ignored = 0;
