@@ -4,9 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { parleyService } from '@parley/grpc-edge';
 import { service as healthService } from 'grpc-health-check';
 import { waitFor } from '@parley/testing-support';
+
+const loadedAvailability = () => parleyService('AvailabilityService').service;
 
 describe('npm start (the embedded process)', () => {
   it('serves health and metrics, and stops cleanly on SIGTERM', async () => {
@@ -36,6 +39,20 @@ describe('npm start (the embedded process)', () => {
         assert.equal(answer.status, 'SERVING', name);
         client.close();
       }
+      // The demo tenant is there, and the printed tokens open the API.
+      const token = /^  supervisor\s+(\S+)$/m.exec(out)?.[1];
+      assert.ok(token, 'a supervisor token printed');
+      const Availability = makeClientConstructor(loadedAvailability(), 'parley.v1.AvailabilityService');
+      const availability = new Availability(/^  availability\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${token}`);
+      const offer = await new Promise<{ offer: { queue_id: string; live_chat: boolean; reason: string } }>((resolve, reject) =>
+        (availability as unknown as Record<string, (r: unknown, m: Metadata, cb: (e: Error | null, r?: { offer: { queue_id: string; live_chat: boolean; reason: string } }) => void) => void>)['GetAvailability']!.call(availability, { queue_id: 'support' }, md, (e, r) => (e ? reject(e) : resolve(r!))),
+      );
+      assert.equal(offer.offer.queue_id, 'support');
+      assert.equal(offer.offer.live_chat, false, 'no demo agent is online yet');
+      assert.ok(['closed', 'no-agent-free'].includes(offer.offer.reason));
+      availability.close();
       const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)?.[1];
       const visitor = await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) });
       assert.equal(visitor.status, 201);

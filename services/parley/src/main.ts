@@ -14,6 +14,7 @@ import { loadIngressConfig } from '@parley/ingress/config';
 import { InProcessBus } from '@parley/message-bus';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals } from '@parley/observability';
 import { openStorage } from '@parley/storage';
+import { demoTokens, seedDemo } from './demo.seed';
 import { loadConfig } from './parley.config';
 
 /** A secret made on first start and kept in the data folder, unless the environment gives one. */
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   // Every event appended by any service reaches the bus, as Kafka would carry it.
   const relay = new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 });
   relay.start();
+  const seeded = await seedDemo(storage.log);
   const shared = { registry, storage, httpHost: '127.0.0.1' };
   const history = await startHistory(loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }), shared);
   const availability = await startAvailability(loadAvailabilityConfig({ ...env, PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`, PARLEY_AVAILABILITY_HTTP_PORT: '0' }), shared);
@@ -60,7 +62,8 @@ async function main(): Promise<void> {
   const address = app.getHttpServer().address() as { port: number };
   const host = config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost;
   const base = `http://${host}:${address.port}`;
-  logger.info({ http: base, dataDir: config.dataDir }, 'Parley is running');
+  logger.info({ http: base, dataDir: config.dataDir, seeded }, 'Parley is running');
+  const tokens = await demoTokens(tokenSecrets.split(',')[0]!.trim());
   process.stdout.write(
     [
       '',
@@ -71,6 +74,10 @@ async function main(): Promise<void> {
       `  availability  ${host}:${availability.grpcPort}  (parley.v1.AvailabilityService)`,
       `  channels      http://${host}:${ingress.httpPort}/webhooks/…  ws://${host}:${ingress.httpPort}/live`,
       `  data          ${config.dataDir}  (token secret in token.secret)`,
+      '',
+      'Tenant "demo", queue "support" (08:00-20:00 Europe/Berlin), agents demo-agent-1 and demo-agent-2.',
+      'Bearer tokens for the demo tenant (authorization: Bearer <token>):',
+      ...Object.entries(tokens).map(([who, token]) => `  ${who.padEnd(22)} ${token}`),
       '',
       '',
     ].join('\n'),
