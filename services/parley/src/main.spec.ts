@@ -40,10 +40,10 @@ describe('npm start (the embedded process)', () => {
         client.close();
       }
       // The demo tenant is there, and the printed tokens open the API.
-      const token = /^  supervisor\s+(\S+)$/m.exec(out)?.[1];
+      const token = /^ {2}supervisor\s+(\S+)$/m.exec(out)?.[1];
       assert.ok(token, 'a supervisor token printed');
       const Availability = makeClientConstructor(loadedAvailability(), 'parley.v1.AvailabilityService');
-      const availability = new Availability(/^  availability\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
+      const availability = new Availability(/^ {2}availability\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
       const md = new Metadata();
       md.set('authorization', `Bearer ${token}`);
       const offer = await new Promise<{ offer: { queue_id: string; live_chat: boolean; reason: string } }>((resolve, reject) =>
