@@ -4,7 +4,7 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
 /** Where the public API's .proto files are: shipped inside @parley/contracts. */
 export const PROTO_ROOT = join(dirname(require.resolve('@parley/contracts/package.json')), 'proto');
-export const PROTO_FILES = ['parley/v1/common.proto', 'parley/v1/conversations.proto', 'parley/v1/customers.proto', 'parley/v1/events.proto', 'parley/v1/availability.proto'];
+export const PROTO_FILES = ['parley/v1/common.proto', 'parley/v1/conversations.proto', 'parley/v1/customers.proto', 'parley/v1/events.proto', 'parley/v1/availability.proto', 'parley/v1/routing.proto'];
 
 let cached: PackageDefinition | null = null;
 
@@ -14,7 +14,7 @@ export function parleyPackageDefinition(): PackageDefinition {
   return cached;
 }
 
-export function parleyService(name: 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService'): ServiceClientConstructor {
+export function parleyService(name: 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService'): ServiceClientConstructor {
   const root = loadPackageDefinition(parleyPackageDefinition()) as unknown as { parley: { v1: GrpcObject } };
   return root.parley.v1[name] as ServiceClientConstructor;
 }

@@ -8,7 +8,7 @@ import { OutboxRelay } from '@parley/event-log';
 import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
-import { AvailabilityModel } from './model/availability.model';
+import { AvailabilityModel } from '@parley/availability-model';
 
 export interface RunningAvailability {
   readonly grpcPort: number;

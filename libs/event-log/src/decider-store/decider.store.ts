@@ -30,7 +30,7 @@ export interface DeciderStoreOptions<Command, Event extends DomainEvent, State> 
   readonly cacheSize?: number;
 }
 
-interface Loaded<State> {
+export interface Loaded<State> {
   readonly state: State;
   readonly version: number;
   readonly readSinceSnapshot: number;

@@ -4,7 +4,7 @@ import { agentDecider, queueDecider, sameOffer, targetingDecider, WEEKDAYS, type
 import { InvalidArgumentError } from '@parley/errors';
 import { DeciderStore, type EventLog } from '@parley/event-log';
 import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
-import type { AvailabilityModel } from '../model/availability.model';
+import type { AvailabilityModel } from '@parley/availability-model';
 
 const AGENTS: readonly Role[] = ['agent', 'supervisor', 'admin'];
 const CONFIGURERS: readonly Role[] = ['supervisor', 'admin'];

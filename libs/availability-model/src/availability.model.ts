@@ -105,6 +105,12 @@ export class AvailabilityModel {
     return all;
   }
 
+  /** Every agent of a tenant with presence, capacity and the conversations they own now. */
+  agentsOf(tenantId: string): { readonly agent: AgentAvailability; readonly owns: { readonly live: ReadonlySet<string>; readonly messaging: ReadonlySet<string> } }[] {
+    const t = this.tenant(tenantId);
+    return this.agents(t).map((agent) => ({ agent, owns: t.load.get(agent.agentId) ?? { live: new Set<string>(), messaging: new Set<string>() } }));
+  }
+
   private agents(t: TenantModel): AgentAvailability[] {
     return [...t.agents.entries()].map(([agentId, a]) => {
       const load = t.load.get(agentId);

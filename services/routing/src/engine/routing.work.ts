@@ -1,0 +1,94 @@
+import { fromCloudEventMessage, type RecordedEvent } from '@parley/event-log';
+import type { MessageBus, Subscription } from '@parley/message-bus';
+import type { Logger } from '@parley/observability';
+import type { RoutingEngine } from './routing.engine';
+
+export const WORK_TOPIC = 'parley.routing.work';
+export const ROUTING_GROUP = 'parley-routing';
+
+export type Work =
+  | { readonly op: 'enqueue'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string; readonly kind: 'live' | 'messaging'; readonly priority: number; readonly reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow'; readonly preferredAgentId?: string }
+  | { readonly op: 'tick'; readonly tenantId: string; readonly queueId: string }
+  | { readonly op: 'resolve'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string }
+  | { readonly op: 'agent-offline'; readonly tenantId: string; readonly queueId: string; readonly agentId: string };
+
+/**
+ * Routing work travels on Kafka keyed by `<tenant>:<queue>`: all of a queue's
+ * work lands on one partition, so the one instance owning it is the queue's
+ * single writer; instances scale out by partitions, and a rebalance hands a
+ * queue over with its log intact. (The log's expected versions would still stop
+ * two writers from both winning; the partitions keep them from trying.)
+ */
+export class RoutingWork {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly known = new Map<string, { tenantId: string; queueId: string }>();
+  private ticker: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly engine: RoutingEngine,
+    private readonly defaultQueue: string,
+    private readonly tickMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.bus.ensureTopics([{ name: WORK_TOPIC, partitions: 12 }, { name: `${WORK_TOPIC}.dead-letter`, partitions: 1 }, { name: 'parley.conversation.events', partitions: 12 }, { name: 'parley.agent.events', partitions: 12 }]);
+    this.subscriptions.push(await this.bus.subscribe({ groupId: ROUTING_GROUP, topics: [WORK_TOPIC], handler: (m) => this.work(JSON.parse(m.value?.toString() ?? '{}') as Work) }));
+    // What comes in: a customer writes and nobody owns the conversation; it is resolved.
+    this.subscriptions.push(await this.bus.subscribe({ groupId: `${ROUTING_GROUP}-intake`, topics: ['parley.conversation.events'], handler: (m) => this.intake(fromCloudEventMessage(m)) }));
+    this.subscriptions.push(await this.bus.subscribe({ groupId: `${ROUTING_GROUP}-agents`, topics: ['parley.agent.events'], handler: (m) => this.agents(fromCloudEventMessage(m)) }));
+    this.ticker = setInterval(() => void this.tickAll(), this.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    for (const s of this.subscriptions.splice(0)) await s.close();
+  }
+
+  publish(work: Work): Promise<void> {
+    this.known.set(`${work.tenantId}:${work.queueId}`, { tenantId: work.tenantId, queueId: work.queueId });
+    return this.bus.publish(WORK_TOPIC, [{ key: `${work.tenantId}:${work.queueId}`, value: JSON.stringify(work) }]);
+  }
+
+  private async work(work: Work): Promise<void> {
+    this.known.set(`${work.tenantId}:${work.queueId}`, { tenantId: work.tenantId, queueId: work.queueId });
+    const at = new Date().toISOString();
+    const e = this.engine;
+    if (work.op === 'enqueue') {
+      const events = await e.run(work.tenantId, work.queueId, [{ type: 'Enqueue', conversationId: work.conversationId, kind: work.kind, priority: work.priority, skills: [], ...(work.preferredAgentId ? { preferredAgentId: work.preferredAgentId } : {}), reason: work.reason, at }]);
+      if (events.length === 0) return;
+    } else if (work.op === 'resolve') {
+      await e.run(work.tenantId, work.queueId, [{ type: 'Resolve', conversationId: work.conversationId, at }]);
+    } else if (work.op === 'agent-offline') {
+      await e.run(work.tenantId, work.queueId, [{ type: 'AgentOffline', agentId: work.agentId, policy: e.policy, at }]);
+    }
+    const decided = await e.tick(work.tenantId, work.queueId, at);
+    for (const d of decided) if (d.type === 'routing.left' && d.data.toQueueId) await this.publish({ op: 'enqueue', tenantId: work.tenantId, queueId: d.data.toQueueId, conversationId: d.data.conversationId, kind: 'messaging', priority: 5, reason: d.data.reason === 'overflow' ? 'overflow' : 'transferred' });
+  }
+
+  private async intake(event: RecordedEvent): Promise<void> {
+    const conversationId = event.streamId.slice(`conversation-${event.tenantId}-`.length);
+    if (event.type === 'conversation.resolved') return this.publish({ op: 'resolve', tenantId: event.tenantId, queueId: this.defaultQueue, conversationId });
+    if (event.type !== 'conversation.message-received' && event.type !== 'conversation.reopened' && event.type !== 'conversation.session-started') return;
+    const { state } = await this.engine.conversationState(event.tenantId, conversationId);
+    if (state.agentId !== null || state.status === 'resolved' || state.status === 'new') return;
+    const channel = (event.data as { channel?: string }).channel;
+    await this.publish({ op: 'enqueue', tenantId: event.tenantId, queueId: this.defaultQueue, conversationId, kind: event.type === 'conversation.session-started' || channel === 'web' ? 'live' : 'messaging', priority: state.priority, reason: event.type === 'conversation.reopened' ? 'reopened' : 'new' });
+  }
+
+  private async agents(event: RecordedEvent): Promise<void> {
+    if (event.type !== 'agent.presence-changed') return;
+    const d = event.data as { agentId: string; presence: string };
+    if (d.presence === 'online') {
+      for (const q of this.known.values()) if (q.tenantId === event.tenantId) await this.publish({ op: 'tick', ...q });
+      return;
+    }
+    if (d.presence !== 'offline') return;
+    for (const q of this.known.values()) if (q.tenantId === event.tenantId) await this.publish({ op: 'agent-offline', ...q, agentId: d.agentId });
+  }
+
+  private async tickAll(): Promise<void> {
+    for (const q of this.known.values()) await this.publish({ op: 'tick', ...q }).catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not publish a routing tick'));
+  }
+}

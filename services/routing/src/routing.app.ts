@@ -1,0 +1,62 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AvailabilityModel } from '@parley/availability-model';
+import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
+import { KafkaBus, type MessageBus } from '@parley/message-bus';
+import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
+import { openStorage, type Storage } from '@parley/storage';
+import type { RoutingConfig } from './config/routing.config';
+import { RoutingEngine } from './engine/routing.engine';
+import { RoutingWork } from './engine/routing.work';
+import { RoutingGrpc } from './grpc/routing.grpc';
+
+export interface RunningRouting {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  close(): Promise<void>;
+}
+
+/** The routing service: takes its queues' work from the bus, decides, and serves agents' accepts and transfers. */
+export async function startRouting(config: RoutingConfig, options: { registry?: Registry; httpHost?: string; storage?: Storage; bus?: MessageBus } = {}): Promise<RunningRouting> {
+  const logger = createLogger('routing');
+  const registry = options.registry ?? defaultRegistry();
+  if (!options.registry) collectProcessMetrics(registry);
+  const health = new HealthRegistry();
+  const storage = options.storage ?? (await openStorage(config, registry));
+  const ownBus = options.bus ? null : config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-routing', registry, logger }) : null;
+  const bus = options.bus ?? ownBus;
+  if (!bus) throw new Error('the routing service needs Kafka (PARLEY_KAFKA_BROKERS) or a bus from its composition');
+  const model = new AvailabilityModel(storage.raw, logger);
+  await model.catchUp();
+  model.follow();
+  const engine = new RoutingEngine(storage.log, model, { strategy: config.PARLEY_ROUTING_STRATEGY, offerTimeoutSeconds: config.PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS, stickySeconds: config.PARLEY_ROUTING_STICKY_SECONDS, escalation: [], requeueLiveOnOffline: config.PARLEY_ROUTING_REQUEUE_LIVE_ON_OFFLINE }, logger, registry);
+  const work = new RoutingWork(bus, engine, config.PARLEY_ROUTING_QUEUE, config.PARLEY_ROUTING_TICK_MS, logger);
+  await work.start();
+  const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), { logger, registry });
+  const grpc = await startGrpcServer({ address: config.PARLEY_ROUTING_GRPC_ADDRESS, services: [{ name: 'parley.v1.RoutingService', definition: parleyService('RoutingService').service, implementation: new RoutingGrpc(engine, work, edge).implementation() }] });
+  grpc.health.setStatus('', 'SERVING');
+  grpc.health.setStatus('parley.v1.RoutingService', 'SERVING');
+  health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
+  class RoutingHttpModule {}
+  const http = await NestFactory.create(RoutingHttpModule, { logger: new PinoNestLogger(logger) });
+  await http.listen(config.PARLEY_ROUTING_HTTP_PORT, options.httpHost ?? '0.0.0.0');
+  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  logger.info({ grpcPort: grpc.port, httpPort }, 'routing service running');
+  return {
+    grpcPort: grpc.port,
+    httpPort,
+    close: async () => {
+      health.markShuttingDown();
+      await grpc.close(2000);
+      // Leaving the group commits what was handled; the next owner of the partitions goes on from there.
+      await work.stop();
+      await http.close();
+      await model.stop();
+      await ownBus?.close();
+      if (!options.storage) await storage.close();
+    },
+  };
+}
