@@ -105,6 +105,11 @@ export class AvailabilityModel {
     return all;
   }
 
+  /** A queue's configuration (hours, skills, languages), if it has any. */
+  queueOf(tenantId: string, queueId: string): QueueState | undefined {
+    return this.tenant(tenantId).queues.get(queueId);
+  }
+
   /** Every agent of a tenant with presence, capacity and the conversations they own now. */
   agentsOf(tenantId: string): { readonly agent: AgentAvailability; readonly owns: { readonly live: ReadonlySet<string>; readonly messaging: ReadonlySet<string> } }[] {
     const t = this.tenant(tenantId);

@@ -18,7 +18,7 @@ export class RoutingEngine {
   private readonly metrics;
 
   constructor(
-    log: EventLog,
+    private readonly log: EventLog,
     private readonly model: AvailabilityModel,
     readonly policy: QueuePolicy,
     private readonly logger: Logger,
@@ -71,6 +71,18 @@ export class RoutingEngine {
       capacity: { live: agent.liveChats.max, messaging: agent.messaging.max },
       loadElsewhere: { live: [...owns.live].filter((s) => !here.has(s)).length, messaging: [...owns.messaging].filter((s) => !here.has(s)).length },
     }));
+  }
+
+  /** The queue's required skills, as configured on the availability service. */
+  skillsOf(tenantId: string, queueId: string): string[] {
+    return [...(this.model.queueOf(tenantId, queueId)?.skills ?? [])];
+  }
+
+  /** The agent who last helped in this conversation: a returning customer is offered to them first. */
+  async lastAgentOf(tenantId: string, conversationId: string): Promise<string | undefined> {
+    const recent = await this.log.readStream(streams.conversation(tenantId, conversationId), { direction: 'backward', limit: 200 });
+    const assigned = recent.find((e) => e.type === 'conversation.assigned');
+    return assigned ? String((assigned.data as { agentId: string }).agentId) : undefined;
   }
 
   conversationState(tenantId: string, conversationId: string) {

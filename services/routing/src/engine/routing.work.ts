@@ -7,7 +7,7 @@ export const WORK_TOPIC = 'parley.routing.work';
 export const ROUTING_GROUP = 'parley-routing';
 
 export type Work =
-  | { readonly op: 'enqueue'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string; readonly kind: 'live' | 'messaging'; readonly priority: number; readonly reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow'; readonly preferredAgentId?: string }
+  | { readonly op: 'enqueue'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string; readonly kind: 'live' | 'messaging'; readonly priority: number; readonly reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow'; readonly preferredAgentId?: string | undefined }
   | { readonly op: 'tick'; readonly tenantId: string; readonly queueId: string }
   | { readonly op: 'resolve'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string }
   | { readonly op: 'agent-offline'; readonly tenantId: string; readonly queueId: string; readonly agentId: string };
@@ -56,7 +56,7 @@ export class RoutingWork {
     const at = new Date().toISOString();
     const e = this.engine;
     if (work.op === 'enqueue') {
-      const events = await e.run(work.tenantId, work.queueId, [{ type: 'Enqueue', conversationId: work.conversationId, kind: work.kind, priority: work.priority, skills: [], ...(work.preferredAgentId ? { preferredAgentId: work.preferredAgentId } : {}), reason: work.reason, at }]);
+      const events = await e.run(work.tenantId, work.queueId, [{ type: 'Enqueue', conversationId: work.conversationId, kind: work.kind, priority: work.priority, skills: e.skillsOf(work.tenantId, work.queueId), ...(work.preferredAgentId ? { preferredAgentId: work.preferredAgentId } : {}), reason: work.reason, at }]);
       if (events.length === 0) return;
     } else if (work.op === 'resolve') {
       await e.run(work.tenantId, work.queueId, [{ type: 'Resolve', conversationId: work.conversationId, at }]);
@@ -74,7 +74,8 @@ export class RoutingWork {
     const { state } = await this.engine.conversationState(event.tenantId, conversationId);
     if (state.agentId !== null || state.status === 'resolved' || state.status === 'new') return;
     const channel = (event.data as { channel?: string }).channel;
-    await this.publish({ op: 'enqueue', tenantId: event.tenantId, queueId: this.defaultQueue, conversationId, kind: event.type === 'conversation.session-started' || channel === 'web' ? 'live' : 'messaging', priority: state.priority, reason: event.type === 'conversation.reopened' ? 'reopened' : 'new' });
+    const lastAgent = await this.engine.lastAgentOf(event.tenantId, conversationId);
+    await this.publish({ op: 'enqueue', tenantId: event.tenantId, queueId: this.defaultQueue, conversationId, kind: event.type === 'conversation.session-started' || channel === 'web' ? 'live' : 'messaging', priority: state.priority, reason: lastAgent ? 'reopened' : 'new', ...(lastAgent ? { preferredAgentId: lastAgent } : {}) });
   }
 
   private async agents(event: RecordedEvent): Promise<void> {
