@@ -15,7 +15,7 @@ describe('npm start (the embedded process)', () => {
   it('serves health and metrics, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
     const child = spawn(process.execPath, [join(__dirname, 'main.js')], {
-      env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_GRPC_PORT: '0', PARLEY_AVAILABILITY_GRPC_PORT: '0', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'info' },
+      env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_GRPC_PORT: '0', PARLEY_AVAILABILITY_GRPC_PORT: '0', PARLEY_ROUTING_GRPC_PORT: '0', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -30,7 +30,7 @@ describe('npm start (the embedded process)', () => {
       assert.match(metrics, /^process_cpu_user_seconds_total/m);
       assert.match(metrics, /# TYPE parley_event_log_append_duration_seconds histogram/);
       // The services run inside: the public gRPC API answers its health check, the channels take a visitor.
-      for (const name of ['gRPC API', 'availability']) {
+      for (const name of ['gRPC API', 'availability', 'routing']) {
         const address = new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)?.[1];
         assert.ok(address, `${name} address printed`);
         const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');

@@ -11,6 +11,8 @@ import { startHistory } from '@parley/history/app';
 import { loadHistoryConfig } from '@parley/history/config';
 import { startIngress } from '@parley/ingress/app';
 import { loadIngressConfig } from '@parley/ingress/config';
+import { startRouting } from '@parley/routing/app';
+import { loadRoutingConfig } from '@parley/routing/config';
 import { InProcessBus } from '@parley/message-bus';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals } from '@parley/observability';
 import { openStorage } from '@parley/storage';
@@ -28,7 +30,7 @@ function secret(dataDir: string, name: string, given: string | undefined, make: 
 /**
  * `npm start`: Parley in one process, on the SQLite event log (kept in
  * PARLEY_DATA_DIR across restarts) and the in-process bus: the history
- * (public gRPC API), availability and ingress services, the same code that runs
+ * (public gRPC API), availability, routing and ingress services, the same code that runs
  * alone per service over Kafka and MongoDB in production, sharing one store.
  */
 async function main(): Promise<void> {
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const shared = { registry, storage, httpHost: '127.0.0.1' };
   const history = await startHistory(loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }), shared);
   const availability = await startAvailability(loadAvailabilityConfig({ ...env, PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`, PARLEY_AVAILABILITY_HTTP_PORT: '0' }), shared);
+  const routing = await startRouting(loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }), { ...shared, bus });
   const ingress = await startIngress(loadIngressConfig({ ...env, PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, storage, bus });
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
 
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
       `  metrics       ${base}/metrics`,
       `  gRPC API      ${host}:${history.grpcPort}  (parley.v1 conversations, customers, events; reflection on)`,
       `  availability  ${host}:${availability.grpcPort}  (parley.v1.AvailabilityService)`,
+      `  routing       ${host}:${routing.grpcPort}  (parley.v1.RoutingService)`,
       `  channels      http://${host}:${ingress.httpPort}/webhooks/…  ws://${host}:${ingress.httpPort}/live`,
       `  data          ${config.dataDir}  (token secret in token.secret)`,
       '',
@@ -89,6 +93,7 @@ async function main(): Promise<void> {
       // Stop taking work first, then finish and flush what was taken.
       await app.close();
       await ingress.close();
+      await routing.close();
       await availability.close();
       await history.close();
       await relay.stop();

@@ -12,6 +12,8 @@ const schema = z.object({
   PARLEY_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
   /** The availability API (presence, business hours, offers). */
   PARLEY_AVAILABILITY_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50052),
+  /** Routing: offers, accepts, transfers. */
+  PARLEY_ROUTING_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50053),
   /** Channels: webhooks and the live-chat WebSocket. */
   PARLEY_INGRESS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
 });
@@ -24,6 +26,7 @@ export interface ParleyConfig {
   readonly grpcPort: number;
   readonly availabilityGrpcPort: number;
   readonly ingressHttpPort: number;
+  readonly routingGrpcPort: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
@@ -35,5 +38,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
     );
   }
   const c = parsed.data;
-  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS, grpcPort: c.PARLEY_GRPC_PORT, availabilityGrpcPort: c.PARLEY_AVAILABILITY_GRPC_PORT, ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT };
+  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS, grpcPort: c.PARLEY_GRPC_PORT, availabilityGrpcPort: c.PARLEY_AVAILABILITY_GRPC_PORT, ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT, routingGrpcPort: c.PARLEY_ROUTING_GRPC_PORT };
 }
