@@ -4,3 +4,4 @@ export * from './health';
 export * from './nest/observability.module';
 export * from './nest/pino-nest.logger';
 export * from './shutdown';
+export * from './nest/health.server';

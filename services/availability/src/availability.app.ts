@@ -1,8 +1,6 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, gauge, type Registry } from '@parley/observability';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, gauge, startHealthServer, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
 import { OutboxRelay } from '@parley/event-log';
 import { KafkaBus } from '@parley/message-bus';
@@ -62,11 +60,8 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   grpc.health.setStatus('parley.v1.AvailabilityService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
 
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
-  class AvailabilityHttpModule {}
-  const http = await NestFactory.create(AvailabilityHttpModule, { logger: new PinoNestLogger(logger) });
-  await http.listen(config.PARLEY_AVAILABILITY_HTTP_PORT, options.httpHost ?? '0.0.0.0');
-  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_AVAILABILITY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
+  const httpPort = http.port;
   logger.info({ grpcPort: grpc.port, httpPort }, 'availability service running');
   return {
     grpcPort: grpc.port,

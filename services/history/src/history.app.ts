@@ -1,6 +1,4 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { EVENT_CONTRACTS, type ConversationEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import { CustomerDirectory } from '@parley/customer-directory';
@@ -8,7 +6,7 @@ import { DeciderStore, deriveKey } from '@parley/event-log';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
 import { historyProjections } from './projections/history.projections';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
@@ -80,11 +78,8 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   grpc.health.setStatus('parley.v1.CustomerService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await store.raw.streamVersion('parley-health')) >= 0 }));
 
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
-  class HistoryHttpModule {}
-  const http = await NestFactory.create(HistoryHttpModule, { logger: new PinoNestLogger(logger) });
-  await http.listen(config.PARLEY_HISTORY_HTTP_PORT, options.httpHost ?? '0.0.0.0');
-  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_HISTORY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
+  const httpPort = http.port;
   logger.info({ grpcPort: grpc.port, httpPort }, 'history service running');
 
   return {

@@ -1,10 +1,8 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { AvailabilityModel } from '@parley/availability-model';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
 import type { RoutingConfig } from './config/routing.config';
 import { RoutingEngine } from './engine/routing.engine';
@@ -39,11 +37,8 @@ export async function startRouting(config: RoutingConfig, options: { registry?: 
   grpc.health.setStatus('parley.v1.RoutingService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
 
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
-  class RoutingHttpModule {}
-  const http = await NestFactory.create(RoutingHttpModule, { logger: new PinoNestLogger(logger) });
-  await http.listen(config.PARLEY_ROUTING_HTTP_PORT, options.httpHost ?? '0.0.0.0');
-  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_ROUTING_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
+  const httpPort = http.port;
   logger.info({ grpcPort: grpc.port, httpPort }, 'routing service running');
   return {
     grpcPort: grpc.port,
