@@ -23,12 +23,38 @@ export function isErased(value: unknown): value is typeof ERASED {
  * them any more, in the log, in snapshots, or in copies on the bus.
  */
 export class EncryptingEventLog implements EventLog {
+  /**
+   * Keys read in the last second, by subject: most appends and reads of a busy
+   * conversation need the same key again at once. An erasure here drops it at
+   * once; an erasure by another process is seen within a second.
+   */
+  private readonly recent = new Map<string, { key: Buffer | null; at: number }>();
+
   constructor(
     private readonly inner: EventLog,
     private readonly keys: SubjectKeyStore,
     /** Dot paths of the personal fields of an event type (from @parley/contracts). */
     private readonly personalFieldsOf: (type: string) => readonly string[],
+    private readonly keyCacheMs = 1000,
   ) {}
+
+  private async findKey(subjectId: string): Promise<Buffer | null> {
+    const now = Date.now();
+    const hit = this.recent.get(subjectId);
+    if (hit && now - hit.at < this.keyCacheMs) return hit.key;
+    const key = await this.keys.find(subjectId);
+    if (this.recent.size > 10_000) this.recent.clear();
+    this.recent.set(subjectId, { key, at: now });
+    return key;
+  }
+
+  private async keyFor(subjectId: string): Promise<Buffer> {
+    const known = await this.findKey(subjectId);
+    if (known) return known;
+    const key = await this.keys.keyFor(subjectId);
+    this.recent.set(subjectId, { key, at: Date.now() });
+    return key;
+  }
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const sealed = await Promise.all(events.map((e) => this.sealEvent(e)));
@@ -55,7 +81,7 @@ export class EncryptingEventLog implements EventLog {
 
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
     if (!snapshot.subjectId) return this.inner.saveSnapshot(snapshot);
-    const key = await this.keys.keyFor(snapshot.subjectId);
+    const key = await this.keyFor(snapshot.subjectId);
     const { subjectId, ...rest } = snapshot;
     return this.inner.saveSnapshot({ ...rest, state: { [SUBJECT_METADATA]: subjectId, sealed: seal(key, snapshot.state) } });
   }
@@ -65,7 +91,7 @@ export class EncryptingEventLog implements EventLog {
     const snapshot = await this.inner.loadSnapshot(streamId);
     const state = snapshot?.state as { subjectId?: string; sealed?: string } | undefined;
     if (!snapshot || !state?.sealed || !state.subjectId) return snapshot;
-    const key = await this.keys.find(state.subjectId);
+    const key = await this.findKey(state.subjectId);
     if (!key) return null;
     return { ...snapshot, state: open(key, state.sealed) };
   }
@@ -84,8 +110,10 @@ export class EncryptingEventLog implements EventLog {
   }
 
   /** Deletes the subject's key: its personal data becomes unreadable everywhere. */
-  erase(subjectId: string): Promise<void> {
-    return this.keys.erase(subjectId);
+  async erase(subjectId: string): Promise<void> {
+    this.recent.delete(subjectId);
+    await this.keys.erase(subjectId);
+    this.recent.delete(subjectId);
   }
 
   /**
@@ -93,12 +121,12 @@ export class EncryptingEventLog implements EventLog {
    * data (a conversation's timeline): erasing the subject shreds them too.
    */
   async sealFor(subjectId: string, value: unknown): Promise<string> {
-    return seal(await this.keys.keyFor(subjectId), value);
+    return seal(await this.keyFor(subjectId), value);
   }
 
   /** Opens what sealFor sealed; null once the subject was erased (or given a new key since). */
   async openFor(subjectId: string, sealed: string): Promise<unknown> {
-    const key = await this.keys.find(subjectId);
+    const key = await this.findKey(subjectId);
     if (!key) return null;
     try {
       return open(key, sealed);
@@ -112,7 +140,7 @@ export class EncryptingEventLog implements EventLog {
     const subject = event.metadata[SUBJECT_METADATA];
     const paths = this.personalFieldsOf(event.type);
     if (typeof subject !== 'string' || paths.length === 0) return event;
-    const key = await this.keys.find(subject);
+    const key = await this.findKey(subject);
     return { ...event, data: mapPaths(event.data, paths, (v) => (typeof v === 'string' && v.startsWith(PREFIX) ? (key ? open(key, v) : ERASED) : v)) };
   }
 
@@ -120,7 +148,7 @@ export class EncryptingEventLog implements EventLog {
     const subject = event.metadata?.[SUBJECT_METADATA];
     const paths = this.personalFieldsOf(event.type);
     if (typeof subject !== 'string' || paths.length === 0) return event;
-    const key = await this.keys.keyFor(subject);
+    const key = await this.keyFor(subject);
     return { ...event, data: mapPaths(event.data, paths, (v) => seal(key, v)) };
   }
 }
