@@ -146,7 +146,8 @@ export class AvailabilityModel {
         case 'queue.hours-set':
         case 'queue.exception-set':
         case 'queue.exception-removed':
-        case 'queue.requirements-set': {
+        case 'queue.requirements-set':
+        case 'queue.routing-policy-set': {
           const e = this.domain(event) as Parameters<typeof queueDecider.evolve>[1];
           t.queues.set(e.data.queueId, queueDecider.evolve(t.queues.get(e.data.queueId) ?? queueDecider.initialState(), e));
           return true;

@@ -1,4 +1,4 @@
-import type { AvailabilityEvent, TargetingRuleData } from '@parley/contracts';
+import type { AvailabilityEvent, RoutingPolicyData, TargetingRuleData } from '@parley/contracts';
 import type { Decider } from '@parley/decider';
 import { validateBusinessHours, type BusinessHours, type Slot, type Weekday } from './business-hours';
 import type { Presence } from './offer';
@@ -41,7 +41,8 @@ export type QueueCommand =
   | { type: 'SetHours'; queueId: string; timeZone: string; weekly: Partial<Record<Weekday, Slot[]>>; at: string }
   | { type: 'SetException'; queueId: string; date: string; slots: Slot[]; at: string }
   | { type: 'RemoveException'; queueId: string; date: string; at: string }
-  | { type: 'SetRequirements'; queueId: string; skills: string[]; languages: string[]; typicalResponseSeconds: number; at: string };
+  | { type: 'SetRequirements'; queueId: string; skills: string[]; languages: string[]; typicalResponseSeconds: number; at: string }
+  | ({ type: 'SetRoutingPolicy'; queueId: string; at: string } & RoutingPolicyData);
 
 export interface QueueState {
   readonly queueId: string | null;
@@ -49,12 +50,14 @@ export interface QueueState {
   readonly skills: readonly string[];
   readonly languages: readonly string[];
   readonly typicalResponseSeconds: number;
+  /** Null: the routing service's defaults. */
+  readonly routing: RoutingPolicyData | null;
 }
 
-type QueueEvent = Event<'queue.hours-set' | 'queue.exception-set' | 'queue.exception-removed' | 'queue.requirements-set'>;
+type QueueEvent = Event<'queue.hours-set' | 'queue.exception-set' | 'queue.exception-removed' | 'queue.requirements-set' | 'queue.routing-policy-set'>;
 
 export const queueDecider: Decider<QueueCommand, QueueEvent, QueueState> = {
-  initialState: () => ({ queueId: null, hours: { timeZone: 'UTC', weekly: {}, exceptions: {} }, skills: [], languages: [], typicalResponseSeconds: 300 }),
+  initialState: () => ({ queueId: null, hours: { timeZone: 'UTC', weekly: {}, exceptions: {} }, skills: [], languages: [], typicalResponseSeconds: 300, routing: null }),
   decide(command, state) {
     switch (command.type) {
       case 'SetHours':
@@ -67,6 +70,10 @@ export const queueDecider: Decider<QueueCommand, QueueEvent, QueueState> = {
         return state.hours.exceptions[command.date] ? [{ type: 'queue.exception-removed', data: { queueId: command.queueId, date: command.date, at: command.at } }] : [];
       case 'SetRequirements':
         return [{ type: 'queue.requirements-set', data: { queueId: command.queueId, skills: command.skills, languages: command.languages, typicalResponseSeconds: command.typicalResponseSeconds, at: command.at } }];
+      case 'SetRoutingPolicy': {
+        const { type: _type, ...data } = command;
+        return [{ type: 'queue.routing-policy-set', data }];
+      }
     }
   },
   evolve(state, event) {
@@ -81,6 +88,10 @@ export const queueDecider: Decider<QueueCommand, QueueEvent, QueueState> = {
       }
       case 'queue.requirements-set':
         return { ...state, queueId: event.data.queueId, skills: event.data.skills, languages: event.data.languages, typicalResponseSeconds: event.data.typicalResponseSeconds };
+      case 'queue.routing-policy-set': {
+        const { queueId, at: _at, ...routing } = event.data;
+        return { ...state, queueId, routing };
+      }
     }
   },
 };

@@ -7,6 +7,7 @@ export interface AgentView {
   readonly agentId: string;
   readonly online: boolean;
   readonly skills: readonly string[];
+  readonly languages?: readonly string[];
   readonly capacity: Readonly<Record<WorkKind, number>>;
   /** Work the agent has in other queues. */
   readonly loadElsewhere: Readonly<Record<WorkKind, number>>;
@@ -26,8 +27,8 @@ export interface QueuePolicy {
 
 export type RoutingCommand =
   | { type: 'Enqueue'; conversationId: string; kind: WorkKind; priority: number; skills: string[]; preferredAgentId?: string; reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow'; at: string }
-  /** Offers what can be offered now; offer ids come with the command (the decider has no randomness). */
-  | { type: 'Dispatch'; agents: readonly AgentView[]; policy: QueuePolicy; offerIds: readonly string[]; at: string }
+  /** Offers what can be offered now; offer ids come with the command (the decider has no randomness). `languages`: at least one of them, if any. */
+  | { type: 'Dispatch'; agents: readonly AgentView[]; policy: QueuePolicy; offerIds: readonly string[]; languages?: readonly string[]; at: string }
   | { type: 'Accept'; offerId: string; agentId: string; at: string }
   | { type: 'Decline'; offerId: string; agentId: string; at: string }
   | { type: 'Expire'; at: string }
@@ -100,7 +101,11 @@ function dispatch(state0: RoutingState, command: Extract<RoutingCommand, { type:
     if (offered.has(w.conversationId)) continue;
     const sticky = w.preferredAgentId !== null && seconds(w.enqueuedAt, at) < policy.stickySeconds ? w.preferredAgentId : null;
     const fits = (a: AgentView) =>
-      a.online && (sticky === null || a.agentId === sticky) && load.get(a.agentId)![w.kind] < a.capacity[w.kind] && !w.excluded.includes(a.agentId) && (w.skillsWidened || w.skills.every((s) => a.skills.includes(s)));
+      a.online &&
+      (sticky === null || a.agentId === sticky) &&
+      load.get(a.agentId)![w.kind] < a.capacity[w.kind] &&
+      !w.excluded.includes(a.agentId) &&
+      (w.skillsWidened || (w.skills.every((s) => a.skills.includes(s)) && (!command.languages?.length || command.languages.some((l) => a.languages?.includes(l)))));
     let best: AgentView | null = null;
     if (policy.strategy === 'round-robin') {
       best = byId.find((a) => (lastAgentId === null || a.agentId > lastAgentId) && fits(a)) ?? byId.find(fits) ?? null;

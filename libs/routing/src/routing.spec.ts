@@ -45,8 +45,10 @@ describe('routing: order and capacity', () => {
     const a = agent('a', { capacity: { live: 2, messaging: 1 }, loadElsewhere: { live: 1, messaging: 0 } });
     assert.deepEqual(offersOf(decided(history, dispatch([a]))), ['m1->a'], 'one live slot, held by the open offer; the messaging slot is free');
   });
-  it('skips agents offline or without the skills', () => {
+  it('skips agents offline, without the skills, or speaking none of the queue\'s languages', () => {
     spec.given([enqueued('c1', 0)]).when(dispatch([agent('a', { online: false }), agent('b', { skills: [] })])).thenNothing();
+    spec.given([enqueued('c1', 0)]).when({ ...dispatch([agent('a', { languages: ['fr'] })]), languages: ['de', 'en'] }).thenNothing();
+    assert.deepEqual(offersOf(decided([enqueued('c1', 0)], { ...dispatch([agent('a', { languages: ['fr'] }), agent('b', { languages: ['en'] })]), languages: ['de', 'en'] })), ['c1->b']);
   });
 });
 

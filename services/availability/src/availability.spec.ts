@@ -143,6 +143,9 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     const sup = await bearer('brand-a', 'supervisor', 'sup-1');
     await assert.rejects(rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Mars/Olympus', days: ALWAYS }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
     await assert.rejects(rpc(client, 'SetHoursException', { queue_id: 'support', date: '2026-13-40', slots: [] }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(rpc(client, 'SetRoutingPolicy', { queue_id: 'support', strategy: 'random', escalation: [] }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(rpc(client, 'SetRoutingPolicy', { queue_id: 'support', strategy: 'round-robin', escalation: [{ after: { seconds: 60, nanos: 0 }, action: 'overflow', to_queue_id: '' }] }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    await rpc(client, 'SetRoutingPolicy', { queue_id: 'support', strategy: 'round-robin', offer_timeout: { seconds: 20, nanos: 0 }, sticky: { seconds: 30, nanos: 0 }, escalation: [{ after: { seconds: 120, nanos: 0 }, action: 'widen-skills' }], requeue_live_on_offline: true }, sup);
     await assert.rejects(rpc(client, 'SetCapacity', { agent_id: 'agent-1', live_chats: 3, messaging: 1, skills: [], languages: [] }, await bearer('brand-a', 'agent', 'agent-1')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
     await assert.rejects(rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE', agent_id: 'agent-2' }, await bearer('brand-a', 'agent', 'agent-1')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
     const widget = await bearer('brand-a', 'integration', 'w');

@@ -27,6 +27,25 @@ export const QueueRequirementsSet = contract(
   z.object({ queueId: Id, skills: z.array(z.string().min(1).max(64)).max(50), languages: z.array(z.string().min(2).max(15)).max(20), typicalResponseSeconds: z.number().int().min(0).max(30 * 86_400), at: Instant }),
 );
 
+const Escalation = z.discriminatedUnion('action', [
+  z.object({ afterSeconds: z.number().int().min(1), action: z.literal('widen-skills') }),
+  z.object({ afterSeconds: z.number().int().min(1), action: z.literal('overflow'), toQueueId: Id }),
+]);
+/** How a queue routes: its strategy, offer timeout, sticky window, escalation steps, and what happens when an agent leaves. */
+export const QueueRoutingPolicySet = contract(
+  'queue.routing-policy-set',
+  1,
+  z.object({
+    queueId: Id,
+    strategy: z.enum(['longest-idle', 'least-busy', 'round-robin']),
+    offerTimeoutSeconds: z.number().int().min(1).max(3600),
+    stickySeconds: z.number().int().min(0).max(86_400),
+    escalation: z.array(Escalation).max(10),
+    requeueLiveOnOffline: z.boolean(),
+    at: Instant,
+  }),
+);
+
 const Rule = z.object({
   ruleId: Id,
   urlPattern: z.string().min(1).max(2048),
@@ -44,8 +63,9 @@ export const TargetingRulesSet = contract('targeting.rules-set', 1, z.object({ r
 export const InvitationShown = contract('invitation.shown', 1, z.object({ visitorId: Id, ruleId: Id, at: Instant }));
 export const InvitationAnswered = contract('invitation.answered', 1, z.object({ visitorId: Id, ruleId: Id, accepted: z.boolean(), at: Instant }));
 
-export const AVAILABILITY_EVENTS = [PresenceChanged, CapacitySet, QueueHoursSet, QueueExceptionSet, QueueExceptionRemoved, QueueRequirementsSet, TargetingRulesSet, InvitationShown, InvitationAnswered] as const;
+export const AVAILABILITY_EVENTS = [PresenceChanged, CapacitySet, QueueHoursSet, QueueExceptionSet, QueueExceptionRemoved, QueueRequirementsSet, QueueRoutingPolicySet, TargetingRulesSet, InvitationShown, InvitationAnswered] as const;
 
 type DataOf<C> = C extends { type: infer T; schema: infer S extends z.ZodType } ? { type: T; data: z.output<S> } : never;
 export type AvailabilityEvent = DataOf<(typeof AVAILABILITY_EVENTS)[number]>;
 export type TargetingRuleData = z.infer<typeof Rule>;
+export type RoutingPolicyData = Omit<z.infer<typeof QueueRoutingPolicySet.schema>, 'queueId' | 'at'>;

@@ -109,6 +109,24 @@ export class AvailabilityGrpc {
         await this.model.catchUp();
         return {};
       }),
+      SetRoutingPolicy: e.unary('SetRoutingPolicy', CONFIGURERS, async (req: { queue_id: string; strategy: string; offer_timeout: Ts | null; sticky: Ts | null; escalation: { after: Ts | null; action: string; to_queue_id: string }[]; requeue_live_on_offline: boolean }, caller) => {
+        const queueId = id('queue_id', req.queue_id);
+        if (!['longest-idle', 'least-busy', 'round-robin'].includes(req.strategy)) throw new InvalidArgumentError('invalid request', [{ field: 'strategy', description: 'longest-idle, least-busy or round-robin' }]);
+        const escalation = req.escalation.map((step, i) => {
+          const afterSeconds = Math.round(seconds(step.after) ?? 0);
+          if (afterSeconds < 1) throw new InvalidArgumentError('invalid request', [{ field: `escalation[${i}].after`, description: 'at least one second' }]);
+          if (step.action === 'widen-skills') return { afterSeconds, action: 'widen-skills' as const };
+          if (step.action === 'overflow') return { afterSeconds, action: 'overflow' as const, toQueueId: id(`escalation[${i}].to_queue_id`, step.to_queue_id) };
+          throw new InvalidArgumentError('invalid request', [{ field: `escalation[${i}].action`, description: 'widen-skills or overflow' }]);
+        });
+        await this.queues.handle(
+          streams.queue(caller.tenantId, queueId),
+          { type: 'SetRoutingPolicy', queueId, strategy: req.strategy as 'longest-idle', offerTimeoutSeconds: Math.max(1, Math.round(seconds(req.offer_timeout) ?? 30)), stickySeconds: Math.round(seconds(req.sticky) ?? 60), escalation, requeueLiveOnOffline: req.requeue_live_on_offline, at: this.now() },
+          envelope(caller),
+        );
+        await this.model.catchUp();
+        return {};
+      }),
       SetTargetingRules: e.unary('SetTargetingRules', CONFIGURERS, async (req: { rules: { rule_id: string; url_pattern: string; min_time_on_page_seconds: number; min_pages_viewed: number; visitor: string; attributes: Record<string, string>; message: string; queue_id: string }[]; period: Ts | null }, caller) => {
         const rules = req.rules.map((r, i) => {
           if (!['', 'ANY', 'RETURNING', 'NEW'].includes(r.visitor)) throw new InvalidArgumentError('invalid request', [{ field: `rules[${i}].visitor`, description: 'ANY, RETURNING or NEW' }]);

@@ -51,12 +51,18 @@ export class RoutingEngine {
     return events;
   }
 
+  /** The queue's own policy, configured on the availability service, or the service's defaults. */
+  policyOf(tenantId: string, queueId: string): QueuePolicy {
+    return this.model.queueOf(tenantId, queueId)?.routing ?? this.policy;
+  }
+
   /** Expired offers go back; then everything that can be offered now is. */
   tick(tenantId: string, queueId: string, at = new Date().toISOString()): Promise<readonly RoutingEvent[]> {
+    const languages = [...(this.model.queueOf(tenantId, queueId)?.languages ?? [])];
     return this.queues.load(streams.routing(tenantId, queueId)).then(({ state }) =>
       this.run(tenantId, queueId, [
         { type: 'Expire', at },
-        { type: 'Dispatch', agents: this.agents(tenantId, state), policy: this.policy, offerIds: Array.from({ length: 50 }, () => randomUUID()), at },
+        { type: 'Dispatch', agents: this.agents(tenantId, state), policy: this.policyOf(tenantId, queueId), offerIds: Array.from({ length: 50 }, () => randomUUID()), languages, at },
       ]),
     );
   }
@@ -68,6 +74,7 @@ export class RoutingEngine {
       agentId: agent.agentId,
       online: agent.presence === 'online',
       skills: agent.skills,
+      languages: agent.languages,
       capacity: { live: agent.liveChats.max, messaging: agent.messaging.max },
       loadElsewhere: { live: [...owns.live].filter((s) => !here.has(s)).length, messaging: [...owns.messaging].filter((s) => !here.has(s)).length },
     }));

@@ -61,7 +61,7 @@ export class RoutingWork {
     } else if (work.op === 'resolve') {
       await e.run(work.tenantId, work.queueId, [{ type: 'Resolve', conversationId: work.conversationId, at }]);
     } else if (work.op === 'agent-offline') {
-      await e.run(work.tenantId, work.queueId, [{ type: 'AgentOffline', agentId: work.agentId, policy: e.policy, at }]);
+      await e.run(work.tenantId, work.queueId, [{ type: 'AgentOffline', agentId: work.agentId, policy: e.policyOf(work.tenantId, work.queueId), at }]);
     }
     const decided = await e.tick(work.tenantId, work.queueId, at);
     for (const d of decided) if (d.type === 'routing.left' && d.data.toQueueId) await this.publish({ op: 'enqueue', tenantId: work.tenantId, queueId: d.data.toQueueId, conversationId: d.data.conversationId, kind: 'messaging', priority: 5, reason: d.data.reason === 'overflow' ? 'overflow' : 'transferred' });

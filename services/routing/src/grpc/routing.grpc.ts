@@ -63,7 +63,7 @@ export class RoutingGrpc {
         const queueId = id('queue_id', req.queue_id);
         if (!req.to_agent_id === !req.to_queue_id) throw new InvalidArgumentError('invalid request', [{ field: 'to_agent_id', description: 'one of to_agent_id and to_queue_id' }]);
         const to = req.to_agent_id ? { kind: 'agent' as const, agentId: id('to_agent_id', req.to_agent_id) } : { kind: 'queue' as const, queueId: id('to_queue_id', req.to_queue_id) };
-        const events = await this.engine.run(caller.tenantId, queueId, [{ type: 'Transfer', conversationId: id('conversation_id', req.conversation_id), to, mode: req.warm ? 'warm' : 'cold', offerId: randomUUID(), policy: this.engine.policy, at: now() }], caller.subject);
+        const events = await this.engine.run(caller.tenantId, queueId, [{ type: 'Transfer', conversationId: id('conversation_id', req.conversation_id), to, mode: req.warm ? 'warm' : 'cold', offerId: randomUUID(), policy: this.engine.policyOf(caller.tenantId, queueId), at: now() }], caller.subject);
         for (const ev of events) if (ev.type === 'routing.left' && ev.data.toQueueId) await this.work.publish({ op: 'enqueue', tenantId: caller.tenantId, queueId: ev.data.toQueueId, conversationId: ev.data.conversationId, kind: 'messaging', priority: 5, reason: 'transferred' });
         await after(caller, queueId);
         return {};
