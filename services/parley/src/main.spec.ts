@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { service as healthService } from 'grpc-health-check';
+import WebSocket from 'ws';
 import { waitFor } from '@parley/testing-support';
 
 const loadedAvailability = () => parleyService('AvailabilityService').service;
@@ -56,6 +57,27 @@ describe('npm start (the embedded process)', () => {
       const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)?.[1];
       const visitor = await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) });
       assert.equal(visitor.status, 201);
+
+      // End to end inside one process: a demo agent comes online, a visitor writes, routing offers it to the agent.
+      const agentToken = /^ {2}demo-agent-1 \(agent\)\s+(\S+)$/m.exec(out)?.[1];
+      const agentMd = new Metadata();
+      agentMd.set('authorization', `Bearer ${agentToken}`);
+      const call = <T>(client: unknown, method: string, request: unknown, m: Metadata) =>
+        new Promise<T>((resolve, reject) => (client as Record<string, (r: unknown, m: Metadata, cb: (e: Error | null, r?: T) => void) => void>)[method]!.call(client, request, m, (e, r) => (e ? reject(e) : resolve(r!))));
+      const presence = new Availability(/^ {2}availability\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
+      await call(presence, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agentMd);
+      presence.close();
+      const { token: visitorToken } = (await visitor.json()) as { token: string };
+      const ws = new WebSocket(`${channels!.replace('http', 'ws')}/live?token=${visitorToken}`);
+      await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+      ws.send(JSON.stringify({ type: 'message', id: 'hello-1', text: 'hello from the demo page' }));
+      const Routing = makeClientConstructor(parleyService('RoutingService').service, 'parley.v1.RoutingService');
+      const routing = new Routing(/^ {2}routing\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
+      const offers = await waitFor(async () => (await call<{ offers: { offer_id: string; conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, agentMd)).offers, (o) => o.length > 0, { what: 'the offer to demo-agent-1', timeoutMs: 15_000 });
+      const accepted = await call<{ conversation_id: string }>(routing, 'AcceptOffer', { queue_id: 'support', offer_id: offers[0]!.offer_id }, agentMd);
+      assert.equal(accepted.conversation_id, offers[0]!.conversation_id);
+      routing.close();
+      ws.close();
       // Logs are JSON lines.
       const lines = out.split('\n').filter((l) => l.startsWith('{'));
       assert.ok(lines.length > 0 && lines.every((l) => typeof JSON.parse(l).level === 'string'));
