@@ -54,7 +54,7 @@ export interface QueueState {
   readonly routing: RoutingPolicyData | null;
 }
 
-type QueueEvent = Event<'queue.hours-set' | 'queue.exception-set' | 'queue.exception-removed' | 'queue.requirements-set' | 'queue.routing-policy-set'>;
+export type QueueEvent = Event<'queue.hours-set' | 'queue.exception-set' | 'queue.exception-removed' | 'queue.requirements-set' | 'queue.routing-policy-set'>;
 
 export const queueDecider: Decider<QueueCommand, QueueEvent, QueueState> = {
   initialState: () => ({ queueId: null, hours: { timeZone: 'UTC', weekly: {}, exceptions: {} }, skills: [], languages: [], typicalResponseSeconds: 300, routing: null }),

@@ -66,7 +66,8 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, two);
     await waitFor(() => updates.at(-1)!.live_chat, (live) => live, { what: 'live chat offered' });
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, one);
-    await new Promise((r) => setTimeout(r, 300));
+    // The change is in the model (one agent free): any update it caused has been sent by now.
+    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, one)).offer.agents_free, (n) => n === 1, { what: 'agent-1 gone from the model' });
     assert.equal(updates.at(-1)!.live_chat, true, 'one agent is still there');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, two);
     await waitFor(() => updates.at(-1)!, (o) => !o.live_chat, { what: 'the last agent gone' });

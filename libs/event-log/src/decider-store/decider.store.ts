@@ -38,6 +38,8 @@ export interface Loaded<State> {
 
 export interface Decided<State> {
   readonly state: State;
+  /** The state the commands were decided on. */
+  readonly previous: State;
   readonly version: number;
   readonly events: readonly RecordedEvent[];
 }
@@ -103,7 +105,7 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
         decided.push(...events);
         deciding = fold(this.options.decider, events, deciding);
       }
-      if (decided.length === 0) return { state, version, events: [] };
+      if (decided.length === 0) return { state, previous: state, version, events: [] };
       try {
         const result = await this.options.log.append(
           streamId,
@@ -123,7 +125,7 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
             ...(typeof envelope.metadata?.['subjectId'] === 'string' ? { subjectId: envelope.metadata['subjectId'] } : {}),
           });
         }
-        return { state: next, version: result.nextExpectedVersion, events: result.events };
+        return { state: next, previous: state, version: result.nextExpectedVersion, events: result.events };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError) || attempt >= retries) throw error;
       }

@@ -1,6 +1,6 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { EVENT_CONTRACTS, streams, type AvailabilityEvent } from '@parley/contracts';
-import { agentDecider, queueDecider, sameOffer, targetingDecider, WEEKDAYS, type AgentCommand, type AgentState, type Offer, type QueueCommand, type QueueState, type Slot, type TargetingCommand, type TargetingState, type Weekday } from '@parley/availability-domain';
+import { agentDecider, queueDecider, sameOffer, targetingDecider, WEEKDAYS, type AgentCommand, type AgentState, type Offer, type QueueCommand, type QueueEvent, type QueueState, type Slot, type TargetingCommand, type TargetingState, type Weekday } from '@parley/availability-domain';
 import { InvalidArgumentError } from '@parley/errors';
 import { DeciderStore, type EventLog } from '@parley/event-log';
 import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
@@ -31,7 +31,7 @@ export function offerToProto(offer: Offer) {
 /** The AvailabilityService: writes go through the deciders into the log; reads come from the model. */
 export class AvailabilityGrpc {
   private readonly agents: DeciderStore<AgentCommand, Extract<AvailabilityEvent, { type: 'agent.presence-changed' | 'agent.capacity-set' }>, AgentState>;
-  private readonly queues: DeciderStore<QueueCommand, Extract<AvailabilityEvent, { type: `queue.${string}` }>, QueueState>;
+  private readonly queues: DeciderStore<QueueCommand, QueueEvent, QueueState>;
   private readonly targeting: DeciderStore<TargetingCommand, Extract<AvailabilityEvent, { type: 'targeting.rules-set' }>, TargetingState>;
 
   constructor(
@@ -44,7 +44,7 @@ export class AvailabilityGrpc {
   ) {
     const common = { log, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1, cacheSize: 10_000 };
     this.agents = new DeciderStore({ ...common, decider: agentDecider });
-    this.queues = new DeciderStore({ ...common, decider: queueDecider as never });
+    this.queues = new DeciderStore({ ...common, decider: queueDecider });
     this.targeting = new DeciderStore({ ...common, decider: targetingDecider });
   }
 

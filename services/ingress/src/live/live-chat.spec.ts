@@ -107,11 +107,14 @@ describe('ingress: live chat over WebSocket', () => {
     const tab = await connect(ingress.httpPort, { token });
     const conversationId = String((await tab.next((m) => m.type === 'ready', 'ready'))['conversationId']);
     const stream = streams.conversation('brand-a', conversationId);
-    await tab.close();
+    // Another visitor leaves at the same moment and does not come back: their session's end marks the grace period as over.
+    const other = await connect(ingress.httpPort, { token: (await visitor()).token });
+    const otherStream = streams.conversation('brand-a', String((await other.next((m) => m.type === 'ready', 'ready'))['conversationId']));
+    await Promise.all([tab.close(), other.close()]);
     // Back within the grace period: the same session goes on.
     const reloaded = await connect(ingress.httpPort, { token });
     await reloaded.next((m) => m.type === 'ready', 'ready');
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(async () => (await storage.log.readStream(otherStream)).map((e) => e.type), (t) => t.includes('conversation.session-ended'), { what: 'the grace period over for the other visitor' });
     assert.deepEqual((await storage.log.readStream(stream)).map((e) => e.type).filter((t) => t.startsWith('conversation.session')), ['conversation.session-started']);
     await reloaded.close();
     const types = await waitFor(async () => (await storage.log.readStream(stream)).map((e) => e.type), (t) => t.includes('conversation.session-ended'), { what: 'the session end' });

@@ -35,14 +35,13 @@ export class RoutingEngine {
 
   async run(tenantId: string, queueId: string, commands: readonly RoutingCommand[], actor = 'routing'): Promise<readonly RoutingEvent[]> {
     const stream = streams.routing(tenantId, queueId);
-    const before = (await this.queues.load(stream)).state;
     const result = await this.queues.handleAll(stream, commands, { tenantId, metadata: { actor } });
     const events = result.events.map((e) => ({ type: e.type, data: e.data }) as RoutingEvent);
     for (const e of events) {
       const reason = 'reason' in e.data ? String(e.data.reason) : 'by' in e.data ? String(e.data.by) : '';
       this.metrics.decisions.inc({ type: e.type, reason });
       if (e.type === 'routing.assigned') {
-        const waited = before.waiting.find((w) => w.conversationId === e.data.conversationId);
+        const waited = result.previous.waiting.find((w) => w.conversationId === e.data.conversationId);
         if (waited) this.metrics.waited.observe(Math.max(0, (Date.parse(e.data.at) - Date.parse(waited.enqueuedAt)) / 1000));
       }
     }
