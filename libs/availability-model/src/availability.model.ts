@@ -1,6 +1,6 @@
 import { EVENT_CONTRACTS, upcast, type AvailabilityEvent } from '@parley/contracts';
 import { agentDecider, invitationFor, offerFor, queueDecider, targetingDecider, type AgentAvailability, type AgentState, type Offer, type PageView, type QueueState, type TargetingRule, type TargetingState } from '@parley/availability-domain';
-import type { EventLog, RecordedEvent } from '@parley/event-log';
+import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
 import type { Logger } from '@parley/observability';
 
 interface TenantModel {
@@ -49,11 +49,13 @@ export class AvailabilityModel {
 
   private async readNew(): Promise<number> {
     let applied = 0;
+    const turns = new EventLoopTurns();
     for (;;) {
       const page = await this.log.readAll({ after: this.position, limit: 1000 });
       for (const event of page.events) if (this.apply(event)) applied++;
       this.position = page.checkpoint;
       if (page.events.length === 0) return applied;
+      await turns.pause();
     }
   }
 

@@ -11,3 +11,4 @@ export * from './crypto/subject-key.store';
 export * from './crypto/encrypting.event-log';
 export * from './crypto/personal-paths';
 export * from './decider-store/decider.store';
+export * from './delivery/event-loop.turns';

@@ -1,4 +1,4 @@
-import type { EventLog, RecordedEvent } from '@parley/event-log';
+import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
 import { createLogger, defaultRegistry, gauge, type Logger, type Registry } from '@parley/observability';
 import type { ReadModelStore } from './read-model.port';
 
@@ -122,9 +122,13 @@ export class ProjectionRunner {
     let checkpoint = (await store.get<CheckpointDoc>(STATE_TABLE, id))?.position ?? 0;
     const tables: ProjectionTables = { table: (name) => physical(name, generation) };
     let applied = 0;
+    const turns = new EventLoopTurns();
     while (!stop()) {
       const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500 });
-      for (const event of page.events) await projection.handle(event, store, tables);
+      for (const event of page.events) {
+        await projection.handle(event, store, tables);
+        await turns.pause();
+      }
       if (page.checkpoint !== checkpoint) {
         checkpoint = page.checkpoint;
         await store.upsert(STATE_TABLE, { id, position: checkpoint });

@@ -1,10 +1,12 @@
 /**
  * Walks the personal paths of an event's data ("text", "attachments[].ref",
  * "template.parameters[]") and replaces each value found with `change(value)`.
- * Returns a new object; the input is not modified.
+ * Returns a new object; the input is not modified. Only the objects on a
+ * changed path are copied: the rest is shared, as event data is never mutated
+ * (a deep clone per event was a tenth of the ingress's CPU at 1,000 messages/s).
  */
 export function mapPaths(data: unknown, paths: readonly string[], change: (value: unknown) => unknown): unknown {
-  let result = structuredClone(data);
+  let result = data;
   for (const path of paths) result = mapPath(result, path.split('.'), change);
   return result;
 }

@@ -51,6 +51,38 @@ describe('DeciderStore: commands against a stream', () => {
     }
   });
 
+  it('decides on a cached state without reading it again, and finds out from the append when another writer came first', async () => {
+    const { log, close } = open(100);
+    try {
+      let reads = 0;
+      const counting = new Proxy(log, { get: (target, key, receiver) => (key === 'readStream' ? (...args: Parameters<typeof log.readStream>) => (reads++, target.readStream(...args)) : Reflect.get(target, key, receiver)) });
+      const options = { log: counting, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10 };
+      const a = new DeciderStore(options);
+      const b = new DeciderStore({ ...options, log });
+      await a.handle('conversation-c1', receive(0), envelope);
+      reads = 0;
+      await a.handle('conversation-c1', receive(1), envelope);
+      assert.equal(reads, 0, 'a cached stream is not read before deciding');
+      // Behind a's back, b writes: a's stale append conflicts, is decided again on the fresh state, and lands once.
+      await b.handle('conversation-c1', receive(2), envelope);
+      const resolved = await a.handle('conversation-c1', { type: 'Resolve', by: { kind: 'agent', agentId: 'a' }, at: at(3) }, envelope);
+      assert.equal(resolved.state.status, 'resolved');
+      assert.ok(resolved.state.messages['m2'], 'decided on the state with b\'s message');
+      // a's cached state now says resolved; the customer writes again through b (reopened).
+      await b.handle('conversation-c1', receive(4), envelope);
+      // Resolving again is refused or a no-op on a's stale state: a asks the log and resolves the reopened conversation.
+      const again = await a.handle('conversation-c1', { type: 'Resolve', by: { kind: 'agent', agentId: 'a' }, at: at(5) }, envelope);
+      assert.equal(again.events.length > 0, true, 'the reopened conversation was resolved');
+      const after = await a.handle('conversation-c1', receive(6), envelope);
+      const truth = await new DeciderStore({ ...options, log, cacheSize: 0 }).load('conversation-c1');
+      assert.equal(after.version, truth.version);
+      assert.deepEqual(after.state, truth.state);
+      assert.deepEqual(Object.keys(truth.state.messages).sort(), ['m0', 'm1', 'm2', 'm4', 'm6']);
+    } finally {
+      await close();
+    }
+  });
+
   it('decides, appends, snapshots, and loads the same state from snapshot plus tail as from the first event', async () => {
     const { store, inner, close } = open(5);
     try {

@@ -95,17 +95,27 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
    */
   async handleAll(streamId: string, commands: readonly Command[], envelope: Omit<NewEvent, 'type' | 'data' | 'id'>): Promise<Decided<State>> {
     const retries = this.options.maxRetries ?? 3;
+    // A cached state is decided on at once: the append's expected version tells
+    // whether another writer came first, and then the state is reloaded. That saves
+    // a read per command, a round trip on MongoDB.
+    let optimistic = this.cache.has(streamId);
     for (let attempt = 0; ; attempt++) {
-      const { state, version, readSinceSnapshot } = await this.load(streamId);
-      const decided: Event[] = [];
-      let deciding = state;
-      for (const command of commands) {
-        const events = this.options.decider.decide(command, deciding);
-        if (events.length === 0) continue;
-        decided.push(...events);
-        deciding = fold(this.options.decider, events, deciding);
+      const { state, version, readSinceSnapshot } = optimistic ? this.cache.get(streamId)! : await this.load(streamId);
+      let decided: Event[] = [];
+      try {
+        decided = this.decideAll(commands, state);
+      } catch (error) {
+        if (!optimistic) throw error;
       }
-      if (decided.length === 0) return { state, previous: state, version, events: [] };
+      if (decided.length === 0) {
+        // A refusal or nothing to write proves nothing about a cached state: ask the log.
+        if (optimistic) {
+          optimistic = false;
+          attempt--;
+          continue;
+        }
+        return { state, previous: state, version, events: [] };
+      }
       try {
         const result = await this.options.log.append(
           streamId,
@@ -127,9 +137,25 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
         }
         return { state: next, previous: state, version: result.nextExpectedVersion, events: result.events };
       } catch (error) {
-        if (!(error instanceof WrongExpectedVersionError) || attempt >= retries) throw error;
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        // A stale cached state does not count as a lost race.
+        if (optimistic) attempt--;
+        else if (attempt >= retries) throw error;
+        optimistic = false;
       }
     }
+  }
+
+  private decideAll(commands: readonly Command[], state: State): Event[] {
+    const decided: Event[] = [];
+    let deciding = state;
+    for (const command of commands) {
+      const events = this.options.decider.decide(command, deciding);
+      if (events.length === 0) continue;
+      decided.push(...events);
+      deciding = fold(this.options.decider, events, deciding);
+    }
+    return decided;
   }
 
   private toDomain(event: RecordedEvent): Event {

@@ -41,10 +41,13 @@ export class GroupCommitQueue<TRequest extends { readonly streamId: string }, TR
   }
 
   private async drain(): Promise<void> {
-    // Yield once so that appends issued in the same tick join the first batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       while (this.waiting.length > 0) {
+        // Yield to the event loop before every batch, not only the first: appends
+        // issued in the same turn join it, and, with a synchronous store (SQLite),
+        // the results' continuations would otherwise feed the next batch through
+        // microtasks forever and starve the sockets (seconds of stall at 600/s).
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.takeBatch();
         let results: readonly (TResult | Error)[];
         try {

@@ -25,10 +25,14 @@ export interface SqliteEventLogOptions {
    * A connection to share with the other stores of the process (keys, read
    * models). better-sqlite3 is synchronous: a second connection waiting for the
    * write lock would block the whole event loop, so one process uses one.
+   * One event log per connection: the log remembers stream heads and learns of
+   * other connections' writes only (SQLite's data_version).
    */
   readonly database?: Database.Database;
   readonly registry?: Registry;
   readonly maxBatchSize?: number;
+  /** Stream heads remembered, so that a reader asking for what is new past the head costs no query. */
+  readonly headCacheSize?: number;
 }
 
 interface EventRow {
@@ -87,6 +91,15 @@ export class SqliteEventLog implements EventLog {
   private readonly queue: GroupCommitQueue<AppendRequest, AppendResult>;
   private readonly metrics: EventLogMetrics;
   private readonly statements;
+  /**
+   * The last version of streams whose head this connection knows exactly (it
+   * wrote or read up to it). Valid while no other connection wrote: SQLite's
+   * data_version moves only for other connections' commits, and then every
+   * entry is dropped.
+   */
+  private readonly heads = new Map<string, number>();
+  private readonly headCacheSize: number;
+  private seenDataVersion: number;
 
   constructor(options: SqliteEventLogOptions) {
     this.db = options.database ?? new Database(options.filename);
@@ -94,7 +107,10 @@ export class SqliteEventLog implements EventLog {
     // FULL: a transaction that returned is on disk, even across a power loss.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    // 32 MiB of pages (the default is 2 MiB): the recent streams a busy ingress rereads stay in memory.
+    this.db.pragma('cache_size = -32768');
     this.db.exec(SCHEMA);
+    this.headCacheSize = options.headCacheSize ?? 50_000;
     this.metrics = new EventLogMetrics('sqlite', options.registry);
     this.statements = {
       head: this.db.prepare<[string], { v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_id = ?'),
@@ -117,10 +133,12 @@ export class SqliteEventLog implements EventLog {
       saveSnapshot: this.db.prepare(
         'INSERT OR IGNORE INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?)',
       ),
+      dataVersion: this.db.prepare<[], number>('PRAGMA data_version').pluck(),
       loadSnapshot: this.db.prepare<[string], { stream_id: string; version: number; schema_version: number; state: string; taken_at: string }>(
         'SELECT * FROM snapshots WHERE stream_id = ? ORDER BY version DESC LIMIT 1',
       ),
     };
+    this.seenDataVersion = this.statements.dataVersion.get() ?? 0;
     this.queue = new GroupCommitQueue((batch) => Promise.resolve(this.writeBatch(batch)), options.maxBatchSize);
   }
 
@@ -131,15 +149,18 @@ export class SqliteEventLog implements EventLog {
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<readonly RecordedEvent[]> {
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
-    const rows =
-      options.direction === 'backward'
-        ? this.statements.backward.all(streamId, options.from ?? Number.MAX_SAFE_INTEGER, limit)
-        : this.statements.forward.all(streamId, options.from ?? 1, limit);
+    if (options.direction === 'backward') return this.statements.backward.all(streamId, options.from ?? Number.MAX_SAFE_INTEGER, limit).map(fromRow);
+    const from = options.from ?? 1;
+    const head = this.knownHead(streamId);
+    // The common question of a cached state ("anything new?") answered from memory.
+    if (head !== undefined && from > head) return [];
+    const rows = this.statements.forward.all(streamId, from, limit);
+    if (rows.length > 0 && rows.length < limit) this.rememberHead(streamId, rows.at(-1)!.stream_version);
     return rows.map(fromRow);
   }
 
   async streamVersion(streamId: string): Promise<number> {
-    return this.statements.head.get(streamId)?.v ?? 0;
+    return this.headOf(streamId);
   }
 
   async readAll(options: ReadAllOptions): Promise<ReadAllResult> {
@@ -181,11 +202,36 @@ export class SqliteEventLog implements EventLog {
     if (this.db.open) this.db.close();
   }
 
+  private knownHead(streamId: string): number | undefined {
+    const version = this.statements.dataVersion.get() ?? 0;
+    if (version !== this.seenDataVersion) {
+      this.heads.clear();
+      this.seenDataVersion = version;
+    }
+    return this.heads.get(streamId);
+  }
+
+  private headOf(streamId: string): number {
+    const known = this.knownHead(streamId);
+    if (known !== undefined) return known;
+    const head = this.statements.head.get(streamId)?.v ?? 0;
+    this.rememberHead(streamId, head);
+    return head;
+  }
+
+  private rememberHead(streamId: string, version: number): void {
+    this.heads.delete(streamId);
+    this.heads.set(streamId, version);
+    if (this.heads.size > this.headCacheSize) this.heads.delete(this.heads.keys().next().value!);
+  }
+
   private writeBatch(batch: readonly AppendRequest[]): (AppendResult | Error)[] {
     const started = process.hrtime.bigint();
     const results: (AppendResult | Error)[] = [];
     const appendOne = this.db.transaction((request: AppendRequest) => this.appendInSavepoint(request));
     this.db.transaction(() => {
+      // Inside the write lock, so the heads checked here stay true until the commit.
+      this.knownHead('');
       for (const request of batch) {
         try {
           results.push(appendOne(request));
@@ -194,12 +240,14 @@ export class SqliteEventLog implements EventLog {
         }
       }
     }).immediate();
+    // Only now, after the commit: a rolled-back batch leaves the heads as they were.
+    for (const result of results) if (!(result instanceof Error) && !result.alreadyStored) this.rememberHead(result.streamId, result.nextExpectedVersion);
     this.metrics.observeBatch(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
     return results;
   }
 
   private appendInSavepoint(request: AppendRequest): AppendResult {
-    const head = this.statements.head.get(request.streamId)?.v ?? 0;
+    const head = this.heads.get(request.streamId) ?? this.statements.head.get(request.streamId)?.v ?? 0;
     if (!expectationHolds(request.expected, head)) throw new WrongExpectedVersionError(request.streamId, request.expected, head);
     const recordedAt = new Date().toISOString();
     const recorded = request.events.map((event, i) => {

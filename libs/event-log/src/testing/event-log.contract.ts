@@ -239,6 +239,22 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         for (const s of streams.slice(0, 5)) assert.equal(await log.streamVersion(s), 1);
       });
 
+      it('shows a reader that already read to the head what another log appended since', async () => {
+        const other = await subject.openAnother();
+        const s = streamId('conversation');
+        await log.append(s, [event('test.opened')], 'no_stream');
+        assert.equal((await log.readStream(s)).length, 1);
+        assert.deepEqual(await log.readStream(s, { from: 2 }), []);
+        assert.equal(await log.streamVersion(s), 1);
+        await other.append(s, [event('test.noted', { by: 'other' })], 1);
+        assert.deepEqual((await log.readStream(s, { from: 2 })).map((e) => e.data), [{ by: 'other' }]);
+        assert.equal(await log.streamVersion(s), 2);
+        await assert.rejects(log.append(s, [event('test.noted')], 1), WrongExpectedVersionError);
+        const third = await log.append(s, [event('test.closed')], 2);
+        assert.equal(third.nextExpectedVersion, 3);
+        assert.equal(await other.streamVersion(s), 3);
+      });
+
       it('races writers on one stream from two logs: one winner per version, gap-free, nothing lost', async () => {
         const other = await subject.openAnother();
         try {

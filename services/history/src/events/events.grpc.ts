@@ -1,6 +1,6 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '@parley/errors';
-import type { EventLog } from '@parley/event-log';
+import { EventLoopTurns, type EventLog } from '@parley/event-log';
 import type { GrpcEdge, Role } from '@parley/grpc-edge';
 import { timestamp } from '../conversations/conversation.mapper';
 
@@ -30,10 +30,12 @@ export class EventsGrpc {
         const types = new Set(req.types);
         let checkpoint = req.after_position;
         let open = true;
+        const turns = new EventLoopTurns();
         call.on('cancelled', () => (open = false));
         call.on('close', () => (open = false));
         while (open) {
           const page = await this.log.readAll({ after: checkpoint, limit: 500 });
+          await turns.pause();
           for (const e of page.events) {
             if (e.tenantId !== caller.tenantId || (types.size > 0 && !types.has(e.type))) continue;
             const flushed = call.write({

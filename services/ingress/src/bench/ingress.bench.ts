@@ -94,6 +94,17 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  // The service's own view of the run: how long its event loop was held, how big its commits were.
+  const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const gauge = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
+  const sum = (name: string) => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((t, l) => t + Number(l.split(' ').at(-1)), 0);
+  process.stdout.write(
+    [
+      `  service event loop delay: p99 ${f(gauge('nodejs_eventloop_lag_p99_seconds') * 1000)}  max ${f(gauge('nodejs_eventloop_lag_max_seconds') * 1000)}`,
+      `  event-log commits: ${sum('parley_event_log_batch_size_count')}, ${(sum('parley_event_log_batch_size_sum') / sum('parley_event_log_batch_size_count')).toFixed(1)} appends each on average`,
+      '',
+    ].join('\n'),
+  );
   agent.destroy();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));

@@ -1,4 +1,4 @@
-import type { EventLog, RecordedEvent } from '@parley/event-log';
+import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
 import type { Logger } from '@parley/observability';
 
 type Listener = (event: RecordedEvent) => void;
@@ -24,11 +24,13 @@ export class LiveFeed {
 
   async start(): Promise<void> {
     this.position = await this.raw.lastPosition();
+    const turns = new EventLoopTurns();
     this.running = (async () => {
       while (!this.stopped) {
         try {
           const page = await this.raw.readAll({ after: this.position, limit: 500 });
           for (const event of page.events) {
+            await turns.pause();
             const listeners = this.listeners.get(event.streamId);
             if (!listeners?.size) continue;
             const opened = await this.open(event);
