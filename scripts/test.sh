@@ -36,6 +36,18 @@ if [ -z "${PARLEY_PYTHON:-}" ]; then
   export PARLEY_PYTHON="$PWD/.cache/python-client/bin/python"
 fi
 
+step "Chromium for the browser tests (Debian's package)"
+if [ -z "${PARLEY_CHROMIUM:-}" ]; then
+  if ! command -v chromium >/dev/null; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+      || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+  fi
+  export PARLEY_CHROMIUM; PARLEY_CHROMIUM="$(command -v chromium)"
+fi
+echo "Chromium: $PARLEY_CHROMIUM"
+
 step "tests"
 mapfile -t specs < <(find libs services samples -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
 echo "${#specs[@]} spec files"

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AvailabilityModel } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey } from '@parley/event-log';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
@@ -9,6 +10,7 @@ import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { secretsByTenant, type IngressConfig } from './config/ingress.config';
 import { LIVE_VISITORS, LiveController } from './http/live.controller';
+import { WIDGET_OFFERS, WidgetController, type WidgetOffers } from './http/widget.controller';
 import { LiveChatGateway } from './live/live-chat.gateway';
 import { LiveFeed } from './live/live.feed';
 import { VisitorTokens } from './live/visitor.tokens';
@@ -79,9 +81,16 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   await feed.start();
   const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+  // The widget's offer, from availability's own events in the log: a read model of
+  // this service's, so a page view costs no call to another service.
+  const availability = new AvailabilityModel(storage.raw, logger);
+  await availability.catchUp();
+  availability.follow();
+  const liveTenants = new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean));
+  const offers: WidgetOffers = { offer: (tenant, queue) => availability.offer(tenant, queue, new Date().toISOString()), onChange: (listener) => availability.onChange(listener), tenants: liveTenants };
 
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController, LiveController],
-    providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean)) } }],
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController, LiveController, WidgetController],
+    providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants } }, { provide: WIDGET_OFFERS, useValue: offers }],
   })
   class IngressHttpModule {}
   const http = await NestFactory.create<NestExpressApplication>(IngressHttpModule, { logger: new PinoNestLogger(logger), rawBody: true });
@@ -100,6 +109,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
       await live.close();
       await http.close();
       await feed.stop();
+      await availability.stop();
       await dispatcher.stop();
       await channelTopics?.stop();
       await ownBus?.close();

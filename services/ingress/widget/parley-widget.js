@@ -1,0 +1,202 @@
+/*
+ * The Parley chat widget: one script tag, no framework.
+ *   <script src="https://parley.example.com/widget.js" data-tenant="acme" data-queue="support" async></script>
+ * Optional: data-identity="<signed identity JWT>" once the site knows the visitor
+ * (the same conversation on every device), or window.Parley.identify(jwt) later.
+ * It shows live chat only while an agent can take it (the offer stream), and
+ * otherwise lets the visitor leave a message with the expected answer time.
+ */
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script || window.Parley) return;
+  var base = new URL(script.src).origin;
+  var tenant = script.getAttribute('data-tenant');
+  var queue = script.getAttribute('data-queue') || 'support';
+  var key = 'parley:' + tenant + ':';
+  var store = {
+    get: function (k) { try { return localStorage.getItem(key + k); } catch (e) { return null; } },
+    set: function (k, v) { try { if (v === null) localStorage.removeItem(key + k); else localStorage.setItem(key + k, v); } catch (e) { /* private mode: this page only */ } },
+  };
+  if (script.getAttribute('data-identity')) store.set('identity', script.getAttribute('data-identity'));
+
+  var css = '.parley-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:15px/1.4 system-ui,sans-serif;border:0;border-radius:24px;padding:12px 20px;background:#1f4fd1;color:#fff;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.25)}' +
+    '.parley-launcher:focus-visible,.parley-panel button:focus-visible,.parley-panel textarea:focus-visible{outline:3px solid #ffb000;outline-offset:2px}' +
+    '.parley-launcher.parley-away{background:#44546a}' +
+    '.parley-panel{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:340px;max-width:calc(100vw - 40px);height:460px;display:flex;flex-direction:column;background:#fff;color:#111;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif;overflow:hidden}' +
+    '.parley-panel[hidden]{display:none}.parley-head{display:flex;justify-content:space-between;align-items:center;padding:10px 14px;background:#1f4fd1;color:#fff}.parley-head h2{font-size:15px;margin:0}' +
+    '.parley-head button{background:none;border:0;color:#fff;font-size:20px;cursor:pointer}.parley-note{padding:8px 14px;background:#f2f5fb;font-size:13px}' +
+    '.parley-log{flex:1;overflow-y:auto;padding:10px 14px;margin:0;list-style:none}.parley-log li{margin:6px 0;max-width:85%;padding:6px 10px;border-radius:10px;background:#eef0f4;word-wrap:break-word}' +
+    '.parley-log li.parley-mine{margin-left:auto;background:#dbe6ff}.parley-log small{display:block;color:#555;font-size:11px}.parley-typing{padding:0 14px;height:18px;color:#555;font-size:12px}' +
+    '.parley-form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6ec}.parley-form textarea{flex:1;resize:none;height:38px;font:inherit;padding:6px;border:1px solid #b8bfcc;border-radius:6px}' +
+    '.parley-form button{border:0;border-radius:6px;background:#1f4fd1;color:#fff;padding:0 14px;cursor:pointer}';
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var name in attrs) node.setAttribute(name, attrs[name]);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  var launcher = el('button', { type: 'button', class: 'parley-launcher', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', hidden: '' });
+  var panel = el('div', { class: 'parley-panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'parley-title', hidden: '' });
+  var head = el('div', { class: 'parley-head' });
+  var title = el('h2', { id: 'parley-title' }, 'Chat with us');
+  var close = el('button', { type: 'button', 'aria-label': 'Close the chat' }, '\u00d7');
+  var note = el('p', { class: 'parley-note', role: 'status' });
+  var log = el('ol', { class: 'parley-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  var typing = el('div', { class: 'parley-typing', 'aria-live': 'polite' });
+  var form = el('form', { class: 'parley-form' });
+  var input = el('textarea', { 'aria-label': 'Your message', placeholder: 'Write a message', maxlength: '4096' });
+  var send = el('button', { type: 'submit' }, 'Send');
+  head.append(title, close);
+  form.append(input, send);
+  panel.append(head, note, log, typing, form);
+
+  var offer = null;
+  var socket = null;
+  var messages = {};
+  var readUpTo = null;
+  var conversationId = null;
+  var outbox = [];
+  var connected = false;
+
+  function describeOffer() {
+    if (!offer) return;
+    launcher.hidden = false;
+    var live = offer.kind === 'live-chat';
+    launcher.textContent = live ? 'Chat with us' : 'Leave a message';
+    launcher.classList.toggle('parley-away', !live);
+    title.textContent = live ? 'Chat with us' : 'Leave us a message';
+    if (live) note.textContent = 'An agent is here to answer.';
+    else if (offer.expectedAnswerSeconds != null) note.textContent = 'We are away. Leave a message: we usually answer within ' + humanize(offer.expectedAnswerSeconds) + '.';
+    else if (offer.opensAt) note.textContent = 'We are closed. Leave a message: we answer after ' + new Date(offer.opensAt).toLocaleString() + '.';
+    else note.textContent = 'Leave a message and we will answer as soon as we can.';
+  }
+
+  function humanize(seconds) {
+    if (seconds < 90) return 'a minute';
+    if (seconds < 5400) return Math.round(seconds / 60) + ' minutes';
+    if (seconds < 129600) return Math.round(seconds / 3600) + ' hours';
+    return Math.round(seconds / 86400) + ' days';
+  }
+
+  function render(message) {
+    // The stored message replaces the one shown while it was being sent.
+    var sent = /^web-(.*)$/.exec(message.id);
+    if (sent && messages['pending-' + sent[1]]) { delete messages['pending-' + sent[1]]; var pending = document.getElementById('parley-m-pending-' + sent[1]); if (pending) pending.remove(); }
+    var item = document.getElementById('parley-m-' + message.id);
+    if (!item) {
+      item = el('li', { id: 'parley-m-' + message.id, class: message.inbound ? 'parley-mine' : '' });
+      log.appendChild(item);
+    }
+    item.textContent = message.text || '';
+    (message.attachments || []).forEach(function (a) {
+      var link = el('a', { href: a.ref, target: '_blank', rel: 'noopener' }, a.name || a.mimeType || 'attachment');
+      item.appendChild(el('br', {}));
+      item.appendChild(link);
+    });
+    var meta = el('small', {}, (message.inbound ? 'You' : 'Agent') + ' \u00b7 ' + new Date(message.at).toLocaleTimeString() + (message.inbound && readUpTo && message.at <= readUpTo ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : ''));
+    if (message.inbound && readUpTo && message.at <= readUpTo) meta.setAttribute('data-read', 'true');
+    item.appendChild(meta);
+    messages[message.id] = message;
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function flush() {
+    if (!socket || socket.readyState !== 1 || !connected) return;
+    outbox.forEach(function (m) { socket.send(JSON.stringify({ type: 'message', id: m.id, text: m.text })); });
+  }
+
+  function markRead() {
+    if (socket && socket.readyState === 1 && !panel.hidden) socket.send(JSON.stringify({ type: 'read' }));
+  }
+
+  function visitorToken() {
+    var token = store.get('token');
+    if (token) return Promise.resolve(token);
+    return fetch(base + '/live/visitors', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: tenant }) })
+      .then(function (r) { if (!r.ok) throw new Error('visitor token refused: ' + r.status); return r.json(); })
+      .then(function (body) { store.set('token', body.token); return body.token; });
+  }
+
+  function connect() {
+    if (socket) return;
+    visitorToken().then(function (token) {
+      var url = base.replace(/^http/, 'ws') + '/live?token=' + encodeURIComponent(token);
+      var identity = store.get('identity');
+      if (identity) url += '&identity=' + encodeURIComponent(identity);
+      socket = new WebSocket(url);
+      socket.onmessage = function (frame) {
+        var m = JSON.parse(frame.data);
+        if (m.type === 'ready') {
+          conversationId = m.conversationId; connected = true; log.textContent = ''; messages = {};
+          m.messages.forEach(render);
+          outbox = outbox.filter(function (o) { return !messages['web-' + o.id]; });
+          outbox.forEach(function (o) { render({ id: 'pending-' + o.id, inbound: true, text: o.text, at: new Date().toISOString(), pending: true }); });
+          flush(); markRead();
+        }
+        else if (m.type === 'message') { render(m.message); if (!m.message.inbound) { typing.textContent = ''; markRead(); } }
+        else if (m.type === 'ack') { outbox = outbox.filter(function (o) { return o.id !== m.id; }); }
+        if (m.type === 'ack') { var mine = messages['pending-' + m.id]; if (mine && !messages[m.messageId]) render({ id: m.messageId, inbound: true, text: mine.text, attachments: [], at: mine.at }); }
+        else if (m.type === 'receipt' && m.reader === 'agent' && m.status === 'read') { readUpTo = m.upTo || m.at; Object.keys(messages).forEach(function (id) { render(messages[id]); }); }
+        else if (m.type === 'typing') typing.textContent = m.on ? 'The agent is typing\u2026' : '';
+        else if (m.type === 'error' && (m.code === 'UNAUTHENTICATED' || m.code === 'INVALID_TOKEN')) store.set('token', null);
+      };
+      socket.onclose = function () { socket = null; connected = false; if (!panel.hidden) setTimeout(connect, 2000); };
+    }).catch(function () { setTimeout(connect, 5000); });
+  }
+
+  function toggle(open) {
+    panel.hidden = !open;
+    launcher.setAttribute('aria-expanded', String(open));
+    store.set('open', open ? '1' : null);
+    if (open) { connect(); input.focus(); markRead(); } else launcher.focus();
+  }
+
+  var typingSent = false;
+  input.addEventListener('input', function () {
+    var on = input.value.length > 0;
+    if (on !== typingSent && socket && socket.readyState === 1) { typingSent = on; socket.send(JSON.stringify({ type: 'typing', on: on })); }
+  });
+  input.addEventListener('keydown', function (e) { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); } });
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+    // Kept until the server acknowledges it; sent again with the same id after a reconnect (idempotent).
+    outbox.push({ id: id, text: text });
+    render({ id: 'pending-' + id, inbound: true, text: text, at: new Date().toISOString(), pending: true });
+    flush();
+    input.value = '';
+    typingSent = false;
+  });
+  launcher.addEventListener('click', function () { toggle(panel.hidden); });
+  close.addEventListener('click', function () { toggle(false); });
+  panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') toggle(false); });
+
+  function watchOffer() {
+    var events = new EventSource(base + '/live/offer/stream?tenant=' + encodeURIComponent(tenant) + '&queue=' + encodeURIComponent(queue));
+    events.onmessage = function (e) { offer = JSON.parse(e.data); describeOffer(); };
+  }
+
+  function start() {
+    var style = el('style', {});
+    style.textContent = css;
+    document.head.appendChild(style);
+    document.body.append(launcher, panel);
+    watchOffer();
+    if (store.get('open')) toggle(true);
+  }
+
+  window.Parley = {
+    /** The site identified the visitor: the same conversation on every device from now on. */
+    identify: function (jwt) { store.set('identity', jwt); if (socket) socket.close(); socket = null; if (!panel.hidden) connect(); },
+    open: function () { toggle(true); },
+    /** The conversation's id once connected, for the site's own support tools. */
+    conversation: function () { return conversationId; },
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

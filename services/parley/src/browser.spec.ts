@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { parleyService } from '@parley/grpc-edge';
+import { waitFor } from '@parley/testing-support';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's Chromium; scripts/test.sh installs it when missing. */
+const CHROMIUM = process.env['PARLEY_CHROMIUM'] ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(__dirname, '..', '..', '..', 'docs', 'screenshots');
+
+type Client = Record<string, (request: unknown, metadata: Metadata, callback: (error: Error | null, response?: unknown) => void) => void>;
+
+function client(service: Parameters<typeof parleyService>[0], address: string): Client {
+  const Constructor = makeClientConstructor(parleyService(service).service, `parley.v1.${service}`);
+  return new Constructor(address, credentials.createInsecure()) as unknown as Client;
+}
+
+function call<T>(target: Client, method: string, request: unknown, token: string): Promise<T> {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return new Promise<T>((resolve, reject) => target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))));
+}
+
+describe('the chat widget in headless Chromium, against npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
+  let out = '';
+  let child: ReturnType<typeof spawn>;
+  let browser: Browser;
+  let base: string;
+  let tokens: Record<string, string>;
+  let availability: Client;
+  let routing: Client;
+  let conversations: Client;
+
+  before(async () => {
+    child = spawn(process.execPath, [join(__dirname, 'main.js')], {
+      env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_GRPC_PORT: '0', PARLEY_AVAILABILITY_GRPC_PORT: '0', PARLEY_ROUTING_GRPC_PORT: '0', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    await waitFor(() => out, (o) => o.includes('Bearer tokens'), { what: 'npm start', timeoutMs: 30_000 });
+    await waitFor(() => out, (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o), { what: 'the tokens' });
+    base = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
+    tokens = Object.fromEntries([...out.matchAll(/^ {2}(\S+)(?: \(agent\))?\s+(eyJ\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const address = (name: string) => new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)![1]!;
+    availability = client('AvailabilityService', address('availability'));
+    routing = client('RoutingService', address('routing'));
+    conversations = client('ConversationService', address('gRPC API'));
+    // Open around the clock, so that the test does not depend on when it runs.
+    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));
+    await call(availability, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days }, tokens['supervisor']!);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const launcher = (page: Page) => page.locator('.parley-launcher');
+  const log = (page: Page) => page.getByRole('log', { name: 'Conversation' });
+
+  /** The agent's side, as the console does it: the offer of this conversation, accepted, answered. */
+  async function agentAnswers(agent: string, conversationId: string, text: string): Promise<void> {
+    const token = tokens[agent]!;
+    const offers = await waitFor(async () => (await call<{ offers: { offer_id: string; conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, token)).offers, (o) => o.some((x) => x.conversation_id === conversationId), { what: `the offer to ${agent}`, timeoutMs: 15_000 });
+    const offer = offers.find((x) => x.conversation_id === conversationId)!;
+    await call(routing, 'AcceptOffer', { queue_id: 'support', offer_id: offer.offer_id }, token);
+    await call(conversations, 'SendMessage', { conversation_id: conversationId, message_id: `reply-${Date.now()}`, text }, token);
+  }
+
+  const conversationOf = (page: Page) => waitFor(() => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()), (id) => typeof id === 'string', { what: "the widget's conversation" }) as Promise<string>;
+
+  it('offers live chat while an agent is online; the visitor writes, the agent accepts and answers, the page reloads and the conversation goes on', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/demo`);
+    // The offer as JSON, for sites that build their own button; bad input is refused.
+    assert.equal((await fetch(`${base}/live/offer?tenant=Bad!&queue=support`)).status, 400);
+    const offer = (await (await fetch(`${base}/live/offer?tenant=demo&queue=support`)).json()) as { kind: string; reason?: string };
+    assert.deepEqual([offer.kind, offer.reason], ['messaging', 'no-agent-free']);
+    // Nobody online yet: leave a message.
+    await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
+    await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-1']!);
+    // The button changes live, without a reload.
+    await waitFor(() => launcher(page).textContent(), (t) => t === 'Chat with us', { what: 'the live-chat button' });
+    assert.equal(await launcher(page).getAttribute('aria-expanded'), 'false');
+    // Keyboard only: focus the button, Enter opens the dialog with the focus in the text box.
+    await launcher(page).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true');
+    assert.ok(await page.getByRole('dialog', { name: 'Chat with us' }).isVisible());
+    await page.keyboard.type('Hello, where is my order?');
+    await page.keyboard.press('Enter');
+    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Hello, where is my order?'), { what: 'the message in the log' });
+
+    const conversationId = await conversationOf(page);
+    await agentAnswers('demo-agent-1', conversationId, 'It left our warehouse this morning.');
+    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('It left our warehouse this morning.'), { what: "the agent's answer" });
+    await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'the message acknowledged' });
+    await page.screenshot({ path: join(SCREENSHOTS, 'widget-live-chat.png') });
+
+    await page.reload();
+    // The dialog was open: it opens again with the whole conversation.
+    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Hello, where is my order?') && (t ?? '').includes('It left our warehouse'), { what: 'the conversation after the reload' });
+    await page.getByRole('textbox', { name: 'Your message' }).fill('Thanks! And the invoice?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await waitFor(() => log(page).locator('li').count(), (n) => n === 3, { what: 'three messages, none twice' });
+    await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'every message acknowledged' });
+    await call(conversations, 'ResolveConversation', { conversation_id: conversationId }, tokens['demo-agent-1']!);
+    await context.close();
+  });
+
+  it('switches to leave-a-message with the expected answer time when the agents go offline; the message waits for an agent', async () => {
+    for (const agent of ['demo-agent-1', 'demo-agent-2']) await call(availability, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, tokens[agent]!);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/demo`);
+    await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
+    await launcher(page).click();
+    const note = await page.getByRole('status').textContent();
+    assert.match(note ?? '', /Leave a message/);
+    await page.getByRole('textbox', { name: 'Your message' }).fill('Please call me back tomorrow.');
+    await page.keyboard.press('Enter');
+    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Please call me back tomorrow.') && !(t ?? '').includes('Sending'), { what: 'the message left, acknowledged' });
+    const conversationId = await conversationOf(page);
+    await page.screenshot({ path: join(SCREENSHOTS, 'widget-leave-a-message.png') });
+    await page.close();
+
+    // Later an agent comes online, gets the conversation and answers; the visitor sees it on return.
+    await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-2']!);
+    await agentAnswers('demo-agent-2', conversationId, 'Of course, we will call you at 10.');
+    const back = await context.newPage();
+    await back.goto(`${base}/demo`);
+    await waitFor(() => launcher(back).textContent(), (t) => t === 'Chat with us', { what: 'live chat again' });
+    // The dialog was left open: it opens again by itself.
+    assert.equal(await launcher(back).getAttribute('aria-expanded'), 'true');
+    await waitFor(() => log(back).textContent(), (t) => (t ?? '').includes('Please call me back tomorrow.') && (t ?? '').includes('we will call you at 10'), { what: 'the answer on return' });
+    await context.close();
+    assert.ok(existsSync(join(SCREENSHOTS, 'widget-live-chat.png')));
+  });
+});
