@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { waitFor } from '@parley/testing-support';
+import { SignJWT } from 'jose';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium; scripts/test.sh installs it when missing. */
@@ -118,6 +119,36 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'every message acknowledged' });
     await call(conversations, 'ResolveConversation', { conversation_id: conversationId }, tokens['demo-agent-1']!);
     await context.close();
+  });
+
+  it('an identified customer has the same conversation on a second device, live on both', async () => {
+    const secret = readFileSync(join(dataDir, 'identity.secret'), 'utf8').trim().replace(/^demo:/, '');
+    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('shop-user-4711').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const device = async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${base}/demo`);
+      await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+      await page.evaluate((token) => {
+        const parley = (globalThis as unknown as { Parley: { identify(t: string): void; open(): void } }).Parley;
+        parley.identify(token);
+        parley.open();
+      }, jwt);
+      return { context, page };
+    };
+    const laptop = await device();
+    await laptop.page.getByRole('textbox', { name: 'Your message' }).fill('Written on my laptop');
+    await laptop.page.keyboard.press('Enter');
+    await waitFor(() => log(laptop.page).textContent(), (t) => (t ?? '').includes('Written on my laptop') && !(t ?? '').includes('Sending'), { what: 'the laptop message, acknowledged' });
+    const phone = await device();
+    await waitFor(() => log(phone.page).textContent(), (t) => (t ?? '').includes('Written on my laptop'), { what: 'the history on the phone' });
+    assert.equal(await conversationOf(phone.page), await conversationOf(laptop.page));
+    await phone.page.getByRole('textbox', { name: 'Your message' }).fill('And this from my phone');
+    await phone.page.keyboard.press('Enter');
+    await waitFor(() => log(laptop.page).textContent(), (t) => (t ?? '').includes('And this from my phone'), { what: 'the phone message, live on the laptop' });
+    for (const p of [laptop.page, phone.page]) assert.equal(await log(p).locator('li').count(), 2, 'each message once on each device');
+    await laptop.context.close();
+    await phone.context.close();
   });
 
   it('switches to leave-a-message with the expected answer time when the agents go offline; the message waits for an agent', async () => {

@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
   const masterKey = secret(config.dataDir, 'master.key', process.env['PARLEY_MASTER_KEY'], () => randomBytes(32).toString('base64'));
   const tokenSecrets = secret(config.dataDir, 'token.secret', process.env['PARLEY_TOKEN_SECRETS'], () => randomBytes(32).toString('base64url'));
-  const env = { ...process.env, PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(config.dataDir, 'events.db'), PARLEY_MASTER_KEY: masterKey, PARLEY_TOKEN_SECRETS: tokenSecrets };
+  // The demo site signs its users' ids with this (HS256 JWT, `sub` = its user id): the widget's signed identity.
+  const identitySecrets = secret(config.dataDir, 'identity.secret', process.env['PARLEY_IDENTITY_SECRETS'], () => `demo:${randomBytes(32).toString('base64url')}`);
+  const env = { ...process.env, PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(config.dataDir, 'events.db'), PARLEY_MASTER_KEY: masterKey, PARLEY_TOKEN_SECRETS: tokenSecrets, PARLEY_IDENTITY_SECRETS: identitySecrets };
   const storage = await openStorage(loadHistoryConfig(env), registry);
   const bus = new InProcessBus({ registry, logger });
   // Every event appended by any service reaches the bus, as Kafka would carry it.
@@ -77,7 +79,8 @@ async function main(): Promise<void> {
       `  availability  ${host}:${availability.grpcPort}  (parley.v1.AvailabilityService)`,
       `  routing       ${host}:${routing.grpcPort}  (parley.v1.RoutingService)`,
       `  channels      http://${host}:${ingress.httpPort}/webhooks/…  ws://${host}:${ingress.httpPort}/live`,
-      `  data          ${config.dataDir}  (token secret in token.secret)`,
+      `  widget        http://${host}:${ingress.httpPort}/demo  (the demo page; script at /widget.js)`,
+      `  data          ${config.dataDir}  (token secret in token.secret; the demo site's identity secret in identity.secret)`,
       '',
       'Tenant "demo", queue "support" (08:00-20:00 Europe/Berlin), agents demo-agent-1 and demo-agent-2.',
       'Bearer tokens for the demo tenant (authorization: Bearer <token>):',
