@@ -147,6 +147,27 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await phone.page.keyboard.press('Enter');
     await waitFor(() => log(laptop.page).textContent(), (t) => (t ?? '').includes('And this from my phone'), { what: 'the phone message, live on the laptop' });
     for (const p of [laptop.page, phone.page]) assert.equal(await log(p).locator('li').count(), 2, 'each message once on each device');
+
+    // The same customer on WhatsApp: an agent links the WhatsApp user to the customer, who then writes there (through the simulator).
+    const customerId = await conversationOf(laptop.page);
+    const customers = client('CustomerService', /^ {2}gRPC API\s+(\S+)/m.exec(out)![1]!);
+    await call(customers, 'LinkIdentity', { customer_id: customerId, identity: { kind: 'whatsapp', id: 'US.4711' } }, tokens['supervisor']!);
+    const simulator = /health\s+(http:\/\/\S+)\/healthz/.exec(out)![1]!;
+    assert.equal((await fetch(`${simulator}/simulator/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: 'bad id!', text: 'x' }) })).status, 400);
+    const sent = await fetch(`${simulator}/simulator/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: 'US.4711', text: 'Also writing on WhatsApp' }) });
+    assert.deepEqual([sent.status, ((await sent.json()) as { webhookStatus: number }).webhookStatus], [200, 200]);
+    // One conversation: the WhatsApp message appears live in the widget too, and the agent sees both channels in it.
+    await waitFor(() => log(laptop.page).textContent(), (t) => (t ?? '').includes('Also writing on WhatsApp'), { what: 'the WhatsApp message in the widget' });
+    const seen = await call<{ conversation: { timeline: { message?: { channel: string; text: string } }[] } }>(conversations, 'GetConversation', { conversation_id: customerId }, tokens['supervisor']!);
+    assert.deepEqual(seen.conversation.timeline.flatMap((e) => (e.message ? [[e.message.channel, e.message.text]] : [])), [
+      ['CHANNEL_WEB', 'Written on my laptop'],
+      ['CHANNEL_WEB', 'And this from my phone'],
+      ['CHANNEL_WHATSAPP', 'Also writing on WhatsApp'],
+    ]);
+    // The agent answers on WhatsApp: the simulator, as WhatsApp's Graph API, receives it.
+    await call(conversations, 'SendMessage', { conversation_id: customerId, message_id: 'wa-answer-1', channel: 'CHANNEL_WHATSAPP', text: 'Got it on WhatsApp too.' }, tokens['supervisor']!);
+    const outbox = await waitFor(async () => ((await (await fetch(`${simulator}/simulator/outbox`)).json()) as { sent: { to: string; text: string }[] }).sent, (list) => list.some((m) => m.text === 'Got it on WhatsApp too.'), { what: 'the reply at the WhatsApp simulator' });
+    assert.equal(outbox.find((m) => m.text === 'Got it on WhatsApp too.')!.to, 'US.4711');
     await laptop.context.close();
     await phone.context.close();
   });

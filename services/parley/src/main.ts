@@ -17,6 +17,7 @@ import { InProcessBus } from '@parley/message-bus';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals } from '@parley/observability';
 import { openStorage } from '@parley/storage';
 import { demoTokens, seedDemo } from './demo.seed';
+import { SIMULATOR, WhatsAppSimulatorController, type SimulatorSettings } from './simulator/whatsapp.simulator';
 import { loadConfig } from './parley.config';
 
 /** A secret made on first start and kept in the data folder, unless the environment gives one. */
@@ -51,20 +52,35 @@ async function main(): Promise<void> {
   // Every event appended by any service reaches the bus, as Kafka would carry it.
   const relay = new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 });
   relay.start();
+  let started = false;
+  health.addReadinessCheck('services', async () => ({ ok: started }));
+  health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   const seeded = await seedDemo(storage.log);
+  // The process's own HTTP port first: the WhatsApp simulator on it is the ingress's Graph API.
+  const simulator: SimulatorSettings = {
+    appSecret: secret(config.dataDir, 'meta-app.secret', undefined, () => randomBytes(24).toString('base64url')),
+    phoneNumberId: 'pn-demo',
+    accessToken: 'demo-whatsapp-token',
+    webhookUrl: () => `http://127.0.0.1:${ingressPort}/webhooks/whatsapp`,
+  };
+  let ingressPort = 0;
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: config.simulator ? [WhatsAppSimulatorController] : [], providers: [{ provide: SIMULATOR, useValue: simulator }] })
+  class ParleyModule {}
+  const app = await NestFactory.create(ParleyModule, { logger: new PinoNestLogger(logger) });
+  await app.listen(config.httpPort, config.httpHost);
+  const address = app.getHttpServer().address() as { port: number };
+  const channels = process.env['PARLEY_CHANNELS'] ?? (config.simulator
+    ? JSON.stringify({ meta: { appSecret: simulator.appSecret, verifyToken: 'demo-verify-token', appId: 'demo-app' }, whatsapp: [{ phoneNumberId: simulator.phoneNumberId, tenantId: 'demo', accessToken: simulator.accessToken }], messenger: [], apple: [] })
+    : undefined);
+  const graph = process.env['PARLEY_GRAPH_BASE_URL'] ?? (config.simulator ? `http://127.0.0.1:${address.port}/simulator/graph/v23.0` : undefined);
   const shared = { registry, storage, httpHost: '127.0.0.1' };
   const history = await startHistory(loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }), shared);
   const availability = await startAvailability(loadAvailabilityConfig({ ...env, PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`, PARLEY_AVAILABILITY_HTTP_PORT: '0' }), shared);
   const routing = await startRouting(loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }), { ...shared, bus });
-  const ingress = await startIngress(loadIngressConfig({ ...env, PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, storage, bus });
-  health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+  const ingress = await startIngress(loadIngressConfig({ ...env, ...(channels ? { PARLEY_CHANNELS: channels } : {}), ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}), PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, storage, bus });
+  ingressPort = ingress.httpPort;
+  started = true;
 
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })] })
-  class ParleyModule {}
-
-  const app = await NestFactory.create(ParleyModule, { logger: new PinoNestLogger(logger) });
-  await app.listen(config.httpPort, config.httpHost);
-  const address = app.getHttpServer().address() as { port: number };
   const host = config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost;
   const base = `http://${host}:${address.port}`;
   logger.info({ http: base, dataDir: config.dataDir, seeded }, 'Parley is running');
@@ -80,6 +96,7 @@ async function main(): Promise<void> {
       `  routing       ${host}:${routing.grpcPort}  (parley.v1.RoutingService)`,
       `  channels      http://${host}:${ingress.httpPort}/webhooks/…  ws://${host}:${ingress.httpPort}/live`,
       `  widget        http://${host}:${ingress.httpPort}/demo  (the demo page; script at /widget.js)`,
+      ...(config.simulator ? [`  simulator     ${base}/simulator  (WhatsApp without Meta: signed webhooks in, the replies shown)`] : []),
       `  data          ${config.dataDir}  (token secret in token.secret; the demo site's identity secret in identity.secret)`,
       '',
       'Tenant "demo", queue "support" (08:00-20:00 Europe/Berlin), agents demo-agent-1 and demo-agent-2.',

@@ -16,6 +16,8 @@ const schema = z.object({
   PARLEY_ROUTING_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50053),
   /** Channels: webhooks and the live-chat WebSocket. */
   PARLEY_INGRESS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
+  /** The WhatsApp simulator on the HTTP port, wired as the demo tenant's WhatsApp number (`false` turns it off). */
+  PARLEY_SIMULATOR: z.enum(['true', 'false']).default('true'),
 });
 
 export interface ParleyConfig {
@@ -27,6 +29,7 @@ export interface ParleyConfig {
   readonly availabilityGrpcPort: number;
   readonly ingressHttpPort: number;
   readonly routingGrpcPort: number;
+  readonly simulator: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
@@ -38,5 +41,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
     );
   }
   const c = parsed.data;
-  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS, grpcPort: c.PARLEY_GRPC_PORT, availabilityGrpcPort: c.PARLEY_AVAILABILITY_GRPC_PORT, ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT, routingGrpcPort: c.PARLEY_ROUTING_GRPC_PORT };
+  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS, grpcPort: c.PARLEY_GRPC_PORT, availabilityGrpcPort: c.PARLEY_AVAILABILITY_GRPC_PORT, ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT, routingGrpcPort: c.PARLEY_ROUTING_GRPC_PORT, simulator: c.PARLEY_SIMULATOR === 'true' };
 }
