@@ -33,6 +33,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
   let child: ReturnType<typeof spawn>;
   let browser: Browser;
   let base: string;
+  let consoleBase: string;
   let tokens: Record<string, string>;
   let availability: Client;
   let routing: Client;
@@ -48,6 +49,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await waitFor(() => out, (o) => o.includes('Bearer tokens'), { what: 'npm start', timeoutMs: 30_000 });
     await waitFor(() => out, (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o), { what: 'the tokens' });
     base = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
+    consoleBase = /console\s+(http:\/\/\S+)\/console/.exec(out)![1]!;
     tokens = Object.fromEntries([...out.matchAll(/^ {2}(\S+)(?: \(agent\))?\s+(eyJ\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
     const address = (name: string) => new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)![1]!;
     availability = client('AvailabilityService', address('availability'));
@@ -91,7 +93,14 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     assert.deepEqual([offer.kind, offer.reason], ['messaging', 'no-agent-free']);
     // Nobody online yet: leave a message.
     await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
-    await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-1']!);
+    // The agent signs in to the reference console and goes online.
+    const desk = await browser.newContext();
+    const agent = await desk.newPage();
+    await agent.goto(`${consoleBase}/console`);
+    await waitFor(() => agent.locator('#agent option').count(), (n) => n === 2, { what: 'the demo agents' });
+    await agent.selectOption('#agent', { label: 'demo-agent-1' });
+    await agent.getByRole('button', { name: 'Sign in' }).click();
+    await agent.selectOption('#presence', 'PRESENCE_ONLINE');
     // The button changes live, without a reload.
     await waitFor(() => launcher(page).textContent(), (t) => t === 'Chat with us', { what: 'the live-chat button' });
     assert.equal(await launcher(page).getAttribute('aria-expanded'), 'false');
@@ -105,7 +114,12 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Hello, where is my order?'), { what: 'the message in the log' });
 
     const conversationId = await conversationOf(page);
-    await agentAnswers('demo-agent-1', conversationId, 'It left our warehouse this morning.');
+    // The offer reaches the console; the agent accepts and answers there.
+    const offered = agent.locator('#offers li', { hasText: conversationId.slice(0, 8) });
+    await offered.getByRole('button', { name: 'Accept' }).click({ timeout: 15_000 });
+    await waitFor(() => agent.getByRole('log', { name: 'Timeline' }).textContent(), (t) => (t ?? '').includes('Hello, where is my order?'), { what: "the customer's message in the console" });
+    await agent.getByRole('textbox', { name: 'Reply' }).fill('It left our warehouse this morning.');
+    await agent.keyboard.press('Enter');
     await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('It left our warehouse this morning.'), { what: "the agent's answer" });
     await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'the message acknowledged' });
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-live-chat.png') });
@@ -117,7 +131,13 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await page.getByRole('button', { name: 'Send' }).click();
     await waitFor(() => log(page).locator('li').count(), (n) => n === 3, { what: 'three messages, none twice' });
     await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'every message acknowledged' });
-    await call(conversations, 'ResolveConversation', { conversation_id: conversationId }, tokens['demo-agent-1']!);
+    // The console shows the whole conversation and the customer; the agent resolves it there.
+    await waitFor(() => agent.getByRole('log', { name: 'Timeline' }).textContent(), (t) => (t ?? '').includes('Thanks! And the invoice?'), { what: 'the new message in the console' });
+    assert.match((await agent.locator('#customer').textContent()) ?? '', /web/);
+    await agent.screenshot({ path: join(SCREENSHOTS, 'console.png') });
+    await agent.getByRole('button', { name: 'Resolve' }).click();
+    await waitFor(() => agent.locator('#state').textContent(), (t) => (t ?? '').startsWith('resolved'), { what: 'the conversation resolved' });
+    await desk.close();
     await context.close();
   });
 

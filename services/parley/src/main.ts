@@ -18,6 +18,7 @@ import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetr
 import { openStorage } from '@parley/storage';
 import { demoTokens, seedDemo } from './demo.seed';
 import { SIMULATOR, WhatsAppSimulatorController, type SimulatorSettings } from './simulator/whatsapp.simulator';
+import { CONSOLE_BACKENDS, ConsoleController, type ConsoleBackends } from './console/api.gateway';
 import { loadConfig } from './parley.config';
 
 /** A secret made on first start and kept in the data folder, unless the environment gives one. */
@@ -64,7 +65,13 @@ async function main(): Promise<void> {
     webhookUrl: () => `http://127.0.0.1:${ingressPort}/webhooks/whatsapp`,
   };
   let ingressPort = 0;
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: config.simulator ? [WhatsAppSimulatorController] : [], providers: [{ provide: SIMULATOR, useValue: simulator }] })
+  // Filled in once the services listen; the console's gateway calls them over gRPC, as any client would.
+  const addresses: Record<keyof ConsoleBackends['addresses'], string> = { ConversationService: '', CustomerService: '', AvailabilityService: '', RoutingService: '' };
+  const backends: ConsoleBackends = {
+    addresses,
+    demoAgents: async () => Object.entries(await demoTokens(tokenSecrets.split(',')[0]!.trim())).filter(([who]) => who.endsWith('(agent)')).map(([who, token]) => ({ agentId: who.replace(' (agent)', ''), token })),
+  };
+  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [ConsoleController, ...(config.simulator ? [WhatsAppSimulatorController] : [])], providers: [{ provide: SIMULATOR, useValue: simulator }, { provide: CONSOLE_BACKENDS, useValue: backends }] })
   class ParleyModule {}
   const app = await NestFactory.create(ParleyModule, { logger: new PinoNestLogger(logger) });
   await app.listen(config.httpPort, config.httpHost);
@@ -79,6 +86,8 @@ async function main(): Promise<void> {
   const routing = await startRouting(loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }), { ...shared, bus });
   const ingress = await startIngress(loadIngressConfig({ ...env, ...(channels ? { PARLEY_CHANNELS: channels } : {}), ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}), PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, storage, bus });
   ingressPort = ingress.httpPort;
+  const local = (port: number) => `127.0.0.1:${port}`;
+  Object.assign(addresses, { ConversationService: local(history.grpcPort), CustomerService: local(history.grpcPort), AvailabilityService: local(availability.grpcPort), RoutingService: local(routing.grpcPort) });
   started = true;
 
   const host = config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost;
@@ -96,6 +105,7 @@ async function main(): Promise<void> {
       `  routing       ${host}:${routing.grpcPort}  (parley.v1.RoutingService)`,
       `  channels      http://${host}:${ingress.httpPort}/webhooks/…  ws://${host}:${ingress.httpPort}/live`,
       `  widget        http://${host}:${ingress.httpPort}/demo  (the demo page; script at /widget.js)`,
+      `  console       ${base}/console  (the reference agent console; its gateway: POST ${base}/api/<Service>/<Method>)`,
       ...(config.simulator ? [`  simulator     ${base}/simulator  (WhatsApp without Meta: signed webhooks in, the replies shown)`] : []),
       `  data          ${config.dataDir}  (token secret in token.secret; the demo site's identity secret in identity.secret)`,
       '',
