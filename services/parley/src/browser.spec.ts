@@ -93,6 +93,14 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     assert.deepEqual([offer.kind, offer.reason], ['messaging', 'no-agent-free']);
     // Nobody online yet: leave a message.
     await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
+    // The console's gateway: the public API's unary methods only, its errors as HTTP statuses.
+    const gateway = (path: string, body: unknown, token?: string) => fetch(`${consoleBase}/api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    assert.equal((await gateway('EventService/Subscribe', {}, tokens['supervisor'])).status, 404);
+    assert.equal((await gateway('ConversationService/Nope', {}, tokens['supervisor'])).status, 404);
+    assert.equal((await gateway('ConversationService/GetConversation', { conversation_id: 'x' })).status, 401);
+    assert.equal((await gateway('ConversationService/GetConversation', [1], tokens['supervisor'])).status, 400);
+    const missing = await gateway('ConversationService/GetConversation', { conversation_id: 'no-such-conversation' }, tokens['supervisor']);
+    assert.deepEqual([missing.status, ((await missing.json()) as { code: string }).code], [404, 'NOT_FOUND']);
     // The agent signs in to the reference console and goes online.
     const desk = await browser.newContext();
     const agent = await desk.newPage();
