@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { parleyService } from '@parley/grpc-edge';
+import { infrastructure, waitFor } from '@parley/testing-support';
+import WebSocket from 'ws';
+
+type Client = Record<string, (request: unknown, metadata: Metadata, callback: (error: Error | null, response?: unknown) => void) => void> & { close(): void };
+const client = (service: Parameters<typeof parleyService>[0], address: string) => new (makeClientConstructor(parleyService(service).service, `parley.v1.${service}`))(address, credentials.createInsecure()) as unknown as Client;
+function call<T>(target: Client, method: string, request: unknown, token: string): Promise<T> {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return new Promise<T>((resolve, reject) => target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))));
+}
+
+describe('npm run stack (four service processes over Kafka and FerretDB)', () => {
+  it('starts every service in its own process, carries a visitor message to an offer through Kafka, and stops them all on SIGTERM', async () => {
+    const { kafkaBrokers, mongoUrl } = infrastructure();
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-stack-'));
+    const child = spawn(process.execPath, [join(__dirname, 'stack.js')], {
+      env: { ...process.env, PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','), PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: `stack_${process.pid}_${Date.now()}`, PARLEY_DATA_DIR: dataDir, PARLEY_STACK_FREE_PORTS: 'true', PARLEY_LOG_LEVEL: 'warn', PARLEY_ROUTING_TICK_MS: '300' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitFor(() => out, (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o), { what: 'the stack', timeoutMs: 90_000 });
+      const address = (name: string) => new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)![1]!;
+      const tokens = Object.fromEntries([...out.matchAll(/^ {2}(\S+)(?: \(agent\))?\s+(eyJ\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+      // Each service answers on its own health port: four processes, not one.
+      const health = [...out.matchAll(/health on (http:\/\/\S+)\/readyz/g)].map((m) => m[1]!);
+      assert.equal(new Set(health).size, 3);
+      for (const h of health) assert.equal((await fetch(`${h}/readyz`)).status, 200);
+
+      const availability = client('AvailabilityService', address('availability'));
+      const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));
+      await call(availability, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days }, tokens['supervisor']!);
+      await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-1']!);
+      const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
+      const { token } = (await (await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })).json()) as { token: string };
+      const ws = new WebSocket(`${channels.replace('http', 'ws')}/live?token=${token}`);
+      const ready = await new Promise<{ conversationId: string }>((resolve, reject) => {
+        ws.on('message', (data: Buffer) => {
+          const m = JSON.parse(data.toString()) as { type: string; conversationId: string };
+          if (m.type === 'ready') resolve(m);
+        });
+        ws.once('error', reject);
+      });
+      ws.send(JSON.stringify({ type: 'message', id: 'stack-1', text: 'hello across processes' }));
+      // Ingress appends; the log's events reach Kafka; routing, in another process, offers the conversation.
+      const routing = client('RoutingService', address('routing'));
+      const offers = await waitFor(async () => (await call<{ offers: { conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, tokens['demo-agent-1']!)).offers, (o) => o.some((x) => x.conversation_id === ready.conversationId), { what: 'the offer, through Kafka', timeoutMs: 30_000 });
+      assert.equal(offers.filter((x) => x.conversation_id === ready.conversationId).length, 1);
+      ws.close();
+      availability.close();
+      routing.close();
+
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 0);
+      for (const h of health) assert.equal(await fetch(`${h}/healthz`).then(() => 'up', () => 'down'), 'down', 'every service stopped');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
