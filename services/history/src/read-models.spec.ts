@@ -72,7 +72,12 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       const mine = await waitFor(async () => rpc<Page>(client, 'ListInbox', {}, await bearer('brand-a')), (p) => p.conversations.length === 1 && p.conversations[0]!.unread_count === 2, { what: 'the inbox' });
       assert.deepEqual(mine.conversations.map((c) => c.id), ['own-1'], 'own-2 is resolved, own-3 is agent-2\'s');
       assert.equal(mine.conversations[0]!.unread_count, 2, 'two customer messages since the answer');
-      await write('brand-a', 'own-1', 'cust-own-1', { type: 'RecordReceipt', channel: 'web', status: 'read', reader: 'agent', at: minutesAgo(1) });
+      // MarkRead: through the API, idempotent, never another tenant's, and a clear error for a missing id.
+      await assert.rejects(rpc(client, 'MarkRead', { conversation_id: 'own-1' }, await bearer('brand-b')), (e: ServiceError) => e.code === status.NOT_FOUND);
+      await assert.rejects(rpc(client, 'MarkRead', { conversation_id: '' }, await bearer('brand-a')), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+      const marked = await rpc<{ version: number }>(client, 'MarkRead', { conversation_id: 'own-1' }, await bearer('brand-a'));
+      const again = await rpc<{ version: number }>(client, 'MarkRead', { conversation_id: 'own-1' }, await bearer('brand-a'));
+      assert.equal(Number(again.version), Number(marked.version), 'read already: nothing written');
       await waitFor(async () => (await rpc<Page>(client, 'ListInbox', {}, await bearer('brand-a'))).conversations[0]?.unread_count, (n) => n === 0, { what: 'read by the agent' });
       await assert.rejects(rpc(client, 'ListInbox', { agent_id: 'agent-2' }, await bearer('brand-a')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
       const theirs = await rpc<Page>(client, 'ListInbox', { agent_id: 'agent-2' }, await bearer('brand-a', 'supervisor', 'sup-1'));

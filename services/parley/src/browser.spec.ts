@@ -129,6 +129,9 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await agent.getByRole('textbox', { name: 'Reply' }).fill('It left our warehouse this morning.');
     await agent.keyboard.press('Enter');
     await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('It left our warehouse this morning.'), { what: "the agent's answer" });
+    // The agent had the conversation on screen: the visitor's message shows the read mark.
+    await waitFor(() => log(page).locator('[data-read="true"]').count(), (n) => n >= 1, { what: 'the read mark' });
+    assert.match((await log(page).locator('li.parley-mine').first().textContent()) ?? '', /Read/);
     await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'the message acknowledged' });
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-live-chat.png') });
 

@@ -176,6 +176,17 @@ export class ConversationsGrpc {
       ResolveConversation: e.unary('ResolveConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
         version: (await this.run(caller, req.conversation_id, { type: 'Resolve', by: this.author(caller), at: this.now() })).version,
       })),
+      MarkRead: e.unary('MarkRead', WRITERS, async (req: { conversation_id: string }, caller) => {
+        const stream = conversationStream(caller.tenantId, requireId('conversation_id', req.conversation_id));
+        const { state, version } = await this.store.load(stream);
+        if (version === 0) throw new ConversationNotFoundError(req.conversation_id);
+        // Receipts go by channel: one per channel the customer wrote on.
+        const channels = [...new Set(Object.values(state.messages).filter((m) => m.direction === 'in').map((m) => m.channel))];
+        const at = this.now();
+        let latest = version;
+        for (const channel of channels) latest = (await this.run(caller, req.conversation_id, { type: 'RecordReceipt', channel, status: 'read', reader: 'agent', upTo: at, at })).version;
+        return { version: latest };
+      }),
       ReopenConversation: e.unary('ReopenConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
         version: (await this.run(caller, req.conversation_id, { type: 'Reopen', reason: 'agent', at: this.now() })).version,
       })),
