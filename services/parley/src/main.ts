@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { startAvailability } from '@parley/availability/app';
@@ -18,6 +20,7 @@ import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetr
 import { openStorage } from '@parley/storage';
 import { demoTokens, seedDemo } from './demo.seed';
 import { SIMULATOR, WhatsAppSimulatorController, type SimulatorSettings } from './simulator/whatsapp.simulator';
+import { IngressProxy, isIngressPath } from './http/ingress.proxy';
 import { CONSOLE_BACKENDS, ConsoleController, type ConsoleBackends } from './console/api.gateway';
 import { loadConfig } from './parley.config';
 
@@ -74,6 +77,13 @@ async function main(): Promise<void> {
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [ConsoleController, ...(config.simulator ? [WhatsAppSimulatorController] : [])], providers: [{ provide: SIMULATOR, useValue: simulator }, { provide: CONSOLE_BACKENDS, useValue: backends }] })
   class ParleyModule {}
   const app = await NestFactory.create(ParleyModule, { logger: new PinoNestLogger(logger) });
+  // One port for everything: the ingress's paths go through to it, the rest is this process's own.
+  const proxy = new IngressProxy(() => ingressPort);
+  const server = app.getHttpServer() as Server;
+  const own = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => (isIngressPath(req.url) && ingressPort ? proxy.forward(req, res) : own.forEach((listener) => listener(req, res))));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => (isIngressPath(req.url) && ingressPort ? proxy.upgrade(req, socket, head) : socket.destroy()));
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address() as { port: number };
   const channels = process.env['PARLEY_CHANNELS'] ?? (config.simulator
@@ -103,8 +113,8 @@ async function main(): Promise<void> {
       `  gRPC API      ${host}:${history.grpcPort}  (parley.v1 conversations, customers, events; reflection on)`,
       `  availability  ${host}:${availability.grpcPort}  (parley.v1.AvailabilityService)`,
       `  routing       ${host}:${routing.grpcPort}  (parley.v1.RoutingService)`,
-      `  channels      http://${host}:${ingress.httpPort}/webhooks/…  ws://${host}:${ingress.httpPort}/live`,
-      `  widget        http://${host}:${ingress.httpPort}/demo  (the demo page; script at /widget.js)`,
+      `  channels      ${base}/webhooks/…  ${base.replace('http', 'ws')}/live  (the ingress, also on its own port ${ingress.httpPort})`,
+      `  widget        ${base}/demo  (the demo page; script at /widget.js)`,
       `  console       ${base}/console  (the reference agent console; its gateway: POST ${base}/api/<Service>/<Method>)`,
       ...(config.simulator ? [`  simulator     ${base}/simulator  (WhatsApp without Meta: signed webhooks in, the replies shown)`] : []),
       `  data          ${config.dataDir}  (token secret in token.secret; the demo site's identity secret in identity.secret)`,
