@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AvailabilityModel } from '@parley/availability-model';
+import { streams } from '@parley/contracts';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey } from '@parley/event-log';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
@@ -87,7 +88,26 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   await availability.catchUp();
   availability.follow();
   const liveTenants = new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean));
-  const offers: WidgetOffers = { offer: (tenant, queue) => availability.offer(tenant, queue, new Date().toISOString()), onChange: (listener) => availability.onChange(listener), tenants: liveTenants };
+  const offers: WidgetOffers = {
+    offer: (tenant, queue) => availability.offer(tenant, queue, new Date().toISOString()),
+    onChange: (listener) => availability.onChange(listener),
+    tenants: liveTenants,
+    // The visitor's own stream: what was shown and answered decides the next page view (once per period).
+    invite: async (token, queueId, view) => {
+      const { tenantId, visitorId } = await tokens.verify(token);
+      const at = new Date().toISOString();
+      const rule = availability.invitation(tenantId, queueId, visitorId, view, at);
+      if (rule) {
+        await storage.log.append(streams.visitor(tenantId, visitorId), [{ type: 'invitation.shown', tenantId, data: { visitorId, ruleId: rule.ruleId, at }, metadata: { actor: 'channel:web' } }], 'any');
+        await availability.catchUp();
+      }
+      return rule;
+    },
+    answer: async (token, ruleId, accepted) => {
+      const { tenantId, visitorId } = await tokens.verify(token);
+      await storage.log.append(streams.visitor(tenantId, visitorId), [{ type: 'invitation.answered', tenantId, data: { visitorId, ruleId, accepted, at: new Date().toISOString() }, metadata: { actor: 'channel:web' } }], 'any');
+    },
+  };
 
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController, LiveController, WidgetController],
     providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants } }, { provide: WIDGET_OFFERS, useValue: offers }],

@@ -29,7 +29,9 @@
     '.parley-log{flex:1;overflow-y:auto;padding:10px 14px;margin:0;list-style:none}.parley-log li{margin:6px 0;max-width:85%;padding:6px 10px;border-radius:10px;background:#eef0f4;word-wrap:break-word}' +
     '.parley-log li.parley-mine{margin-left:auto;background:#dbe6ff}.parley-log small{display:block;color:#555;font-size:11px}.parley-typing{padding:0 14px;height:18px;color:#555;font-size:12px}' +
     '.parley-form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6ec}.parley-form textarea{flex:1;resize:none;height:38px;font:inherit;padding:6px;border:1px solid #b8bfcc;border-radius:6px}' +
-    '.parley-form button{border:0;border-radius:6px;background:#1f4fd1;color:#fff;padding:0 14px;cursor:pointer}';
+    '.parley-form button{border:0;border-radius:6px;background:#1f4fd1;color:#fff;padding:0 14px;cursor:pointer}' +
+    '.parley-invite{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:280px;padding:12px 14px;background:#fff;color:#111;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif}' +
+    '.parley-invite button{margin:8px 8px 0 0;border:0;border-radius:6px;padding:6px 12px;cursor:pointer;background:#e3e6ec}.parley-invite button.parley-yes{background:#1f4fd1;color:#fff}';
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -176,6 +178,40 @@
   close.addEventListener('click', function () { toggle(false); });
   panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') toggle(false); });
 
+  // Proactive invitations: asked as the visitor reads the page; the server applies the
+  // targeting rules, only while live chat is offered, and at most once per period.
+  var shownAt = Date.now();
+  var pages = Number(store.get('pages') || 0) + 1;
+  var returning = store.get('seen') === '1';
+  store.set('pages', String(pages));
+  store.set('seen', '1');
+  var invite = el('div', { class: 'parley-invite', role: 'dialog', 'aria-label': 'Invitation to chat', hidden: '' });
+  function askInvitation(tries) {
+    if (tries <= 0 || !panel.hidden) return;
+    if (!offer || offer.kind !== 'live-chat') return void setTimeout(function () { askInvitation(tries - 1); }, 5000);
+    visitorToken().then(function (token) {
+      return fetch(base + '/live/invitations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: token, queue: queue, url: location.href, timeOnPageSeconds: Math.floor((Date.now() - shownAt) / 1000), pagesViewed: pages, returningVisitor: returning }) });
+    }).then(function (r) { return r.json(); }).then(function (b) {
+      if (b.invitation && panel.hidden) showInvitation(b.invitation);
+      else if (!b.invitation) setTimeout(function () { askInvitation(tries - 1); }, 5000);
+    }).catch(function () { /* no invitation this time */ });
+  }
+  function showInvitation(invitation) {
+    invite.textContent = '';
+    var yes = el('button', { type: 'button', class: 'parley-yes' }, 'Chat now');
+    var no = el('button', { type: 'button' }, 'No thanks');
+    invite.append(el('p', {}, invitation.message), yes, no);
+    invite.hidden = false;
+    var answer = function (accepted) {
+      invite.hidden = true;
+      visitorToken().then(function (token) { fetch(base + '/live/invitations/answer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: token, ruleId: invitation.ruleId, accepted: accepted }) }); });
+      if (accepted) toggle(true);
+    };
+    yes.addEventListener('click', function () { answer(true); });
+    no.addEventListener('click', function () { answer(false); });
+    invite.addEventListener('keydown', function (e) { if (e.key === 'Escape') answer(false); });
+  }
+
   function watchOffer() {
     var events = new EventSource(base + '/live/offer/stream?tenant=' + encodeURIComponent(tenant) + '&queue=' + encodeURIComponent(queue));
     events.onmessage = function (e) { offer = JSON.parse(e.data); describeOffer(); };
@@ -185,8 +221,9 @@
     var style = el('style', {});
     style.textContent = css;
     document.head.appendChild(style);
-    document.body.append(launcher, panel);
+    document.body.append(launcher, panel, invite);
     watchOffer();
+    setTimeout(function () { askInvitation(24); }, Number(script.getAttribute('data-invite-after') || 2000));
     if (store.get('open')) toggle(true);
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
@@ -82,6 +83,16 @@ describe('the chat widget in headless Chromium, against npm start', () => {
   }
 
   const conversationOf = (page: Page) => waitFor(() => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()), (id) => typeof id === 'string', { what: "the widget's conversation" }) as Promise<string>;
+
+  it('serves the widget within its budget: at most 30 KB gzipped, one script, no framework', async () => {
+    const script = await fetch(`${base}/widget.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /javascript/);
+    const body = Buffer.from(await script.arrayBuffer());
+    const gzipped = gzipSync(body, { level: 9 }).length;
+    assert.ok(gzipped <= 30 * 1024, `widget.js is ${gzipped} bytes gzipped`);
+    assert.doesNotMatch(body.toString(), /\b(import|require)\s*\(/, 'no module loading at run time');
+  });
 
   it('offers live chat while an agent is online; the visitor writes, the agent accepts and answers, the page reloads and the conversation goes on', async () => {
     const context = await browser.newContext();
@@ -230,5 +241,31 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await waitFor(() => log(back).textContent(), (t) => (t ?? '').includes('Please call me back tomorrow.') && (t ?? '').includes('we will call you at 10'), { what: 'the answer on return' });
     await context.close();
     assert.ok(existsSync(join(SCREENSHOTS, 'widget-live-chat.png')));
+  });
+
+  it('invites a visitor proactively as the targeting rules say, once per period', async () => {
+    await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-1']!);
+    await call(availability, 'SetTargetingRules', { rules: [{ rule_id: 'quick-help', url_pattern: '*/demo*', min_time_on_page_seconds: 1, message: 'Need a hand with your order?', queue_id: 'support' }], period: { seconds: 3600 } }, tokens['supervisor']!);
+    const invitations = (body: unknown) => fetch(`${base}/live/invitations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await invitations({ token: 'forged', url: `${base}/demo`, timeOnPageSeconds: 5, pagesViewed: 1, returningVisitor: false })).status, 401);
+    assert.equal((await invitations({ token: 'x', url: 'not a url', timeOnPageSeconds: -1, pagesViewed: 0, returningVisitor: 'no' })).status, 400);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/demo`);
+    const invitation = page.getByRole('dialog', { name: 'Invitation to chat' });
+    await waitFor(() => invitation.isVisible(), (v) => v, { what: 'the invitation', timeoutMs: 20_000 });
+    assert.match((await invitation.textContent()) ?? '', /Need a hand with your order\?/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'widget-invitation.png') });
+    await invitation.getByRole('button', { name: 'Chat now' }).click();
+    assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true', 'accepting opens the chat');
+    await page.getByRole('button', { name: 'Close the chat' }).click();
+    // The next page view within the period: the same visitor is not invited again.
+    const token = await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('parley:demo:token'));
+    const again = await invitations({ token, url: `${base}/demo`, timeOnPageSeconds: 60, pagesViewed: 3, returningVisitor: true });
+    assert.deepEqual(await again.json(), { invitation: null });
+    // A new visitor is.
+    const { token: fresh } = (await (await fetch(`${base}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })).json()) as { token: string };
+    assert.deepEqual(await (await invitations({ token: fresh, url: `${base}/demo`, timeOnPageSeconds: 60, pagesViewed: 1, returningVisitor: false })).json(), { invitation: { ruleId: 'quick-help', message: 'Need a hand with your order?' } });
+    await context.close();
   });
 });

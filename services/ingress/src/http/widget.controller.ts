@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import type { Offer } from '@parley/availability-domain';
+import type { Offer, PageView, TargetingRule } from '@parley/availability-domain';
+import { VisitorTokenError } from '../live/visitor.tokens';
 
 export const WIDGET_OFFERS = Symbol('WidgetOffers');
 
@@ -13,9 +14,27 @@ export interface WidgetOffers {
   /** Calls back with the tenant whenever something of it may have changed; returns the unsubscribe. */
   onChange(listener: (tenantId: string) => void): () => void;
   readonly tenants: ReadonlySet<string>;
+  /** The invitation to show for this page view, recorded as shown; null when no rule matches (or shown this period). */
+  invite(visitorToken: string, queueId: string, view: PageView): Promise<TargetingRule | null>;
+  answer(visitorToken: string, ruleId: string, accepted: boolean): Promise<void>;
 }
 
 const Where = z.object({ tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), queue: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/).default('support') });
+const PageViewRequest = z.object({
+  token: z.string().min(1).max(2048),
+  queue: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/).default('support'),
+  url: z.string().url().max(2048),
+  timeOnPageSeconds: z.number().int().min(0).max(86_400),
+  pagesViewed: z.number().int().min(1).max(100_000),
+  returningVisitor: z.boolean(),
+});
+const AnswerRequest = z.object({ token: z.string().min(1).max(2048), ruleId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/), accepted: z.boolean() });
+/** A visitor token that does not verify: 401, nothing written. */
+function refused(error: unknown, res: Response): undefined {
+  if (!(error instanceof VisitorTokenError)) throw error;
+  res.status(401).json({ error: error.code, message: error.message });
+  return undefined;
+}
 const ASSETS = join(__dirname, '..', '..', 'widget');
 const asset = (name: string) => readFileSync(join(ASSETS, name), 'utf8');
 
@@ -69,6 +88,27 @@ export class WidgetController {
       stop();
       clearInterval(tick);
     });
+  }
+
+  /** The widget asks as the visitor reads the page: proactive invitations as the targeting rules say. */
+  @Post('live/invitations')
+  @HttpCode(200)
+  async invitation(@Body() body: unknown, @Res() res: Response) {
+    const parsed = PageViewRequest.safeParse(body);
+    if (!parsed.success) return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    const { token, queue, ...view } = parsed.data;
+    const rule = await this.offers.invite(token, queue, { ...view, attributes: {} }).catch((error: unknown) => refused(error, res));
+    if (rule === undefined) return;
+    res.set('access-control-allow-origin', '*').json({ invitation: rule ? { ruleId: rule.ruleId, message: rule.message } : null });
+  }
+
+  @Post('live/invitations/answer')
+  @HttpCode(204)
+  async answer(@Body() body: unknown, @Res() res: Response) {
+    const parsed = AnswerRequest.safeParse(body);
+    if (!parsed.success) return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if ((await this.offers.answer(parsed.data.token, parsed.data.ruleId, parsed.data.accepted).then(() => true, (error: unknown) => refused(error, res))) === undefined) return;
+    res.status(204).set('access-control-allow-origin', '*').end();
   }
 
   private where(query: unknown, res: Response): z.infer<typeof Where> | null {
