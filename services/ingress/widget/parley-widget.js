@@ -48,12 +48,13 @@
   var note = el('p', { class: 'parley-note', role: 'status' });
   var log = el('ol', { class: 'parley-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
   var typing = el('div', { class: 'parley-typing', 'aria-live': 'polite' });
+  var chips = el('div', { class: 'parley-typing', 'aria-label': 'Attached to your next message' });
   var form = el('form', { class: 'parley-form' });
   var input = el('textarea', { 'aria-label': 'Your message', placeholder: 'Write a message', maxlength: '4096' });
   var send = el('button', { type: 'submit' }, 'Send');
   head.append(title, close);
   form.append(input, send);
-  panel.append(head, note, log, typing, form);
+  panel.append(head, note, log, typing, chips, form);
 
   var offer = null;
   var socket = null;
@@ -61,6 +62,7 @@
   var readUpTo = null;
   var conversationId = null;
   var outbox = [];
+  var attached = [];
   var connected = false;
 
   function describeOffer() {
@@ -107,7 +109,7 @@
 
   function flush() {
     if (!socket || socket.readyState !== 1 || !connected) return;
-    outbox.forEach(function (m) { socket.send(JSON.stringify({ type: 'message', id: m.id, text: m.text })); });
+    outbox.forEach(function (m) { socket.send(JSON.stringify({ type: 'message', id: m.id, text: m.text || undefined, attachments: m.attachments })); });
   }
 
   function markRead() {
@@ -135,12 +137,12 @@
           conversationId = m.conversationId; connected = true; log.textContent = ''; messages = {};
           m.messages.forEach(render);
           outbox = outbox.filter(function (o) { return !messages['web-' + o.id]; });
-          outbox.forEach(function (o) { render({ id: 'pending-' + o.id, inbound: true, text: o.text, at: new Date().toISOString(), pending: true }); });
+          outbox.forEach(function (o) { render({ id: 'pending-' + o.id, inbound: true, text: o.text, attachments: o.attachments, at: new Date().toISOString(), pending: true }); });
           flush(); markRead();
         }
         else if (m.type === 'message') { render(m.message); if (!m.message.inbound) { typing.textContent = ''; markRead(); } }
         else if (m.type === 'ack') { outbox = outbox.filter(function (o) { return o.id !== m.id; }); }
-        if (m.type === 'ack') { var mine = messages['pending-' + m.id]; if (mine && !messages[m.messageId]) render({ id: m.messageId, inbound: true, text: mine.text, attachments: [], at: mine.at }); }
+        if (m.type === 'ack') { var mine = messages['pending-' + m.id]; if (mine && !messages[m.messageId]) render({ id: m.messageId, inbound: true, text: mine.text, attachments: mine.attachments, at: mine.at }); }
         else if (m.type === 'receipt' && m.reader === 'agent' && m.status === 'read') { readUpTo = m.upTo || m.at; Object.keys(messages).forEach(function (id) { render(messages[id]); }); }
         else if (m.type === 'typing') typing.textContent = m.on ? 'The agent is typing\u2026' : '';
         else if (m.type === 'error' && (m.code === 'UNAUTHENTICATED' || m.code === 'INVALID_TOKEN')) store.set('token', null);
@@ -165,11 +167,13 @@
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     var text = input.value.trim();
-    if (!text) return;
+    if (!text && !attached.length) return;
     var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
     // Kept until the server acknowledges it; sent again with the same id after a reconnect (idempotent).
-    outbox.push({ id: id, text: text });
-    render({ id: 'pending-' + id, inbound: true, text: text, at: new Date().toISOString(), pending: true });
+    outbox.push({ id: id, text: text, attachments: attached });
+    render({ id: 'pending-' + id, inbound: true, text: text, attachments: attached, at: new Date().toISOString(), pending: true });
+    attached = [];
+    chips.textContent = '';
     flush();
     input.value = '';
     typingSent = false;
@@ -231,6 +235,14 @@
     /** The site identified the visitor: the same conversation on every device from now on. */
     identify: function (jwt) { store.set('identity', jwt); if (socket) socket.close(); socket = null; if (!panel.hidden) connect(); },
     open: function () { toggle(true); },
+    /**
+     * Attachments are references: the site stores the file (its own upload), then
+     * hands the widget { ref: URL, mimeType, sizeBytes, name }; it goes with the next message.
+     */
+    attach: function (attachment) {
+      attached.push({ ref: String(attachment.ref), mimeType: String(attachment.mimeType), sizeBytes: Number(attachment.sizeBytes), name: attachment.name ? String(attachment.name) : undefined });
+      chips.textContent = '\ud83d\udcce ' + attached.map(function (a) { return a.name || a.ref; }).join(', ');
+    },
     /** The conversation's id once connected, for the site's own support tools. */
     conversation: function () { return conversationId; },
   };

@@ -149,13 +149,17 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await page.reload();
     // The dialog was open: it opens again with the whole conversation.
     await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Hello, where is my order?') && (t ?? '').includes('It left our warehouse'), { what: 'the conversation after the reload' });
+    // An attachment by reference: the site stored the file and hands the widget its URL.
+    await page.evaluate(() => (globalThis as unknown as { Parley: { attach(a: unknown): void } }).Parley.attach({ ref: 'https://shop.example/orders/4711/photo.jpg', mimeType: 'image/jpeg', sizeBytes: 48213, name: 'photo.jpg' }));
     await page.getByRole('textbox', { name: 'Your message' }).fill('Thanks! And the invoice?');
     await page.getByRole('button', { name: 'Send' }).click();
+    await waitFor(() => log(page).getByRole('link', { name: 'photo.jpg' }).count(), (n) => n === 1, { what: 'the attachment in the widget' });
     await waitFor(() => log(page).locator('li').count(), (n) => n === 3, { what: 'three messages, none twice' });
     await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'every message acknowledged' });
     // The console shows the whole conversation and the customer; the agent resolves it there.
     await waitFor(() => agent.getByRole('log', { name: 'Timeline' }).textContent(), (t) => (t ?? '').includes('Thanks! And the invoice?'), { what: 'the new message in the console' });
     assert.match((await agent.locator('#customer').textContent()) ?? '', /web/);
+    assert.equal(await agent.getByRole('log', { name: 'Timeline' }).getByRole('link', { name: /photo\.jpg/ }).getAttribute('href'), 'https://shop.example/orders/4711/photo.jpg');
     await agent.screenshot({ path: join(SCREENSHOTS, 'console.png') });
     await agent.getByRole('button', { name: 'Resolve' }).click();
     await waitFor(() => agent.locator('#state').textContent(), (t) => (t ?? '').startsWith('resolved'), { what: 'the conversation resolved' });
