@@ -100,7 +100,7 @@
       item.appendChild(el('br', {}));
       item.appendChild(link);
     });
-    var meta = el('small', {}, (message.inbound ? 'You' : 'Agent') + ' \u00b7 ' + new Date(message.at).toLocaleTimeString() + (message.inbound && readUpTo && message.at <= readUpTo ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : ''));
+    var meta = el('small', {}, (message.inbound ? 'You' : 'Agent') + ' \u00b7 ' + new Date(message.at).toLocaleTimeString() + (message.inbound && readUpTo && message.at <= readUpTo ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : message.inbound ? ' \u00b7 Sent' : ''));
     if (message.inbound && readUpTo && message.at <= readUpTo) meta.setAttribute('data-read', 'true');
     item.appendChild(meta);
     messages[message.id] = message;

@@ -144,6 +144,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await waitFor(() => log(page).locator('[data-read="true"]').count(), (n) => n >= 1, { what: 'the read mark' });
     assert.match((await log(page).locator('li.parley-mine').first().textContent()) ?? '', /Read/);
     await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'the message acknowledged' });
+    assert.match((await log(page).locator('li.parley-mine').first().textContent()) ?? '', /Sent|Read/);
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-live-chat.png') });
 
     await page.reload();
