@@ -162,6 +162,16 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     assert.match((await agent.locator('#customer').textContent()) ?? '', /web/);
     assert.equal(await agent.getByRole('log', { name: 'Timeline' }).getByRole('link', { name: /photo\.jpg/ }).getAttribute('href'), 'https://shop.example/orders/4711/photo.jpg');
     await agent.screenshot({ path: join(SCREENSHOTS, 'console.png') });
+    // Transfer to a colleague from the console: demo-agent-2 is offered the conversation as a transfer.
+    await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-2']!);
+    await agent.getByRole('textbox', { name: 'Transfer to agent' }).fill('demo-agent-2');
+    await agent.getByRole('button', { name: 'Transfer' }).click();
+    // A cold transfer: the conversation leaves demo-agent-1 at once and is offered to demo-agent-2.
+    await waitFor(async () => (await call<{ offers: { conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, tokens['demo-agent-2']!)).offers, (o) => o.some((x) => x.conversation_id === conversationId), { what: 'the transfer offer to demo-agent-2' });
+    await waitFor(() => agent.locator('#state').textContent(), (t) => !(t ?? '').includes('with demo-agent-1'), { what: 'the conversation no longer with demo-agent-1' });
+    await call(availability, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, tokens['demo-agent-2']!);
+    await agent.getByRole('button', { name: 'Snooze until the customer writes' }).click();
+    await waitFor(() => agent.locator('#state').textContent(), (t) => (t ?? '').startsWith('snoozed'), { what: 'the conversation snoozed' });
     await agent.getByRole('button', { name: 'Resolve' }).click();
     await waitFor(() => agent.locator('#state').textContent(), (t) => (t ?? '').startsWith('resolved'), { what: 'the conversation resolved' });
     await desk.close();
