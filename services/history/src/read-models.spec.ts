@@ -78,6 +78,12 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       const marked = await rpc<{ version: number }>(client, 'MarkRead', { conversation_id: 'own-1' }, await bearer('brand-a'));
       const again = await rpc<{ version: number }>(client, 'MarkRead', { conversation_id: 'own-1' }, await bearer('brand-a'));
       assert.equal(Number(again.version), Number(marked.version), 'read already: nothing written');
+      // SetTyping: a change only when it changes, never another tenant's.
+      const typing = await rpc<{ version: number }>(client, 'SetTyping', { conversation_id: 'own-1', typing: true }, await bearer('brand-a'));
+      assert.equal(Number(typing.version), Number(marked.version) + 1);
+      assert.equal(Number((await rpc<{ version: number }>(client, 'SetTyping', { conversation_id: 'own-1', typing: true }, await bearer('brand-a'))).version), Number(typing.version), 'typing already');
+      assert.equal(Number((await rpc<{ version: number }>(client, 'SetTyping', { conversation_id: 'own-1', typing: false }, await bearer('brand-a'))).version), Number(typing.version) + 1);
+      await assert.rejects(rpc(client, 'SetTyping', { conversation_id: 'own-1', typing: true }, await bearer('brand-b')), (e: ServiceError) => e.code === status.NOT_FOUND);
       await waitFor(async () => (await rpc<Page>(client, 'ListInbox', {}, await bearer('brand-a'))).conversations[0]?.unread_count, (n) => n === 0, { what: 'read by the agent' });
       await assert.rejects(rpc(client, 'ListInbox', { agent_id: 'agent-2' }, await bearer('brand-a')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
       const theirs = await rpc<Page>(client, 'ListInbox', { agent_id: 'agent-2' }, await bearer('brand-a', 'supervisor', 'sup-1'));

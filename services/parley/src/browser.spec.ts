@@ -137,7 +137,9 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     const offered = agent.locator('#offers li', { hasText: conversationId.slice(0, 8) });
     await offered.getByRole('button', { name: 'Accept' }).click({ timeout: 15_000 });
     await waitFor(() => agent.getByRole('log', { name: 'Timeline' }).textContent(), (t) => (t ?? '').includes('Hello, where is my order?'), { what: "the customer's message in the console" });
-    await agent.getByRole('textbox', { name: 'Reply' }).fill('It left our warehouse this morning.');
+    await agent.getByRole('textbox', { name: 'Reply' }).pressSequentially('It left our warehouse this morning.');
+    // The visitor sees the agent typing, live.
+    await waitFor(() => page.locator('.parley-typing').first().textContent(), (t) => t === 'The agent is typing\u2026', { what: 'the agent typing in the widget' });
     await agent.keyboard.press('Enter');
     await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('It left our warehouse this morning.'), { what: "the agent's answer" });
     // The agent had the conversation on screen: the visitor's message shows the read mark.

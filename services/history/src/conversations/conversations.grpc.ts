@@ -187,6 +187,10 @@ export class ConversationsGrpc {
         for (const channel of channels) latest = (await this.run(caller, req.conversation_id, { type: 'RecordReceipt', channel, status: 'read', reader: 'agent', upTo: at, at })).version;
         return { version: latest };
       }),
+      SetTyping: e.unary('SetTyping', WRITERS, async (req: { conversation_id: string; typing: boolean }, caller) => ({
+        // Shown where the customer is live: the chat widget.
+        version: (await this.run(caller, req.conversation_id, { type: req.typing ? 'StartTyping' : 'StopTyping', by: 'agent', agentId: caller.subject, channel: 'web', at: this.now() })).version,
+      })),
       ReopenConversation: e.unary('ReopenConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
         version: (await this.run(caller, req.conversation_id, { type: 'Reopen', reason: 'agent', at: this.now() })).version,
       })),
