@@ -48,6 +48,18 @@ if [ -z "${PARLEY_CHROMIUM:-}" ]; then
 fi
 echo "Chromium: $PARLEY_CHROMIUM"
 
+step "promtool for the metrics checks (Debian's prometheus package)"
+if [ -z "${PARLEY_PROMTOOL:-}" ]; then
+  if ! command -v promtool >/dev/null; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+      || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+  fi
+  export PARLEY_PROMTOOL; PARLEY_PROMTOOL="$(command -v promtool)"
+fi
+echo "promtool: $PARLEY_PROMTOOL"
+
 step "tests"
 mapfile -t specs < <(find libs services samples -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
 echo "${#specs[@]} spec files"

@@ -38,4 +38,8 @@ export function collectProcessMetrics(registry: Registry = globalRegistry): void
   if (defaultsCollected) return;
   defaultsCollected = true;
   collectDefaultMetrics({ register: registry });
+  // prom-client also exports these three gauges with a `_total` suffix, which
+  // Prometheus reserves for counters (`promtool check metrics` refuses them); the
+  // same values stay available without the suffix (nodejs_active_handles, ...).
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
 }

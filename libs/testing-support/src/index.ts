@@ -37,3 +37,23 @@ export function infrastructure(): { kafkaBrokers: string[]; mongoUrl: string } {
   }
   return { kafkaBrokers: kafka.split(',').map((b) => b.trim()), mongoUrl: mongo };
 }
+
+/**
+ * Runs `promtool check metrics` (Debian's prometheus package; scripts/test.sh
+ * installs it when missing) on an exposition text; returns its complaints, empty
+ * when the metrics follow Prometheus's conventions.
+ */
+export async function promtoolProblems(exposition: string): Promise<string[]> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.env['PARLEY_PROMTOOL'] ?? 'promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdin.end(exposition);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  const problems = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  return code === 0 && problems.length === 0 ? [] : problems.length ? problems : [`promtool exited with ${code}`];
+}

@@ -8,7 +8,7 @@ import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { service as healthService } from 'grpc-health-check';
 import WebSocket from 'ws';
-import { waitFor } from '@parley/testing-support';
+import { promtoolProblems, waitFor } from '@parley/testing-support';
 
 const loadedAvailability = () => parleyService('AvailabilityService').service;
 
@@ -30,6 +30,7 @@ describe('npm start (the embedded process)', () => {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^process_cpu_user_seconds_total/m);
       assert.match(metrics, /# TYPE parley_event_log_append_duration_seconds histogram/);
+      assert.deepEqual(await promtoolProblems(metrics), [], 'promtool check metrics');
       // The services run inside: the public gRPC API answers its health check, the channels take a visitor.
       for (const name of ['gRPC API', 'availability', 'routing']) {
         const address = new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)?.[1];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
-import { infrastructure, waitFor } from '@parley/testing-support';
+import { infrastructure, promtoolProblems, waitFor } from '@parley/testing-support';
 import WebSocket from 'ws';
 
 type Client = Record<string, (request: unknown, metadata: Metadata, callback: (error: Error | null, response?: unknown) => void) => void> & { close(): void };
@@ -36,6 +36,13 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       const health = [...out.matchAll(/health on (http:\/\/\S+)\/readyz/g)].map((m) => m[1]!);
       assert.equal(new Set(health).size, 3);
       for (const h of health) assert.equal((await fetch(`${h}/readyz`)).status, 200);
+      // Every service's metrics follow Prometheus's conventions (promtool check metrics).
+      const channelsBase = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
+      for (const h of [...health, channelsBase]) {
+        const exposition = await (await fetch(`${h}/metrics`)).text();
+        assert.match(exposition, /^parley_/m, `${h} exposes Parley metrics`);
+        assert.deepEqual(await promtoolProblems(exposition), [], `promtool on ${h}/metrics`);
+      }
 
       const availability = client('AvailabilityService', address('availability'));
       const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));
