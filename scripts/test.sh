@@ -36,29 +36,24 @@ if [ -z "${PARLEY_PYTHON:-}" ]; then
   export PARLEY_PYTHON="$PWD/.cache/python-client/bin/python"
 fi
 
-step "Chromium for the browser tests (Debian's package)"
-if [ -z "${PARLEY_CHROMIUM:-}" ]; then
-  if ! command -v chromium >/dev/null; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
-      || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+# A tool from Debian's packages, installed when missing: VAR=command, from package.
+debian_tool() {
+  local var="$1" command="$2" package="$3" sudo=""
+  if [ -z "${!var:-}" ]; then
+    if ! command -v "$command" >/dev/null; then
+      [ "$(id -u)" -eq 0 ] || sudo="sudo"
+      export DEBIAN_FRONTEND=noninteractive
+      $sudo apt-get install -y -qq --no-install-recommends "$package" >/dev/null 2>&1 \
+        || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "$package" >/dev/null; }
+    fi
+    export "$var=$(command -v "$command")"
   fi
-  export PARLEY_CHROMIUM; PARLEY_CHROMIUM="$(command -v chromium)"
-fi
-echo "Chromium: $PARLEY_CHROMIUM"
+  echo "$command: ${!var}"
+}
 
-step "promtool for the metrics checks (Debian's prometheus package)"
-if [ -z "${PARLEY_PROMTOOL:-}" ]; then
-  if ! command -v promtool >/dev/null; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
-      || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
-  fi
-  export PARLEY_PROMTOOL; PARLEY_PROMTOOL="$(command -v promtool)"
-fi
-echo "promtool: $PARLEY_PROMTOOL"
+step "Chromium for the browser tests, promtool for the metrics and alert checks (Debian's packages)"
+debian_tool PARLEY_CHROMIUM chromium chromium
+debian_tool PARLEY_PROMTOOL promtool prometheus
 
 step "tests"
 mapfile -t specs < <(find libs services samples -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)

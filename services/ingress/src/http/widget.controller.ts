@@ -19,21 +19,29 @@ export interface WidgetOffers {
   answer(visitorToken: string, ruleId: string, accepted: boolean): Promise<void>;
 }
 
-const Where = z.object({ tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), queue: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/).default('support') });
+const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
+const VisitorToken = z.string().min(1).max(2048);
+const Where = z.object({ tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), queue: Name.default('support') });
 const PageViewRequest = z.object({
-  token: z.string().min(1).max(2048),
-  queue: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/).default('support'),
+  token: VisitorToken,
+  queue: Name.default('support'),
   url: z.string().url().max(2048),
   timeOnPageSeconds: z.number().int().min(0).max(86_400),
   pagesViewed: z.number().int().min(1).max(100_000),
   returningVisitor: z.boolean(),
 });
-const AnswerRequest = z.object({ token: z.string().min(1).max(2048), ruleId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/), accepted: z.boolean() });
-/** A visitor token that does not verify: 401, nothing written. */
-function refused(error: unknown, res: Response): undefined {
-  if (!(error instanceof VisitorTokenError)) throw error;
-  res.status(401).json({ error: error.code, message: error.message });
-  return undefined;
+const AnswerRequest = z.object({ token: VisitorToken, ruleId: Name, accepted: z.boolean() });
+
+/** A visitor's request: a body that does not parse is 400, a token that does not verify 401; nothing is written then. */
+async function asVisitor<T>(schema: z.ZodType<T>, body: unknown, res: Response, work: (request: T) => Promise<void>): Promise<void> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+  try {
+    await work(parsed.data);
+  } catch (error) {
+    if (!(error instanceof VisitorTokenError)) throw error;
+    res.status(401).json({ error: error.code, message: error.message });
+  }
 }
 const ASSETS = join(__dirname, '..', '..', 'widget');
 const asset = (name: string) => readFileSync(join(ASSETS, name), 'utf8');
@@ -94,21 +102,19 @@ export class WidgetController {
   @Post('live/invitations')
   @HttpCode(200)
   async invitation(@Body() body: unknown, @Res() res: Response) {
-    const parsed = PageViewRequest.safeParse(body);
-    if (!parsed.success) return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    const { token, queue, ...view } = parsed.data;
-    const rule = await this.offers.invite(token, queue, { ...view, attributes: {} }).catch((error: unknown) => refused(error, res));
-    if (rule === undefined) return;
-    res.set('access-control-allow-origin', '*').json({ invitation: rule ? { ruleId: rule.ruleId, message: rule.message } : null });
+    await asVisitor(PageViewRequest, body, res, async ({ token, queue, ...view }) => {
+      const rule = await this.offers.invite(token, queue, { ...view, attributes: {} });
+      res.set('access-control-allow-origin', '*').json({ invitation: rule ? { ruleId: rule.ruleId, message: rule.message } : null });
+    });
   }
 
   @Post('live/invitations/answer')
   @HttpCode(204)
   async answer(@Body() body: unknown, @Res() res: Response) {
-    const parsed = AnswerRequest.safeParse(body);
-    if (!parsed.success) return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    if ((await this.offers.answer(parsed.data.token, parsed.data.ruleId, parsed.data.accepted).then(() => true, (error: unknown) => refused(error, res))) === undefined) return;
-    res.status(204).set('access-control-allow-origin', '*').end();
+    await asVisitor(AnswerRequest, body, res, async ({ token, ruleId, accepted }) => {
+      await this.offers.answer(token, ruleId, accepted);
+      res.status(204).set('access-control-allow-origin', '*').end();
+    });
   }
 
   private where(query: unknown, res: Response): z.infer<typeof Where> | null {

@@ -1,7 +1,8 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
+import { signMetaBody } from '@parley/ingress/meta-signature';
 
 export const SIMULATOR = Symbol('WhatsAppSimulator');
 
@@ -61,7 +62,7 @@ export class WhatsAppSimulatorController {
       } }] }],
     };
     const raw = JSON.stringify(webhook);
-    const signature = `sha256=${createHmac('sha256', this.settings.appSecret).update(raw).digest('hex')}`;
+    const signature = signMetaBody(raw, this.settings.appSecret);
     const answer = await fetch(this.settings.webhookUrl(), { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body: raw });
     res.status(answer.ok ? 200 : 502).json({ wamid, webhookStatus: answer.status });
   }
