@@ -1,1 +1,2 @@
 export * from './availability.model';
+export * from './invitation.writer';

@@ -43,9 +43,16 @@ export interface ConversationState {
   readonly offer: { readonly offerId: string; readonly agentId: string; readonly expiresAt: string } | null;
   readonly tags: readonly string[];
   readonly satisfaction: number | null;
+  /**
+   * What the writer needs to measure response and resolution times when it
+   * appends (metrics are counted where events are written, once, not by every
+   * reader): since when the conversation is open, since when the customer waits
+   * for a person, and whether a person has answered yet.
+   */
+  readonly clock: { readonly openedAt: string | null; readonly waitingSince: string | null; readonly answeredOnce: boolean };
 }
 
-export const SNAPSHOT_SCHEMA_VERSION = 1;
+export const SNAPSHOT_SCHEMA_VERSION = 2;
 
 export function initialState(): ConversationState {
   return {
@@ -66,6 +73,7 @@ export function initialState(): ConversationState {
     offer: null,
     tags: [],
     satisfaction: null,
+    clock: { openedAt: null, waitingSince: null, answeredOnce: false },
   };
 }
 
@@ -143,12 +151,13 @@ export function startReplay(state: ConversationState): { apply(event: Conversati
 function step(state: ConversationState, event: ConversationEvent, w: IndexWriter): ConversationState {
   switch (event.type) {
     case 'conversation.started':
-      return { ...state, status: 'open', conversationId: event.data.conversationId, customerId: event.data.customerId };
+      return { ...state, status: 'open', conversationId: event.data.conversationId, customerId: event.data.customerId, clock: { ...state.clock, openedAt: event.data.at } };
     case 'conversation.message-received': {
       const d = event.data;
       const channel = state.channels[d.channel];
       return {
         ...state,
+        clock: state.clock.waitingSince === null ? { ...state.clock, waitingSince: d.at } : state.clock,
         // The customer answered: no longer waiting on them.
         status: state.status === 'pending' ? 'open' : state.status,
         channels: { ...state.channels, [d.channel]: { lastCustomerMessageAt: latest(channel?.lastCustomerMessageAt ?? null, d.at), closed: channel?.closed ?? false } },
@@ -165,6 +174,7 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
         ...state,
         messages: w.putMessage(state.messages, d.messageId, { direction: 'out', channel: d.channel, at: d.at, authorAgentId: agentId, deleted: false, edited: false, deliveredAt: null, readAt: null, failed: false }),
         agentsTyping: agentId ? without(state.agentsTyping, agentId) : state.agentsTyping,
+        clock: agentId ? { ...state.clock, waitingSince: null, answeredOnce: true } : state.clock,
       };
     }
     case 'conversation.message-edited': {
@@ -209,9 +219,9 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
     case 'conversation.snoozed':
       return { ...state, status: 'snoozed', snoozedUntil: event.data.until ?? null };
     case 'conversation.resolved':
-      return { ...state, status: 'resolved', snoozedUntil: null, satisfaction: null };
+      return { ...state, status: 'resolved', snoozedUntil: null, satisfaction: null, clock: { ...state.clock, openedAt: null, waitingSince: null } };
     case 'conversation.reopened':
-      return { ...state, status: 'open', snoozedUntil: null };
+      return { ...state, status: 'open', snoozedUntil: null, clock: { ...state.clock, openedAt: event.data.at } };
     case 'conversation.queued':
       return { ...state, queueId: event.data.queueId, priority: event.data.priority, offer: null };
     case 'conversation.offered':

@@ -6,3 +6,4 @@ export * from './conversation.errors';
 export * from './channel-rules';
 export * from './conversation.timings';
 export * from './conversation.timeline';
+export * from './conversation.measures';

@@ -5,3 +5,4 @@ export * from './nest/observability.module';
 export * from './nest/pino-nest.logger';
 export * from './shutdown';
 export * from './nest/health.server';
+export * from './business/conversation.metrics';

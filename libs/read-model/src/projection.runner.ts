@@ -42,7 +42,9 @@ export class ProjectionRunner {
   private stopped = true;
   private generationCache: { value: number; at: number } | null = null;
   private readonly logger: Logger;
+  private readonly position;
   private readonly lag;
+  private reachedHead = false;
 
   constructor(
     private readonly options: {
@@ -56,7 +58,14 @@ export class ProjectionRunner {
     },
   ) {
     this.logger = options.logger ?? createLogger('projection');
-    this.lag = gauge(options.registry ?? defaultRegistry(), { name: 'parley_projection_checkpoint_position', help: 'Last log position a projection has applied.', labelNames: ['projection'] as const });
+    const registry = options.registry ?? defaultRegistry();
+    this.position = gauge(registry, { name: 'parley_projection_checkpoint_position', help: 'Last log position a projection has applied.', labelNames: ['projection'] as const });
+    this.lag = gauge(registry, { name: 'parley_projection_lag_seconds', help: 'Age of the last event a projection applied while more may follow; 0 once it has read up to the head of the log.', labelNames: ['projection'] as const });
+  }
+
+  /** Whether the live generation has once read up to the head of the log since this runner was made (readiness). */
+  get caughtUp(): boolean {
+    return this.reachedHead;
   }
 
   /** The physical table readers should query now. */
@@ -123,6 +132,8 @@ export class ProjectionRunner {
     const tables: ProjectionTables = { table: (name) => physical(name, generation) };
     let applied = 0;
     const turns = new EventLoopTurns();
+    // A rebuild fills the next generation: its progress is not the live projection's lag.
+    const live = generation === (await this.activeGeneration());
     while (!stop()) {
       const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500 });
       for (const event of page.events) {
@@ -132,11 +143,16 @@ export class ProjectionRunner {
       if (page.checkpoint !== checkpoint) {
         checkpoint = page.checkpoint;
         await store.upsert(STATE_TABLE, { id, position: checkpoint });
-        this.lag.set({ projection: projection.name }, checkpoint);
+        if (live) this.position.set({ projection: projection.name }, checkpoint);
       }
       applied += page.events.length;
       await onProgress?.(checkpoint, applied);
-      if (page.events.length === 0) return applied;
+      const last = page.events.at(-1);
+      if (live) this.lag.set({ projection: projection.name }, last ? Math.max(0, (Date.now() - Date.parse(last.recordedAt)) / 1000) : 0);
+      if (page.events.length === 0) {
+        if (live) this.reachedHead = true;
+        return applied;
+      }
     }
     return applied;
   }

@@ -6,7 +6,7 @@ import { OutboxRelay } from '@parley/event-log';
 import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
-import { AvailabilityModel } from '@parley/availability-model';
+import { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 
 export interface RunningAvailability {
   readonly grpcPort: number;
@@ -36,7 +36,7 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
 
   const heartbeats = new Map<string, number>();
   const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), { logger, registry });
-  const api = new AvailabilityGrpc(storage.log, model, edge, heartbeats, config.PARLEY_AVAILABILITY_TICK_MS);
+  const api = new AvailabilityGrpc(storage.log, model, new InvitationWriter(storage.log, model, registry), edge, heartbeats, config.PARLEY_AVAILABILITY_TICK_MS);
   // Agents whose heartbeat stopped turn away, then offline. Only those this instance heard from.
   const sweep = setInterval(() => {
     const now = Date.now();

@@ -35,8 +35,9 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
   let client: Client;
   const connect = () => new (parleyService('AvailabilityService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
 
+  const registry = new Registry();
   before(async () => {
-    running = await startAvailability(loadAvailabilityConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' });
+    running = await startAvailability(loadAvailabilityConfig(env), { registry, httpHost: '127.0.0.1' });
     client = connect();
     const sup = await bearer('brand-a', 'supervisor', 'sup-1');
     await rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days: ALWAYS }, sup);
@@ -128,6 +129,9 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     await waitFor(async () => (await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id, (id) => id === '', { what: 'the shown invitation counted' });
     assert.equal((await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', { ...page, visitor_id: 'v-2', time_on_page_seconds: 5 }, widget)).invitation_rule_id, '', 'too early on the page');
     await rpc(client, 'AnswerInvitation', { visitor_id: 'v-1', rule_id: 'checkout', accepted: true }, widget);
+    const counted = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.map((v) => [v.labels['answer'] ?? '', v.value]);
+    assert.deepEqual(await counted('parley_invitations_shown_total'), [['', 1]], 'shown once, though asked on every page view');
+    assert.deepEqual(await counted('parley_invitations_answered_total'), [['accepted', 1]]);
     const before = await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget);
 
     // A new instance rebuilds everything from the log.

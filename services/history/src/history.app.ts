@@ -6,7 +6,7 @@ import { DeciderStore, deriveKey } from '@parley/event-log';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
-import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry } from '@parley/observability';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry, ConversationMetrics } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
 import { historyProjections } from './projections/history.projections';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
@@ -36,6 +36,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
     snapshotEvery: 200,
     cacheSize: 10_000,
+    onAppended: new ConversationMetrics(registry).onAppended,
   });
   const masterKey = store.masterKey;
   const directory = new CustomerDirectory(log, deriveKey(masterKey, 'identity-claims'));
@@ -46,7 +47,15 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
     timeline: new ProjectionRunner({ log, store: store.readModels, projection: projections.timeline, logger, registry }),
     search: new ProjectionRunner({ log, store: store.readModels, projection: projections.search, logger, registry }),
   };
-  // Ready only once caught up: a fresh replica answers from complete read models.
+  // Alive at once, ready only once caught up: a fresh replica answers from complete
+  // read models, and a long replay is not mistaken for a hung process.
+  health.addReadinessCheck('event-log', async () => ({ ok: (await store.raw.streamVersion('parley-health')) >= 0 }));
+  health.addReadinessCheck('projections', () => {
+    const behind = Object.entries(runners).filter(([, r]) => !r.caughtUp).map(([name]) => name);
+    return behind.length === 0 ? { ok: true } : { ok: false, detail: `catching up: ${behind.join(', ')}` };
+  });
+  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_HISTORY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
+  const httpPort = http.port;
   for (const runner of Object.values(runners)) {
     await runner.catchUp();
     runner.start();
@@ -76,10 +85,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   grpc.health.setStatus('parley.v1.ConversationService', 'SERVING');
   grpc.health.setStatus('parley.v1.EventService', 'SERVING');
   grpc.health.setStatus('parley.v1.CustomerService', 'SERVING');
-  health.addReadinessCheck('event-log', async () => ({ ok: (await store.raw.streamVersion('parley-health')) >= 0 }));
 
-  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_HISTORY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
-  const httpPort = http.port;
   logger.info({ grpcPort: grpc.port, httpPort }, 'history service running');
 
   return {

@@ -15,10 +15,11 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
     let running: RunningHistory;
     let client: Client;
     let seed: Awaited<ReturnType<Backend['seed']>>;
+    const registry = new Registry();
 
     before(async () => {
       backend = make();
-      running = await startHistory(loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }), { registry: new Registry(), httpHost: '127.0.0.1' });
+      running = await startHistory(loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }), { registry, httpHost: '127.0.0.1' });
       const Conversations = parleyService('ConversationService');
       client = new Conversations(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
       seed = await backend.seed();
@@ -93,6 +94,20 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await rpc(client, 'SnoozeConversation', { conversation_id: 'conv-1', until: { seconds: Math.floor(Date.now() / 1000) + 3600, nanos: 0 } }, md);
       ({ conversation } = await rpc(client, 'GetConversation', { conversation_id: 'conv-1' }, md));
       assert.equal(conversation['status'], 'CONVERSATION_STATUS_SNOOZED');
+    });
+
+    it('counts what it wrote, once: first responses by channel, the resolution with its time, the reopening', async () => {
+      const values = async (name: string) => (await registry.getSingleMetric(name)!.get()).values as { value: number; labels: Record<string, string | number>; metricName?: string }[];
+      const firstResponses = await values('parley_conversation_first_response_seconds');
+      const count = firstResponses.find((v) => v.metricName === 'parley_conversation_first_response_seconds_count' && v.labels['channel'] === 'whatsapp')!.value;
+      const sum = firstResponses.find((v) => v.metricName === 'parley_conversation_first_response_seconds_sum' && v.labels['channel'] === 'whatsapp')!.value;
+      // conv-1's first reply (waiting 3 hours) and conv-old's template (48 hours); the later replies and the idempotent resend are not first responses.
+      assert.equal(count, 2);
+      assert.ok(Math.abs(sum - (3 + 48) * 3600) < 120, `sum ${sum}`);
+      assert.deepEqual((await values('parley_conversations_resolved_total')).map((v) => v.value), [1]);
+      const resolution = await values('parley_conversation_resolution_seconds');
+      assert.ok(Math.abs(resolution.find((v) => v.metricName?.endsWith('_sum'))!.value - 3 * 3600) < 120);
+      assert.deepEqual((await values('parley_conversations_reopened_total')).map((v) => [v.labels['reason'], v.value]), [['agent', 1]]);
     });
 
     it('travels in time: the conversation as it stood before the reply', async () => {

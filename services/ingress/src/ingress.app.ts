@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AvailabilityModel } from '@parley/availability-model';
-import { streams } from '@parley/contracts';
+import { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey } from '@parley/event-log';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
@@ -87,6 +86,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const availability = new AvailabilityModel(storage.raw, logger);
   await availability.catchUp();
   availability.follow();
+  const invitations = new InvitationWriter(storage.log, availability, registry);
   const liveTenants = new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean));
   const offers: WidgetOffers = {
     offer: (tenant, queue) => availability.offer(tenant, queue, new Date().toISOString()),
@@ -95,17 +95,11 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
     // The visitor's own stream: what was shown and answered decides the next page view (once per period).
     invite: async (token, queueId, view) => {
       const { tenantId, visitorId } = await tokens.verify(token);
-      const at = new Date().toISOString();
-      const rule = availability.invitation(tenantId, queueId, visitorId, view, at);
-      if (rule) {
-        await storage.log.append(streams.visitor(tenantId, visitorId), [{ type: 'invitation.shown', tenantId, data: { visitorId, ruleId: rule.ruleId, at }, metadata: { actor: 'channel:web' } }], 'any');
-        await availability.catchUp();
-      }
-      return rule;
+      return invitations.evaluate({ tenantId, queueId, visitorId, view, at: new Date().toISOString(), actor: 'channel:web' });
     },
     answer: async (token, ruleId, accepted) => {
       const { tenantId, visitorId } = await tokens.verify(token);
-      await storage.log.append(streams.visitor(tenantId, visitorId), [{ type: 'invitation.answered', tenantId, data: { visitorId, ruleId, accepted, at: new Date().toISOString() }, metadata: { actor: 'channel:web' } }], 'any');
+      await invitations.answer({ tenantId, visitorId, ruleId, accepted, at: new Date().toISOString(), actor: 'channel:web' });
     },
   };
 

@@ -29,6 +29,24 @@ function open(snapshotEvery: number) {
 }
 
 describe('DeciderStore: commands against a stream', () => {
+  it('tells onAppended once per append it wrote, with the state decided on; a redelivery that writes nothing tells nothing', async () => {
+    const { log, close } = open(100);
+    try {
+      const told: { types: string[]; previousMessages: number }[] = [];
+      const store = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10,
+        onAppended: ({ previous, events }) => told.push({ types: events.map((e) => e.type), previousMessages: Object.keys(previous.messages).length }) });
+      await store.handle('conversation-c1', receive(1), envelope);
+      await store.handle('conversation-c1', receive(1), envelope); // the same channel message again: a duplicate, nothing written
+      await store.handle('conversation-c1', receive(2), envelope);
+      assert.deepEqual(told, [
+        { types: ['conversation.started', 'conversation.message-received'], previousMessages: 0 },
+        { types: ['conversation.message-received'], previousMessages: 1 },
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
   it('keeps states in memory without missing what another instance wrote', async () => {
     const { log, close } = open(100);
     try {

@@ -28,6 +28,12 @@ export interface DeciderStoreOptions<Command, Event extends DomainEvent, State> 
    * writers are never missed; it only saves replaying (and decrypting) the past.
    */
   readonly cacheSize?: number;
+  /**
+   * Told once per successful append, with the events this store decided and the
+   * state they were decided on: where writers count what they wrote (metrics),
+   * so nothing is counted twice by instances or replays.
+   */
+  readonly onAppended?: (appended: { readonly streamId: string; readonly previous: State; readonly events: readonly Event[]; readonly state: State }) => void;
 }
 
 export interface Loaded<State> {
@@ -123,6 +129,7 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
           version,
         );
         const next = fold(this.options.decider, decided, state);
+        if (!result.alreadyStored) this.options.onAppended?.({ streamId, previous: state, events: decided, state: next });
         const snapshotDue = readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100);
         this.remember(streamId, { state: next, version: result.nextExpectedVersion, readSinceSnapshot: snapshotDue ? 0 : readSinceSnapshot + decided.length });
         if (snapshotDue) {

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type KafkaConfig } from 'kafkajs';
 import { createLogger, type Logger, type Registry } from '@parley/observability';
 import { BusMetrics } from '../delivery/bus.metrics';
+import { KafkaConsumerLag } from './kafka.consumer-lag';
 import { deliverWithRetry } from '../delivery/retrying.delivery';
 import {
   deadLetterTopicFor,
@@ -38,6 +39,7 @@ export class KafkaBus implements MessageBus {
   private producerReady: Promise<void> | null = null;
   private readonly consumers = new Set<Consumer>();
   private readonly metrics: BusMetrics;
+  private readonly lag: KafkaConsumerLag;
   private readonly logger: Logger;
 
   constructor(private readonly options: KafkaBusOptions) {
@@ -58,6 +60,7 @@ export class KafkaBus implements MessageBus {
     });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.metrics = new BusMetrics(options.registry);
+    this.lag = new KafkaConsumerLag(this.kafka, this.logger, options.registry);
   }
 
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
@@ -100,6 +103,7 @@ export class KafkaBus implements MessageBus {
       allowAutoTopicCreation: false,
       retry: { retries: 10 },
     });
+    this.lag.watch(consumer, options.groupId);
     await consumer.connect();
     this.consumers.add(consumer);
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
@@ -147,6 +151,7 @@ export class KafkaBus implements MessageBus {
         // the resolved offsets and leaves the group.
         await consumer.disconnect();
         this.consumers.delete(consumer);
+        this.lag.forget(consumer);
       },
     };
   }
@@ -164,6 +169,7 @@ export class KafkaBus implements MessageBus {
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
+    await this.lag.close();
     if (this.producerReady) await this.producer.disconnect();
     this.producerReady = null;
   }

@@ -73,9 +73,19 @@ export function readModelContract(adapter: string, open: () => Promise<{ store: 
 
     it('projects the log with checkpoints, idempotently, and rebuilds beside the live tables while they serve', async () => {
       const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
-      const runner = new ProjectionRunner({ log, store, projection: counting, registry: new Registry() });
+      const registry = new Registry();
+      const lagOf = async () => (await registry.getSingleMetric('parley_projection_lag_seconds')?.get())?.values[0]?.value ?? null;
+      const seen: (number | null)[] = [];
+      // Notes the lag as each event is applied: between pages it is the age of the last one applied.
+      const noting: Projection = { ...counting, handle: async (event, s, tables) => { seen.push(await lagOf()); return counting.handle(event, s, tables); } };
+      const runner = new ProjectionRunner({ log, store, projection: noting, registry, batchSize: 4 });
       for (let s = 0; s < 5; s++) await log.append(`conversation-${s}`, [1, 2, 3].map((i) => ({ type: 'test.noted', tenantId: 't', data: { i } })), 'no_stream');
+      assert.equal(runner.caughtUp, false, 'not ready before it has read the log');
+      await new Promise((r) => setTimeout(r, 100));
       assert.equal(await runner.catchUp(), 15);
+      assert.equal(runner.caughtUp, true);
+      assert.ok(seen.slice(4).every((lag) => lag !== null && lag >= 0.1), `behind, the lag is the age of the events applied: ${seen.join(',')}`);
+      assert.equal(await lagOf(), 0, 'at the head of the log, no lag');
       assert.equal(await runner.catchUp(), 0, 'nothing new');
       const live = await runner.table('streams');
       assert.equal((await store.get<ReadDocument & { count: number }>(live, 'conversation-3'))?.count, 3);

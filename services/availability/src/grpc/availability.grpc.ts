@@ -4,7 +4,7 @@ import { agentDecider, queueDecider, sameOffer, targetingDecider, WEEKDAYS, type
 import { InvalidArgumentError } from '@parley/errors';
 import { DeciderStore, type EventLog } from '@parley/event-log';
 import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
-import type { AvailabilityModel } from '@parley/availability-model';
+import type { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 
 const AGENTS: readonly Role[] = ['agent', 'supervisor', 'admin'];
 const CONFIGURERS: readonly Role[] = ['supervisor', 'admin'];
@@ -35,8 +35,9 @@ export class AvailabilityGrpc {
   private readonly targeting: DeciderStore<TargetingCommand, Extract<AvailabilityEvent, { type: 'targeting.rules-set' }>, TargetingState>;
 
   constructor(
-    private readonly log: EventLog,
+    log: EventLog,
     private readonly model: AvailabilityModel,
+    private readonly invitations: InvitationWriter,
     private readonly edge: GrpcEdge,
     private readonly heartbeats: Map<string, number>,
     private readonly tickMs: number,
@@ -174,15 +175,13 @@ export class AvailabilityGrpc {
         if (!req.url || req.url.length > 2048) throw new InvalidArgumentError('invalid request', [{ field: 'url', description: 'the page URL, up to 2048 characters' }]);
         const at = this.now();
         const offer = this.model.offer(caller.tenantId, queueId, at);
-        const rule = this.model.invitation(caller.tenantId, queueId, visitorId, { url: req.url, timeOnPageSeconds: req.time_on_page_seconds, pagesViewed: req.pages_viewed, returningVisitor: req.returning_visitor, attributes: req.attributes ?? {} }, at);
-        if (rule) await this.log.append(streams.visitor(caller.tenantId, visitorId), [{ type: 'invitation.shown', tenantId: caller.tenantId, data: { visitorId, ruleId: rule.ruleId, at }, metadata: { actor: caller.subject } }], 'any');
-        await this.model.catchUp();
+        const view = { url: req.url, timeOnPageSeconds: req.time_on_page_seconds, pagesViewed: req.pages_viewed, returningVisitor: req.returning_visitor, attributes: req.attributes ?? {} };
+        const rule = await this.invitations.evaluate({ tenantId: caller.tenantId, queueId, visitorId, view, at, actor: caller.subject });
         return { offer: offerToProto(offer), invitation_rule_id: rule?.ruleId ?? '', invitation_message: rule?.message ?? '' };
       }),
       AnswerInvitation: e.unary('AnswerInvitation', READERS, async (req: { visitor_id: string; rule_id: string; accepted: boolean }, caller) => {
         const visitorId = id('visitor_id', req.visitor_id);
-        await this.log.append(streams.visitor(caller.tenantId, visitorId), [{ type: 'invitation.answered', tenantId: caller.tenantId, data: { visitorId, ruleId: id('rule_id', req.rule_id), accepted: req.accepted, at: this.now() }, metadata: { actor: caller.subject } }], 'any');
-        await this.model.catchUp();
+        await this.invitations.answer({ tenantId: caller.tenantId, visitorId, ruleId: id('rule_id', req.rule_id), accepted: req.accepted, at: this.now(), actor: caller.subject });
         return {};
       }),
     };

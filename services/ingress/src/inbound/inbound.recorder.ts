@@ -3,7 +3,7 @@ import { EVENT_CONTRACTS, streams, type ConversationEvent } from '@parley/contra
 import { MessageNotFoundError, SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, type EventLog } from '@parley/event-log';
-import { counter, type Logger, type Registry } from '@parley/observability';
+import { counter, type Logger, type Registry, ConversationMetrics } from '@parley/observability';
 import type { InboundEvent } from './inbound.event';
 
 export type RecordOutcome = 'recorded' | 'duplicate' | 'unknown-customer' | 'unknown-message';
@@ -24,7 +24,7 @@ export class InboundRecorder {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 10_000 });
+    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 10_000, onAppended: new ConversationMetrics(registry).onAppended });
     this.outcomes = counter(registry, { name: 'parley_ingress_inbound_total', help: 'Inbound channel events by channel, kind and outcome.', labelNames: ['channel', 'kind', 'outcome'] as const });
   }
 

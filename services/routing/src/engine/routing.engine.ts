@@ -4,7 +4,7 @@ import type { AvailabilityModel } from '@parley/availability-model';
 import { SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import { ParleyError } from '@parley/errors';
 import { DeciderStore, type EventLog } from '@parley/event-log';
-import { counter, gauge, histogram, type Logger, type Registry } from '@parley/observability';
+import { counter, gauge, histogram, type Logger, type Registry, ConversationMetrics } from '@parley/observability';
 import { routingDecider, type AgentView, type QueuePolicy, type RoutingCommand, type RoutingState } from '@parley/routing-domain';
 
 /**
@@ -25,7 +25,7 @@ export class RoutingEngine {
     registry: Registry,
   ) {
     this.queues = new DeciderStore({ log, decider: routingDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1, snapshotEvery: 500, cacheSize: 1000 });
-    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10_000 });
+    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10_000, onAppended: new ConversationMetrics(registry).onAppended });
     this.metrics = {
       decisions: counter(registry, { name: 'parley_routing_decisions_total', help: 'Routing events by type: offers, accepts (assigned), declines and timeouts, transfers, escalations.', labelNames: ['type', 'reason'] as const }),
       depth: gauge(registry, { name: 'parley_routing_queue_depth', help: 'Conversations waiting, by queue id.', labelNames: ['queue'] as const }),

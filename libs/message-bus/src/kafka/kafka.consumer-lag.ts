@@ -1,0 +1,119 @@
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { gauge, defaultRegistry, type Logger, type Registry } from '@parley/observability';
+
+interface Member {
+  readonly groupId: string;
+  /** The partitions this instance owns, by topic, from its last group join. */
+  assignment: Record<string, number[]>;
+}
+
+/**
+ * `parley_bus_consumer_lag_messages{group,topic}`: messages not yet committed by
+ * this instance's consumers, over the partitions each one owns. Each partition
+ * has one owner in its group, so summing over instances gives the group's lag
+ * without counting a partition twice. Read from the brokers at scrape time (not
+ * from the consumer's own fetches), so a consumer stuck in a handler still shows
+ * its lag growing.
+ */
+export class KafkaConsumerLag {
+  private readonly members = new Map<Consumer, Member>();
+  private admin: Promise<Admin> | null = null;
+  private last: { at: number; values: Map<string, number> } | null = null;
+  private readonly sources: Set<KafkaConsumerLag>;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly logger: Logger,
+    registry: Registry = defaultRegistry(),
+    private readonly cacheMs = 2_000,
+  ) {
+    // One gauge per registry, fed by every bus of the process (npm start runs several).
+    const holder = registry as unknown as { [COLLECTORS]?: Set<KafkaConsumerLag> };
+    const set = (holder[COLLECTORS] ??= new Set());
+    set.add(this);
+    this.sources = set;
+    gauge(registry, {
+      name: 'parley_bus_consumer_lag_messages',
+      help: 'Messages behind the head of the partitions this instance consumes, by consumer group and topic (sum over instances for a group).',
+      labelNames: ['group', 'topic'] as const,
+      async collect() {
+        this.reset();
+        for (const source of set) {
+          for (const [key, value] of await source.read()) {
+            const [group, topic] = key.split('\u0000') as [string, string];
+            this.inc({ group, topic }, value);
+          }
+        }
+      },
+    });
+  }
+
+  watch(consumer: Consumer, groupId: string): void {
+    const member: Member = { groupId, assignment: {} };
+    this.members.set(consumer, member);
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      member.assignment = event.payload.memberAssignment;
+      this.last = null;
+    });
+  }
+
+  forget(consumer: Consumer): void {
+    this.members.delete(consumer);
+    this.last = null;
+  }
+
+  async close(): Promise<void> {
+    this.sources.delete(this);
+    const admin = this.admin;
+    this.admin = null;
+    if (admin) await (await admin.catch(() => null))?.disconnect();
+  }
+
+  private async read(): Promise<Map<string, number>> {
+    if (this.last && Date.now() - this.last.at < this.cacheMs) return this.last.values;
+    const values = new Map<string, number>();
+    if (this.members.size === 0) return values;
+    try {
+      const admin = await this.connect();
+      const heads = new Map<string, Map<number, { low: number; high: number }>>();
+      for (const member of this.members.values()) {
+        const topics = Object.keys(member.assignment);
+        if (topics.length === 0) continue;
+        const committed = await admin.fetchOffsets({ groupId: member.groupId, topics });
+        for (const { topic, partitions } of committed) {
+          if (!heads.has(topic)) heads.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }])));
+          const head = heads.get(topic)!;
+          let sum = 0;
+          for (const p of partitions) {
+            if (!member.assignment[topic]?.includes(p.partition)) continue;
+            const offsets = head.get(p.partition);
+            if (!offsets) continue;
+            // No commit yet: everything still on the partition is to be read.
+            const from = Number(p.offset) < 0 ? offsets.low : Number(p.offset);
+            sum += Math.max(0, offsets.high - from);
+          }
+          const key = `${member.groupId}\u0000${topic}`;
+          values.set(key, (values.get(key) ?? 0) + sum);
+        }
+      }
+      this.last = { at: Date.now(), values };
+    } catch (error) {
+      // A scrape must not fail because a broker is away; the lag is then unknown, not zero.
+      this.logger.warn({ err: (error as Error)?.name }, 'consumer lag not read');
+      this.admin = null;
+      return new Map();
+    }
+    return values;
+  }
+
+  private connect(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    return this.admin;
+  }
+}
+
+const COLLECTORS = Symbol.for('parley.kafka-consumer-lag');
