@@ -107,6 +107,13 @@ export class AvailabilityModel {
     return all;
   }
 
+  /** Every configured queue of every tenant (for the metrics of open and unstaffed queues). */
+  queues(): { tenantId: string; queueId: string; queue: QueueState }[] {
+    const all: { tenantId: string; queueId: string; queue: QueueState }[] = [];
+    for (const [tenantId, t] of this.tenants) for (const [queueId, queue] of t.queues) all.push({ tenantId, queueId, queue });
+    return all;
+  }
+
   /** A queue's configuration (hours, skills, languages), if it has any. */
   queueOf(tenantId: string, queueId: string): QueueState | undefined {
     return this.tenant(tenantId).queues.get(queueId);

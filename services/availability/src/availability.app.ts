@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { isOpen } from '@parley/availability-domain';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, gauge, startHealthServer, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
@@ -33,6 +34,8 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
   relay?.start();
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
+  const queuesOpen = gauge(registry, { name: 'parley_queues_open', help: 'Queues within their business hours now, by queue id (summed over tenants).', labelNames: ['queue'] as const });
+  const queuesUnstaffed = gauge(registry, { name: 'parley_queues_unstaffed', help: 'Queues within their business hours with no agent of their tenant online, by queue id (summed over tenants).', labelNames: ['queue'] as const });
 
   const heartbeats = new Map<string, number>();
   const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), { logger, registry });
@@ -53,7 +56,23 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
     }
     present.set({ presence: 'online' }, counts.online);
     present.set({ presence: 'away' }, counts.away);
+    measureQueues(new Date(now).toISOString());
   }, Math.min(1000, Math.floor(config.PARLEY_PRESENCE_AWAY_AFTER_MS / 2)));
+
+  function measureQueues(at: string): void {
+    const staffed = new Set(model.present().filter((p) => p.presence === 'online').map((p) => p.tenantId));
+    const open = new Map<string, number>();
+    const unstaffed = new Map<string, number>();
+    for (const { tenantId, queueId, queue } of model.queues()) {
+      open.set(queueId, open.get(queueId) ?? 0);
+      unstaffed.set(queueId, unstaffed.get(queueId) ?? 0);
+      if (!isOpen(queue.hours, at)) continue;
+      open.set(queueId, open.get(queueId)! + 1);
+      if (!staffed.has(tenantId)) unstaffed.set(queueId, unstaffed.get(queueId)! + 1);
+    }
+    for (const [queue, n] of open) queuesOpen.set({ queue }, n);
+    for (const [queue, n] of unstaffed) queuesUnstaffed.set({ queue }, n);
+  }
 
   const grpc = await startGrpcServer({ address: config.PARLEY_AVAILABILITY_GRPC_ADDRESS, services: [{ name: 'parley.v1.AvailabilityService', definition: parleyService('AvailabilityService').service, implementation: api.implementation() }] });
   grpc.health.setStatus('', 'SERVING');

@@ -80,6 +80,18 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, two);
   });
 
+  it('measures queues within their business hours, and those with no agent of their tenant online', async () => {
+    const sup = await bearer('brand-c', 'supervisor', 'sup-c');
+    await rpc(client, 'SetBusinessHours', { queue_id: 'night-desk', time_zone: 'UTC', days: ALWAYS }, sup);
+    const gaugeOf = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.find((v) => v.labels['queue'] === 'night-desk')?.value;
+    await waitFor(() => gaugeOf('parley_queues_unstaffed'), (n) => n === 1, { what: 'an open queue nobody staffs' });
+    assert.equal(await gaugeOf('parley_queues_open'), 1);
+    const agent = await bearer('brand-c', 'agent', 'agent-c');
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agent);
+    await waitFor(() => gaugeOf('parley_queues_unstaffed'), (n) => n === 0, { what: 'staffed once an agent of brand-c is online' });
+    await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, agent);
+  });
+
   it('counts live chats against capacity: agents full of live chats are not offered', async () => {
     const one = await bearer('brand-a', 'agent', 'agent-1');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, one);

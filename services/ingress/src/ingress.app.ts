@@ -74,7 +74,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
       registry,
     }),
   });
-  dispatcher.start();
+  if (config.PARLEY_INGRESS_OUTBOUND) dispatcher.start();
   const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
   const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
   const feed = new LiveFeed(storage.raw, (event) => storage.log.openEvent(event), logger);

@@ -108,6 +108,27 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       assert.deepEqual(receipts, ['delivered', 'read']);
     });
 
+    it('delivers nothing from an instance with outbound off, which still takes webhooks', async () => {
+      const quiet = new FakeGraphServer({ 'pn-brand-a': 'wa-token-a' });
+      await quiet.start();
+      const webhooksOnly = await startIngress(
+        loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_CHANNELS: JSON.stringify(CHANNELS), PARLEY_GRAPH_BASE_URL: quiet.baseUrl, PARLEY_INGRESS_OUTBOUND: 'false' }),
+        { registry: new Registry() },
+      );
+      try {
+        assert.equal((await postMeta(webhooksOnly.httpPort, 'whatsapp', whatsappStatus({ userId: 'US.13491208655302741918', waId: '16505551234', wamid: 'wamid.out', status: 'read', messageId: 'reply-1' }))).status, 200);
+        const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
+        await reply(stream, customerId, 'reply-single-sender', 'one sender');
+        await waitFor(() => graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-single-sender').length, (n) => n === 1, { what: 'the delivering instance sent it' });
+        // The other instance has had as long to follow the log as the delivering one.
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepEqual(quiet.requests, []);
+      } finally {
+        await webhooksOnly.close();
+        await quiet.stop();
+      }
+    });
+
     it('retries a failing Graph API, and turns a refusal into a failed mark the agent sees', async () => {
       const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
       graph.failNext(2, 503);

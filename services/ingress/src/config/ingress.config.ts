@@ -54,6 +54,13 @@ const schema = z.object({
   PARLEY_OUTBOUND_MAX_AGE_MS: z.coerce.number().int().min(1).default(3_600_000),
   /** Per tenant, the secret it signs its users' ids with: `tenant:secret,tenant2:secret2` (as the history service). */
   PARLEY_IDENTITY_SECRETS: z.string().default(''),
+  /**
+   * Deliver replies to the channels from this instance. Exactly one instance of a
+   * deployment may: its markers keep a restart from sending twice, but they are
+   * no lock between instances. The Helm chart runs it as its own one-replica
+   * Deployment and turns it off in the scaled webhook instances.
+   */
+  PARLEY_INGRESS_OUTBOUND: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Tenants whose sites may open live chats, comma-separated; empty: any. */
   PARLEY_LIVE_TENANTS: z.string().default(''),
   /** A live-chat session ends when the visitor's last connection has been gone this long. */

@@ -1,0 +1,93 @@
+{{/* Names and labels shared by every resource. */}}
+{{- define "parley.fullname" -}}
+{{- if contains "parley" .Release.Name -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}{{- else -}}{{ printf "%s-parley" .Release.Name | trunc 40 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- define "parley.labels" -}}
+app.kubernetes.io/part-of: parley
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "parley.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}{{ default (include "parley.fullname" .) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
+{{- end -}}
+
+{{/*
+The workloads: which image each runs, whether it may scale out, which secrets
+and which ports it takes. `outbound` is the ingress image with delivery on; the
+scaled `ingress` instances run with delivery off (PARLEY_INGRESS_OUTBOUND).
+*/}}
+{{- define "parley.workloads" -}}
+history:
+  image: history
+  scaled: true
+  grpc: true
+  secrets: [mongoUrl, masterKey, tokenSecrets, identitySecrets]
+  env:
+    PARLEY_HISTORY_GRPC_ADDRESS: "0.0.0.0:{{ .Values.services.history.grpcPort }}"
+    PARLEY_HISTORY_HTTP_PORT: "{{ .Values.services.history.httpPort }}"
+routing:
+  image: routing
+  scaled: true
+  grpc: true
+  secrets: [mongoUrl, masterKey, tokenSecrets]
+  env:
+    PARLEY_ROUTING_GRPC_ADDRESS: "0.0.0.0:{{ .Values.services.routing.grpcPort }}"
+    PARLEY_ROUTING_HTTP_PORT: "{{ .Values.services.routing.httpPort }}"
+ingress:
+  image: ingress
+  scaled: true
+  grpc: false
+  public: true
+  secrets: [mongoUrl, masterKey, identitySecrets, channels]
+  env:
+    PARLEY_INGRESS_HTTP_PORT: "{{ .Values.services.ingress.httpPort }}"
+    PARLEY_INGRESS_OUTBOUND: "false"
+availability:
+  image: availability
+  scaled: false
+  grpc: true
+  secrets: [mongoUrl, masterKey, tokenSecrets]
+  env:
+    PARLEY_AVAILABILITY_GRPC_ADDRESS: "0.0.0.0:{{ .Values.services.availability.grpcPort }}"
+    PARLEY_AVAILABILITY_HTTP_PORT: "{{ .Values.services.availability.httpPort }}"
+outbound:
+  image: ingress
+  scaled: false
+  grpc: false
+  secrets: [mongoUrl, masterKey, identitySecrets, channels]
+  env:
+    PARLEY_INGRESS_HTTP_PORT: "{{ .Values.services.outbound.httpPort }}"
+    PARLEY_INGRESS_OUTBOUND: "true"
+{{- end -}}
+
+{{- define "parley.secretEnv" -}}
+{{- $names := dict "mongoUrl" "PARLEY_MONGO_URL" "masterKey" "PARLEY_MASTER_KEY" "tokenSecrets" "PARLEY_TOKEN_SECRETS" "identitySecrets" "PARLEY_IDENTITY_SECRETS" "channels" "PARLEY_CHANNELS" -}}
+{{- range .secrets }}
+{{- $ref := index $.root.Values.secrets . }}
+- name: {{ index $names . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.name }}
+      key: {{ $ref.key }}
+{{- end }}
+{{- end -}}
+
+{{/* The Kafka topics Parley uses, with their partitions (dead letters: one). */}}
+{{- define "parley.topics" -}}
+{{- range (list "conversation" "customer" "identity" "agent" "queue" "targeting" "visitor") }}
+- { name: parley.{{ . }}.events, deadLetter: false }
+{{- end }}
+- { name: parley.conversation.events.dead-letter, deadLetter: true }
+- { name: parley.agent.events.dead-letter, deadLetter: true }
+- { name: parley.routing.work, deadLetter: false }
+- { name: parley.routing.work.dead-letter, deadLetter: true }
+- { name: parley.channel.inbound, deadLetter: false }
+- { name: parley.channel.inbound.dead-letter, deadLetter: true }
+{{- range (list "sms" "email" "custom") }}
+- { name: parley.channel.outbound.{{ . }}, deadLetter: false }
+{{- end }}
+{{- end -}}
