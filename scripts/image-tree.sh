@@ -14,9 +14,11 @@ mkdir -p "$out/node_modules/@parley"
 cp package.json "$out/"
 
 # Top-level production packages only: each carries its own nested node_modules.
+# IMAGE_TREE_LINK=true hard-links instead of copying (tests; it copies where links cannot be made).
+copy="cp -a"; [ "${IMAGE_TREE_LINK:-}" = true ] && copy="cp -al"
 npm ls --omit=dev --parseable --all 2>/dev/null \
   | sed -n "s#^$PWD/##p" | grep -E '^node_modules/(@[^/]+/)?[^/]+$' | grep -v '^node_modules/@parley/' | sort -u \
-  | while read -r dir; do mkdir -p "$out/$(dirname "$dir")"; cp -a "$dir" "$out/$dir"; done
+  | while read -r dir; do mkdir -p "$out/$(dirname "$dir")"; $copy "$dir" "$out/$dir" 2>/dev/null || cp -a "$dir" "$out/$dir"; done
 
 # Workspace packages: compiled code and the files they read at run time, no tests or sources.
 copy_workspace() {

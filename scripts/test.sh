@@ -55,6 +55,19 @@ step "Chromium for the browser tests, promtool for the metrics and alert checks 
 debian_tool PARLEY_CHROMIUM chromium chromium
 debian_tool PARLEY_PROMTOOL promtool prometheus
 
+step "helm and the Kubernetes schemas, from the Go module proxy"
+# helm is built from its module; the schemas are the OpenAPI documents of
+# Kubernetes 1.37 (k8s.io/kubernetes) and the Prometheus Operator's CRDs.
+go_module_dir() { go mod download -json "$1" | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>{const m=JSON.parse(s);if(m.Error){console.error(m.Error);process.exit(1)}console.log(m.Dir)})'; }
+if [ -z "${PARLEY_HELM:-}" ]; then
+  [ -x .cache/go-bin/helm ] || GOBIN="$PWD/.cache/go-bin" GOFLAGS=-buildvcs=false go install helm.sh/helm/v3/cmd/helm@v3.22.0
+  export PARLEY_HELM="$PWD/.cache/go-bin/helm"
+fi
+export PARLEY_K8S_OPENAPI="${PARLEY_K8S_OPENAPI:-$(cd /tmp && go_module_dir k8s.io/kubernetes@v1.37.2)/api/openapi-spec/v3}"
+export PARLEY_PROMETHEUS_OPERATOR_CRDS="${PARLEY_PROMETHEUS_OPERATOR_CRDS:-$(cd /tmp && go_module_dir github.com/prometheus-operator/prometheus-operator@v0.85.0)/example/prometheus-operator-crd}"
+"$PARLEY_HELM" version --short
+echo "schemas: $PARLEY_K8S_OPENAPI"
+
 step "tests"
 mapfile -t specs < <(find libs services samples -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
 echo "${#specs[@]} spec files"

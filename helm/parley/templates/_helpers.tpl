@@ -78,7 +78,7 @@ outbound:
 
 {{/* The Kafka topics Parley uses, with their partitions (dead letters: one). */}}
 {{- define "parley.topics" -}}
-{{- range (list "conversation" "customer" "identity" "agent" "queue" "targeting" "visitor") }}
+{{- range (list "conversation" "customer" "identity" "agent" "queue" "targeting" "visitor" "routing") }}
 - { name: parley.{{ . }}.events, deadLetter: false }
 {{- end }}
 - { name: parley.conversation.events.dead-letter, deadLetter: true }

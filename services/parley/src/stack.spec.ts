@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
+import { alertExpressions, dashboardQueries, exportedSeriesNames, metricNamesIn } from '@parley/deployment';
 import { infrastructure, promtoolProblems, waitFor } from '@parley/testing-support';
 import WebSocket from 'ws';
 
@@ -38,11 +39,17 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       for (const h of health) assert.equal((await fetch(`${h}/readyz`)).status, 200);
       // Every service's metrics follow Prometheus's conventions (promtool check metrics).
       const channelsBase = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
+      const exported = new Set<string>();
       for (const h of [...health, channelsBase]) {
         const exposition = await (await fetch(`${h}/metrics`)).text();
         assert.match(exposition, /^parley_/m, `${h} exposes Parley metrics`);
         assert.deepEqual(await promtoolProblems(exposition), [], `promtool on ${h}/metrics`);
+        for (const name of exportedSeriesNames(exposition)) exported.add(name);
       }
+      // Every metric a dashboard or an alert reads is exported by one of the four services.
+      const read = [...dashboardQueries(), ...alertExpressions()].flatMap((q) => metricNamesIn(q.expr).map((name) => ({ name, where: 'alert' in q ? q.alert : `${q.dashboard}: ${q.panel}` })));
+      assert.ok(read.length > 50);
+      assert.deepEqual(read.filter((r) => !exported.has(r.name)), [], 'metrics read by dashboards and alerts but exported by no service');
 
       const availability = client('AvailabilityService', address('availability'));
       const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));

@@ -1,0 +1,3 @@
+export * from './dashboards';
+export * from './kubernetes.schemas';
+export * from './rules';
