@@ -1,3 +1,4 @@
+import { traceHeaders } from '@parley/observability';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { InvalidArgumentError } from '@parley/errors';
@@ -109,7 +110,8 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[]): Pr
       correlationId: e.correlationId ?? id,
       causationId: e.causationId ?? null,
       data: e.data,
-      metadata: e.metadata ?? {},
+      // The trace the append happens in travels with its events (to Kafka, to consumers).
+      metadata: { ...traceHeaders(), ...(e.metadata ?? {}) },
     });
   });
   const ids = new Set(prepared.map((e) => e.id));

@@ -14,7 +14,7 @@ import {
 import { ReflectionService } from '@grpc/reflection';
 import { loadSync } from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import { counter, createLogger, defaultRegistry, histogram, type Logger, type Registry } from '@parley/observability';
+import { counter, createLogger, defaultRegistry, histogram, type Logger, type Registry, contextFrom, inSpan, withLogFields } from '@parley/observability';
 import { PermissionDeniedError, type Caller, type Role, type TokenVerifier } from './caller.auth';
 import { toGrpcError } from './grpc-status.mapper';
 import { parleyPackageDefinition } from './proto.loader';
@@ -64,17 +64,17 @@ export class GrpcEdge {
   unary<Req, Res>(method: string, roles: readonly Role[], handler: (request: Req, caller: Caller, metadata: Metadata) => Promise<Res>): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const started = process.hrtime.bigint();
-      void (async () => {
+      void inSpan(`parley.v1/${method}`, 'server', contextFrom(call.metadata.getMap()), async () => {
         try {
           const caller = await this.authorize(call.metadata, method, roles);
-          const response = await handler(call.request, caller, call.metadata);
+          const response = await withLogFields({ tenant_id: caller.tenantId }, () => handler(call.request, caller, call.metadata));
           this.done(method, 'OK', started);
           callback(null, response);
         } catch (error) {
           const mapped = this.fail(method, error, started);
           callback(mapped);
         }
-      })();
+      });
     };
   }
 
@@ -85,16 +85,16 @@ export class GrpcEdge {
   ): handleServerStreamingCall<Req, Res> {
     return (call) => {
       const started = process.hrtime.bigint();
-      void (async () => {
+      void inSpan(`parley.v1/${method}`, 'server', contextFrom(call.metadata.getMap()), async () => {
         try {
           const caller = await this.authorize(call.metadata, method, roles);
-          await handler(call.request, caller, call);
+          await withLogFields({ tenant_id: caller.tenantId }, () => handler(call.request, caller, call));
           this.done(method, 'OK', started);
           call.end();
         } catch (error) {
           call.destroy(Object.assign(new Error(), this.fail(method, error, started)));
         }
-      })();
+      });
     };
   }
 

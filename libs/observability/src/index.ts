@@ -6,3 +6,4 @@ export * from './nest/pino-nest.logger';
 export * from './shutdown';
 export * from './nest/health.server';
 export * from './business/conversation.metrics';
+export * from './tracing';

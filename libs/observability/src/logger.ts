@@ -1,4 +1,5 @@
-import pino, { type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { activeLogFields } from './tracing';
 
 export type { Logger } from 'pino';
 
@@ -24,13 +25,16 @@ const PERSONAL_PATHS = [
   'req.headers.authorization',
 ];
 
-export function createLogger(service: string, options: LoggerOptions = {}): Logger {
-  return pino({
+export function createLogger(service: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const settings: LoggerOptions = {
     level: process.env['PARLEY_LOG_LEVEL'] ?? (process.env['NODE_ENV'] === 'test' ? 'warn' : 'info'),
     base: { service },
     redact: { paths: PERSONAL_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // Inside a traced call or message: trace_id, span_id, tenant_id, correlation_id.
+    mixin: activeLogFields,
     ...options,
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }

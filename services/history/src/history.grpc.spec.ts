@@ -58,6 +58,15 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       assert.equal(reply.author?.agent_id, 'agent-1');
     });
 
+    it('continues the caller\'s W3C trace (traceparent metadata) into the events it writes', async () => {
+      const md = await bearer('brand-a');
+      md.set('traceparent', '00-a1b2c3d4e5f60718293a4b5c6d7e8f90-0102030405060708-01');
+      await rpc(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'traced-reply', text: 'traced' }, md);
+      const events = await seed.log.readStream(conversationStream('brand-a', 'conv-1'));
+      const sent = events.find((e) => (e.data as { messageId?: string }).messageId === 'traced-reply')!;
+      assert.match(String(sent.metadata['traceparent']), /^00-a1b2c3d4e5f60718293a4b5c6d7e8f90-(?!0102030405060708)[0-9a-f]{16}-01$/);
+    });
+
     it('refuses a free-form WhatsApp reply after 24 hours with FAILED_PRECONDITION, and takes a template', async () => {
       const md = await bearer('brand-a');
       await assert.rejects(rpc(client, 'SendMessage', { conversation_id: 'conv-old', message_id: 'late', text: 'sorry' }, md), (e: ServiceError) => {

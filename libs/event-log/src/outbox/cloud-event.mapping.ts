@@ -56,6 +56,8 @@ export function toCloudEventMessage(event: RecordedEvent): OutgoingMessage {
     data: event.data,
   });
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // W3C trace context, as OpenTelemetry reads it from Kafka headers: the trace the event was written in.
+  for (const key of ['traceparent', 'tracestate']) if (typeof event.metadata[key] === 'string') headers[key] = event.metadata[key];
   for (const [attribute, header] of Object.entries(CE_HEADERS)) {
     const value = (ce as unknown as Record<string, unknown>)[attribute];
     if (value !== undefined && value !== null) headers[header] = String(value);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { InProcessBus, KafkaBus, type IncomingMessage, type MessageBus } from '@parley/message-bus';
-import { Registry } from '@parley/observability';
+import { contextFrom, inSpan, Registry } from '@parley/observability';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import type { RecordedEvent } from '../event-envelope';
 import { InMemoryStreamVersionStore, StreamDeliveryGuard } from '../delivery/stream-delivery.guard';
@@ -73,6 +73,25 @@ describe('outbox relay on SQLite and the in-process bus', () => {
     await waitFor(() => log.readUnpublished({ limit: 10 }), (p) => p.length === 0, { what: 'all marked' });
     await relay.stop();
     await consumer.subscription.close();
+    await log.close();
+  });
+
+  it('keeps the trace an append happened in with its events, and continues it on Kafka, after the request is long gone', async () => {
+    const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+    const bus = new InProcessBus({ registry: new Registry() });
+    const topic = uniqueName('relay-trace');
+    const relay = new OutboxRelay({ log, bus, topicFor: () => topic });
+    const headers: Record<string, string>[] = [];
+    const subscription = await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], handler: async (m) => void headers.push(m.headers) });
+    const trace = '5d3b8e1f0c2a4b6d8e0f1a2b3c4d5e6f';
+    await inSpan('SendMessage', 'server', contextFrom({ traceparent: `00-${trace}-1111111111111111-01` }), () => log.append('conversation-9', [{ type: 'test.noted', tenantId: 't', data: {} }], 'no_stream'));
+    const [stored] = await log.readStream('conversation-9');
+    assert.match(String(stored!.metadata['traceparent']), new RegExp(`^00-${trace}-[0-9a-f]{16}-01$`), 'the event remembers its trace');
+    relay.start();
+    await waitFor(() => headers.length, (n) => n === 1, { what: 'the relayed event' });
+    assert.equal(headers[0]!['traceparent'], stored!.metadata['traceparent'], 'the Kafka message continues it (W3C header)');
+    await relay.stop();
+    await subscription.close();
     await log.close();
   });
 

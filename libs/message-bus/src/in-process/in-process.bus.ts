@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createLogger, type Logger, type Registry } from '@parley/observability';
+import { createLogger, type Logger, type Registry, contextFrom, inSpan, traceHeaders, withLogFields } from '@parley/observability';
+import { logFieldsOf } from '../delivery/log-fields';
 import { BusMetrics } from '../delivery/bus.metrics';
 import { deliverWithRetry } from '../delivery/retrying.delivery';
 import {
@@ -65,7 +66,7 @@ export class InProcessBus implements MessageBus {
     const partitions = this.partitionsOf(topic);
     for (const m of messages) {
       const value = m.value === null ? null : Buffer.isBuffer(m.value) ? Buffer.from(m.value) : Buffer.from(m.value, 'utf8');
-      partitions[partitionFor(m.key, partitions.length)]!.push({ key: m.key, value, headers: { ...m.headers }, timestamp: String(Date.now()) });
+      partitions[partitionFor(m.key, partitions.length)]!.push({ key: m.key, value, headers: { ...traceHeaders(), ...m.headers }, timestamp: String(Date.now()) });
     }
     this.metrics.countPublished(topic, messages.length);
     this.wakeAll();
@@ -138,7 +139,7 @@ export class InProcessBus implements MessageBus {
         const started = process.hrtime.bigint();
         const deadLetterTopic = member.options.deadLetterTopic ?? deadLetterTopicFor;
         try {
-          const outcome = await deliverWithRetry({
+          const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(message.headers), () => withLogFields(logFieldsOf(message), () => deliverWithRetry({
             message,
             handler: member.options.handler,
             ...(member.options.retry ? { retry: member.options.retry } : {}),
@@ -151,7 +152,7 @@ export class InProcessBus implements MessageBus {
               this.metrics.countFailure(topic, member.options.groupId);
               this.logger.warn({ topic, partition, offset, err: (error as Error)?.name }, 'handler failed');
             },
-          });
+          })));
           if (outcome.status === 'dead-lettered') this.metrics.countDeadLetter(topic, member.options.groupId);
         } catch {
           continue; // stopped mid-retry: not committed, the next owner takes it again

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type KafkaConfig } from 'kafkajs';
-import { createLogger, type Logger, type Registry } from '@parley/observability';
+import { contextFrom, createLogger, inSpan, traceHeaders, withLogFields, type Logger, type Registry } from '@parley/observability';
 import { BusMetrics } from '../delivery/bus.metrics';
+import { logFieldsOf } from '../delivery/log-fields';
 import { KafkaConsumerLag } from './kafka.consumer-lag';
 import { deliverWithRetry } from '../delivery/retrying.delivery';
 import {
@@ -69,7 +70,7 @@ export class KafkaBus implements MessageBus {
     await this.producer.send({
       topic,
       acks: -1,
-      messages: messages.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })),
+      messages: messages.map((m) => ({ key: m.key, value: m.value, headers: { ...traceHeaders(), ...m.headers } })),
     });
     this.metrics.countPublished(topic, messages.length);
   }
@@ -123,7 +124,7 @@ export class KafkaBus implements MessageBus {
           timestamp: message.timestamp,
         };
         const started = process.hrtime.bigint();
-        const outcome = await deliverWithRetry({
+        const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(incoming.headers), () => withLogFields(logFieldsOf(incoming), () => deliverWithRetry({
           message: incoming,
           handler: options.handler,
           ...(options.retry ? { retry: options.retry } : {}),
@@ -136,7 +137,7 @@ export class KafkaBus implements MessageBus {
             this.metrics.countFailure(topic, options.groupId);
             this.logger.warn({ topic, partition, offset: message.offset, attempt, err: errorSummary(error) }, 'handler failed');
           },
-        });
+        })));
         if (outcome.status === 'dead-lettered') {
           this.metrics.countDeadLetter(topic, options.groupId);
           this.logger.error({ topic, partition, offset: message.offset, attempts: outcome.attempts }, 'message dead-lettered');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { contextFrom, inSpan, traceHeaders } from '@parley/observability';
 import { DEAD_LETTER_HEADERS, type IncomingMessage, type MessageBus, type Subscription } from '../message-bus.port';
 
 export interface MessageBusUnderTest {
@@ -59,6 +60,20 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
       assert.equal(text(got[0]!), '{"hello":"wörld"}');
       assert.equal(got[0]!.headers['ce_id'], 'abc');
       assert.equal(got[0]!.headers['ce_type'], 'test.happened');
+    });
+
+    it('carries the W3C trace context: a message published in a span is handled in a child span of the same trace', async () => {
+      const topic = unique('contract.trace');
+      const seen: { header: string | undefined; active: string | undefined }[] = [];
+      await subscribe({ groupId: unique('g'), topics: [topic], handler: async (m) => void seen.push({ header: m.headers['traceparent'], active: traceHeaders()['traceparent'] }) });
+      const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      await inSpan('publish', 'internal', contextFrom({ traceparent: parent }), () => bus.publish(topic, [{ key: 'k', value: 'traced' }]));
+      await waitUntil('the traced message', () => seen.length === 1);
+      const published = seen[0]!.header!.split('-');
+      assert.equal(published[1], '0af7651916cd43dd8448eb211c80319c', 'the header names the publisher\'s trace');
+      const handling = seen[0]!.active!.split('-');
+      assert.equal(handling[1], '0af7651916cd43dd8448eb211c80319c', 'the handler runs in the same trace');
+      assert.notEqual(handling[2], published[2], 'in a span of its own');
     });
 
     it('keeps the order of each key', async () => {
