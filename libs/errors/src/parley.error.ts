@@ -10,7 +10,9 @@ export type ErrorCategory =
   | 'not_found'
   | 'unauthenticated'
   | 'permission_denied'
-  | 'unavailable';
+  | 'unavailable'
+  /** Over a documented size or rate limit. */
+  | 'resource_exhausted';
 
 export abstract class ParleyError extends Error {
   abstract readonly code: string;

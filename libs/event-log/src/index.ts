@@ -12,3 +12,4 @@ export * from './crypto/encrypting.event-log';
 export * from './crypto/personal-paths';
 export * from './decider-store/decider.store';
 export * from './delivery/event-loop.turns';
+export * from './delivery/shared-tail.event-log';

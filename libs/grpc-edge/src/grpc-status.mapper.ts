@@ -11,6 +11,7 @@ const STATUS_BY_CATEGORY: Record<ErrorCategory, status> = {
   unauthenticated: status.UNAUTHENTICATED,
   permission_denied: status.PERMISSION_DENIED,
   unavailable: status.UNAVAILABLE,
+  resource_exhausted: status.RESOURCE_EXHAUSTED,
 };
 
 // google.rpc.Status and google.rpc.BadRequest, as the richer error model defines

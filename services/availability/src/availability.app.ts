@@ -16,7 +16,7 @@ export interface RunningAvailability {
 }
 
 /** The availability service: its state rebuilt from the log at start, then following it. */
-export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; httpHost?: string; storage?: Storage } = {}): Promise<RunningAvailability> {
+export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; httpHost?: string; storage?: Storage; composed?: boolean } = {}): Promise<RunningAvailability> {
   const logger = createLogger('availability');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
@@ -29,7 +29,10 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   model.follow();
   logger.info({ replayed }, 'availability rebuilt from the log');
   // Presence and capacity changes reach other services on Kafka (parley.agent.events...), published from the log.
-  const bus = config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger }) : null;
+  // Composed with the others in one process (npm start), the composition relays the
+  // log to its own bus: a second relay here would mark events published on Kafka
+  // that the composition's bus then never carries.
+  const bus = !options.composed && config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger }) : null;
   if (bus) await bus.ensureTopics(['conversation', 'customer', 'identity', 'agent', 'queue', 'targeting', 'visitor'].map((c) => ({ name: `parley.${c}.events`, partitions: 12 })));
   const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
   relay?.start();

@@ -7,11 +7,13 @@ import { waitFor } from '@parley/testing-support';
 import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
 import { startHistory, type RunningHistory } from './history.app';
-import { MASTER, SECRET, bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, type Backend, type Seed } from './testing/history.fixture';
+import { MASTER, SECRET, bearer, ferretBackend, rpc, sqliteBackend, type Backend, type Seed } from './testing/history.fixture';
 
 type Row = { id: string; unread_count: number; waiting_since: { seconds: string } | null; priority: number };
 type Page = { conversations: Row[]; next_page_token: string };
-const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+// One instant for the whole seed: durations between seeded events are exact however slow the seeding is.
+const SEEDED_AT = Date.now();
+const minutesAgo = (m: number) => new Date(SEEDED_AT - m * 60_000).toISOString();
 
 for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBackend]] as const) {
   describe(`history: inbox, queue, search and service levels (${name})`, () => {
@@ -39,7 +41,7 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await write('brand-a', 'q-high', 'cust-q3', { type: 'Queue', queueId: 'support', priority: 5, reason: 'new', at: minutesAgo(10) });
       // Two owned by agent-1, one by agent-2; one of agent-1's resolved.
       for (const [id, agent] of [['own-1', 'agent-1'], ['own-2', 'agent-1'], ['own-3', 'agent-2']] as const) {
-        await write('brand-a', id, `cust-${id}`, received(id, `cust-${id}`, 'm1', 'hello', hoursAgo(2)));
+        await write('brand-a', id, `cust-${id}`, received(id, `cust-${id}`, 'm1', 'hello', minutesAgo(120)));
         await write('brand-a', id, `cust-${id}`, { type: 'Queue', queueId: 'support', priority: 0, reason: 'new', at: minutesAgo(119) });
         await write('brand-a', id, `cust-${id}`, { type: 'Assign', agentId: agent, at: minutesAgo(118) });
       }

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
-import { deriveKey } from '@parley/event-log';
+import { deriveKey, sharedTailEventLog } from '@parley/event-log';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
@@ -23,6 +24,7 @@ import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
 import { ChannelTopicsConsumer } from './channels/channel-topics.consumer';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
 import { outboundDispatcher } from './outbound/outbound.dispatcher';
+import { metaWebhookRoute } from './http/meta-webhook.route';
 import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
 
@@ -49,10 +51,13 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const bus = options.bus ?? ownBus;
   const channelTopics = bus ? new ChannelTopicsConsumer(bus, recorder, logger) : null;
   await channelTopics?.start();
+  // The dispatcher, the live feed and the availability model follow the log as
+  // stored; they share one read of each new page instead of three.
+  const tail = sharedTailEventLog(storage.raw);
   const policy = { attempts: config.PARLEY_OUTBOUND_ATTEMPTS, backoffMs: config.PARLEY_OUTBOUND_BACKOFF_MS };
   const dispatcher = new ProjectionRunner({
     // Read as stored: most events are not replies, and need not be decrypted.
-    log: storage.raw,
+    log: tail,
     store: storage.readModels,
     logger,
     registry,
@@ -77,13 +82,13 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   if (config.PARLEY_INGRESS_OUTBOUND) dispatcher.start();
   const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
   const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
-  const feed = new LiveFeed(storage.raw, (event) => storage.log.openEvent(event), logger);
+  const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
   await feed.start();
   const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   // The widget's offer, from availability's own events in the log: a read model of
   // this service's, so a page view costs no call to another service.
-  const availability = new AvailabilityModel(storage.raw, logger);
+  const availability = new AvailabilityModel(tail, logger);
   await availability.catchUp();
   availability.follow();
   const invitations = new InvitationWriter(storage.log, availability, registry);
@@ -111,6 +116,14 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   // Meta batches up to a thousand changes in one body.
   http.useBodyParser('json', { limit: '2mb' });
   live.attach(http.getHttpServer());
+  // Meta's webhooks go first, on plain node:http; every other request reaches Nest as before.
+  const server = http.getHttpServer() as Server;
+  const nest = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  const metaWebhooks = metaWebhookRoute(webhooks);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!metaWebhooks(req, res)) for (const listener of nest) listener(req, res);
+  });
   await http.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
   const httpPort = (http.getHttpServer().address() as { port: number }).port;
   logger.info({ httpPort }, 'ingress service running');

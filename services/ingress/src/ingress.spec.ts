@@ -11,7 +11,8 @@ import { waitFor } from '@parley/testing-support';
 import { loadIngressConfig } from './config/ingress.config';
 import { startIngress, type RunningIngress } from './ingress.app';
 import { FakeGraphServer } from './testing/fake-graph.server';
-import { APPLE_SECRET, CHANNELS, VERIFY_TOKEN, ferretStore, postMeta, sqliteStore, whatsappMessage, whatsappStatus, type StoreBackend } from './testing/ingress.fixture';
+import { APPLE_SECRET, APP_SECRET, CHANNELS, VERIFY_TOKEN, ferretStore, postMeta, sqliteStore, whatsappMessage, whatsappStatus, type StoreBackend } from './testing/ingress.fixture';
+import { signMetaBody } from './webhooks/meta.signature';
 
 for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] as const) {
   describe(`ingress: channels in and out (${name})`, () => {
@@ -21,6 +22,7 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
     let storage: Storage;
     let directory: CustomerDirectory;
     const agent = { kind: 'agent' as const, agentId: 'agent-1' };
+    const ingressRegistry = new Registry();
 
     const conversationOf = async (identity: Pick<Identity, 'kind' | 'id'>) => {
       const customerId = await directory.find('brand-a', identity);
@@ -38,7 +40,7 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       await graph.start();
       ingress = await startIngress(
         loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_CHANNELS: JSON.stringify(CHANNELS), PARLEY_GRAPH_BASE_URL: graph.baseUrl, PARLEY_APPLE_GATEWAY_URL: graph.appleGatewayUrl, PARLEY_OUTBOUND_BACKOFF_MS: '10', PARLEY_OUTBOUND_ATTEMPTS: '3' }),
-        { registry: new Registry() },
+        { registry: ingressRegistry },
       );
       storage = await openStorage(loadIngressConfig(backend.env), new Registry());
       directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
@@ -67,7 +69,29 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       const malformed = await postMeta(ingress.httpPort, 'whatsapp', { object: 'whatsapp_business_account', entry: 'nope' });
       assert.equal(malformed.status, 400);
       assert.match(malformed.body, /WEBHOOK_MALFORMED/);
+      // Signed, but not JSON; signed, but not UTF-8 (a lone continuation byte inside a string).
+      const notJson = await postMeta(ingress.httpPort, 'whatsapp', '{"object": "whatsapp_business_account", "entry": [');
+      assert.deepEqual([notJson.status, JSON.parse(notJson.body).error], [400, 'WEBHOOK_NOT_JSON']);
+      const latin1 = Buffer.concat([Buffer.from('{"object":"whatsapp_business_account","entry":[],"x":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+      const notUtf8 = await postMeta(ingress.httpPort, 'messenger', latin1);
+      assert.deepEqual([notUtf8.status, JSON.parse(notUtf8.body).error], [400, 'WEBHOOK_NOT_UTF8']);
+      // Over the limit: refused by its declared length, and when it streams past it undeclared.
+      const huge = JSON.stringify({ object: 'whatsapp_business_account', entry: [], pad: 'x'.repeat(2 * 1024 * 1024) });
+      const declared = await postMeta(ingress.httpPort, 'whatsapp', huge);
+      assert.deepEqual([declared.status, JSON.parse(declared.body).error], [413, 'WEBHOOK_TOO_LARGE']);
+      const streamed = await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/whatsapp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(huge, APP_SECRET) },
+        body: new ReadableStream({ start(c) { for (let i = 0; i < huge.length; i += 65_536) c.enqueue(new TextEncoder().encode(huge.slice(i, i + 65_536))); c.close(); } }),
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(streamed.status, 413);
       assert.equal(await storage.log.lastPosition(), before);
+      const rejected = Object.fromEntries((await ingressRegistry.getSingleMetric('parley_ingress_webhook_rejections_total')!.get()).values.map((v) => [`${v.labels['channel']}:${v.labels['reason']}`, v.value]));
+      assert.deepEqual(
+        { notJson: rejected['whatsapp:WEBHOOK_NOT_JSON'], notUtf8: rejected['messenger:WEBHOOK_NOT_UTF8'], tooLarge: rejected['whatsapp:WEBHOOK_TOO_LARGE'], forged: rejected['whatsapp:WEBHOOK_SIGNATURE_INVALID'] },
+        { notJson: 1, notUtf8: 1, tooLarge: 2, forged: 3 },
+      );
     });
 
     it('records WhatsApp messages once, in one conversation per customer, across webhooks and redeliveries', async () => {

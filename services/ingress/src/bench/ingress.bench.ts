@@ -6,6 +6,9 @@
  * durable in the log. The service runs in a process of its own, as in
  * production; the load comes from this one. BENCH_STORE=mongo runs it on the
  * local FerretDB (through scripts/with-infra.sh); the default is SQLite.
+ * BENCH_FLOOR=true sends the same load to a bare node:http server that only
+ * checks signatures and parses (floor.server.ts): what the machine and this
+ * client allow before Parley does any work.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +41,8 @@ async function main(): Promise<void> {
       probe.close(() => resolve(p));
     });
   });
-  const child = spawn(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), join(__dirname, '..', 'main.js')], {
+  const floor = process.env['BENCH_FLOOR'] === 'true';
+  const child = spawn(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), floor ? join(__dirname, 'floor.server.js') : join(__dirname, '..', 'main.js')], {
     env: { ...process.env, ...env, PARLEY_LOG_LEVEL: 'warn', PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: String(port), PARLEY_CHANNELS: JSON.stringify(CHANNELS) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -88,17 +92,17 @@ async function main(): Promise<void> {
   const f = (ms: number) => `${ms.toFixed(1)} ms`;
   process.stdout.write(
     [
-      `ingress webhooks on ${mongo ? 'FerretDB' : 'SQLite'}: ${total} WhatsApp messages from ${USERS} customers, offered at ${RATE}/s`,
+      `${floor ? 'FLOOR (bare node:http, signature and parse only, nothing written)' : `ingress webhooks on ${mongo ? 'FerretDB' : 'SQLite'}`}: ${total} WhatsApp messages from ${USERS} customers, offered at ${RATE}/s`,
       `  achieved ${(total / elapsed).toFixed(0)} webhooks/s over ${elapsed.toFixed(1)} s, ${failures} failed`,
       `  acknowledgement latency: p50 ${f(percentile(latencies, 50))}  p95 ${f(percentile(latencies, 95))}  p99 ${f(percentile(latencies, 99))}  max ${f(latencies.at(-1) ?? 0)}`,
       '',
     ].join('\n'),
   );
   // The service's own view of the run: how long its event loop was held, how big its commits were.
-  const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const metrics = floor ? '' : await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
   const gauge = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
   const sum = (name: string) => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((t, l) => t + Number(l.split(' ').at(-1)), 0);
-  process.stdout.write(
+  if (!floor) process.stdout.write(
     [
       `  service event loop delay: p99 ${f(gauge('nodejs_eventloop_lag_p99_seconds') * 1000)}  max ${f(gauge('nodejs_eventloop_lag_max_seconds') * 1000)}`,
       `  event-log commits: ${sum('parley_event_log_batch_size_count')}, ${(sum('parley_event_log_batch_size_sum') / sum('parley_event_log_batch_size_count')).toFixed(1)} appends each on average`,

@@ -7,7 +7,10 @@ import type { InboundRecorder } from '../inbound/inbound.recorder';
 import { parseApple, type AppleHeaders } from '../webhooks/apple.webhook';
 import { parseMessenger } from '../webhooks/messenger.webhook';
 import { metaHandshake, verifyMetaSignature } from '../webhooks/meta.signature';
-import { WebhookSignatureError, httpStatusOf } from '../webhooks/webhook.errors';
+import { WEBHOOK_MAX_BYTES, WebhookEncodingError, WebhookSignatureError, WebhookTooLargeError, httpStatusOf } from '../webhooks/webhook.errors';
+
+/** Fatal: a byte sequence that is not UTF-8 is refused, not replaced. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 import { parseWhatsApp } from '../webhooks/whatsapp.webhook';
 
 export interface WebhookAnswer {
@@ -42,19 +45,38 @@ export class IngressWebhooks {
     });
   }
 
-  whatsapp(rawBody: Buffer | undefined, signature: string | undefined, body: unknown): Promise<WebhookAnswer> {
-    return this.meta('whatsapp', rawBody, signature, () => parseWhatsApp(body, (id) => this.accounts.whatsapp.find((a) => a.phoneNumberId === id)?.tenantId));
+  whatsapp(rawBody: Buffer | undefined, signature: string | undefined): Promise<WebhookAnswer> {
+    return this.meta('whatsapp', rawBody, signature, (body) => parseWhatsApp(body, (id) => this.accounts.whatsapp.find((a) => a.phoneNumberId === id)?.tenantId));
   }
 
-  messenger(rawBody: Buffer | undefined, signature: string | undefined, body: unknown): Promise<WebhookAnswer> {
-    return this.meta('messenger', rawBody, signature, () => parseMessenger(body, (id) => this.accounts.messenger.find((a) => a.pageId === id)?.tenantId));
+  messenger(rawBody: Buffer | undefined, signature: string | undefined): Promise<WebhookAnswer> {
+    return this.meta('messenger', rawBody, signature, (body) => parseMessenger(body, (id) => this.accounts.messenger.find((a) => a.pageId === id)?.tenantId));
   }
 
-  /** Meta's webhooks: the signature before anything else, then parse, then record. */
-  private meta(channel: 'whatsapp' | 'messenger', rawBody: Buffer | undefined, signature: string | undefined, parse: () => { events: InboundEvent[]; unknownAccounts: number }): Promise<WebhookAnswer> {
+  /** A body the edge would not read to its end: counted like every other rejection. */
+  tooLarge(channel: 'whatsapp' | 'messenger', started: bigint): Promise<WebhookAnswer> {
+    return this.guard(channel, started, async () => {
+      throw new WebhookTooLargeError(channel, WEBHOOK_MAX_BYTES);
+    });
+  }
+
+  /** Meta's webhooks: the signature over the raw bytes before anything else, then strict UTF-8, JSON, the schema, then record. */
+  private meta(channel: 'whatsapp' | 'messenger', rawBody: Buffer | undefined, signature: string | undefined, parse: (body: unknown) => { events: InboundEvent[]; unknownAccounts: number }): Promise<WebhookAnswer> {
     return this.guard(channel, process.hrtime.bigint(), async () => {
       verifyMetaSignature(channel, rawBody, signature, this.accounts.meta?.appSecret ?? '');
-      const result = parse();
+      let text: string;
+      try {
+        text = UTF8.decode(rawBody);
+      } catch {
+        throw new WebhookEncodingError(channel, 'WEBHOOK_NOT_UTF8');
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new WebhookEncodingError(channel, 'WEBHOOK_NOT_JSON');
+      }
+      const result = parse(body);
       if (result.unknownAccounts) this.rejections.inc({ channel, reason: 'unknown-account' }, result.unknownAccounts);
       await this.recordAll(result.events);
       return { status: 200, body: { recorded: result.events.length } };

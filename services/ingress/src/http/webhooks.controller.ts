@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Inject, Post, Query, Req, Res, type RawBodyRequest } from '@nestjs/common';
+import { Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { IngressWebhooks, type WebhookAnswer } from './ingress.webhooks';
 
@@ -10,7 +10,10 @@ function send(res: Response, answer: WebhookAnswer): void {
   else res.json(answer.body);
 }
 
-/** The HTTP edge of the channels: each route hands the raw request to IngressWebhooks. */
+/**
+ * The HTTP edge of the channels: each route hands the request to IngressWebhooks.
+ * Meta's POSTs are served ahead of Nest, on plain node:http (meta-webhook.route.ts).
+ */
 @Controller('webhooks')
 export class WebhooksController {
   constructor(@Inject(INGRESS_WEBHOOKS) private readonly webhooks: IngressWebhooks) {}
@@ -20,19 +23,9 @@ export class WebhooksController {
     send(res, await this.webhooks.handshake('whatsapp', query));
   }
 
-  @Post('whatsapp')
-  async whatsapp(@Req() req: RawBodyRequest<Request>, @Headers('x-hub-signature-256') signature: string | undefined, @Res() res: Response) {
-    send(res, await this.webhooks.whatsapp(req.rawBody, signature, req.body));
-  }
-
   @Get('messenger')
   async messengerHandshake(@Query() query: Record<string, unknown>, @Res() res: Response) {
     send(res, await this.webhooks.handshake('messenger', query));
-  }
-
-  @Post('messenger')
-  async messenger(@Req() req: RawBodyRequest<Request>, @Headers('x-hub-signature-256') signature: string | undefined, @Res() res: Response) {
-    send(res, await this.webhooks.messenger(req.rawBody, signature, req.body));
   }
 
   @Post('apple/message')

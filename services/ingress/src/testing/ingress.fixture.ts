@@ -43,7 +43,7 @@ export function ferretStore(): StoreBackend {
 
 /** Posts a webhook as Meta does: the raw JSON signed with the app secret. */
 export async function postMeta(port: number, channel: 'whatsapp' | 'messenger', body: unknown, options: { secret?: string; signature?: string | null } = {}): Promise<{ status: number; body: string }> {
-  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const raw = Buffer.isBuffer(body) || typeof body === 'string' ? body : JSON.stringify(body);
   const signature = options.signature === undefined ? signMetaBody(raw, options.secret ?? APP_SECRET) : options.signature;
   const response = await fetch(`http://127.0.0.1:${port}/webhooks/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) }, body: raw });
   return { status: response.status, body: await response.text() };
