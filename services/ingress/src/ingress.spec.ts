@@ -112,6 +112,14 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       assert.equal(ofType((await conversationOf({ kind: 'whatsapp', id: 'US.555' })).events, 'conversation.message-received').length, 1);
     });
 
+    it('records a burst from one new customer (ten webhooks at once) without an error, each message once, in one conversation', async () => {
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: 'US.burst', wamid: `wamid.burst.${i}`, text: `photo ${i}` }))));
+      assert.deepEqual(answers.map((a) => a.status), Array(10).fill(200));
+      const { events } = await conversationOf({ kind: 'whatsapp', id: 'US.burst' });
+      assert.equal(ofType(events, 'conversation.started').length, 1);
+      assert.deepEqual(ofType(events, 'conversation.message-received').map((e) => (e.data as { channelMessageId: string }).channelMessageId).sort(), Array.from({ length: 10 }, (_, i) => `wamid.burst.${i}`).sort());
+    });
+
     it('ignores business numbers it does not serve', async () => {
       const before = await storage.log.lastPosition();
       assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: 'US.1', wamid: 'wamid.X', text: 'x', phoneNumberId: 'not-ours' }))).status, 200);

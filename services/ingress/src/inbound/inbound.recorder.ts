@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { EVENT_CONTRACTS, streams, type ConversationEvent } from '@parley/contracts';
+import { EVENT_CONTRACTS, identityKey, streams, type ConversationEvent } from '@parley/contracts';
 import { MessageNotFoundError, SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, type EventLog } from '@parley/event-log';
 import { counter, type Logger, type Registry, ConversationMetrics } from '@parley/observability';
+import { CustomerLanes } from './customer.lanes';
 import type { InboundEvent } from './inbound.event';
 
 export type RecordOutcome = 'recorded' | 'duplicate' | 'unknown-customer' | 'unknown-message';
@@ -17,6 +18,7 @@ export type RecordOutcome = 'recorded' | 'duplicate' | 'unknown-customer' | 'unk
 export class InboundRecorder {
   readonly conversations: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>;
   private readonly outcomes;
+  private readonly lanes = new CustomerLanes();
 
   constructor(
     log: EventLog,
@@ -29,7 +31,7 @@ export class InboundRecorder {
   }
 
   async record(event: InboundEvent): Promise<RecordOutcome> {
-    const outcome = await this.apply(event);
+    const outcome = await this.lanes.run(`${event.tenantId}/${identityKey(event.identity)}`, () => this.apply(event));
     this.outcomes.inc({ channel: event.channel, kind: event.kind, outcome });
     return outcome;
   }
