@@ -149,6 +149,16 @@ describe('Helm chart (helm/parley)', () => {
     assert.deepEqual(documented.filter((t) => !topics.has(t)), [], 'topics documented but not created');
   });
 
+  it('ships the default rendering as plain manifests (deploy/kubernetes/parley.yaml), current and valid', async () => {
+    const file = join(CHART, '..', '..', 'deploy', 'kubernetes', 'parley.yaml');
+    const committed = YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+    const { code, out } = await helm('template', 'parley', CHART, '--kube-version', KUBE_VERSION);
+    assert.equal(code, 0, out);
+    const rendered = YAML.parseAllDocuments(out).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+    assert.deepEqual(committed, rendered, 'deploy/kubernetes/parley.yaml is stale: run npm run manifests:write');
+    for (const manifest of committed) assert.deepEqual(schemas.problems(manifest), [], `${manifest.kind} ${manifest.metadata.name}`);
+  });
+
   it('refuses values that would break it, with the path in the message, and renders nothing', async () => {
     for (const [set, path] of [
       ['services.routing.replicas=20', '/services/routing'],
