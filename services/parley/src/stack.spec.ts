@@ -25,6 +25,8 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
     const child = spawn(process.execPath, [join(__dirname, 'stack.js')], {
       env: { ...process.env, PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','), PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: `stack_${process.pid}_${Date.now()}`, PARLEY_DATA_DIR: dataDir, PARLEY_STACK_FREE_PORTS: 'true', PARLEY_LOG_LEVEL: 'warn', PARLEY_ROUTING_TICK_MS: '300' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a failing test still takes the four services down with it.
+      detached: true,
     });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -79,7 +81,17 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       assert.equal(code, 0);
       for (const h of health) assert.equal(await fetch(`${h}/healthz`).then(() => 'up', () => 'down'), 'down', 'every service stopped');
     } finally {
-      child.kill('SIGKILL');
+      // Whatever happened above, no service outlives the test (their open pipes would hold the runner).
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        process.kill(-child.pid!, 'SIGTERM');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
+      }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -72,7 +72,10 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
 
   private remember(streamId: string, loaded: Loaded<State>): Loaded<State> {
     const size = this.options.cacheSize ?? 0;
-    if (size <= 0 || loaded.version === 0) return loaded;
+    // A stream that does not exist yet is remembered too: a first contact asks for
+    // the same new streams several times, and a cached state still reads whatever
+    // another writer appended since (or finds out from the append).
+    if (size <= 0) return loaded;
     this.cache.delete(streamId);
     this.cache.set(streamId, loaded);
     if (this.cache.size > size) this.cache.delete(this.cache.keys().next().value!);

@@ -69,6 +69,11 @@ async function main(): Promise<void> {
   })));
   const latencies: number[] = [];
   let failures = 0;
+  const failedBy = new Map<string, number>();
+  const fail = (why: string) => {
+    failures++;
+    failedBy.set(why, (failedBy.get(why) ?? 0) + 1);
+  };
   const started = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -80,10 +85,10 @@ async function main(): Promise<void> {
     inflight.push(
       post(raw, signature)
         .then((status) => {
-          if (status !== 200) failures++;
+          if (status !== 200) fail(`HTTP ${status}`);
           latencies.push(performance.now() - sent);
         })
-        .catch(() => void failures++),
+        .catch((error: unknown) => fail((error as { code?: string }).code ?? 'error')),
     );
   }
   await Promise.all(inflight);
@@ -93,7 +98,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `${floor ? 'FLOOR (bare node:http, signature and parse only, nothing written)' : `ingress webhooks on ${mongo ? 'FerretDB' : 'SQLite'}`}: ${total} WhatsApp messages from ${USERS} customers, offered at ${RATE}/s`,
-      `  achieved ${(total / elapsed).toFixed(0)} webhooks/s over ${elapsed.toFixed(1)} s, ${failures} failed`,
+      `  achieved ${(total / elapsed).toFixed(0)} webhooks/s over ${elapsed.toFixed(1)} s, ${failures} failed${failures ? ` (${[...failedBy].map(([why, n]) => `${why}: ${n}`).join(', ')})` : ''}`,
       `  acknowledgement latency: p50 ${f(percentile(latencies, 50))}  p95 ${f(percentile(latencies, 95))}  p99 ${f(percentile(latencies, 99))}  max ${f(latencies.at(-1) ?? 0)}`,
       '',
     ].join('\n'),
