@@ -30,8 +30,8 @@ export interface Dashboard {
 }
 
 const q = (expr: string, legend: string): Query => ({ expr, legend });
-const p99 = (metric: string, by: string, filter = '') => `histogram_quantile(0.99, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket${filter}[5m])))`;
-const quantile = (phi: number, metric: string, range: string, by = '') => `histogram_quantile(${phi}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket[${range}])))`;
+const quantile = (phi: number, metric: string, range: string, by = '', filter = '') => `histogram_quantile(${phi}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket${filter}[${range}])))`;
+const p99 = (metric: string, by: string, filter = '') => quantile(0.99, metric, '5m', by, filter);
 
 /** What every process shows: the Node.js runtime and the event log, for one service (`service` label from the ServiceMonitor). */
 function runtime(service: string): Section {

@@ -38,7 +38,7 @@ async function helm(...args: string[]): Promise<{ code: number; out: string }> {
 async function render(...sets: string[]): Promise<Manifest[]> {
   const { code, out } = await helm('template', 'demo', CHART, '--kube-version', KUBE_VERSION, ...sets.flatMap((s) => ['--set', s]));
   assert.equal(code, 0, out);
-  return YAML.parseAllDocuments(out).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+  return manifestsIn(out);
 }
 
 /** Strimzi publishes its CRDs in its releases, not in a registry served here: this is its documented KafkaTopic v1beta2 spec. */
@@ -151,10 +151,10 @@ describe('Helm chart (helm/parley)', () => {
 
   it('ships the default rendering as plain manifests (deploy/kubernetes/parley.yaml), current and valid', async () => {
     const file = join(CHART, '..', '..', 'deploy', 'kubernetes', 'parley.yaml');
-    const committed = YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+    const committed = manifestsIn(readFileSync(file, 'utf8'));
     const { code, out } = await helm('template', 'parley', CHART, '--kube-version', KUBE_VERSION);
     assert.equal(code, 0, out);
-    const rendered = YAML.parseAllDocuments(out).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+    const rendered = manifestsIn(out);
     assert.deepEqual(committed, rendered, 'deploy/kubernetes/parley.yaml is stale: run npm run manifests:write');
     for (const manifest of committed) assert.deepEqual(schemas.problems(manifest), [], `${manifest.kind} ${manifest.metadata.name}`);
   });
@@ -174,6 +174,10 @@ describe('Helm chart (helm/parley)', () => {
     }
   });
 });
+
+function manifestsIn(text: string): Manifest[] {
+  return YAML.parseAllDocuments(text).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+}
 
 function count(manifests: readonly Manifest[]): Record<string, number> {
   const out: Record<string, number> = {};

@@ -7,3 +7,4 @@ export * from './shutdown';
 export * from './nest/health.server';
 export * from './business/conversation.metrics';
 export * from './tracing';
+export * from './nest/serve-first';

@@ -47,8 +47,10 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   const sweep = setInterval(() => {
     const now = Date.now();
     const counts = { online: 0, away: 0 };
+    const staffed = new Set<string>();
     for (const { tenantId, agentId, presence } of model.present()) {
       counts[presence === 'online' ? 'online' : 'away']++;
+      if (presence === 'online') staffed.add(tenantId);
       const last = heartbeats.get(`${tenantId}/${agentId}`);
       if (last === undefined) continue;
       const next = now - last > config.PARLEY_PRESENCE_OFFLINE_AFTER_MS ? 'offline' : now - last > config.PARLEY_PRESENCE_AWAY_AFTER_MS ? 'away' : null;
@@ -59,11 +61,11 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
     }
     present.set({ presence: 'online' }, counts.online);
     present.set({ presence: 'away' }, counts.away);
-    measureQueues(new Date(now).toISOString());
+    measureQueues(new Date(now).toISOString(), staffed);
   }, Math.min(1000, Math.floor(config.PARLEY_PRESENCE_AWAY_AFTER_MS / 2)));
 
-  function measureQueues(at: string): void {
-    const staffed = new Set(model.present().filter((p) => p.presence === 'online').map((p) => p.tenantId));
+  /** `staffed`: the tenants with an agent online, from the sweep's own pass over presence. */
+  function measureQueues(at: string, staffed: ReadonlySet<string>): void {
     const open = new Map<string, number>();
     const unstaffed = new Map<string, number>();
     for (const { tenantId, queueId, queue } of model.queues()) {

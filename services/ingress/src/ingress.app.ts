@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey, sharedTailEventLog } from '@parley/event-log';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
+import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry, serveFirst } from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { secretsByTenant, type IngressConfig } from './config/ingress.config';
@@ -117,13 +117,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   http.useBodyParser('json', { limit: '2mb' });
   live.attach(http.getHttpServer());
   // Meta's webhooks go first, on plain node:http; every other request reaches Nest as before.
-  const server = http.getHttpServer() as Server;
-  const nest = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  const metaWebhooks = metaWebhookRoute(webhooks);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (!metaWebhooks(req, res)) for (const listener of nest) listener(req, res);
-  });
+  serveFirst(http.getHttpServer() as Server, metaWebhookRoute(webhooks));
   await http.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
   const httpPort = (http.getHttpServer().address() as { port: number }).port;
   logger.info({ httpPort }, 'ingress service running');

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Module } from '@nestjs/common';
@@ -16,7 +16,7 @@ import { loadIngressConfig } from '@parley/ingress/config';
 import { startRouting } from '@parley/routing/app';
 import { loadRoutingConfig } from '@parley/routing/config';
 import { InProcessBus } from '@parley/message-bus';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals } from '@parley/observability';
+import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals, serveFirst } from '@parley/observability';
 import { openStorage } from '@parley/storage';
 import { demoTokens, seedDemo } from './demo.seed';
 import { SIMULATOR, WhatsAppSimulatorController, type SimulatorSettings } from './simulator/whatsapp.simulator';
@@ -80,9 +80,11 @@ async function main(): Promise<void> {
   // One port for everything: the ingress's paths go through to it, the rest is this process's own.
   const proxy = new IngressProxy(() => ingressPort);
   const server = app.getHttpServer() as Server;
-  const own = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => (isIngressPath(req.url) && ingressPort ? proxy.forward(req, res) : own.forEach((listener) => listener(req, res))));
+  serveFirst(server, (req, res) => {
+    if (!isIngressPath(req.url) || !ingressPort) return false;
+    proxy.forward(req, res);
+    return true;
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => (isIngressPath(req.url) && ingressPort ? proxy.upgrade(req, socket, head) : socket.destroy()));
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address() as { port: number };
