@@ -1,5 +1,5 @@
 import type { Attachment, Author, Channel, ConversationEvent, Template } from '@parley/contracts';
-import { initialState, startReplay, type ConversationState, type ConversationStatus } from './conversation.state';
+import { copyIndex, initialState, startReplay, type ConversationState, type ConversationStatus } from './conversation.state';
 import { startTimings, stepTimings, type TimingRules, type TimingsProgress } from './conversation.timings';
 
 export interface TimelineMessage {
@@ -158,7 +158,7 @@ export class TimelineBuilder {
   /** A view of its own: the builder writes into its indexes in place. */
   view(): ConversationView {
     const s = this.state;
-    return { state: { ...s, messages: { ...s.messages }, channelMessageIds: { ...s.channelMessageIds } }, timeline: [...this.timeline], version: this.version, lastActivityAt: this.lastActivityAt, timings: this.timings };
+    return { state: { ...s, messages: copyIndex(s.messages), channelMessageIds: copyIndex(s.channelMessageIds) }, timeline: [...this.timeline], version: this.version, lastActivityAt: this.lastActivityAt, timings: this.timings };
   }
 
   private update(id: string, change: (m: TimelineMessage) => TimelineMessage): void {

@@ -57,9 +57,49 @@ const streamIdSchema = z
   .max(MAX_STREAM_ID_LENGTH)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@|-]*$/, 'letters, digits and . _ : @ | - only');
 
-const jsonValue: z.ZodType<unknown> = z.lazy(() =>
-  z.union([z.string(), z.number().finite(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
-);
+/**
+ * The path of the first value that JSON cannot carry as it is (undefined, NaN, a
+ * Date, a Map, a class instance), or null when the whole value is plain JSON.
+ * One walk over the value: zod's recursive union tried every alternative at every
+ * level and was 8 % of the ingress's time on each append.
+ */
+function notJsonAt(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'number':
+      return Number.isFinite(value) ? null : path;
+    case 'object': {
+      if (value === null) return null;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const at = notJsonAt(value[i], [...path, i]);
+          if (at) return at;
+        }
+        return null;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return path;
+      for (const key of Object.keys(value)) {
+        const at = notJsonAt((value as Record<string, unknown>)[key], [...path, key]);
+        if (at) return at;
+      }
+      return null;
+    }
+    default:
+      return path;
+  }
+}
+
+const jsonValue = z.unknown().superRefine((value, ctx) => {
+  const at = notJsonAt(value);
+  if (at) ctx.addIssue({ code: 'custom', path: at, message: 'must be JSON: strings, finite numbers, booleans, null, arrays and plain objects' });
+});
+const jsonObject = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const at = notJsonAt(value);
+  if (at) ctx.addIssue({ code: 'custom', path: at, message: 'must be JSON: strings, finite numbers, booleans, null, arrays and plain objects' });
+});
 
 const newEventSchema = z.object({
   id: z.uuid().optional(),
@@ -74,7 +114,7 @@ const newEventSchema = z.object({
   correlationId: z.string().min(1).max(128).optional(),
   causationId: z.string().min(1).max(128).nullable().optional(),
   data: jsonValue,
-  metadata: z.record(z.string(), jsonValue).optional(),
+  metadata: jsonObject.optional(),
 });
 
 /**

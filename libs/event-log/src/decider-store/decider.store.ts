@@ -111,8 +111,9 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
     for (let attempt = 0; ; attempt++) {
       const { state, version, readSinceSnapshot } = optimistic ? this.cache.get(streamId)! : await this.load(streamId);
       let decided: Event[] = [];
+      let next = state;
       try {
-        decided = this.decideAll(commands, state);
+        ({ events: decided, state: next } = this.decideAll(commands, state));
       } catch (error) {
         if (!optimistic) throw error;
       }
@@ -131,7 +132,6 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
           decided.map((e) => ({ ...envelope, type: e.type, schemaVersion: this.options.contracts.get(e.type)?.version ?? 1, data: e.data })),
           version,
         );
-        const next = fold(this.options.decider, decided, state);
         if (!result.alreadyStored) this.options.onAppended?.({ streamId, previous: state, events: decided, state: next });
         const snapshotDue = readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100);
         this.remember(streamId, { state: next, version: result.nextExpectedVersion, readSinceSnapshot: snapshotDue ? 0 : readSinceSnapshot + decided.length });
@@ -156,7 +156,8 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
     }
   }
 
-  private decideAll(commands: readonly Command[], state: State): Event[] {
+  /** The events the commands cause, and the state they lead to (folded once: it is the state kept after the append). */
+  private decideAll(commands: readonly Command[], state: State): { events: Event[]; state: State } {
     const decided: Event[] = [];
     let deciding = state;
     for (const command of commands) {
@@ -165,7 +166,7 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
       decided.push(...events);
       deciding = fold(this.options.decider, events, deciding);
     }
-    return decided;
+    return { events: decided, state: deciding };
   }
 
   private toDomain(event: RecordedEvent): Event {

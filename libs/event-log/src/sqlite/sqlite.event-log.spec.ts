@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from '@parley/observability';
+import { waitFor } from '@parley/testing-support';
 import { eventLogContract } from '../testing/event-log.contract';
 import { SqliteEventLog } from './sqlite.event-log';
 
@@ -22,4 +25,33 @@ eventLogContract('SQLite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe('SQLite write-ahead log checkpoints', () => {
+  it('are copied into the database file by a thread of their own while appends go on, and the log file is gone after close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-sqlite-checkpoint-'));
+    const filename = join(dir, 'events.db');
+    const registry = new Registry();
+    const log = new SqliteEventLog({ filename, registry, checkpointIntervalMs: 20 });
+    try {
+      const emptyFile = statSync(filename).size;
+      // About 2 MiB of pages: far below the appending connection's own checkpoint
+      // threshold (32 MiB), so only the checkpoint thread can have moved them.
+      const text = 'x'.repeat(2000);
+      for (let batch = 0; batch < 50; batch++) {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(`conversation-t-${batch}-${i}`, [{ type: 'test.noted', tenantId: 't', data: { text } }], 'no_stream')));
+      }
+      await waitFor(() => statSync(filename).size, (size) => size > emptyFile + 1_500_000, { what: 'pages copied into the database file' });
+      const behind = await waitFor(async () => (await registry.getSingleMetric('parley_event_log_wal_frames_behind')!.get()).values[0]?.value, (v) => v === 0, { what: 'the checkpoint thread caught up' });
+      assert.equal(behind, 0);
+    } finally {
+      await log.close();
+    }
+    assert.equal(existsSync(`${filename}-wal`), false, 'the last connection removed the write-ahead log');
+    // Everything appended is in the database file itself.
+    const reopened = new SqliteEventLog({ filename, registry: new Registry() });
+    assert.equal((await reopened.readAll({ after: 0, limit: 2000 })).events.length, 1000);
+    await reopened.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

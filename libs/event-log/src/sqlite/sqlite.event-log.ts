@@ -1,6 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Registry } from '@parley/observability';
+import { defaultRegistry, gauge, type Registry } from '@parley/observability';
 import { prepareAppend, type NewEvent, type RecordedEvent } from '../event-envelope';
 import { classifyConflict, toRecorded, type AppendRequest, type StoredIdentity } from '../append-request';
 import { WrongExpectedVersionError } from '../event-log.errors';
@@ -18,6 +20,7 @@ import {
   type Snapshot,
 } from '../event-log.port';
 import { GroupCommitQueue } from '../group-commit/group-commit.queue';
+import type { CheckpointReport, CheckpointWorkerData } from './sqlite.checkpoint.worker';
 
 export interface SqliteEventLogOptions {
   /** A file path, or ':memory:' for tests. */
@@ -34,7 +37,15 @@ export interface SqliteEventLogOptions {
   readonly maxBatchSize?: number;
   /** Stream heads remembered, so that a reader asking for what is new past the head costs no query. */
   readonly headCacheSize?: number;
+  /** How often the checkpoint thread copies the write-ahead log back into the file (a file database only). */
+  readonly checkpointIntervalMs?: number;
 }
+
+/**
+ * Pages the write-ahead log may hold before the appending connection checkpoints
+ * it itself: only when the checkpoint thread falls that far behind.
+ */
+const BACKSTOP_CHECKPOINT_PAGES = 8192;
 
 interface EventRow {
   position: number;
@@ -104,6 +115,7 @@ export class SqliteEventLog implements EventLog {
   /** The write-ahead log, synced off the main thread before appends are acknowledged (null: in memory). */
   private wal: Promise<FileHandle | null> | null = null;
   private readonly walFile: string | null;
+  private readonly checkpointer: Worker | null = null;
 
   constructor(options: SqliteEventLogOptions) {
     this.db = options.database ?? new Database(options.filename);
@@ -114,12 +126,21 @@ export class SqliteEventLog implements EventLog {
     // durable()). SQLite itself still syncs around every checkpoint. In memory: nothing to sync.
     this.walFile = options.filename === ':memory:' || options.filename === '' ? null : `${options.filename}-wal`;
     this.db.pragma(this.walFile ? 'synchronous = NORMAL' : 'synchronous = FULL');
+    if (this.walFile) {
+      // Checkpoints on a thread of their own (sqlite.checkpoint.worker.ts); this
+      // connection checkpoints only if that thread falls far behind.
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      this.checkpointer = startCheckpointer(options.filename, options.checkpointIntervalMs ?? 50, options.registry ?? defaultRegistry());
+    }
     this.db.pragma('busy_timeout = 5000');
     // 32 MiB of pages (the default is 2 MiB): the recent streams a busy ingress rereads stay in memory.
     this.db.pragma('cache_size = -32768');
     this.db.exec(SCHEMA);
     this.headCacheSize = options.headCacheSize ?? 50_000;
     this.metrics = new EventLogMetrics('sqlite', options.registry);
+    // Every LIMIT is bound through CAST(? AS INTEGER): a bare `LIMIT ?` made each
+    // query cost about 20 µs instead of 4 (measured with better-sqlite3 12 on an
+    // empty result), which the ingress paid four times per first contact.
     this.statements = {
       head: this.db.prepare<[string], { v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_id = ?'),
       insert: this.db.prepare(
@@ -129,14 +150,14 @@ export class SqliteEventLog implements EventLog {
            @correlationId, @causationId, @data, @metadata)`,
       ),
       forward: this.db.prepare<[string, number, number], EventRow>(
-        'SELECT * FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version ASC LIMIT ?',
+        'SELECT * FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version ASC LIMIT CAST(? AS INTEGER)',
       ),
       backward: this.db.prepare<[string, number, number], EventRow>(
-        'SELECT * FROM events WHERE stream_id = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?',
+        'SELECT * FROM events WHERE stream_id = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT CAST(? AS INTEGER)',
       ),
-      all: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
+      all: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT CAST(? AS INTEGER)'),
       unpublished: this.db.prepare<[string, number], EventRow>(
-        'SELECT * FROM events WHERE published = 0 AND recorded_at < ? ORDER BY position ASC LIMIT ?',
+        'SELECT * FROM events WHERE published = 0 AND recorded_at < ? ORDER BY position ASC LIMIT CAST(? AS INTEGER)',
       ),
       saveSnapshot: this.db.prepare(
         'INSERT OR IGNORE INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?)',
@@ -211,6 +232,7 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     await this.queue.close();
+    await stopCheckpointer(this.checkpointer);
     const wal = await this.wal;
     this.wal = null;
     await wal?.close();
@@ -334,4 +356,30 @@ function fromRow(row: EventRow): RecordedEvent {
     metadata: JSON.parse(row.metadata),
     position: row.position,
   };
+}
+
+function startCheckpointer(filename: string, intervalMs: number, registry: Registry): Worker {
+  const behind = gauge(registry, { name: 'parley_event_log_wal_frames_behind', help: 'Pages in the SQLite write-ahead log not yet copied back into the database file.', labelNames: ['adapter'] as const });
+  const worker = new Worker(join(__dirname, 'sqlite.checkpoint.worker.js'), { workerData: { filename, intervalMs } satisfies CheckpointWorkerData });
+  worker.on('message', (report: CheckpointReport | 'stopped') => {
+    if (report !== 'stopped') behind.set({ adapter: 'sqlite' }, Math.max(0, report.log - report.checkpointed));
+  });
+  // A failed checkpoint thread leaves checkpoints to the appending connection (the backstop); nothing is lost.
+  worker.on('error', () => undefined);
+  // It must not keep a process alive that has nothing else to do.
+  worker.unref();
+  return worker;
+}
+
+async function stopCheckpointer(worker: Worker | null): Promise<void> {
+  if (!worker) return;
+  // Held open until it has stopped: closing this connection last makes it the one
+  // that checkpoints and removes the write-ahead log.
+  worker.ref();
+  let timer: NodeJS.Timeout | undefined;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage('stop');
+  await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+  clearTimeout(timer);
+  await worker.terminate();
 }

@@ -155,6 +155,9 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         ['an event type in capitals', () => [streamId('conversation'), [event('Not.Valid')]]],
         ['no tenant', () => [streamId('conversation'), [{ type: 'test.noted', data: {} } as unknown as NewEvent]]],
         ['data that is not JSON', () => [streamId('conversation'), [event('test.noted', { when: new Date() })]]],
+        ['data holding NaN deep inside', () => [streamId('conversation'), [event('test.noted', { items: [{ score: Number.NaN }] })]]],
+        ['data that is missing', () => [streamId('conversation'), [{ type: 'test.noted', tenantId: 'tenant-a' } as unknown as NewEvent]]],
+        ['metadata holding undefined', () => [streamId('conversation'), [event('test.noted', {}, { metadata: { actor: undefined } })]]],
         ['an invalid event id', () => [streamId('conversation'), [event('test.noted', {}, { id: 'nope' })]]],
         ['two tenants in one append', () => [streamId('conversation'), [event(), event('test.noted', {}, { tenantId: 'tenant-b' })]]],
         ['an invalid occurred-at', () => [streamId('conversation'), [event('test.noted', {}, { occurredAt: 'yesterday' })]]],
@@ -170,6 +173,13 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
           if (s) assert.equal(await log.streamVersion(s).catch(() => 0), 0);
         });
       }
+      it('names the field that is not JSON', async () => {
+        await assert.rejects(log.append(streamId('conversation'), [event(), event('test.noted', { items: [{ ok: 1 }, { score: Number.POSITIVE_INFINITY }] })], 'any'), (e: unknown) => {
+          assert.ok(e instanceof InvalidArgumentError);
+          assert.deepEqual(e.violations.map((v) => v.field), ['events[1].data.items.1.score']);
+          return true;
+        });
+      });
     });
 
     describe('the global order', () => {

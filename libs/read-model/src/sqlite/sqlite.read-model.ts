@@ -48,7 +48,7 @@ export class SqliteReadModelStore implements ReadModelStore {
       clauses.push(`(${order} ${cmp} ? OR (${order} = ? AND id > ?))`);
       params.push(bind(cursor.v), bind(cursor.v), cursor.id);
     }
-    const sql = `SELECT doc FROM ${t} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY ${order} ${query.orderBy.direction === 'desc' ? 'DESC' : 'ASC'}, id ASC LIMIT ?`;
+    const sql = `SELECT doc FROM ${t} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY ${order} ${query.orderBy.direction === 'desc' ? 'DESC' : 'ASC'}, id ASC LIMIT CAST(? AS INTEGER)`;
     const rows = this.db.prepare<(string | number | null)[], { doc: string }>(sql).all(...params, query.limit + 1);
     const documents = rows.slice(0, query.limit).map((r) => JSON.parse(r.doc) as T);
     return { documents, nextPageToken: rows.length > query.limit ? encodePageToken(documents.at(-1)!, query.orderBy.field) : '' };

@@ -8,7 +8,10 @@
  * local FerretDB (through scripts/with-infra.sh); the default is SQLite.
  * BENCH_FLOOR=true sends the same load to a bare node:http server that only
  * checks signatures and parses (floor.server.ts): what the machine and this
- * client allow before Parley does any work.
+ * client allow before Parley does any work. BENCH_WARM=n first sends n messages
+ * from n other customers (not measured): the service as it runs after its first
+ * minute, rather than just started. The output shows the p99 by the second each
+ * request was sent in, so a backlog shows where it builds and drains.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,9 +52,9 @@ async function main(): Promise<void> {
   await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status).catch(() => 0), (s) => s === 200, { what: 'the ingress service', timeoutMs: 30_000 });
   const ingress = { httpPort: port };
   const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS });
-  const post = (raw: string, signature: string) =>
+  const post = (raw: string, signature: string, via: Agent = agent) =>
     new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: ingress.httpPort, path: '/webhooks/whatsapp', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signature } }, (res) => {
+      const req = request({ host: '127.0.0.1', port: ingress.httpPort, path: '/webhooks/whatsapp', method: 'POST', agent: via, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signature } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       });
@@ -64,10 +67,30 @@ async function main(): Promise<void> {
     const raw = JSON.stringify(whatsappMessage({ userId: `US.${1_000_000 + (i % USERS)}`, wamid: `wamid.bench.${i}`, text: `message ${i} about my order` }));
     return { raw, signature: signMetaBody(raw, CHANNELS.meta.appSecret) };
   });
+  // BENCH_WARM: that many first contacts from other customers at 500/s, on connections of their own, before the clock starts.
+  const WARM = Number(process.env['BENCH_WARM'] ?? 0);
+  if (WARM > 0) {
+    const warmAgent = new Agent({ keepAlive: true, maxSockets: SOCKETS });
+    const warm: Promise<unknown>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < WARM; i++) {
+      const due = t0 + (i * 1000) / 500;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const raw = JSON.stringify(whatsappMessage({ userId: `US.${9_000_000 + i}`, wamid: `wamid.warm.${i}`, text: `warm ${i}` }));
+      warm.push(post(raw, signMetaBody(raw, CHANNELS.meta.appSecret), warmAgent));
+    }
+    await Promise.all(warm);
+    warmAgent.destroy();
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   await Promise.all(Array.from({ length: SOCKETS }, () => new Promise<void>((resolve, reject) => {
     request({ host: '127.0.0.1', port: ingress.httpPort, path: '/healthz', agent }, (res) => res.resume().on('end', () => resolve())).on('error', reject).end();
   })));
   const latencies: number[] = [];
+  /** Latencies by the second they were sent in: a backlog shows where it builds and drains. */
+  const bySecond: number[][] = Array.from({ length: Math.ceil(SECONDS) }, () => []);
+  const firstSecond: number[][] = Array.from({ length: 10 }, () => []);
   let failures = 0;
   const failedBy = new Map<string, number>();
   const fail = (why: string) => {
@@ -87,6 +110,8 @@ async function main(): Promise<void> {
         .then((status) => {
           if (status !== 200) fail(`HTTP ${status}`);
           latencies.push(performance.now() - sent);
+          bySecond[Math.floor((sent - started) / 1000)]?.push(performance.now() - sent);
+          if (sent - started < 1000) firstSecond[Math.floor((sent - started) / 100)]?.push(performance.now() - sent);
         })
         .catch((error: unknown) => fail((error as { code?: string }).code ?? 'error')),
     );
@@ -100,6 +125,8 @@ async function main(): Promise<void> {
       `${floor ? 'FLOOR (bare node:http, signature and parse only, nothing written)' : `ingress webhooks on ${mongo ? 'FerretDB' : 'SQLite'}`}: ${total} WhatsApp messages from ${USERS} customers, offered at ${RATE}/s`,
       `  achieved ${(total / elapsed).toFixed(0)} webhooks/s over ${elapsed.toFixed(1)} s, ${failures} failed${failures ? ` (${[...failedBy].map(([why, n]) => `${why}: ${n}`).join(', ')})` : ''}`,
       `  acknowledgement latency: p50 ${f(percentile(latencies, 50))}  p95 ${f(percentile(latencies, 95))}  p99 ${f(percentile(latencies, 99))}  max ${f(latencies.at(-1) ?? 0)}`,
+      `  first second, max by 100 ms: ${firstSecond.map((l) => Math.max(0, ...l).toFixed(0)).join(' ')} (ms)`,
+      `  p99 by second sent: ${bySecond.map((l) => percentile(l.sort((a, b) => a - b), 99).toFixed(0)).join(' ')} (ms)`,
       '',
     ].join('\n'),
   );
