@@ -27,6 +27,7 @@ import { outboundDispatcher } from './outbound/outbound.dispatcher';
 import { metaWebhookRoute } from './http/meta-webhook.route';
 import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
+import { warmUpWebhooks } from './warmup/webhook.warmup';
 
 export interface RunningIngress {
   readonly httpPort: number;
@@ -112,6 +113,8 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
     providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants } }, { provide: WIDGET_OFFERS, useValue: offers }],
   })
   class IngressHttpModule {}
+  // Before listening: the first requests a new instance gets meet compiled code.
+  await warmUpWebhooks(config.PARLEY_INGRESS_WARMUP_MESSAGES, logger, registry);
   const http = await NestFactory.create<NestExpressApplication>(IngressHttpModule, { logger: new PinoNestLogger(logger), rawBody: true });
   // Meta batches up to a thousand changes in one body.
   http.useBodyParser('json', { limit: '2mb' });

@@ -52,6 +52,15 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       await backend.cleanup();
     });
 
+    it('warmed up its webhook path at start on a database of its own: nothing written to the log, nothing counted', async () => {
+      const value = async (name: string) => (await ingressRegistry.getSingleMetric(name)?.get())?.values ?? [];
+      const warmup = await value('parley_ingress_warmup_seconds');
+      assert.equal(warmup.length, 1);
+      assert.ok(warmup[0]!.value > 0);
+      assert.equal(await storage.log.lastPosition(), 0);
+      assert.deepEqual(await value('parley_ingress_inbound_total'), []);
+    });
+
     it('answers Meta\'s handshake only with the right verify token', async () => {
       const ok = await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`);
       assert.equal(ok.status, 200);

@@ -59,6 +59,9 @@ export class EncryptingEventLog implements EventLog {
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const sealed = await Promise.all(events.map((e) => this.sealEvent(e)));
     const result = await this.inner.append(streamId, sealed, expected);
+    // Freshly written: the writer's own plain data, instead of decrypting what was
+    // just encrypted. A retry that found its events stored reads them back as stored.
+    if (!result.alreadyStored && result.events.length === events.length) return { ...result, events: result.events.map((e, i) => (sealed[i] === events[i] ? e : { ...e, data: events[i]!.data })) };
     return { ...result, events: await Promise.all(result.events.map((e) => this.openEvent(e))) };
   }
 
@@ -153,8 +156,23 @@ export class EncryptingEventLog implements EventLog {
   }
 }
 
+/**
+ * Random IVs taken from a pool filled 4 KiB at a time: one call into OpenSSL per
+ * 341 seals instead of one per seal (the calls were 5 % of the ingress's time).
+ */
+const ivPool = { bytes: Buffer.alloc(0), next: 0 };
+function randomIv(): Buffer {
+  if (ivPool.next + 12 > ivPool.bytes.length) {
+    ivPool.bytes = randomBytes(4092);
+    ivPool.next = 0;
+  }
+  const iv = ivPool.bytes.subarray(ivPool.next, ivPool.next + 12);
+  ivPool.next += 12;
+  return iv;
+}
+
 function seal(key: Buffer, value: unknown): string {
-  const iv = randomBytes(12);
+  const iv = randomIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
   return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');

@@ -49,11 +49,14 @@ export class MongoSubjectKeyStore implements SubjectKeyStore {
   async keyFor(subjectId: string): Promise<Buffer> {
     const existing = await this.find(subjectId);
     if (existing) return existing;
+    const created = randomBytes(32);
     try {
-      await this.keys.insertOne({ _id: subjectId, key: this.wrapper.wrap(randomBytes(32)) });
+      await this.keys.insertOne({ _id: subjectId, key: this.wrapper.wrap(created) });
+      return created;
     } catch (error) {
       if ((error as { code?: number }).code !== 11000) throw error;
     }
+    // Another writer created it first: theirs is the key.
     const key = await this.find(subjectId);
     if (!key) throw new Error('the subject was erased while its key was being created');
     return key;
@@ -90,16 +93,18 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     // and new subjects arriving together share one.
     const existing = await this.find(subjectId);
     if (existing) return existing;
-    await this.creating.submit({ streamId: subjectId });
-    return (await this.find(subjectId))!;
+    // The key this store just created needs no reading back; one created first by another writer does.
+    return (await this.creating.submit({ streamId: subjectId })) ?? (await this.find(subjectId))!;
   }
 
-  private readonly creating = new GroupCommitQueue<{ readonly streamId: string }, true>(async (batch) => {
+  private readonly creating = new GroupCommitQueue<{ readonly streamId: string }, Buffer | null>(async (batch) => {
     const insert = this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)');
-    this.db.transaction(() => {
-      for (const { streamId } of batch) insert.run(streamId, this.wrapper.wrap(randomBytes(32)));
-    })();
-    return batch.map(() => true as const);
+    return this.db.transaction(() =>
+      batch.map(({ streamId }) => {
+        const key = randomBytes(32);
+        return insert.run(streamId, this.wrapper.wrap(key)).changes === 1 ? key : null;
+      }),
+    )();
   });
 
   private selectKey: Database.Statement<[string], { key: string }> | null = null;

@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { EVENT_CONTRACTS, identityKey, streams, type ConversationEvent } from '@parley/contracts';
 import { MessageNotFoundError, SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { CustomerDirectory } from '@parley/customer-directory';
@@ -40,7 +41,8 @@ export class InboundRecorder {
     const who = { tenantId: event.tenantId, actor: `channel:${event.channel}` };
     if (event.kind === 'message') {
       // One customer, one conversation: a new customer comes with its conversation attached.
-      const { customerId, created } = await this.directory.resolve(who, event.identity, 'channel', randomUUID, event.at, { attachConversation: (id) => id });
+      // Time-ordered ids: a new customer's streams go to the end of the log's stream index, not to random pages of it.
+      const { customerId, created } = await this.directory.resolve(who, event.identity, 'channel', uuidv7, event.at, { attachConversation: (id) => id });
       const stream = streams.conversation(event.tenantId, customerId);
       const result = await this.conversations.handle(
         stream,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -162,7 +163,7 @@ export class LiveChatGateway {
       const userId = await this.tokens.identify(tenantId, identityToken);
       const known = await this.directory.find(tenantId, { kind: 'external', id: userId });
       if (known) return known;
-      const { customerId } = await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', randomUUID, at);
+      const { customerId } = await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', uuidv7, at);
       try {
         await this.directory.link(who, customerId, { kind: 'external', id: userId }, 'signed-jwt', at);
         return customerId;
@@ -171,7 +172,7 @@ export class LiveChatGateway {
         throw error;
       }
     }
-    return (await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', randomUUID, at)).customerId;
+    return (await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', uuidv7, at)).customerId;
   }
 
   private async historyOf(stream: string): Promise<{ version: number; messages: unknown[] }> {
