@@ -96,7 +96,8 @@ const jsonValue = z.unknown().superRefine((value, ctx) => {
   const at = notJsonAt(value);
   if (at) ctx.addIssue({ code: 'custom', path: at, message: 'must be JSON: strings, finite numbers, booleans, null, arrays and plain objects' });
 });
-const jsonObject = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+const jsonObject = z.unknown().superRefine((value, ctx) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return void ctx.addIssue({ code: 'custom', message: 'must be an object' });
   const at = notJsonAt(value);
   if (at) ctx.addIssue({ code: 'custom', path: at, message: 'must be JSON: strings, finite numbers, booleans, null, arrays and plain objects' });
 });
@@ -151,7 +152,7 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[]): Pr
       causationId: e.causationId ?? null,
       data: e.data,
       // The trace the append happens in travels with its events (to Kafka, to consumers).
-      metadata: { ...traceHeaders(), ...(e.metadata ?? {}) },
+      metadata: { ...traceHeaders(), ...((e.metadata ?? {}) as Record<string, unknown>) },
     });
   });
   const ids = new Set(prepared.map((e) => e.id));

@@ -189,6 +189,8 @@ export class SqliteEventLog implements EventLog {
     if (head !== undefined && from > head) return [];
     const rows = this.statements.forward.all(streamId, from, limit);
     if (rows.length > 0 && rows.length < limit) this.rememberHead(streamId, rows.at(-1)!.stream_version);
+    // Nothing from the start: the stream does not exist yet (a first contact asks again at once).
+    else if (rows.length === 0 && from <= 1) this.rememberHead(streamId, 0);
     return rows.map(fromRow);
   }
 
@@ -213,6 +215,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | null> {
+    // A stream known to be empty has no snapshot either.
+    if (this.knownHead(streamId) === 0) return null;
     const row = this.statements.loadSnapshot.get(streamId);
     if (!row) return null;
     return { streamId: row.stream_id, version: row.version, schemaVersion: row.schema_version, state: JSON.parse(row.state), takenAt: row.taken_at };
