@@ -36,9 +36,10 @@ for (const [name, open] of stores) {
     let log: EventLog;
     let cleanup: () => Promise<void>;
     let directory: CustomerDirectory;
+    const claimKey = randomBytes(32);
     before(async () => {
       ({ log, cleanup } = await open());
-      directory = new CustomerDirectory(log, randomBytes(32));
+      directory = new CustomerDirectory(log, claimKey);
     });
     after(async () => cleanup());
 
@@ -64,6 +65,24 @@ for (const [name, open] of stores) {
       const owner = [...ids][0]!;
       const { state } = await directory.customers.load(streams.customer(who.tenantId, owner));
       assert.equal(state.own.identities.length, 1, 'linked once');
+      assert.equal(results.filter((r) => r.created).length, 1, 'registered by one of them');
+    });
+
+    it('finishes a registration whose writer failed after its claim, under the claim\'s owner, so its conversation is never orphaned', async () => {
+      const identity: Identity = { kind: 'whatsapp', id: `US.${randomUUID()}` };
+      const owner = randomUUID();
+      // The claim is written (just now), the customer never was: the writer failed between the two.
+      await log.append(directory.claimStream(who.tenantId, `whatsapp:${identity.id}`), [{ type: 'identity.claimed', tenantId: who.tenantId, data: { customerId: owner, at: new Date().toISOString() } }], 'no_stream');
+      const retried = await directory.resolve(who, identity, 'channel', randomUUID, at, { attachConversation: (id) => id });
+      assert.deepEqual(retried, { customerId: owner, created: true });
+      const { state } = await directory.customers.load(streams.customer(who.tenantId, owner));
+      assert.equal(state.customerId, owner);
+      assert.deepEqual(state.own.identities.map((i) => i.id), [identity.id]);
+      assert.deepEqual(state.own.conversations, [owner]);
+      // It holds the identity for good now, not only while the claim is young.
+      const later = new CustomerDirectory(log, claimKey, 30_000, () => Date.now() + 3_600_000);
+      assert.equal(await later.find(who.tenantId, identity), owner);
+      assert.deepEqual(await directory.resolve(who, identity, 'channel', randomUUID, at), { customerId: owner, created: false });
     });
 
     it('refuses to link an identity another customer holds, until it is released', async () => {

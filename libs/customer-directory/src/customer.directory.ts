@@ -52,11 +52,17 @@ export class CustomerDirectory {
 
   /** The customer who holds the identity now (following merges), or null. */
   async find(tenantId: string, identity: Pick<Identity, 'kind' | 'id'>): Promise<string | null> {
+    return (await this.lookup(tenantId, identity))?.customerId ?? null;
+  }
+
+  /** The holder of the identity, and whether that customer was ever registered. */
+  private async lookup(tenantId: string, identity: Pick<Identity, 'kind' | 'id'>): Promise<{ customerId: string; registered: boolean } | null> {
     const { state } = await this.claims.load(this.claimStream(tenantId, identityKey(identity)));
     if (state.owner === null) return null;
     const survivor = await this.survivorOf(tenantId, state.owner);
     // A young claim whose link is not written yet is being linked right now: it is the owner's.
-    return holds(survivor.state, identityKey(identity)) || this.young(state) ? survivor.customerId : null;
+    if (!holds(survivor.state, identityKey(identity)) && !this.young(state)) return null;
+    return { customerId: survivor.customerId, registered: survivor.state.customerId !== null };
   }
 
   /**
@@ -65,8 +71,15 @@ export class CustomerDirectory {
    * with the winner's customer.
    */
   async resolve(who: Actor, identity: Identity, proof: Proof, newCustomerId: () => string, at: string, options: { attachConversation?: (customerId: string) => string } = {}): Promise<{ customerId: string; created: boolean }> {
-    const existing = await this.find(who.tenantId, identity);
-    if (existing) return { customerId: existing, created: false };
+    const existing = await this.lookup(who.tenantId, identity);
+    if (existing?.registered) return { customerId: existing.customerId, created: false };
+    if (existing) {
+      // Claimed a moment ago, but its customer is not registered: its writer failed
+      // between the two writes (or is between them now). Registering it here, under
+      // the claim's owner and idempotently, keeps the customer whole; otherwise its
+      // conversation would be written now and orphaned once the claim went stale.
+      return { customerId: existing.customerId, created: await this.register(who, existing.customerId, identity, proof, at, options) };
+    }
     const customerId = newCustomerId();
     const stream = this.claimStream(who.tenantId, identityKey(identity));
     const { state: claim } = await this.claims.load(stream);
@@ -83,13 +96,18 @@ export class CustomerDirectory {
       return { customerId: error.ownerCustomerId, created: false };
     }
     // Then the customer, its identity and its conversation in one write.
+    return { customerId, created: await this.register(who, customerId, identity, proof, at, options) };
+  }
+
+  /** The customer, its identity and its conversation in one write; true if this call wrote it (not someone finishing it at the same time). */
+  private async register(who: Actor, customerId: string, identity: Identity, proof: Proof, at: string, options: { attachConversation?: (customerId: string) => string }): Promise<boolean> {
     const conversationId = options.attachConversation?.(customerId);
-    await this.customers.handleAll(
+    const { events } = await this.customers.handleAll(
       streams.customer(who.tenantId, customerId),
       [{ type: 'Register', customerId, at }, { type: 'LinkIdentity', identity, proof, at }, ...(conversationId ? [{ type: 'AttachConversation' as const, conversationId, at }] : [])],
       this.envelope(who, customerId),
     );
-    return { customerId, created: true };
+    return events.some((e) => e.type === 'customer.registered');
   }
 
   /** Claims the identity for the customer, then links it. Refused if another customer holds it. */
