@@ -57,6 +57,9 @@ describe('service images (services/*/Dockerfile)', () => {
           const ready = await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, (s) => s === 200, { what: 'ready' });
           assert.equal(ready, 200);
           if (service === 'ingress') assert.equal((await fetch(`http://127.0.0.1:${port}/widget.js`)).status, 200, 'the widget ships in the image');
+          // The SQLite log's checkpoint thread runs from its own file in the tree (it reports within 50 ms).
+          const metrics = await waitFor(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()), (m) => m.includes('parley_event_log_wal_frames_behind{adapter="sqlite"}'), { what: 'the checkpoint thread reporting' });
+          if (service === 'ingress') assert.match(metrics, /^parley_ingress_warmup_seconds \d/m, 'the webhook path warmed up from the image');
         } finally {
           child.kill('SIGTERM');
         }

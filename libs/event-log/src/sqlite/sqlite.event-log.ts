@@ -368,8 +368,8 @@ function startCheckpointer(filename: string, intervalMs: number, registry: Regis
   worker.on('message', (report: CheckpointReport | 'stopped') => {
     if (report !== 'stopped') behind.set({ adapter: 'sqlite' }, Math.max(0, report.log - report.checkpointed));
   });
-  // A failed checkpoint thread leaves checkpoints to the appending connection (the backstop); nothing is lost.
-  worker.on('error', () => undefined);
+  // A failed checkpoint thread leaves checkpoints to the appending connection (the backstop); nothing is lost, but say so.
+  worker.on('error', (error) => process.emitWarning(`SQLite checkpoint thread stopped, the appending connection checkpoints from now on: ${error.message}`, { code: 'PARLEY_SQLITE_CHECKPOINTER' }));
   // It must not keep a process alive that has nothing else to do.
   worker.unref();
   return worker;
