@@ -108,10 +108,9 @@ export function copyIndex<V>(index: Readonly<Record<string, V>>): Record<string,
 }
 
 function withEntry<V>(index: Readonly<Record<string, V>>, key: string, value: V): Record<string, V> {
-  const copy = Object.create(null) as Record<string, V>;
-  for (const k in index) copy[k] = index[k]!;
+  const copy = copyIndex(index);
   copy[key] = value;
-  return Object.setPrototypeOf(copy, Object.prototype) as Record<string, V>;
+  return copy;
 }
 
 const copying: IndexWriter = {

@@ -92,14 +92,16 @@ function notJsonAt(value: unknown, path: (string | number)[] = []): (string | nu
   }
 }
 
-const jsonValue = z.unknown().superRefine((value, ctx) => {
+/** Adds an issue at the first value that is not JSON, if any. */
+function refineJson(value: unknown, ctx: z.RefinementCtx): void {
   const at = notJsonAt(value);
   if (at) ctx.addIssue({ code: 'custom', path: at, message: 'must be JSON: strings, finite numbers, booleans, null, arrays and plain objects' });
-});
+}
+
+const jsonValue = z.unknown().superRefine(refineJson);
 const jsonObject = z.unknown().superRefine((value, ctx) => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return void ctx.addIssue({ code: 'custom', message: 'must be an object' });
-  const at = notJsonAt(value);
-  if (at) ctx.addIssue({ code: 'custom', path: at, message: 'must be JSON: strings, finite numbers, booleans, null, arrays and plain objects' });
+  refineJson(value, ctx);
 });
 
 const newEventSchema = z.object({

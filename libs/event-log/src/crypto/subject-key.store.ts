@@ -97,8 +97,10 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     return (await this.creating.submit({ streamId: subjectId })) ?? (await this.find(subjectId))!;
   }
 
+  private insertKey: Database.Statement<[string, string]> | null = null;
+
   private readonly creating = new GroupCommitQueue<{ readonly streamId: string }, Buffer | null>(async (batch) => {
-    const insert = this.db.prepare('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)');
+    const insert = (this.insertKey ??= this.db.prepare<[string, string]>('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)'));
     return this.db.transaction(() =>
       batch.map(({ streamId }) => {
         const key = randomBytes(32);

@@ -22,6 +22,7 @@ import { createServer } from 'node:net';
 import { waitFor } from '@parley/testing-support';
 import { CHANNELS, MASTER, ferretStore, whatsappMessage } from '../testing/ingress.fixture';
 import { signMetaBody } from '../webhooks/meta.signature';
+import { postWhatsAppWebhook } from '../warmup/webhook.warmup';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
@@ -52,15 +53,7 @@ async function main(): Promise<void> {
   await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status).catch(() => 0), (s) => s === 200, { what: 'the ingress service', timeoutMs: 30_000 });
   const ingress = { httpPort: port };
   const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS });
-  const post = (raw: string, signature: string, via: Agent = agent) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: ingress.httpPort, path: '/webhooks/whatsapp', method: 'POST', agent: via, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signature } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      req.end(raw);
-    });
+  const post = (raw: string, signature: string, via: Agent = agent) => postWhatsAppWebhook(via, ingress.httpPort, raw, signature);
   const total = RATE * SECONDS;
   // Bodies are built and signed before the clock starts: the bench measures the service.
   const bodies = Array.from({ length: total }, (_, i) => {
@@ -82,7 +75,6 @@ async function main(): Promise<void> {
     }
     await Promise.all(warm);
     warmAgent.destroy();
-    await new Promise((r) => setTimeout(r, 1000));
   }
   await Promise.all(Array.from({ length: SOCKETS }, () => new Promise<void>((resolve, reject) => {
     request({ host: '127.0.0.1', port: ingress.httpPort, path: '/healthz', agent }, (res) => res.resume().on('end', () => resolve())).on('error', reject).end();

@@ -42,16 +42,10 @@ export async function warmUpWebhooks(messages: number, logger: Logger, serviceRe
   const { port } = server.address() as AddressInfo;
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const customers = Math.max(1, Math.floor(messages / 2));
-  const post = (i: number) =>
-    new Promise<number>((resolve, reject) => {
-      const raw = JSON.stringify(whatsappText(phoneNumberId, `warmup.${i % customers}`, `wamid.warmup.${i}`, `warm-up message ${i}`));
-      const req = request({ host: '127.0.0.1', port, path: '/webhooks/whatsapp', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signMetaBody(raw, appSecret) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      req.end(raw);
-    });
+  const post = (i: number) => {
+    const raw = JSON.stringify(whatsappText(phoneNumberId, `warmup.${i % customers}`, `wamid.warmup.${i}`, `warm-up message ${i}`));
+    return postWhatsAppWebhook(agent, port, raw, signMetaBody(raw, appSecret));
+  };
   let refused = 0;
   try {
     for (let next = 0; next < messages; next += CONCURRENCY) {
@@ -67,6 +61,18 @@ export async function warmUpWebhooks(messages: number, logger: Logger, serviceRe
   if (refused > 0) logger.warn({ messages, refused }, 'webhook warm-up: some synthetic webhooks were refused');
   gauge(serviceRegistry, { name: 'parley_ingress_warmup_seconds', help: 'How long the start-up warm-up of the webhook path took (synthetic webhooks on a throwaway database).' }).set((Date.now() - started) / 1000);
   logger.info({ messages, ms: Date.now() - started }, 'webhook path warmed up');
+}
+
+/** POSTs a signed WhatsApp webhook body to a local ingress; resolves with the HTTP status (the warm-up and the benchmark). */
+export function postWhatsAppWebhook(agent: Agent, port: number, raw: string, signature: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/webhooks/whatsapp', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signature } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(raw);
+  });
 }
 
 /** One text message in the WhatsApp Cloud API's webhook format (README, "Channels: the ingress service"). */
