@@ -22,6 +22,9 @@ interface TenantModel {
  * rebuilt the same. Agents' load comes from the conversations' own assignment
  * events; live chats and messaging threads are counted apart.
  */
+/** What the model is built from; the log's other events (identities, customers) are never read. */
+export const AVAILABILITY_MODEL_TYPES: readonly string[] = ['agent.', 'queue.', 'targeting.', 'invitation.', 'conversation.started', 'conversation.assigned', 'conversation.unassigned', 'conversation.resolved'];
+
 export class AvailabilityModel {
   private readonly tenants = new Map<string, TenantModel>();
   private position = 0;
@@ -51,10 +54,12 @@ export class AvailabilityModel {
     let applied = 0;
     const turns = new EventLoopTurns();
     for (;;) {
-      const page = await this.log.readAll({ after: this.position, limit: 1000 });
+      const page = await this.log.readAll({ after: this.position, limit: 1000, types: AVAILABILITY_MODEL_TYPES });
       for (const event of page.events) if (this.apply(event)) applied++;
+      // At the head when the checkpoint stops: a page of other types only is empty and moves it.
+      const moved = page.checkpoint !== this.position;
       this.position = page.checkpoint;
-      if (page.events.length === 0) return applied;
+      if (!moved) return applied;
       await turns.pause();
     }
   }

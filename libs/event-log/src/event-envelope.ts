@@ -1,5 +1,6 @@
 import { traceHeaders } from '@parley/observability';
-import { v7 as uuidv7 } from 'uuid';
+import { randomFillSync } from 'node:crypto';
+import { v7 } from 'uuid';
 import { z } from 'zod';
 import { InvalidArgumentError } from '@parley/errors';
 
@@ -63,32 +64,35 @@ const streamIdSchema = z
  * One walk over the value: zod's recursive union tried every alternative at every
  * level and was 8 % of the ingress's time on each append.
  */
-function notJsonAt(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+function notJsonAt(value: unknown): (string | number)[] | null {
+  // The path is built on the way back up, from the offending value: a walk that
+  // finds nothing allocates nothing (copying it at every key cost 4 µs an event).
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return null;
     case 'number':
-      return Number.isFinite(value) ? null : path;
+      return Number.isFinite(value) ? null : [];
     case 'object': {
       if (value === null) return null;
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
-          const at = notJsonAt(value[i], [...path, i]);
-          if (at) return at;
+          const at = notJsonAt(value[i]);
+          if (at) return (at.unshift(i), at);
         }
         return null;
       }
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return path;
-      for (const key of Object.keys(value)) {
-        const at = notJsonAt((value as Record<string, unknown>)[key], [...path, key]);
-        if (at) return at;
+      if (proto !== Object.prototype && proto !== null) return [];
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const at = notJsonAt((value as Record<string, unknown>)[key]);
+        if (at) return (at.unshift(key), at);
       }
       return null;
     }
     default:
-      return path;
+      return [];
   }
 }
 
@@ -143,7 +147,7 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[]): Pr
       return;
     }
     const e = parsed.data;
-    const id = e.id ?? uuidv7();
+    const id = e.id ?? newEventId();
     prepared.push({
       id,
       type: e.type,
@@ -167,9 +171,40 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[]): Pr
 
 /** Assigns ids up front, so that a caller who retries after a timeout sends the same events again. */
 export function withEventIds<T extends NewEvent>(events: readonly T[]): (T & { id: string })[] {
-  return events.map((e) => ({ ...e, id: e.id ?? uuidv7() }));
+  return events.map((e) => ({ ...e, id: e.id ?? newEventId() }));
 }
 
 export function newEventId(): string {
-  return uuidv7();
+  return timeOrderedId();
+}
+
+/**
+ * A time-ordered UUID (v7), for events, customers, anything whose ids go into an
+ * index in the order they are made: new rows land on its last page.
+ */
+export function timeOrderedId(): string {
+  // uuid keeps ids of one millisecond in order only when it draws the randomness
+  // itself; given ours, the order is kept here, as uuid does it (RFC 9562, 6.2 method 1).
+  const random = pooledRandom16();
+  const now = Date.now();
+  if (now > order.msecs) {
+    order.msecs = now;
+    order.seq = ((random[6]! << 23) | (random[7]! << 16) | (random[8]! << 8) | random[9]!) >>> 0;
+  } else {
+    order.seq = (order.seq + 1) | 0;
+    if (order.seq === 0) order.msecs++;
+  }
+  return v7({ random, msecs: order.msecs, seq: order.seq });
+}
+
+const order = { msecs: -Infinity, seq: 0 };
+
+// uuid's own pool holds 256 bytes, refilled by an OpenSSL call every 16 ids (12 µs each here).
+const randomPool = { bytes: new Uint8Array(8192), used: 8192 };
+function pooledRandom16(): Uint8Array {
+  if (randomPool.used + 16 > randomPool.bytes.length) {
+    randomFillSync(randomPool.bytes);
+    randomPool.used = 0;
+  }
+  return randomPool.bytes.subarray(randomPool.used, (randomPool.used += 16));
 }

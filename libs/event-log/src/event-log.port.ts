@@ -31,7 +31,15 @@ export interface ReadStreamOptions {
 export interface ReadAllOptions {
   /** The checkpoint the reader stored: the position of the last event it handled, 0 at the start. */
   readonly after: number;
+  /** How many events a page holds; on MongoDB an append's events stay together, so a page can end a few past it. */
   readonly limit?: number;
+  /**
+   * Only events of these types: exact names, or a family by its prefix ending in
+   * a dot ('conversation.'). The others are passed over and the checkpoint moves
+   * past them, so a page can be empty while the checkpoint moves: a reader is at
+   * the head when the checkpoint stops moving. All types when absent.
+   */
+  readonly types?: readonly string[];
 }
 
 export interface ReadAllResult {

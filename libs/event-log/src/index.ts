@@ -1,4 +1,5 @@
 export * from './event-envelope';
+export * from './event-types';
 export * from './event-log.port';
 export * from './event-log.errors';
 export * from './sqlite/sqlite.event-log';

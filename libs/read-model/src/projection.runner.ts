@@ -15,6 +15,8 @@ export interface ProjectionTables {
 export interface Projection {
   readonly name: string;
   readonly tables: readonly string[];
+  /** The event types `handle` does anything with (see ReadAllOptions.types); every type when absent. */
+  readonly types?: readonly string[];
   handle(event: RecordedEvent, store: ReadModelStore, tables: ProjectionTables): Promise<void>;
 }
 
@@ -135,12 +137,13 @@ export class ProjectionRunner {
     // A rebuild fills the next generation: its progress is not the live projection's lag.
     const live = generation === (await this.activeGeneration());
     while (!stop()) {
-      const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500 });
+      const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500, ...(projection.types ? { types: projection.types } : {}) });
+      const moved = page.checkpoint !== checkpoint;
       for (const event of page.events) {
         await projection.handle(event, store, tables);
         await turns.pause();
       }
-      if (page.checkpoint !== checkpoint) {
+      if (moved) {
         checkpoint = page.checkpoint;
         await store.upsert(STATE_TABLE, { id, position: checkpoint });
         if (live) this.position.set({ projection: projection.name }, checkpoint);
@@ -149,7 +152,8 @@ export class ProjectionRunner {
       await onProgress?.(checkpoint, applied);
       const last = page.events.at(-1);
       if (live) this.lag.set({ projection: projection.name }, last ? Math.max(0, (Date.now() - Date.parse(last.recordedAt)) / 1000) : 0);
-      if (page.events.length === 0) {
+      // At the head when the checkpoint stops: a page of other types only is empty and moves it.
+      if (!moved) {
         if (live) this.reachedHead = true;
         return applied;
       }

@@ -3,9 +3,9 @@ import { Module } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
+import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
-import { deriveKey, sharedTailEventLog } from '@parley/event-log';
+import { deriveKey, sharedTailEventLog, unionOfTypes } from '@parley/event-log';
 import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry, serveFirst } from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
@@ -13,7 +13,7 @@ import { secretsByTenant, type IngressConfig } from './config/ingress.config';
 import { LIVE_VISITORS, LiveController } from './http/live.controller';
 import { WIDGET_OFFERS, WidgetController, type WidgetOffers } from './http/widget.controller';
 import { LiveChatGateway } from './live/live-chat.gateway';
-import { LiveFeed } from './live/live.feed';
+import { LIVE_FEED_TYPES, LiveFeed } from './live/live.feed';
 import { VisitorTokens } from './live/visitor.tokens';
 import { IngressWebhooks } from './http/ingress.webhooks';
 import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
@@ -23,7 +23,7 @@ import { AppleConnector } from './outbound/apple.connector';
 import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
 import { ChannelTopicsConsumer } from './channels/channel-topics.consumer';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
-import { outboundDispatcher } from './outbound/outbound.dispatcher';
+import { DISPATCHED_TYPES, outboundDispatcher } from './outbound/outbound.dispatcher';
 import { metaWebhookRoute } from './http/meta-webhook.route';
 import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
@@ -53,8 +53,9 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const channelTopics = bus ? new ChannelTopicsConsumer(bus, recorder, logger) : null;
   await channelTopics?.start();
   // The dispatcher, the live feed and the availability model follow the log as
-  // stored; they share one read of each new page instead of three.
-  const tail = sharedTailEventLog(storage.raw);
+  // stored; they share one read of each new page instead of three, of the types
+  // they follow only (not the identity and customer events of a first contact).
+  const tail = sharedTailEventLog(storage.raw, undefined, unionOfTypes([DISPATCHED_TYPES, LIVE_FEED_TYPES, AVAILABILITY_MODEL_TYPES]));
   const policy = { attempts: config.PARLEY_OUTBOUND_ATTEMPTS, backoffMs: config.PARLEY_OUTBOUND_BACKOFF_MS };
   const dispatcher = new ProjectionRunner({
     // Read as stored: most events are not replies, and need not be decrypted.

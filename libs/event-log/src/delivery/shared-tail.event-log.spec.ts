@@ -68,4 +68,40 @@ describe('shared log tail: one read of the new events for every follower of a pr
       { numRuns: 100 },
     );
   });
+
+  it('reads only the types its followers follow, and hands each follower its own types', async () => {
+    const inner = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+    const { log, reads } = counted(inner);
+    const shared = sharedTailEventLog(log, 5_000, ['agent.', 'conversation.']);
+    // Each follower reads through the tail, and, to compare, the log itself.
+    const direct = counted(inner);
+    const followers = [['conversation.'], ['agent.presence-changed'], ['conversation.started', 'agent.']].map((types) => ({ types, at: 0, seen: [] as string[], alone: 0 }));
+    const follow = async (via: EventLog, types: readonly string[], from: number, seen?: string[]) => {
+      for (let at = from; ; ) {
+        const page = await via.readAll({ after: at, limit: 4, types });
+        seen?.push(...page.events.map((e) => `${e.type}@${e.position}`));
+        if (page.checkpoint === at) return at;
+        at = page.checkpoint;
+      }
+    };
+    const kinds = ['conversation.started', 'customer.registered', 'agent.presence-changed', 'identity.claimed', 'agent.capacity-set', 'conversation.message-received'];
+    for (let round = 0; round < 12; round++) {
+      await inner.append(`s-${round}`, [0, 1, 2].map((i) => ({ type: kinds[(round + i) % kinds.length]!, tenantId: 't', data: { round, i } })), 'no_stream');
+      for (const f of followers) {
+        f.at = await follow(shared, f.types, f.at, f.seen);
+        f.alone = await follow(direct.log, f.types, f.alone);
+      }
+    }
+    const all = (await inner.readAll({ after: 0, limit: 1000 })).events;
+    for (const f of followers) {
+      const wanted = all.filter((e) => f.types.some((t) => (t.endsWith('.') ? e.type.startsWith(t) : e.type === t))).map((e) => `${e.type}@${e.position}`);
+      assert.ok(wanted.length > 0);
+      assert.deepEqual(f.seen, wanted, f.types.join(', '));
+      assert.equal(f.at, 36);
+    }
+    assert.ok(reads() < direct.reads(), `the tail read the log ${reads()} times, three followers on their own ${direct.reads()}`);
+    await assert.rejects(shared.readAll({ after: 0, types: ['customer.'] }), /holds only agent\., conversation\./);
+    await assert.rejects(shared.readAll({ after: 0 }), /every type/);
+    await inner.close();
+  });
 });

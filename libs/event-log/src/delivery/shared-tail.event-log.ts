@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../event-envelope';
 import type { EventLog, ReadAllOptions, ReadAllResult } from '../event-log.port';
+import { typeMatcher, typesCover, type EventTypes } from '../event-types';
 
 /**
  * An EventLog whose `readAll` serves the recent part of the log from memory to
@@ -11,7 +12,8 @@ import type { EventLog, ReadAllOptions, ReadAllResult } from '../event-log.port'
  * a follower gets exactly the page the log would have given it. Followers must
  * not change the events they are handed (none does: events are data).
  */
-export function sharedTailEventLog(log: EventLog, keep = 5_000): EventLog {
+export function sharedTailEventLog(log: EventLog, keep = 5_000, types?: EventTypes): EventLog {
+  const matchers = new Map<string, (type: string) => boolean>();
   // The events with positions in (from, to], in order: everything the log holds there.
   let events: RecordedEvent[] = [];
   let from = -1;
@@ -31,7 +33,19 @@ export function sharedTailEventLog(log: EventLog, keep = 5_000): EventLog {
     return { events: page, checkpoint: page.length === limit ? page.at(-1)!.position! : to };
   };
 
+  // Only `types` are read from the log (every type when absent); each follower gets
+  // the ones it asked for, from what is kept.
   const readAll = async (options: ReadAllOptions): Promise<ReadAllResult> => {
+    if (!typesCover(types, options.types)) throw new Error(`this tail of the log holds only ${types!.join(', ')}: a follower of ${options.types?.join(', ') ?? 'every type'} must read the log itself`);
+    const page = await readTail({ after: options.after, limit: options.limit ?? 500, ...(types ? { types } : {}) });
+    if (!options.types || options.types === types) return page;
+    const key = options.types.join(' ');
+    let wanted = matchers.get(key);
+    if (!wanted) matchers.set(key, (wanted = typeMatcher(options.types)));
+    return { events: page.events.filter((e) => wanted(e.type)), checkpoint: page.checkpoint };
+  };
+
+  const readTail = async (options: ReadAllOptions): Promise<ReadAllResult> => {
     const limit = options.limit ?? 500;
     if (options.after >= from && options.after < to) {
       const kept = serve(options.after, limit);

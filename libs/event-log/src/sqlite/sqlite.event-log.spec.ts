@@ -55,3 +55,22 @@ describe('SQLite write-ahead log checkpoints', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('SQLite reads of some types', () => {
+  it('answers a reader far behind other types with an empty page and a moved checkpoint, a bounded scan at a time', async () => {
+    const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+    try {
+      for (let i = 0; i < 50; i++) await log.append(`other-${i}`, [{ type: 'other.thing', tenantId: 't', data: { i } }], 'no_stream');
+      await log.append('wanted-1', [{ type: 'wanted.thing', tenantId: 't', data: {} }], 'no_stream');
+      const first = await log.readAll({ after: 0, limit: 2, types: ['wanted.'] });
+      // One read scans 20 pages (TYPED_SCAN_PAGES) of the size asked for: 40 positions, none of them wanted.
+      assert.deepEqual(first, { events: [], checkpoint: 40 });
+      const second = await log.readAll({ after: first.checkpoint, limit: 2, types: ['wanted.'] });
+      assert.deepEqual(second.events.map((e) => [e.streamId, e.position]), [['wanted-1', 51]]);
+      assert.equal(second.checkpoint, 51);
+      assert.deepEqual(await log.readAll({ after: 51, limit: 2, types: ['wanted.'] }), { events: [], checkpoint: 51 });
+    } finally {
+      await log.close();
+    }
+  });
+});

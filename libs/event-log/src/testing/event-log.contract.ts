@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError } from '@parley/errors';
-import { newEventId, type NewEvent } from '../event-envelope';
+import { newEventId, type NewEvent, type RecordedEvent } from '../event-envelope';
 import { EventIdConflictError, WrongExpectedVersionError } from '../event-log.errors';
 import type { EventLog } from '../event-log.port';
 
@@ -214,6 +214,42 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
       });
     });
 
+    describe('the global order, of some types only', () => {
+      it('reads only the types and families asked for, in order, and moves its checkpoint past the others', async () => {
+        const { checkpoint: start } = await drainAll(log, 0);
+        const streams = Array.from({ length: 4 }, () => streamId('mixed'));
+        const kinds = ['test.noted', 'other.thing', 'test.closed', 'other.more', 'testing.noted'];
+        await Promise.all(
+          streams.map(async (s, n) => {
+            let v = 0;
+            for (let i = 0; i < 5; i++) v = (await log.append(s, [event(kinds[(i + n) % kinds.length], { n, i }), event(kinds[(i + n + 1) % kinds.length], { n, i, j: 2 })], v)).nextExpectedVersion;
+          }),
+        );
+        const everything = (await readTyped(log, start, undefined, 1000)).events.filter((e) => streams.includes(e.streamId));
+        assert.equal(everything.length, 40);
+        for (const [types, limit] of [[['test.noted'], 3], [['test.'], 4], [['test.closed', 'other.'], 1], [['testing.noted', 'test.noted'], 1000]] as const) {
+          const read = await readTyped(log, start, types, limit);
+          const wanted = everything.filter((e) => types.some((t) => (t.endsWith('.') ? e.type.startsWith(t) : e.type === t)));
+          assert.ok(wanted.length > 0 && wanted.length < 40);
+          assert.deepEqual(read.events.filter((e) => streams.includes(e.streamId)).map((e) => e.id), wanted.map((e) => e.id), `types ${types.join(', ')}`);
+          assert.ok(read.events.every((e) => types.some((t) => (t.endsWith('.') ? e.type.startsWith(t) : e.type === t))));
+          // 'test.' is a family: 'testing.noted' is not in it.
+          if (types[0] === 'test.') assert.ok(!read.events.some((e) => e.type === 'testing.noted'));
+          assert.equal(read.checkpoint, await log.lastPosition(), 'the checkpoint reaches the head, past every event of another type');
+        }
+        // Nothing of those types: an empty page, and the checkpoint still goes to the head.
+        const none = await readTyped(log, start, ['absent.'], 10);
+        assert.deepEqual(none.events, []);
+        assert.equal(none.checkpoint, await log.lastPosition());
+      });
+
+      it('rejects types that are not event types or families, with the field that is wrong', async () => {
+        for (const types of [[], ['Test.Noted'], ['test..x'], ['test noted'], [' ']]) {
+          await assert.rejects(log.readAll({ after: 0, types }), (e: unknown) => e instanceof InvalidArgumentError && e.violations.some((v) => v.field.startsWith('types')), JSON.stringify(types));
+        }
+      });
+    });
+
     describe('snapshots', () => {
       it('loads the latest snapshot with its version and schema version', async () => {
         const s = streamId('conversation');
@@ -237,6 +273,17 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         assert.deepEqual((await log.readUnpublished({ limit: 100 })).map((e) => e.id), events.slice(1).map((e) => e.id));
         await log.markPublished(events);
         assert.deepEqual(await log.readUnpublished({ limit: 100 }), []);
+      });
+
+      // A relay marks up to 500 at a time; FerretDB never answered one update command of 100.
+      it('marks a relay\'s whole batch of 500 events in one call', { timeout: 120_000 }, async () => {
+        await markAllPublished(log);
+        const streams = Array.from({ length: 50 }, () => streamId('outbox'));
+        await Promise.all(streams.map((s) => log.append(s, Array.from({ length: 10 }, (_, i) => event('test.noted', { i })), 'no_stream')));
+        const pending = await log.readUnpublished({ limit: 1000 });
+        assert.equal(pending.length, 500);
+        await log.markPublished(pending);
+        assert.deepEqual(await log.readUnpublished({ limit: 1000 }), []);
       });
     });
 
@@ -325,5 +372,18 @@ async function markAllPublished(log: EventLog): Promise<void> {
     const pending = await log.readUnpublished({ limit: 1000 });
     if (pending.length === 0) return;
     await log.markPublished(pending);
+  }
+}
+
+/** Follows the log from `after` until the checkpoint stops moving, as a follower of `types` does. */
+async function readTyped(log: EventLog, after: number, types: readonly string[] | undefined, limit: number): Promise<{ events: RecordedEvent[]; checkpoint: number }> {
+  const events: RecordedEvent[] = [];
+  let checkpoint = after;
+  for (;;) {
+    const page = await log.readAll({ after: checkpoint, limit, ...(types ? { types } : {}) });
+    assert.ok(page.checkpoint >= checkpoint, 'a checkpoint never goes back');
+    events.push(...page.events);
+    if (page.checkpoint === checkpoint) return { events, checkpoint };
+    checkpoint = page.checkpoint;
   }
 }

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import { EVENT_CONTRACTS, identityKey, streams, type ConversationEvent } from '@parley/contracts';
 import { MessageNotFoundError, SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { CustomerDirectory } from '@parley/customer-directory';
-import { DeciderStore, type EventLog } from '@parley/event-log';
+import { DeciderStore, timeOrderedId, type EventLog } from '@parley/event-log';
 import { counter, type Logger, type Registry, ConversationMetrics } from '@parley/observability';
 import { CustomerLanes } from './customer.lanes';
 import type { InboundEvent } from './inbound.event';
@@ -42,7 +41,7 @@ export class InboundRecorder {
     if (event.kind === 'message') {
       // One customer, one conversation: a new customer comes with its conversation attached.
       // Time-ordered ids: a new customer's streams go to the end of the log's stream index, not to random pages of it.
-      const { customerId, created } = await this.directory.resolve(who, event.identity, 'channel', uuidv7, event.at, { attachConversation: (id) => id });
+      const { customerId, created } = await this.directory.resolve(who, event.identity, 'channel', timeOrderedId, event.at, { attachConversation: (id) => id });
       const stream = streams.conversation(event.tenantId, customerId);
       const result = await this.conversations.handle(
         stream,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -8,7 +7,7 @@ import { conversationView, type ConversationCommand } from '@parley/conversation
 import { IdentityTakenError } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { ParleyError } from '@parley/errors';
-import type { RecordedEvent } from '@parley/event-log';
+import { timeOrderedId, type RecordedEvent } from '@parley/event-log';
 import { gauge, type Logger, type Registry } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 import type { LiveFeed } from './live.feed';
@@ -163,7 +162,7 @@ export class LiveChatGateway {
       const userId = await this.tokens.identify(tenantId, identityToken);
       const known = await this.directory.find(tenantId, { kind: 'external', id: userId });
       if (known) return known;
-      const { customerId } = await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', uuidv7, at);
+      const { customerId } = await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', timeOrderedId, at);
       try {
         await this.directory.link(who, customerId, { kind: 'external', id: userId }, 'signed-jwt', at);
         return customerId;
@@ -172,7 +171,7 @@ export class LiveChatGateway {
         throw error;
       }
     }
-    return (await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', uuidv7, at)).customerId;
+    return (await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', timeOrderedId, at)).customerId;
   }
 
   private async historyOf(stream: string): Promise<{ version: number; messages: unknown[] }> {

@@ -3,6 +3,9 @@ import type { Logger } from '@parley/observability';
 
 type Listener = (event: RecordedEvent) => void;
 
+/** Connections watch conversation streams, which hold conversation events only. */
+export const LIVE_FEED_TYPES: readonly string[] = ['conversation.'];
+
 /**
  * Follows the log from its end and hands each new event of a watched stream to
  * its listeners: what makes a reply written anywhere (by an agent through the
@@ -28,7 +31,8 @@ export class LiveFeed {
     this.running = (async () => {
       while (!this.stopped) {
         try {
-          const page = await this.raw.readAll({ after: this.position, limit: 500 });
+          const page = await this.raw.readAll({ after: this.position, limit: 500, types: LIVE_FEED_TYPES });
+          const moved = page.checkpoint !== this.position;
           for (const event of page.events) {
             await turns.pause();
             const listeners = this.listeners.get(event.streamId);
@@ -37,7 +41,7 @@ export class LiveFeed {
             for (const listener of [...listeners]) listener(opened);
           }
           this.position = page.checkpoint;
-          if (page.events.length === 0) await new Promise((r) => setTimeout(r, this.pollMs));
+          if (!moved) await new Promise((r) => setTimeout(r, this.pollMs));
         } catch (error) {
           this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'live feed failed; retrying');
           await new Promise((r) => setTimeout(r, 1000));

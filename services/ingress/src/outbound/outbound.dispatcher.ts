@@ -25,6 +25,9 @@ export const OUTBOUND_TABLE = 'outbound_deliveries';
  * idempotency key). A reply the channel refuses becomes a `failed` receipt on the
  * message, which the agent sees.
  */
+/** Replies are all the dispatcher delivers. */
+export const DISPATCHED_TYPES: readonly string[] = ['conversation.message-sent'];
+
 export function outboundDispatcher(options: {
   readonly connectors: readonly ChannelConnector[];
   readonly directory: CustomerDirectory;
@@ -92,6 +95,7 @@ export function outboundDispatcher(options: {
   return {
     name: 'outbound-dispatch',
     tables: [OUTBOUND_TABLE],
+    types: DISPATCHED_TYPES,
     async handle(event, store, tables) {
       if (event.type !== 'conversation.message-sent') return;
       await deliver(await options.open(event), tables.table(OUTBOUND_TABLE), store);
