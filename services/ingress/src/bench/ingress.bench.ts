@@ -11,9 +11,11 @@
  * client allow before Parley does any work. BENCH_WARM=n first sends n messages
  * from n other customers (not measured): the service as it runs after its first
  * minute, rather than just started. The output shows the p99 by the second each
- * request was sent in, so a backlog shows where it builds and drains.
+ * request was sent in, so a backlog shows where it builds and drains, and the
+ * service's CPU per webhook (its event loop's thread, and all its others), read
+ * from Linux's /proc: how many webhooks a second one instance can take at most.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
     failures++;
     failedBy.set(why, (failedBy.get(why) ?? 0) + 1);
   };
+  const cpuBefore = threadCpuMs(child.pid!);
   const started = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(inflight);
   const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = threadCpuMs(child.pid!);
   latencies.sort((a, b) => a - b);
   const f = (ms: number) => `${ms.toFixed(1)} ms`;
   process.stdout.write(
@@ -128,6 +132,7 @@ async function main(): Promise<void> {
   const sum = (name: string) => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((t, l) => t + Number(l.split(' ').at(-1)), 0);
   if (!floor) process.stdout.write(
     [
+      ...(cpuBefore && cpuAfter ? [`  service CPU per webhook: ${cpuPerWebhook(child.pid!, cpuBefore, cpuAfter, total, elapsed * 1000)}`] : []),
       `  service event loop delay: p99 ${f(gauge('nodejs_eventloop_lag_p99_seconds') * 1000)}  max ${f(gauge('nodejs_eventloop_lag_max_seconds') * 1000)}`,
       `  event-log commits: ${sum('parley_event_log_batch_size_count')}, ${(sum('parley_event_log_batch_size_sum') / sum('parley_event_log_batch_size_count')).toFixed(1)} appends each on average`,
       '',
@@ -138,6 +143,40 @@ async function main(): Promise<void> {
   await new Promise((r) => child.once('exit', r));
   await ferret?.cleanup();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * CPU time used so far by each thread of a process, in ms, by thread id (Linux's
+ * /proc; null elsewhere). The event loop's thread is the one whose id is the process's.
+ */
+function threadCpuMs(pid: number): Map<number, number> | null {
+  const tasks = `/proc/${pid}/task`;
+  if (!existsSync(tasks)) return null;
+  const tick = 10; // USER_HZ is 100 on Linux
+  const used = new Map<number, number>();
+  for (const tid of readdirSync(tasks)) {
+    try {
+      const stat = readFileSync(`${tasks}/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      used.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * tick);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return used;
+}
+
+/** The event loop's CPU per webhook, and all other threads' (GC helpers, thread pool, checkpoints): what one instance can take. */
+function cpuPerWebhook(pid: number, before: Map<number, number>, after: Map<number, number>, webhooks: number, elapsedMs: number): string {
+  let main = 0;
+  let others = 0;
+  for (const [tid, ms] of after) {
+    const spent = ms - (before.get(tid) ?? 0);
+    if (tid === pid) main += spent;
+    else others += spent;
+  }
+  const us = (ms: number) => `${((ms * 1000) / webhooks).toFixed(0)} µs`;
+  return `event loop ${us(main)}, other threads ${us(others)}; the event loop was busy ${((100 * main) / elapsedMs).toFixed(0)} % of the run`;
 }
 
 main().catch((error: unknown) => {
