@@ -97,16 +97,20 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     return (await this.creating.submit({ streamId: subjectId })) ?? (await this.find(subjectId))!;
   }
 
-  private insertKey: Database.Statement<[string, string]> | null = null;
+  private createKeys: ((batch: readonly { readonly streamId: string }[]) => (Buffer | null)[]) | null = null;
 
   private readonly creating = new GroupCommitQueue<{ readonly streamId: string }, Buffer | null>(async (batch) => {
-    const insert = (this.insertKey ??= this.db.prepare<[string, string]>('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)'));
-    return this.db.transaction(() =>
-      batch.map(({ streamId }) => {
-        const key = randomBytes(32);
-        return insert.run(streamId, this.wrapper.wrap(key)).changes === 1 ? key : null;
-      }),
-    )();
+    // Prepared once: a statement and a transaction function cost more to make than to run.
+    if (!this.createKeys) {
+      const insert = this.db.prepare<[string, string]>('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)');
+      this.createKeys = this.db.transaction((subjects: readonly { readonly streamId: string }[]) =>
+        subjects.map(({ streamId }) => {
+          const key = randomBytes(32);
+          return insert.run(streamId, this.wrapper.wrap(key)).changes === 1 ? key : null;
+        }),
+      );
+    }
+    return this.createKeys(batch);
   });
 
   private selectKey: Database.Statement<[string], { key: string }> | null = null;

@@ -51,6 +51,8 @@ const BACKSTOP_CHECKPOINT_PAGES = 8192;
 /** How far past its checkpoint a read of some types looks, in pages of the size asked for. */
 const TYPED_SCAN_PAGES = 20;
 
+type TypedStatement = (from: number, to: number, limit: number) => EventRow[];
+
 interface EventRow {
   position: number;
   id: string;
@@ -115,7 +117,8 @@ export class SqliteEventLog implements EventLog {
    */
   private readonly heads = new Map<string, number>();
   private readonly headCacheSize: number;
-  private readonly typedStatements = new Map<string, (from: number, to: number, limit: number) => EventRow[]>();
+  private readonly typedStatements = new Map<string, TypedStatement>();
+  private readonly transactions;
   private seenDataVersion: number;
   private dataVersionFresh = false;
   /** The write-ahead log, synced off the main thread before appends are acknowledged (null: in memory). */
@@ -175,6 +178,7 @@ export class SqliteEventLog implements EventLog {
       ),
     };
     this.seenDataVersion = this.statements.dataVersion.get() ?? 0;
+    this.transactions = this.makeTransactions();
     this.queue = new GroupCommitQueue(async (batch) => {
       const results = this.writeBatch(batch);
       await this.durable();
@@ -236,14 +240,7 @@ export class SqliteEventLog implements EventLog {
       this.typedStatements.set(key, statement);
     }
     const until = Math.min(Number.MAX_SAFE_INTEGER, after + Math.max(limit, 1) * TYPED_SCAN_PAGES);
-    // One read transaction: the head read is the one the page was read at.
-    return this.db.transaction(() => {
-      const rows = statement(after, until, limit);
-      const events = rows.map(fromRow);
-      if (events.length === limit) return { events, checkpoint: events.at(-1)!.position! };
-      const head = this.statements.last.get() ?? 0;
-      return { events, checkpoint: Math.max(after, Math.min(until, head)) };
-    })();
+    return this.transactions.typedPage(statement, after, until, limit);
   }
 
   async lastPosition(): Promise<number> {
@@ -340,23 +337,38 @@ export class SqliteEventLog implements EventLog {
 
   private writeBatch(batch: readonly AppendRequest[]): (AppendResult | Error)[] {
     const started = process.hrtime.bigint();
-    const results: (AppendResult | Error)[] = [];
-    const appendOne = this.db.transaction((request: AppendRequest) => this.appendInSavepoint(request));
-    this.db.transaction(() => {
-      // Inside the write lock, so the heads checked here stay true until the commit.
-      this.knownHead('', true);
-      for (const request of batch) {
-        try {
-          results.push(appendOne(request));
-        } catch (error) {
-          results.push(this.explain(request, error));
-        }
-      }
-    }).immediate();
+    const results = this.transactions.batch.immediate(batch);
     // Only now, after the commit: a rolled-back batch leaves the heads as they were.
     for (const result of results) if (!(result instanceof Error) && !result.alreadyStored) this.rememberHead(result.streamId, result.nextExpectedVersion);
     this.metrics.observeBatch(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
     return results;
+  }
+
+  /** Made once: better-sqlite3 builds a transaction function anew on every call of db.transaction (2.5 % of a busy ingress). */
+  private makeTransactions() {
+    const appendOne = this.db.transaction((request: AppendRequest) => this.appendInSavepoint(request));
+    return {
+      batch: this.db.transaction((batch: readonly AppendRequest[]) => {
+        // Inside the write lock, so the heads checked here stay true until the commit.
+        this.knownHead('', true);
+        const results: (AppendResult | Error)[] = [];
+        for (const request of batch) {
+          try {
+            results.push(appendOne(request));
+          } catch (error) {
+            results.push(this.explain(request, error));
+          }
+        }
+        return results;
+      }),
+      // One read transaction: the head read is the one the page was read at.
+      typedPage: this.db.transaction((statement: TypedStatement, after: number, until: number, limit: number): ReadAllResult => {
+        const events = statement(after, until, limit).map(fromRow);
+        if (events.length === limit) return { events, checkpoint: events.at(-1)!.position! };
+        const head = this.statements.last.get() ?? 0;
+        return { events, checkpoint: Math.max(after, Math.min(until, head)) };
+      }),
+    };
   }
 
   private appendInSavepoint(request: AppendRequest): AppendResult {
