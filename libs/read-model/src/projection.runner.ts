@@ -151,12 +151,15 @@ export class ProjectionRunner {
       applied += page.events.length;
       await onProgress?.(checkpoint, applied);
       const last = page.events.at(-1);
-      if (live) this.lag.set({ projection: projection.name }, last ? Math.max(0, (Date.now() - Date.parse(last.recordedAt)) / 1000) : 0);
-      // At the head when the checkpoint stops: a page of other types only is empty and moves it.
+      // A page of other types only is empty and moves the checkpoint: the lag is then unknown, not 0.
+      if (live && (last || !moved)) this.lag.set({ projection: projection.name }, last ? Math.max(0, (Date.now() - Date.parse(last.recordedAt)) / 1000) : 0);
+      // At the head when the checkpoint stops.
       if (!moved) {
         if (live) this.reachedHead = true;
         return applied;
       }
+      // Pages of other types only never reach the pause after each event.
+      await turns.pause();
     }
     return applied;
   }

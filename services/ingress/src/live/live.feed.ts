@@ -42,6 +42,8 @@ export class LiveFeed {
           }
           this.position = page.checkpoint;
           if (!moved) await new Promise((r) => setTimeout(r, this.pollMs));
+          // Pages of other types only never reach the pause before each event.
+          else await turns.pause();
         } catch (error) {
           this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'live feed failed; retrying');
           await new Promise((r) => setTimeout(r, 1000));
