@@ -174,9 +174,8 @@ export function withEventIds<T extends NewEvent>(events: readonly T[]): (T & { i
   return events.map((e) => ({ ...e, id: e.id ?? newEventId() }));
 }
 
-export function newEventId(): string {
-  return timeOrderedId();
-}
+/** The id an event gets when its writer gives none. */
+export const newEventId = (): string => timeOrderedId();
 
 /**
  * A time-ordered UUID (v7), for events, customers, anything whose ids go into an

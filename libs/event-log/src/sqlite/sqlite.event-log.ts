@@ -226,10 +226,11 @@ export class SqliteEventLog implements EventLog {
    * behind a log of other types still gets an answer soon, with its checkpoint moved.
    */
   private readAllOf(types: readonly string[], after: number, limit: number): ReadAllResult {
-    checkTypes(types);
     const key = types.join(' ');
     let statement = this.typedStatements.get(key);
     if (!statement) {
+      // Checked once per list: a list with a statement made for it was valid.
+      checkTypes(types);
       // A family 'conversation.' is the range ['conversation.', 'conversation/') ('/' follows '.'): no LIKE, which ignores case.
       const conditions = types.map((t) => (t.endsWith('.') ? '(type >= ? AND type < ?)' : 'type = ?'));
       const values = types.flatMap((t) => (t.endsWith('.') ? [t, `${t.slice(0, -1)}/`] : [t]));
