@@ -78,7 +78,7 @@ export class CustomerDirectory {
       // between the two writes (or is between them now). Registering it here, under
       // the claim's owner and idempotently, keeps the customer whole; otherwise its
       // conversation would be written now and orphaned once the claim went stale.
-      return { customerId: existing.customerId, created: await this.register(who, existing.customerId, identity, proof, at, options) };
+      return { customerId: existing.customerId, created: await this.register(who, existing.customerId, identity, proof, at, options, false) };
     }
     const customerId = newCustomerId();
     const stream = this.claimStream(who.tenantId, identityKey(identity));
@@ -95,17 +95,19 @@ export class CustomerDirectory {
       // Someone else registered the same identity a moment before: theirs wins (it may still be linking it).
       return { customerId: error.ownerCustomerId, created: false };
     }
-    // Then the customer, its identity and its conversation in one write.
-    return { customerId, created: await this.register(who, customerId, identity, proof, at, options) };
+    // Then the customer, its identity and its conversation in one write, to a
+    // stream named by the id just made: nobody can have written to it yet.
+    return { customerId, created: await this.register(who, customerId, identity, proof, at, options, true) };
   }
 
   /** The customer, its identity and its conversation in one write; true if this call wrote it (not someone finishing it at the same time). */
-  private async register(who: Actor, customerId: string, identity: Identity, proof: Proof, at: string, options: { attachConversation?: (customerId: string) => string }): Promise<boolean> {
+  private async register(who: Actor, customerId: string, identity: Identity, proof: Proof, at: string, options: { attachConversation?: (customerId: string) => string }, newStream: boolean): Promise<boolean> {
     const conversationId = options.attachConversation?.(customerId);
     const { events } = await this.customers.handleAll(
       streams.customer(who.tenantId, customerId),
       [{ type: 'Register', customerId, at }, { type: 'LinkIdentity', identity, proof, at }, ...(conversationId ? [{ type: 'AttachConversation' as const, conversationId, at }] : [])],
       this.envelope(who, customerId),
+      { newStream },
     );
     return events.some((e) => e.type === 'customer.registered');
   }

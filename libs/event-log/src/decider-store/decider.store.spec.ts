@@ -101,6 +101,31 @@ describe('DeciderStore: commands against a stream', () => {
     }
   });
 
+
+  it('decides on a stream hinted new without reading it, and a wrong hint is corrected by the append, nothing lost or doubled', async () => {
+    const { log, close } = open(100);
+    try {
+      let reads = 0;
+      const counting = new Proxy(log, { get: (target, key, receiver) => (key === 'readStream' || key === 'loadSnapshot' ? (...args: unknown[]) => (reads++, (target[key] as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, key, receiver)) });
+      const options = { log: counting, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10 };
+      const fresh = await new DeciderStore(options).handle('conversation-c1', receive(0), envelope, { newStream: true });
+      assert.equal(reads, 0, 'a stream hinted new is not read');
+      assert.equal(fresh.version, 2);
+      assert.deepEqual(fresh.events.map((e) => e.type), ['conversation.started', 'conversation.message-received']);
+      // Another store (another instance) believes the same stream new: its append conflicts, and it decides again on what is there.
+      const wrong = await new DeciderStore(options).handle('conversation-c1', receive(1), envelope, { newStream: true });
+      assert.ok(reads > 0, 'a wrong hint makes it read the stream');
+      assert.deepEqual(wrong.events.map((e) => e.type), ['conversation.message-received'], 'no second start');
+      // The same message again, hinted new: a duplicate, not a second copy.
+      const again = await new DeciderStore(options).handle('conversation-c1', receive(1), envelope, { newStream: true });
+      assert.equal(again.events.length, 0);
+      const truth = await new DeciderStore({ ...options, cacheSize: 0 }).load('conversation-c1');
+      assert.equal(truth.version, 3);
+      assert.deepEqual(Object.keys(truth.state.messages).sort(), ['m0', 'm1']);
+    } finally {
+      await close();
+    }
+  });
   it('decides, appends, snapshots, and loads the same state from snapshot plus tail as from the first event', async () => {
     const { store, inner, close } = open(5);
     try {

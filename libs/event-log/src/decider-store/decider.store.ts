@@ -42,6 +42,16 @@ export interface Loaded<State> {
   readonly readSinceSnapshot: number;
 }
 
+export interface HandleHint {
+  /**
+   * The stream is named after an id the caller has just made, so nobody can have
+   * written to it: it is decided on without being read. Only a hint: were it
+   * wrong, the append's expected version refuses it, and the stream is read and
+   * decided on again, as for a stale cached state.
+   */
+  readonly newStream?: boolean;
+}
+
 export interface Decided<State> {
   readonly state: State;
   /** The state the commands were decided on. */
@@ -94,22 +104,24 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
     return { state, version, readSinceSnapshot: tail.length };
   }
 
-  async handle(streamId: string, command: Command, envelope: Omit<NewEvent, 'type' | 'data' | 'id'>): Promise<Decided<State>> {
-    return this.handleAll(streamId, [command], envelope);
+  async handle(streamId: string, command: Command, envelope: Omit<NewEvent, 'type' | 'data' | 'id'>, hint: HandleHint = {}): Promise<Decided<State>> {
+    return this.handleAll(streamId, [command], envelope, hint);
   }
 
   /**
    * Several commands, each decided on the state the previous ones lead to, and
    * their events appended at once: all or nothing, in one write.
    */
-  async handleAll(streamId: string, commands: readonly Command[], envelope: Omit<NewEvent, 'type' | 'data' | 'id'>): Promise<Decided<State>> {
+  async handleAll(streamId: string, commands: readonly Command[], envelope: Omit<NewEvent, 'type' | 'data' | 'id'>, hint: HandleHint = {}): Promise<Decided<State>> {
     const retries = this.options.maxRetries ?? 3;
     // A cached state is decided on at once: the append's expected version tells
     // whether another writer came first, and then the state is reloaded. That saves
-    // a read per command, a round trip on MongoDB.
-    let optimistic = this.cache.has(streamId);
+    // a read per command, a round trip on MongoDB. A stream the caller believes new
+    // is taken as empty the same way, and costs no read either when it is.
+    const guess = this.cache.get(streamId) ?? (hint.newStream ? { state: this.options.decider.initialState(), version: 0, readSinceSnapshot: 0 } : undefined);
+    let optimistic = guess !== undefined;
     for (let attempt = 0; ; attempt++) {
-      const { state, version, readSinceSnapshot } = optimistic ? this.cache.get(streamId)! : await this.load(streamId);
+      const { state, version, readSinceSnapshot } = optimistic ? guess! : await this.load(streamId);
       let decided: Event[] = [];
       let next = state;
       try {

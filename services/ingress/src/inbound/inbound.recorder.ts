@@ -58,6 +58,8 @@ export class InboundRecorder {
           at: event.at,
         },
         this.envelope(event.tenantId, customerId, event.channel),
+        // A customer registered just now has no conversation yet (if it had, the append would say so).
+        { newStream: created },
       );
       if (!created && result.events.some((e) => e.type === 'conversation.started')) {
         await this.directory.customers.handle(streams.customer(event.tenantId, customerId), { type: 'AttachConversation', conversationId: customerId, at: event.at }, this.envelope(event.tenantId, customerId, event.channel));
