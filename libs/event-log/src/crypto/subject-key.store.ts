@@ -73,6 +73,8 @@ export class MongoSubjectKeyStore implements SubjectKeyStore {
 /** Keys in the embedded database file, on a connection of their own. */
 export class SqliteSubjectKeyStore implements SubjectKeyStore {
   private readonly db: Database.Database;
+  private readonly createKeys: (subjects: readonly { readonly streamId: string }[]) => (Buffer | null)[];
+  private readonly selectKey: Database.Statement<[string], { key: string }>;
   constructor(
     /** A file, or the connection the event log uses (see SqliteEventLogOptions.database). */
     filename: string | Database.Database,
@@ -84,6 +86,15 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     // Deleted rows are overwritten with zeros, not left in free pages.
     this.db.pragma('secure_delete = ON');
     this.db.exec('CREATE TABLE IF NOT EXISTS subject_keys (subject_id TEXT PRIMARY KEY, key TEXT NOT NULL)');
+    // Prepared once: a statement and a transaction function cost more to make than to run.
+    const insert = this.db.prepare<[string, string]>('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)');
+    this.createKeys = this.db.transaction((subjects: readonly { readonly streamId: string }[]) =>
+      subjects.map(({ streamId }) => {
+        const key = randomBytes(32);
+        return insert.run(streamId, this.wrapper.wrap(key)).changes === 1 ? key : null;
+      }),
+    );
+    this.selectKey = this.db.prepare<[string], { key: string }>('SELECT key FROM subject_keys WHERE subject_id = ?');
   }
   close(): void {
     if (this.db.open) this.db.close();
@@ -97,26 +108,9 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     return (await this.creating.submit({ streamId: subjectId })) ?? (await this.find(subjectId))!;
   }
 
-  private createKeys: ((batch: readonly { readonly streamId: string }[]) => (Buffer | null)[]) | null = null;
-
-  private readonly creating = new GroupCommitQueue<{ readonly streamId: string }, Buffer | null>(async (batch) => {
-    // Prepared once: a statement and a transaction function cost more to make than to run.
-    if (!this.createKeys) {
-      const insert = this.db.prepare<[string, string]>('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)');
-      this.createKeys = this.db.transaction((subjects: readonly { readonly streamId: string }[]) =>
-        subjects.map(({ streamId }) => {
-          const key = randomBytes(32);
-          return insert.run(streamId, this.wrapper.wrap(key)).changes === 1 ? key : null;
-        }),
-      );
-    }
-    return this.createKeys(batch);
-  });
-
-  private selectKey: Database.Statement<[string], { key: string }> | null = null;
+  private readonly creating = new GroupCommitQueue<{ readonly streamId: string }, Buffer | null>(async (batch) => this.createKeys(batch));
 
   async find(subjectId: string): Promise<Buffer | null> {
-    this.selectKey ??= this.db.prepare<[string], { key: string }>('SELECT key FROM subject_keys WHERE subject_id = ?');
     const row = this.selectKey.get(subjectId);
     return row ? this.wrapper.unwrap(row.key) : null;
   }
