@@ -15,13 +15,14 @@ const server = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     if (req.url === '/healthz' || req.url === '/readyz') return void res.end('{"status":"ok"}');
+    // Content-Length, as Parley's answers have: the load generator reads answers by it.
     const body = Buffer.concat(chunks);
     try {
       verifyMetaSignature('whatsapp', body, req.headers['x-hub-signature-256'] as string | undefined, CHANNELS.meta.appSecret);
       JSON.parse(body.toString('utf8'));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 }).end('{}');
     } catch {
-      res.writeHead(400).end();
+      res.writeHead(400, { 'content-length': 0 }).end();
     }
   });
 });
