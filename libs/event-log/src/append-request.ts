@@ -45,5 +45,20 @@ export function toRecorded(
   position: number,
   recordedAt: string,
 ): RecordedEvent {
-  return { ...event, streamId, streamVersion, position, recordedAt };
+  // Written out rather than spread: one object shape for every event, built without a copy loop.
+  return {
+    id: event.id,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    streamId,
+    streamVersion,
+    position,
+    tenantId: event.tenantId,
+    occurredAt: event.occurredAt,
+    recordedAt,
+    correlationId: event.correlationId,
+    causationId: event.causationId,
+    data: event.data,
+    metadata: event.metadata,
+  };
 }

@@ -373,7 +373,10 @@ export class SqliteEventLog implements EventLog {
   }
 
   private appendInSavepoint(request: AppendRequest): AppendResult {
-    const head = this.heads.get(request.streamId) ?? this.statements.head.get(request.streamId)?.v ?? 0;
+    // A stream expected not to exist is not asked for its head: were it there after
+    // all, its version 1 breaks UNIQUE (stream_id, stream_version), and explain()
+    // turns that into the same WrongExpectedVersionError (a first contact writes two such streams).
+    const head = this.heads.get(request.streamId) ?? (request.expected === 0 || request.expected === 'no_stream' ? 0 : (this.statements.head.get(request.streamId)?.v ?? 0));
     if (!expectationHolds(request.expected, head)) throw new WrongExpectedVersionError(request.streamId, request.expected, head);
     const recordedAt = new Date().toISOString();
     const recorded = request.events.map((event, i) => {

@@ -296,6 +296,28 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         for (const s of streams.slice(0, 5)) assert.equal(await log.streamVersion(s), 1);
       });
 
+      it('refuses an append expecting no stream when another log created it, though this one never read it, and writes the rest of the batch', async () => {
+        const other = await subject.openAnother();
+        const taken = [streamId('customer'), streamId('customer')];
+        for (const s of taken) await other.append(s, [event('test.opened', { by: 'other' })], 'no_stream');
+        const fresh = streamId('customer');
+        // Submitted together: one group commit with a conflict in it.
+        const [byNumber, byName, ok] = await Promise.allSettled([
+          log.append(taken[0]!, [event('test.opened', { by: 'this' }), event('test.noted')], 0),
+          log.append(taken[1]!, [event('test.opened', { by: 'this' })], 'no_stream'),
+          log.append(fresh, [event('test.opened', { by: 'this' })], 0),
+        ]);
+        for (const refused of [byNumber, byName]) {
+          assert.equal(refused.status, 'rejected');
+          const error = (refused as PromiseRejectedResult).reason as unknown;
+          assert.ok(error instanceof WrongExpectedVersionError, String(error));
+          assert.equal(error.actual, 1);
+        }
+        assert.equal(ok.status, 'fulfilled');
+        for (const s of taken) assert.deepEqual((await other.readStream(s)).map((e) => e.data), [{ by: 'other' }]);
+        assert.deepEqual((await other.readStream(fresh)).map((e) => [e.streamVersion, e.data]), [[1, { by: 'this' }]]);
+      });
+
       it('shows a reader that already read to the head what another log appended since', async () => {
         const other = await subject.openAnother();
         const s = streamId('conversation');
