@@ -52,17 +52,17 @@ export class CustomerDirectory {
 
   /** The customer who holds the identity now (following merges), or null. */
   async find(tenantId: string, identity: Pick<Identity, 'kind' | 'id'>): Promise<string | null> {
-    return (await this.lookup(tenantId, identity))?.customerId ?? null;
+    return (await this.lookup(tenantId, identity, this.claimStream(tenantId, identityKey(identity)))).holder?.customerId ?? null;
   }
 
-  /** The holder of the identity, and whether that customer was ever registered. */
-  private async lookup(tenantId: string, identity: Pick<Identity, 'kind' | 'id'>): Promise<{ customerId: string; registered: boolean } | null> {
-    const { state } = await this.claims.load(this.claimStream(tenantId, identityKey(identity)));
-    if (state.owner === null) return null;
-    const survivor = await this.survivorOf(tenantId, state.owner);
+  /** The identity's claim as read, its holder, and whether that customer was ever registered. */
+  private async lookup(tenantId: string, identity: Pick<Identity, 'kind' | 'id'>, stream: string): Promise<{ claim: IdentityClaimState; holder: { customerId: string; registered: boolean } | null }> {
+    const { state: claim } = await this.claims.load(stream);
+    if (claim.owner === null) return { claim, holder: null };
+    const survivor = await this.survivorOf(tenantId, claim.owner);
     // A young claim whose link is not written yet is being linked right now: it is the owner's.
-    if (!holds(survivor.state, identityKey(identity)) && !this.young(state)) return null;
-    return { customerId: survivor.customerId, registered: survivor.state.customerId !== null };
+    if (!holds(survivor.state, identityKey(identity)) && !this.young(claim)) return { claim, holder: null };
+    return { claim, holder: { customerId: survivor.customerId, registered: survivor.state.customerId !== null } };
   }
 
   /**
@@ -71,7 +71,8 @@ export class CustomerDirectory {
    * with the winner's customer.
    */
   async resolve(who: Actor, identity: Identity, proof: Proof, newCustomerId: () => string, at: string, options: { attachConversation?: (customerId: string) => string } = {}): Promise<{ customerId: string; created: boolean }> {
-    const existing = await this.lookup(who.tenantId, identity);
+    const stream = this.claimStream(who.tenantId, identityKey(identity));
+    const { claim, holder: existing } = await this.lookup(who.tenantId, identity, stream);
     if (existing?.registered) return { customerId: existing.customerId, created: false };
     if (existing) {
       // Claimed a moment ago, but its customer is not registered: its writer failed
@@ -81,11 +82,10 @@ export class CustomerDirectory {
       return { customerId: existing.customerId, created: await this.register(who, existing.customerId, identity, proof, at, options, false) };
     }
     const customerId = newCustomerId();
-    const stream = this.claimStream(who.tenantId, identityKey(identity));
-    const { state: claim } = await this.claims.load(stream);
-    // Claimed since find looked: that claim is being linked right now, and wins.
-    if (claim.owner !== null && this.young(claim)) return { customerId: claim.owner, created: false };
-    // Otherwise nobody holds it (find said so): an owner still named by the claim left it stale.
+    // Nobody holds it (lookup said so): an owner still named by the claim left it
+    // stale. Decided on the claim as lookup read it: had anyone claimed it since,
+    // the append's expected version refuses this claim, and the claim is read and
+    // decided on again (IdentityTakenError below).
     const staleOwner = claim.owner ?? undefined;
     try {
       // The claim first: the loser of a race learns it before writing anything else.

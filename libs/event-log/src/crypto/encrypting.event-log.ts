@@ -49,9 +49,11 @@ export class EncryptingEventLog implements EventLog {
   }
 
   private async keyFor(subjectId: string): Promise<Buffer> {
-    const known = await this.findKey(subjectId);
-    if (known) return known;
+    const hit = this.recent.get(subjectId);
+    if (hit?.key && Date.now() - hit.at < this.keyCacheMs) return hit.key;
+    // Every store reads before it creates: reading here first read twice (a new customer's every append).
     const key = await this.keys.keyFor(subjectId);
+    if (this.recent.size > 10_000) this.recent.clear();
     this.recent.set(subjectId, { key, at: Date.now() });
     return key;
   }
