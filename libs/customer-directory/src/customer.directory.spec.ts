@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { streams, type Identity } from '@parley/contracts';
+import { identityKey, streams, type Identity } from '@parley/contracts';
 import { IdentityTakenError } from '@parley/customer';
 import { MongoEventLog, SqliteEventLog, type EventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
@@ -66,6 +66,19 @@ for (const [name, open] of stores) {
       const { state } = await directory.customers.load(streams.customer(who.tenantId, owner));
       assert.equal(state.own.identities.length, 1, 'linked once');
       assert.equal(results.filter((r) => r.created).length, 1, 'registered by one of them');
+    });
+
+    it('ends with one customer when instances that each read the claim as free race for it', async () => {
+      const identity: Identity = { kind: 'messenger', id: `psid-${randomUUID()}` };
+      // One directory per instance: each has read the claim as free before any of them claims it.
+      const instances = Array.from({ length: 6 }, () => new CustomerDirectory(log, claimKey));
+      for (const instance of instances) assert.equal(await instance.find(who.tenantId, identity), null);
+      const results = await Promise.all(instances.map((instance) => instance.resolve(who, identity, 'channel', randomUUID, at)));
+      const ids = new Set(results.map((r) => r.customerId));
+      assert.equal(ids.size, 1, `one customer, got ${[...ids].join(', ')}`);
+      assert.equal(results.filter((r) => r.created).length, 1, 'registered by one of them');
+      const claim = await log.readStream(directory.claimStream(who.tenantId, identityKey(identity)));
+      assert.deepEqual(claim.map((e) => e.type), ['identity.claimed'], 'claimed once');
     });
 
     it('finishes a registration whose writer failed after its claim, under the claim\'s owner, so its conversation is never orphaned', async () => {
