@@ -108,21 +108,48 @@ const jsonObject = z.unknown().superRefine((value, ctx) => {
   refineJson(value, ctx);
 });
 
-const newEventSchema = z.object({
+const EVENT_TYPE = /^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)*$/;
+const MAX_TYPE_LENGTH = 200;
+const MAX_SCHEMA_VERSION = 1000;
+const MAX_REF_LENGTH = 128;
+
+/** Exported for its spec only: the fast check below is proven against it. */
+export const newEventSchema = z.object({
   id: z.uuid().optional(),
-  type: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)*$/, 'dot-separated lower-case words, e.g. conversation.message-received'),
-  schemaVersion: z.number().int().min(1).max(1000).optional(),
-  tenantId: z.string().min(1).max(128),
+  type: z.string().min(1).max(MAX_TYPE_LENGTH).regex(EVENT_TYPE, 'dot-separated lower-case words, e.g. conversation.message-received'),
+  schemaVersion: z.number().int().min(1).max(MAX_SCHEMA_VERSION).optional(),
+  tenantId: z.string().min(1).max(MAX_REF_LENGTH),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
-  correlationId: z.string().min(1).max(128).optional(),
-  causationId: z.string().min(1).max(128).nullable().optional(),
+  correlationId: z.string().min(1).max(MAX_REF_LENGTH).optional(),
+  causationId: z.string().min(1).max(MAX_REF_LENGTH).nullable().optional(),
   data: jsonValue,
   metadata: jsonObject.optional(),
 });
+
+const isRef = (value: unknown): value is string => typeof value === 'string' && value.length >= 1 && value.length <= MAX_REF_LENGTH;
+
+/**
+ * True only for an event the schema above certainly accepts, as every event a
+ * decider writes is: no id or time of its own, a type, a tenant, JSON data and
+ * metadata. Anything else, valid or not, is left to zod, which also words the
+ * errors. Parsing each event with zod was 7 % of the ingress's event loop in a
+ * burst of first contacts; this check does the same work without building a
+ * copy. Its spec shows with generated events that it never accepts what zod
+ * refuses.
+ */
+export function plainlyValid(event: NewEvent): boolean {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
+  const { id, type, schemaVersion, tenantId, occurredAt, correlationId, causationId, metadata } = event;
+  if (id !== undefined || occurredAt !== undefined) return false;
+  if (typeof type !== 'string' || type.length < 1 || type.length > MAX_TYPE_LENGTH || !EVENT_TYPE.test(type)) return false;
+  if (schemaVersion !== undefined && !(Number.isInteger(schemaVersion) && schemaVersion >= 1 && schemaVersion <= MAX_SCHEMA_VERSION)) return false;
+  if (!isRef(tenantId)) return false;
+  if (correlationId !== undefined && !isRef(correlationId)) return false;
+  if (causationId !== undefined && causationId !== null && !isRef(causationId)) return false;
+  if (notJsonAt(event.data) !== null) return false;
+  if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || notJsonAt(metadata) !== null)) return false;
+  return true;
+}
 
 /**
  * Validates an append request and fills in ids and defaults. Throws
@@ -139,14 +166,18 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[]): Pr
   }
   const prepared: PreparedEvent[] = [];
   (Array.isArray(events) ? events : []).forEach((event, index) => {
-    const parsed = newEventSchema.safeParse(event);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        violations.push({ field: `events[${index}].${issue.path.join('.')}`, description: issue.message });
+    let e: z.infer<typeof newEventSchema>;
+    if (plainlyValid(event)) e = event;
+    else {
+      const parsed = newEventSchema.safeParse(event);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          violations.push({ field: `events[${index}].${issue.path.join('.')}`, description: issue.message });
+        }
+        return;
       }
-      return;
+      e = parsed.data;
     }
-    const e = parsed.data;
     const id = e.id ?? newEventId();
     prepared.push({
       id,
