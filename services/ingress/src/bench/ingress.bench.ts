@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     failedBy.set(why, (failedBy.get(why) ?? 0) + 1);
   };
   const cpuBefore = threadCpuMs(child.pid!);
+  const stealBefore = machineSteal();
   const clientCpu = process.cpuUsage();
   const started = performance.now();
   const inflight: Promise<void>[] = [];
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
   const elapsed = (performance.now() - started) / 1000;
   const cpuAfter = threadCpuMs(child.pid!);
   const { user, system } = process.cpuUsage(clientCpu);
+  const stealAfter = machineSteal();
   latencies.sort((a, b) => a - b);
   const f = (ms: number) => `${ms.toFixed(1)} ms`;
   process.stdout.write(
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
       `  first second, max by 100 ms: ${firstSecond.map((l) => Math.max(0, ...l).toFixed(0)).join(' ')} (ms)`,
       `  p99 by second due: ${bySecond.map((l) => percentile(l.sort((a, b) => a - b), 99).toFixed(0)).join(' ')} (ms)`,
       `  load generator CPU per webhook: ${((user + system) / total).toFixed(0)} µs, ${(system / total).toFixed(0)} µs of it in the kernel (it shares the machine with the service)`,
+      ...(stealBefore && stealAfter ? [`  CPU time the hypervisor gave to others during the run (steal): ${((100 * (stealAfter.steal - stealBefore.steal)) / Math.max(1, stealAfter.total - stealBefore.total)).toFixed(1)} %`] : []),
       '',
     ].join('\n'),
   );
@@ -173,6 +176,14 @@ function threadCpuMs(pid: number): Map<number, number> | null {
     }
   }
   return used;
+}
+
+/** The machine's CPU time so far, all of it and what the hypervisor took for other guests (Linux's /proc/stat; null elsewhere). */
+function machineSteal(): { steal: number; total: number } | null {
+  if (!existsSync('/proc/stat')) return null;
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  return { steal: cpu[7] ?? 0, total: cpu.slice(0, 8).reduce((a, b) => a + b, 0) };
 }
 
 /** The event loop's CPU per webhook, and all other threads' (GC helpers, thread pool, checkpoints): what one instance can take. */
