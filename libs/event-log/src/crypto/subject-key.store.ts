@@ -1,5 +1,6 @@
 import { GroupCommitQueue } from '../group-commit/group-commit.queue';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { pooledRandomBytes } from './random.pool';
 import Database from 'better-sqlite3';
 import type { Collection, Db } from 'mongodb';
 
@@ -23,7 +24,7 @@ export class KeyWrapper {
     if (masterKey.length !== 32) throw new Error('the master key must be 32 bytes');
   }
   wrap(key: Buffer): string {
-    const iv = randomBytes(12);
+    const iv = pooledRandomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
     const body = Buffer.concat([cipher.update(key), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
@@ -49,7 +50,7 @@ export class MongoSubjectKeyStore implements SubjectKeyStore {
   async keyFor(subjectId: string): Promise<Buffer> {
     const existing = await this.find(subjectId);
     if (existing) return existing;
-    const created = randomBytes(32);
+    const created = pooledRandomBytes(32);
     try {
       await this.keys.insertOne({ _id: subjectId, key: this.wrapper.wrap(created) });
       return created;
@@ -90,7 +91,7 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
     const insert = this.db.prepare<[string, string]>('INSERT OR IGNORE INTO subject_keys (subject_id, key) VALUES (?, ?)');
     this.createKeys = this.db.transaction((subjects: readonly { readonly streamId: string }[]) =>
       subjects.map(({ streamId }) => {
-        const key = randomBytes(32);
+        const key = pooledRandomBytes(32);
         return insert.run(streamId, this.wrapper.wrap(key)).changes === 1 ? key : null;
       }),
     );
