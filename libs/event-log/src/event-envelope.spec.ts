@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { version } from 'uuid';
 import { InvalidArgumentError } from '@parley/errors';
-import { newEventSchema, plainlyValid, prepareAppend, timeOrderedId, type NewEvent } from './event-envelope';
+import { prepareAppend, timeOrderedId, type NewEvent } from './event-envelope';
+import { newEventSchema, plainlyValid } from './new-event.schema';
 
 describe('time-ordered ids', () => {
   it('are UUID v7, unique, and in the order they were made, many to a millisecond', () => {

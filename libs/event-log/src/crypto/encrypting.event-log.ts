@@ -40,20 +40,21 @@ export class EncryptingEventLog implements EventLog {
   ) {}
 
   private async findKey(subjectId: string): Promise<Buffer | null> {
-    const now = Date.now();
-    const hit = this.recent.get(subjectId);
-    if (hit && now - hit.at < this.keyCacheMs) return hit.key;
-    const key = await this.keys.find(subjectId);
-    if (this.recent.size > 10_000) this.recent.clear();
-    this.recent.set(subjectId, { key, at: now });
-    return key;
+    const hit = this.cached(subjectId);
+    return hit ? hit.key : this.remember(subjectId, await this.keys.find(subjectId));
   }
 
   private async keyFor(subjectId: string): Promise<Buffer> {
-    const hit = this.recent.get(subjectId);
-    if (hit?.key && Date.now() - hit.at < this.keyCacheMs) return hit.key;
     // Every store reads before it creates: reading here first read twice (a new customer's every append).
-    const key = await this.keys.keyFor(subjectId);
+    return this.cached(subjectId)?.key ?? this.remember(subjectId, await this.keys.keyFor(subjectId));
+  }
+
+  private cached(subjectId: string): { key: Buffer | null } | undefined {
+    const hit = this.recent.get(subjectId);
+    return hit && Date.now() - hit.at < this.keyCacheMs ? hit : undefined;
+  }
+
+  private remember<K extends Buffer | null>(subjectId: string, key: K): K {
     if (this.recent.size > 10_000) this.recent.clear();
     this.recent.set(subjectId, { key, at: Date.now() });
     return key;

@@ -2,8 +2,8 @@ import { randomFillSync } from 'node:crypto';
 
 /**
  * Random bytes from OpenSSL's generator, drawn 4 KiB at a time: one call per
- * hundred data keys or 341 IVs instead of one each (the calls were 2-5 % of a
- * burst of first contacts). Each draw is a copy, and the bytes it took are
+ * hundred data keys, 341 IVs or 256 event ids instead of one each (the calls were
+ * 2-5 % of a burst of first contacts). Each draw is a copy, and the bytes it took are
  * zeroed in the pool, so no key stays behind in it once handed out.
  */
 export class RandomPool {
@@ -32,7 +32,7 @@ export class RandomPool {
 
 const shared = new RandomPool();
 
-/** Data keys and IVs: `length` random bytes, a copy nobody else holds. */
+/** Data keys, IVs and ids: `length` random bytes, a copy nobody else holds. */
 export function pooledRandomBytes(length: number): Buffer {
   return shared.take(length);
 }
