@@ -55,7 +55,7 @@ step "Chromium for the browser tests, promtool for the metrics and alert checks 
 debian_tool PARLEY_CHROMIUM chromium chromium
 debian_tool PARLEY_PROMTOOL promtool prometheus
 
-step "helm and the Kubernetes schemas, from the Go module proxy"
+step "helm, grpcurl and the Kubernetes schemas, from the Go module proxy"
 # helm is built from its module; the schemas are the OpenAPI documents of
 # Kubernetes 1.37 (k8s.io/kubernetes) and the Prometheus Operator's CRDs.
 go_module_dir() { go mod download -json "$1" | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>{const m=JSON.parse(s);if(m.Error){console.error(m.Error);process.exit(1)}console.log(m.Dir)})'; }
@@ -63,9 +63,15 @@ if [ -z "${PARLEY_HELM:-}" ]; then
   [ -x .cache/go-bin/helm ] || GOBIN="$PWD/.cache/go-bin" GOFLAGS=-buildvcs=false go install helm.sh/helm/v3/cmd/helm@v3.22.0
   export PARLEY_HELM="$PWD/.cache/go-bin/helm"
 fi
+# grpcurl: the outside client the public gRPC API is tested with, through reflection only.
+if [ -z "${PARLEY_GRPCURL:-}" ]; then
+  [ -x .cache/go-bin/grpcurl ] || GOBIN="$PWD/.cache/go-bin" GOFLAGS=-buildvcs=false go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
+  export PARLEY_GRPCURL="$PWD/.cache/go-bin/grpcurl"
+fi
 export PARLEY_K8S_OPENAPI="${PARLEY_K8S_OPENAPI:-$(cd /tmp && go_module_dir k8s.io/kubernetes@v1.37.2)/api/openapi-spec/v3}"
 export PARLEY_PROMETHEUS_OPERATOR_CRDS="${PARLEY_PROMETHEUS_OPERATOR_CRDS:-$(cd /tmp && go_module_dir github.com/prometheus-operator/prometheus-operator@v0.85.0)/example/prometheus-operator-crd}"
 "$PARLEY_HELM" version --short
+echo "grpcurl: $PARLEY_GRPCURL"
 echo "schemas: $PARLEY_K8S_OPENAPI"
 
 step "tests"

@@ -12,12 +12,10 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { loadSync } from '@grpc/proto-loader';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import { counter, createLogger, defaultRegistry, histogram, type Logger, type Registry, contextFrom, inSpan, withLogFields } from '@parley/observability';
 import { PermissionDeniedError, type Caller, type Role, type TokenVerifier } from './caller.auth';
 import { toGrpcError } from './grpc-status.mapper';
-import { parleyPackageDefinition } from './proto.loader';
 import { reflectionDefinition } from './reflection.descriptors';
 
 export interface TlsOptions {
@@ -92,7 +90,8 @@ export class GrpcEdge {
           this.done(method, 'OK', started);
           call.end();
         } catch (error) {
-          call.destroy(Object.assign(new Error(), this.fail(method, error, started)));
+          // 'error' makes grpc-js end the call with this status; destroy() would close it with none.
+          if (!call.destroyed) call.emit('error', Object.assign(new Error(), this.fail(method, error, started)));
         }
       });
     };
@@ -135,7 +134,8 @@ export async function startGrpcServer(options: {
   for (const s of options.services) server.addService(s.definition, s.implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(options.services.map((s) => [s.name, 'NOT_SERVING'])) });
   health.addToServer(server);
-  new ReflectionService(reflectionDefinition({ ...parleyPackageDefinition(), ...loadSync(healthProtoPath, { keepCase: true }) })).addToServer(server);
+  // Reflection lists only what this port serves: a client never discovers a service that answers UNIMPLEMENTED.
+  new ReflectionService(reflectionDefinition(), { services: [...options.services.map((s) => s.name), 'grpc.health.v1.Health'] }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(options.address, serverCredentials(options.tls), (error, p) => (error ? reject(error) : resolve(p))));
   return {
     server,

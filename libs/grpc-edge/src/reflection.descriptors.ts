@@ -1,58 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import descriptor from 'protobufjs/ext/descriptor';
 
-interface MessageDescriptor {
-  name?: string;
-  field?: { typeName?: string }[];
-  nestedType?: MessageDescriptor[];
-  enumType?: { name?: string }[];
-}
-interface FileDescriptor {
-  name?: string;
-  package?: string;
-  dependency?: string[];
-  messageType?: MessageDescriptor[];
-  enumType?: { name?: string }[];
-  service?: { method?: { inputType?: string; outputType?: string }[] }[];
+/** Descriptor sets buf builds from the .proto files (scripts/proto-check.sh checks they are current). */
+export const DESCRIPTOR_SETS = ['parley.binpb', 'grpc-health.binpb'].map((file) => join(dirname(require.resolve('@parley/contracts/package.json')), 'descriptors', file));
+
+interface FileDescriptorSet {
+  file: unknown[];
 }
 
+let cached: PackageDefinition | null = null;
+
 /**
- * proto-loader hands over one synthetic file per package (`parley_v1.proto`,
- * `google_protobuf.proto`) and leaves their `dependency` lists empty, so a
- * reflection client in another language cannot resolve google.protobuf.Timestamp
- * (grpc/grpc-node#3034). This fills the dependency lists in from the type
- * references, before the descriptors are handed to the reflection service.
+ * What gRPC reflection serves: the files exactly as buf (like protoc) builds them,
+ * with their real names, imports, map entry types and comments. proto-loader's own
+ * descriptors are rebuilt by protobufjs and break strict clients such as grpcurl
+ * (map entries named `Fields` instead of `FieldsEntry`, camelCase well-known types).
  */
-export function reflectionDefinition(definition: PackageDefinition): PackageDefinition {
-  const files = new Map<string, FileDescriptor>();
-  for (const value of Object.values(definition)) {
-    for (const bin of (value as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos ?? []) {
-      const file = descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(bin)) as FileDescriptor;
-      if (file.name && !files.has(file.name)) files.set(file.name, file);
-    }
-  }
-  const owner = new Map<string, string>();
-  const define = (prefix: string, file: string, messages: MessageDescriptor[] = [], enums: { name?: string }[] = []) => {
-    const qualify = (n?: string) => (prefix ? `${prefix}.${n}` : `${n}`);
-    for (const e of enums) owner.set(qualify(e.name), file);
-    for (const m of messages) {
-      owner.set(qualify(m.name), file);
-      define(qualify(m.name), file, m.nestedType, m.enumType);
-    }
-  };
-  for (const [name, f] of files) define(f.package ?? '', name, f.messageType, f.enumType);
-  const references = (messages: MessageDescriptor[] = []): string[] => messages.flatMap((m) => [...(m.field ?? []).map((x) => x.typeName ?? ''), ...references(m.nestedType)]);
-  const protos: Buffer[] = [];
-  for (const [name, f] of files) {
-    const used = [...references(f.messageType), ...(f.service ?? []).flatMap((s) => (s.method ?? []).flatMap((m) => [m.inputType ?? '', m.outputType ?? '']))];
-    const deps = new Set(f.dependency ?? []);
-    for (const raw of used) {
-      // References may be absolute (.pkg.Type) or relative to the file's package.
-      const ref = raw.replace(/^\./, '');
-      const from = owner.get(ref) ?? owner.get(`${f.package}.${ref}`);
-      if (from && from !== name) deps.add(from);
-    }
-    protos.push(Buffer.from(descriptor.FileDescriptorProto.encode(descriptor.FileDescriptorProto.fromObject({ ...f, dependency: [...deps] })).finish()));
-  }
-  return { parley: { format: 'Protocol Buffer 3 FileDescriptorProto', fileDescriptorProtos: protos } } as unknown as PackageDefinition;
+export function reflectionDefinition(): PackageDefinition {
+  cached ??= {
+    reflection: {
+      format: 'Protocol Buffer 3 FileDescriptorProto',
+      fileDescriptorProtos: DESCRIPTOR_SETS.flatMap((path) =>
+        (descriptor.FileDescriptorSet.decode(readFileSync(path)) as unknown as FileDescriptorSet).file.map((file) =>
+          Buffer.from(descriptor.FileDescriptorProto.encode(file as never).finish()),
+        ),
+      ),
+    },
+  } as unknown as PackageDefinition;
+  return cached;
 }

@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { Registry } from '@parley/observability';
 import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
+import { customerStream } from './customers/customers.grpc';
 import { startHistory } from './history.app';
 import { MASTER, SECRET, hoursAgo, runProcess, sqliteBackend } from './testing/history.fixture';
 
@@ -15,7 +16,7 @@ function python(args: string[]) {
 }
 
 describe('the public API from another language (Python grpcio, through reflection only)', () => {
-  it('lists the services and calls GetConversation; a forged token is UNAUTHENTICATED', async () => {
+  it('lists the services, calls GetConversation and sets Struct attributes from JSON; a forged token is UNAUTHENTICATED', async () => {
     const backend = sqliteBackend();
     const running = await startHistory(
       loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }),
@@ -24,10 +25,13 @@ describe('the public API from another language (Python grpcio, through reflectio
     const seed = await backend.seed();
     try {
       await seed.store.handle(conversationStream('brand-a', 'py-1'), { type: 'ReceiveMessage', conversationId: 'py-1', customerId: 'u', messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.py', text: 'hola', at: hoursAgo(1) }, { tenantId: 'brand-a', metadata: { subjectId: 'u' } });
+      await seed.customers.handle(customerStream('brand-a', 'u'), { type: 'Register', customerId: 'u', at: hoursAgo(2) }, { tenantId: 'brand-a', metadata: { subjectId: 'u' } });
       const token = await new SignJWT({ tenant: 'brand-a', role: 'integration' }).setProtectedHeader({ alg: 'HS256' }).setSubject('py').setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
-      const { code, out, err } = await python([`127.0.0.1:${running.grpcPort}`, token, 'py-1']);
+      const attributes = { plan: 'pro', vip: true, orders: 3, tags: ['a', 'b'], address: { city: 'Lyon', zip: null } };
+      const { code, out, err } = await python([`127.0.0.1:${running.grpcPort}`, token, 'py-1', 'u', JSON.stringify(attributes)]);
       assert.equal(code, 0, err);
-      const result = JSON.parse(out) as { services: string[]; conversation: { id: string; customerId: string; lastCustomerChannel: string; timeline: { message?: { text: string } }[] }; forged_token: string };
+      const result = JSON.parse(out) as { services: string[]; conversation: { id: string; customerId: string; lastCustomerChannel: string; timeline: { message?: { text: string } }[] }; forged_token: string; attributes: unknown };
+      assert.deepEqual(result.attributes, attributes);
       for (const s of ['parley.v1.ConversationService', 'parley.v1.CustomerService', 'parley.v1.EventService', 'grpc.health.v1.Health']) assert.ok(result.services.includes(s), s);
       assert.equal(result.conversation.id, 'py-1');
       assert.equal(result.conversation.lastCustomerChannel, 'CHANNEL_WHATSAPP');

@@ -1,8 +1,9 @@
 """Calls Parley's public API knowing nothing but the address: every type comes
 from gRPC server reflection. Prints one JSON line: the services it found and the
-answer to ConversationService.GetConversation.
+answer to ConversationService.GetConversation, and the attributes CustomerService.SetAttributes
+kept when given as JSON (google.protobuf.Struct from the reflected descriptors).
 
-usage: reflection_client.py <address> <bearer token> <conversation id>
+usage: reflection_client.py <address> <bearer token> <conversation id> <customer id> <attributes JSON>
 """
 import json
 import sys
@@ -13,7 +14,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 
 def main() -> None:
-    address, token, conversation_id = sys.argv[1:4]
+    address, token, conversation_id, customer_id, attributes = sys.argv[1:6]
     channel = grpc.insecure_channel(address)
     database = ProtoReflectionDescriptorDatabase(channel)
     services = sorted(database.get_services())
@@ -33,7 +34,21 @@ def main() -> None:
         refused = None
     except grpc.RpcError as error:
         refused = error.code().name
-    print(json.dumps({"services": services, "conversation": json_format.MessageToDict(response)["conversation"], "forged_token": refused}))
+    customers = pool.FindServiceByName("parley.v1.CustomerService")
+    set_attributes = customers.FindMethodByName("SetAttributes")
+    set_request = json_format.ParseDict({"customer_id": customer_id, "attributes": json.loads(attributes)}, message_factory.GetMessageClass(set_attributes.input_type)())
+    set_call = channel.unary_unary(
+        f"/{customers.full_name}/{set_attributes.name}",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=message_factory.GetMessageClass(set_attributes.output_type).FromString,
+    )
+    customer = set_call(set_request, metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    print(json.dumps({
+        "services": services,
+        "conversation": json_format.MessageToDict(response)["conversation"],
+        "forged_token": refused,
+        "attributes": json_format.MessageToDict(customer)["customer"].get("attributes"),
+    }))
 
 
 if __name__ == "__main__":

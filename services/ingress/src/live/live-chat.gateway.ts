@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { Attachment, streams, type ConversationEvent } from '@parley/contracts';
 import { conversationView, type ConversationCommand } from '@parley/conversation';
@@ -12,6 +12,9 @@ import { gauge, type Logger, type Registry } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 import type { LiveFeed } from './live.feed';
 import type { VisitorTokens } from './visitor.tokens';
+
+/** Messages a client may send before its conversation is ready; more is abuse. */
+const MAX_EARLY_MESSAGES = 20;
 
 const ClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('message'), id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/), text: z.string().min(1).max(4096).optional(), attachments: z.array(Attachment).max(10).optional() }),
@@ -86,6 +89,10 @@ export class LiveChatGateway {
 
   private async connected(ws: WebSocket, url: URL, req: IncomingMessage): Promise<void> {
     const send = (message: Record<string, unknown>) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(message));
+    // A client may write as soon as the socket opens: keep what arrives before the conversation is ready.
+    const early: RawData[] = [];
+    const keepEarly = (raw: RawData) => (early.length < MAX_EARLY_MESSAGES ? early.push(raw) : ws.close(1008, 'too many messages before ready'));
+    ws.on('message', keepEarly);
     let tenantId: string;
     let customerId: string;
     try {
@@ -122,7 +129,7 @@ export class LiveChatGateway {
     ready = true;
     for (const event of pending.splice(0)) deliver(event);
 
-    ws.on('message', (raw) => {
+    const received = (raw: RawData) => {
       void (async () => {
         let parsed;
         try {
@@ -147,12 +154,18 @@ export class LiveChatGateway {
           if (!(error instanceof ParleyError)) this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'live chat command failed');
         }
       })();
-    });
-    ws.on('close', () => {
+    };
+    ws.off('message', keepEarly);
+    ws.on('message', received);
+    for (const raw of early.splice(0)) received(raw);
+    const closed = () => {
       unwatch();
       this.connections.dec();
       this.leave(stream, ws, run);
-    });
+    };
+    // The visitor may have left while the conversation was being made ready.
+    if (ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING) closed();
+    else ws.on('close', closed);
   }
 
   private async customerOf(tenantId: string, visitorId: string, identityToken: string | null): Promise<string> {

@@ -62,6 +62,22 @@ describe('ingress: live chat over WebSocket', () => {
     assert.equal(anonymous.got[0]?.['code'], 'VISITOR_TOKEN_INVALID');
   });
 
+  it('keeps what a visitor writes the moment the socket opens, before its conversation is ready', async () => {
+    const { token } = await visitor();
+    const ws = new WebSocket(`ws://127.0.0.1:${ingress.httpPort}/live?${new URLSearchParams({ token })}`);
+    const got: Wire[] = [];
+    ws.on('message', (raw) => got.push(JSON.parse(raw.toString()) as Wire));
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    ws.send(JSON.stringify({ type: 'message', id: 'early-1', text: 'first words' }));
+    ws.send(JSON.stringify({ type: 'message', id: 'early-2', text: 'second words' }));
+    const acks = await waitFor(() => got.filter((m) => m.type === 'ack').map((m) => m['id']).sort(), (a) => a.length === 2, { what: 'both acks' });
+    assert.deepEqual(acks, ['early-1', 'early-2']);
+    const ready = got.find((m) => m.type === 'ready')!;
+    const events = await storage.log.readStream(streams.conversation('brand-a', String(ready['conversationId'])));
+    assert.deepEqual(events.filter((e) => e.type === 'conversation.message-received').map((e) => (e.data as { text: string }).text).sort(), ['first words', 'second words']);
+    ws.close();
+  });
+
   it('carries a visitor\'s messages and the agent\'s answer, typing and read marks live to every tab', async () => {
     const { token } = await visitor();
     const tab1 = await connect(ingress.httpPort, { token, device: 'laptop' });
