@@ -46,6 +46,13 @@ describe('business hours', () => {
     assert.equal(closesAt(nights, '2026-03-29T01:30:00Z'), '2026-03-29T02:00:00.000Z');
   });
 
+  it('closes at the end of touching slots, not between them', () => {
+    const split: BusinessHours = { timeZone: 'Europe/Berlin', weekly: { mon: [{ from: '09:00', to: '12:00' }, { from: '12:00', to: '17:00' }], tue: [{ from: '22:00', to: '00:00' }], wed: [{ from: '00:00', to: '06:00' }] }, exceptions: {} };
+    assert.equal(closesAt(split, '2026-06-01T08:00:00Z'), '2026-06-01T15:00:00.000Z', 'Monday 10:00 CEST: 17:00, past the 12:00 seam');
+    assert.equal(closesAt(split, '2026-06-02T21:00:00Z'), '2026-06-03T04:00:00.000Z', 'Tuesday 23:00 CEST: Wednesday 06:00, past midnight');
+    assert.equal(closesAt(split, '2026-06-01T16:00:00Z'), null, 'closed');
+  });
+
   it('expects an answer after the next opening plus the typical response time', () => {
     assert.equal(expectedAnswerSeconds(berlin, '2026-03-30T08:00:00Z', 120), 120, 'open: the typical time');
     assert.equal(expectedAnswerSeconds(berlin, '2026-03-28T12:00:00Z', 120), 43 * 3600 + 120, 'Saturday noon UTC to Monday 07:00 UTC, plus two minutes');

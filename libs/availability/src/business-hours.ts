@@ -82,19 +82,32 @@ export function nextOpening(hours: BusinessHours, at: string): string | null {
   return (interval.start > t ? interval.start : t).toUTC().toISO();
 }
 
-/** When the current opening ends, if open now. */
+/**
+ * When the current opening ends, if open now: slots that touch (12:00-12:00, a night
+ * slot running into the next morning's) are one opening. Null when closed, or open
+ * for the whole 60 days looked at.
+ */
 export function closesAt(hours: BusinessHours, at: string): string | null {
   const t = DateTime.fromISO(at, { zone: 'utc' });
-  const interval = intervalsAround(hours, t, 0).find((i) => i.start <= t && t < i.end);
-  return interval ? interval.end.toUTC().toISO() : null;
+  const intervals = intervalsAround(hours, t, 60);
+  let end: DateTime | null = null;
+  for (const i of intervals) {
+    if (end === null) {
+      if (i.start <= t && t < i.end) end = i.end;
+    } else if (i.start <= end) {
+      if (i.end > end) end = i.end;
+    } else return end.toUTC().toISO();
+  }
+  return null;
 }
 
 /**
- * How long until an answer is likely: the time until the next opening plus the
- * queue's typical response time. Null when the queue never opens again.
+ * How long from `now` until an answer is likely: until the queue next opens at or
+ * after `from` (when an agent can next be there), plus its typical response time.
+ * Null when the queue never opens again.
  */
-export function expectedAnswerSeconds(hours: BusinessHours, at: string, typicalResponseSeconds: number): number | null {
-  const opening = nextOpening(hours, at);
+export function expectedAnswerSeconds(hours: BusinessHours, from: string, typicalResponseSeconds: number, now: string = from): number | null {
+  const opening = nextOpening(hours, from);
   if (opening === null) return null;
-  return Math.round((Date.parse(opening) - Date.parse(at)) / 1000) + typicalResponseSeconds;
+  return Math.round((Date.parse(opening) - Date.parse(now)) / 1000) + typicalResponseSeconds;
 }

@@ -26,6 +26,48 @@ describe('what a visitor is offered', () => {
   });
 });
 
+describe('when an answer can be expected, counted from now (a fake clock over days, holidays and daylight-saving changes)', () => {
+  const weekdays = { mon: [{ from: '09:00', to: '17:00' }], tue: [{ from: '09:00', to: '17:00' }], wed: [{ from: '09:00', to: '17:00' }], thu: [{ from: '09:00', to: '17:00' }], fri: [{ from: '09:00', to: '17:00' }] };
+  const office: QueueAvailability = { ...queue, hours: { timeZone: 'Europe/Berlin', weekly: weekdays, exceptions: {} } };
+  const away = [agent({ presence: 'away' }), agent({ agentId: 'a2', presence: 'offline' })];
+  const expect = (q: QueueAvailability, agents: readonly AgentAvailability[], at: string) => {
+    const offer = offerFor(q, agents, at);
+    assert.equal(offer.kind, 'messaging');
+    return offer.kind === 'messaging' ? { seconds: offer.expectedAnswerSeconds, opensAt: offer.opensAt, reason: offer.reason } : null;
+  };
+  const hours = (h: number) => h * 3600 + 300;
+
+  it('everybody away at noon: the next morning\'s opening from now, not from closing time', () => {
+    // Wednesday 3 June 2026, 12:00 in Berlin (CEST): Thursday 09:00 is 21 hours away.
+    assert.deepEqual(expect(office, away, '2026-06-03T10:00:00Z'), { seconds: hours(21), opensAt: '2026-06-04T07:00:00.000Z', reason: 'no-agent-free' });
+    // Nobody has ever been online (a new tenant): the same.
+    assert.deepEqual(expect(office, [], '2026-06-03T10:00:00Z'), { seconds: hours(21), opensAt: '2026-06-04T07:00:00.000Z', reason: 'no-agent-free' });
+    // A minute before closing: 16 hours and 1 minute.
+    assert.equal(expect(office, away, '2026-06-03T14:59:00Z')!.seconds, hours(16) + 60);
+  });
+  it('over the weekend and over holidays', () => {
+    // Friday noon: Monday 09:00, 69 hours.
+    assert.equal(expect(office, away, '2026-06-05T10:00:00Z')!.seconds, hours(69));
+    // Wednesday 23 December, noon CET; closed on the 24th and 25th, then the weekend: Monday 28th 09:00.
+    const christmas: QueueAvailability = { ...office, hours: { ...office.hours, exceptions: { '2026-12-24': [], '2026-12-25': [] } } };
+    assert.deepEqual(expect(christmas, away, '2026-12-23T11:00:00Z'), { seconds: hours(117), opensAt: '2026-12-28T08:00:00.000Z', reason: 'no-agent-free' });
+    // Closed on the holiday itself: the time to the next opening, from now.
+    assert.deepEqual(expect(christmas, [agent()], '2026-12-24T11:00:00Z'), { seconds: hours(93), opensAt: '2026-12-28T08:00:00.000Z', reason: 'closed' });
+  });
+  it('across both daylight-saving changes', () => {
+    // Friday 27 March 2026 noon CET to Monday 30 March 09:00 CEST: 68 real hours, not 69.
+    assert.equal(expect(office, away, '2026-03-27T11:00:00Z')!.seconds, hours(68));
+    // Friday 23 October 2026 noon CEST to Monday 26 October 09:00 CET: 70 real hours.
+    assert.equal(expect(office, away, '2026-10-23T10:00:00Z')!.seconds, hours(70));
+  });
+  it('busy agents online: the typical response time; never closing and nobody online: unknown', () => {
+    assert.deepEqual(expect(office, [agent({ liveChats: { max: 1, current: 1 } })], '2026-06-03T10:00:00Z'), { seconds: 300, opensAt: null, reason: 'no-agent-free' });
+    const allDay = [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }];
+    const always: QueueAvailability = { ...office, hours: { timeZone: 'Europe/Berlin', weekly: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay }, exceptions: {} } };
+    assert.deepEqual(expect(always, away, '2026-06-03T10:00:00Z'), { seconds: null, opensAt: null, reason: 'no-agent-free' });
+  });
+});
+
 describe('proactive invitations', () => {
   const view: PageView = { url: 'https://shop.example/checkout/step-2', timeOnPageSeconds: 40, pagesViewed: 5, returningVisitor: true, attributes: { plan: 'pro', cart: 120 } };
   const rule: TargetingRule = { ruleId: 'checkout-help', urlPattern: 'https://shop.example/checkout*', minTimeOnPageSeconds: 30, minPagesViewed: 3, returningVisitor: true, attributes: { plan: 'pro' }, message: 'Need a hand with your order?' };

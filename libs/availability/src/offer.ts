@@ -46,9 +46,12 @@ export function offerFor(queue: QueueAvailability, agents: readonly AgentAvailab
   }
   const free = agents.filter((a) => canTakeLiveChat(a, queue)).length;
   if (free > 0) return { kind: 'live-chat', queueId: queue.queueId, agentsFree: free, until: closesAt(queue.hours, at) };
-  // Open, but nobody free: someone answers within the typical time, or later if they are all away.
-  const anyoneOnline = agents.some((a) => a.presence === 'online');
-  return { kind: 'messaging', queueId: queue.queueId, expectedAnswerSeconds: anyoneOnline ? queue.typicalResponseSeconds : expectedAnswerSeconds(queue.hours, closesAt(queue.hours, at) ?? at, queue.typicalResponseSeconds), opensAt: null, reason: 'no-agent-free' };
+  // Open, but nobody free: someone online answers within the typical time. With everybody
+  // away, count on the next opening after this one (opensAt), from now; unknown when it never closes.
+  if (agents.some((a) => a.presence === 'online')) return { kind: 'messaging', queueId: queue.queueId, expectedAnswerSeconds: queue.typicalResponseSeconds, opensAt: null, reason: 'no-agent-free' };
+  const closing = closesAt(queue.hours, at);
+  const opensAt = closing === null ? null : nextOpening(queue.hours, closing);
+  return { kind: 'messaging', queueId: queue.queueId, expectedAnswerSeconds: closing === null ? null : expectedAnswerSeconds(queue.hours, closing, queue.typicalResponseSeconds, at), opensAt, reason: 'no-agent-free' };
 }
 
 /** Whether two offers differ for a widget (the button appears or disappears, the expectation changes). */

@@ -73,9 +73,16 @@
     launcher.classList.toggle('parley-away', !live);
     title.textContent = live ? 'Chat with us' : 'Leave us a message';
     if (live) note.textContent = 'An agent is here to answer.';
-    else if (offer.expectedAnswerSeconds != null) note.textContent = 'We are away. Leave a message: we usually answer within ' + humanize(offer.expectedAnswerSeconds) + '.';
-    else if (offer.opensAt) note.textContent = 'We are closed. Leave a message: we answer after ' + new Date(offer.opensAt).toLocaleString() + '.';
+    else if (offer.reason === 'closed' && offer.opensAt) note.textContent = 'We are closed. Leave a message: we answer after we open, ' + when(offer.opensAt) + '.';
+    else if (offer.opensAt) note.textContent = 'Nobody is here right now. Leave a message: we answer after ' + when(offer.opensAt) + '.';
+    else if (offer.expectedAnswerSeconds != null) note.textContent = 'Our agents are busy. Leave a message: we usually answer within ' + humanize(offer.expectedAnswerSeconds) + '.';
     else note.textContent = 'Leave a message and we will answer as soon as we can.';
+  }
+
+  // In the visitor's own time zone and language.
+  var WHEN = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
+  function when(iso) {
+    return new Date(iso).toLocaleString(undefined, WHEN);
   }
 
   function humanize(seconds) {

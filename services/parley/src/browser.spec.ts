@@ -9,6 +9,7 @@ import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { waitFor } from '@parley/testing-support';
 import { SignJWT } from 'jose';
+import { DateTime } from 'luxon';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium; scripts/test.sh installs it when missing. */
@@ -259,6 +260,30 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await waitFor(() => log(back).textContent(), (t) => (t ?? '').includes('Please call me back tomorrow.') && (t ?? '').includes('we will call you at 10'), { what: 'the answer on return' });
     await context.close();
     assert.ok(existsSync(join(SCREENSHOTS, 'widget-live-chat.png')));
+  });
+
+  it('tells a visitor of a closed queue when it opens, in the visitor\'s own time zone', async () => {
+    // Queue "holiday": open 09:00-17:00 Berlin every day, but closed today and the next two days
+    // (a day more than needed, so that midnight passing during the test changes nothing).
+    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '09:00', to: '17:00' }] }));
+    await call(availability, 'SetBusinessHours', { queue_id: 'holiday', time_zone: 'Europe/Berlin', days }, tokens['supervisor']!);
+    const today = DateTime.now().setZone('Europe/Berlin').startOf('day');
+    for (const d of [0, 1, 2]) await call(availability, 'SetHoursException', { queue_id: 'holiday', date: today.plus({ days: d }).toISODate(), slots: [] }, tokens['supervisor']!);
+    const opens = today.plus({ days: 3 }).set({ hour: 9 });
+    // The availability model follows the queue's events: wait until it has all three exceptions.
+    const offer = await waitFor(async () => (await (await fetch(`${base}/live/offer?tenant=demo&queue=holiday`)).json()) as { kind: string; reason: string; opensAt: string }, (o) => o.opensAt === opens.toUTC().toISO(), { what: 'the opening after the exceptions' });
+    assert.deepEqual([offer.kind, offer.reason], ['messaging', 'closed']);
+    // A visitor in New York, on a shop page that carries the widget for that queue.
+    const context = await browser.newContext({ timezoneId: 'America/New_York', locale: 'en-US' });
+    const page = await context.newPage();
+    await page.route(`${base}/holiday-shop`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main><script src="/widget.js" data-tenant="demo" data-queue="holiday" async></script></html>' }));
+    await page.goto(`${base}/holiday-shop`);
+    await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
+    await launcher(page).click();
+    const shown = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' }).format(opens.toJSDate());
+    assert.equal(await page.getByRole('status').textContent(), `We are closed. Leave a message: we answer after we open, ${shown}.`);
+    assert.match(shown, /0[23]:00 AM/, '09:00 in Berlin is 03:00 (or 02:00 around the daylight-saving changes) in New York');
+    await context.close();
   });
 
   it('invites a visitor proactively as the targeting rules say, once per period', async () => {
