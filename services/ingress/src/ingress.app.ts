@@ -24,11 +24,14 @@ import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
 import { ChannelTopicsConsumer } from './channels/channel-topics.consumer';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
 import { DISPATCHED_TYPES, outboundDispatcher } from './outbound/outbound.dispatcher';
-import { metaWebhookRoute } from './http/meta-webhook.route';
+import { metaWebhookRoute, refuseOversizedBeforeContinue } from './http/meta-webhook.route';
 import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
 import { warmUpWebhooks } from './warmup/webhook.warmup';
 
+
+/** Bodies the Nest routes take (Apple's webhook, the widget's requests). */
+const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 export interface RunningIngress {
   readonly httpPort: number;
   readonly recorder: InboundRecorder;
@@ -118,10 +121,11 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   await warmUpWebhooks(config.PARLEY_INGRESS_WARMUP_MESSAGES, logger, registry);
   const http = await NestFactory.create<NestExpressApplication>(IngressHttpModule, { logger: new PinoNestLogger(logger), rawBody: true });
   // Meta batches up to a thousand changes in one body.
-  http.useBodyParser('json', { limit: '2mb' });
+  http.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   live.attach(http.getHttpServer());
   // Meta's webhooks go first, on plain node:http; every other request reaches Nest as before.
   serveFirst(http.getHttpServer() as Server, metaWebhookRoute(webhooks));
+  refuseOversizedBeforeContinue(http.getHttpServer() as Server, webhooks, BODY_LIMIT_BYTES);
   await http.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
   const httpPort = (http.getHttpServer().address() as { port: number }).port;
   logger.info({ httpPort }, 'ingress service running');

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Module } from '@nestjs/common';
@@ -84,6 +84,11 @@ async function main(): Promise<void> {
     if (!isIngressPath(req.url) || !ingressPort) return false;
     proxy.forward(req, res);
     return true;
+  });
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (proxy.checkContinue(req, res)) return;
+    res.writeContinue();
+    server.emit('request', req, res);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => (isIngressPath(req.url) && ingressPort ? proxy.upgrade(req, socket, head) : socket.destroy()));
   await app.listen(config.httpPort, config.httpHost);

@@ -18,13 +18,30 @@ export class IngressProxy {
   constructor(private readonly port: () => number) {}
 
   forward(req: IncomingMessage, res: ServerResponse): void {
+    // `Expect: 100-continue` goes through to the ingress: the client sends its body only
+    // once the ingress asks for it, and hears a 413 at once otherwise.
+    const expectsContinue = /^100-continue$/i.test(String(req.headers['expect'] ?? ''));
+    let continued = !expectsContinue;
     const upstream = request({ host: '127.0.0.1', port: this.port(), method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' } }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      const headers = { ...answer.headers, ...(continued ? {} : { connection: 'close' }) };
+      res.writeHead(answer.statusCode ?? 502, headers);
       answer.pipe(res);
     });
     upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"UNAVAILABLE","message":"the ingress does not answer"}')));
     res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
+    if (continued) return void req.pipe(upstream);
+    upstream.on('continue', () => {
+      continued = true;
+      res.writeContinue();
+      req.pipe(upstream);
+    });
+  }
+
+  /** Requests with `Expect: 100-continue` on the ingress's paths; returns false for the others. */
+  checkContinue(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!isIngressPath(req.url) || !this.port()) return false;
+    this.forward(req, res);
+    return true;
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
