@@ -240,6 +240,14 @@ describe('conversation: receipts, in any order', () => {
   it('a duplicate receipt changes nothing', () => {
     spec.given([...history, recorded('delivered', 1.1)]).when(receipt('delivered', 1.1)).thenNothing();
   });
+  it('matches a status that names only the channel\'s id of a reply, once the channel\'s acceptance is recorded', () => {
+    const accepted: ConversationEvent = { type: 'conversation.message-accepted', data: { messageId: 'o1', channel: 'whatsapp', channelMessageId: 'wamid.o1', at: at(1.05) } };
+    spec.given(history).when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'o1', channelMessageId: 'wamid.o1', at: at(1.05) }).then([accepted]);
+    spec.given([...history, accepted]).when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'o1', channelMessageId: 'wamid.o1', at: at(1.06) }).thenNothing();
+    spec.given([...history, accepted]).when(receipt('read', 1.2, { messageId: undefined, channelMessageId: 'wamid.o1' })).then([recorded('read', 1.2)]);
+    spec.given([...history, accepted]).when(receipt('read', 1.2, { messageId: undefined, channelMessageId: 'wamid.someone-elses' })).thenThrows(MessageNotFoundError);
+    spec.given(history).when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'no-such-reply', channelMessageId: 'wamid.x', at: at(1.05) }).thenThrows(MessageNotFoundError);
+  });
   it('Messenger\'s watermark marks every earlier message at once', () => {
     const messenger = [started('messenger'), received('messenger', 0), sent('messenger', 1, 'a'), sent('messenger', 2, 'b'), sent('messenger', 5, 'c')];
     const watermark: ConversationEvent = { type: 'conversation.receipt-recorded', data: { channel: 'messenger', status: 'read', reader: 'customer', upTo: at(3), at: at(4) } };

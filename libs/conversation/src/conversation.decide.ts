@@ -82,12 +82,21 @@ export function decide(command: ConversationCommand, state: ConversationState): 
         ? [{ type: 'conversation.message-edited', data: { messageId: command.messageId, text: command.text, by: command.by, at: command.at } }]
         : [{ type: 'conversation.message-deleted', data: { messageId: command.messageId, by: command.by, at: command.at } }];
     }
+    case 'RecordAcceptance': {
+      requireStarted(state);
+      const m = state.messages[command.messageId];
+      if (!m || m.direction !== 'out') throw new MessageNotFoundError(command.messageId);
+      if (state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]) return [];
+      return [{ type: 'conversation.message-accepted', data: { messageId: command.messageId, channel: command.channel, channelMessageId: command.channelMessageId, at: command.at } }];
+    }
     case 'RecordReceipt': {
       requireStarted(state);
       const direction = command.reader === 'customer' ? 'out' : 'in';
-      if (command.messageId !== undefined) {
-        const m = state.messages[command.messageId];
-        if (!m) throw new MessageNotFoundError(command.messageId);
+      const messageId = command.messageId ?? (command.channelMessageId === undefined ? undefined : state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]);
+      if (command.channelMessageId !== undefined && messageId === undefined) throw new MessageNotFoundError(command.channelMessageId);
+      if (messageId !== undefined) {
+        const m = state.messages[messageId];
+        if (!m) throw new MessageNotFoundError(messageId);
         if (!receiptChanges(m, command.status, command.at)) return [];
       } else {
         const upTo = Date.parse(command.upTo ?? command.at);
@@ -97,7 +106,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       return [
         {
           type: 'conversation.receipt-recorded',
-          data: { channel: command.channel, status: command.status, reader: command.reader, ...opt('messageId', command.messageId), ...opt('upTo', command.upTo), ...opt('error', command.error), at: command.at },
+          data: { channel: command.channel, status: command.status, reader: command.reader, ...opt('messageId', messageId), ...opt('upTo', command.upTo), ...opt('error', command.error), at: command.at },
         },
       ];
     }

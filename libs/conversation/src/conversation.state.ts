@@ -195,6 +195,8 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
         clock: agentId ? { ...state.clock, waitingSince: null, answeredOnce: true } : state.clock,
       };
     }
+    case 'conversation.message-accepted':
+      return { ...state, channelMessageIds: w.putChannelId(state.channelMessageIds, `${event.data.channel}:${event.data.channelMessageId}`, event.data.messageId) };
     case 'conversation.message-edited': {
       const m = state.messages[event.data.messageId];
       return m ? { ...state, messages: w.putMessage(state.messages, event.data.messageId, { ...m, edited: true }) } : state;

@@ -149,6 +149,23 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       assert.deepEqual(receipts, ['delivered', 'read']);
     });
 
+    it('matches statuses that carry only the wamid Graph gave the reply, as Meta\'s own examples do', async () => {
+      const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
+      await reply(stream, customerId, 'reply-wamid-only', 'your parcel left the warehouse');
+      const accepted = await waitFor(async () => ofType((await storage.log.readStream(stream)), 'conversation.message-accepted').find((e) => (e.data as { messageId: string }).messageId === 'reply-wamid-only'), (e) => e !== undefined, { what: 'the wamid recorded' });
+      const wamid = (accepted!.data as { channelMessageId: string }).channelMessageId;
+      assert.match(wamid, /^wamid\./);
+      for (const [status, who] of [['delivered', { userId: 'US.13491208655302741918' }], ['read', { waId: '16505551234', userId: 'US.13491208655302741918' }]] as const) {
+        assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappStatus({ ...who, wamid, status }))).status, 200);
+      }
+      const receipts = ofType(await storage.log.readStream(stream), 'conversation.receipt-recorded').filter((e) => (e.data as { messageId?: string }).messageId === 'reply-wamid-only');
+      assert.deepEqual(receipts.map((e) => (e.data as { status: string }).status), ['delivered', 'read']);
+      // A wamid Parley never sent (another system on the same number) changes nothing and is answered 200.
+      const before = await storage.log.lastPosition();
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappStatus({ userId: 'US.13491208655302741918', wamid: 'wamid.not-ours', status: 'read' }))).status, 200);
+      assert.equal(await storage.log.lastPosition(), before);
+    });
+
     it('delivers nothing from an instance with outbound off, which still takes webhooks', async () => {
       const quiet = new FakeGraphServer({ 'pn-brand-a': 'wa-token-a' });
       await quiet.start();

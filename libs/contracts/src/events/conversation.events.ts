@@ -56,6 +56,9 @@ export const MessageEdited = contract(
 
 export const MessageDeleted = contract('conversation.message-deleted', 1, z.object({ messageId: Id, by: z.enum(['customer', 'agent']), at: Instant }));
 
+/** A channel took a reply and gave it its own id (WhatsApp's wamid): later statuses name only that id. */
+export const MessageAccepted = contract('conversation.message-accepted', 1, z.object({ messageId: Id, channel: Channel, channelMessageId: Id, at: Instant }));
+
 export const ReceiptStatus = z.enum(['delivered', 'read', 'failed']);
 export const ReceiptRecorded = contract(
   'conversation.receipt-recorded',
@@ -116,6 +119,7 @@ export const CONVERSATION_EVENTS = [
   MessageSent,
   MessageEdited,
   MessageDeleted,
+  MessageAccepted,
   ReceiptRecorded,
   TypingStarted,
   TypingStopped,

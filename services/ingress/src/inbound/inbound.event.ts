@@ -9,8 +9,9 @@ export type InboundEvent =
       readonly channel: Channel;
       readonly identity: Pick<Identity, 'kind' | 'id'>;
       readonly status: 'delivered' | 'read' | 'failed';
-      /** Our message id, when the channel echoes it back; otherwise `upTo` marks everything sent until then. */
+      /** Our message id, when the channel echoes it back; or the channel's own id of the reply; otherwise `upTo` marks everything sent until then. */
       readonly messageId?: string;
+      readonly channelMessageId?: string;
       readonly upTo?: string;
       readonly error?: string;
       readonly at: string;

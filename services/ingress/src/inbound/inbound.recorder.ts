@@ -72,7 +72,7 @@ export class InboundRecorder {
     const command: ConversationCommand =
       event.kind === 'close'
         ? { type: 'CloseChannel', channel: event.channel, at: event.at }
-        : { type: 'RecordReceipt', channel: event.channel, status: event.status, reader: 'customer', ...(event.messageId ? { messageId: event.messageId } : {}), ...(event.upTo ? { upTo: event.upTo } : {}), ...(event.error ? { error: event.error } : {}), at: event.at };
+        : { type: 'RecordReceipt', channel: event.channel, status: event.status, reader: 'customer', ...(event.messageId ? { messageId: event.messageId } : {}), ...(event.channelMessageId ? { channelMessageId: event.channelMessageId } : {}), ...(event.upTo ? { upTo: event.upTo } : {}), ...(event.error ? { error: event.error } : {}), at: event.at };
     try {
       const result = await this.conversations.handle(stream, command, this.envelope(event.tenantId, customerId, event.channel));
       return result.events.length > 0 ? 'recorded' : 'duplicate';

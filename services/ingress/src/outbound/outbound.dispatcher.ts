@@ -79,6 +79,7 @@ export function outboundDispatcher(options: {
       latency.observe({ channel: d.channel }, Math.max(0, (now() - Date.parse(d.at)) / 1000));
       outcomes.inc({ channel: d.channel, outcome: 'sent' });
       await mark('sent', sent.channelMessageId);
+      await accepted(event, d, customerId, sent.channelMessageId);
     } catch (error) {
       if (!(error instanceof DeliveryFailedError)) throw error;
       options.logger.warn({ channel: d.channel, status: error.status, reason: error.reason, attempts: error.attempts, tenantId: event.tenantId }, 'reply not delivered');
@@ -89,6 +90,24 @@ export function outboundDispatcher(options: {
         { tenantId: event.tenantId, metadata: { subjectId: customerId, actor: `channel:${d.channel}` } },
       );
       await mark('failed');
+    }
+  }
+
+  /**
+   * The channel's id for the reply goes into the conversation, where a status that
+   * names only that id (WhatsApp's own examples carry no callback data) finds it.
+   * After the reply is marked sent: failing here must never send it twice.
+   */
+  async function accepted(event: RecordedEvent, d: { messageId: string; channel: Channel }, customerId: string, channelMessageId: string): Promise<void> {
+    if (!channelMessageId) return;
+    try {
+      await options.recorder.conversations.handle(
+        event.streamId,
+        { type: 'RecordAcceptance', channel: d.channel, messageId: d.messageId, channelMessageId, at: new Date(now()).toISOString() },
+        { tenantId: event.tenantId, metadata: { subjectId: customerId, actor: `channel:${d.channel}` } },
+      );
+    } catch (error) {
+      options.logger.warn({ channel: d.channel, tenantId: event.tenantId, err: error instanceof Error ? error.name : String(error) }, "the channel's id for a reply was not recorded: its statuses match only by callback data");
     }
   }
 

@@ -75,8 +75,21 @@ export function whatsappMessage(opts: { userId: string; waId?: string; wamid: st
   );
 }
 
-export function whatsappStatus(opts: { userId: string; waId?: string; wamid: string; status: string; messageId: string; errorCode?: number }) {
+/** A status as Meta documents it; `messageId` is our callback data, which Meta echoes only when we set it. */
+export function whatsappStatus(opts: { userId?: string; waId?: string; wamid: string; status: string; messageId?: string; errorCode?: number }) {
   return whatsappChange({
-    statuses: [{ id: opts.wamid, status: opts.status, timestamp: unix(), recipient_id: opts.waId, recipient_user_id: opts.userId, biz_opaque_callback_data: opts.messageId, ...(opts.errorCode ? { errors: [{ code: opts.errorCode, title: 'Re-engagement message' }] } : {}) }],
+    statuses: [
+      {
+        id: opts.wamid,
+        status: opts.status,
+        timestamp: unix(),
+        recipient_id: opts.waId,
+        ...(opts.userId ? { recipient_user_id: opts.userId } : {}),
+        ...(opts.messageId ? { biz_opaque_callback_data: opts.messageId } : {}),
+        conversation: { id: 'CONVERSATION_ID', expiration_timestamp: unix(), origin: { type: 'service' } },
+        pricing: { billable: false, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' },
+        ...(opts.errorCode ? { errors: [{ code: opts.errorCode, title: 'Re-engagement message' }] } : {}),
+      },
+    ],
   });
 }

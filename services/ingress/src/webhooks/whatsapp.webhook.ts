@@ -96,7 +96,7 @@ export function parseWhatsApp(raw: unknown, tenantOf: (phoneNumberId: string) =>
       }
       for (const s of v.statuses) {
         const identity = identityOf(v.contacts, s.recipient_user_id, s.recipient_id);
-        if (!identity || !['delivered', 'read', 'failed'].includes(s.status) || !s.biz_opaque_callback_data) {
+        if (!identity || !['delivered', 'read', 'failed'].includes(s.status)) {
           ignored++;
           continue;
         }
@@ -107,7 +107,8 @@ export function parseWhatsApp(raw: unknown, tenantOf: (phoneNumberId: string) =>
           channel: 'whatsapp',
           identity,
           status: s.status as 'delivered' | 'read' | 'failed',
-          messageId: s.biz_opaque_callback_data,
+          // Our id when we set it as callback data; otherwise the wamid Graph gave the reply.
+          ...(s.biz_opaque_callback_data ? { messageId: s.biz_opaque_callback_data } : { channelMessageId: s.id }),
           ...(error ? { error: `whatsapp ${error.code}${error.title ? `: ${error.title}` : ''}`.slice(0, 500) } : {}),
           at: fromUnixSeconds(s.timestamp),
         });
