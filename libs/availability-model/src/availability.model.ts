@@ -14,6 +14,10 @@ interface TenantModel {
   /** Live chat (started on the web) or messaging, by conversation stream. */
   readonly kinds: Map<string, 'live' | 'messaging'>;
   readonly owners: Map<string, string>;
+  /** Open offers: the agent asked, by conversation stream. */
+  readonly offered: Map<string, string>;
+  /** Agents whose last offer timed out, until they accept, decline or change their presence. */
+  readonly unresponsive: Set<string>;
 }
 
 /**
@@ -23,7 +27,7 @@ interface TenantModel {
  * events; live chats and messaging threads are counted apart.
  */
 /** What the model is built from; the log's other events (identities, customers) are never read. */
-export const AVAILABILITY_MODEL_TYPES: readonly string[] = ['agent.', 'queue.', 'targeting.', 'invitation.', 'conversation.started', 'conversation.assigned', 'conversation.unassigned', 'conversation.resolved'];
+export const AVAILABILITY_MODEL_TYPES: readonly string[] = ['agent.', 'queue.', 'targeting.', 'invitation.', 'conversation.started', 'conversation.offered', 'conversation.offer-declined', 'conversation.assigned', 'conversation.unassigned', 'conversation.resolved'];
 
 export class AvailabilityModel {
   private readonly tenants = new Map<string, TenantModel>();
@@ -92,7 +96,22 @@ export class AvailabilityModel {
   offer(tenantId: string, queueId: string, at: string): Offer {
     const t = this.tenant(tenantId);
     const queue = t.queues.get(queueId) ?? queueDecider.initialState();
-    return offerFor({ queueId, hours: queue.hours, skills: queue.skills, languages: queue.languages, typicalResponseSeconds: queue.typicalResponseSeconds }, this.agents(t), at);
+    return offerFor({ queueId, hours: queue.hours, skills: queue.skills, languages: queue.languages, typicalResponseSeconds: queue.typicalResponseSeconds }, this.takers(t), at);
+  }
+
+  /**
+   * Agents as a visitor's offer counts them: an open offer holds its live-chat slot, and
+   * an agent who let their last offer time out is away until they act again (routing
+   * still offers them work; the widget does not promise them).
+   */
+  private takers(t: TenantModel): AgentAvailability[] {
+    const offeredLive = new Map<string, number>();
+    for (const [stream, agentId] of t.offered) if (t.kinds.get(stream) === 'live' && t.owners.get(stream) === undefined) offeredLive.set(agentId, (offeredLive.get(agentId) ?? 0) + 1);
+    return this.agents(t).map((a) => ({
+      ...a,
+      presence: a.presence === 'online' && t.unresponsive.has(a.agentId) ? 'away' : a.presence,
+      liveChats: { max: a.liveChats.max, current: a.liveChats.current + (offeredLive.get(a.agentId) ?? 0) },
+    }));
   }
 
   invitation(tenantId: string, queueId: string, visitorId: string, view: PageView, at: string): TargetingRule | null {
@@ -140,7 +159,7 @@ export class AvailabilityModel {
   private tenant(tenantId: string): TenantModel {
     let t = this.tenants.get(tenantId);
     if (!t) {
-      t = { agents: new Map(), queues: new Map(), targeting: targetingDecider.initialState(), shown: new Map(), load: new Map(), kinds: new Map(), owners: new Map() };
+      t = { agents: new Map(), queues: new Map(), targeting: targetingDecider.initialState(), shown: new Map(), load: new Map(), kinds: new Map(), owners: new Map(), offered: new Map(), unresponsive: new Set() };
       this.tenants.set(tenantId, t);
     }
     return t;
@@ -155,6 +174,7 @@ export class AvailabilityModel {
         case 'agent.capacity-set': {
           const e = this.domain(event) as Parameters<typeof agentDecider.evolve>[1];
           t.agents.set(e.data.agentId, agentDecider.evolve(t.agents.get(e.data.agentId) ?? agentDecider.initialState(), e));
+          if (e.type === 'agent.presence-changed') t.unresponsive.delete(e.data.agentId);
           return true;
         }
         case 'queue.hours-set':
@@ -175,7 +195,17 @@ export class AvailabilityModel {
         case 'conversation.started':
           t.kinds.set(event.streamId, d['channel'] === 'web' ? 'live' : 'messaging');
           return false;
+        case 'conversation.offered':
+          t.offered.set(event.streamId, String(d['agentId']));
+          return true;
+        case 'conversation.offer-declined':
+          t.offered.delete(event.streamId);
+          if (d['reason'] === 'timed-out') t.unresponsive.add(String(d['agentId']));
+          else t.unresponsive.delete(String(d['agentId']));
+          return true;
         case 'conversation.assigned':
+          t.offered.delete(event.streamId);
+          t.unresponsive.delete(String(d['agentId']));
           return this.assign(t, event.streamId, String(d['agentId']));
         case 'conversation.unassigned':
         case 'conversation.resolved':

@@ -67,6 +67,11 @@ function loads(state: RoutingState, agents: readonly AgentView[]): Map<string, R
   return map;
 }
 
+/** How long a conversation that every agent declined or missed waits before they are all asked again: 30 s, doubling each round, at most 10 min. */
+export function roundBackoffSeconds(round: number): number {
+  return Math.min(30 * 2 ** (round - 1), 600);
+}
+
 /** Higher priority first; within a priority, first come first served. */
 export function offerOrder(waiting: readonly Waiting[]): Waiting[] {
   return [...waiting].sort((a, b) => b.priority - a.priority || a.enqueuedAt.localeCompare(b.enqueuedAt) || a.conversationId.localeCompare(b.conversationId));
@@ -100,25 +105,38 @@ function dispatch(state0: RoutingState, command: Extract<RoutingCommand, { type:
     if (ids.length === 0) break;
     if (offered.has(w.conversationId)) continue;
     const sticky = w.preferredAgentId !== null && seconds(w.enqueuedAt, at) < policy.stickySeconds ? w.preferredAgentId : null;
-    const fits = (a: AgentView) =>
+    const fitsIgnoring = (a: AgentView, excluded: ReadonlySet<string>) =>
       a.online &&
       (sticky === null || a.agentId === sticky) &&
       load.get(a.agentId)![w.kind] < a.capacity[w.kind] &&
-      !w.excluded.includes(a.agentId) &&
+      !excluded.has(a.agentId) &&
       (w.skillsWidened || (w.skills.every((s) => a.skills.includes(s)) && (!command.languages?.length || command.languages.some((l) => a.languages?.includes(l)))));
-    let best: AgentView | null = null;
-    if (policy.strategy === 'round-robin') {
-      best = byId.find((a) => (lastAgentId === null || a.agentId > lastAgentId) && fits(a)) ?? byId.find(fits) ?? null;
-    } else {
+    const excludedNow = new Set(w.excluded);
+    const fits = (a: AgentView) => fitsIgnoring(a, excludedNow);
+    const choose = (eligible: (a: AgentView) => boolean): AgentView | null => {
+      if (policy.strategy === 'round-robin') return byId.find((a) => (lastAgentId === null || a.agentId > lastAgentId) && eligible(a)) ?? byId.find(eligible) ?? null;
       const key = (a: AgentView): [number, string, string] => [policy.strategy === 'least-busy' ? load.get(a.agentId)![w.kind] / a.capacity[w.kind] : 0, idle.get(a.agentId)!, a.agentId];
+      let chosen: AgentView | null = null;
       let bestKey: [number, string, string] | null = null;
       for (const a of command.agents) {
-        if (!fits(a)) continue;
+        if (!eligible(a)) continue;
         const k = key(a);
         if (!bestKey || k[0] < bestKey[0] || (k[0] === bestKey[0] && (k[1] < bestKey[1] || (k[1] === bestKey[1] && k[2] < bestKey[2])))) {
-          best = a;
+          chosen = a;
           bestKey = k;
         }
+      }
+      return chosen;
+    };
+    let best = choose(fits);
+    if (!best && w.excluded.length > 0 && w.lastExcludedAt !== null && seconds(w.lastExcludedAt, at) >= roundBackoffSeconds(w.round)) {
+      // Everyone who could take it declined or missed it: after the back-off, a new round asks them all again.
+      const again = (a: AgentView) => fitsIgnoring(a, new Set());
+      if (command.agents.some(again)) {
+        const round: RoutingEvent = { type: 'routing.round-started', data: { conversationId: w.conversationId, round: w.round + 1, at } };
+        state = evolve(state, round);
+        events.push(round);
+        best = choose(again);
       }
     }
     if (!best) continue;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RoutingEvent } from '@parley/contracts';
 import { specFor } from '@parley/decider/testing';
-import { routingDecider, type AgentView, type QueuePolicy } from './routing.decide';
+import { roundBackoffSeconds, routingDecider, type AgentView, type QueuePolicy } from './routing.decide';
 import { AgentAtCapacityError, OfferNotFoundError } from './routing.errors';
 import { evolve, evolveAll, initialState } from './routing.state';
 
@@ -72,6 +72,27 @@ describe('routing: offers, timeouts, manual pick', () => {
     spec.given(timedOut).when({ type: 'Accept', offerId: 'o1', agentId: 'a', at: at(133) }).thenThrows(OfferNotFoundError, { offerId: 'o1' });
     spec.given(history).when({ type: 'Accept', offerId: 'o1', agentId: 'a', at: at(140) }).thenThrows(OfferNotFoundError);
   });
+  it('starts a new round after every agent who could take it declined or missed it, with a growing back-off', () => {
+    const declined = (agentId: string, offerId: string, s: number, reason: 'declined' | 'timed-out' = 'declined'): RoutingEvent => ({ type: 'routing.offer-declined', data: { conversationId: 'c1', offerId, agentId, reason, at: at(s) } });
+    const round = (n: number, s: number): RoutingEvent => ({ type: 'routing.round-started', data: { conversationId: 'c1', round: n, at: at(s) } });
+    // The only agent online let the offer time out: nobody is asked at once, and no one else is there.
+    const missed = [enqueued('c1', 0), offered('c1', 'a', 'o0', 100), declined('a', 'o0', 131, 'timed-out')];
+    spec.given(missed).when(dispatch([agent('a')], 132)).thenNothing();
+    spec.given(missed).when(dispatch([agent('a')], 160)).thenNothing();
+    // 30 s after the miss, round 2 asks again.
+    spec.given(missed).when(dispatch([agent('a')], 161)).then([round(2, 161), { ...offered('c1', 'a', 'o1', 161) }]);
+    // Round 2 missed too: the next round waits 60 s.
+    const twice = [...missed, round(2, 161), offered('c1', 'a', 'o1', 161), declined('a', 'o1', 170)];
+    spec.given(twice).when(dispatch([agent('a')], 229)).thenNothing();
+    assert.deepEqual(decided(twice, dispatch([agent('a')], 230)).map((e) => e.type), ['routing.round-started', 'routing.offered']);
+    // While an agent who has not been asked can take it, no new round: that agent is asked.
+    assert.deepEqual(offersOf(decided(missed, dispatch([agent('a'), agent('b')], 200))), ['c1->b']);
+    // No new round for agents who cannot take it now (offline or full): it keeps waiting.
+    spec.given(missed).when(dispatch([agent('a', { online: false })], 500)).thenNothing();
+    spec.given(missed).when(dispatch([agent('a', { capacity: { live: 0, messaging: 5 } })], 500)).thenNothing();
+    // The back-off grows to at most ten minutes.
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 10].map(roundBackoffSeconds), [30, 60, 120, 240, 480, 600, 600]);
+  });
   it('lets a supervisor pick, within the agent\'s capacity', () => {
     spec.given([enqueued('c1', 0)]).when({ type: 'Pick', conversationId: 'c1', agent: agent('a'), at: at(5) }).then([assigned('c1', 'a', 5, 'pick')]);
     spec.given([enqueued('c1', 0)]).when({ type: 'Pick', conversationId: 'c1', agent: agent('a', { loadElsewhere: { live: 2, messaging: 0 } }), at: at(5) }).thenThrows(AgentAtCapacityError, { agentId: 'a' });
@@ -130,6 +151,8 @@ describe('routing: replay', () => {
       offered('c1', 'a', 'o1', 20),
       offered('c2', 'b', 'o2', 20),
       { type: 'routing.offer-declined', data: { conversationId: 'c2', offerId: 'o2', agentId: 'b', reason: 'declined', at: at(21) } },
+      { type: 'routing.round-started', data: { conversationId: 'c2', round: 2, at: at(21.5) } },
+      { type: 'routing.offer-declined', data: { conversationId: 'c5', offerId: 'o5', agentId: 'b', reason: 'timed-out', at: at(21.7) } },
       assigned('c1', 'a', 22, 'accept', 'o1'),
       { type: 'routing.escalated', data: { conversationId: 'c3', step: 1, action: 'widen-skills', at: at(23) } },
       { type: 'routing.left', data: { conversationId: 'c4', reason: 'overflow', toQueueId: 'q2', at: at(24) } },

@@ -9,8 +9,12 @@ export interface Waiting {
   readonly skills: readonly string[];
   readonly preferredAgentId: string | null;
   readonly enqueuedAt: string;
-  /** Agents who declined or let an offer time out: not asked again for this conversation. */
+  /** Agents who declined or let an offer time out: not asked again in this round. */
   readonly excluded: readonly string[];
+  /** Rounds of offers: a new one starts when every agent who could take it was excluded (routing.round-started). */
+  readonly round: number;
+  /** When the last agent was excluded: the next round waits its back-off from then. */
+  readonly lastExcludedAt: string | null;
   readonly escalationStep: number;
   readonly skillsWidened: boolean;
 }
@@ -50,7 +54,7 @@ export function evolve(state: RoutingState, event: RoutingEvent): RoutingState {
     case 'routing.enqueued':
       return {
         ...state,
-        waiting: [...without(state.waiting, event.data.conversationId), { conversationId: event.data.conversationId, kind: event.data.kind, priority: event.data.priority, skills: event.data.skills, preferredAgentId: event.data.preferredAgentId ?? null, enqueuedAt: event.data.at, excluded: [], escalationStep: 0, skillsWidened: false }],
+        waiting: [...without(state.waiting, event.data.conversationId), { conversationId: event.data.conversationId, kind: event.data.kind, priority: event.data.priority, skills: event.data.skills, preferredAgentId: event.data.preferredAgentId ?? null, enqueuedAt: event.data.at, excluded: [], round: 1, lastExcludedAt: null, escalationStep: 0, skillsWidened: false }],
         kinds: { ...state.kinds, [event.data.conversationId]: event.data.kind },
       };
     case 'routing.offered':
@@ -59,8 +63,10 @@ export function evolve(state: RoutingState, event: RoutingEvent): RoutingState {
       return {
         ...state,
         offers: state.offers.filter((o) => o.offerId !== event.data.offerId),
-        waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, excluded: [...w.excluded, event.data.agentId] } : w)),
+        waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, excluded: [...w.excluded, event.data.agentId], lastExcludedAt: event.data.at } : w)),
       };
+    case 'routing.round-started':
+      return { ...state, waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, excluded: [], round: event.data.round, lastExcludedAt: null } : w)) };
     case 'routing.assigned': {
       const kind = state.kinds[event.data.conversationId] ?? 'messaging';
       return {
@@ -105,7 +111,7 @@ export function evolveAll(state: RoutingState, events: readonly RoutingEvent[]):
       case 'routing.enqueued': {
         const d = event.data;
         waiting.delete(d.conversationId);
-        waiting.set(d.conversationId, { conversationId: d.conversationId, kind: d.kind, priority: d.priority, skills: d.skills, preferredAgentId: d.preferredAgentId ?? null, enqueuedAt: d.at, excluded: [], escalationStep: 0, skillsWidened: false });
+        waiting.set(d.conversationId, { conversationId: d.conversationId, kind: d.kind, priority: d.priority, skills: d.skills, preferredAgentId: d.preferredAgentId ?? null, enqueuedAt: d.at, excluded: [], round: 1, lastExcludedAt: null, escalationStep: 0, skillsWidened: false });
         kinds[d.conversationId] = d.kind;
         break;
       }
@@ -118,7 +124,12 @@ export function evolveAll(state: RoutingState, events: readonly RoutingEvent[]):
         const d = event.data;
         offers.delete(d.offerId);
         const w = waiting.get(d.conversationId);
-        if (w) waiting.set(d.conversationId, { ...w, excluded: [...w.excluded, d.agentId] });
+        if (w) waiting.set(d.conversationId, { ...w, excluded: [...w.excluded, d.agentId], lastExcludedAt: d.at });
+        break;
+      }
+      case 'routing.round-started': {
+        const w = waiting.get(event.data.conversationId);
+        if (w) waiting.set(event.data.conversationId, { ...w, excluded: [], round: event.data.round, lastExcludedAt: null });
         break;
       }
       case 'routing.assigned': {

@@ -24,7 +24,7 @@ export class RoutingEngine {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.queues = new DeciderStore({ log, decider: routingDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1, snapshotEvery: 500, cacheSize: 1000 });
+    this.queues = new DeciderStore({ log, decider: routingDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 2, snapshotEvery: 500, cacheSize: 1000 });
     this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10_000, onAppended: new ConversationMetrics(registry).onAppended });
     this.metrics = {
       decisions: counter(registry, { name: 'parley_routing_decisions_total', help: 'Routing events by type: offers, accepts (assigned), declines and timeouts, transfers, escalations.', labelNames: ['type', 'reason'] as const }),
