@@ -23,6 +23,7 @@ build_descriptors() {
   mkdir -p "$out"
   npx buf build "$PROTO" --as-file-descriptor-set -o "$out/parley.binpb"
   npx buf build node_modules/grpc-health-check/proto --as-file-descriptor-set -o "$out/grpc-health.binpb"
+  npx buf build libs/contracts/proto-vendor --as-file-descriptor-set -o "$out/google-rpc.binpb"
 }
 if [ "${1:-}" = "--write" ]; then
   build_descriptors "$DESCRIPTORS"
@@ -30,7 +31,7 @@ if [ "${1:-}" = "--write" ]; then
 else
   tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
   build_descriptors "$tmp"
-  for f in parley.binpb grpc-health.binpb; do
+  for f in parley.binpb grpc-health.binpb google-rpc.binpb; do
     cmp -s "$tmp/$f" "$DESCRIPTORS/$f" || { echo "$DESCRIPTORS/$f is not what buf builds from the .proto files: run npm run proto:write" >&2; exit 1; }
   done
   echo "buf: reflection descriptors up to date"

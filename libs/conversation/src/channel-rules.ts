@@ -1,5 +1,6 @@
 import type { Channel } from '@parley/contracts';
 import type { Attachment } from '@parley/contracts';
+import { InvalidArgumentError } from '@parley/errors';
 import { AttachmentTooLargeError, ChannelClosedError, ChannelNotReachableError, ChannelWindowClosedError } from './conversation.errors';
 import type { ConversationState } from './conversation.state';
 
@@ -50,6 +51,36 @@ export function assertAttachmentsFit(channel: Channel, attachments: readonly Att
     const limit = attachmentLimitBytes(channel, a.mimeType);
     if (a.sizeBytes > limit) throw new AttachmentTooLargeError(channel, a.mimeType, a.sizeBytes, limit);
   }
+}
+
+/** What every message text may hold: the event contract's limit, in UTF-16 code units. */
+export const MESSAGE_TEXT_MAX = 65_536;
+
+/**
+ * The longest text each channel carries, in characters, as the channels document
+ * them (WhatsApp Cloud API text body 4,096; Messenger Send API 2,000; SMS 1,600, what
+ * carriers join into one message); the others carry what the event contract allows.
+ * Longer texts are refused, never cut: the agent decides how to split them.
+ */
+export function textLimitCharacters(channel: Channel): number {
+  switch (channel) {
+    case 'whatsapp':
+      return 4_096;
+    case 'messenger':
+      return 2_000;
+    case 'sms':
+      return 1_600;
+    default:
+      return MESSAGE_TEXT_MAX;
+  }
+}
+
+export function assertTextFits(channel: Channel, text: string | undefined): void {
+  if (text === undefined) return;
+  const limit = textLimitCharacters(channel);
+  if (text.length > MESSAGE_TEXT_MAX) throw new InvalidArgumentError('text too long', [{ field: 'text', description: `at most ${MESSAGE_TEXT_MAX} characters (UTF-16 code units); this one has ${text.length}` }]);
+  const characters = [...text].length;
+  if (characters > limit) throw new InvalidArgumentError(`text too long for ${channel}`, [{ field: 'text', description: `${channel} carries at most ${limit} characters; this one has ${characters}` }]);
 }
 
 /** Picks the reply channel: the one asked for, else the one the customer last wrote on. */

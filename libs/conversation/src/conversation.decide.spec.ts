@@ -82,6 +82,25 @@ describe('conversation: receiving messages', () => {
 });
 
 describe('conversation: channel rules', () => {
+  it('refuses a text longer than the channel or the event contract carries, and takes one that fits', () => {
+    const sentText = (channel: 'web' | 'whatsapp' | 'messenger', text: string): ConversationEvent => ({ type: 'conversation.message-sent', data: { messageId: 'reply-1', channel, author: agent, text, attachments: [], at: at(1) } });
+    const limits = [['whatsapp', 4_096], ['messenger', 2_000], ['web', 65_536]] as const;
+    for (const [channel, limit] of limits) {
+      spec.given([started(channel), received(channel, 0)]).when(send(1, { text: 'x'.repeat(limit) })).then([sentText(channel, 'x'.repeat(limit))]);
+      spec.given([started(channel), received(channel, 0)]).when(send(1, { text: 'x'.repeat(limit + 1) })).thenThrows(InvalidArgumentError);
+    }
+    // Characters, not UTF-16 units: 4,096 emoji fit WhatsApp although they are 8,192 units.
+    spec.given([started('whatsapp'), received('whatsapp', 0)]).when(send(1, { text: '😀'.repeat(4_096) })).then([sentText('whatsapp', '😀'.repeat(4_096))]);
+    // An agent's edit is held to the channel it went out on; a customer's to the contract.
+    const whatsapp = [started('whatsapp'), received('whatsapp', 0), sent('whatsapp', 1, 'o1')];
+    spec.given(whatsapp).when({ type: 'EditMessage', messageId: 'o1', text: 'y'.repeat(4_097), by: 'agent', at: at(2) }).thenThrows(InvalidArgumentError);
+    spec.given(whatsapp).when({ type: 'EditMessage', messageId: 'm-in-whatsapp-0', text: 'y'.repeat(65_537), by: 'customer', at: at(2) }).thenThrows(InvalidArgumentError);
+    spec
+      .given([])
+      .when({ type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm1', channel: 'custom', channelMessageId: 'c.1', text: 'z'.repeat(65_537), at: at(0) })
+      .thenThrows(InvalidArgumentError);
+  });
+
   it('refuses an attachment larger than the channel carries, and takes one that fits', () => {
     const image = (sizeBytes: number) => ({ ref: 'https://cdn.example/p.jpg', mimeType: 'image/jpeg', sizeBytes });
     spec

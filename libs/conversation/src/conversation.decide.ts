@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@parley/errors';
 import type { ConversationEvent } from '@parley/contracts';
-import { assertAttachmentsFit, assertMaySend, replyChannel } from './channel-rules';
+import { assertAttachmentsFit, assertMaySend, assertTextFits, MESSAGE_TEXT_MAX, replyChannel } from './channel-rules';
 import type { ConversationCommand } from './conversation.commands';
 import { ConversationNotStartedError, InvalidTransitionError, MessageNotEditableError, MessageNotFoundError } from './conversation.errors';
 import type { ConversationState } from './conversation.state';
@@ -19,6 +19,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       // A redelivered webhook carries the same channel message id: nothing new happened.
       if (state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]) return [];
       if (!command.text && !(command.attachments?.length ?? 0)) throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text or an attachment' }]);
+      if ((command.text?.length ?? 0) > MESSAGE_TEXT_MAX) throw new InvalidArgumentError('text too long', [{ field: 'text', description: `at most ${MESSAGE_TEXT_MAX} characters (UTF-16 code units)` }]);
       const events: Emit = [];
       if (state.status === 'new') events.push({ type: 'conversation.started', data: { conversationId: command.conversationId, customerId: command.customerId, channel: command.channel, at: command.at } });
       if (state.status === 'resolved' || state.status === 'snoozed') events.push({ type: 'conversation.reopened', data: { reason: 'customer-message', at: command.at } });
@@ -46,6 +47,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       const channel = replyChannel(state, command.channel);
       if (command.template && channel !== 'whatsapp') throw new InvalidArgumentError('templates are a WhatsApp feature', [{ field: 'template', description: `not available on ${channel}` }]);
       if (command.tag && channel !== 'messenger') throw new InvalidArgumentError('message tags are a Messenger feature', [{ field: 'tag', description: `not available on ${channel}` }]);
+      assertTextFits(channel, command.text);
       assertAttachmentsFit(channel, command.attachments ?? []);
       assertMaySend(
         state,
@@ -78,6 +80,8 @@ export function decide(command: ConversationCommand, state: ConversationState): 
         if (command.type === 'DeleteMessage') return [];
         throw new MessageNotEditableError(command.messageId, 'deleted');
       }
+      // An agent's edit goes out on the message's channel; a customer's came from it.
+      if (command.type === 'EditMessage') assertTextFits(command.by === 'agent' ? message.channel : 'web', command.text);
       return command.type === 'EditMessage'
         ? [{ type: 'conversation.message-edited', data: { messageId: command.messageId, text: command.text, by: command.by, at: command.at } }]
         : [{ type: 'conversation.message-deleted', data: { messageId: command.messageId, by: command.by, at: command.at } }];

@@ -1,4 +1,5 @@
 import { identityKey, type CustomerEvent, type Identity } from '@parley/contracts';
+import { InvalidArgumentError } from '@parley/errors';
 import { CustomerErasedError, CustomerMergedError, CustomerNotRegisteredError, MergeNotPossibleError, UnverifiedIdentityError } from './customer.errors';
 import { hasIdentity, view, type CustomerState } from './customer.state';
 
@@ -9,6 +10,17 @@ export type CustomerCommand =
   | { type: 'SetAttribute'; key: string; value: unknown; at: string }
   | { type: 'AttachConversation'; conversationId: string; at: string }
   | { type: 'Erase'; at: string };
+
+/** What a customer's free-form attributes may hold: a profile, not a document store. */
+export const ATTRIBUTE_LIMITS = { count: 100, keyLength: 128, valueBytes: 4096 } as const;
+
+function assertAttributeFits(state: CustomerState, key: string, value: unknown): void {
+  const field = `attributes.${key.slice(0, 64)}`;
+  if (key.length === 0 || key.length > ATTRIBUTE_LIMITS.keyLength) throw new InvalidArgumentError('invalid attribute', [{ field: 'attributes', description: `keys of 1 to ${ATTRIBUTE_LIMITS.keyLength} characters` }]);
+  const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length;
+  if (bytes > ATTRIBUTE_LIMITS.valueBytes) throw new InvalidArgumentError('invalid attribute', [{ field, description: `at most ${ATTRIBUTE_LIMITS.valueBytes} bytes as JSON; this value has ${bytes}` }]);
+  if (!(key in state.own.attributes) && Object.keys(state.own.attributes).length >= ATTRIBUTE_LIMITS.count) throw new InvalidArgumentError('invalid attribute', [{ field, description: `at most ${ATTRIBUTE_LIMITS.count} attributes per customer` }]);
+}
 
 function requireActive(state: CustomerState): void {
   if (state.customerId === null) throw new CustomerNotRegisteredError();
@@ -29,6 +41,7 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
     case 'UnlinkIdentity':
       return hasIdentity(state, command.identityKey) ? [{ type: 'customer.identity-unlinked', data: { identityKey: command.identityKey, at: command.at } }] : [];
     case 'SetAttribute':
+      assertAttributeFits(state, command.key, command.value);
       return JSON.stringify(state.own.attributes[command.key]) === JSON.stringify(command.value)
         ? []
         : [{ type: 'customer.attribute-set', data: { key: command.key, value: command.value as never, at: command.at } }];

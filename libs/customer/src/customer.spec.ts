@@ -5,6 +5,7 @@ import { fold } from '@parley/decider';
 import { specFor } from '@parley/decider/testing';
 import { identityKey, type CustomerEvent, type Identity } from '@parley/contracts';
 import { customerDecider, planMerge, planUnmerge, view, type CustomerCommand } from './index';
+import { InvalidArgumentError } from '@parley/errors';
 import { CustomerErasedError, CustomerMergedError, CustomerNotRegisteredError, MergeNotPossibleError, UnverifiedIdentityError } from './customer.errors';
 
 const spec = specFor(customerDecider);
@@ -31,6 +32,17 @@ describe('customer: identities', () => {
   it('unlinks a linked identity, and ignores an unknown one', () => {
     spec.given([registered('c1'), linked(visitor)]).when({ type: 'UnlinkIdentity', identityKey: 'visitor:v-123', at }).then([{ type: 'customer.identity-unlinked', data: { identityKey: 'visitor:v-123', at } }]);
     spec.given([registered('c1')]).when({ type: 'UnlinkIdentity', identityKey: 'visitor:v-123', at }).thenNothing();
+  });
+  it('keeps attributes to a profile\'s size: 4 KiB of JSON a value, 128-character keys, 100 attributes', () => {
+    const set = (key: string, value: unknown) => ({ type: 'SetAttribute' as const, key, value, at });
+    const attributeSet = (key: string, value: unknown): CustomerEvent => ({ type: 'customer.attribute-set', data: { key, value: value as never, at } });
+    spec.given([registered('c1')]).when(set('notes', 'n'.repeat(4094))).then([attributeSet('notes', 'n'.repeat(4094))]);
+    spec.given([registered('c1')]).when(set('notes', 'n'.repeat(4095))).thenThrows(InvalidArgumentError);
+    spec.given([registered('c1')]).when(set('notes', 'é'.repeat(2048))).thenThrows(InvalidArgumentError);
+    spec.given([registered('c1')]).when(set('k'.repeat(129), 1)).thenThrows(InvalidArgumentError);
+    const hundred = [registered('c1'), ...Array.from({ length: 100 }, (_, i) => attributeSet(`a${i}`, i))];
+    spec.given(hundred).when(set('one-more', 1)).thenThrows(InvalidArgumentError);
+    spec.given(hundred).when(set('a7', 'changed')).then([attributeSet('a7', 'changed')]);
   });
   it('needs a registered, active customer', () => {
     spec.given([]).when({ type: 'SetAttribute', key: 'name', value: 'Ada', at }).thenThrows(CustomerNotRegisteredError);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -219,5 +220,39 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
 
     const every = [...protoMethods()].flatMap(([service, methods]) => methods.map((m) => `${service}.${m}`));
     assert.deepEqual(every.filter((m) => !invoked.has(m)), [], 'every method was invoked');
+  });
+
+  it('refuses bad input with INVALID_ARGUMENT and changes nothing; the customer goes on writing', async () => {
+    const C = 'parley.v1.ConversationService/';
+    const supervisor = tokens['supervisor']!;
+    const secret = readFileSync(join(parley.dataDir, 'meta-app.secret'), 'utf8').trim();
+    const whatsapp = async (wamid: string, text: string) => {
+      const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001', phone_number_id: 'pn-demo' }, contacts: [{ profile: { name: 'Bea' }, wa_id: '4915199999999' }], messages: [{ from: '4915199999999', id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }] });
+      const answer = await fetch(`${parley.channels}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` }, body });
+      assert.equal(answer.status, 200);
+    };
+    await whatsapp('wamid.bad-input-1', 'hello from WhatsApp');
+    // One conversation per customer: it has the customer's id.
+    const found = await waitFor(() => grpcurl(api, ['parley.v1.CustomerService/FindCustomer'], { data: { identity: { kind: 'whatsapp', id: '4915199999999' } }, token: supervisor }), (r) => r.exit === 0, { what: 'the WhatsApp customer' });
+    const customerId = (JSON.parse(found.stdout) as { customer: { id: string } }).customer.id;
+    const conversation = { id: customerId, customerId };
+    const version = async () => (await invoke<{ conversation: { version: string } }>(api, `${C}GetConversation`, { conversation_id: conversation.id }, supervisor)).conversation.version;
+    const before = await version();
+    for (const [text, words] of [['x'.repeat(4_097), /whatsapp carries at most 4096 characters/], ['x'.repeat(65_537), /text too long/]] as const) {
+      const refused = await grpcurl(api, [`${C}SendMessage`], { data: { conversation_id: conversation.id, message_id: `too-long-${text.length}`, text }, token: supervisor });
+      assert.equal(refused.code, 'InvalidArgument', refused.stderr);
+      assert.match(refused.stderr, words);
+      // The field violations come as google.rpc.BadRequest, decoded through reflection.
+      assert.match(refused.stderr, /"@type": "type.googleapis.com\/google.rpc.BadRequest"[\s\S]*"field": "text"/);
+    }
+    const big = await grpcurl(api, ['parley.v1.CustomerService/SetAttributes'], { data: { customer_id: conversation.customerId, attributes: { fine: 'yes', notes: 'n'.repeat(1024 * 1024) } }, token: supervisor });
+    assert.equal(big.code, 'InvalidArgument', big.stderr);
+    const customer = await invoke<{ customer: { attributes?: Record<string, unknown> } }>(api, 'parley.v1.CustomerService/GetCustomer', { customer_id: conversation.customerId }, supervisor);
+    assert.equal(customer.customer.attributes?.['fine'], undefined, 'all or nothing: the value that fitted was not written either');
+    const timeline = (await invoke<{ conversation: { timeline: { message?: { id: string } }[] } }>(api, `${C}GetConversation`, { conversation_id: conversation.id }, supervisor)).conversation.timeline;
+    assert.deepEqual(timeline.filter((e) => e.message?.id.startsWith('too-long')), [], 'no refused message in the conversation');
+    // The customer writes again and is recorded as before.
+    await whatsapp('wamid.bad-input-2', 'still there?');
+    await waitFor(version, (v) => Number(v) > Number(before), { what: 'the next message recorded' });
   });
 });

@@ -29,6 +29,28 @@ function open(snapshotEvery: number) {
 }
 
 describe('DeciderStore: commands against a stream', () => {
+  it('takes a stored event that today\'s schema refuses as written, counted, instead of failing the stream for ever', async () => {
+    const { log, close } = open(100);
+    try {
+      const registry = new Registry();
+      const store = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, registry });
+      await store.handle('conversation-c1', receive(1), envelope);
+      // Written by an older or faulty writer, past the contract's 65,536 characters.
+      await log.append('conversation-c1', [{ type: 'conversation.message-sent', tenantId: 't', data: { messageId: 'too-long', channel: 'whatsapp', author: { kind: 'agent', agentId: 'a1' }, text: 'x'.repeat(65_537), attachments: [], at: at(2) }, metadata: { subjectId: 'u1' } }], 'any');
+      const result = await store.handle('conversation-c1', receive(3), envelope);
+      assert.deepEqual(result.events.map((e) => e.type), ['conversation.message-received'], 'the customer\'s next message is recorded');
+      assert.ok(result.state.messages['too-long'], 'the stored event is part of the state');
+      const tolerated = (await registry.getSingleMetric('parley_event_log_tolerated_events_total')!.get()).values;
+      assert.deepEqual(tolerated.map((v) => [v.labels['type'], v.value]), [['conversation.message-sent', 1]]);
+      // Anything else that fails is still an error: a type without a contract.
+      await log.append('conversation-c1', [{ type: 'conversation.unheard-of', tenantId: 't', data: {}, metadata: { subjectId: 'u1' } }], 'any');
+      await assert.rejects(store.handle('conversation-c1', receive(4), envelope), /no contract for event type conversation.unheard-of/);
+    } finally {
+      await close();
+    }
+  });
+
+
   it('tells onAppended once per append it wrote, with the state decided on; a redelivery that writes nothing tells nothing', async () => {
     const { log, close } = open(100);
     try {

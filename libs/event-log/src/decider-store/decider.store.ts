@@ -1,5 +1,7 @@
 import type { EventContract } from '@parley/contracts';
 import { upcast } from '@parley/contracts';
+import { counter, defaultRegistry, type Registry } from '@parley/observability';
+import { ZodError } from 'zod';
 import { fold, type Decider } from '@parley/decider';
 import { isErased } from '../crypto/encrypting.event-log';
 import type { NewEvent, RecordedEvent } from '../event-envelope';
@@ -33,6 +35,8 @@ export interface DeciderStoreOptions<Command, Event extends DomainEvent, State> 
    * state they were decided on: where writers count what they wrote (metrics),
    * so nothing is counted twice by instances or replays.
    */
+  /** Where stored events taken although today's schema refuses them are counted (the default registry when not given). */
+  readonly registry?: Registry;
   readonly onAppended?: (appended: { readonly streamId: string; readonly previous: State; readonly events: readonly Event[]; readonly state: State }) => void;
 }
 
@@ -207,9 +211,17 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
       // An erased customer's personal fields no longer fit their schema; the
       // decider never reads them, so the event is taken as it is.
       if (containsErased(event.data)) return { type: event.type, data: event.data } as Event;
-      throw error;
+      // A stored event that today's schema refuses (a limit tightened, a writer's bug) is
+      // a fact all the same: taken as written and counted, never a stream that fails for ever.
+      if (!(error instanceof ZodError)) throw error;
+      toleratedEvents(this.options.registry).inc({ type: event.type });
+      return { type: event.type, data: event.data } as Event;
     }
   }
+}
+
+function toleratedEvents(registry: Registry = defaultRegistry()) {
+  return counter(registry, { name: 'parley_event_log_tolerated_events_total', help: "Stored events read although today's schema refuses them (taken as written), by event type.", labelNames: ['type'] as const });
 }
 
 function containsErased(value: unknown): boolean {

@@ -74,9 +74,9 @@ export class CustomersGrpc {
       SetAttributes: e.unary('SetAttributes', AGENTS, async (req: { customer_id: string; attributes: Struct | null }, caller) => {
         const attributes = fromStruct(req.attributes);
         if (Object.keys(attributes).length === 0) throw new InvalidArgumentError('invalid request', [{ field: 'attributes', description: 'at least one attribute' }]);
-        let customer = null;
-        for (const [key, value] of Object.entries(attributes)) customer = await this.run(caller, req.customer_id, { type: 'SetAttribute', key, value, at: this.now() });
-        return { customer };
+        // All or nothing: one append, so a value refused leaves the others unwritten too.
+        const at = this.now();
+        return { customer: await this.runAll(caller, req.customer_id, Object.entries(attributes).map(([key, value]) => ({ type: 'SetAttribute' as const, key, value, at }))) };
       }),
       MergeCustomers: e.unary('MergeCustomers', SUPERVISORS, async (req: { survivor_customer_id: string; absorbed_customer_id: string }, caller) => {
         const survivor = await this.load(caller, req.survivor_customer_id);
@@ -138,9 +138,13 @@ export class CustomersGrpc {
     return loaded;
   }
 
-  private async run(caller: Caller, customerId: string, command: CustomerCommand) {
+  private run(caller: Caller, customerId: string, command: CustomerCommand) {
+    return this.runAll(caller, customerId, [command]);
+  }
+
+  private async runAll(caller: Caller, customerId: string, commands: readonly CustomerCommand[]) {
     await this.load(caller, customerId);
-    const result = await this.directory.customers.handle(customerStream(caller.tenantId, customerId), command, {
+    const result = await this.directory.customers.handleAll(customerStream(caller.tenantId, customerId), commands, {
       tenantId: caller.tenantId,
       metadata: { subjectId: customerId, actor: caller.subject, role: caller.role },
     });
