@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SqliteEventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
-import { ProjectionRunner, type Projection } from './projection.runner';
+import { waitFor } from '@parley/testing-support';
+import { listParked, ProjectionRunner, requestRetry, type Projection } from './projection.runner';
 import { SqliteReadModelStore } from './sqlite/sqlite.read-model';
 
 describe('projection runner: a projection of some event types', () => {
@@ -34,6 +35,52 @@ describe('projection runner: a projection of some event types', () => {
       assert.equal(await runner.catchUp(), 1);
       assert.deepEqual(handled.at(-1), 'wanted.last@302');
     } finally {
+      await log.close();
+      await store.close();
+    }
+  });
+});
+
+describe('projection runner: one event that always fails', () => {
+  it('is tried a few times, then parked with its reason while the rest flows on; an operator lists it and has it applied again', async () => {
+    const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+    const store = new SqliteReadModelStore(':memory:');
+    const registry = new Registry();
+    const handled: number[] = [];
+    let tries = 0;
+    let poisoned = true;
+    const projection: Projection = {
+      name: 'counting',
+      tables: ['counting'],
+      async handle(event) {
+        const i = (event.data as { i: number }).i;
+        if (i === 2 && poisoned) {
+          tries++;
+          throw new RangeError('value out of range for this read model');
+        }
+        handled.push(i);
+      },
+    };
+    const runner = new ProjectionRunner({ log, store, projection, registry, maxAttempts: 3, retryCheckMs: 0, pollMs: 10 });
+    try {
+      for (let i = 0; i < 5; i++) await log.append(`s-${i}`, [{ type: 'thing.happened', tenantId: 't', data: { i } }], 'no_stream');
+      assert.equal(await runner.catchUp(), 5);
+      assert.deepEqual(handled, [0, 1, 3, 4], 'everything after the bad event applied');
+      assert.equal(tries, 3, 'tried three times');
+      assert.ok(runner.caughtUp);
+      const parked = await runner.parked();
+      assert.deepEqual(parked.map((p) => [p.streamId, p.type, p.reason, p.attempts, p.retryRequested]), [['s-2', 'thing.happened', 'RangeError: value out of range for this read model', 3, false]]);
+      assert.deepEqual((await listParked(store)).map((p) => p.eventId), [parked[0]!.eventId]);
+      assert.deepEqual((await registry.getSingleMetric('parley_projection_parked_total')!.get()).values.map((v) => v.value), [1]);
+      // The cause is mended; the operator asks for another try (`npm run parked -- retry`), the running projection applies it.
+      poisoned = false;
+      assert.equal(await requestRetry(store, [parked[0]!.id]), 1);
+      runner.start();
+      await waitFor(() => runner.parked(), (p) => p.length === 0, { what: 'the parked event applied' });
+      assert.deepEqual(handled, [0, 1, 3, 4, 2]);
+      await runner.stop();
+    } finally {
+      await runner.stop();
       await log.close();
       await store.close();
     }

@@ -1,5 +1,5 @@
 import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
-import { createLogger, defaultRegistry, gauge, type Logger, type Registry } from '@parley/observability';
+import { counter, createLogger, defaultRegistry, gauge, type Logger, type Registry } from '@parley/observability';
 import type { ReadModelStore } from './read-model.port';
 
 /** Writes of one projection, into the generation being built. */
@@ -21,6 +21,25 @@ export interface Projection {
 }
 
 const STATE_TABLE = 'projection_state';
+/** Events a projection could not apply after its attempts, kept with the reason until an operator retries them. */
+export const PARKED_TABLE = 'projection_parked';
+
+/** One parked event: what failed, why, and whether an operator asked for another try. */
+export interface ParkedEvent {
+  readonly id: string;
+  readonly projection: string;
+  readonly eventId: string;
+  readonly position: number;
+  readonly streamId: string;
+  readonly type: string;
+  /** The error's name and message, at most 500 characters (Parley's errors carry no personal data). */
+  readonly reason: string;
+  readonly attempts: number;
+  readonly parkedAt: string;
+  /** Set by `requestRetry` (the `parked` CLI); the projection applies the event again on its next look. */
+  readonly retryRequested: boolean;
+  readonly [key: string]: unknown;
+}
 
 interface GenerationDoc {
   readonly id: string;
@@ -46,7 +65,9 @@ export class ProjectionRunner {
   private readonly logger: Logger;
   private readonly position;
   private readonly lag;
+  private readonly parkedTotal;
   private reachedHead = false;
+  private lastRetryCheck = 0;
 
   constructor(
     private readonly options: {
@@ -57,11 +78,16 @@ export class ProjectionRunner {
       readonly pollMs?: number;
       readonly logger?: Logger;
       readonly registry?: Registry;
+      /** Tries of one event before it is parked and the projection goes on (default 5, backing off from 100 ms). */
+      readonly maxAttempts?: number;
+      /** How often parked events an operator asked to retry are looked for (default 5 s). */
+      readonly retryCheckMs?: number;
     },
   ) {
     this.logger = options.logger ?? createLogger('projection');
     const registry = options.registry ?? defaultRegistry();
     this.position = gauge(registry, { name: 'parley_projection_checkpoint_position', help: 'Last log position a projection has applied.', labelNames: ['projection'] as const });
+    this.parkedTotal = counter(registry, { name: 'parley_projection_parked_total', help: 'Events a projection could not apply after its attempts and parked, so that the rest flows on.', labelNames: ['projection'] as const });
     this.lag = gauge(registry, { name: 'parley_projection_lag_seconds', help: 'Age of the last event a projection applied while more may follow; 0 once it has read up to the head of the log.', labelNames: ['projection'] as const });
   }
 
@@ -95,7 +121,7 @@ export class ProjectionRunner {
     this.running = (async () => {
       while (!this.stopped) {
         try {
-          const applied = await this.catchUp();
+          const applied = (await this.catchUp()) + (await this.retryRequested());
           if (applied === 0) await new Promise((r) => setTimeout(r, this.options.pollMs ?? 100));
         } catch (error) {
           this.logger.error({ projection: this.options.projection.name, err: (error as Error)?.message }, 'projection failed; retrying');
@@ -140,7 +166,7 @@ export class ProjectionRunner {
       const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500, ...(projection.types ? { types: projection.types } : {}) });
       const moved = page.checkpoint !== checkpoint;
       for (const event of page.events) {
-        await projection.handle(event, store, tables);
+        await this.applyOrPark(event, tables);
         await turns.pause();
       }
       if (moved) {
@@ -163,6 +189,97 @@ export class ProjectionRunner {
     }
     return applied;
   }
+
+  /**
+   * One event, tried a few times; one that still fails is parked with its reason and
+   * the projection goes on, so that no single event stops it for everybody. A store
+   * that cannot even take the parked row fails the page, which is read again later.
+   */
+  private async applyOrPark(event: RecordedEvent, tables: ProjectionTables): Promise<void> {
+    const { store, projection } = this.options;
+    const attempts = this.options.maxAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await projection.handle(event, store, tables);
+      } catch (error) {
+        if (attempt >= attempts) {
+          await store.upsert(PARKED_TABLE, {
+            id: parkedId(projection.name, event.id),
+            projection: projection.name,
+            eventId: event.id,
+            position: event.position,
+            streamId: event.streamId,
+            type: event.type,
+            reason: describe(error),
+            attempts: attempt,
+            parkedAt: new Date().toISOString(),
+            retryRequested: false,
+          } satisfies ParkedEvent);
+          this.parkedTotal.inc({ projection: projection.name });
+          this.logger.error({ projection: projection.name, eventId: event.id, type: event.type, position: event.position, attempts: attempt, reason: describe(error) }, 'event parked: the projection goes on without it');
+          return;
+        }
+        this.logger.warn({ projection: projection.name, eventId: event.id, type: event.type, attempt, reason: describe(error) }, 'projection failed on an event; trying again');
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2000)));
+      }
+    }
+  }
+
+  /** This projection's parked events, oldest first. */
+  async parked(limit = 100): Promise<readonly ParkedEvent[]> {
+    return (await this.options.store.find<ParkedEvent>(PARKED_TABLE, { where: { projection: this.options.projection.name }, orderBy: { field: 'position', direction: 'asc' }, limit })).documents;
+  }
+
+  /** Applies again the parked events an operator asked to retry (at most every retryCheckMs); returns how many now went through. */
+  private async retryRequested(): Promise<number> {
+    const now = Date.now();
+    if (now - this.lastRetryCheck < (this.options.retryCheckMs ?? 5000)) return 0;
+    this.lastRetryCheck = now;
+    const { store, projection, log } = this.options;
+    const asked = (await store.find<ParkedEvent>(PARKED_TABLE, { where: { projection: projection.name, retryRequested: true }, orderBy: { field: 'position', direction: 'asc' }, limit: 100 })).documents;
+    const generation = await this.activeGeneration();
+    const tables: ProjectionTables = { table: (name) => physical(name, generation) };
+    let done = 0;
+    for (const row of asked) {
+      const event = (await log.readAll({ after: row.position - 1, limit: 1 })).events.find((e) => e.id === row.eventId);
+      try {
+        // An event gone from the log (erased) has nothing left to apply.
+        if (event) await projection.handle(event, store, tables);
+        await store.delete(PARKED_TABLE, row.id);
+        done++;
+        this.logger.info({ projection: projection.name, eventId: row.eventId }, 'parked event applied on retry');
+      } catch (error) {
+        await store.upsert(PARKED_TABLE, { ...row, reason: describe(error), attempts: row.attempts + 1, retryRequested: false });
+        this.logger.error({ projection: projection.name, eventId: row.eventId, reason: describe(error) }, 'parked event failed again on retry');
+      }
+    }
+    return done;
+  }
+}
+
+/** Asks the projections that parked these events (or every parked event, without ids) to apply them again. */
+export async function requestRetry(store: ReadModelStore, ids?: readonly string[]): Promise<number> {
+  let asked = 0;
+  for (;;) {
+    const page = await store.find<ParkedEvent>(PARKED_TABLE, { where: { retryRequested: false }, orderBy: { field: 'position', direction: 'asc' }, limit: 500 });
+    const wanted = page.documents.filter((row) => !ids || ids.includes(row.id) || ids.includes(row.eventId));
+    for (const row of wanted) await store.upsert(PARKED_TABLE, { ...row, retryRequested: true });
+    asked += wanted.length;
+    if (!page.nextPageToken || wanted.length === 0) return asked;
+  }
+}
+
+/** Every parked event in a store, of every projection, oldest first. */
+export async function listParked(store: ReadModelStore, limit = 500): Promise<readonly ParkedEvent[]> {
+  return (await store.find<ParkedEvent>(PARKED_TABLE, { orderBy: { field: 'position', direction: 'asc' }, limit })).documents;
+}
+
+function parkedId(projection: string, eventId: string): string {
+  return `${projection}:${eventId}`;
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
 }
 
 function physical(table: string, generation: number): string {
