@@ -15,3 +15,11 @@ export const streams = {
   visitor: (tenantId: string, visitorId: string) => `visitor-${tenantId}-${visitorId}`,
   identityClaim: (tenantId: string, digest: string) => `identity-${tenantId}-${digest}`,
 } as const;
+
+/** Every stream category (a stream id up to its first '-'); the outbox publishes each to `parley.<category>.events`. */
+export const STREAM_CATEGORIES = ['conversation', 'customer', 'agent', 'queue', 'routing', 'targeting', 'visitor', 'identity'] as const;
+
+/** The Kafka topic of a stream category's events. */
+export function eventsTopic(category: (typeof STREAM_CATEGORIES)[number]): string {
+  return `parley.${category}.events`;
+}

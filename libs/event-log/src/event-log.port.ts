@@ -67,6 +67,8 @@ export interface ReadUnpublishedOptions {
   readonly limit: number;
   /** Only events recorded before this instant: leaves fresh appends to the process that wrote them. */
   readonly recordedBefore?: Date;
+  /** Only events after this log position: a relay pages past events it could not publish yet. */
+  readonly afterPosition?: number;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface SubscribeOptions {
 export interface Subscription {
   /** Stops taking messages, lets the handler in progress finish, commits, and leaves the group. */
   close(): Promise<void>;
+  /** False while the consumer is down (crashed, being restarted): the process is then not ready. */
+  running(): boolean;
 }
 
 export interface TopicSpec {
@@ -82,4 +84,7 @@ export const DEAD_LETTER_HEADERS = {
   offset: 'parley_dlq_original_offset',
   groupId: 'parley_dlq_group_id',
   failedAt: 'parley_dlq_failed_at',
+  /** Set when the payload was too large for the dead-letter topic: the record is a reference (topic, partition, offset) only. */
+  payloadOmitted: 'parley_dlq_payload_omitted',
+  payloadBytes: 'parley_dlq_payload_bytes',
 } as const;

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { isOpen } from '@parley/availability-domain';
+import { STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, gauge, startHealthServer, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
@@ -33,8 +34,9 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   // log to its own bus: a second relay here would mark events published on Kafka
   // that the composition's bus then never carries.
   const bus = !options.composed && config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger }) : null;
-  if (bus) await bus.ensureTopics(['conversation', 'customer', 'identity', 'agent', 'queue', 'targeting', 'visitor'].map((c) => ({ name: `parley.${c}.events`, partitions: 12 })));
-  const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
+  // Every topic the relay may publish to exists before it starts: brokers usually refuse to create topics on the fly.
+  if (bus) await bus.ensureTopics(STREAM_CATEGORIES.map((c) => ({ name: eventsTopic(c), partitions: 12 })));
+  const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, registry, sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
   relay?.start();
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
   const queuesOpen = gauge(registry, { name: 'parley_queues_open', help: 'Queues within their business hours now, by queue id (summed over tenants).', labelNames: ['queue'] as const });

@@ -91,6 +91,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   await feed.start();
   const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+  if (channelTopics) health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
   // The widget's offer, from availability's own events in the log: a read model of
   // this service's, so a page view costs no call to another service.
   const availability = new AvailabilityModel(tail, logger);

@@ -250,6 +250,9 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await page.close();
 
     // Later an agent comes online, gets the conversation and answers; the visitor sees it on return.
+    // Earlier visitors of this run still wait for an agent, and their open offers hold live-chat
+    // slots (as routing counts them): room for more, so that live chat is offered again.
+    await call(availability, 'SetCapacity', { agent_id: 'demo-agent-2', live_chats: 5, messaging: 10, languages: ['en', 'de'] }, tokens['supervisor']!);
     await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-2']!);
     await agentAnswers('demo-agent-2', conversationId, 'Of course, we will call you at 10.');
     const back = await context.newPage();

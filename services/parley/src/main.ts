@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const storage = await openStorage(loadHistoryConfig(env), registry);
   const bus = new InProcessBus({ registry, logger });
   // Every event appended by any service reaches the bus, as Kafka would carry it.
-  const relay = new OutboxRelay({ log: storage.raw, bus, logger, sweepIntervalMs: 200, sweepAgeMs: 0 });
+  const relay = new OutboxRelay({ log: storage.raw, bus, logger, registry, sweepIntervalMs: 200, sweepAgeMs: 0 });
   relay.start();
   let started = false;
   health.addReadinessCheck('services', async () => ({ ok: started }));

@@ -36,6 +36,7 @@ export async function startRouting(config: RoutingConfig, options: { registry?: 
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus('parley.v1.RoutingService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+  health.addReadinessCheck('consumers', async () => ({ ok: work.running() }));
 
   const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_ROUTING_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
   const httpPort = http.port;

@@ -23,7 +23,10 @@ export const ChannelMessageReceived = contract(
     text: z.string().min(1).max(65_536).optional(),
     attachments: z.array(Attachment).max(20).default([]),
     at: Instant,
-  }),
+  })
+    .refine((d) => d.text !== undefined || d.attachments.length > 0, { message: 'a message needs text or an attachment', path: ['text'] })
+    // The same rule, stated in the published JSON Schema.
+    .meta({ anyOf: [{ required: ['text'] }, { required: ['attachments'], properties: { attachments: { minItems: 1 } } }] }),
   ['identity.id', 'text', 'attachments[].ref', 'attachments[].name'],
 );
 

@@ -251,7 +251,7 @@ export class MongoEventLog implements EventLog {
   async readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]> {
     const before = options.recordedBefore?.toISOString() ?? '9999-12-31T23:59:59.999Z';
     const docs = await this.events
-      .find({ pending: true, recordedAt: { $lt: before } })
+      .find({ pending: true, recordedAt: { $lt: before }, ...(options.afterPosition ? { position: { $gt: options.afterPosition } } : {}) })
       .sort({ position: 1 })
       .limit(options.limit)
       .toArray();

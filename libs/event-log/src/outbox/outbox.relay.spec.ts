@@ -172,3 +172,47 @@ describe('publication without loss, with a writer killed mid-way (FerretDB and K
     await consumer.subscription.close();
   });
 });
+
+describe('outbox relay: one topic that cannot be published to', () => {
+  it('leaves that topic\'s events for the next pass and publishes every other topic\'s behind them, in order, with metrics', async () => {
+    const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+    const inner = new InProcessBus({ registry: new Registry() });
+    const down = new Set(['parley.routing.events']);
+    const published: { topic: string; type: string }[] = [];
+    const bus: MessageBus = {
+      publish: async (topic, messages) => {
+        if (down.has(topic)) throw new Error('This server does not host this topic-partition');
+        for (const m of messages) published.push({ topic, type: String(m.headers?.['ce_type']) });
+        await inner.publish(topic, messages);
+      },
+      subscribe: (options) => inner.subscribe(options),
+      ensureTopics: (topics) => inner.ensureTopics(topics),
+      close: () => inner.close(),
+    };
+    const registry = new Registry();
+    const relay = new OutboxRelay({ log, bus, registry, batchSize: 2 });
+    const value = async (name: string, labels: Record<string, string> = {}) => (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    try {
+      // The routing events come first, and fill more than one page of the relay.
+      await log.append('routing-t-q1', [{ type: 'routing.first', tenantId: 't', data: {} }, { type: 'routing.second', tenantId: 't', data: {} }, { type: 'routing.third', tenantId: 't', data: {} }], 'no_stream');
+      await log.append('conversation-t-c1', [{ type: 'conversation.one', tenantId: 't', data: {} }, { type: 'conversation.two', tenantId: 't', data: {} }], 'no_stream');
+      await log.append('agent-t-a1', [{ type: 'agent.one', tenantId: 't', data: {} }], 'no_stream');
+      await assert.rejects(relay.sweep(), { name: 'OutboxTopicsFailedError' });
+      assert.deepEqual(published.map((p) => p.type), ['conversation.one', 'conversation.two', 'agent.one'], 'the others went out behind the failing topic');
+      assert.deepEqual((await log.readUnpublished({ limit: 10 })).map((e) => e.type), ['routing.first', 'routing.second', 'routing.third']);
+      assert.equal(await value('parley_outbox_pending_events'), 3);
+      assert.ok((await value('parley_outbox_oldest_pending_seconds'))! >= 0);
+      assert.ok((await value('parley_outbox_publish_failures_total', { topic: 'parley.routing.events' }))! >= 1);
+      // The topic comes back: the next pass publishes its events, in their order, and nothing twice.
+      down.clear();
+      assert.equal(await relay.sweep(), 3);
+      assert.deepEqual(published.map((p) => p.type), ['conversation.one', 'conversation.two', 'agent.one', 'routing.first', 'routing.second', 'routing.third']);
+      assert.equal(await value('parley_outbox_pending_events'), 0);
+      assert.equal(await value('parley_outbox_oldest_pending_seconds'), 0);
+    } finally {
+      await relay.stop();
+      await bus.close();
+      await log.close();
+    }
+  });
+});

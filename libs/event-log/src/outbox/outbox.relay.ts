@@ -1,5 +1,5 @@
 import type { MessageBus } from '@parley/message-bus';
-import { createLogger, type Logger } from '@parley/observability';
+import { counter, createLogger, defaultRegistry, gauge, type Logger, type Registry } from '@parley/observability';
 import type { RecordedEvent } from '../event-envelope';
 import type { EventLog } from '../event-log.port';
 import { toCloudEventMessage } from './cloud-event.mapping';
@@ -19,7 +19,10 @@ export interface OutboxRelayOptions {
    */
   readonly sweepAgeMs?: number;
   readonly logger?: Logger;
+  readonly registry?: Registry;
 }
+
+const PENDING_COUNTED_UP_TO = 1000;
 
 export function defaultTopicFor(event: RecordedEvent): string {
   const category = event.streamId.split('-', 1)[0]!.replace(/[^a-z0-9]/gi, '').toLowerCase() || 'misc';
@@ -38,10 +41,17 @@ export class OutboxRelay {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly failures;
+  private readonly pending;
+  private readonly oldest;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.topicFor = options.topicFor ?? defaultTopicFor;
     this.logger = options.logger ?? createLogger('outbox-relay');
+    const registry = options.registry ?? defaultRegistry();
+    this.failures = counter(registry, { name: 'parley_outbox_publish_failures_total', help: 'Publications of outbox events to a topic that failed (retried on the next pass), by topic.', labelNames: ['topic'] as const });
+    this.pending = gauge(registry, { name: 'parley_outbox_pending_events', help: "Events in the log not yet published, as the relay's last pass left them (counted up to 1,000)." });
+    this.oldest = gauge(registry, { name: 'parley_outbox_oldest_pending_seconds', help: 'Age of the oldest event not yet published after the last pass; 0 when none waits.' });
   }
 
   start(): void {
@@ -59,23 +69,38 @@ export class OutboxRelay {
 
   /** Publishes events just appended by this process, ahead of the next sweep. */
   publishAppended(events: readonly RecordedEvent[]): Promise<void> {
-    return this.serialize(() => this.publishAndMark(events));
+    return this.serialize(async () => {
+      const failed = new Set<string>();
+      await this.publishAndMark(events, failed);
+      if (failed.size > 0) throw new OutboxTopicsFailedError([...failed]);
+    });
   }
 
-  /** One pass over what is still unpublished; resolves with how many events were published. */
+  /**
+   * One pass over what is still unpublished; resolves with how many events were
+   * published. A topic that fails is left for the next pass and skipped for the rest
+   * of this one (so a stream's events never overtake each other), while the other
+   * topics' events go on being published behind it.
+   */
   sweep(): Promise<number> {
     return this.serialize(async () => {
       let total = 0;
+      let after = 0;
+      const failed = new Set<string>();
+      const age = this.options.sweepAgeMs ?? 0;
       for (;;) {
-        const age = this.options.sweepAgeMs ?? 0;
         const events = await this.options.log.readUnpublished({
           limit: this.options.batchSize ?? 500,
+          afterPosition: after,
           ...(age > 0 ? { recordedBefore: new Date(Date.now() - age) } : {}),
         });
-        if (events.length === 0) return total;
-        await this.publishAndMark(events);
-        total += events.length;
+        if (events.length === 0) break;
+        total += await this.publishAndMark(events, failed);
+        after = events.at(-1)!.position;
       }
+      await this.measure();
+      if (failed.size > 0) throw new OutboxTopicsFailedError([...failed]);
+      return total;
     });
   }
 
@@ -92,14 +117,41 @@ export class OutboxRelay {
     return next;
   }
 
-  private async publishAndMark(events: readonly RecordedEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  private async publishAndMark(events: readonly RecordedEvent[], failed = new Set<string>()): Promise<number> {
+    if (events.length === 0) return 0;
     const byTopic = new Map<string, RecordedEvent[]>();
     for (const e of events) {
       const topic = this.topicFor(e);
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), e]);
     }
-    for (const [topic, list] of byTopic) await this.options.bus.publish(topic, list.map(toCloudEventMessage));
-    await this.options.log.markPublished(events);
+    const published: RecordedEvent[] = [];
+    for (const [topic, list] of byTopic) {
+      if (failed.has(topic)) continue;
+      try {
+        await this.options.bus.publish(topic, list.map(toCloudEventMessage));
+        published.push(...list);
+      } catch (error) {
+        failed.add(topic);
+        this.failures.inc({ topic });
+        this.logger.warn({ topic, events: list.length, err: (error as Error)?.message }, 'publishing to a topic failed; its events wait for the next pass, the other topics go on');
+      }
+    }
+    await this.options.log.markPublished(published);
+    return published.length;
+  }
+
+  /** The oldest event still unpublished and how many are waiting (counted up to 1,000). */
+  private async measure(): Promise<void> {
+    const waiting = await this.options.log.readUnpublished({ limit: PENDING_COUNTED_UP_TO });
+    this.pending.set(waiting.length);
+    this.oldest.set(waiting[0] ? Math.max(0, (Date.now() - Date.parse(waiting[0].recordedAt)) / 1000) : 0);
+  }
+}
+
+/** Some topics could not be published to in a pass; their events are still unpublished. */
+export class OutboxTopicsFailedError extends Error {
+  constructor(readonly topics: readonly string[]) {
+    super(`publishing failed on ${topics.join(', ')}; their events wait for the next pass`);
+    this.name = 'OutboxTopicsFailedError';
   }
 }

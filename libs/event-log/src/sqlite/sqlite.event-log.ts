@@ -165,8 +165,8 @@ export class SqliteEventLog implements EventLog {
         'SELECT * FROM events WHERE stream_id = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT CAST(? AS INTEGER)',
       ),
       all: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT CAST(? AS INTEGER)'),
-      unpublished: this.db.prepare<[string, number], EventRow>(
-        'SELECT * FROM events WHERE published = 0 AND recorded_at < ? ORDER BY position ASC LIMIT CAST(? AS INTEGER)',
+      unpublished: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT * FROM events WHERE published = 0 AND recorded_at < ? AND position > ? ORDER BY position ASC LIMIT CAST(? AS INTEGER)',
       ),
       saveSnapshot: this.db.prepare(
         'INSERT OR IGNORE INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?)',
@@ -262,7 +262,7 @@ export class SqliteEventLog implements EventLog {
 
   async readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]> {
     const before = options.recordedBefore?.toISOString() ?? '9999-12-31T23:59:59.999Z';
-    return this.statements.unpublished.all(before, options.limit).map(fromRow);
+    return this.statements.unpublished.all(before, options.afterPosition ?? 0, options.limit).map(fromRow);
   }
 
   async markPublished(events: readonly EventRef[]): Promise<void> {

@@ -6,6 +6,7 @@ export class BusMetrics {
   private readonly failures;
   private readonly deadLetters;
   private readonly published;
+  private readonly crashes;
 
   constructor(registry: Registry = defaultRegistry()) {
     this.handled = histogram(registry, {
@@ -24,6 +25,11 @@ export class BusMetrics {
       help: 'Messages sent to a dead-letter topic after their retries were spent.',
       labelNames: ['topic', 'group'] as const,
     });
+    this.crashes = counter(registry, {
+      name: 'parley_bus_consumer_crashes_total',
+      help: 'Consumers that crashed on an error Kafka does not retry, and were made anew.',
+      labelNames: ['group'] as const,
+    });
     this.published = counter(registry, {
       name: 'parley_bus_published_messages_total',
       help: 'Messages published.',
@@ -39,6 +45,9 @@ export class BusMetrics {
   }
   countDeadLetter(topic: string, group: string): void {
     this.deadLetters.inc({ topic, group });
+  }
+  countCrash(group: string): void {
+    this.crashes.inc({ group });
   }
   countPublished(topic: string, n: number): void {
     this.published.inc({ topic }, n);

@@ -44,7 +44,7 @@ export async function deliverWithRetry(params: {
         params.onFailure?.(error, attempt);
         // A message that can never succeed (it breaks its schema) goes to the dead letters at once.
         if (isPermanent(error)) {
-          await params.deadLetter(toDeadLetter(params.message, error, attempt, params.groupId));
+          await deadLetterOrReference(params.deadLetter, toDeadLetter(params.message, error, attempt, params.groupId));
           return { status: 'dead-lettered', attempts: attempt };
         }
         if (attempt === policy.maxAttempts) break;
@@ -54,11 +54,31 @@ export async function deliverWithRetry(params: {
         await sleep(backoff / 2 + Math.random() * (backoff / 2));
       }
     }
-    await params.deadLetter(toDeadLetter(params.message, lastError, policy.maxAttempts, params.groupId));
+    await deadLetterOrReference(params.deadLetter, toDeadLetter(params.message, lastError, policy.maxAttempts, params.groupId));
     return { status: 'dead-lettered', attempts: policy.maxAttempts };
   } finally {
     clearInterval(ticker);
   }
+}
+
+/**
+ * The dead letter as it came; a payload the dead-letter topic refuses as too large
+ * (it arrived compressed, or the topic's limit is lower) goes as a reference instead:
+ * the reason and where the original still is (topic, partition, offset), no payload.
+ */
+async function deadLetterOrReference(deadLetter: (message: OutgoingMessage) => Promise<void>, message: OutgoingMessage): Promise<void> {
+  try {
+    await deadLetter(message);
+  } catch (error) {
+    if (!isTooLarge(error)) throw error;
+    await deadLetter({ key: message.key, value: null, headers: { ...message.headers, [DEAD_LETTER_HEADERS.payloadOmitted]: 'too-large', [DEAD_LETTER_HEADERS.payloadBytes]: String(message.value?.length ?? 0) } });
+  }
+}
+
+/** Kafka's answers for a record or batch over the broker's or topic's size limit. */
+export function isTooLarge(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE' || (error instanceof Error && /too large/i.test(error.message));
 }
 
 /** Errors that say so (`retryable: false`) are not retried. */

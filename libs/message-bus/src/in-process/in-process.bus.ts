@@ -83,6 +83,7 @@ export class InProcessBus implements MessageBus {
     const member: Member = { id: this.nextMemberId++, options, partitions: new Set(), stopping: false, inFlight: new Set() };
     await this.rebalance(group, () => group.members.push(member));
     return {
+      running: () => !member.stopping && !this.closed,
       close: async () => {
         member.stopping = true;
         this.wakeAll();

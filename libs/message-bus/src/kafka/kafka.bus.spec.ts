@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import { messageBusContract } from '../testing/message-bus.contract';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { DEAD_LETTER_HEADERS } from '../message-bus.port';
 import { KafkaBus } from './kafka.bus';
 
 messageBusContract('Kafka', async () => {
@@ -49,6 +51,51 @@ describe('Kafka: consumer lag per group', () => {
       await subscription.close();
     } finally {
       release();
+      await bus.close();
+    }
+  });
+});
+
+describe('Kafka: a record too large to dead-letter as it came', () => {
+  it('dead-letters a 2 MB gzip-compressed record as a reference (reason, topic, partition, offset), and the record behind it is handled', async () => {
+    const registry = new Registry();
+    const bus = new KafkaBus({ brokers: infrastructure().kafkaBrokers, registry });
+    const topic = uniqueName('oversized');
+    const handled: string[] = [];
+    // A producer Parley did not configure: plain kafkajs, gzip, as an integration may send.
+    const producer = new Kafka({ brokers: infrastructure().kafkaBrokers, clientId: 'outside-producer', logLevel: logLevel.NOTHING }).producer();
+    try {
+      await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: `${topic}.dead-letter`, partitions: 1 }]);
+      await producer.connect();
+      await producer.send({ topic, compression: CompressionTypes.GZIP, messages: [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 'a') }, { key: 'k', value: 'good' }] });
+      const subscription = await bus.subscribe({
+        groupId: uniqueName('oversized-group'),
+        topics: [topic],
+        handler: async (message) => {
+          if ((message.value?.length ?? 0) > 1024 * 1024) throw Object.assign(new Error('value too large for this handler'), { retryable: false });
+          handled.push(message.value!.toString());
+        },
+      });
+      await waitFor(() => handled, (h) => h.length === 1, { what: 'the record behind the large one', timeoutMs: 30_000 });
+      assert.deepEqual(handled, ['good']);
+      assert.ok(subscription.running(), 'the consumer did not crash');
+      // The dead letter, read as an operator would: the reference, no payload.
+      const dead: { value: Buffer | null; headers: Record<string, string> }[] = [];
+      const reader = new Kafka({ brokers: infrastructure().kafkaBrokers, clientId: 'dead-letter-reader', logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('dead-letter-reader') });
+      await reader.connect();
+      await reader.subscribe({ topics: [`${topic}.dead-letter`], fromBeginning: true });
+      await reader.run({ eachMessage: async ({ message }) => void dead.push({ value: message.value, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) }) });
+      await waitFor(() => dead.length, (n) => n === 1, { what: 'the dead letter', timeoutMs: 30_000 });
+      await reader.disconnect();
+      assert.equal(dead[0]!.value, null);
+      assert.equal(dead[0]!.headers[DEAD_LETTER_HEADERS.payloadOmitted], 'too-large');
+      assert.equal(dead[0]!.headers[DEAD_LETTER_HEADERS.payloadBytes], String(2 * 1024 * 1024));
+      assert.equal(dead[0]!.headers[DEAD_LETTER_HEADERS.topic], topic);
+      assert.equal(dead[0]!.headers[DEAD_LETTER_HEADERS.offset], '0');
+      assert.match(dead[0]!.headers[DEAD_LETTER_HEADERS.error]!, /value too large for this handler/);
+      await subscription.close();
+    } finally {
+      await producer.disconnect();
       await bus.close();
     }
   });

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachMessagePayload, type IHeaders, type Producer, type KafkaConfig } from 'kafkajs';
 import { contextFrom, createLogger, inSpan, traceHeaders, withLogFields, type Logger, type Registry } from '@parley/observability';
 import { BusMetrics } from '../delivery/bus.metrics';
 import { logFieldsOf } from '../delivery/log-fields';
@@ -118,62 +118,95 @@ export class KafkaBus implements MessageBus {
         { name: deadLetterTopic(t), partitions: 1 },
       ]),
     );
-    const consumer = this.kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1_000,
-      allowAutoTopicCreation: false,
-      retry: { retries: 10 },
-    });
-    this.lag.watch(consumer, options.groupId);
-    await consumer.connect();
-    this.consumers.add(consumer);
-    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
     let stopping = false;
-    await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1000,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachMessage: async ({ topic, partition, message, heartbeat }) => {
-        const incoming: IncomingMessage = {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key ? message.key.toString('utf8') : null,
-          value: message.value,
-          headers: decodeHeaders(message.headers),
-          timestamp: message.timestamp,
-        };
-        const started = process.hrtime.bigint();
-        const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(incoming.headers), () => withLogFields(logFieldsOf(incoming), () => deliverWithRetry({
-          message: incoming,
-          handler: options.handler,
-          ...(options.retry ? { retry: options.retry } : {}),
-          groupId: options.groupId,
-          heartbeat,
-          heartbeatEveryMs: this.options.heartbeatIntervalMs ?? 1_000,
-          deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
-          isStopping: () => stopping,
-          onFailure: (error, attempt) => {
-            this.metrics.countFailure(topic, options.groupId);
-            this.logger.warn({ topic, partition, offset: message.offset, attempt, err: errorSummary(error) }, 'handler failed');
-          },
-        })));
-        if (outcome.status === 'dead-lettered') {
-          this.metrics.countDeadLetter(topic, options.groupId);
-          this.logger.error({ topic, partition, offset: message.offset, attempts: outcome.attempts }, 'message dead-lettered');
-        }
-        this.metrics.observeHandled(topic, options.groupId, Number(process.hrtime.bigint() - started) / 1e9);
-      },
-    });
+    let consumer: Consumer | null = null;
+    let restarts = 0;
+    let restartTimer: NodeJS.Timeout | null = null;
+    const eachMessage = async ({ topic, partition, message, heartbeat }: EachMessagePayload) => {
+      const incoming: IncomingMessage = {
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key ? message.key.toString('utf8') : null,
+        value: message.value,
+        headers: decodeHeaders(message.headers),
+        timestamp: message.timestamp,
+      };
+      const started = process.hrtime.bigint();
+      const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(incoming.headers), () => withLogFields(logFieldsOf(incoming), () => deliverWithRetry({
+        message: incoming,
+        handler: options.handler,
+        ...(options.retry ? { retry: options.retry } : {}),
+        groupId: options.groupId,
+        heartbeat,
+        heartbeatEveryMs: this.options.heartbeatIntervalMs ?? 1_000,
+        deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
+        isStopping: () => stopping,
+        onFailure: (error, attempt) => {
+          this.metrics.countFailure(topic, options.groupId);
+          this.logger.warn({ topic, partition, offset: message.offset, attempt, err: errorSummary(error) }, 'handler failed');
+        },
+      })));
+      if (outcome.status === 'dead-lettered') {
+        this.metrics.countDeadLetter(topic, options.groupId);
+        this.logger.error({ topic, partition, offset: message.offset, attempts: outcome.attempts }, 'message dead-lettered');
+      }
+      this.metrics.observeHandled(topic, options.groupId, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    const start = async (): Promise<void> => {
+      const c = this.kafka.consumer({
+        groupId: options.groupId,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+        heartbeatInterval: this.options.heartbeatIntervalMs ?? 1_000,
+        allowAutoTopicCreation: false,
+        retry: { retries: 10 },
+      });
+      consumer = c;
+      this.lag.watch(c, options.groupId);
+      this.consumers.add(c);
+      // kafkajs restarts a consumer itself after retriable errors only; after any other
+      // crash this one is made anew, backing off, and the process is not ready meanwhile.
+      c.on(c.events.CRASH, (event) => {
+        if (event.payload.restart || stopping) return;
+        this.metrics.countCrash(options.groupId);
+        this.logger.error({ group: options.groupId, err: errorSummary(event.payload.error) }, 'consumer crashed; making it anew');
+        void restart(c);
+      });
+      await c.connect();
+      await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+      await c.run({ autoCommit: true, autoCommitInterval: 1000, partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1, eachMessage });
+      restarts = 0;
+    };
+    const restart = async (crashed: Consumer): Promise<void> => {
+      if (consumer !== crashed) return;
+      consumer = null;
+      this.consumers.delete(crashed);
+      this.lag.forget(crashed);
+      await crashed.disconnect().catch(() => undefined);
+      const delay = Math.min(30_000, 1_000 * 2 ** restarts++);
+      restartTimer = setTimeout(() => {
+        restartTimer = null;
+        if (stopping) return;
+        start().catch((error: unknown) => {
+          this.logger.error({ group: options.groupId, err: errorSummary(error) }, 'consumer could not be started; trying again');
+          if (consumer) void restart(consumer);
+        });
+      }, delay);
+    };
+    await start();
     return {
+      running: () => consumer !== null && !stopping,
       close: async () => {
         stopping = true;
+        if (restartTimer) clearTimeout(restartTimer);
         // disconnect() stops fetching, waits for the handler in progress, commits
         // the resolved offsets and leaves the group.
-        await consumer.disconnect();
-        this.consumers.delete(consumer);
-        this.lag.forget(consumer);
+        if (consumer) {
+          await consumer.disconnect();
+          this.consumers.delete(consumer);
+          this.lag.forget(consumer);
+        }
+        consumer = null;
       },
     };
   }

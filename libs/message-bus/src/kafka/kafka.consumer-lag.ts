@@ -19,6 +19,8 @@ export class KafkaConsumerLag {
   private readonly members = new Map<Consumer, Member>();
   private admin: Promise<Admin> | null = null;
   private last: { at: number; values: Map<string, number> } | null = null;
+  /** Every (group, topic) whose lag was once read: shown as unknown when it cannot be read now. */
+  private readonly known = new Set<string>();
   private readonly sources: Set<KafkaConsumerLag>;
 
   constructor(
@@ -38,11 +40,11 @@ export class KafkaConsumerLag {
       labelNames: ['group', 'topic'] as const,
       async collect() {
         this.reset();
-        for (const source of set) {
-          for (const [key, value] of await source.read()) {
-            const [group, topic] = key.split('\u0000') as [string, string];
-            this.inc({ group, topic }, value);
-          }
+        const sums = new Map<string, number>();
+        for (const source of set) for (const [key, value] of await source.read()) sums.set(key, (sums.get(key) ?? 0) + value);
+        for (const [key, value] of sums) {
+          const [group, topic] = key.split('\u0000') as [string, string];
+          this.set({ group, topic }, value);
         }
       },
     });
@@ -97,11 +99,16 @@ export class KafkaConsumerLag {
         }
       }
       this.last = { at: Date.now(), values };
+      for (const key of values.keys()) this.known.add(key);
     } catch (error) {
-      // A scrape must not fail because a broker is away; the lag is then unknown, not zero.
+      // A scrape must not fail because a broker is away; the lag is then unknown (NaN), never zero.
       this.logger.warn({ err: (error as Error)?.name }, 'consumer lag not read');
       this.admin = null;
-      return new Map();
+      const unknown = new Map<string, number>();
+      for (const key of this.known) unknown.set(key, Number.NaN);
+      for (const member of this.members.values()) for (const topic of Object.keys(member.assignment)) unknown.set(`${member.groupId}\u0000${topic}`, Number.NaN);
+      this.last = null;
+      return unknown;
     }
     return values;
   }

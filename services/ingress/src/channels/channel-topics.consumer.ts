@@ -37,8 +37,15 @@ export class ChannelTopicsConsumer {
     await this.subscription?.close();
   }
 
+  /** Whether the consumer takes messages now (readiness). */
+  running(): boolean {
+    return this.subscription?.running() ?? false;
+  }
+
   private async handle(message: IncomingMessage): Promise<void> {
     const type = message.headers['ce_type'];
+    // CloudEvents binary mode, version 1.0 only: another version's attributes may mean something else.
+    if (message.headers['ce_specversion'] !== '1.0') throw new MalformedChannelMessageError(`ce_specversion must be 1.0, not ${JSON.stringify(message.headers['ce_specversion'] ?? null).slice(0, 20)}`);
     let data: unknown;
     try {
       data = JSON.parse(message.value?.toString('utf8') ?? 'null');

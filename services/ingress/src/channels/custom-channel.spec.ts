@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import { after, before, describe, it } from 'node:test';
 import { CHANNEL_TOPICS, streams } from '@parley/contracts';
+import { SCHEMAS_DIR } from '@parley/contracts-docs';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey } from '@parley/event-log';
 import { KafkaBus, type IncomingMessage } from '@parley/message-bus';
@@ -70,6 +73,26 @@ describe('ingress: a custom channel over Kafka, end to end with the sample SMS g
     const letter = await waitFor(() => dead.find((m) => m.headers['ce_id'] === id), (m) => m !== undefined, { what: 'the dead letter', timeoutMs: 30_000 });
     assert.match(letter!.headers['parley_dlq_error'] ?? '', /identity/);
     assert.equal(letter!.headers['parley_dlq_attempts'], '1');
+    await sub.close();
+  });
+
+  it('refuses a CloudEvent of another spec version and a message with neither text nor attachment, as the published schema says, and records the good one behind them', async () => {
+    const dead: IncomingMessage[] = [];
+    const sub = await bus.subscribe({ groupId: `dlq-${randomUUID()}`, topics: [`${CHANNEL_TOPICS.inbound}.dead-letter`], handler: async (m) => void dead.push(m), fromBeginning: true });
+    const record = (id: string, specversion: string, body: Record<string, unknown>) => ({ key: '+4915100000001', value: JSON.stringify({ tenantId: tenant, channel: 'sms', identity: { kind: 'sms', id: '+4915100000001' }, at: new Date().toISOString(), ...body }), headers: { ce_type: 'parley.channel.message-received', ce_id: id, ce_specversion: specversion, ce_source: 'urn:test' } });
+    const [old, empty, good] = [randomUUID(), randomUUID(), randomUUID()];
+    // Written by hand from the AsyncAPI document: binary-mode CloudEvents, the data as JSON.
+    await bus.publish(CHANNEL_TOPICS.inbound, [record(old, '0.3', { channelMessageId: `old-${old}`, text: 'from a 0.3 producer' }), record(empty, '1.0', { channelMessageId: `empty-${empty}` }), record(good, '1.0', { channelMessageId: `good-${good}`, text: 'the one that counts' })]);
+    const letters = await waitFor(() => [old, empty].map((id) => dead.find((m) => m.headers['ce_id'] === id)), (l) => l.every((m) => m !== undefined), { what: 'both dead letters', timeoutMs: 30_000 });
+    assert.match(letters[0]!.headers['parley_dlq_error'] ?? '', /ce_specversion must be 1.0/);
+    assert.match(letters[1]!.headers['parley_dlq_error'] ?? '', /text or an attachment/);
+    const customerId = await waitFor(() => directory.find(tenant, { kind: 'sms', id: '+4915100000001' }), (c) => c !== null, { what: 'the good message recorded', timeoutMs: 30_000 });
+    const texts = (await storage.log.readStream(streams.conversation(tenant, customerId!))).filter((e) => e.type === 'conversation.message-received').map((e) => (e.data as { text: string }).text);
+    assert.deepEqual(texts, ['the one that counts']);
+    // The published JSON Schema says the same (ajv, as an integration would validate).
+    const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'parley.channel.message-received.v1.json'), 'utf8')) as object;
+    const validate = new Ajv2020({ strict: false }).compile(schema);
+    assert.equal(validate({ tenantId: tenant, channel: 'sms', identity: { kind: 'sms', id: '+4915100000001' }, channelMessageId: 'x', at: new Date().toISOString() }), false);
     await sub.close();
   });
 });

@@ -21,6 +21,11 @@ export type Work =
  */
 export class RoutingWork {
   private readonly subscriptions: Subscription[] = [];
+
+  /** Whether every consumer of the routing service takes messages now (readiness). */
+  running(): boolean {
+    return this.subscriptions.length > 0 && this.subscriptions.every((s) => s.running());
+  }
   private readonly known = new Map<string, { tenantId: string; queueId: string }>();
   private ticker: NodeJS.Timeout | null = null;
 
