@@ -100,3 +100,40 @@ describe('Kafka: a record too large to dead-letter as it came', () => {
     }
   });
 });
+
+describe('Kafka: a consumer that crashes', () => {
+  it('is made anew after an error Kafka does not retry, and takes the message again', async () => {
+    const registry = new Registry();
+    const bus = new KafkaBus({ brokers: infrastructure().kafkaBrokers, registry });
+    const topic = uniqueName('crash');
+    const handled: string[] = [];
+    let refuseDeadLetters = false;
+    let poisonSeen = 0;
+    try {
+      await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+      await bus.publish(topic, [{ key: 'k', value: 'poison' }, { key: 'k', value: 'good' }]);
+      const subscription = await bus.subscribe({
+        groupId: uniqueName('crash-group'),
+        topics: [topic],
+        // The dead-letter topic exists when subscribing; the first dead letter goes to a name the broker refuses outright.
+        deadLetterTopic: (t) => (refuseDeadLetters ? `${t} not a topic!` : `${t}.dead-letter`),
+        handler: async (message) => {
+          if (message.value?.toString() === 'poison') {
+            poisonSeen++;
+            refuseDeadLetters = poisonSeen === 1;
+            throw Object.assign(new Error('cannot take this one'), { retryable: false });
+          }
+          handled.push(message.value!.toString());
+        },
+      });
+      await waitFor(() => handled, (h) => h.includes('good'), { what: 'the consumer made anew, past the poison', timeoutMs: 60_000 });
+      const crashed = (await registry.getSingleMetric('parley_bus_consumer_crashes_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+      assert.equal(crashed, 1, 'one crash, one new consumer');
+      assert.ok(subscription.running());
+      await subscription.close();
+      assert.equal(subscription.running(), false);
+    } finally {
+      await bus.close();
+    }
+  });
+});
