@@ -1,7 +1,7 @@
 import { EVENT_CONTRACTS, upcast, type AvailabilityEvent } from '@parley/contracts';
 import { agentDecider, invitationFor, offerFor, queueDecider, targetingDecider, type AgentAvailability, type AgentState, type Offer, type PageView, type QueueState, type TargetingRule, type TargetingState } from '@parley/availability-domain';
 import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
-import type { Logger } from '@parley/observability';
+import type { LoopProgress, Logger } from '@parley/observability';
 
 interface TenantModel {
   readonly agents: Map<string, AgentState>;
@@ -68,11 +68,12 @@ export class AvailabilityModel {
     }
   }
 
-  follow(): void {
+  follow(progress?: LoopProgress): void {
     this.running = (async () => {
       while (!this.stopped) {
         try {
           const applied = await this.catchUp();
+          progress?.beat();
           if (applied === 0) await new Promise((r) => setTimeout(r, this.pollMs));
         } catch (error) {
           this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'availability model failed to follow the log; retrying');

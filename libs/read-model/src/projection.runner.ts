@@ -1,5 +1,5 @@
 import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
-import { counter, createLogger, defaultRegistry, gauge, type Logger, type Registry } from '@parley/observability';
+import { counter, createLogger, defaultRegistry, gauge, type LoopProgress, type Logger, type Registry } from '@parley/observability';
 import type { ReadModelStore } from './read-model.port';
 
 /** Writes of one projection, into the generation being built. */
@@ -82,6 +82,8 @@ export class ProjectionRunner {
       readonly maxAttempts?: number;
       /** How often parked events an operator asked to retry are looked for (default 5 s). */
       readonly retryCheckMs?: number;
+      /** Told after every page and idle poll of the running loop (liveness). */
+      readonly progress?: LoopProgress;
     },
   ) {
     this.logger = options.logger ?? createLogger('projection');
@@ -122,6 +124,7 @@ export class ProjectionRunner {
       while (!this.stopped) {
         try {
           const applied = (await this.catchUp()) + (await this.retryRequested());
+          this.options.progress?.beat();
           if (applied === 0) await new Promise((r) => setTimeout(r, this.options.pollMs ?? 100));
         } catch (error) {
           this.logger.error({ projection: this.options.projection.name, err: (error as Error)?.message }, 'projection failed; retrying');
@@ -175,6 +178,7 @@ export class ProjectionRunner {
         if (live) this.position.set({ projection: projection.name }, checkpoint);
       }
       applied += page.events.length;
+      if (live) this.options.progress?.beat();
       await onProgress?.(checkpoint, applied);
       const last = page.events.at(-1);
       // A page of other types only is empty and moves the checkpoint: the lag is then unknown, not 0.

@@ -17,17 +17,18 @@ export interface RunningAvailability {
 }
 
 /** The availability service: its state rebuilt from the log at start, then following it. */
-export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; httpHost?: string; storage?: Storage; composed?: boolean } = {}): Promise<RunningAvailability> {
+export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage; composed?: boolean } = {}): Promise<RunningAvailability> {
   const logger = createLogger('availability');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
-  const health = new HealthRegistry();
+  // Composed in one process (npm start), every service reports to the process's one registry.
+  const health = options.health ?? new HealthRegistry();
   // Shared when several services run in one process (npm start): one SQLite connection.
   const storage = options.storage ?? (await openStorage(config, registry));
   // No personal data in what this service reads: the log as stored is enough.
   const model = new AvailabilityModel(storage.raw, logger);
   const replayed = await model.catchUp();
-  model.follow();
+  model.follow(health.loop('availability:model'));
   logger.info({ replayed }, 'availability rebuilt from the log');
   // Presence and capacity changes reach other services on Kafka (parley.agent.events...), published from the log.
   // Composed with the others in one process (npm start), the composition relays the
@@ -36,7 +37,7 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   const bus = !options.composed && config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger }) : null;
   // Every topic the relay may publish to exists before it starts: brokers usually refuse to create topics on the fly.
   if (bus) await bus.ensureTopics(STREAM_CATEGORIES.map((c) => ({ name: eventsTopic(c), partitions: 12 })));
-  const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, registry, sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
+  const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, registry, progress: health.loop('availability:outbox-relay'), sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
   relay?.start();
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
   const queuesOpen = gauge(registry, { name: 'parley_queues_open', help: 'Queues within their business hours now, by queue id (summed over tenants).', labelNames: ['queue'] as const });
@@ -46,7 +47,9 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), { logger, registry });
   const api = new AvailabilityGrpc(storage.log, model, new InvitationWriter(storage.log, model, registry), edge, heartbeats, config.PARLEY_AVAILABILITY_TICK_MS);
   // Agents whose heartbeat stopped turn away, then offline. Only those this instance heard from.
+  const sweepLoop = health.loop('availability:presence-sweep');
   const sweep = setInterval(() => {
+    sweepLoop.beat();
     const now = Date.now();
     const counts = { online: 0, away: 0 };
     const staffed = new Set<string>();

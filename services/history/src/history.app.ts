@@ -21,11 +21,12 @@ export interface RunningHistory {
 }
 
 /** The history service: the public gRPC API on `address`, health and metrics over HTTP. */
-export async function startHistory(config: HistoryConfig, options: { registry?: Registry; httpHost?: string; storage?: Storage } = {}): Promise<RunningHistory> {
+export async function startHistory(config: HistoryConfig, options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage } = {}): Promise<RunningHistory> {
   const logger = createLogger('history');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
-  const health = new HealthRegistry();
+  // Composed in one process (npm start), every service reports to the process's one registry.
+  const health = options.health ?? new HealthRegistry();
   // Shared when several services run in one process (npm start): one SQLite connection.
   const store = options.storage ?? (await openStorage(config, registry));
   const log = store.log;
@@ -43,9 +44,9 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   const rules = { botsCount: config.PARLEY_SLA_COUNT_BOTS };
   const projections = historyProjections(log, masterKey, rules);
   const runners = {
-    list: new ProjectionRunner({ log, store: store.readModels, projection: projections.list, logger, registry }),
-    timeline: new ProjectionRunner({ log, store: store.readModels, projection: projections.timeline, logger, registry }),
-    search: new ProjectionRunner({ log, store: store.readModels, projection: projections.search, logger, registry }),
+    list: new ProjectionRunner({ log, store: store.readModels, projection: projections.list, logger, registry, progress: health.loop(`history:projection:${projections.list.name}`) }),
+    timeline: new ProjectionRunner({ log, store: store.readModels, projection: projections.timeline, logger, registry, progress: health.loop(`history:projection:${projections.timeline.name}`) }),
+    search: new ProjectionRunner({ log, store: store.readModels, projection: projections.search, logger, registry, progress: health.loop(`history:projection:${projections.search.name}`) }),
   };
   // Alive at once, ready only once caught up: a fresh replica answers from complete
   // read models, and a long replay is not mistaken for a hung process.

@@ -40,11 +40,12 @@ export interface RunningIngress {
 }
 
 /** The ingress service: channel webhooks in over HTTP, replies out through each channel's API. */
-export async function startIngress(config: IngressConfig, options: { registry?: Registry; bus?: MessageBus; storage?: Storage } = {}): Promise<RunningIngress> {
+export async function startIngress(config: IngressConfig, options: { registry?: Registry; health?: HealthRegistry; bus?: MessageBus; storage?: Storage } = {}): Promise<RunningIngress> {
   const logger = createLogger('ingress');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
-  const health = new HealthRegistry();
+  // Composed in one process (npm start), every service reports to the process's one registry.
+  const health = options.health ?? new HealthRegistry();
   // Shared when several services run in one process (npm start): one SQLite connection.
   const storage = options.storage ?? (await openStorage(config, registry));
   const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
@@ -67,6 +68,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
     logger,
     registry,
     batchSize: 100,
+    ...(config.PARLEY_INGRESS_OUTBOUND ? { progress: health.loop('ingress:projection:outbound-dispatch') } : {}),
     projection: outboundDispatcher({
       connectors: [
         new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy),
@@ -88,15 +90,19 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
   const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
   const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
-  await feed.start();
+  await feed.start(health.loop('ingress:live-feed'));
   const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   if (channelTopics) health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
+  // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
+  const consumerLoop = health.loop('ingress:channel-topics');
+  const consumerWatch = setInterval(() => (!channelTopics || channelTopics.running()) && consumerLoop.beat(), 1000);
+  consumerWatch.unref();
   // The widget's offer, from availability's own events in the log: a read model of
   // this service's, so a page view costs no call to another service.
   const availability = new AvailabilityModel(tail, logger);
   await availability.catchUp();
-  availability.follow();
+  availability.follow(health.loop('ingress:availability-model'));
   const invitations = new InvitationWriter(storage.log, availability, registry);
   const liveTenants = new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean));
   const offers: WidgetOffers = {
@@ -136,6 +142,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
     recorder,
     close: async () => {
       health.markShuttingDown();
+      clearInterval(consumerWatch);
       await live.close();
       await http.close();
       await feed.stop();

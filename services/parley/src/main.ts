@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const storage = await openStorage(loadHistoryConfig(env), registry);
   const bus = new InProcessBus({ registry, logger });
   // Every event appended by any service reaches the bus, as Kafka would carry it.
-  const relay = new OutboxRelay({ log: storage.raw, bus, logger, registry, sweepIntervalMs: 200, sweepAgeMs: 0 });
+  const relay = new OutboxRelay({ log: storage.raw, bus, logger, registry, progress: health.loop('parley:outbox-relay'), sweepIntervalMs: 200, sweepAgeMs: 0 });
   relay.start();
   let started = false;
   health.addReadinessCheck('services', async () => ({ ok: started }));
@@ -97,11 +97,11 @@ async function main(): Promise<void> {
     ? JSON.stringify({ meta: { appSecret: simulator.appSecret, verifyToken: 'demo-verify-token', appId: 'demo-app' }, whatsapp: [{ phoneNumberId: simulator.phoneNumberId, tenantId: 'demo', accessToken: simulator.accessToken }], messenger: [], apple: [] })
     : undefined);
   const graph = process.env['PARLEY_GRAPH_BASE_URL'] ?? (config.simulator ? `http://127.0.0.1:${address.port}/simulator/graph/v23.0` : undefined);
-  const shared = { registry, storage, httpHost: '127.0.0.1' };
+  const shared = { registry, health, storage, httpHost: '127.0.0.1' };
   const history = await startHistory(loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }), shared);
   const availability = await startAvailability(loadAvailabilityConfig({ ...env, PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`, PARLEY_AVAILABILITY_HTTP_PORT: '0' }), { ...shared, composed: true });
   const routing = await startRouting(loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }), { ...shared, bus });
-  const ingress = await startIngress(loadIngressConfig({ ...env, ...(channels ? { PARLEY_CHANNELS: channels } : {}), ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}), PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, storage, bus });
+  const ingress = await startIngress(loadIngressConfig({ ...env, ...(channels ? { PARLEY_CHANNELS: channels } : {}), ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}), PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, health, storage, bus });
   ingressPort = ingress.httpPort;
   const local = (port: number) => `127.0.0.1:${port}`;
   Object.assign(addresses, { ConversationService: local(history.grpcPort), CustomerService: local(history.grpcPort), AvailabilityService: local(availability.grpcPort), RoutingService: local(routing.grpcPort) });

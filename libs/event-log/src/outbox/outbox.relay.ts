@@ -1,5 +1,5 @@
 import type { MessageBus } from '@parley/message-bus';
-import { counter, createLogger, defaultRegistry, gauge, type Logger, type Registry } from '@parley/observability';
+import { counter, createLogger, defaultRegistry, gauge, type LoopProgress, type Logger, type Registry } from '@parley/observability';
 import type { RecordedEvent } from '../event-envelope';
 import type { EventLog } from '../event-log.port';
 import { toCloudEventMessage } from './cloud-event.mapping';
@@ -20,6 +20,8 @@ export interface OutboxRelayOptions {
   readonly sweepAgeMs?: number;
   readonly logger?: Logger;
   readonly registry?: Registry;
+  /** Told after every pass that got through (liveness): a relay failing every pass stops telling. */
+  readonly progress?: LoopProgress;
 }
 
 const PENDING_COUNTED_UP_TO = 1000;
@@ -59,6 +61,7 @@ export class OutboxRelay {
     const tick = () => {
       if (this.stopped) return;
       void this.sweep()
+        .then(() => this.options.progress?.beat())
         .catch((error: unknown) => this.logger.warn({ err: (error as Error)?.message }, 'outbox sweep failed; will retry'))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, this.options.sweepIntervalMs ?? 1000);

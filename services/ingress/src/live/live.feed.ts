@@ -1,5 +1,5 @@
 import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
-import type { Logger } from '@parley/observability';
+import type { LoopProgress, Logger } from '@parley/observability';
 
 type Listener = (event: RecordedEvent) => void;
 
@@ -25,7 +25,7 @@ export class LiveFeed {
     private readonly pollMs = 50,
   ) {}
 
-  async start(): Promise<void> {
+  async start(progress?: LoopProgress): Promise<void> {
     this.position = await this.raw.lastPosition();
     const turns = new EventLoopTurns();
     this.running = (async () => {
@@ -41,6 +41,7 @@ export class LiveFeed {
             for (const listener of [...listeners]) listener(opened);
           }
           this.position = page.checkpoint;
+          progress?.beat();
           if (!moved) await new Promise((r) => setTimeout(r, this.pollMs));
           // Pages of other types only never reach the pause before each event.
           else await turns.pause();

@@ -1,6 +1,6 @@
 import { fromCloudEventMessage, type RecordedEvent } from '@parley/event-log';
 import type { MessageBus, Subscription } from '@parley/message-bus';
-import type { Logger } from '@parley/observability';
+import type { LoopProgress, Logger } from '@parley/observability';
 import type { RoutingEngine } from './routing.engine';
 
 export const WORK_TOPIC = 'parley.routing.work';
@@ -35,6 +35,8 @@ export class RoutingWork {
     private readonly defaultQueue: string,
     private readonly tickMs: number,
     private readonly logger: Logger,
+    /** Told on every tick while every consumer runs (liveness). */
+    private readonly progress?: LoopProgress,
   ) {}
 
   async start(): Promise<void> {
@@ -95,6 +97,7 @@ export class RoutingWork {
   }
 
   private async tickAll(): Promise<void> {
+    if (this.running()) this.progress?.beat();
     for (const q of this.known.values()) await this.publish({ op: 'tick', ...q }).catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not publish a routing tick'));
   }
 }
