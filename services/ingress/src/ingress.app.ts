@@ -25,6 +25,7 @@ import { ChannelTopicsConsumer } from './channels/channel-topics.consumer';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
 import { DISPATCHED_TYPES, outboundDispatcher } from './outbound/outbound.dispatcher';
 import { metaWebhookRoute, refuseOversizedBeforeContinue } from './http/meta-webhook.route';
+import { WidgetOrigins } from './http/widget.origins';
 import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
 import { warmUpWebhooks } from './warmup/webhook.warmup';
@@ -91,7 +92,8 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
   const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
   await feed.start(health.loop('ingress:live-feed'));
-  const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry);
+  const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
+  const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry, origins);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   if (channelTopics) health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
   // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
@@ -106,6 +108,8 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const invitations = new InvitationWriter(storage.log, availability, registry);
   const liveTenants = new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean));
   const offers: WidgetOffers = {
+    origins,
+    tenantOf: async (token) => (await tokens.verify(token)).tenantId,
     offer: (tenant, queue) => availability.offer(tenant, queue, new Date().toISOString()),
     onChange: (listener) => availability.onChange(listener),
     tenants: liveTenants,
@@ -121,7 +125,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   };
 
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController, LiveController, WidgetController],
-    providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants } }, { provide: WIDGET_OFFERS, useValue: offers }],
+    providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants, origins } }, { provide: WIDGET_OFFERS, useValue: offers }],
   })
   class IngressHttpModule {}
   // Before listening: the first requests a new instance gets meet compiled code.

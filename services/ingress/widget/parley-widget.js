@@ -26,7 +26,10 @@
     '.parley-panel{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:340px;max-width:calc(100vw - 40px);height:460px;display:flex;flex-direction:column;background:#fff;color:#111;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif;overflow:hidden}' +
     '.parley-panel[hidden]{display:none}.parley-head{display:flex;justify-content:space-between;align-items:center;padding:10px 14px;background:#1f4fd1;color:#fff}.parley-head h2{font-size:15px;margin:0}' +
     '.parley-head button{background:none;border:0;color:#fff;font-size:20px;cursor:pointer}.parley-note{padding:8px 14px;background:#f2f5fb;font-size:13px}' +
-    '.parley-log{flex:1;overflow-y:auto;padding:10px 14px;margin:0;list-style:none}.parley-log li{margin:6px 0;max-width:85%;padding:6px 10px;border-radius:10px;background:#eef0f4;word-wrap:break-word}' +
+    '.parley-log{flex:1;overflow-y:auto;padding:10px 14px;margin:0}.parley-list{list-style:none;margin:0;padding:0}.parley-badge{display:inline-block;margin-left:8px;min-width:20px;padding:0 6px;border-radius:10px;background:#fff;color:#1f4fd1;font-weight:bold}' +
+    '@media (max-width:420px){.parley-panel{right:8px;left:8px;width:auto;max-width:none;bottom:72px;height:70vh}.parley-launcher{right:12px;bottom:12px}.parley-invite{right:8px;left:8px;width:auto}}' +
+    '.parley-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
+    '.parley-log{.parley-log li{margin:6px 0;max-width:85%;padding:6px 10px;border-radius:10px;background:#eef0f4;word-wrap:break-word}' +
     '.parley-log li.parley-mine{margin-left:auto;background:#dbe6ff}.parley-log small{display:block;color:#555;font-size:11px}.parley-typing{padding:0 14px;height:18px;color:#555;font-size:12px}' +
     '.parley-form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6ec}.parley-form textarea{flex:1;resize:none;height:38px;font:inherit;padding:6px;border:1px solid #b8bfcc;border-radius:6px}' +
     '.parley-form button{border:0;border-radius:6px;background:#1f4fd1;color:#fff;padding:0 14px;cursor:pointer}' +
@@ -46,9 +49,12 @@
   var title = el('h2', { id: 'parley-title' }, 'Chat with us');
   var close = el('button', { type: 'button', 'aria-label': 'Close the chat' }, '\u00d7');
   var note = el('p', { class: 'parley-note', role: 'status' });
-  var log = el('ol', { class: 'parley-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  // A log region holding a plain list: list items stay inside their list for assistive technology.
+  var log = el('div', { class: 'parley-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  var list = el('ol', { class: 'parley-list' });
+  log.appendChild(list);
   var typing = el('div', { class: 'parley-typing', 'aria-live': 'polite' });
-  var chips = el('div', { class: 'parley-typing', 'aria-label': 'Attached to your next message' });
+  var chips = el('div', { class: 'parley-typing', role: 'status' });
   var form = el('form', { class: 'parley-form' });
   var input = el('textarea', { 'aria-label': 'Your message', placeholder: 'Write a message', maxlength: '4096' });
   var send = el('button', { type: 'submit' }, 'Send');
@@ -64,12 +70,41 @@
   var outbox = [];
   var attached = [];
   var connected = false;
+  var unread = 0;
+  var launcherText = '';
+  var retryDelay = 1000;
+  var refused = false;
+  var events = null;
+
+  // What the host page may listen to: parley:identity-rejected, parley:signed-out, parley:unread.
+  function notify(name, detail) {
+    try { window.dispatchEvent(new CustomEvent('parley:' + name, { detail: detail })); } catch (e) { /* very old browsers */ }
+  }
+
+  function paintLauncher() {
+    launcher.textContent = launcherText;
+    if (unread > 0) {
+      launcher.appendChild(el('span', { class: 'parley-badge', 'aria-hidden': 'true' }, String(unread)));
+      launcher.setAttribute('aria-label', launcherText + ', ' + unread + (unread === 1 ? ' new message' : ' new messages'));
+    } else launcher.removeAttribute('aria-label');
+  }
+
+  // This website may not carry the tenant's widget: say so to the site's developer, show nothing.
+  function refuse(message) {
+    refused = true;
+    if (events) events.close();
+    launcher.hidden = true;
+    panel.hidden = true;
+    if (socket) socket.close();
+    if (window.console) console.error('Parley: ' + message);
+  }
 
   function describeOffer() {
     if (!offer) return;
     launcher.hidden = false;
     var live = offer.kind === 'live-chat';
-    launcher.textContent = live ? 'Chat with us' : 'Leave a message';
+    launcherText = live ? 'Chat with us' : 'Leave a message';
+    paintLauncher();
     launcher.classList.toggle('parley-away', !live);
     title.textContent = live ? 'Chat with us' : 'Leave us a message';
     if (live) note.textContent = 'An agent is here to answer.';
@@ -99,7 +134,7 @@
     var item = document.getElementById('parley-m-' + message.id);
     if (!item) {
       item = el('li', { id: 'parley-m-' + message.id, class: message.inbound ? 'parley-mine' : '' });
-      log.appendChild(item);
+      list.appendChild(item);
     }
     item.textContent = message.text || '';
     (message.attachments || []).forEach(function (a) {
@@ -107,8 +142,10 @@
       item.appendChild(el('br', {}));
       item.appendChild(link);
     });
-    var meta = el('small', {}, (message.inbound ? 'You' : 'Agent') + ' \u00b7 ' + new Date(message.at).toLocaleTimeString() + (message.inbound && readUpTo && message.at <= readUpTo ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : message.inbound ? ' \u00b7 Sent' : ''));
-    if (message.inbound && readUpTo && message.at <= readUpTo) meta.setAttribute('data-read', 'true');
+    // Read by the agent: marked live (readUpTo) or, after a reload, as the history says (readAt).
+    var read = message.inbound && !message.pending && (message.readAt || (readUpTo && message.at <= readUpTo));
+    var meta = el('small', {}, (message.inbound ? 'You' : 'Agent') + ' \u00b7 ' + new Date(message.at).toLocaleTimeString() + (read ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : message.inbound ? ' \u00b7 Sent' : ''));
+    if (read) meta.setAttribute('data-read', 'true');
     item.appendChild(meta);
     messages[message.id] = message;
     log.scrollTop = log.scrollHeight;
@@ -127,42 +164,71 @@
     var token = store.get('token');
     if (token) return Promise.resolve(token);
     return fetch(base + '/live/visitors', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: tenant }) })
-      .then(function (r) { if (!r.ok) throw new Error('visitor token refused: ' + r.status); return r.json(); })
+      .then(function (r) {
+        if (r.status === 403) return r.json().then(function (b) { refuse(b.message); throw new Error(b.error); });
+        if (!r.ok) throw new Error('visitor token refused: ' + r.status);
+        return r.json();
+      })
       .then(function (body) { store.set('token', body.token); return body.token; });
   }
 
   function connect() {
-    if (socket) return;
+    if (socket || refused) return;
     visitorToken().then(function (token) {
+      if (socket || refused) return;
       var url = base.replace(/^http/, 'ws') + '/live?token=' + encodeURIComponent(token);
       var identity = store.get('identity');
       if (identity) url += '&identity=' + encodeURIComponent(identity);
-      socket = new WebSocket(url);
-      socket.onmessage = function (frame) {
+      var ws = new WebSocket(url);
+      socket = ws;
+      ws.onmessage = function (frame) {
+        // A socket replaced (signed in or out meanwhile) says nothing any more.
+        if (socket !== ws) return;
         var m = JSON.parse(frame.data);
         if (m.type === 'ready') {
-          conversationId = m.conversationId; connected = true; log.textContent = ''; messages = {};
+          conversationId = m.conversationId; connected = true; list.textContent = ''; messages = {}; retryDelay = 1000; store.set('conversation', m.conversationId);
           m.messages.forEach(render);
           outbox = outbox.filter(function (o) { return !messages['web-' + o.id]; });
           outbox.forEach(function (o) { render({ id: 'pending-' + o.id, inbound: true, text: o.text, attachments: o.attachments, at: new Date().toISOString(), pending: true }); });
           flush(); markRead();
         }
-        else if (m.type === 'message') { render(m.message); if (!m.message.inbound) { typing.textContent = ''; markRead(); } }
+        else if (m.type === 'message') {
+          render(m.message);
+          if (!m.message.inbound) {
+            typing.textContent = '';
+            markRead();
+            // A reply while the chat is closed: counted on the button until the visitor opens it.
+            if (panel.hidden) { unread++; paintLauncher(); notify('unread', { count: unread }); }
+          }
+        }
         else if (m.type === 'ack') { outbox = outbox.filter(function (o) { return o.id !== m.id; }); }
         if (m.type === 'ack') { var mine = messages['pending-' + m.id]; if (mine && !messages[m.messageId]) render({ id: m.messageId, inbound: true, text: mine.text, attachments: mine.attachments, at: mine.at }); }
         else if (m.type === 'receipt' && m.reader === 'agent' && m.status === 'read') { readUpTo = m.upTo || m.at; Object.keys(messages).forEach(function (id) { render(messages[id]); }); }
         else if (m.type === 'typing') typing.textContent = m.on ? 'The agent is typing\u2026' : '';
-        else if (m.type === 'error' && (m.code === 'UNAUTHENTICATED' || m.code === 'INVALID_TOKEN')) store.set('token', null);
+        else if (m.type === 'error' && m.code === 'VISITOR_TOKEN_INVALID') { store.set('token', null); retryDelay = 250; }
+        else if (m.type === 'error' && m.code === 'IDENTITY_TOKEN_INVALID') {
+          // Expired or not the brand's: go on as an anonymous visitor, and let the page sign the user in again.
+          store.set('identity', null);
+          retryDelay = 250;
+          notify('identity-rejected', { reason: m.message });
+        }
+        else if (m.type === 'error' && m.code === 'ORIGIN_NOT_ALLOWED') refuse(m.message);
       };
-      socket.onclose = function () { socket = null; connected = false; if (!panel.hidden) setTimeout(connect, 2000); };
-    }).catch(function () { setTimeout(connect, 5000); });
+      ws.onclose = function () {
+        if (socket !== ws) return;
+        socket = null; connected = false;
+        if (refused || (panel.hidden && !store.get('conversation'))) return;
+        setTimeout(connect, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 30000);
+      };
+    }).catch(function () { if (!refused) { setTimeout(connect, retryDelay); retryDelay = Math.min(retryDelay * 2, 30000); } });
   }
 
   function toggle(open) {
     panel.hidden = !open;
     launcher.setAttribute('aria-expanded', String(open));
     store.set('open', open ? '1' : null);
-    if (open) { connect(); input.focus(); markRead(); } else launcher.focus();
+    if (open) { unread = 0; paintLauncher(); connect(); input.focus(); markRead(); } else launcher.focus();
   }
 
   var typingSent = false;
@@ -197,6 +263,7 @@
   store.set('pages', String(pages));
   store.set('seen', '1');
   var invite = el('div', { class: 'parley-invite', role: 'dialog', 'aria-label': 'Invitation to chat', hidden: '' });
+  var announcer = el('div', { class: 'parley-sr', 'aria-live': 'polite' });
   function askInvitation(tries) {
     if (tries <= 0 || !panel.hidden) return;
     if (!offer || offer.kind !== 'live-chat') return void setTimeout(function () { askInvitation(tries - 1); }, 5000);
@@ -213,8 +280,14 @@
     var no = el('button', { type: 'button' }, 'No thanks');
     invite.append(el('p', {}, invitation.message), yes, no);
     invite.hidden = false;
+    // Announced, and the focus moves to it; dismissing it gives the focus back where it was.
+    announcer.textContent = invitation.message;
+    var before = document.activeElement;
+    yes.focus();
     var answer = function (accepted) {
       invite.hidden = true;
+      announcer.textContent = '';
+      if (!accepted && before && before.focus) before.focus();
       visitorToken().then(function (token) { fetch(base + '/live/invitations/answer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: token, ruleId: invitation.ruleId, accepted: accepted }) }); });
       if (accepted) toggle(true);
     };
@@ -224,23 +297,44 @@
   }
 
   function watchOffer() {
-    var events = new EventSource(base + '/live/offer/stream?tenant=' + encodeURIComponent(tenant) + '&queue=' + encodeURIComponent(queue));
-    events.onmessage = function (e) { offer = JSON.parse(e.data); describeOffer(); };
+    var where = '?tenant=' + encodeURIComponent(tenant) + '&queue=' + encodeURIComponent(queue);
+    // A plain request first: a refused website learns why (an event stream would only fail).
+    fetch(base + '/live/offer' + where).then(function (r) {
+      if (r.status === 403) return r.json().then(function (b) { refuse(b.message); });
+      events = new EventSource(base + '/live/offer/stream' + where);
+      events.onmessage = function (e) { offer = JSON.parse(e.data); describeOffer(); };
+    }).catch(function () { setTimeout(watchOffer, 5000); });
   }
 
   function start() {
     var style = el('style', {});
     style.textContent = css;
     document.head.appendChild(style);
-    document.body.append(launcher, panel, invite);
+    document.body.append(launcher, panel, invite, announcer);
     watchOffer();
     setTimeout(function () { askInvitation(24); }, Number(script.getAttribute('data-invite-after') || 2000));
     if (store.get('open')) toggle(true);
+    // A visitor who has written before hears of replies on any page, the chat closed.
+    else if (store.get('conversation')) connect();
   }
 
   window.Parley = {
     /** The site identified the visitor: the same conversation on every device from now on. */
-    identify: function (jwt) { store.set('identity', jwt); if (socket) socket.close(); socket = null; if (!panel.hidden) connect(); },
+    identify: function (jwt) {
+      if (jwt === null || jwt === undefined) return window.Parley.signOut();
+      store.set('identity', jwt);
+      var old = socket; socket = null; if (old) old.close();
+      if (!panel.hidden) connect();
+    },
+    /** The user signed out of the site (a shared computer): a new anonymous visitor, nothing of the previous conversation shown. */
+    signOut: function () {
+      ['identity', 'token', 'conversation', 'open'].forEach(function (k) { store.set(k, null); });
+      var old = socket; socket = null; if (old) old.close();
+      conversationId = null; messages = {}; outbox = []; readUpTo = null; unread = 0;
+      list.textContent = ''; paintLauncher();
+      notify('signed-out', {});
+      if (!panel.hidden) connect();
+    },
     open: function () { toggle(true); },
     /**
      * Attachments are references: the site stores the file (its own upload), then
@@ -248,7 +342,7 @@
      */
     attach: function (attachment) {
       attached.push({ ref: String(attachment.ref), mimeType: String(attachment.mimeType), sizeBytes: Number(attachment.sizeBytes), name: attachment.name ? String(attachment.name) : undefined });
-      chips.textContent = '\ud83d\udcce ' + attached.map(function (a) { return a.name || a.ref; }).join(', ');
+      chips.textContent = 'Attached to your next message: ' + attached.map(function (a) { return a.name || a.ref; }).join(', ');
     },
     /** The conversation's id once connected, for the site's own support tools. */
     conversation: function () { return conversationId; },

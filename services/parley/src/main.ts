@@ -24,6 +24,9 @@ import { IngressProxy, isIngressPath } from './http/ingress.proxy';
 import { CONSOLE_BACKENDS, ConsoleController, type ConsoleBackends } from './console/api.gateway';
 import { loadConfig } from './parley.config';
 
+/** The demo tenant's widget may run on any page served from this machine (another port, a local test site). */
+const DEMO_WIDGET_ORIGINS = JSON.stringify({ demo: ['http://localhost:*', 'http://127.0.0.1:*'] });
+
 /** A secret made on first start and kept in the data folder, unless the environment gives one. */
 function secret(dataDir: string, name: string, given: string | undefined, make: () => string): string {
   if (given) return given;
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
   const history = await startHistory(loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }), shared);
   const availability = await startAvailability(loadAvailabilityConfig({ ...env, PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`, PARLEY_AVAILABILITY_HTTP_PORT: '0' }), { ...shared, composed: true });
   const routing = await startRouting(loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }), { ...shared, bus });
-  const ingress = await startIngress(loadIngressConfig({ ...env, ...(channels ? { PARLEY_CHANNELS: channels } : {}), ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}), PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort) }), { registry, health, storage, bus });
+  const ingress = await startIngress(loadIngressConfig({ ...env, ...(channels ? { PARLEY_CHANNELS: channels } : {}), ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}), PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort), PARLEY_WIDGET_ORIGINS: process.env['PARLEY_WIDGET_ORIGINS'] ?? DEMO_WIDGET_ORIGINS }), { registry, health, storage, bus });
   ingressPort = ingress.httpPort;
   const local = (port: number) => `127.0.0.1:${port}`;
   Object.assign(addresses, { ConversationService: local(history.grpcPort), CustomerService: local(history.grpcPort), AvailabilityService: local(availability.grpcPort), RoutingService: local(routing.grpcPort) });

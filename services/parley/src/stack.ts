@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     PARLEY_MASTER_KEY: process.env['PARLEY_MASTER_KEY'] ?? secret(dataDir, 'master.key', () => randomBytes(32).toString('base64')),
     PARLEY_TOKEN_SECRETS: process.env['PARLEY_TOKEN_SECRETS'] ?? secret(dataDir, 'token.secret', () => randomBytes(32).toString('base64url')),
     PARLEY_IDENTITY_SECRETS: process.env['PARLEY_IDENTITY_SECRETS'] ?? secret(dataDir, 'identity.secret', () => `demo:${randomBytes(32).toString('base64url')}`),
+    // The demo tenant's widget may run on any local page, as with npm start.
+    PARLEY_WIDGET_ORIGINS: process.env['PARLEY_WIDGET_ORIGINS'] ?? JSON.stringify({ demo: ['http://localhost:*', 'http://127.0.0.1:*'] }),
   };
   // The demo tenant, written as events into the shared log before anyone reads it.
   const storage = await openStorage(loadHistoryConfig({ ...process.env, ...common }), new Registry());

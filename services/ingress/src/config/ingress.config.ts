@@ -69,6 +69,12 @@ const schema = z.object({
   PARLEY_INGRESS_WARMUP_MESSAGES: z.coerce.number().int().min(0).max(100_000).default(2000),
   /** Tenants whose sites may open live chats, comma-separated; empty: any. */
   PARLEY_LIVE_TENANTS: z.string().default(''),
+  /**
+   * The websites that may carry each tenant's widget, as JSON: {"acme": ["https://www.acme.com",
+   * "https://*.acme.com", "http://localhost:*"]}. Pages Parley serves itself are always allowed;
+   * any other origin is refused (403 ORIGIN_NOT_ALLOWED, WebSocket closed with 4403).
+   */
+  PARLEY_WIDGET_ORIGINS: json.pipe(z.record(z.string(), z.array(z.string().min(1)))).default({}),
   /** A live-chat session ends when the visitor's last connection has been gone this long. */
   PARLEY_LIVE_SESSION_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
 });

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { Body, Controller, Get, HttpCode, Inject, Post, Query, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Body, Controller, Get, HttpCode, Inject, Options, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { allowOrigin, answerPreflight } from './cross-origin';
+import type { WidgetOrigins } from './widget.origins';
 import { z } from 'zod';
 import type { Offer, PageView, TargetingRule } from '@parley/availability-domain';
 import { VisitorTokenError } from '../live/visitor.tokens';
@@ -17,6 +21,9 @@ export interface WidgetOffers {
   /** The invitation to show for this page view, recorded as shown; null when no rule matches (or shown this period). */
   invite(visitorToken: string, queueId: string, view: PageView): Promise<TargetingRule | null>;
   answer(visitorToken: string, ruleId: string, accepted: boolean): Promise<void>;
+  /** The tenant a visitor token was issued for (VisitorTokenError when it does not verify). */
+  tenantOf(visitorToken: string): Promise<string>;
+  readonly origins: WidgetOrigins;
 }
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
@@ -44,6 +51,30 @@ async function asVisitor<T>(schema: z.ZodType<T>, body: unknown, res: Response, 
   }
 }
 const ASSETS = join(__dirname, '..', '..', 'widget');
+
+interface Script {
+  readonly raw: Buffer;
+  readonly gzip: Buffer;
+  readonly br: Buffer;
+  readonly etag: string;
+  readonly version: string;
+}
+
+/** Compressed once at start: every page of every brand's site loads it. */
+function compressed(text: string): Script {
+  const raw = Buffer.from(text);
+  const version = createHash('sha256').update(raw).digest('hex').slice(0, 16);
+  return { raw, gzip: gzipSync(raw, { level: 9 }), br: brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }), etag: `"${version}"`, version };
+}
+
+function sendScript(script: Script, req: Request, res: Response, cacheControl: string): void {
+  res.set({ 'content-type': 'application/javascript; charset=utf-8', 'cache-control': cacheControl, etag: script.etag, vary: 'Accept-Encoding', 'access-control-allow-origin': '*', 'x-parley-widget-url': `/widget/${script.version}.js` });
+  if (req.headers['if-none-match'] === script.etag) return void res.status(304).end();
+  const accepts = String(req.headers['accept-encoding'] ?? '');
+  const [body, encoding] = /\bbr\b/.test(accepts) ? [script.br, 'br'] : /\bgzip\b/.test(accepts) ? [script.gzip, 'gzip'] : [script.raw, null];
+  if (encoding) res.set('content-encoding', encoding);
+  res.status(200).send(body);
+}
 const asset = (name: string) => readFileSync(join(ASSETS, name), 'utf8');
 
 /**
@@ -53,14 +84,22 @@ const asset = (name: string) => readFileSync(join(ASSETS, name), 'utf8');
  */
 @Controller()
 export class WidgetController {
-  private readonly script = asset('parley-widget.js');
+  private readonly script = compressed(asset('parley-widget.js'));
   private readonly demo = asset('demo.html');
 
   constructor(@Inject(WIDGET_OFFERS) private readonly offers: WidgetOffers) {}
 
+  /** The script tag's URL: cached for 5 minutes, so a new release reaches pages soon. */
   @Get('widget.js')
-  widget(@Res() res: Response) {
-    res.type('application/javascript').set('cache-control', 'public, max-age=300').set('access-control-allow-origin', '*').send(this.script);
+  widget(@Req() req: Request, @Res() res: Response) {
+    sendScript(this.script, req, res, 'public, max-age=300');
+  }
+
+  /** The same script under its content hash (see the `x-parley-widget-url` header): cached for good. */
+  @Get('widget/:file')
+  versioned(@Param('file') file: string, @Req() req: Request, @Res() res: Response) {
+    if (file !== `${this.script.version}.js`) return void res.status(404).json({ error: 'NOT_FOUND', message: `this Parley serves /widget/${this.script.version}.js` });
+    sendScript(this.script, req, res, 'public, max-age=31536000, immutable');
   }
 
   @Get('demo')
@@ -69,16 +108,16 @@ export class WidgetController {
   }
 
   @Get('live/offer')
-  current(@Query() query: unknown, @Res() res: Response) {
+  current(@Query() query: unknown, @Req() req: Request, @Res() res: Response) {
     const where = this.where(query, res);
-    if (where) res.set('access-control-allow-origin', '*').json(this.offers.offer(where.tenant, where.queue));
+    if (where && allowOrigin(this.offers.origins, where.tenant, req, res)) res.json(this.offers.offer(where.tenant, where.queue));
   }
 
   @Get('live/offer/stream')
-  stream(@Query() query: unknown, @Res() res: Response) {
+  stream(@Query() query: unknown, @Req() req: Request, @Res() res: Response) {
     const where = this.where(query, res);
-    if (!where) return;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'access-control-allow-origin': '*' });
+    if (!where || !allowOrigin(this.offers.origins, where.tenant, req, res)) return;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     let last = '';
     const push = () => {
       const now = JSON.stringify(this.offers.offer(where.tenant, where.queue));
@@ -98,22 +137,29 @@ export class WidgetController {
     });
   }
 
+  @Options(['live/invitations', 'live/invitations/answer'])
+  preflight(@Req() req: Request, @Res() res: Response) {
+    answerPreflight(this.offers.origins, req, res);
+  }
+
   /** The widget asks as the visitor reads the page: proactive invitations as the targeting rules say. */
   @Post('live/invitations')
   @HttpCode(200)
-  async invitation(@Body() body: unknown, @Res() res: Response) {
+  async invitation(@Body() body: unknown, @Req() req: Request, @Res() res: Response) {
     await asVisitor(PageViewRequest, body, res, async ({ token, queue, ...view }) => {
+      if (!allowOrigin(this.offers.origins, await this.offers.tenantOf(token), req, res)) return;
       const rule = await this.offers.invite(token, queue, { ...view, attributes: {} });
-      res.set('access-control-allow-origin', '*').json({ invitation: rule ? { ruleId: rule.ruleId, message: rule.message } : null });
+      res.json({ invitation: rule ? { ruleId: rule.ruleId, message: rule.message } : null });
     });
   }
 
   @Post('live/invitations/answer')
   @HttpCode(204)
-  async answer(@Body() body: unknown, @Res() res: Response) {
+  async answer(@Body() body: unknown, @Req() req: Request, @Res() res: Response) {
     await asVisitor(AnswerRequest, body, res, async ({ token, ruleId, accepted }) => {
+      if (!allowOrigin(this.offers.origins, await this.offers.tenantOf(token), req, res)) return;
       await this.offers.answer(token, ruleId, accepted);
-      res.status(204).set('access-control-allow-origin', '*').end();
+      res.status(204).end();
     });
   }
 

@@ -12,6 +12,19 @@ import { gauge, type Logger, type Registry } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 import type { LiveFeed } from './live.feed';
 import type { VisitorTokens } from './visitor.tokens';
+import type { WidgetOrigins } from '../http/widget.origins';
+
+/** A page on a website the tenant did not allow opened the live chat. */
+export class OriginNotAllowedError extends ParleyError {
+  readonly code = 'ORIGIN_NOT_ALLOWED';
+  readonly category = 'permission_denied' as const;
+  constructor(
+    readonly origin: string,
+    readonly tenantId: string,
+  ) {
+    super(`${origin} may not carry the widget of tenant ${tenantId}: add it to PARLEY_WIDGET_ORIGINS`);
+  }
+}
 
 /** Messages a client may send before its conversation is ready; more is abuse. */
 const MAX_EARLY_MESSAGES = 20;
@@ -69,6 +82,8 @@ export class LiveChatGateway {
     private readonly graceMs: number,
     private readonly logger: Logger,
     registry: Registry,
+    /** The websites allowed to carry each tenant's widget (any, when not given). */
+    private readonly origins?: WidgetOrigins,
   ) {
     this.connections = gauge(registry, { name: 'parley_ingress_live_connections', help: 'Open live-chat WebSocket connections.' });
   }
@@ -98,11 +113,12 @@ export class LiveChatGateway {
     try {
       const visitor = await this.tokens.verify(url.searchParams.get('token') ?? '');
       tenantId = visitor.tenantId;
+      if (this.origins && !this.origins.allows(tenantId, req.headers.origin, req)) throw new OriginNotAllowedError(req.headers.origin ?? '', tenantId);
       customerId = await this.customerOf(tenantId, visitor.visitorId, url.searchParams.get('identity'));
     } catch (error) {
       const code = error instanceof ParleyError ? error.code : 'INTERNAL';
       send({ type: 'error', code, message: error instanceof Error ? error.message : 'failed' });
-      ws.close(error instanceof ParleyError ? 4401 : 1011, code);
+      ws.close(error instanceof OriginNotAllowedError ? 4403 : error instanceof ParleyError ? 4401 : 1011, code);
       return;
     }
     this.connections.inc();

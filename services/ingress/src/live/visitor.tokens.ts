@@ -3,8 +3,13 @@ import { SignJWT, jwtVerify } from 'jose';
 import { ParleyError } from '@parley/errors';
 
 export class VisitorTokenError extends ParleyError {
-  readonly code = 'VISITOR_TOKEN_INVALID';
+  readonly code: string = 'VISITOR_TOKEN_INVALID';
   readonly category = 'unauthenticated' as const;
+}
+
+/** The site's identity token for its user is not signed with the tenant's secret, or has expired: the widget drops it and tells the page. */
+export class IdentityTokenError extends VisitorTokenError {
+  override readonly code = 'IDENTITY_TOKEN_INVALID';
 }
 
 /**
@@ -45,7 +50,7 @@ export class VisitorTokens {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('no sub');
       return payload.sub;
     } catch {
-      throw new VisitorTokenError('identity token not signed by the brand');
+      throw new IdentityTokenError('identity token expired or not signed with the tenant\'s identity secret');
     }
   }
 }

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** What the ingress serves: channel webhooks, live chat, the widget and its demo page. */
-const INGRESS_PATHS = [/^\/webhooks(\/|\?|$)/, /^\/live(\/|\?|$)/, /^\/widget\.js(\?|$)/, /^\/demo(\?|$)/];
+const INGRESS_PATHS = [/^\/webhooks(\/|\?|$)/, /^\/live(\/|\?|$)/, /^\/widget(\.js(\?|$)|\/)/, /^\/demo(\?|$)/];
 
 export function isIngressPath(url: string | undefined): boolean {
   return INGRESS_PATHS.some((p) => p.test(url ?? '/'));

@@ -1,0 +1,24 @@
+import type { Request, Response } from 'express';
+import type { WidgetOrigins } from './widget.origins';
+
+/**
+ * CORS for the widget's requests from the brand's own website. An allowed origin gets
+ * Access-Control-Allow-Origin for itself; a refused one a 403 that the widget can
+ * still read (so it says why in the console), and nothing else happens.
+ */
+export function allowOrigin(origins: WidgetOrigins, tenant: string, req: Request, res: Response): boolean {
+  const origin = req.headers.origin;
+  res.vary('Origin');
+  if (origin) res.set('access-control-allow-origin', origin);
+  if (origins.allows(tenant, origin, req)) return true;
+  res.status(403).json({ error: 'ORIGIN_NOT_ALLOWED', message: `${origin} may not carry the widget of tenant ${tenant}: add it to PARLEY_WIDGET_ORIGINS` });
+  return false;
+}
+
+/** Preflights of the widget's POSTs (JSON bodies): answered for origins some tenant allows; the request itself is checked for its tenant. */
+export function answerPreflight(origins: WidgetOrigins, req: Request, res: Response): void {
+  const origin = req.headers.origin;
+  res.vary('Origin');
+  if (!origin || !origins.allowsAny(origin, req)) return void res.status(403).end();
+  res.status(204).set({ 'access-control-allow-origin': origin, 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' }).end();
+}

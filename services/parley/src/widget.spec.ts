@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@parley/testing-support';
+import { SignJWT } from 'jose';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
+import { invoke } from './testing/grpcurl.client';
+
+/** Debian's Chromium; scripts/test.sh installs it when missing. */
+const CHROMIUM = process.env['PARLEY_CHROMIUM'] ?? '/usr/bin/chromium';
+const AXE = require.resolve('axe-core/axe.min.js');
+
+/** The brand's own website: a page on another origin that carries the widget with one script tag. */
+async function brandSite(host: string, widgetSrc: string): Promise<{ server: Server; url: string }> {
+  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Brand shop</title></head>
+<body><main><h1>Brand shop</h1><p>Our products.</p></main><script src="${widgetSrc}" data-tenant="demo" data-queue="support" async></script></body></html>`;
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return { server, url: `http://${host}:${(server.address() as { port: number }).port}/` };
+}
+
+/** axe-core in the page: the serious and critical violations, by rule and target. */
+async function axeProblems(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run());
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+describe('the widget on the brand\'s own website, as its visitors and the browser meet it', () => {
+  let parley: EmbeddedParley;
+  let browser: Browser;
+  let api: string;
+  const sites: Server[] = [];
+  const launcher = (page: Page) => page.locator('.parley-launcher');
+  const log = (page: Page) => page.getByRole('log', { name: 'Conversation' });
+  const agentWrites = async (conversationId: string, text: string) => {
+    const token = parley.tokens['supervisor']!;
+    await invoke(api, 'parley.v1.ConversationService/SendMessage', { conversation_id: conversationId, message_id: `reply-${Date.now()}-${Math.random().toString(36).slice(2)}`, text }, token);
+  };
+  const conversationOf = (page: Page) => waitFor(() => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()), (id) => typeof id === 'string', { what: "the widget's conversation" }) as Promise<string>;
+  async function write(page: Page, text: string): Promise<void> {
+    await page.getByRole('textbox', { name: 'Your message' }).fill(text);
+    await page.keyboard.press('Enter');
+    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes(text) && !(t ?? '').includes('Sending'), { what: `"${text}" acknowledged` });
+  }
+
+  before(async () => {
+    parley = await startEmbedded();
+    api = parley.grpcAddress('gRPC API');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  });
+  after(async () => {
+    await browser?.close();
+    for (const s of sites) s.close();
+    await parley?.stop();
+  });
+
+  it('runs on another origin and port with the one script tag: preflights answered, messages acknowledged, no serious accessibility violation', async () => {
+    const site = await brandSite('127.0.0.1', `${parley.channels}/widget.js`);
+    sites.push(site.server);
+    assert.notEqual(new URL(site.url).origin, new URL(parley.channels).origin);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(site.url);
+    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the launcher' });
+    await launcher(page).click();
+    await write(page, 'Hello from the brand\'s own website');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await axeProblems(page), [], 'axe-core: the page with the widget open');
+    await context.close();
+
+    // The preflight and the answer as any browser gets them.
+    const preflight = await fetch(`${parley.channels}/live/visitors`, { method: 'OPTIONS', headers: { origin: new URL(site.url).origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), new URL(site.url).origin);
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /content-type/);
+  });
+
+  it('refuses a website the tenant did not allow, with a clear console error, on every door: HTTP and the WebSocket', async () => {
+    // 127.0.0.2 is this machine too, but not an origin the demo tenant allows.
+    const site = await brandSite('127.0.0.2', `${parley.channels}/widget.js`);
+    sites.push(site.server);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(site.url);
+    await waitFor(() => errors, (e) => e.some((m) => m.includes('Parley: http://127.0.0.2')), { what: 'the console error' });
+    assert.match(errors.find((m) => m.startsWith('Parley:'))!, /may not carry the widget of tenant demo: add it to PARLEY_WIDGET_ORIGINS/);
+    assert.equal(await launcher(page).isVisible(), false);
+    await context.close();
+    const origin = new URL(site.url).origin;
+    const visitors = await fetch(`${parley.channels}/live/visitors`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) });
+    assert.deepEqual([visitors.status, ((await visitors.json()) as { error: string }).error], [403, 'ORIGIN_NOT_ALLOWED']);
+    assert.equal((await fetch(`${parley.channels}/live/visitors`, { method: 'OPTIONS', headers: { origin } })).status, 403);
+    // A token got elsewhere does not open the live chat from that origin either.
+    const { token } = (await (await fetch(`${parley.channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })).json()) as { token: string };
+    const ws = new WebSocket(`${parley.channels.replace('http', 'ws')}/live?token=${token}`, { origin });
+    const [code, frames] = await new Promise<[number, string[]]>((resolve) => {
+      const got: string[] = [];
+      ws.on('message', (m) => got.push(m.toString()));
+      ws.on('close', (c) => resolve([c, got]));
+    });
+    assert.equal(code, 4403);
+    assert.equal((JSON.parse(frames[0]!) as { code: string }).code, 'ORIGIN_NOT_ALLOWED');
+  });
+
+  it('serves widget.js compressed, with an ETag, and under a versioned URL cached for good', async () => {
+    const plain = await fetch(`${parley.channels}/widget.js`, { headers: { 'accept-encoding': 'identity' } });
+    const url = plain.headers.get('x-parley-widget-url')!;
+    assert.match(url, /^\/widget\/[0-9a-f]{16}\.js$/);
+    const raw = Buffer.from(await plain.arrayBuffer());
+    for (const encoding of ['br', 'gzip']) {
+      // node:http, not fetch: the body as sent, not decoded.
+      const answer = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; length: number }>((resolve, reject) =>
+        require('node:http')
+          .get(`${parley.channels}${url}`, { headers: { 'accept-encoding': encoding } }, (res: import('node:http').IncomingMessage) => {
+            let length = 0;
+            res.on('data', (c: Buffer) => (length += c.length)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, length }));
+          })
+          .on('error', reject),
+      );
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['content-encoding'], encoding);
+      assert.match(String(answer.headers['cache-control']), /immutable/);
+      assert.ok(answer.length < raw.length / 2, `${encoding}: ${answer.length} of ${raw.length} bytes`);
+    }
+    const etag = plain.headers.get('etag')!;
+    assert.equal((await fetch(`${parley.channels}/widget.js`, { headers: { 'if-none-match': etag } })).status, 304);
+    assert.equal((await fetch(`${parley.channels}/widget/0000000000000000.js`)).status, 404);
+  });
+
+  it('drops an identity token that no longer verifies, tells the page, and goes on anonymously; identify(null) signs out', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${parley.base}/demo`);
+    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { rejected: string[]; addEventListener(t: string, l: (e: { detail: { reason: string } }) => void): void };
+      w.rejected = [];
+      w.addEventListener('parley:identity-rejected', (e) => w.rejected.push(e.detail.reason));
+    });
+    // Signed with another secret: expired or forged, the widget cannot tell and does not need to.
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('shop-user-1').setExpirationTime('1h').sign(new TextEncoder().encode('not-the-demo-identity-secret-0123456789'));
+    await page.evaluate((jwt) => {
+      const parley = (globalThis as unknown as { Parley: { identify(t: string): void; open(): void } }).Parley;
+      parley.identify(jwt);
+      parley.open();
+    }, forged);
+    await waitFor(() => page.evaluate(() => (globalThis as unknown as { rejected: string[] }).rejected), (r) => r.length === 1, { what: 'the page told' });
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('parley:demo:identity')), null, 'the token dropped');
+    await write(page, 'Still here without signing in');
+    const first = await conversationOf(page);
+
+    // A valid identity, then signing out on a shared computer: nothing of the user is shown, also after a reload.
+    const secret = readFileSync(join(parley.dataDir, 'identity.secret'), 'utf8').trim().replace(/^demo:/, '');
+    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('shop-user-42').setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    await page.evaluate((t) => (globalThis as unknown as { Parley: { identify(t: string): void } }).Parley.identify(t), jwt);
+    await write(page, 'My order number is 42');
+    await page.evaluate(() => (globalThis as unknown as { Parley: { identify(t: null): void } }).Parley.identify(null));
+    await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('My order number is 42'), { what: 'the conversation gone from the screen' });
+    await page.reload();
+    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget after the reload' });
+    await page.evaluate(() => (globalThis as unknown as { Parley: { open(): void } }).Parley.open());
+    await waitFor(() => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()), (id) => typeof id === 'string', { what: 'a fresh conversation' });
+    assert.doesNotMatch((await log(page).textContent()) ?? '', /order number|Still here/);
+    assert.notEqual(await conversationOf(page), first);
+    await context.close();
+  });
+
+  it('counts an agent\'s replies on the button while the chat is closed, and keeps read marks across a reload', async () => {
+    const context: BrowserContext = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${parley.base}/demo`);
+    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+    await launcher(page).click();
+    await write(page, 'Is my parcel on its way?');
+    const conversationId = await conversationOf(page);
+    await page.getByRole('button', { name: 'Close the chat' }).click();
+    await agentWrites(conversationId, 'Yes, it left this morning.');
+    await agentWrites(conversationId, 'Tracking number follows.');
+    await waitFor(() => launcher(page).getAttribute('aria-label'), (l) => (l ?? '').endsWith(', 2 new messages'), { what: 'the unread count on the button' });
+    assert.equal(await page.locator('.parley-badge').textContent(), '2');
+    await launcher(page).click();
+    await waitFor(() => page.locator('.parley-badge').count(), (n) => n === 0, { what: 'the count cleared once open' });
+
+    // The agent reads the visitor's message; the mark survives a reload.
+    await invoke(api, 'parley.v1.ConversationService/MarkRead', { conversation_id: conversationId }, parley.tokens['supervisor']!);
+    await waitFor(() => page.locator('[data-read="true"]').count(), (n) => n === 1, { what: 'the read mark' });
+    await page.reload();
+    await waitFor(() => page.locator('[data-read="true"]').count(), (n) => n === 1, { what: 'the read mark after the reload' });
+    await context.close();
+  });
+
+  it('fits a 375-pixel phone: the button on screen, the panel within the width', async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 700 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(`${parley.base}/demo`);
+    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+    const button = (await launcher(page).boundingBox())!;
+    assert.ok(button.x >= 0 && button.x + button.width <= 375, `button at x=${button.x}, ${button.width} wide`);
+    await launcher(page).click();
+    const panel = (await page.getByRole('dialog').boundingBox())!;
+    assert.ok(panel.x >= 0 && panel.x + panel.width <= 375, `panel at x=${panel.x}, ${panel.width} wide`);
+    assert.deepEqual(await axeProblems(page), [], 'axe-core on a phone');
+    await context.close();
+  });
+});
