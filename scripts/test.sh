@@ -28,6 +28,8 @@ if [ -z "${PARLEY_KAFKA_BROKERS:-}" ] || [ -z "${PARLEY_MONGO_URL:-}" ]; then
   eval "$(deploy/local/infra.sh env | sed 's/^/export /')"
 fi
 echo "Kafka: $PARLEY_KAFKA_BROKERS  MongoDB: $PARLEY_MONGO_URL"
+# A FerretDB of its own for the spec that restarts its server under a running service.
+export PARLEY_FERRETDB_BIN="${PARLEY_FERRETDB_BIN:-$(deploy/local/infra.sh ferretdb-bin)}"
 
 step "a Python gRPC client for the cross-language API test"
 if [ -z "${PARLEY_PYTHON:-}" ]; then

@@ -3,7 +3,7 @@
 # `npm run stack` use on one machine, with no Docker:
 #   - Apache Kafka 4.x (KRaft, single node) from its Maven Central jars;
 #   - FerretDB 1.24.2 (MongoDB wire protocol) on its SQLite backend, built with Go.
-# Usage: deploy/local/infra.sh up | down | status | fetch | env
+# Usage: deploy/local/infra.sh up | down | status | fetch | env | ferretdb-bin
 #   up      starts what is not already listening, remembers what it started
 #   down    stops only what `up` started
 #   env     prints the connection variables for the running infrastructure
@@ -110,6 +110,7 @@ case "${1:-}" in
   up) { start_ferretdb & f=$!; start_kafka; wait "$f"; } 1>&2; print_env ;;
   down) stop_started ;;
   fetch) fetch_kafka; build_ferretdb ;;
+  ferretdb-bin) build_ferretdb 1>&2; echo "$FERRET_DIR/bin/ferretdb" ;;
   status)
     listening "$KAFKA_PORT" && echo "kafka: listening on $KAFKA_PORT" || echo "kafka: down"
     listening "$MONGO_PORT" && echo "mongodb: listening on $MONGO_PORT" || echo "mongodb: down" ;;

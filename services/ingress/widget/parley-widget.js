@@ -54,7 +54,7 @@
   var list = el('ol', { class: 'parley-list' });
   log.appendChild(list);
   var typing = el('div', { class: 'parley-typing', 'aria-live': 'polite' });
-  var chips = el('div', { class: 'parley-typing', role: 'status' });
+  var chips = el('div', { class: 'parley-typing', 'aria-live': 'polite' });
   var form = el('form', { class: 'parley-form' });
   var input = el('textarea', { 'aria-label': 'Your message', placeholder: 'Write a message', maxlength: '4096' });
   var send = el('button', { type: 'submit' }, 'Send');

@@ -117,7 +117,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     const desk = await browser.newContext();
     const agent = await desk.newPage();
     await agent.goto(`${consoleBase}/console`);
-    await waitFor(() => agent.locator('#agent option').count(), (n) => n === 2, { what: 'the demo agents' });
+    await waitFor(() => agent.locator('#agent option').count(), (n) => n === 3, { what: 'the demo agents and the supervisor' });
     await agent.selectOption('#agent', { label: 'demo-agent-1' });
     await agent.getByRole('button', { name: 'Sign in' }).click();
     await agent.selectOption('#presence', 'PRESENCE_ONLINE');
@@ -135,7 +135,9 @@ describe('the chat widget in headless Chromium, against npm start', () => {
 
     const conversationId = await conversationOf(page);
     // The offer reaches the console; the agent accepts and answers there.
-    const offered = agent.locator('#offers li', { hasText: conversationId.slice(0, 8) });
+    const offered = agent.locator(`#offers li[data-conversation="${conversationId}"]`);
+    // The offer says who and what: the visitor (no name yet), the channel and the first line.
+    await waitFor(() => offered.textContent(), (t) => /Web visitor \w{4} · web chat · waiting \d+ s/.test(t ?? '') && (t ?? '').includes('Hello, where is my order?'), { what: 'the offer described', timeoutMs: 45_000 });
     // Generous: in CI the rest of the suite runs beside it on two cores.
     await offered.getByRole('button', { name: 'Accept' }).click({ timeout: 45_000 });
     await waitFor(() => agent.getByRole('log', { name: 'Timeline' }).textContent(), (t) => (t ?? '').includes('Hello, where is my order?'), { what: "the customer's message in the console" });

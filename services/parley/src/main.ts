@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const addresses: Record<keyof ConsoleBackends['addresses'], string> = { ConversationService: '', CustomerService: '', AvailabilityService: '', RoutingService: '' };
   const backends: ConsoleBackends = {
     addresses,
-    demoAgents: async () => Object.entries(await demoTokens(tokenSecrets.split(',')[0]!.trim())).filter(([who]) => who.endsWith('(agent)')).map(([who, token]) => ({ agentId: who.replace(' (agent)', ''), token })),
+    demoAgents: async () => Object.entries(await demoTokens(tokenSecrets.split(',')[0]!.trim())).map(([who, token]) => ({ agentId: who.replace(' (agent)', ''), token, role: who.endsWith('(agent)') ? 'agent' : 'supervisor' })),
   };
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [ConsoleController, ...(config.simulator ? [WhatsAppSimulatorController] : [])], providers: [{ provide: SIMULATOR, useValue: simulator }, { provide: CONSOLE_BACKENDS, useValue: backends }] })
   class ParleyModule {}

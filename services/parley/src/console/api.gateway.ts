@@ -13,7 +13,7 @@ export interface ConsoleBackends {
   /** Where each public gRPC service listens. */
   readonly addresses: Readonly<Record<ServiceName, string>>;
   /** npm start only: the demo agents' tokens, so the console can sign in with a click. */
-  readonly demoAgents: () => Promise<readonly { agentId: string; token: string }[]>;
+  readonly demoAgents: () => Promise<readonly { agentId: string; token: string; role: 'agent' | 'supervisor' }[]>;
 }
 
 const HTTP_STATUS: Partial<Record<status, number>> = {

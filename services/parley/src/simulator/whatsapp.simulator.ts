@@ -34,6 +34,8 @@ const Inbound = z.object({ from: z.string().regex(/^[A-Za-z0-9.]{3,64}$/), name:
 @Controller('simulator')
 export class WhatsAppSimulatorController {
   private readonly sent: SentToWhatsApp[] = [];
+  /** Both sides, in order: what the simulated customers wrote and what Parley sent them. */
+  private readonly chat: { direction: 'from-customer' | 'to-customer'; customer: string; text: string | null; at: string }[] = [];
 
   constructor(@Inject(SIMULATOR) private readonly settings: SimulatorSettings) {}
 
@@ -64,6 +66,7 @@ export class WhatsAppSimulatorController {
     const raw = JSON.stringify(webhook);
     const signature = signMetaBody(raw, this.settings.appSecret);
     const answer = await fetch(this.settings.webhookUrl(), { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body: raw });
+    if (answer.ok) this.remember({ direction: 'from-customer', customer: from, text, at: new Date().toISOString() });
     res.status(answer.ok ? 200 : 502).json({ wamid, webhookStatus: answer.status });
   }
 
@@ -85,24 +88,30 @@ export class WhatsAppSimulatorController {
     const text = (body['text'] as { body?: unknown } | undefined)?.body;
     this.sent.push({ id, to, type: String(body['type'] ?? ''), text: typeof text === 'string' ? text : null, at: new Date().toISOString() });
     if (this.sent.length > 200) this.sent.shift();
+    this.remember({ direction: 'to-customer', customer: to, text: typeof text === 'string' ? text : null, at: new Date().toISOString() });
     res.json({ messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id }] });
   }
 
   @Get('outbox')
   outbox() {
-    return { sent: this.sent };
+    return { sent: this.sent, chat: this.chat };
+  }
+
+  private remember(line: WhatsAppSimulatorController['chat'][number]): void {
+    this.chat.push(line);
+    if (this.chat.length > 400) this.chat.shift();
   }
 }
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Parley WhatsApp simulator</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:720px;margin:30px auto;padding:0 20px}label{display:block;margin:8px 0 2px}input,textarea{width:100%;font:inherit;padding:6px}button{margin-top:8px;padding:8px 16px}li{margin:6px 0}</style></head>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:720px;margin:30px auto;padding:0 20px}label{display:block;margin:8px 0 2px}input,textarea{width:100%;font:inherit;padding:6px}button{margin-top:8px;padding:8px 16px}ul{list-style:none;padding:0}li{margin:6px 0;padding:6px 10px;border-radius:8px;max-width:80%}li.from-customer{background:#dcf8c6;margin-left:auto}li.to-customer{background:#eef0f4}</style></head>
 <body><main><h1>WhatsApp simulator</h1>
 <p>Sends signed WhatsApp Cloud API webhooks to this Parley, as Meta would, and shows what Parley sends back to WhatsApp.</p>
 <form id="send"><label for="from">Customer (business-scoped user id)</label><input id="from" value="US.1000001">
 <label for="text">Message</label><textarea id="text" rows="3"></textarea><button type="submit">Send as the customer</button></form>
 <p id="result" role="status"></p>
-<h2>Sent to WhatsApp by Parley</h2><ol id="sent" aria-live="polite"></ol></main>
+<h2>The chat, as the customer's phone shows it</h2><ul id="chat" aria-live="polite"></ul></main>
 <script>
 document.getElementById('send').addEventListener('submit', function (e) {
   e.preventDefault();
@@ -111,8 +120,13 @@ document.getElementById('send').addEventListener('submit', function (e) {
 });
 function refresh() {
   fetch('/simulator/outbox').then(function (r) { return r.json(); }).then(function (b) {
-    var list = document.getElementById('sent'); list.textContent = '';
-    b.sent.forEach(function (m) { var li = document.createElement('li'); li.textContent = 'to ' + m.to + ': ' + (m.text || '(' + m.type + ')'); list.appendChild(li); });
+    var list = document.getElementById('chat'); list.textContent = '';
+    b.chat.forEach(function (m) {
+      var li = document.createElement('li');
+      li.className = m.direction;
+      li.textContent = (m.direction === 'from-customer' ? m.customer + ' wrote: ' : 'Parley to ' + m.customer + ': ') + (m.text || '(media or template)');
+      list.appendChild(li);
+    });
   });
 }
 setInterval(refresh, 1000); refresh();

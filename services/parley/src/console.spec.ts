@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@parley/testing-support';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
+import { invoke } from './testing/grpcurl.client';
+
+const CHROMIUM = process.env['PARLEY_CHROMIUM'] ?? '/usr/bin/chromium';
+const AXE = require.resolve('axe-core/axe.min.js');
+
+async function axeProblems(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run());
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+describe('the reference console as an agent and a supervisor use it', () => {
+  let parley: EmbeddedParley;
+  let browser: Browser;
+  let api: string;
+  const supervisor = () => parley.tokens['supervisor']!;
+
+  async function signIn(page: Page, who: string): Promise<void> {
+    await page.goto(`${parley.base}/console`);
+    await waitFor(() => page.locator('#agent option').count(), (n) => n === 3, { what: 'the demo agents and the supervisor' });
+    await page.selectOption('#agent', { label: who });
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  /** A customer writes on WhatsApp through the simulator, as Meta would deliver it. */
+  async function whatsapp(from: string, text: string, name?: string): Promise<void> {
+    const sent = await fetch(`${parley.base}/simulator/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from, text, ...(name ? { name } : {}) }) });
+    assert.equal(sent.status, 200);
+  }
+  const customerOf = async (from: string) =>
+    (await waitFor(() => invoke<{ customer: { id: string } }>(api, 'parley.v1.CustomerService/FindCustomer', { identity: { kind: 'whatsapp', id: from } }, supervisor()).catch(() => null), (c) => c !== null, { what: `the customer ${from}` }))!.customer.id;
+
+  before(async () => {
+    parley = await startEmbedded();
+    api = parley.grpcAddress('gRPC API');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await parley?.stop();
+  });
+
+  it('describes each offer by customer, channel, first line and waiting time; the timeline in words; the open conversation counts nothing unread', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, 'demo-agent-1');
+    await page.selectOption('#presence', 'PRESENCE_ONLINE');
+    await whatsapp('US.2000001', 'My parcel never arrived');
+    const customerId = await customerOf('US.2000001');
+    await invoke(api, 'parley.v1.CustomerService/SetAttributes', { customer_id: customerId, attributes: { name: 'Ana Lima' } }, supervisor());
+    const offer = page.locator(`#offers li[data-conversation="${customerId}"]`);
+    await waitFor(() => offer.textContent(), (t) => /Ana Lima · WhatsApp · waiting \d+ s/.test(t ?? '') && (t ?? '').includes('My parcel never arrived'), { what: 'the offer described', timeoutMs: 30_000 });
+    await offer.getByRole('button', { name: 'Accept: Ana Lima' }).click();
+    const timeline = page.getByRole('log', { name: 'Timeline' });
+    await waitFor(() => timeline.textContent(), (t) => (t ?? '').includes('My parcel never arrived'), { what: 'the conversation open' });
+    assert.match((await timeline.textContent()) ?? '', /Conversation open/);
+    assert.doesNotMatch((await timeline.textContent()) ?? '', /conversation\.|session-started|\bstatus\b/);
+    // The customer writes again while the agent looks at the conversation: nothing unread in the inbox for it.
+    await whatsapp('US.2000001', 'Hello? Anyone?');
+    await waitFor(() => timeline.textContent(), (t) => (t ?? '').includes('Hello? Anyone?'), { what: 'the new message on screen' });
+    const mine = page.locator(`#inbox li[data-conversation="${customerId}"]`);
+    await waitFor(() => mine.textContent(), (t) => (t ?? '').includes('Ana Lima'), { what: 'the conversation in the inbox' });
+    assert.doesNotMatch((await mine.textContent()) ?? '', /unread/);
+    // The customer panel follows changes made elsewhere (another agent links the e-mail).
+    await invoke(api, 'parley.v1.CustomerService/LinkIdentity', { customer_id: customerId, identity: { kind: 'email', id: 'ana@example.com' } }, supervisor());
+    await waitFor(() => page.locator('#customer').textContent(), (t) => (t ?? '').includes('email: ana@example.com'), { what: 'the panel refreshed' });
+    assert.deepEqual(await axeProblems(page), [], 'axe-core: the console with a conversation open');
+    await page.context().close();
+  });
+
+  it('keeps an agent online across a reload, presence and heartbeats', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, 'demo-agent-2');
+    await page.selectOption('#presence', 'PRESENCE_ONLINE');
+    const presenceAgain = page.waitForRequest((r) => r.url().endsWith('/api/AvailabilityService/SetPresence') && (r.postData() ?? '').includes('PRESENCE_ONLINE'));
+    await page.reload();
+    await presenceAgain;
+    assert.equal(await page.locator('#presence').inputValue(), 'PRESENCE_ONLINE');
+    assert.equal(await page.locator('#desk').isVisible(), true, 'still signed in');
+    await page.context().close();
+  });
+
+  it('shows a supervisor the queue, to assign a waiting customer to an agent', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, 'supervisor');
+    await whatsapp('US.2000002', 'Can someone help with my invoice?');
+    const customerId = await customerOf('US.2000002');
+    const waiting = page.locator(`#queue li[data-conversation="${customerId}"]`);
+    await waitFor(() => waiting.textContent(), (t) => (t ?? '').includes('Can someone help with my invoice?'), { what: 'the conversation in the queue', timeoutMs: 30_000 });
+    // Offered to whoever is online, not taken yet: the supervisor hands it to demo-agent-2.
+    await page.selectOption('#assign-to', 'demo-agent-2');
+    await waiting.getByRole('button', { name: /^Assign/ }).click();
+    await waitFor(
+      () => invoke<{ conversation: { agentId?: string } }>(api, 'parley.v1.ConversationService/GetConversation', { conversation_id: customerId }, supervisor()),
+      (c) => c.conversation.agentId === 'demo-agent-2',
+      { what: 'the conversation assigned by the supervisor' },
+    );
+    assert.deepEqual(await axeProblems(page), [], 'axe-core: the supervisor view');
+    await page.context().close();
+  });
+
+  it('the WhatsApp simulator shows both sides of the chat', async () => {
+    const customerId = await customerOf('US.2000001');
+    await invoke(api, 'parley.v1.ConversationService/SendMessage', { conversation_id: customerId, message_id: 'sim-both-sides', text: 'We are on it, Ana.' }, supervisor());
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${parley.base}/simulator`);
+    const chat = page.locator('#chat');
+    await waitFor(() => chat.textContent(), (t) => (t ?? '').includes('US.2000001 wrote: My parcel never arrived') && (t ?? '').includes('Parley to US.2000001: We are on it, Ana.'), { what: 'both sides in the simulator' });
+    await page.context().close();
+  });
+});
