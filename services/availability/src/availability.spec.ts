@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
+import { STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
 import { MongoEventLog } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
 import { KafkaBus } from '@parley/message-bus';
@@ -110,6 +111,18 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     await mongo.append('conversation-brand-a-c1', [{ type: 'conversation.resolved', tenantId: 'brand-a', data: { by: { kind: 'agent', agentId: 'agent-1' }, at: new Date().toISOString() } }], 2);
     await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat, (live) => live, { what: 'a live chat free again' });
     await mongo.close();
+  });
+
+  it('has created every topic the outbox publishes to, routing\'s included, before it relays anything', async () => {
+    const admin = new KafkaBus({ brokers: infrastructure().kafkaBrokers, clientId: 'availability-spec-topics', registry: new Registry() }).admin();
+    await admin.connect();
+    try {
+      const topics = new Set(await admin.listTopics());
+      assert.deepEqual(STREAM_CATEGORIES.map(eventsTopic).filter((t) => !topics.has(t)), []);
+      assert.ok(topics.has('parley.routing.events'));
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('publishes presence changes on Kafka for other services', async () => {
