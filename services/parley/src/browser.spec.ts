@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { waitFor } from '@parley/testing-support';
+import { axeProblems } from './testing/browser.support';
 import { SignJWT } from 'jose';
 import { DateTime } from 'luxon';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -306,9 +307,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     // Announced to screen readers, and the keyboard lands on it.
     assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent), 'Chat now');
     assert.equal(await page.locator('.parley-sr[aria-live="polite"]').textContent(), 'Need a hand with your order?');
-    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-    const violations = await page.evaluate(async () => (await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string }[] }> } }).axe.run()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id));
-    assert.deepEqual(violations, [], 'axe-core: the page with the invitation');
+    assert.deepEqual(await axeProblems(page), [], 'axe-core: the page with the invitation');
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-invitation.png') });
     await invitation.getByRole('button', { name: 'Chat now' }).click();
     assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true', 'accepting opens the chat');

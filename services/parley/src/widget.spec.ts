@@ -5,14 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '@parley/testing-support';
 import { SignJWT } from 'jose';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { axeProblems, launchChromium } from './testing/browser.support';
 import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
 import { invoke } from './testing/grpcurl.client';
 
-/** Debian's Chromium; scripts/test.sh installs it when missing. */
-const CHROMIUM = process.env['PARLEY_CHROMIUM'] ?? '/usr/bin/chromium';
-const AXE = require.resolve('axe-core/axe.min.js');
 
 /** The brand's own website: a page on another origin that carries the widget with one script tag. */
 async function brandSite(host: string, widgetSrc: string): Promise<{ server: Server; url: string }> {
@@ -23,12 +21,6 @@ async function brandSite(host: string, widgetSrc: string): Promise<{ server: Ser
   return { server, url: `http://${host}:${(server.address() as { port: number }).port}/` };
 }
 
-/** axe-core in the page: the serious and critical violations, by rule and target. */
-async function axeProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run());
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('the widget on the brand\'s own website, as its visitors and the browser meet it', () => {
   let parley: EmbeddedParley;
@@ -51,7 +43,7 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
   before(async () => {
     parley = await startEmbedded();
     api = parley.grpcAddress('gRPC API');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
