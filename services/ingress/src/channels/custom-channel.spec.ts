@@ -91,7 +91,7 @@ describe('ingress: a custom channel over Kafka, end to end with the sample SMS g
     assert.deepEqual(texts, ['the one that counts']);
     // The published JSON Schema says the same (ajv, as an integration would validate).
     const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'parley.channel.message-received.v1.json'), 'utf8')) as object;
-    const validate = new Ajv2020({ strict: false }).compile(schema);
+    const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(schema);
     assert.equal(validate({ tenantId: tenant, channel: 'sms', identity: { kind: 'sms', id: '+4915100000001' }, channelMessageId: 'x', at: new Date().toISOString() }), false);
     await sub.close();
   });
