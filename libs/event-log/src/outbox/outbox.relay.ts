@@ -62,7 +62,11 @@ export class OutboxRelay {
       if (this.stopped) return;
       void this.sweep()
         .then(() => this.options.progress?.beat())
-        .catch((error: unknown) => this.logger.warn({ err: (error as Error)?.message }, 'outbox sweep failed; will retry'))
+        .catch((error: unknown) => {
+          // A topic refusing is the ParleyOutboxStuck alert's business; the relay itself got on (restarting would not help).
+          if (error instanceof OutboxTopicsFailedError) this.options.progress?.beat();
+          this.logger.warn({ err: (error as Error)?.message }, 'outbox sweep failed; will retry');
+        })
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, this.options.sweepIntervalMs ?? 1000);
         });
@@ -99,7 +103,10 @@ export class OutboxRelay {
         });
         if (events.length === 0) break;
         total += await this.publishAndMark(events, failed);
-        after = events.at(-1)!.position;
+        // Onwards from the furthest event read, so that a page never comes back.
+        const furthest = events.reduce((max, e) => Math.max(max, e.position), after);
+        if (furthest <= after) break;
+        after = furthest;
       }
       await this.measure();
       if (failed.size > 0) throw new OutboxTopicsFailedError([...failed]);
