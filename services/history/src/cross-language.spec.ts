@@ -16,7 +16,7 @@ function python(args: string[]) {
 }
 
 describe('the public API from another language (Python grpcio, through reflection only)', () => {
-  it('lists the services, calls GetConversation and sets Struct attributes from JSON; a forged token is UNAUTHENTICATED', async () => {
+  it('lists the services, pages a conversation with GetConversation and ListTimeline, and sets Struct attributes from JSON; a forged token is UNAUTHENTICATED', async () => {
     const backend = sqliteBackend();
     const running = await startHistory(
       loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }),
@@ -32,6 +32,9 @@ describe('the public API from another language (Python grpcio, through reflectio
       assert.equal(code, 0, err);
       const result = JSON.parse(out) as { services: string[]; conversation: { id: string; customerId: string; lastCustomerChannel: string; timeline: { message?: { text: string } }[] }; forged_token: string; attributes: unknown };
       assert.deepEqual(result.attributes, attributes);
+      // Paged: the message alone in the latest page, the conversation's start before it.
+      assert.deepEqual((result as unknown as { latest_page: { message?: { text: string } }[] }).latest_page.map((e) => e.message?.text), ['hola']);
+      assert.deepEqual((result as unknown as { earlier_page: { type: string }[] }).earlier_page.map((e) => e.type), ['conversation.status']);
       for (const s of ['parley.v1.ConversationService', 'parley.v1.CustomerService', 'parley.v1.EventService', 'grpc.health.v1.Health']) assert.ok(result.services.includes(s), s);
       assert.equal(result.conversation.id, 'py-1');
       assert.equal(result.conversation.lastCustomerChannel, 'CHANNEL_WHATSAPP');

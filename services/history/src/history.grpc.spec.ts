@@ -46,6 +46,39 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       assert.deepEqual(messages, [['CHANNEL_WEB', 'hello from the site'], ['CHANNEL_WHATSAPP', 'and now from my phone']]);
     });
 
+    it('pages a long timeline: the latest page first, then backwards and forwards with page tokens, also in the past', async () => {
+      const md = await bearer('brand-a');
+      const stream = conversationStream('brand-a', 'conv-long');
+      const envelope = { tenantId: 'brand-a', metadata: { subjectId: 'cust-long' } };
+      // 130 messages, one a minute; the conversation starts with a status mark, so 131 entries.
+      const minute = (i: number) => new Date(Date.parse(hoursAgo(5)) + i * 60_000).toISOString();
+      for (let i = 0; i < 130; i++) await seed.store.handle(stream, { type: 'ReceiveMessage', conversationId: 'conv-long', customerId: 'cust-long', messageId: `m${i}`, channel: 'whatsapp', channelMessageId: `wamid.long.${i}`, text: `message ${i}`, at: minute(i) }, envelope);
+      type Entry = { message?: { text: string } };
+      const texts = (entries: readonly Entry[]) => entries.filter((e) => e.message).map((e) => e.message!.text);
+      const latest = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(client, 'GetConversation', { conversation_id: 'conv-long', page_size: 50 }, md);
+      assert.deepEqual(texts(latest.conversation.timeline), Array.from({ length: 50 }, (_, i) => `message ${80 + i}`));
+      const back = await rpc<{ entries: Entry[]; previous_page_token: string; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: latest.previous_page_token, page_size: 50 }, md);
+      assert.deepEqual(texts(back.entries), Array.from({ length: 50 }, (_, i) => `message ${30 + i}`));
+      const first = await rpc<{ entries: Entry[]; previous_page_token: string; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: back.previous_page_token, page_size: 50 }, md);
+      assert.equal(first.entries.length, 31, 'the status mark and messages 0 to 29');
+      assert.deepEqual(texts(first.entries), Array.from({ length: 30 }, (_, i) => `message ${i}`));
+      assert.equal(first.previous_page_token, '', 'the beginning');
+      const forward = await rpc<{ entries: Entry[]; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: first.next_page_token, page_size: 50 }, md);
+      assert.deepEqual(texts(forward.entries), texts(back.entries), 'forwards again: the same page');
+      // The past: as it stood after message 99, paged the same way and never past that moment.
+      const then = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(client, 'GetConversationAt', { conversation_id: 'conv-long', at: { seconds: Math.floor(Date.parse(minute(99)) / 1000) + 1, nanos: 0 }, page_size: 20 }, md);
+      assert.deepEqual(texts(then.conversation.timeline), Array.from({ length: 20 }, (_, i) => `message ${80 + i}`));
+      const before = await rpc<{ entries: Entry[]; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: then.previous_page_token, page_size: 20 }, md);
+      const onwards = await rpc<{ entries: Entry[]; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: before.next_page_token, page_size: 50 }, md);
+      assert.deepEqual(texts(onwards.entries).at(-1), 'message 99', 'a page of the past stays in the past');
+      assert.equal(onwards.next_page_token, '');
+      // A token of another conversation, or none at all, is refused.
+      for (const [conversation_id, page_token] of [['conv-1', latest.previous_page_token], ['conv-long', 'not a token']]) {
+        await assert.rejects(rpc(client, 'ListTimeline', { conversation_id, page_token }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => v.field === 'page_token'));
+      }
+      await assert.rejects(rpc(client, 'GetConversation', { conversation_id: 'conv-long', page_size: 201 }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+    });
+
     it('sends on the channel the customer last used, idempotently, and shows it', async () => {
       const md = await bearer('brand-a');
       const sent = await rpc<{ channel: string; version: number }>(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'reply-1', text: 'we are on it' }, md);

@@ -96,6 +96,24 @@ describe('the reference console as an agent and a supervisor use it', () => {
     await page.context().close();
   });
 
+  it('pages a long conversation: the latest messages first, earlier ones on request', async () => {
+    for (let i = 0; i < 60; i++) await whatsapp('US.2000003', `line ${i}`);
+    const customerId = await customerOf('US.2000003');
+    await waitFor(() => invoke<{ conversation: { version: string } }>(api, 'parley.v1.ConversationService/GetConversation', { conversation_id: customerId }, supervisor()), (c) => Number(c.conversation.version) >= 61, { what: 'all sixty messages recorded' });
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, 'supervisor');
+    const waiting = page.locator(`#queue li[data-conversation="${customerId}"]`);
+    await waiting.getByRole('button', { name: /^Open/ }).click({ timeout: 30_000 });
+    const timeline = page.getByRole('log', { name: 'Timeline' });
+    await waitFor(() => timeline.textContent(), (t) => (t ?? '').includes('line 59'), { what: 'the latest page' });
+    assert.doesNotMatch((await timeline.textContent()) ?? '', /line 0(?!\d)/);
+    await page.getByRole('button', { name: 'Show earlier messages' }).click();
+    await waitFor(() => timeline.textContent(), (t) => /line 0(?!\d)/.test(t ?? '') && (t ?? '').includes('line 59'), { what: 'the earlier page before the latest' });
+    await waitFor(() => page.getByRole('button', { name: 'Show earlier messages' }).isVisible(), (v) => !v, { what: 'nothing earlier left' });
+    assert.equal(await timeline.locator('li').filter({ hasText: /^line \d+/ }).count(), 60, 'each message once');
+    await page.context().close();
+  });
+
   it('the WhatsApp simulator shows both sides of the chat', async () => {
     const customerId = await customerOf('US.2000001');
     await invoke(api, 'parley.v1.ConversationService/SendMessage', { conversation_id: customerId, message_id: 'sim-both-sides', text: 'We are on it, Ana.' }, supervisor());

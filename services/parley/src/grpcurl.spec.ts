@@ -184,6 +184,11 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
     assert.ok(got.conversation.timeline.some((e) => e.message?.deleted));
     const past = await call<{ conversation: { timeline: unknown[] } }>(api, `${C}GetConversationAt`, { conversation_id: conversationA, at: new Date().toISOString() }, agent1);
     assert.ok(past.conversation.timeline.length >= 3);
+    // Paged: the latest two entries, then the ones before them.
+    const latest = await call<{ conversation: { timeline: unknown[] }; previousPageToken: string }>(api, `${C}GetConversation`, { conversation_id: conversationA, page_size: 2 }, agent1);
+    assert.equal(latest.conversation.timeline.length, 2);
+    const earlier = await call<{ entries: unknown[]; nextPageToken: string }>(api, `${C}ListTimeline`, { conversation_id: conversationA, page_token: latest.previousPageToken, page_size: 50 }, agent1);
+    assert.equal(earlier.entries.length + 2, got.conversation.timeline.length, 'the whole timeline in two pages');
     const customerA = got.conversation.customerId;
     const listed = await waitFor(() => call<{ conversations?: { id: string }[] }>(api, `${C}ListConversations`, { page_size: 10, customer_id: customerA }, supervisor), (l) => (l.conversations ?? []).length === 1, { what: 'the conversation listed' });
     assert.equal(listed.conversations![0]!.id, conversationA);

@@ -10,6 +10,7 @@ import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conver
 import { SEARCH_TABLE, termOf, words, type SearchTermRow } from '../projections/conversation-search.projection';
 import { TIMELINES_TABLE, toVersioned, type TimelineRow } from '../projections/conversation-timeline.projection';
 import { channelFromProto, channelToProto, conversationToProto, fromTimestamp, timestamp } from './conversation.mapper';
+import { decodeTimelineToken, latestPage, pageAt } from './timeline.pages';
 
 const STATUS_TO_PROTO = { open: 'CONVERSATION_STATUS_OPEN', pending: 'CONVERSATION_STATUS_PENDING', snoozed: 'CONVERSATION_STATUS_SNOOZED', resolved: 'CONVERSATION_STATUS_RESOLVED' } as const;
 const STATUS_FROM_PROTO: Record<string, ConversationRow['status']> = Object.fromEntries(Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as ConversationRow['status']]));
@@ -85,13 +86,21 @@ export class ConversationsGrpc {
   implementation(): UntypedServiceImplementation {
     const e = this.edge;
     return {
-      GetConversation: e.unary('GetConversation', READERS, async (req: { conversation_id: string }, caller) => ({
-        conversation: conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id)),
-      })),
-      GetConversationAt: e.unary('GetConversationAt', READERS, async (req: { conversation_id: string; at?: { seconds: number; nanos: number } }, caller) => {
+      GetConversation: e.unary('GetConversation', READERS, async (req: { conversation_id: string; page_size: number }, caller) => {
+        const size = pageSize(req.page_size, 50, 200);
+        return this.withLatestPage(req.conversation_id, await this.view(caller, req.conversation_id), size);
+      }),
+      GetConversationAt: e.unary('GetConversationAt', READERS, async (req: { conversation_id: string; at?: { seconds: number; nanos: number }; page_size: number }, caller) => {
         const at = fromTimestamp(req.at);
         if (!at) throw new InvalidArgumentError('invalid request', [{ field: 'at', description: 'required' }]);
-        return { conversation: conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id, at)) };
+        const size = pageSize(req.page_size, 50, 200);
+        return this.withLatestPage(req.conversation_id, await this.view(caller, req.conversation_id, at), size, at);
+      }),
+      ListTimeline: e.unary('ListTimeline', READERS, async (req: { conversation_id: string; page_token: string; page_size: number }, caller) => {
+        const size = pageSize(req.page_size, 50, 200);
+        const cursor = decodeTimelineToken(req.page_token ?? '', req.conversation_id);
+        const page = pageAt(conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id, cursor.at)).timeline, cursor, size);
+        return { entries: page.entries, previous_page_token: page.previousPageToken, next_page_token: page.nextPageToken };
       }),
       ListConversations: e.unary('ListConversations', READERS, async (req: { page_size: number; page_token: string; statuses: string[]; customer_id: string; agent_id: string; queue_id: string }, caller) => {
         const limit = pageSize(req.page_size, 50, 500);
@@ -229,6 +238,13 @@ export class ConversationsGrpc {
     const events = await this.log.readStream(stream);
     if (events.length === 0) throw new ConversationNotFoundError(conversationId);
     return conversationView(events.map(toVersioned), until, this.models.rules);
+  }
+
+  /** The conversation with the latest page of its timeline, and the token to page back from it. */
+  private withLatestPage(conversationId: string, view: ConversationView, size: number, at?: string) {
+    const conversation = conversationToProto(conversationId, view);
+    const page = latestPage(conversation.timeline, size, conversationId, at);
+    return { conversation: { ...conversation, timeline: page.entries }, previous_page_token: page.previousPageToken };
   }
 
   private async stored(stream: string): Promise<ConversationView | null> {

@@ -34,6 +34,15 @@ def main() -> None:
         refused = None
     except grpc.RpcError as error:
         refused = error.code().name
+    # Paging: the latest entry only, then the one before it through ListTimeline.
+    latest = call(request_class(conversation_id=conversation_id, page_size=1), metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    list_timeline = service.FindMethodByName("ListTimeline")
+    page_call = channel.unary_unary(
+        f"/{service.full_name}/{list_timeline.name}",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=message_factory.GetMessageClass(list_timeline.output_type).FromString,
+    )
+    earlier = page_call(message_factory.GetMessageClass(list_timeline.input_type)(conversation_id=conversation_id, page_token=latest.previous_page_token, page_size=10), metadata=[("authorization", f"Bearer {token}")], timeout=10)
     customers = pool.FindServiceByName("parley.v1.CustomerService")
     set_attributes = customers.FindMethodByName("SetAttributes")
     set_request = json_format.ParseDict({"customer_id": customer_id, "attributes": json.loads(attributes)}, message_factory.GetMessageClass(set_attributes.input_type)())
@@ -48,6 +57,8 @@ def main() -> None:
         "conversation": json_format.MessageToDict(response)["conversation"],
         "forged_token": refused,
         "attributes": json_format.MessageToDict(customer)["customer"].get("attributes"),
+        "latest_page": [json_format.MessageToDict(e) for e in latest.conversation.timeline],
+        "earlier_page": [json_format.MessageToDict(e) for e in earlier.entries],
     }))
 
 
