@@ -29,7 +29,7 @@
     '.parley-log{flex:1;overflow-y:auto;padding:10px 14px;margin:0}.parley-list{list-style:none;margin:0;padding:0}.parley-badge{display:inline-block;margin-left:8px;min-width:20px;padding:0 6px;border-radius:10px;background:#fff;color:#1f4fd1;font-weight:bold}' +
     '@media (max-width:420px){.parley-panel{right:8px;left:8px;width:auto;max-width:none;bottom:72px;height:70vh}.parley-launcher{right:12px;bottom:12px}.parley-invite{right:8px;left:8px;width:auto}}' +
     '.parley-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
-    '.parley-log{.parley-log li{margin:6px 0;max-width:85%;padding:6px 10px;border-radius:10px;background:#eef0f4;word-wrap:break-word}' +
+    '.parley-log li{margin:6px 0;max-width:85%;padding:6px 10px;border-radius:10px;background:#eef0f4;word-wrap:break-word}' +
     '.parley-log li.parley-mine{margin-left:auto;background:#dbe6ff}.parley-log small{display:block;color:#555;font-size:11px}.parley-typing{padding:0 14px;height:18px;color:#555;font-size:12px}' +
     '.parley-form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6ec}.parley-form textarea{flex:1;resize:none;height:38px;font:inherit;padding:6px;border:1px solid #b8bfcc;border-radius:6px}' +
     '.parley-form button{border:0;border-radius:6px;background:#1f4fd1;color:#fff;padding:0 14px;cursor:pointer}' +

@@ -64,6 +64,14 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
     await launcher(page).click();
     await write(page, 'Hello from the brand\'s own website');
     assert.deepEqual(errors, []);
+    // The widget's own styles hold on a page that has none of its own: a bubble for the message, the brand's button.
+    const styles = await page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { querySelector(s: string): unknown }; getComputedStyle(e: unknown): { backgroundColor: string; borderRadius: string } });
+      const bubble = d.getComputedStyle(d.document.querySelector('.parley-list li.parley-mine'));
+      const send = d.getComputedStyle(d.document.querySelector('.parley-form button'));
+      return { bubble: bubble.backgroundColor, radius: bubble.borderRadius, send: send.backgroundColor };
+    });
+    assert.deepEqual(styles, { bubble: 'rgb(219, 230, 255)', radius: '10px', send: 'rgb(31, 79, 209)' });
     assert.deepEqual(await axeProblems(page), [], 'axe-core: the page with the widget open');
     await context.close();
 
