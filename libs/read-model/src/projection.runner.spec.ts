@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SqliteEventLog } from '@parley/event-log';
+import { SqliteEventLog, sharedTailEventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { waitFor } from '@parley/testing-support';
 import { listParked, ProjectionRunner, requestRetry, type Projection } from './projection.runner';
@@ -82,6 +82,42 @@ describe('projection runner: one event that always fails', () => {
     } finally {
       await runner.stop();
       await log.close();
+      await store.close();
+    }
+  });
+});
+
+describe('projection runner: retrying a parked event through a shared tail of some types', () => {
+  it('reads the parked event from its stream, not from the tail (which serves only recent positions of its types)', async () => {
+    const inner = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+    const log = sharedTailEventLog(inner, 10, ['thing.']);
+    const store = new SqliteReadModelStore(':memory:');
+    const handled: number[] = [];
+    let poisoned = true;
+    const projection: Projection = {
+      name: 'tail-follower',
+      tables: ['tail_follower'],
+      types: ['thing.'],
+      async handle(event) {
+        const i = (event.data as { i: number }).i;
+        if (i === 0 && poisoned) throw new Error('not yet');
+        handled.push(i);
+      },
+    };
+    const runner = new ProjectionRunner({ log, store, projection, registry: new Registry(), maxAttempts: 1, retryCheckMs: 0, pollMs: 10 });
+    try {
+      // The parked event ends up far behind the tail's window of 10 events.
+      for (let i = 0; i < 30; i++) await inner.append(`s-${i}`, [{ type: 'thing.happened', tenantId: 't', data: { i } }], 'no_stream');
+      await runner.catchUp();
+      assert.equal((await runner.parked()).length, 1);
+      poisoned = false;
+      await requestRetry(store);
+      runner.start();
+      await waitFor(() => runner.parked(), (p) => p.length === 0, { what: 'the parked event applied' });
+      assert.equal(handled.at(-1), 0);
+    } finally {
+      await runner.stop();
+      await inner.close();
       await store.close();
     }
   });

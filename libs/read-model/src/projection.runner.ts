@@ -31,6 +31,7 @@ export interface ParkedEvent {
   readonly eventId: string;
   readonly position: number;
   readonly streamId: string;
+  readonly streamVersion: number;
   readonly type: string;
   /** The error's name and message, at most 500 characters (Parley's errors carry no personal data). */
   readonly reason: string;
@@ -213,6 +214,7 @@ export class ProjectionRunner {
             eventId: event.id,
             position: event.position,
             streamId: event.streamId,
+            streamVersion: event.streamVersion,
             type: event.type,
             reason: describe(error),
             attempts: attempt,
@@ -245,7 +247,8 @@ export class ProjectionRunner {
     const tables: ProjectionTables = { table: (name) => physical(name, generation) };
     let done = 0;
     for (const row of asked) {
-      const event = (await log.readAll({ after: row.position - 1, limit: 1 })).events.find((e) => e.id === row.eventId);
+      // Read from its stream: the projection's log may be a tail that serves only some types, or only recent positions.
+      const event = (await log.readStream(row.streamId, { from: row.streamVersion, limit: 1 })).find((e) => e.id === row.eventId);
       try {
         // An event gone from the log (erased) has nothing left to apply.
         if (event) await projection.handle(event, store, tables);

@@ -15,7 +15,7 @@ describe('npm run parked: what an operator sees and retries', () => {
   it('lists parked events as JSON lines and asks for another try of the ones named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-parked-'));
     const file = join(dir, 'events.db');
-    const row = (eventId: string, position: number): ParkedEvent => ({ id: `outbound-dispatch:${eventId}`, projection: 'outbound-dispatch', eventId, position, streamId: 'conversation-t-c1', type: 'conversation.message-sent', reason: 'DeliveryFailedError: 413 Request Entity Too Large', attempts: 5, parkedAt: '2026-12-06T10:00:00.000Z', retryRequested: false });
+    const row = (eventId: string, position: number): ParkedEvent => ({ id: `outbound-dispatch:${eventId}`, projection: 'outbound-dispatch', eventId, position, streamId: 'conversation-t-c1', streamVersion: position, type: 'conversation.message-sent', reason: 'DeliveryFailedError: 413 Request Entity Too Large', attempts: 5, parkedAt: '2026-12-06T10:00:00.000Z', retryRequested: false });
     const store = new SqliteReadModelStore(file);
     await store.upsert(PARKED_TABLE, row('e1', 10));
     await store.upsert(PARKED_TABLE, row('e2', 20));
