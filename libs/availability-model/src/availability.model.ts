@@ -107,7 +107,7 @@ export class AvailabilityModel {
    */
   private takers(t: TenantModel): AgentAvailability[] {
     const offeredLive = new Map<string, number>();
-    for (const [stream, agentId] of t.offered) if (t.kinds.get(stream) === 'live' && t.owners.get(stream) === undefined) offeredLive.set(agentId, (offeredLive.get(agentId) ?? 0) + 1);
+    for (const [stream, agentId] of t.offered) if (t.kinds.get(stream) === 'live') offeredLive.set(agentId, (offeredLive.get(agentId) ?? 0) + 1);
     return this.agents(t).map((a) => ({
       ...a,
       presence: a.presence === 'online' && t.unresponsive.has(a.agentId) ? 'away' : a.presence,

@@ -95,11 +95,14 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
   const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry, origins);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
-  if (channelTopics) health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
   // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
-  const consumerLoop = health.loop('ingress:channel-topics');
-  const consumerWatch = setInterval(() => (!channelTopics || channelTopics.running()) && consumerLoop.beat(), 1000);
-  consumerWatch.unref();
+  let consumerWatch: NodeJS.Timeout | undefined;
+  if (channelTopics) {
+    health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
+    const consumerLoop = health.loop('ingress:channel-topics');
+    consumerWatch = setInterval(() => channelTopics.running() && consumerLoop.beat(), 1000);
+    consumerWatch.unref();
+  }
   // The widget's offer, from availability's own events in the log: a read model of
   // this service's, so a page view costs no call to another service.
   const availability = new AvailabilityModel(tail, logger);

@@ -24,8 +24,6 @@ export interface OutboxRelayOptions {
   readonly progress?: LoopProgress;
 }
 
-const PENDING_COUNTED_UP_TO = 1000;
-
 export function defaultTopicFor(event: RecordedEvent): string {
   const category = event.streamId.split('-', 1)[0]!.replace(/[^a-z0-9]/gi, '').toLowerCase() || 'misc';
   return `parley.${category}.events`;
@@ -52,7 +50,7 @@ export class OutboxRelay {
     this.logger = options.logger ?? createLogger('outbox-relay');
     const registry = options.registry ?? defaultRegistry();
     this.failures = counter(registry, { name: 'parley_outbox_publish_failures_total', help: 'Publications of outbox events to a topic that failed (retried on the next pass), by topic.', labelNames: ['topic'] as const });
-    this.pending = gauge(registry, { name: 'parley_outbox_pending_events', help: "Events in the log not yet published, as the relay's last pass left them (counted up to 1,000)." });
+    this.pending = gauge(registry, { name: 'parley_outbox_pending_events', help: "Events the relay's last pass left unpublished (their topic failed)." });
     this.oldest = gauge(registry, { name: 'parley_outbox_oldest_pending_seconds', help: 'Age of the oldest event not yet published after the last pass; 0 when none waits.' });
   }
 
@@ -94,6 +92,9 @@ export class OutboxRelay {
       let total = 0;
       let after = 0;
       const failed = new Set<string>();
+      // What this pass leaves unpublished: the events of topics that failed.
+      let waiting = 0;
+      let oldest: string | null = null;
       const age = this.options.sweepAgeMs ?? 0;
       for (;;) {
         const events = await this.options.log.readUnpublished({
@@ -103,12 +104,18 @@ export class OutboxRelay {
         });
         if (events.length === 0) break;
         total += await this.publishAndMark(events, failed);
+        for (const e of events) {
+          if (!failed.has(this.topicFor(e))) continue;
+          waiting++;
+          if (oldest === null || e.recordedAt < oldest) oldest = e.recordedAt;
+        }
         // Onwards from the furthest event read, so that a page never comes back.
         const furthest = events.reduce((max, e) => Math.max(max, e.position), after);
         if (furthest <= after) break;
         after = furthest;
       }
-      await this.measure();
+      this.pending.set(waiting);
+      this.oldest.set(oldest === null ? 0 : Math.max(0, (Date.now() - Date.parse(oldest)) / 1000));
       if (failed.size > 0) throw new OutboxTopicsFailedError([...failed]);
       return total;
     });
@@ -150,12 +157,6 @@ export class OutboxRelay {
     return published.length;
   }
 
-  /** The oldest event still unpublished and how many are waiting (counted up to 1,000). */
-  private async measure(): Promise<void> {
-    const waiting = await this.options.log.readUnpublished({ limit: PENDING_COUNTED_UP_TO });
-    this.pending.set(waiting.length);
-    this.oldest.set(waiting[0] ? Math.max(0, (Date.now() - Date.parse(waiting[0].recordedAt)) / 1000) : 0);
-  }
 }
 
 /** Some topics could not be published to in a pass; their events are still unpublished. */

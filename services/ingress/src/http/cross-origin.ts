@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { WidgetOrigins } from './widget.origins';
+import { OriginNotAllowedError, type WidgetOrigins } from './widget.origins';
 
 /**
  * CORS for the widget's requests from the brand's own website. An allowed origin gets
@@ -11,7 +11,8 @@ export function allowOrigin(origins: WidgetOrigins, tenant: string, req: Request
   res.vary('Origin');
   if (origin) res.set('access-control-allow-origin', origin);
   if (origins.allows(tenant, origin, req)) return true;
-  res.status(403).json({ error: 'ORIGIN_NOT_ALLOWED', message: `${origin} may not carry the widget of tenant ${tenant}: add it to PARLEY_WIDGET_ORIGINS` });
+  const refused = new OriginNotAllowedError(origin ?? '', tenant);
+  res.status(403).json({ error: refused.code, message: refused.message });
   return false;
 }
 

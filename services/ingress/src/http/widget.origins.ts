@@ -1,4 +1,17 @@
 import type { IncomingMessage } from 'node:http';
+import { ParleyError } from '@parley/errors';
+
+/** A page on a website the tenant did not allow asked for its widget or opened its live chat. */
+export class OriginNotAllowedError extends ParleyError {
+  readonly code = 'ORIGIN_NOT_ALLOWED';
+  readonly category = 'permission_denied' as const;
+  constructor(
+    readonly origin: string,
+    readonly tenantId: string,
+  ) {
+    super(`${origin} may not carry the widget of tenant ${tenantId}: add it to PARLEY_WIDGET_ORIGINS`);
+  }
+}
 
 /**
  * Which websites may carry a tenant's widget: origins as `https://shop.example`,

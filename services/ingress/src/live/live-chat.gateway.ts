@@ -12,19 +12,7 @@ import { gauge, type Logger, type Registry } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 import type { LiveFeed } from './live.feed';
 import type { VisitorTokens } from './visitor.tokens';
-import type { WidgetOrigins } from '../http/widget.origins';
-
-/** A page on a website the tenant did not allow opened the live chat. */
-export class OriginNotAllowedError extends ParleyError {
-  readonly code = 'ORIGIN_NOT_ALLOWED';
-  readonly category = 'permission_denied' as const;
-  constructor(
-    readonly origin: string,
-    readonly tenantId: string,
-  ) {
-    super(`${origin} may not carry the widget of tenant ${tenantId}: add it to PARLEY_WIDGET_ORIGINS`);
-  }
-}
+import { OriginNotAllowedError, type WidgetOrigins } from '../http/widget.origins';
 
 /** Messages a client may send before its conversation is ready; more is abuse. */
 const MAX_EARLY_MESSAGES = 20;
