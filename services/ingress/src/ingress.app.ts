@@ -112,19 +112,13 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const liveTenants = new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean));
   const offers: WidgetOffers = {
     origins,
-    tenantOf: async (token) => (await tokens.verify(token)).tenantId,
+    visitorOf: (token) => tokens.verify(token),
     offer: (tenant, queue) => availability.offer(tenant, queue, new Date().toISOString()),
     onChange: (listener) => availability.onChange(listener),
     tenants: liveTenants,
     // The visitor's own stream: what was shown and answered decides the next page view (once per period).
-    invite: async (token, queueId, view) => {
-      const { tenantId, visitorId } = await tokens.verify(token);
-      return invitations.evaluate({ tenantId, queueId, visitorId, view, at: new Date().toISOString(), actor: 'channel:web' });
-    },
-    answer: async (token, ruleId, accepted) => {
-      const { tenantId, visitorId } = await tokens.verify(token);
-      await invitations.answer({ tenantId, visitorId, ruleId, accepted, at: new Date().toISOString(), actor: 'channel:web' });
-    },
+    invite: ({ tenantId, visitorId }, queueId, view) => invitations.evaluate({ tenantId, queueId, visitorId, view, at: new Date().toISOString(), actor: 'channel:web' }),
+    answer: ({ tenantId, visitorId }, ruleId, accepted) => invitations.answer({ tenantId, visitorId, ruleId, accepted, at: new Date().toISOString(), actor: 'channel:web' }),
   };
 
   @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController, LiveController, WidgetController],

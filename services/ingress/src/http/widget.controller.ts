@@ -12,6 +12,12 @@ import { VisitorTokenError } from '../live/visitor.tokens';
 
 export const WIDGET_OFFERS = Symbol('WidgetOffers');
 
+/** A visitor as their token names them. */
+export interface Visitor {
+  readonly tenantId: string;
+  readonly visitorId: string;
+}
+
 /** What the widget may know of availability: the offer, and when it changes. */
 export interface WidgetOffers {
   offer(tenantId: string, queueId: string): Offer;
@@ -19,10 +25,10 @@ export interface WidgetOffers {
   onChange(listener: (tenantId: string) => void): () => void;
   readonly tenants: ReadonlySet<string>;
   /** The invitation to show for this page view, recorded as shown; null when no rule matches (or shown this period). */
-  invite(visitorToken: string, queueId: string, view: PageView): Promise<TargetingRule | null>;
-  answer(visitorToken: string, ruleId: string, accepted: boolean): Promise<void>;
-  /** The tenant a visitor token was issued for (VisitorTokenError when it does not verify). */
-  tenantOf(visitorToken: string): Promise<string>;
+  invite(visitor: Visitor, queueId: string, view: PageView): Promise<TargetingRule | null>;
+  answer(visitor: Visitor, ruleId: string, accepted: boolean): Promise<void>;
+  /** Who a visitor token names (VisitorTokenError when it does not verify): checked once per request. */
+  visitorOf(visitorToken: string): Promise<Visitor>;
   readonly origins: WidgetOrigins;
 }
 
@@ -147,8 +153,9 @@ export class WidgetController {
   @HttpCode(200)
   async invitation(@Body() body: unknown, @Req() req: Request, @Res() res: Response) {
     await asVisitor(PageViewRequest, body, res, async ({ token, queue, ...view }) => {
-      if (!allowOrigin(this.offers.origins, await this.offers.tenantOf(token), req, res)) return;
-      const rule = await this.offers.invite(token, queue, { ...view, attributes: {} });
+      const visitor = await this.offers.visitorOf(token);
+      if (!allowOrigin(this.offers.origins, visitor.tenantId, req, res)) return;
+      const rule = await this.offers.invite(visitor, queue, { ...view, attributes: {} });
       res.json({ invitation: rule ? { ruleId: rule.ruleId, message: rule.message } : null });
     });
   }
@@ -157,8 +164,9 @@ export class WidgetController {
   @HttpCode(204)
   async answer(@Body() body: unknown, @Req() req: Request, @Res() res: Response) {
     await asVisitor(AnswerRequest, body, res, async ({ token, ruleId, accepted }) => {
-      if (!allowOrigin(this.offers.origins, await this.offers.tenantOf(token), req, res)) return;
-      await this.offers.answer(token, ruleId, accepted);
+      const visitor = await this.offers.visitorOf(token);
+      if (!allowOrigin(this.offers.origins, visitor.tenantId, req, res)) return;
+      await this.offers.answer(visitor, ruleId, accepted);
       res.status(204).end();
     });
   }
