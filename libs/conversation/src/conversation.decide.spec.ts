@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '@parley/errors';
 import type { ConversationEvent } from '@parley/contracts';
 import { specFor } from '@parley/decider/testing';
 import { conversationDecider } from './conversation.decider';
+import { conversationView } from './conversation.timeline';
 import {
   AttachmentTooLargeError,
   ChannelClosedError,
@@ -267,13 +269,20 @@ describe('conversation: receipts, in any order', () => {
     spec.given([...history, accepted]).when(receipt('read', 1.2, { messageId: undefined, channelMessageId: 'wamid.someone-elses' })).thenThrows(MessageNotFoundError);
     spec.given(history).when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'no-such-reply', channelMessageId: 'wamid.x', at: at(1.05) }).thenThrows(MessageNotFoundError);
   });
-  it('Messenger\'s watermark marks every earlier message at once', () => {
+  it('Messenger\'s watermark marks every earlier message at once: the state keeps it as a mark, the timeline marks the messages', () => {
     const messenger = [started('messenger'), received('messenger', 0), sent('messenger', 1, 'a'), sent('messenger', 2, 'b'), sent('messenger', 5, 'c')];
-    const watermark: ConversationEvent = { type: 'conversation.receipt-recorded', data: { channel: 'messenger', status: 'read', reader: 'customer', upTo: at(3), at: at(4) } };
-    spec.given(messenger).when({ type: 'RecordReceipt', channel: 'messenger', status: 'read', reader: 'customer', upTo: at(3), at: at(4) }).then([watermark]);
-    const state = spec.given([...messenger, watermark]).state();
-    const read = Object.entries(state.messages).filter(([, m]) => m.readAt !== null).map(([id]) => id).sort();
-    if (JSON.stringify(read) !== JSON.stringify(['a', 'b'])) throw new Error(`watermark marked ${read.join(',')}`);
+    const mark = (upTo: number, when: number): ConversationEvent => ({ type: 'conversation.receipt-recorded', data: { channel: 'messenger', status: 'read', reader: 'customer', upTo: at(upTo), at: at(when) } });
+    const command = (upTo: number, when: number) => ({ type: 'RecordReceipt' as const, channel: 'messenger' as const, status: 'read' as const, reader: 'customer' as const, upTo: at(upTo), at: at(when) });
+    spec.given(messenger).when(command(3, 4)).then([mark(3, 4)]);
+    assert.deepEqual(spec.given([...messenger, mark(3, 4)]).state().marks['messenger:out'], { firstAt: at(1), lastAt: at(5), deliveredUpTo: at(3), readUpTo: at(3) });
+    // Nothing new under the mark: nothing to record; past it, a message is.
+    spec.given([...messenger, mark(3, 4)]).when(command(3, 4.5)).thenNothing();
+    spec.given([...messenger, mark(3, 4)]).when(command(6, 7)).then([mark(6, 7)]);
+    // Before the first message, a mark covers nothing.
+    spec.given(messenger).when(command(0.5, 4)).thenNothing();
+    const view = conversationView([...messenger, mark(3, 4)].map((event, i) => ({ event, version: i + 1 })));
+    const read = view.timeline.flatMap((e) => (e.kind === 'message' && e.readAt !== null ? [e.id] : [])).sort();
+    assert.deepEqual(read, ['a', 'b']);
   });
 });
 

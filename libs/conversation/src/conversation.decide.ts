@@ -3,7 +3,7 @@ import type { ConversationEvent } from '@parley/contracts';
 import { assertAttachmentsFit, assertMaySend, assertTextFits, MESSAGE_TEXT_MAX, replyChannel } from './channel-rules';
 import type { ConversationCommand } from './conversation.commands';
 import { ConversationNotStartedError, InvalidTransitionError, MessageNotEditableError, MessageNotFoundError } from './conversation.errors';
-import type { ConversationState } from './conversation.state';
+import { isKnown, type ConversationState, type MessageFacts } from './conversation.state';
 
 type Emit = ConversationEvent[];
 
@@ -40,7 +40,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
     }
     case 'SendMessage': {
       requireStarted(state);
-      if (state.messages[command.messageId]) return [];
+      if (isKnown(state.messages[command.messageId])) return [];
       if (!command.text && !(command.attachments?.length ?? 0) && !command.template) {
         throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text, an attachment or a template' }]);
       }
@@ -73,7 +73,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
     case 'EditMessage':
     case 'DeleteMessage': {
       const message = state.messages[command.messageId];
-      if (!message) throw new MessageNotFoundError(command.messageId);
+      if (!isKnown(message)) throw new MessageNotFoundError(command.messageId);
       const mine = (command.by === 'customer') === (message.direction === 'in');
       if (!mine) throw new MessageNotEditableError(command.messageId, 'not-author');
       if (message.deleted) {
@@ -88,8 +88,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
     }
     case 'RecordAcceptance': {
       requireStarted(state);
-      const m = state.messages[command.messageId];
-      if (!m || m.direction !== 'out') throw new MessageNotFoundError(command.messageId);
+      if (state.messages[command.messageId]?.direction !== 'out') throw new MessageNotFoundError(command.messageId);
       if (state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]) return [];
       return [{ type: 'conversation.message-accepted', data: { messageId: command.messageId, channel: command.channel, channelMessageId: command.channelMessageId, at: command.at } }];
     }
@@ -100,13 +99,9 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       if (command.channelMessageId !== undefined && messageId === undefined) throw new MessageNotFoundError(command.channelMessageId);
       if (messageId !== undefined) {
         const m = state.messages[messageId];
-        if (!m) throw new MessageNotFoundError(messageId);
+        if (!isKnown(m)) throw new MessageNotFoundError(messageId);
         if (!receiptChanges(m, command.status, command.at)) return [];
-      } else {
-        const upTo = Date.parse(command.upTo ?? command.at);
-        const affected = Object.values(state.messages).filter((m) => m.direction === direction && m.channel === command.channel && Date.parse(m.at) <= upTo);
-        if (!affected.some((m) => receiptChanges(m, command.status, command.at))) return [];
-      }
+      } else if (!markMoves(state, command.channel, direction, command.status, command.upTo ?? command.at)) return [];
       return [
         {
           type: 'conversation.receipt-recorded',
@@ -200,9 +195,21 @@ export function decide(command: ConversationCommand, state: ConversationState): 
   }
 }
 
-function receiptChanges(m: { deliveredAt: string | null; readAt: string | null; failed: boolean }, status: 'delivered' | 'read' | 'failed', at: string): boolean {
-  const earlier = (known: string | null) => known === null || Date.parse(at) < Date.parse(known);
-  if (status === 'failed') return !m.failed && m.deliveredAt === null;
+function receiptChanges(m: MessageFacts, status: 'delivered' | 'read' | 'failed', at: string): boolean {
+  const earlier = (known: string | undefined) => known === undefined || Date.parse(at) < Date.parse(known);
+  if (status === 'failed') return m.failedAt === undefined && m.deliveredAt === undefined;
   if (status === 'read') return earlier(m.readAt);
   return earlier(m.deliveredAt);
+}
+
+/**
+ * Whether a mark "up to" a time covers a message no earlier mark covered: the
+ * marks are watermarks, so a conversation's length does not matter. (A mark may
+ * move over messages already marked one by one: one event more, nothing wrong.)
+ */
+function markMoves(state: ConversationState, channel: string, direction: 'in' | 'out', status: 'delivered' | 'read' | 'failed', upTo: string): boolean {
+  const marks = state.marks[`${channel}:${direction}`];
+  if (!marks?.firstAt || !marks.lastAt || Date.parse(marks.firstAt) > Date.parse(upTo)) return false;
+  const covered = status === 'read' ? marks.readUpTo : marks.deliveredUpTo;
+  return covered === null || (Date.parse(covered) < Date.parse(upTo) && Date.parse(covered) < Date.parse(marks.lastAt));
 }

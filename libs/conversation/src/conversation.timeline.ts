@@ -1,5 +1,5 @@
 import type { Attachment, Author, Channel, ConversationEvent, Template } from '@parley/contracts';
-import { copyIndex, initialState, startReplay, type ConversationState, type ConversationStatus } from './conversation.state';
+import { initialState, startReplay, type ConversationState, type ConversationStatus } from './conversation.state';
 import { startTimings, stepTimings, type TimingRules, type TimingsProgress } from './conversation.timings';
 
 export interface TimelineMessage {
@@ -60,10 +60,54 @@ export function conversationView(events: readonly VersionedEvent[], until?: stri
   return builder.view();
 }
 
+/** The entry a received or sent message starts as. */
+export function messageEntry(event: Extract<ConversationEvent, { type: 'conversation.message-received' | 'conversation.message-sent' }>): TimelineMessage {
+  const d = event.data;
+  const inbound = event.type === 'conversation.message-received';
+  return {
+    kind: 'message',
+    id: d.messageId,
+    inbound,
+    channel: d.channel,
+    device: inbound ? ((d as { device?: string }).device ?? null) : null,
+    text: text(d.text),
+    edits: [],
+    attachments: d.attachments,
+    author: inbound ? null : (d as { author: Author }).author,
+    template: inbound ? null : ((d as { template?: Template }).template ?? null),
+    deleted: false,
+    erased: isErased(d.text) || d.attachments.some((a) => isErased(a.ref)),
+    deliveredAt: inbound ? d.at : null,
+    readAt: null,
+    failed: false,
+    at: d.at,
+  };
+}
+
+/** An entry after an edit (the earlier text kept for auditors) or a deletion. */
+export function editedEntry(m: TimelineMessage, event: Extract<ConversationEvent, { type: 'conversation.message-edited' | 'conversation.message-deleted' }>): TimelineMessage {
+  if (event.type === 'conversation.message-deleted') return { ...m, deleted: true };
+  return { ...m, edits: [...m.edits, { text: m.text, at: event.data.at }], text: text(event.data.text), erased: m.erased || isErased(event.data.text) };
+}
+
+const earliest = (a: string | null, b: string): string => (a === null || Date.parse(b) < Date.parse(a) ? b : a);
+
+/** An entry after a receipt: times only move earlier; read implies delivered; a failure counts only before any delivery. */
+export function receiptEntry(m: TimelineMessage, status: 'delivered' | 'read' | 'failed', at: string): TimelineMessage {
+  if (status === 'failed') return m.failed || m.deliveredAt !== null ? m : { ...m, failed: true };
+  const deliveredAt = earliest(m.deliveredAt, at);
+  const readAt = status === 'read' ? earliest(m.readAt, at) : m.readAt;
+  return deliveredAt === m.deliveredAt && readAt === m.readAt && !m.failed ? m : { ...m, deliveredAt, readAt, failed: false };
+}
+
+/** Where a receipt's marks apply: `<channel>:<in|out>`, the messages the reader reads. */
+export const markKey = (channel: Channel, reader: 'customer' | 'agent') => `${channel}:${reader === 'customer' ? 'out' : 'in'}`;
+
 /**
- * Builds a view event by event, and goes on from a view built before (a read
- * model keeps the view; a reader adds the few events written since). Events at
- * or below the view's version are ignored, so redelivery changes nothing.
+ * Builds a view event by event, and goes on from a view built before. Events at
+ * or below the view's version are ignored, so redelivery changes nothing. Read
+ * marks ("read up to") reach the messages still unread on their channel, kept
+ * in lists per channel and direction, so a mark costs what it marks.
  */
 export class TimelineBuilder {
   private readonly replay: { apply(event: ConversationEvent): ConversationState };
@@ -73,15 +117,18 @@ export class TimelineBuilder {
   private timings: TimingsProgress;
   private readonly timeline: TimelineEntry[];
   private readonly messageIndex = new Map<string, number>();
+  /** By markKey: entries not yet delivered, not yet read. */
+  private readonly undelivered = new Map<string, number[]>();
+  private readonly unread = new Map<string, number[]>();
 
   constructor(from?: ConversationView, private readonly rules: TimingRules = {}) {
     this.state = from?.state ?? initialState();
-    this.replay = startReplay(this.state);
+    this.replay = startReplay(this.state, { withoutMessages: true });
     this.version = from?.version ?? 0;
     this.lastActivityAt = from?.lastActivityAt ?? null;
     this.timings = from?.timings ?? startTimings();
     this.timeline = [...(from?.timeline ?? [])];
-    this.timeline.forEach((entry, i) => entry.kind === 'message' && this.messageIndex.set(entry.id, i));
+    this.timeline.forEach((entry, i) => entry.kind === 'message' && this.track(entry, i));
   }
 
   get currentVersion(): number {
@@ -98,42 +145,32 @@ export class TimelineBuilder {
     switch (event.type) {
       case 'conversation.message-received':
       case 'conversation.message-sent': {
-        const d = event.data;
-        const inbound = event.type === 'conversation.message-received';
-        this.messageIndex.set(d.messageId, timeline.length);
-        timeline.push({
-          kind: 'message',
-          id: d.messageId,
-          inbound,
-          channel: d.channel,
-          device: inbound ? ((d as { device?: string }).device ?? null) : null,
-          text: text(d.text),
-          edits: [],
-          attachments: d.attachments,
-          author: inbound ? null : (d as { author: Author }).author,
-          template: inbound ? null : ((d as { template?: Template }).template ?? null),
-          deleted: false,
-          erased: isErased(d.text) || d.attachments.some((a) => isErased(a.ref)),
-          deliveredAt: inbound ? d.at : null,
-          readAt: null,
-          failed: false,
-          at: d.at,
-        });
-        if (inbound) this.lastActivityAt = d.at;
+        const entry = messageEntry(event);
+        this.track(entry, timeline.length);
+        timeline.push(entry);
+        if (entry.inbound) this.lastActivityAt = entry.at;
         break;
       }
       case 'conversation.message-edited':
-        this.update(event.data.messageId, (m) => ({ ...m, edits: [...m.edits, { text: m.text, at: event.data.at }], text: text(event.data.text), erased: m.erased || isErased(event.data.text) }));
-        break;
       case 'conversation.message-deleted':
-        this.update(event.data.messageId, (m) => ({ ...m, deleted: true }));
+        this.update(event.data.messageId, (m) => editedEntry(m, event));
         break;
       case 'conversation.receipt-recorded': {
-        // One receipt, or a watermark that marks many: the state knows which.
-        const ids = event.data.messageId ? [event.data.messageId] : Object.keys(this.state.messages);
-        for (const id of ids) {
-          const m = this.state.messages[id];
-          if (m) this.update(id, (t) => (t.deliveredAt === m.deliveredAt && t.readAt === m.readAt && t.failed === m.failed ? t : { ...t, deliveredAt: m.deliveredAt, readAt: m.readAt, failed: m.failed }));
+        const d = event.data;
+        if (d.messageId) this.update(d.messageId, (m) => receiptEntry(m, d.status, d.at));
+        else if (d.status !== 'failed') {
+          const key = markKey(d.channel, d.reader);
+          const upTo = Date.parse(d.upTo ?? d.at);
+          for (const list of d.status === 'read' ? [this.unread, this.undelivered] : [this.undelivered]) {
+            const waiting = list.get(key) ?? [];
+            const left = waiting.filter((i) => {
+              const m = timeline[i] as TimelineMessage;
+              if (Date.parse(m.at) > upTo) return true;
+              timeline[i] = receiptEntry(m, d.status, d.at);
+              return false;
+            });
+            list.set(key, left);
+          }
         }
         break;
       }
@@ -155,10 +192,17 @@ export class TimelineBuilder {
     }
   }
 
-  /** A view of its own: the builder writes into its indexes in place. */
+  /** A view of its own: the builder goes on writing into its timeline. */
   view(): ConversationView {
-    const s = this.state;
-    return { state: { ...s, messages: copyIndex(s.messages), channelMessageIds: copyIndex(s.channelMessageIds) }, timeline: [...this.timeline], version: this.version, lastActivityAt: this.lastActivityAt, timings: this.timings };
+    return { state: { ...this.state, messages: {}, channelMessageIds: {} }, timeline: [...this.timeline], version: this.version, lastActivityAt: this.lastActivityAt, timings: this.timings };
+  }
+
+  private track(entry: TimelineMessage, i: number): void {
+    this.messageIndex.set(entry.id, i);
+    const key = `${entry.channel}:${entry.inbound ? 'in' : 'out'}`;
+    const waiting = (list: Map<string, number[]>) => list.get(key) ?? list.set(key, []).get(key)!;
+    if (entry.deliveredAt === null) waiting(this.undelivered).push(i);
+    if (entry.readAt === null) waiting(this.unread).push(i);
   }
 
   private update(id: string, change: (m: TimelineMessage) => TimelineMessage): void {

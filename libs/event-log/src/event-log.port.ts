@@ -63,6 +63,12 @@ export interface Snapshot<TState = unknown> {
   readonly subjectId?: string;
 }
 
+/** A fact of a stream kept beside its snapshots (see EventLog.saveFacts). */
+export interface StreamFact {
+  readonly key: string;
+  readonly value: unknown;
+}
+
 export interface ReadUnpublishedOptions {
   readonly limit: number;
   /** Only events recorded before this instant: leaves fresh appends to the process that wrote them. */
@@ -87,6 +93,18 @@ export interface EventLog {
 
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   loadSnapshot(streamId: string): Promise<Snapshot | null>;
+
+  /**
+   * Facts of a stream its state does not keep in memory (one message among a
+   * hundred thousand), stored when a snapshot is taken and looked up by key when
+   * a command needs them. Insert-only: every save adds one value per key (saving
+   * the same version again changes nothing), and a look-up returns every value of
+   * a key, oldest version first, for the reader to join. Facts are not sealed:
+   * they must hold no personal data.
+   */
+  saveFacts(streamId: string, version: number, facts: readonly StreamFact[]): Promise<void>;
+  /** The stored values of these keys, oldest first; keys without any are absent from the map. */
+  loadFacts(streamId: string, keys: readonly string[]): Promise<ReadonlyMap<string, readonly unknown[]>>;
 
   /** The outbox: events not yet marked as published to the bus, in log order. */
   readUnpublished(options: ReadUnpublishedOptions): Promise<readonly RecordedEvent[]>;

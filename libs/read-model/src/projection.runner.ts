@@ -18,6 +18,14 @@ export interface Projection {
   /** The event types `handle` does anything with (see ReadAllOptions.types); every type when absent. */
   readonly types?: readonly string[];
   handle(event: RecordedEvent, store: ReadModelStore, tables: ProjectionTables): Promise<void>;
+  /**
+   * Optional, for a projection that buffers its writes over a page of events:
+   * write them. Called after every page, before its checkpoint is saved, so a
+   * checkpoint never passes writes that are not stored.
+   */
+  flush?(): Promise<void>;
+  /** Optional: forget buffered writes (the page failed and will be read again). */
+  discard?(): void;
 }
 
 const STATE_TABLE = 'projection_state';
@@ -169,9 +177,15 @@ export class ProjectionRunner {
     while (!stop()) {
       const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500, ...(projection.types ? { types: projection.types } : {}) });
       const moved = page.checkpoint !== checkpoint;
-      for (const event of page.events) {
-        await this.applyOrPark(event, tables);
-        await turns.pause();
+      try {
+        for (const event of page.events) {
+          await this.applyOrPark(event, tables);
+          await turns.pause();
+        }
+        await projection.flush?.();
+      } catch (error) {
+        projection.discard?.();
+        throw error;
       }
       if (moved) {
         checkpoint = page.checkpoint;
@@ -252,10 +266,12 @@ export class ProjectionRunner {
       try {
         // An event gone from the log (erased) has nothing left to apply.
         if (event) await projection.handle(event, store, tables);
+        await projection.flush?.();
         await store.delete(PARKED_TABLE, row.id);
         done++;
         this.logger.info({ projection: projection.name, eventId: row.eventId }, 'parked event applied on retry');
       } catch (error) {
+        projection.discard?.();
         await store.upsert(PARKED_TABLE, { ...row, reason: describe(error), attempts: row.attempts + 1, retryRequested: false });
         this.logger.error({ projection: projection.name, eventId: row.eventId, reason: describe(error) }, 'parked event failed again on retry');
       }

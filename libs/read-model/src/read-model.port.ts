@@ -28,6 +28,10 @@ export interface FindResult<T extends ReadDocument> {
 export interface ReadModelStore {
   upsert(table: string, document: ReadDocument): Promise<void>;
   get<T extends ReadDocument>(table: string, id: string): Promise<T | null>;
+  /** Several documents by id in one round trip, in the order asked; ids without a document are left out. */
+  getMany<T extends ReadDocument>(table: string, ids: readonly string[]): Promise<readonly T[]>;
+  /** Several upserts in one write (one transaction on SQLite, one bulk write on MongoDB): what a projection buffered over a page of events. */
+  upsertMany(table: string, documents: readonly ReadDocument[]): Promise<void>;
   find<T extends ReadDocument>(table: string, query: FindQuery): Promise<FindResult<T>>;
   /** Removes one document; removing one that is not there is not an error (redelivery). */
   delete(table: string, id: string): Promise<void>;

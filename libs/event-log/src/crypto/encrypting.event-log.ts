@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import type { NewEvent, RecordedEvent } from '../event-envelope';
-import type { AppendResult, EventLog, EventRef, ExpectedVersion, ReadAllOptions, ReadAllResult, ReadStreamOptions, ReadUnpublishedOptions, Snapshot } from '../event-log.port';
+import type { AppendResult, EventLog, EventRef, ExpectedVersion, ReadAllOptions, ReadAllResult, ReadStreamOptions, ReadUnpublishedOptions, Snapshot, StreamFact } from '../event-log.port';
 import { mapPaths } from './personal-paths';
 import { pooledRandomBytes } from './random.pool';
 import type { SubjectKeyStore } from './subject-key.store';
@@ -91,6 +91,15 @@ export class EncryptingEventLog implements EventLog {
     const key = await this.keyFor(snapshot.subjectId);
     const { subjectId, ...rest } = snapshot;
     return this.inner.saveSnapshot({ ...rest, state: { [SUBJECT_METADATA]: subjectId, sealed: seal(key, snapshot.state) } });
+  }
+
+  /** Facts hold no personal data (see EventLog.saveFacts): stored as they are. */
+  saveFacts(streamId: string, version: number, facts: readonly StreamFact[]): Promise<void> {
+    return this.inner.saveFacts(streamId, version, facts);
+  }
+
+  loadFacts(streamId: string, keys: readonly string[]): Promise<ReadonlyMap<string, readonly unknown[]>> {
+    return this.inner.loadFacts(streamId, keys);
   }
 
   /** A sealed snapshot whose subject was erased is as good as none: the state is rebuilt from the (redacted) events. */

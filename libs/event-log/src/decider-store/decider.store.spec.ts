@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EVENT_CONTRACTS, personalFieldsOf } from '@parley/contracts';
 import { fold } from '@parley/decider';
-import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand } from '@parley/conversation';
+import { conversationDecider, messageFactKey, SNAPSHOT_SCHEMA_VERSION, withFacts, type ConversationCommand } from '@parley/conversation';
 import { Registry } from '@parley/observability';
 import { EncryptingEventLog } from '../crypto/encrypting.event-log';
 import { KeyWrapper, SqliteSubjectKeyStore } from '../crypto/subject-key.store';
@@ -158,8 +158,39 @@ describe('DeciderStore: commands against a stream', () => {
       const loaded = await store.load('conversation-c1');
       const full = fold(conversationDecider, (await inner.readStream('conversation-c1')).map((e) => ({ type: e.type, data: e.data })) as never);
       assert.equal(loaded.version, 13);
-      assert.deepEqual(loaded.state, full);
+      // The state holds the message facts since the snapshot; the others are stored beside it and join in.
+      assert.ok(Object.keys(loaded.state.messages).length < 12, 'older message facts left the state');
+      const keys = [...Object.keys(full.messages).map(messageFactKey), ...Object.keys(full.channelMessageIds).map((k) => `channel-message:${k}`)];
+      assert.deepEqual(withFacts(loaded.state, await inner.loadFacts('conversation-c1', keys)), full);
       assert.ok(loaded.readSinceSnapshot < 13);
+    } finally {
+      await close();
+    }
+  });
+
+  it('keeps state and snapshots bounded in a long conversation, and still drops redeliveries of, edits and receipts for its oldest messages', async () => {
+    const { store, inner, close } = open(50);
+    try {
+      const stream = 'conversation-long';
+      let version = 0;
+      for (let i = 0; i < 400; i++) version = (await store.handle(stream, receive(i), envelope, { newStream: i === 0 })).version;
+      const snapshot = await inner.loadSnapshot(stream);
+      assert.ok(snapshot, 'snapshots were taken');
+      // Sealed; its size is what matters: the facts of at most one interval.
+      assert.ok(JSON.stringify(snapshot.state).length < 40_000, `snapshot of ${JSON.stringify(snapshot.state).length} characters`);
+      const loaded = await store.load(stream);
+      assert.ok(Object.keys(loaded.state.messages).length <= 50, `${Object.keys(loaded.state.messages).length} message facts in the state`);
+      // The first message: its facts are only in the store now.
+      assert.deepEqual((await store.handle(stream, { ...receive(0), messageId: 'again' }, envelope)).events, [], 'a redelivery of the first message is dropped');
+      const edited = await store.handle(stream, { type: 'EditMessage', messageId: 'm0', text: 'fixed', by: 'customer', at: at(500) }, envelope);
+      assert.deepEqual(edited.events.map((e) => e.type), ['conversation.message-edited']);
+      await assert.rejects(store.handle(stream, { type: 'EditMessage', messageId: 'm0', text: 'x', by: 'agent', at: at(501) }, envelope), /not-author|author/);
+      await store.handle(stream, { type: 'DeleteMessage', messageId: 'm1', by: 'customer', at: at(502) }, envelope);
+      assert.deepEqual((await store.handle(stream, { type: 'DeleteMessage', messageId: 'm1', by: 'customer', at: at(503) }, envelope)).events, [], 'deleted once');
+      const read = await store.handle(stream, { type: 'RecordReceipt', channel: 'whatsapp', status: 'read', reader: 'agent', messageId: 'm2', at: at(504) }, envelope);
+      assert.equal(read.events.length, 1);
+      assert.deepEqual((await store.handle(stream, { type: 'RecordReceipt', channel: 'whatsapp', status: 'read', reader: 'agent', messageId: 'm2', at: at(505) }, envelope)).events, [], 'a later read receipt changes nothing');
+      assert.equal(await inner.streamVersion(stream), version + 3);
     } finally {
       await close();
     }

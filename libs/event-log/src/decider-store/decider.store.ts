@@ -129,7 +129,7 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
       let decided: Event[] = [];
       let next = state;
       try {
-        ({ events: decided, state: next } = this.decideAll(commands, state));
+        ({ events: decided, state: next } = await this.decideAll(streamId, version, commands, state));
       } catch (error) {
         if (!optimistic) throw error;
       }
@@ -150,17 +150,8 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
         );
         if (!result.alreadyStored) this.options.onAppended?.({ streamId, previous: state, events: decided, state: next });
         const snapshotDue = readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100);
-        this.remember(streamId, { state: next, version: result.nextExpectedVersion, readSinceSnapshot: snapshotDue ? 0 : readSinceSnapshot + decided.length });
-        if (snapshotDue) {
-          await this.options.log.saveSnapshot({
-            streamId,
-            version: result.nextExpectedVersion,
-            schemaVersion: this.options.snapshotSchemaVersion,
-            state: next,
-            takenAt: new Date().toISOString(),
-            ...(typeof envelope.metadata?.['subjectId'] === 'string' ? { subjectId: envelope.metadata['subjectId'] } : {}),
-          });
-        }
+        if (!snapshotDue) this.remember(streamId, { state: next, version: result.nextExpectedVersion, readSinceSnapshot: readSinceSnapshot + decided.length });
+        else this.remember(streamId, { state: await this.saveSnapshot(streamId, result.nextExpectedVersion, next, envelope), version: result.nextExpectedVersion, readSinceSnapshot: 0 });
         return { state: next, previous: state, version: result.nextExpectedVersion, events: result.events };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
@@ -172,17 +163,58 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
     }
   }
 
+  /**
+   * Stores the state as of `version`: first the facts it gathered (so that a
+   * snapshot never stands for facts that are not stored), then the state
+   * without them, which is also what is kept in memory from now on.
+   */
+  private async saveSnapshot(streamId: string, version: number, state: State, envelope: Omit<NewEvent, 'type' | 'data' | 'id'>): Promise<State> {
+    const facts = this.options.decider.facts;
+    let head = state;
+    if (facts) {
+      const taken = facts.take(state);
+      await this.options.log.saveFacts(streamId, version, taken.facts);
+      head = taken.state;
+    }
+    await this.options.log.saveSnapshot({
+      streamId,
+      version,
+      schemaVersion: this.options.snapshotSchemaVersion,
+      state: head,
+      takenAt: new Date().toISOString(),
+      ...(typeof envelope.metadata?.['subjectId'] === 'string' ? { subjectId: envelope.metadata['subjectId'] } : {}),
+    });
+    return head;
+  }
+
   /** The events the commands cause, and the state they lead to (folded once: it is the state kept after the append). */
-  private decideAll(commands: readonly Command[], state: State): { events: Event[]; state: State } {
+  private async decideAll(streamId: string, version: number, commands: readonly Command[], state: State): Promise<{ events: Event[]; state: State }> {
     const decided: Event[] = [];
     let deciding = state;
     for (const command of commands) {
-      const events = this.options.decider.decide(command, deciding);
+      // A stream with no events yet has no stored facts either.
+      const events = this.options.decider.decide(command, version === 0 ? deciding : await this.withFacts(streamId, command, deciding));
       if (events.length === 0) continue;
       decided.push(...events);
+      // Folded into the state itself, not into the view with the looked-up facts: the state gathers only what its events touch.
       deciding = fold(this.options.decider, events, deciding);
     }
     return { events: decided, state: deciding };
+  }
+
+  /** The state with the stored facts the command needs; one look-up per round, and a fact can name another (at most three rounds). */
+  private async withFacts(streamId: string, command: Command, state: State): Promise<State> {
+    const facts = this.options.decider.facts;
+    if (!facts) return state;
+    const asked = new Set<string>();
+    let view = state;
+    for (let round = 0; round < 3; round++) {
+      const keys = facts.needs(command, view).filter((key) => !asked.has(key));
+      if (keys.length === 0) break;
+      for (const key of keys) asked.add(key);
+      view = facts.with(view, await this.options.log.loadFacts(streamId, keys));
+    }
+    return view;
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   type ReadStreamOptions,
   type ReadUnpublishedOptions,
   type Snapshot,
+  type StreamFact,
 } from '../event-log.port';
 import { GroupCommitQueue } from '../group-commit/group-commit.queue';
 import {
@@ -30,6 +31,15 @@ import {
   type EventDocument,
   type SnapshotDocument,
 } from './mongo.documents';
+
+interface FactDocument {
+  _id: string;
+  streamId: string;
+  key: string;
+  version: number;
+  /** JSON text, as event payloads. */
+  value: string;
+}
 
 export interface MongoEventLogOptions {
   readonly db: Db;
@@ -81,6 +91,7 @@ const MARK_BATCH = 50;
 export class MongoEventLog implements EventLog {
   private readonly events: Collection<EventDocument>;
   private readonly snapshots: Collection<SnapshotDocument>;
+  private readonly facts: Collection<FactDocument>;
   private readonly commits: Collection<{ _id: number; at: string }>;
   /** Highest commit number known to be taken; every lower one is taken too. */
   private lastCommit: number | null = null;
@@ -96,6 +107,7 @@ export class MongoEventLog implements EventLog {
     const prefix = options.collectionPrefix ?? '';
     this.events = options.db.collection<EventDocument>(`${prefix}events`);
     this.snapshots = options.db.collection<SnapshotDocument>(`${prefix}snapshots`);
+    this.facts = options.db.collection<FactDocument>(`${prefix}stream_facts`);
     this.commits = options.db.collection<{ _id: number; at: string }>(`${prefix}commits`);
     this.metrics = new EventLogMetrics('mongo', options.registry);
     this.gapTimeoutMs = options.gapTimeoutMs ?? 5000;
@@ -117,6 +129,7 @@ export class MongoEventLog implements EventLog {
     await this.events.createIndex({ position: 1 }, { unique: true, name: 'position' });
     await this.events.createIndex({ pending: 1, position: 1 }, { name: 'outbox' });
     await this.snapshots.createIndex({ streamId: 1, version: -1 }, { name: 'latest' });
+    await this.facts.createIndex({ streamId: 1, key: 1, version: 1 }, { name: 'by_key' });
   }
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
@@ -240,6 +253,31 @@ export class MongoEventLog implements EventLog {
     } catch (error) {
       if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
     }
+  }
+
+  async saveFacts(streamId: string, version: number, facts: readonly StreamFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    // Insert-only, named by stream, key and version: saving again adds nothing.
+    const docs = facts.map((f): FactDocument => ({ _id: `${streamId}|${f.key}@${version}`, streamId, key: f.key, version, value: JSON.stringify(f.value) }));
+    try {
+      await this.facts.insertMany(docs, { ordered: false });
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      if (writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw error;
+    }
+  }
+
+  async loadFacts(streamId: string, keys: readonly string[]): Promise<ReadonlyMap<string, readonly unknown[]>> {
+    const found = new Map<string, unknown[]>();
+    if (keys.length === 0) return found;
+    const docs = await this.facts.find({ streamId, key: { $in: [...new Set(keys)] } }).sort({ key: 1, version: 1 }).toArray();
+    for (const doc of docs) {
+      const values = found.get(doc.key) ?? [];
+      values.push(JSON.parse(doc.value));
+      found.set(doc.key, values);
+    }
+    return found;
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | null> {

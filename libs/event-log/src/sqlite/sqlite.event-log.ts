@@ -18,6 +18,7 @@ import {
   type ReadAllResult,
   type ReadStreamOptions,
   type ReadUnpublishedOptions,
+  type StreamFact,
   type Snapshot,
 } from '../event-log.port';
 import { GroupCommitQueue } from '../group-commit/group-commit.queue';
@@ -96,6 +97,13 @@ CREATE TABLE IF NOT EXISTS snapshots (
   taken_at        TEXT    NOT NULL,
   PRIMARY KEY (stream_id, version)
 );
+CREATE TABLE IF NOT EXISTS stream_facts (
+  stream_id       TEXT    NOT NULL,
+  key             TEXT    NOT NULL,
+  version         INTEGER NOT NULL,
+  value           TEXT    NOT NULL,
+  PRIMARY KEY (stream_id, key, version)
+) WITHOUT ROWID;
 `;
 
 /**
@@ -171,6 +179,8 @@ export class SqliteEventLog implements EventLog {
       saveSnapshot: this.db.prepare(
         'INSERT OR IGNORE INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?)',
       ),
+      saveFact: this.db.prepare('INSERT OR IGNORE INTO stream_facts (stream_id, key, version, value) VALUES (?, ?, ?, ?)'),
+      loadFact: this.db.prepare<[string, string], string>('SELECT value FROM stream_facts WHERE stream_id = ? AND key = ? ORDER BY version ASC').pluck(),
       last: this.db.prepare<[], number | null>('SELECT MAX(position) FROM events').pluck(),
       dataVersion: this.db.prepare<[], number>('PRAGMA data_version').pluck(),
       loadSnapshot: this.db.prepare<[string], { stream_id: string; version: number; schema_version: number; state: string; taken_at: string }>(
@@ -250,6 +260,23 @@ export class SqliteEventLog implements EventLog {
 
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
     this.statements.saveSnapshot.run(snapshot.streamId, snapshot.version, snapshot.schemaVersion, JSON.stringify(snapshot.state), snapshot.takenAt);
+  }
+
+  async saveFacts(streamId: string, version: number, facts: readonly StreamFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    const insert = this.statements.saveFact;
+    this.db.transaction(() => {
+      for (const fact of facts) insert.run(streamId, fact.key, version, JSON.stringify(fact.value));
+    })();
+  }
+
+  async loadFacts(streamId: string, keys: readonly string[]): Promise<ReadonlyMap<string, readonly unknown[]>> {
+    const found = new Map<string, unknown[]>();
+    for (const key of new Set(keys)) {
+      const values = this.statements.loadFact.all(streamId, key);
+      if (values.length > 0) found.set(key, values.map((v) => JSON.parse(v)));
+    }
+    return found;
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | null> {

@@ -261,6 +261,29 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
       });
     });
 
+    describe('stream facts', () => {
+      it('returns every stored value of the keys asked for, oldest version first, and a save repeated adds nothing', async () => {
+        const s = streamId('conversation');
+        const other = streamId('conversation');
+        assert.equal((await log.loadFacts(s, ['message:a'])).size, 0);
+        await log.saveFacts(s, 100, [
+          { key: 'message:a', value: { direction: 'in', at: '2026-01-01T00:00:00.000Z' } },
+          { key: 'channel-message:whatsapp:wamid.1', value: 'a' },
+        ]);
+        await log.saveFacts(s, 200, [{ key: 'message:a', value: { readAt: '2026-01-02T00:00:00.000Z' } }]);
+        await log.saveFacts(s, 200, [{ key: 'message:a', value: { readAt: '2026-01-02T00:00:00.000Z' } }]);
+        await log.saveFacts(other, 100, [{ key: 'message:a', value: { direction: 'out' } }]);
+        await log.saveFacts(s, 300, []);
+        const found = await log.loadFacts(s, ['message:a', 'channel-message:whatsapp:wamid.1', 'message:missing', 'message:a']);
+        assert.deepEqual([...found.entries()].sort(([a], [b]) => a.localeCompare(b)), [
+          ['channel-message:whatsapp:wamid.1', ['a']],
+          ['message:a', [{ direction: 'in', at: '2026-01-01T00:00:00.000Z' }, { readAt: '2026-01-02T00:00:00.000Z' }]],
+        ]);
+        assert.deepEqual([...(await log.loadFacts(other, ['message:a'])).values()], [[{ direction: 'out' }]]);
+        assert.equal((await log.loadFacts(s, [])).size, 0);
+      });
+    });
+
     describe('the outbox', () => {
       it('lists appended events as unpublished, in order, until they are marked', async () => {
         await markAllPublished(log);

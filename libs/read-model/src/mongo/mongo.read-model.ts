@@ -16,6 +16,21 @@ export class MongoReadModelStore implements ReadModelStore {
     await this.collection(table).replaceOne({ _id: id }, rest, { upsert: true });
   }
 
+  async upsertMany(table: string, documents: readonly ReadDocument[]): Promise<void> {
+    if (documents.length === 0) return;
+    await this.collection(table).bulkWrite(
+      documents.map(({ id, ...rest }) => ({ replaceOne: { filter: { _id: id }, replacement: rest, upsert: true } })),
+      { ordered: true },
+    );
+  }
+
+  async getMany<T extends ReadDocument>(table: string, ids: readonly string[]): Promise<readonly T[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.collection(table).find({ _id: { $in: [...ids] } }).toArray();
+    const found = new Map(docs.map((d) => [d._id, this.toDocument<T>(d)]));
+    return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
+  }
+
   async get<T extends ReadDocument>(table: string, id: string): Promise<T | null> {
     const doc = await this.collection(table).findOne({ _id: id });
     return doc ? this.toDocument<T>(doc) : null;

@@ -19,6 +19,25 @@ export class SqliteReadModelStore implements ReadModelStore {
     this.db.prepare(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`).run(document.id, JSON.stringify(document));
   }
 
+  async upsertMany(table: string, documents: readonly ReadDocument[]): Promise<void> {
+    if (documents.length === 0) return;
+    const statement = this.db.prepare(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`);
+    this.db.transaction(() => {
+      for (const d of documents) statement.run(d.id, JSON.stringify(d));
+    })();
+  }
+
+  async getMany<T extends ReadDocument>(table: string, ids: readonly string[]): Promise<readonly T[]> {
+    const found = new Map<string, T>();
+    // Bound parameters stay under SQLite's limit however many ids are asked for.
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db.prepare<string[], { id: string; doc: string }>(`SELECT id, doc FROM ${this.table(table)} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk);
+      for (const r of rows) found.set(r.id, JSON.parse(r.doc) as T);
+    }
+    return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
+  }
+
   async get<T extends ReadDocument>(table: string, id: string): Promise<T | null> {
     const row = this.db.prepare<[string], { doc: string }>(`SELECT doc FROM ${this.table(table)} WHERE id = ?`).get(id);
     return row ? (JSON.parse(row.doc) as T) : null;

@@ -31,6 +31,17 @@ export function readModelContract(adapter: string, open: () => Promise<{ store: 
     before(async () => ({ store, cleanup } = await open()));
     after(async () => cleanup());
 
+    it('upserts and gets many at once, in the order asked, leaving out ids without a document', async () => {
+      await store.upsertMany('batch', []);
+      await store.upsertMany('batch', Array.from({ length: 5 }, (_, i) => ({ id: `b${i}`, n: i })));
+      await store.upsertMany('batch', [{ id: 'b1', n: 10 }, { id: 'b5', n: 5 }]);
+      assert.deepEqual(await store.getMany('batch', ['b5', 'nope', 'b1', 'b0']), [{ id: 'b5', n: 5 }, { id: 'b1', n: 10 }, { id: 'b0', n: 0 }]);
+      assert.deepEqual(await store.getMany('batch', []), []);
+      const many = Array.from({ length: 1200 }, (_, i) => `m${i}`);
+      await store.upsertMany('batch', many.map((id, n) => ({ id, n })));
+      assert.equal((await store.getMany('batch', many)).length, 1200);
+    });
+
     it('upserts, gets, and finds with filters, order and page tokens', async () => {
       const rows: Row[] = Array.from({ length: 23 }, (_, i) => ({ id: `r${String(i).padStart(2, '0')}`, tenant: i % 2 ? 'a' : 'b', status: ['open', 'pending', 'resolved'][i % 3]!, at: `2026-01-01T00:00:${String(i % 7).padStart(2, '0')}Z`, n: i }));
       for (const r of rows) await store.upsert('things', r);

@@ -1,131 +1,264 @@
 /**
- * `npm run bench:history`: projection replay rate over one million events,
- * conversation load time at 1,000 and 100,000 events (BENCH_LONG; with and without a
- * snapshot), and GetConversation requests/s with p50/p99 over gRPC. On the
- * SQLite event log (embedded mode); prints numbers only.
+ * `npm run bench:history`: what one message costs as a conversation grows, on
+ * the embedded store (SQLite). For conversations of 100, 10,000 and 100,000
+ * events (BENCH_SIZES): append p50/p99 through the decider store, load time,
+ * projection events/s while catching up, GetConversation p50/p99 for the latest
+ * page, and the ratio of the largest to the smallest. Then GetConversation
+ * requests/s beside a bare grpc-js echo server in the same process, and
+ * projection replay beside raw better-sqlite3 reads of the same rows
+ * (BENCH_EVENTS, one million by default). Progress goes to stderr as it runs.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, credentials, type Client } from '@grpc/grpc-js';
+import Database from 'better-sqlite3';
+import { Metadata, Server, ServerCredentials, credentials, makeGenericClientConstructor, type Client, type ServiceDefinition } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { EVENT_CONTRACTS, type ConversationEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
-import { DeciderStore, SqliteEventLog, type NewEvent } from '@parley/event-log';
+import { DeciderStore, type EventLog, type NewEvent } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
-import { ProjectionRunner, SqliteReadModelStore } from '@parley/read-model';
+import { ProjectionRunner } from '@parley/read-model';
+import { openStorage, type Storage } from '@parley/storage';
 import { loadHistoryConfig } from '../config/history.config';
-import { conversationListProjection } from '../projections/conversation-list.projection';
 import { conversationStream } from '../conversations/conversations.grpc';
+import { historyProjections } from '../projections/history.projections';
 import { startHistory } from '../history.app';
 
+const SIZES = (process.env['BENCH_SIZES'] ?? '100,10000,100000').split(',').map(Number);
 const TOTAL = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
+const APPENDS = Number(process.env['BENCH_APPENDS'] ?? 400);
+const IN_FLIGHT = 16;
+const started = performance.now();
+const progress = (what: string) => process.stderr.write(`[bench:history ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${what}\n`);
 const at = (i: number) => new Date(Date.parse('2026-01-01T00:00:00.000Z') + i * 1000).toISOString();
+const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const pct = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-/** A conversation of `n` events: it starts, then the customer and an agent take turns. */
+/** A conversation of `n` events as life writes it: the customer and an agent take turns, receipts follow the replies. */
 function conversationEvents(id: string, n: number): NewEvent[] {
-  const events: NewEvent[] = [{ type: 'conversation.started', tenantId: 't', data: { conversationId: id, customerId: `cust-${id}`, channel: 'web', at: at(0) } }];
+  const events: NewEvent[] = [{ type: 'conversation.started', tenantId: 't', metadata: { subjectId: `cust-${id}` }, data: { conversationId: id, customerId: `cust-${id}`, channel: 'web', at: at(0) } }];
   for (let i = 1; i < n; i++) {
-    events.push(
-      i % 2
-        ? { type: 'conversation.message-received', tenantId: 't', data: { messageId: `m${i}`, channel: 'web', channelMessageId: `w${i}`, text: 'hello, I have a question about my order', attachments: [], at: at(i) } }
-        : { type: 'conversation.message-sent', tenantId: 't', data: { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'a1' }, text: 'sure, let me check', attachments: [], at: at(i) } },
-    );
+    const data =
+      i % 3 === 1
+        ? { type: 'conversation.message-received', data: { messageId: `m${i}`, channel: 'web', channelMessageId: `w${i}`, text: 'hello, I have a question about my order', attachments: [], at: at(i) } }
+        : i % 3 === 2
+          ? { type: 'conversation.message-sent', data: { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'a1' }, text: 'sure, let me check', attachments: [], at: at(i) } }
+          : { type: 'conversation.receipt-recorded', data: { channel: 'web', status: 'read', reader: 'customer', messageId: `o${i - 1}`, at: at(i) } };
+    events.push({ ...data, tenantId: 't', metadata: { subjectId: `cust-${id}` } });
   }
   return events;
 }
 
-async function fill(log: SqliteEventLog, stream: string, events: NewEvent[]): Promise<void> {
+async function fill(log: EventLog, stream: string, events: NewEvent[]): Promise<void> {
   let version = 0;
   for (let i = 0; i < events.length; i += 1000) version = (await log.append(stream, events.slice(i, i + 1000), version)).nextExpectedVersion;
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+function openBench(file: string): Promise<Storage> {
+  return openStorage({ PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: file, PARLEY_MONGO_DATABASE: 'bench', PARLEY_MASTER_KEY: MASTER_KEY }, new Registry());
+}
+const MASTER_KEY = randomBytes(32).toString('base64');
+const TOKEN_SECRET = randomBytes(32).toString('hex');
+
+type Unary = (r: unknown, m: Metadata, cb: (e: unknown, v?: unknown) => void) => void;
+
+/** Calls `call` with IN_FLIGHT calls in flight for SECONDS; returns requests/s and sorted latencies (ms). */
+async function load(call: (i: number) => Promise<void>): Promise<{ rps: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  const until = performance.now() + SECONDS * 1000;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async (_, w) => {
+      for (let i = w; performance.now() < until; i += IN_FLIGHT) {
+        const s = performance.now();
+        await call(i);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / ((performance.now() - t) / 1000), latencies };
+}
+
+async function conversationClient(port: number): Promise<{ call(method: string, request: unknown): Promise<unknown>; close(): void }> {
+  const client = new (parleyService('ConversationService'))(`127.0.0.1:${port}`, credentials.createInsecure()) as Client & Record<string, Unary>;
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${await new SignJWT({ tenant: 't', role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setAudience('parley').setExpirationTime('30m').sign(new TextEncoder().encode(TOKEN_SECRET))}`);
+  return {
+    call: (method, request) => new Promise((resolve, reject) => client[method]!.call(client, request, md, (e, v) => (e ? reject(e) : resolve(v)))),
+    close: () => client.close(),
+  };
+}
+
+function startService(storage: Storage) {
+  return startHistory(
+    loadHistoryConfig({ PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: ':unused:', PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER_KEY, PARLEY_TOKEN_SECRETS: TOKEN_SECRET }),
+    { registry: new Registry(), httpHost: '127.0.0.1', storage },
+  );
+}
+
+interface SizeFigures {
+  readonly events: number;
+  readonly appendP50: number;
+  readonly appendP99: number;
+  readonly loadMs: number;
+  readonly projectionRate: number;
+  readonly rowsPerEvent: number;
+  readonly sealedPerEvent: number;
+  readonly getP50: number;
+  readonly getP99: number;
+  readonly getRps: number;
+}
+
+/** Everything per message, for one conversation of `n` events, in a store of its own. */
+async function measureSize(n: number): Promise<SizeFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-history-'));
+  const storage = await openBench(join(dir, 'events.db'));
+  try {
+    const id = `long-${n}`;
+    const stream = conversationStream('t', id);
+    progress(`${f(n)} events: writing the conversation`);
+    await fill(storage.log, stream, conversationEvents(id, n));
+
+    // Appends through the decider store, as the services write: a cache, snapshots every 200 events.
+    progress(`${f(n)} events: ${APPENDS} appends through the decider store`);
+    const store = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log: storage.log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 100 });
+    const envelope = { tenantId: 't', metadata: { subjectId: `cust-${id}` } };
+    const command = (i: number): ConversationCommand =>
+      i % 2
+        ? { type: 'SendMessage', messageId: `bench-o${i}`, author: { kind: 'agent', agentId: 'a1' }, text: 'one moment please', at: at(n + i) }
+        : { type: 'ReceiveMessage', conversationId: id, customerId: `cust-${id}`, messageId: `bench-m${i}`, channel: 'web', channelMessageId: `bench-w${i}`, text: 'thanks, any news?', at: at(n + i) };
+    // The first append after the bulk write stores the facts of the whole conversation once (a migration): not counted.
+    for (let i = 0; i < 20; i++) await store.handle(stream, command(i), envelope);
+    const appends: number[] = [];
+    for (let i = 20; i < 20 + APPENDS; i++) {
+      const s = performance.now();
+      await store.handle(stream, command(i), envelope);
+      appends.push(performance.now() - s);
+    }
+    appends.sort((a, b) => a - b);
+
+    const loads: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const fresh = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log: storage.log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION });
+      const s = performance.now();
+      await fresh.load(stream);
+      loads.push(performance.now() - s);
+    }
+    loads.sort((a, b) => a - b);
+
+    progress(`${f(n)} events: the timeline projection catching up`);
+    const projections = historyProjections(storage.log, storage.masterKey, {});
+    const events = await storage.raw.lastPosition();
+    const s = performance.now();
+    await new ProjectionRunner({ log: storage.log, store: storage.readModels, projection: projections.timeline, registry: new Registry(), batchSize: 500 }).catchUp();
+    const projectionRate = events / ((performance.now() - s) / 1000);
+    const { rowsWritten, bytesSealed } = projections.timeline.stats;
+
+    progress(`${f(n)} events: GetConversation for ${SECONDS} s`);
+    const running = await startService(storage);
+    const client = await conversationClient(running.grpcPort);
+    const get = await load(async () => void (await client.call('GetConversation', { conversation_id: id, page_size: 50 })));
+    client.close();
+    await running.close();
+    return {
+      events: n,
+      appendP50: pct(appends, 50),
+      appendP99: pct(appends, 99),
+      loadMs: loads[2]!,
+      projectionRate,
+      rowsPerEvent: rowsWritten / events,
+      sealedPerEvent: bytesSealed / events,
+      getP50: pct(get.latencies, 50),
+      getP99: pct(get.latencies, 99),
+      getRps: get.rps,
+    };
+  } finally {
+    await storage.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A bare grpc-js server answering the same way from memory: what this machine and grpc-js allow. */
+async function echoRps(): Promise<{ rps: number; p99: number }> {
+  const payload = Buffer.alloc(2048, 1);
+  const definition: ServiceDefinition = {
+    Echo: { path: '/bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b },
+  };
+  const server = new Server();
+  server.addService(definition, { Echo: (_call: unknown, callback: (e: null, v: Buffer) => void) => callback(null, payload) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const client = new (makeGenericClientConstructor(definition, 'Echo'))(`127.0.0.1:${port}`, credentials.createInsecure()) as Client & Record<string, (r: Buffer, m: Metadata, cb: (e: unknown) => void) => void>;
+  const md = new Metadata();
+  md.set('authorization', 'Bearer x');
+  const result = await load(() => new Promise<void>((resolve, reject) => client['Echo']!.call(client, Buffer.from('{}'), md, (e) => (e ? reject(e) : resolve()))));
+  client.close();
+  server.forceShutdown();
+  return { rps: result.rps, p99: pct(result.latencies, 99) };
+}
+
+/** Projection replay over TOTAL events in conversations of 100, beside raw reads of the same rows. */
+async function replay(): Promise<{ events: number; rawRate: number; rates: Record<string, number> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-replay-'));
+  const file = join(dir, 'events.db');
+  const storage = await openBench(file);
+  try {
+    const conversations = Math.max(1, Math.floor(TOTAL / 100));
+    for (let c = 0; c < conversations; c += 8) {
+      await Promise.all(Array.from({ length: Math.min(8, conversations - c) }, (_, w) => fill(storage.log, conversationStream('t', `c${c + w}`), conversationEvents(`c${c + w}`, 100))));
+      if ((c / 8) % 250 === 0) progress(`replay: writing ${f(conversations)} conversations of 100 events (${f(c)} so far)`);
+    }
+    const events = await storage.raw.lastPosition();
+    progress(`replay: raw better-sqlite3 reads of ${f(events)} rows`);
+    const raw = new Database(file, { readonly: true });
+    let s = performance.now();
+    let rows = 0;
+    for (const row of raw.prepare<[], { data: string; metadata: string }>('SELECT * FROM events ORDER BY position').iterate()) {
+      JSON.parse(row.data);
+      JSON.parse(row.metadata);
+      rows++;
+    }
+    const rawRate = rows / ((performance.now() - s) / 1000);
+    raw.close();
+    const projections = historyProjections(storage.log, storage.masterKey, {});
+    const rates: Record<string, number> = {};
+    for (const projection of [projections.timeline, projections.list]) {
+      progress(`replay: rebuilding ${projection.name}`);
+      const runner = new ProjectionRunner({ log: storage.log, store: storage.readModels, projection, registry: new Registry(), batchSize: 1000 });
+      s = performance.now();
+      const { applied } = await runner.rebuild();
+      rates[projection.name] = applied / ((performance.now() - s) / 1000);
+    }
+    return { events, rawRate, rates };
+  } finally {
+    await storage.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-history-'));
-  const file = join(dir, 'events.db');
-  const registry = new Registry();
-  const log = new SqliteEventLog({ filename: file, registry });
-  try {
-    // 1. One million events in 10,000 conversations of 100 events.
-    let t = performance.now();
-    const perConversation = 100;
-    const conversations = Math.max(1, Math.floor(TOTAL / perConversation));
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, w) => {
-        for (let c = w; c < conversations; c += 8) await fill(log, conversationStream('t', `c${c}`), conversationEvents(`c${c}`, perConversation));
-      }),
-    );
-    const writeSeconds = (performance.now() - t) / 1000;
-    const written = await log.lastPosition();
+  const sizes: SizeFigures[] = [];
+  for (const n of SIZES) sizes.push(await measureSize(n));
+  progress('GetConversation beside a bare grpc-js echo server');
+  const echo = await echoRps();
+  const replayed = await replay();
 
-    const store = new SqliteReadModelStore(file);
-    const runner = new ProjectionRunner({ log, store, projection: conversationListProjection, registry, batchSize: 2000 });
-    t = performance.now();
-    const { applied } = await runner.rebuild();
-    const replaySeconds = (performance.now() - t) / 1000;
-    await store.close();
-
-    // 2. Loading one conversation of 1,000 and of 100,000 events, without and with a snapshot.
-    const decider = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: Number.MAX_SAFE_INTEGER });
-    const loads: { events: number; cold: number; snapshot: number }[] = [];
-    for (const n of (process.env['BENCH_LONG'] ?? '1000,100000').split(',').map(Number)) {
-      const stream = conversationStream('t', `long-${n}`);
-      await fill(log, stream, conversationEvents(`long-${n}`, n));
-      const time = async () => {
-        const s = performance.now();
-        await decider.load(stream);
-        return performance.now() - s;
-      };
-      const cold = Math.min(await time(), await time());
-      const { state, version } = await decider.load(stream);
-      await log.saveSnapshot({ streamId: stream, version, schemaVersion: SNAPSHOT_SCHEMA_VERSION, state, takenAt: new Date().toISOString() });
-      // A few events after the snapshot, as in life.
-      await log.append(stream, conversationEvents(`long-${n}`, 11).slice(1).map((e, i) => ({ ...e, data: { ...(e.data as object), messageId: `late-${i}`, channelMessageId: `late-${i}` } })), version);
-      const snapshot = Math.min(await time(), await time());
-      loads.push({ events: n, cold, snapshot });
-    }
-
-    // 3. GetConversation over gRPC, 16 calls in flight for 5 seconds.
-    const secret = randomBytes(32).toString('hex');
-    await log.close();
-    const running = await startHistory(
-      loadHistoryConfig({ PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: file, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: randomBytes(32).toString('base64'), PARLEY_TOKEN_SECRETS: secret }),
-      { registry: new Registry(), httpHost: '127.0.0.1' },
-    );
-    const client = new (parleyService('ConversationService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure()) as Client & Record<string, (r: unknown, m: Metadata, cb: (e: unknown) => void) => void>;
-    const md = new Metadata();
-    md.set('authorization', `Bearer ${await new SignJWT({ tenant: 't', role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setAudience('parley').setExpirationTime('10m').sign(new TextEncoder().encode(secret))}`);
-    const latencies: number[] = [];
-    const until = performance.now() + 5000;
-    t = performance.now();
-    await Promise.all(
-      Array.from({ length: 16 }, async (_, w) => {
-        for (let i = w; performance.now() < until; i += 16) {
-          const s = performance.now();
-          await new Promise<void>((resolve, reject) => client['GetConversation']!.call(client, { conversation_id: `c${i % conversations}` }, md, (e) => (e ? reject(e) : resolve())));
-          latencies.push(performance.now() - s);
-        }
-      }),
-    );
-    const rpcSeconds = (performance.now() - t) / 1000;
-    client.close();
-    await running.close();
-    latencies.sort((a, b) => a - b);
-
-    const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-    console.log(`\nHistory on the SQLite event log (${f(written)} events in ${f(conversations)} conversations of ${perConversation}, written at ${f(written / writeSeconds)} events/s)\n`);
-    console.log(`projection replay (conversation list, rebuild from the first event): ${f(applied)} events in ${f(replaySeconds, 1)} s = ${f(applied / replaySeconds)} events/s`);
-    for (const l of loads) console.log(`conversation load, ${f(l.events)} events: ${f(l.cold, 1)} ms from the first event, ${f(l.snapshot, 2)} ms from a snapshot plus 10 events`);
-    console.log(`GetConversation (100-event conversations, 16 in flight, 5 s): ${f(latencies.length / rpcSeconds)} requests/s, p50 ${f(pct(latencies, 50), 2)} ms, p99 ${f(pct(latencies, 99), 2)} ms`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const first = sizes[0]!;
+  const last = sizes.at(-1)!;
+  const ratio = (pick: (s: SizeFigures) => number, higherIsBetter = false) => f(higherIsBetter ? pick(first) / pick(last) : pick(last) / pick(first), 2);
+  console.log(`\nHistory on the embedded store (SQLite), per conversation size; ratio = ${f(last.events)} events against ${f(first.events)} (goal: at most 1.5)\n`);
+  console.log(['events', 'append p50 ms', 'append p99 ms', 'load ms', 'projection ev/s', 'rows/event', 'sealed B/event', 'Get p50 ms', 'Get p99 ms'].join(' | '));
+  for (const s of sizes) console.log([f(s.events), f(s.appendP50, 2), f(s.appendP99, 2), f(s.loadMs, 2), f(s.projectionRate), f(s.rowsPerEvent, 2), f(s.sealedPerEvent), f(s.getP50, 2), f(s.getP99, 2)].join(' | '));
+  console.log(['ratio', ratio((s) => s.appendP50), ratio((s) => s.appendP99), ratio((s) => s.loadMs), ratio((s) => s.projectionRate, true), ratio((s) => s.rowsPerEvent), ratio((s) => s.sealedPerEvent), ratio((s) => s.getP50), ratio((s) => s.getP99)].join(' | '));
+  console.log(`\nGetConversation, latest page of 50, ${IN_FLIGHT} in flight, client and server in one process (one core): ${f(last.getRps)} requests/s, p99 ${f(last.getP99, 2)} ms (${f(last.events)}-event conversation); ${f(first.getRps)} requests/s (${f(first.events)} events)`);
+  console.log(`bare grpc-js echo server, same client and process: ${f(echo.rps)} requests/s, p99 ${f(echo.p99, 2)} ms; GetConversation reaches ${f((100 * last.getRps) / echo.rps)} % of it`);
+  console.log(`\nprojection replay over ${f(replayed.events)} events (conversations of 100): ${Object.entries(replayed.rates).map(([name, rate]) => `${name} ${f(rate)} events/s`).join(', ')}`);
+  console.log(`raw better-sqlite3 read of the same rows (SELECT and JSON.parse): ${f(replayed.rawRate)} rows/s`);
+  progress('done');
 }
 
 main().catch((error: unknown) => {

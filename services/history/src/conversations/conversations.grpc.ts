@@ -1,16 +1,17 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
-import { streams, type Attachment, type Author, type ConversationEvent } from '@parley/contracts';
-import { TimelineBuilder, conversationView, type ConversationCommand, type ConversationState, type ConversationView, type TimingRules } from '@parley/conversation';
+import { streams, type Attachment, type Author, type Channel, type ConversationEvent } from '@parley/contracts';
+import { TimelineBuilder, type ConversationCommand, type ConversationState, type ConversationView, type TimelineEntry, type TimingRules } from '@parley/conversation';
 import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
 import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
 import type { FindQuery, ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
 import { SEARCH_TABLE, termOf, words, type SearchTermRow } from '../projections/conversation-search.projection';
-import { TIMELINES_TABLE, toVersioned, type TimelineRow } from '../projections/conversation-timeline.projection';
+import { toVersioned } from '../projections/conversation-timeline.projection';
+import { TIMELINE_ENTRIES_TABLE, TIMELINE_HEADERS_TABLE, TIMELINE_MESSAGES_TABLE, TimelineWork, type TimelineHeader } from '../projections/timeline/timeline.rows';
 import { channelFromProto, channelToProto, conversationToProto, fromTimestamp, timestamp } from './conversation.mapper';
-import { decodeTimelineToken, latestPage, pageAt } from './timeline.pages';
+import { boundsAt, decodeTimelineToken, latestBounds, pageOf, type PageBounds } from './timeline.pages';
 
 const STATUS_TO_PROTO = { open: 'CONVERSATION_STATUS_OPEN', pending: 'CONVERSATION_STATUS_PENDING', snoozed: 'CONVERSATION_STATUS_SNOOZED', resolved: 'CONVERSATION_STATUS_RESOLVED' } as const;
 const STATUS_FROM_PROTO: Record<string, ConversationRow['status']> = Object.fromEntries(Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as ConversationRow['status']]));
@@ -74,7 +75,17 @@ interface ProtoAttachment {
   name: string;
 }
 
+/** A view of the header with a page of its entries, for the proto mapping. */
+function headerView(header: TimelineHeader, entries: readonly TimelineEntry[]): ConversationView {
+  return { state: header.state, timeline: entries, version: header.version, lastActivityAt: header.lastActivityAt, timings: header.timings };
+}
+
+/** Views of the past kept for paging through them: a few, briefly (they hold message text). */
+const PAST_VIEWS_KEPT = 4;
+const PAST_VIEW_MS = 30_000;
+
 export class ConversationsGrpc {
+  private readonly pastViews = new Map<string, { view: ConversationView; at: number }>();
   constructor(
     private readonly log: EncryptingEventLog,
     private readonly store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>,
@@ -88,19 +99,29 @@ export class ConversationsGrpc {
     return {
       GetConversation: e.unary('GetConversation', READERS, async (req: { conversation_id: string; page_size: number }, caller) => {
         const size = pageSize(req.page_size, 50, 200);
-        return this.withLatestPage(req.conversation_id, await this.view(caller, req.conversation_id), size);
+        const current = await this.current(caller, req.conversation_id);
+        if (!current) return this.replayedPage(req.conversation_id, await this.replay(caller, req.conversation_id), latestBounds, size);
+        const b = latestBounds(current.header.entries, size, req.conversation_id);
+        const entries = await current.work.entriesBetween(current.stream, b.start, b.end);
+        return { conversation: conversationToProto(req.conversation_id, headerView(current.header, entries)), previous_page_token: b.previousPageToken };
       }),
       GetConversationAt: e.unary('GetConversationAt', READERS, async (req: { conversation_id: string; at?: { seconds: number; nanos: number }; page_size: number }, caller) => {
         const at = fromTimestamp(req.at);
         if (!at) throw new InvalidArgumentError('invalid request', [{ field: 'at', description: 'required' }]);
         const size = pageSize(req.page_size, 50, 200);
-        return this.withLatestPage(req.conversation_id, await this.view(caller, req.conversation_id, at), size, at);
+        return this.replayedPage(req.conversation_id, await this.replay(caller, req.conversation_id, at), (total, n, id) => latestBounds(total, n, id, at), size);
       }),
       ListTimeline: e.unary('ListTimeline', READERS, async (req: { conversation_id: string; page_token: string; page_size: number }, caller) => {
         const size = pageSize(req.page_size, 50, 200);
         const cursor = decodeTimelineToken(req.page_token ?? '', req.conversation_id);
-        const page = pageAt(conversationToProto(req.conversation_id, await this.view(caller, req.conversation_id, cursor.at)).timeline, cursor, size);
-        return { entries: page.entries, previous_page_token: page.previousPageToken, next_page_token: page.nextPageToken };
+        const current = cursor.at === undefined ? await this.current(caller, req.conversation_id) : null;
+        if (!current) {
+          const page = this.replayedPage(req.conversation_id, await this.replay(caller, req.conversation_id, cursor.at), (total) => boundsAt(total, cursor, size), size);
+          return { entries: page.conversation.timeline, previous_page_token: page.previous_page_token, next_page_token: page.next_page_token };
+        }
+        const b = boundsAt(current.header.entries, cursor, size);
+        const entries = await current.work.entriesBetween(current.stream, b.start, b.end);
+        return { entries: conversationToProto(req.conversation_id, headerView(current.header, entries)).timeline, previous_page_token: b.previousPageToken, next_page_token: b.nextPageToken };
       }),
       ListConversations: e.unary('ListConversations', READERS, async (req: { page_size: number; page_token: string; statuses: string[]; customer_id: string; agent_id: string; queue_id: string }, caller) => {
         const limit = pageSize(req.page_size, 50, 500);
@@ -174,7 +195,9 @@ export class ConversationsGrpc {
           ...(req.human_agent_tag ? { tag: 'HUMAN_AGENT' as const } : {}),
           at: this.now(),
         });
-        return { channel: channelToProto(result.state.messages[req.message_id]?.channel ?? null), version: result.version };
+        // The channel the reply went out on (or, for a repeated request, the one it went out on then).
+        const sent = result.events.find((e) => e.type === 'conversation.message-sent')?.data as { channel?: Channel } | undefined;
+        return { channel: channelToProto(sent?.channel ?? result.state.messages[req.message_id]?.channel ?? null), version: result.version };
       }),
       EditMessage: e.unary('EditMessage', WRITERS, async (req: { conversation_id: string; message_id: string; text: string }, caller) => ({
         version: (await this.run(caller, req.conversation_id, { type: 'EditMessage', messageId: requireId('message_id', req.message_id), text: req.text, by: 'agent', at: this.now() })).version,
@@ -190,7 +213,7 @@ export class ConversationsGrpc {
         const { state, version } = await this.store.load(stream);
         if (version === 0) throw new ConversationNotFoundError(req.conversation_id);
         // Receipts go by channel: one per channel the customer wrote on.
-        const channels = [...new Set(Object.values(state.messages).filter((m) => m.direction === 'in').map((m) => m.channel))];
+        const channels = (Object.keys(state.channels) as Channel[]).filter((c) => state.channels[c]?.lastCustomerMessageAt);
         const at = this.now();
         let latest = version;
         for (const channel of channels) latest = (await this.run(caller, req.conversation_id, { type: 'RecordReceipt', channel, status: 'read', reader: 'agent', upTo: at, at })).version;
@@ -211,7 +234,10 @@ export class ConversationsGrpc {
         let version = 0;
         for (const tag of req.add) version = (await this.run(caller, req.conversation_id, { type: 'Tag', tag: this.tag(tag), at: this.now() })).version;
         for (const tag of req.remove) version = (await this.run(caller, req.conversation_id, { type: 'Untag', tag: this.tag(tag), at: this.now() })).version;
-        if (req.add.length + req.remove.length === 0) version = (await this.view(caller, req.conversation_id)).version;
+        if (req.add.length + req.remove.length === 0) {
+          version = await this.log.streamVersion(conversationStream(caller.tenantId, requireId('conversation_id', req.conversation_id)));
+          if (version === 0) throw new ConversationNotFoundError(req.conversation_id);
+        }
         return { version };
       }),
       SetPriority: e.unary('SetPriority', WRITERS, async (req: { conversation_id: string; priority: number }, caller) => {
@@ -224,32 +250,59 @@ export class ConversationsGrpc {
     };
   }
 
-  private async view(caller: Caller, conversationId: string, until?: string): Promise<ConversationView> {
+  /**
+   * The conversation now, from the timeline read model plus the few events the
+   * read model may be behind the log (applied in memory, never written from
+   * here). Null when there is no readable header: not projected yet, or the
+   * customer was erased; the caller then replays the stream.
+   */
+  private async current(caller: Caller, conversationId: string): Promise<{ stream: string; header: TimelineHeader; work: TimelineWork } | null> {
     const stream = conversationStream(caller.tenantId, requireId('conversation_id', conversationId));
-    if (until === undefined) {
-      const stored = await this.stored(stream);
-      if (stored) {
-        // The read model may be a moment behind the log: add what was written since.
-        const builder = new TimelineBuilder(stored, this.models.rules);
-        for (const e of await this.log.readStream(stream, { from: stored.version + 1 })) builder.apply(toVersioned(e));
-        return builder.view();
-      }
+    const timeline = this.models.timeline;
+    const tables = { headers: await timeline.table(TIMELINE_HEADERS_TABLE), entries: await timeline.table(TIMELINE_ENTRIES_TABLE), messages: await timeline.table(TIMELINE_MESSAGES_TABLE) };
+    const work = new TimelineWork(this.models.store, tables, this.log, this.models.rules);
+    const stored = await work.header(stream);
+    if (!stored) return null;
+    for (const e of await this.log.readStream(stream, { from: stored.version + 1 })) await work.apply(e);
+    return { stream, header: (await work.header(stream))!, work };
+  }
+
+  /**
+   * The conversation replayed from its stream, as it stood at `until` (now when
+   * absent): time travel, and the fallback. Reads only as far as `until`; a view
+   * of the past is kept for a moment, so paging through it replays it once.
+   */
+  private async replay(caller: Caller, conversationId: string, until?: string): Promise<ConversationView> {
+    const stream = conversationStream(caller.tenantId, requireId('conversation_id', conversationId));
+    const key = until === undefined ? null : `${stream}@${until}`;
+    const kept = key ? this.pastViews.get(key) : undefined;
+    if (kept && Date.now() - kept.at < PAST_VIEW_MS) return kept.view;
+    const limit = until === undefined ? Number.POSITIVE_INFINITY : Date.parse(until);
+    const builder = new TimelineBuilder(undefined, this.models.rules);
+    let read = 0;
+    for (let from = 1; ; ) {
+      const events = await this.log.readStream(stream, { from, limit: 1000 });
+      read += events.length;
+      const past = events.findIndex((e) => Date.parse((e.data as { at: string }).at) > limit);
+      for (const e of past < 0 ? events : events.slice(0, past)) builder.apply(toVersioned(e));
+      if (past >= 0 || events.length < 1000) break;
+      from = events.at(-1)!.streamVersion + 1;
     }
-    const events = await this.log.readStream(stream);
-    if (events.length === 0) throw new ConversationNotFoundError(conversationId);
-    return conversationView(events.map(toVersioned), until, this.models.rules);
+    if (read === 0) throw new ConversationNotFoundError(conversationId);
+    const view = builder.view();
+    if (key) {
+      this.pastViews.delete(key);
+      this.pastViews.set(key, { view, at: Date.now() });
+      if (this.pastViews.size > PAST_VIEWS_KEPT) this.pastViews.delete(this.pastViews.keys().next().value!);
+    }
+    return view;
   }
 
-  /** The conversation with the latest page of its timeline, and the token to page back from it. */
-  private withLatestPage(conversationId: string, view: ConversationView, size: number, at?: string) {
+  /** A page of a replayed conversation. */
+  private replayedPage(conversationId: string, view: ConversationView, pick: (total: number, size: number, conversationId: string) => PageBounds, size: number) {
     const conversation = conversationToProto(conversationId, view);
-    const page = latestPage(conversation.timeline, size, conversationId, at);
-    return { conversation: { ...conversation, timeline: page.entries }, previous_page_token: page.previousPageToken };
-  }
-
-  private async stored(stream: string): Promise<ConversationView | null> {
-    const row = await this.models.store.get<TimelineRow>(await this.models.timeline.table(TIMELINES_TABLE), stream);
-    return row ? ((await this.log.openFor(row.customerId, row.sealed)) as ConversationView | null) : null;
+    const b = pick(conversation.timeline.length, size, conversationId);
+    return { conversation: { ...conversation, timeline: pageOf(conversation.timeline, b).entries }, previous_page_token: b.previousPageToken, next_page_token: b.nextPageToken };
   }
 
   private async page(query: FindQuery) {

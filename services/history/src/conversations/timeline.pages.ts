@@ -37,24 +37,36 @@ export function decodeTimelineToken(token: string, conversationId: string): Time
   return cursor;
 }
 
-/** The latest page of a timeline, with the token to page back from it. */
-export function latestPage<T>(entries: readonly T[], size: number, conversationId: string, at?: string): TimelinePage<T> {
-  return pageOf(entries, Math.max(0, entries.length - size), entries.length, conversationId, at);
+/** Which entries a page holds, [start, end), and the tokens around it. */
+export interface PageBounds {
+  readonly start: number;
+  readonly end: number;
+  readonly previousPageToken: string;
+  readonly nextPageToken: string;
 }
 
-/** The page a cursor points at. */
-export function pageAt<T>(entries: readonly T[], cursor: TimelineCursor, size: number): TimelinePage<T> {
-  const boundary = Math.min(cursor.i, entries.length);
-  return cursor.d === 'back'
-    ? pageOf(entries, Math.max(0, boundary - size), boundary, cursor.c, cursor.at)
-    : pageOf(entries, boundary, Math.min(entries.length, boundary + size), cursor.c, cursor.at);
+/** The latest page of a timeline of `total` entries, with the token to page back from it. */
+export function latestBounds(total: number, size: number, conversationId: string, at?: string): PageBounds {
+  return bounds(Math.max(0, total - size), total, total, conversationId, at);
 }
 
-function pageOf<T>(entries: readonly T[], start: number, end: number, conversationId: string, at?: string): TimelinePage<T> {
+/** The page a cursor points at, in a timeline of `total` entries. */
+export function boundsAt(total: number, cursor: TimelineCursor, size: number): PageBounds {
+  const boundary = Math.min(cursor.i, total);
+  return cursor.d === 'back' ? bounds(Math.max(0, boundary - size), boundary, total, cursor.c, cursor.at) : bounds(boundary, Math.min(total, boundary + size), total, cursor.c, cursor.at);
+}
+
+function bounds(start: number, end: number, total: number, conversationId: string, at?: string): PageBounds {
   const when = at === undefined ? {} : { at };
   return {
-    entries: entries.slice(start, end),
+    start,
+    end,
     previousPageToken: start > 0 ? encode({ c: conversationId, i: start, d: 'back', ...when }) : '',
-    nextPageToken: end < entries.length ? encode({ c: conversationId, i: end, d: 'forward', ...when }) : '',
+    nextPageToken: end < total ? encode({ c: conversationId, i: end, d: 'forward', ...when }) : '',
   };
+}
+
+/** A page of a timeline held whole in memory (a replay of the past). */
+export function pageOf<T>(entries: readonly T[], b: PageBounds): TimelinePage<T> {
+  return { entries: entries.slice(b.start, b.end), previousPageToken: b.previousPageToken, nextPageToken: b.nextPageToken };
 }

@@ -1,42 +1,48 @@
 import type { ConversationEvent } from '@parley/contracts';
-import { TimelineBuilder, type ConversationView, type TimingRules } from '@parley/conversation';
+import type { TimingRules } from '@parley/conversation';
 import type { EncryptingEventLog, RecordedEvent } from '@parley/event-log';
-import type { Projection, ReadDocument } from '@parley/read-model';
-
-/**
- * A conversation's whole view (timeline, state, service levels) as of `version`.
- * The view holds message text, so it is sealed with the customer's key: erasing
- * the customer shreds this copy as it does the log.
- */
-export interface TimelineRow extends ReadDocument {
-  readonly tenantId: string;
-  readonly customerId: string;
-  readonly version: number;
-  readonly sealed: string;
-}
-
-export const TIMELINES_TABLE = 'timelines';
+import type { Projection, ProjectionTables, ReadModelStore } from '@parley/read-model';
+import { TIMELINE_ENTRIES_TABLE, TIMELINE_HEADERS_TABLE, TIMELINE_MESSAGES_TABLE, TimelineWork, type TimelineTables, type TimelineWorkStats } from './timeline/timeline.rows';
 
 export const toVersioned = (e: RecordedEvent) => ({ event: { type: e.type, data: e.data } as ConversationEvent, version: e.streamVersion });
 
-/** Serves GetConversation without replaying the stream: the stored view plus the few events written since. */
-export function conversationTimelineProjection(log: EncryptingEventLog, rules: TimingRules): Projection {
+export function timelineTables(tables: ProjectionTables): TimelineTables {
+  return { headers: tables.table(TIMELINE_HEADERS_TABLE), entries: tables.table(TIMELINE_ENTRIES_TABLE), messages: tables.table(TIMELINE_MESSAGES_TABLE) };
+}
+
+export interface ConversationTimelineProjection extends Projection {
+  /** Rows written and bytes sealed so far, over every page: the work per event, which must not grow with a conversation. */
+  readonly stats: TimelineWorkStats;
+}
+
+/**
+ * Serves GetConversation and ListTimeline: a header row per conversation and
+ * a row per timeline entry, each sealed with the customer's key (erasing the
+ * customer shreds them as it does the log). Writes are buffered over a page of
+ * events and sealed once per row at the end of it.
+ */
+export function conversationTimelineProjection(log: EncryptingEventLog, rules: TimingRules): ConversationTimelineProjection {
+  // One unit of work per generation being written (the live one, a rebuild's).
+  const works = new Map<string, TimelineWork>();
+  const stats: TimelineWorkStats = { rowsWritten: 0, bytesSealed: 0 };
+  const workFor = (store: ReadModelStore, tables: ProjectionTables) => {
+    const t = timelineTables(tables);
+    let work = works.get(t.headers);
+    if (!work) works.set(t.headers, (work = new TimelineWork(store, t, log, rules, stats)));
+    return work;
+  };
   return {
     name: 'conversation-timeline',
-    tables: [TIMELINES_TABLE],
+    tables: [TIMELINE_HEADERS_TABLE, TIMELINE_ENTRIES_TABLE, TIMELINE_MESSAGES_TABLE],
+    stats,
     async handle(event, store, tables) {
-      if (!event.type.startsWith('conversation.') || event.type.startsWith('conversation.typing-')) return;
-      const table = tables.table(TIMELINES_TABLE);
-      const row = await store.get<TimelineRow>(table, event.streamId);
-      if (row && row.version >= event.streamVersion) return;
-      const subject = typeof event.metadata['subjectId'] === 'string' ? event.metadata['subjectId'] : (row?.customerId ?? '');
-      const stored = row ? ((await log.openFor(row.customerId, row.sealed)) as ConversationView | null) : null;
-      const builder = new TimelineBuilder(stored ?? undefined, rules);
-      // No stored view (first event, or the customer was erased): start from the stream itself.
-      if (!stored && event.streamVersion > 1) for (const e of await log.readStream(event.streamId, { limit: event.streamVersion })) builder.apply(toVersioned(e));
-      else builder.apply(toVersioned(event));
-      const view = builder.view();
-      await store.upsert(table, { id: event.streamId, tenantId: event.tenantId, customerId: view.state.customerId ?? subject, version: view.version, sealed: await log.sealFor(view.state.customerId ?? subject, view) } satisfies TimelineRow);
+      await workFor(store, tables).apply(event);
+    },
+    async flush() {
+      for (const work of works.values()) await work.flush();
+    },
+    discard() {
+      for (const work of works.values()) work.discard();
     },
   };
 }

@@ -3,11 +3,11 @@ import type { Projection } from '@parley/read-model';
 import type { TimingRules } from '@parley/conversation';
 import { conversationListProjection } from './conversation-list.projection';
 import { conversationSearchProjection } from './conversation-search.projection';
-import { conversationTimelineProjection } from './conversation-timeline.projection';
+import { conversationTimelineProjection, type ConversationTimelineProjection } from './conversation-timeline.projection';
 
 export interface HistoryProjections {
   readonly list: Projection;
-  readonly timeline: Projection;
+  readonly timeline: ConversationTimelineProjection;
   readonly search: Projection;
 }
 
