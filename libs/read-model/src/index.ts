@@ -2,4 +2,3 @@ export * from './read-model.port';
 export * from './sqlite/sqlite.read-model';
 export * from './mongo/mongo.read-model';
 export * from './projection.runner';
-export * from './buffered/buffered.read-model';
