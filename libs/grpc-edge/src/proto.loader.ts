@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
 /** Where the public API's .proto files are: shipped inside @parley/contracts. */
@@ -17,4 +17,15 @@ export function parleyPackageDefinition(): PackageDefinition {
 export function parleyService(name: 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService'): ServiceClientConstructor {
   const root = loadPackageDefinition(parleyPackageDefinition()) as unknown as { parley: { v1: GrpcObject } };
   return root.parley.v1[name] as ServiceClientConstructor;
+}
+
+/**
+ * The same service definition, whose responses may also be handed over already
+ * serialized (a Buffer): for answers a service keeps encoded, so a repeated one
+ * costs no encoding.
+ */
+export function acceptingSerialized(definition: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => [name, { ...method, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)) }]),
+  ) as ServiceDefinition;
 }

@@ -5,7 +5,7 @@ import { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, deriveKey } from '@parley/event-log';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
-import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
+import { GrpcEdge, TokenVerifier, acceptingSerialized, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry, ConversationMetrics } from '@parley/observability';
 import type { HistoryConfig } from './config/history.config';
 import { historyProjections } from './projections/history.projections';
@@ -74,7 +74,7 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   const grpc = await startGrpcServer({
     address: config.PARLEY_HISTORY_GRPC_ADDRESS,
     services: [
-      { name: 'parley.v1.ConversationService', definition: parleyService('ConversationService').service, implementation: new ConversationsGrpc(log, conversations, edge, { store: store.readModels, ...runners, searchKey: deriveKey(masterKey, 'search-index'), rules }).implementation() },
+      { name: 'parley.v1.ConversationService', definition: acceptingSerialized(parleyService('ConversationService').service), implementation: new ConversationsGrpc(log, conversations, edge, { store: store.readModels, ...runners, searchKey: deriveKey(masterKey, 'search-index'), rules }).implementation() },
       { name: 'parley.v1.CustomerService', definition: parleyService('CustomerService').service, implementation: new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t)).implementation() },
       { name: 'parley.v1.EventService', definition: parleyService('EventService').service, implementation: new EventsGrpc(log, edge).implementation() },
     ],

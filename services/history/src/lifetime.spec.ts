@@ -15,7 +15,7 @@ import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
 import { startHistory, type RunningHistory } from './history.app';
 import { historyProjections } from './projections/history.projections';
-import { entryId, TIMELINE_ENTRIES_TABLE, TIMELINE_HEADERS_TABLE, type TimelineEntryRow, type TimelineHeaderRow } from './projections/timeline/timeline.rows';
+import { CHUNK_ENTRIES, chunkId, TIMELINE_ENTRIES_TABLE, TIMELINE_HEADERS_TABLE, type TimelineChunkRow, type TimelineHeaderRow } from './projections/timeline/timeline.rows';
 import { MASTER, SECRET, bearer, rpc } from './testing/history.fixture';
 
 const EVENTS = 20_000;
@@ -170,10 +170,10 @@ describe(`a lifetime conversation of ${EVENTS.toLocaleString('en-US')} events (S
     const header = await storage.readModels.get<TimelineHeaderRow>(table(TIMELINE_HEADERS_TABLE), stream);
     assert.ok(header, 'the header row is there');
     assert.equal(await storage.log.openFor(header.customerId, header.sealed), null);
-    const rows = await storage.readModels.getMany<TimelineEntryRow>(table(TIMELINE_ENTRIES_TABLE), Array.from({ length: EVENTS + 200 }, (_, seq) => entryId(stream, seq)));
-    assert.ok(rows.length > EVENTS / 2, `${rows.length} entry rows`);
+    const rows = await storage.readModels.getMany<TimelineChunkRow>(table(TIMELINE_ENTRIES_TABLE), Array.from({ length: EVENTS / CHUNK_ENTRIES + 10 }, (_, index) => chunkId(stream, index)));
+    assert.ok(rows.length * CHUNK_ENTRIES > EVENTS / 2, `${rows.length} chunks of entries`);
     for (const row of rows) {
-      assert.equal(await storage.log.openFor(CUSTOMER, row.sealed), null, `entry ${row.seq} is unreadable`);
+      assert.equal(await storage.log.openFor(CUSTOMER, row.sealed), null, `chunk ${row.index} is unreadable`);
       assert.ok(!JSON.stringify(row).includes('order 123'));
     }
     const md = await bearer('brand-a');

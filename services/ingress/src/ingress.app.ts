@@ -93,7 +93,7 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
   await feed.start(health.loop('ingress:live-feed'));
   const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
-  const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream) => storage.log.readStream(stream), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry, origins);
+  const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream, options) => storage.log.readStream(stream, options), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry, origins);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
   let consumerWatch: NodeJS.Timeout | undefined;

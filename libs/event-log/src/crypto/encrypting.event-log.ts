@@ -140,6 +140,11 @@ export class EncryptingEventLog implements EventLog {
     return seal(await this.keyFor(subjectId), value);
   }
 
+  /** Whether the subject still has a key (was not erased): what a cache of opened data asks before serving from it. */
+  async hasKey(subjectId: string): Promise<boolean> {
+    return (await this.findKey(subjectId)) !== null;
+  }
+
   /** Opens what sealFor sealed; null once the subject was erased (or given a new key since). */
   async openFor(subjectId: string, sealed: string): Promise<unknown> {
     const key = await this.findKey(subjectId);

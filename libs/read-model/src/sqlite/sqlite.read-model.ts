@@ -7,6 +7,8 @@ const bind = (v: Scalar): string | number | null => (typeof v === 'boolean' ? (v
 export class SqliteReadModelStore implements ReadModelStore {
   private readonly db: Database.Database;
   private readonly created = new Set<string>();
+  /** Prepared once per SQL text: preparing took as long as running a point read. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** A file, or the connection the event log uses (see SqliteEventLogOptions.database). */
   constructor(filename: string | Database.Database) {
@@ -16,12 +18,12 @@ export class SqliteReadModelStore implements ReadModelStore {
   }
 
   async upsert(table: string, document: ReadDocument): Promise<void> {
-    this.db.prepare(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`).run(document.id, JSON.stringify(document));
+    this.prepared(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`).run(document.id, JSON.stringify(document));
   }
 
   async upsertMany(table: string, documents: readonly ReadDocument[]): Promise<void> {
     if (documents.length === 0) return;
-    const statement = this.db.prepare(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`);
+    const statement = this.prepared(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`);
     this.db.transaction(() => {
       for (const d of documents) statement.run(d.id, JSON.stringify(d));
     })();
@@ -32,14 +34,14 @@ export class SqliteReadModelStore implements ReadModelStore {
     // Bound parameters stay under SQLite's limit however many ids are asked for.
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.db.prepare<string[], { id: string; doc: string }>(`SELECT id, doc FROM ${this.table(table)} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk);
+      const rows = this.prepared(`SELECT id, doc FROM ${this.table(table)} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { id: string; doc: string }[];
       for (const r of rows) found.set(r.id, JSON.parse(r.doc) as T);
     }
     return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
   }
 
   async get<T extends ReadDocument>(table: string, id: string): Promise<T | null> {
-    const row = this.db.prepare<[string], { doc: string }>(`SELECT doc FROM ${this.table(table)} WHERE id = ?`).get(id);
+    const row = this.prepared(`SELECT doc FROM ${this.table(table)} WHERE id = ?`).get(id) as { doc: string } | undefined;
     return row ? (JSON.parse(row.doc) as T) : null;
   }
 
@@ -80,10 +82,21 @@ export class SqliteReadModelStore implements ReadModelStore {
   async drop(table: string): Promise<void> {
     this.db.exec(`DROP TABLE IF EXISTS rm_${requireName('table', table)}`);
     this.created.delete(table);
+    this.statements.clear();
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      // Bounded: IN lists of up to 500 ids come in every length.
+      if (this.statements.size > 2000) this.statements.clear();
+      this.statements.set(sql, (statement = this.db.prepare(sql)));
+    }
+    return statement;
   }
 
   private table(table: string): string {

@@ -4,7 +4,7 @@ import { requireId } from '../grpc/request.validation';
 import { streams, type Attachment, type Author, type Channel, type ConversationEvent } from '@parley/contracts';
 import { TimelineBuilder, type ConversationCommand, type ConversationState, type ConversationView, type TimelineEntry, type TimingRules } from '@parley/conversation';
 import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
-import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
+import { PermissionDeniedError, parleyService, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
 import type { FindQuery, ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
 import { SEARCH_TABLE, termOf, words, type SearchTermRow } from '../projections/conversation-search.projection';
@@ -83,9 +83,14 @@ function headerView(header: TimelineHeader, entries: readonly TimelineEntry[]): 
 /** Views of the past kept for paging through them: a few, briefly (they hold message text). */
 const PAST_VIEWS_KEPT = 4;
 const PAST_VIEW_MS = 30_000;
+/** Latest pages kept encoded, by conversation and page size; each is checked against the log's version before it is served. */
+const LATEST_PAGES_KEPT = 1000;
+const LATEST_PAGE_MS = 60_000;
+const ENCODE_GET_CONVERSATION = parleyService('ConversationService').service['GetConversation']!.responseSerialize as (value: unknown) => Buffer;
 
 export class ConversationsGrpc {
   private readonly pastViews = new Map<string, { view: ConversationView; at: number }>();
+  private readonly latestPages = new Map<string, { version: number; customerId: string; encoded: Buffer; at: number }>();
   constructor(
     private readonly log: EncryptingEventLog,
     private readonly store: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>,
@@ -99,11 +104,18 @@ export class ConversationsGrpc {
     return {
       GetConversation: e.unary('GetConversation', READERS, async (req: { conversation_id: string; page_size: number }, caller) => {
         const size = pageSize(req.page_size, 50, 200);
+        const stream = conversationStream(caller.tenantId, requireId('conversation_id', req.conversation_id));
+        // Read before the rows: a page made from an older generation is never kept under a newer one.
+        const generation = await this.models.timeline.activeGeneration();
+        const kept = await this.keptLatestPage(stream, size, generation);
+        if (kept) return kept as never;
         const current = await this.current(caller, req.conversation_id);
         if (!current) return this.replayedPage(req.conversation_id, await this.replay(caller, req.conversation_id), latestBounds, size);
         const b = latestBounds(current.header.entries, size, req.conversation_id);
         const entries = await current.work.entriesBetween(current.stream, b.start, b.end);
-        return { conversation: conversationToProto(req.conversation_id, headerView(current.header, entries)), previous_page_token: b.previousPageToken };
+        const response = { conversation: conversationToProto(req.conversation_id, headerView(current.header, entries)), previous_page_token: b.previousPageToken };
+        this.keepLatestPage(stream, size, generation, current.header, response);
+        return response;
       }),
       GetConversationAt: e.unary('GetConversationAt', READERS, async (req: { conversation_id: string; at?: { seconds: number; nanos: number }; page_size: number }, caller) => {
         const at = fromTimestamp(req.at);
@@ -265,6 +277,27 @@ export class ConversationsGrpc {
     if (!stored) return null;
     for (const e of await this.log.readStream(stream, { from: stored.version + 1 })) await work.apply(e);
     return { stream, header: (await work.header(stream))!, work };
+  }
+
+  /**
+   * The latest page as answered before, encoded, if the conversation has not
+   * changed since (its log's version is the one the page was made at), its
+   * customer was not erased and the read model was not rebuilt. An agent's desktop asks again and again for the
+   * conversation it shows.
+   */
+  private async keptLatestPage(stream: string, size: number, generation: number): Promise<Buffer | null> {
+    // A rebuilt read model (new rules) answers anew.
+    const kept = this.latestPages.get(`${stream}|${size}|${generation}`);
+    if (!kept || Date.now() - kept.at > LATEST_PAGE_MS) return null;
+    if ((await this.log.streamVersion(stream)) !== kept.version || !(await this.log.hasKey(kept.customerId))) return null;
+    return kept.encoded;
+  }
+
+  private keepLatestPage(stream: string, size: number, generation: number, header: TimelineHeader, response: unknown): void {
+    const key = `${stream}|${size}|${generation}`;
+    this.latestPages.delete(key);
+    this.latestPages.set(key, { version: header.version, customerId: header.state.customerId ?? '', encoded: ENCODE_GET_CONVERSATION(response), at: Date.now() });
+    if (this.latestPages.size > LATEST_PAGES_KEPT) this.latestPages.delete(this.latestPages.keys().next().value!);
   }
 
   /**

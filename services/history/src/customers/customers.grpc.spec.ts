@@ -114,6 +114,10 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       const search = async () => (await rpc<{ conversations: { id: string }[] }>(conversations, 'SearchConversations', { query: 'wa user' }, supervisor)).conversations.map((c) => c.id);
       await waitFor(search, (ids) => ids.length === 1, { what: 'the search index' });
       assert.deepEqual(await search(), ['conv-wa']);
+      // Shown to an agent before (the service keeps that page encoded): the erasure must reach it too.
+      const shown = async () => (await rpc<{ conversation: { timeline: { message?: { text: string } }[] } }>(conversations, 'GetConversation', { conversation_id: 'conv-wa' }, supervisor)).conversation.timeline.find((t) => t.message)?.message?.text;
+      await waitFor(shown, (text) => text === 'message from wa-user', { what: 'the conversation as an agent sees it' });
+      assert.equal(await shown(), 'message from wa-user');
       await assert.rejects(rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, supervisor), (e: ServiceError) => e.code === status.PERMISSION_DENIED, 'only admins erase');
       await rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, await bearer('brand-a', 'admin'));
       const { conversation } = await rpc<{ conversation: { timeline: { at: unknown; message?: { text: string; erased: boolean } }[] } }>(conversations, 'GetConversation', { conversation_id: 'conv-wa' }, supervisor);

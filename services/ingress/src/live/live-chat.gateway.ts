@@ -7,7 +7,7 @@ import { conversationView, type ConversationCommand } from '@parley/conversation
 import { IdentityTakenError } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { ParleyError } from '@parley/errors';
-import { timeOrderedId, type RecordedEvent } from '@parley/event-log';
+import { timeOrderedId, type ReadStreamOptions, type RecordedEvent } from '@parley/event-log';
 import { gauge, type Logger, type Registry } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 import type { LiveFeed } from './live.feed';
@@ -16,6 +16,9 @@ import { OriginNotAllowedError, type WidgetOrigins } from '../http/widget.origin
 
 /** Messages a client may send before its conversation is ready; more is abuse. */
 const MAX_EARLY_MESSAGES = 20;
+/** The widget opens with the latest messages, read from the newest events back a page at a time. */
+const HISTORY_MESSAGES = 100;
+const HISTORY_PAGE = 500;
 
 const ClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('message'), id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/), text: z.string().min(1).max(4096).optional(), attachments: z.array(Attachment).max(10).optional() }),
@@ -65,8 +68,8 @@ export class LiveChatGateway {
     private readonly directory: CustomerDirectory,
     private readonly recorder: InboundRecorder,
     private readonly feed: LiveFeed,
-    /** Reads a conversation for its history (the sealed log: texts opened). */
-    private readonly readStream: (stream: string) => Promise<readonly RecordedEvent[]>,
+    /** Reads a conversation for its history (the sealed log: texts opened), as EventLog.readStream does. */
+    private readonly readStream: (stream: string, options: ReadStreamOptions) => Promise<readonly RecordedEvent[]>,
     private readonly graceMs: number,
     private readonly logger: Logger,
     registry: Registry,
@@ -191,12 +194,26 @@ export class LiveChatGateway {
     return (await this.directory.resolve(who, { kind: 'visitor', id: visitorId }, 'anonymous', timeOrderedId, at)).customerId;
   }
 
+  /**
+   * The latest messages the widget shows (100), from the newest events back:
+   * the cost of opening the chat does not grow with a conversation of years.
+   * Edits and receipts of the messages shown are among those events.
+   */
   private async historyOf(stream: string): Promise<{ version: number; messages: unknown[] }> {
-    const events = await this.readStream(stream);
-    const view = conversationView(events.map((e) => ({ event: { type: e.type, data: e.data } as ConversationEvent, version: e.streamVersion })));
+    const tail: RecordedEvent[] = [];
+    let found = 0;
+    for (let from: number | undefined; ; ) {
+      const page = await this.readStream(stream, { direction: 'backward', limit: HISTORY_PAGE, ...(from === undefined ? {} : { from }) });
+      tail.push(...page);
+      found += page.filter((e) => e.type === 'conversation.message-received' || e.type === 'conversation.message-sent').length;
+      if (found >= HISTORY_MESSAGES || page.length < HISTORY_PAGE || page.at(-1)!.streamVersion <= 1) break;
+      from = page.at(-1)!.streamVersion - 1;
+    }
+    tail.reverse();
+    const view = conversationView(tail.map((e) => ({ event: { type: e.type, data: e.data } as ConversationEvent, version: e.streamVersion })));
     const messages = view.timeline
       .filter((t) => t.kind === 'message' && !t.deleted)
-      .slice(-100)
+      .slice(-HISTORY_MESSAGES)
       .map((t) => (t.kind === 'message' ? { id: t.id, inbound: t.inbound, channel: t.channel, text: t.erased ? null : t.text, attachments: t.attachments, author: t.author, at: t.at, deliveredAt: t.deliveredAt, readAt: t.readAt } : null));
     return { version: view.version, messages };
   }

@@ -118,6 +118,34 @@ describe('ingress: live chat over WebSocket', () => {
     await again.close();
   });
 
+  it('opens a conversation of years with its latest 100 messages, edits and deletions shown, from its newest events only', async () => {
+    const { token } = await visitor();
+    const first = await connect(ingress.httpPort, { token });
+    const conversationId = String((await first.next((m) => m.type === 'ready', 'ready'))['conversationId']);
+    await first.close();
+    const stream = streams.conversation('brand-a', conversationId);
+    const meta = { subjectId: conversationId };
+    const at = (i: number) => new Date(Date.parse('2024-01-01T00:00:00.000Z') + i * 60_000).toISOString();
+    const events = Array.from({ length: 3000 }, (_, i) =>
+      i % 2
+        ? { type: 'conversation.message-sent', tenantId: 'brand-a', metadata: meta, data: { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'agent-1' }, text: `answer ${i}`, attachments: [], at: at(i) } }
+        : { type: 'conversation.message-received', tenantId: 'brand-a', metadata: meta, data: { messageId: `m${i}`, channel: 'web', channelMessageId: `w${i}`, text: `question ${i}`, attachments: [], at: at(i) } },
+    );
+    events.push({ type: 'conversation.message-edited', tenantId: 'brand-a', metadata: meta, data: { messageId: 'm2998', text: 'question, corrected', by: 'customer', at: at(3000) } } as never);
+    events.push({ type: 'conversation.message-deleted', tenantId: 'brand-a', metadata: meta, data: { messageId: 'o2999', by: 'agent', at: at(3001) } } as never);
+    let version = await storage.log.streamVersion(stream);
+    for (let i = 0; i < events.length; i += 1000) version = (await storage.log.append(stream, events.slice(i, i + 1000), version)).nextExpectedVersion;
+    const back = await connect(ingress.httpPort, { token });
+    const ready = await back.next((m) => m.type === 'ready', 'ready');
+    const texts = (ready['messages'] as { text: string }[]).map((m) => m.text);
+    assert.equal(texts.length, 100);
+    // The newest: m2998 edited, o2999 deleted (not shown); before them the 98 messages in order.
+    assert.deepEqual(texts.slice(-3), ['question 2996', 'answer 2997', 'question, corrected']);
+    assert.equal(texts[0], 'answer 2899');
+    assert.ok(Number(ready['version']) >= version);
+    await back.close();
+  });
+
   it('ends the live-chat session only when the last connection has been gone for the grace period', async () => {
     const { token } = await visitor();
     const tab = await connect(ingress.httpPort, { token });

@@ -29,12 +29,18 @@ export interface TimelineHeaderRow extends ReadDocument {
   readonly sealed: string;
 }
 
-/** One per timeline entry (message, session boundary, status change), named `<stream>#<seq>`: a page is a range of seqs. */
-export interface TimelineEntryRow extends ReadDocument {
+/**
+ * CHUNK_ENTRIES consecutive timeline entries (messages, session boundaries,
+ * status changes), named `<stream>#c<n>`: a page reads one or a few chunks and
+ * opens each once, and an event rewrites the one chunk it changes.
+ */
+export interface TimelineChunkRow extends ReadDocument {
   readonly streamId: string;
-  readonly seq: number;
+  readonly index: number;
   readonly sealed: string;
 }
+
+export const CHUNK_ENTRIES = 50;
 
 /** Where a message's entry is, for edits and receipts: `<stream>#<message id>` → seq. No personal data. */
 export interface TimelineMessageRow extends ReadDocument {
@@ -96,13 +102,13 @@ interface HeaderSlot {
   readonly dirty: boolean;
 }
 
-interface EntrySlot {
+interface ChunkSlot {
   readonly streamId: string;
-  readonly seq: number;
+  readonly index: number;
   readonly customerId: string;
-  /** null: stored but unreadable. */
-  readonly entry: TimelineEntry | null;
-  readonly dirty: boolean;
+  /** null: stored but unreadable. Written in place, only when a step records its changes. */
+  readonly entries: TimelineEntry[] | null;
+  dirty: boolean;
 }
 
 /**
@@ -115,7 +121,7 @@ interface EntrySlot {
  */
 export class TimelineWork {
   private headers = new Map<string, HeaderSlot>();
-  private entries = new Map<string, EntrySlot>();
+  private chunks = new Map<string, ChunkSlot>();
   private seqs = new Map<string, { seq: number; dirty: boolean }>();
 
   constructor(
@@ -135,9 +141,9 @@ export class TimelineWork {
   async entriesBetween(streamId: string, start: number, end: number): Promise<TimelineEntry[]> {
     const customerId = (await this.headerSlot(streamId)).customerId;
     const wanted = Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
-    await this.loadEntries(streamId, customerId, wanted);
+    await this.loadChunks(streamId, customerId, wanted);
     return wanted.flatMap((seq) => {
-      const entry = this.entries.get(entryId(streamId, seq))?.entry;
+      const entry = this.entryAt(streamId, seq);
       return entry ? [entry] : [];
     });
   }
@@ -154,26 +160,24 @@ export class TimelineWork {
   /** Seals and writes what changed, a batch per table, and forgets everything it held. */
   async flush(): Promise<void> {
     const headers = [...this.headers].filter(([, s]) => s.dirty);
-    const entries = [...this.entries.values()].filter((s) => s.dirty && s.entry);
+    const chunks = [...this.chunks.values()].filter((s) => s.dirty && s.entries);
     const seqs = [...this.seqs].filter(([, s]) => s.dirty);
-    this.headers = new Map();
-    this.entries = new Map();
-    this.seqs = new Map();
-    const entryRows: TimelineEntryRow[] = [];
-    for (const s of entries) entryRows.push({ id: entryId(s.streamId, s.seq), streamId: s.streamId, seq: s.seq, sealed: await this.seal(s.customerId, s.entry) });
+    this.discard();
+    const chunkRows: TimelineChunkRow[] = [];
+    for (const s of chunks) chunkRows.push({ id: chunkId(s.streamId, s.index), streamId: s.streamId, index: s.index, sealed: await this.seal(s.customerId, s.entries) });
     const headerRows: TimelineHeaderRow[] = [];
     for (const [id, s] of headers) headerRows.push({ id, tenantId: s.tenantId, customerId: s.customerId, version: s.header!.version, sealed: await this.seal(s.customerId, s.header) });
     // Entries first, the header last: a header never counts entries that are not stored.
-    await this.store.upsertMany(this.tables.entries, entryRows);
+    await this.store.upsertMany(this.tables.entries, chunkRows);
     await this.store.upsertMany(this.tables.messages, seqs.map(([id, s]): TimelineMessageRow => ({ id, seq: s.seq })));
     await this.store.upsertMany(this.tables.headers, headerRows);
-    this.stats.rowsWritten += entryRows.length + seqs.length + headerRows.length;
+    this.stats.rowsWritten += chunkRows.length + seqs.length + headerRows.length;
   }
 
   /** Forgets what it holds without writing. */
   discard(): void {
     this.headers = new Map();
-    this.entries = new Map();
+    this.chunks = new Map();
     this.seqs = new Map();
   }
 
@@ -252,9 +256,9 @@ export class TimelineWork {
             lists[key] = waiting.filter(([, time]) => time > upTo);
           }
           const seqs = [...reached];
-          await this.loadEntries(stream, customerId, seqs);
+          await this.loadChunks(stream, customerId, seqs, fresh);
           for (const seq of seqs) {
-            const entry = this.entries.get(entryId(stream, seq))?.entry;
+            const entry = this.entryAt(stream, seq);
             if (entry?.kind === 'message') changed.push({ seq, entry: receiptEntry(entry, d.status, d.at) });
           }
         }
@@ -276,9 +280,19 @@ export class TimelineWork {
       default:
         break;
     }
+    // The chunks the changes go into, read before anything is recorded.
+    await this.loadChunks(stream, customerId, changed.map((c) => c.seq), fresh);
     const header: TimelineHeader = { state, version: event.streamVersion, entries, lastActivityAt, timings: capTimings(stepTimings(before.timings, e, this.rules)), undelivered, unread };
     this.headers.set(stream, { tenantId, customerId, header, dirty: true });
-    for (const c of changed) this.entries.set(entryId(stream, c.seq), { streamId: stream, seq: c.seq, customerId, entry: c.entry, dirty: true });
+    for (const c of changed) {
+      const index = Math.floor(c.seq / CHUNK_ENTRIES);
+      const id = chunkId(stream, index);
+      let chunk = this.chunks.get(id);
+      if (!chunk) this.chunks.set(id, (chunk = { streamId: stream, index, customerId, entries: [], dirty: false }));
+      if (!chunk.entries) continue;
+      chunk.entries[c.seq % CHUNK_ENTRIES] = c.entry;
+      chunk.dirty = true;
+    }
     for (const l of located) this.seqs.set(entryId(stream, l.messageId), { seq: l.seq, dirty: true });
   }
 
@@ -304,18 +318,24 @@ export class TimelineWork {
       this.seqs.set(id, { seq, dirty: false });
     }
     if (seq === undefined) return null;
-    await this.loadEntries(streamId, customerId, [seq]);
-    const entry = this.entries.get(entryId(streamId, seq))?.entry;
+    await this.loadChunks(streamId, customerId, [seq], fresh);
+    const entry = this.entryAt(streamId, seq);
     return entry?.kind === 'message' ? { seq, entry } : null;
   }
 
-  private async loadEntries(streamId: string, customerId: string, seqs: readonly number[]): Promise<void> {
-    const missing = seqs.filter((seq) => !this.entries.has(entryId(streamId, seq)));
+  private entryAt(streamId: string, seq: number): TimelineEntry | undefined {
+    return this.chunks.get(chunkId(streamId, Math.floor(seq / CHUNK_ENTRIES)))?.entries?.[seq % CHUNK_ENTRIES];
+  }
+
+  /** Reads the chunks holding these entries, unless held; `fresh`: the timeline is being written from the start, nothing stored counts. */
+  private async loadChunks(streamId: string, customerId: string, seqs: readonly number[], fresh = false): Promise<void> {
+    if (fresh) return;
+    const missing = [...new Set(seqs.map((seq) => Math.floor(seq / CHUNK_ENTRIES)))].filter((index) => !this.chunks.has(chunkId(streamId, index)));
     if (missing.length === 0) return;
-    const rows = await this.store.getMany<TimelineEntryRow>(this.tables.entries, missing.map((seq) => entryId(streamId, seq)));
+    const rows = await this.store.getMany<TimelineChunkRow>(this.tables.entries, missing.map((index) => chunkId(streamId, index)));
     for (const row of rows) {
-      const entry = (await this.log.openFor(customerId, row.sealed)) as TimelineEntry | null;
-      this.entries.set(row.id, { streamId, seq: row.seq, customerId, entry, dirty: false });
+      const entries = (await this.log.openFor(customerId, row.sealed)) as TimelineEntry[] | null;
+      this.chunks.set(row.id, { streamId, index: row.index, customerId, entries, dirty: false });
     }
   }
 
@@ -326,4 +346,6 @@ export class TimelineWork {
   }
 }
 
-export const entryId = (streamId: string, seqOrMessageId: number | string) => `${streamId}#${seqOrMessageId}`;
+/** A message's row in the message index. */
+export const entryId = (streamId: string, messageId: string) => `${streamId}#${messageId}`;
+export const chunkId = (streamId: string, index: number) => `${streamId}#c${index}`;
