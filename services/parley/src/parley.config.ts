@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError } from '@parley/errors';
 
-/** Every setting of `npm start`, from the environment (documented in the README). */
+/** Every setting of `npm start`, from the environment (documented in docs/configuration.md). */
 const schema = z.object({
   PARLEY_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   PARLEY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),

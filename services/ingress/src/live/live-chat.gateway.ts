@@ -56,7 +56,7 @@ interface Session {
  * Every open connection of one customer (tabs, devices once identified) sees
  * the same live stream. A live-chat session starts with the first connection and
  * ends when the last one has been gone for the grace period; the conversation
- * lives on. The protocol is in the README.
+ * lives on. The protocol is in docs/channels.md.
  */
 export class LiveChatGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });

@@ -92,7 +92,7 @@ export function postWhatsAppWebhook(agent: Agent, port: number, raw: string, sig
   });
 }
 
-/** One text message in the WhatsApp Cloud API's webhook format (README, "Channels: the ingress service"). */
+/** One text message in the WhatsApp Cloud API's webhook format (docs/channels.md, "Channels: the ingress service"). */
 function whatsappText(phoneNumberId: string, userId: string, wamid: string, text: string) {
   return {
     object: 'whatsapp_business_account',
