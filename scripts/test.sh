@@ -77,15 +77,25 @@ echo "grpcurl: $PARLEY_GRPCURL"
 echo "schemas: $PARLEY_K8S_OPENAPI"
 
 step "tests"
-mapfile -t specs < <(find libs services samples -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print 2>/dev/null | sort)
-# These run services with their production consumer groups (parley-routing*,
-# parley-ingress-channels) on the one test Kafka: side by side they would take
-# each other's work, so they run after the rest, one at a time.
+# Jest runs the compiled specs (jest.config.js). These run services with their
+# production consumer groups (parley-routing*, parley-ingress-channels) on the one
+# test Kafka: side by side they would take each other's work, so they run after
+# the rest, one at a time.
 serial=(services/ingress/dist/channels/custom-channel.spec.js services/parley/dist/stack.spec.js services/routing/dist/routing.spec.js)
-parallel=()
-for spec in "${specs[@]}"; do [[ " ${serial[*]} " == *" $spec "* ]] || parallel+=("$spec"); done
-echo "${#specs[@]} spec files (${#serial[@]} of them one at a time, after the others)"
+mkdir -p .cache
+rm -f .cache/jest-parallel.json .cache/jest-serial.json
 status=0
-node --test --test-concurrency="${PARLEY_TEST_CONCURRENCY:-2}" --test-reporter=spec --test-reporter-destination=stdout "${parallel[@]}" || status=$?
-node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout "${serial[@]}" || status=$?
+npx jest --ci --verbose --maxWorkers="${PARLEY_TEST_CONCURRENCY:-2}" --json --outputFile=.cache/jest-parallel.json --testPathIgnorePatterns /node_modules/ "${serial[@]}" || status=$?
+npx jest --ci --verbose --runInBand --json --outputFile=.cache/jest-serial.json "${serial[@]}" || status=$?
+node -e '
+const fs = require("fs");
+let passed = 0, failed = 0, skipped = 0;
+for (const file of process.argv.slice(1)) {
+  if (!fs.existsSync(file)) { failed++; continue; }
+  const r = JSON.parse(fs.readFileSync(file, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests + r.numTodoTests;
+}
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(failed > 0 || skipped > 0 ? 1 : 0);
+' .cache/jest-parallel.json .cache/jest-serial.json || status=$?
 exit "$status"

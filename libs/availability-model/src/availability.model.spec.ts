@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { streams } from '@parley/contracts';
 import { SqliteEventLog, type NewEvent } from '@parley/event-log';
 import { Registry, createLogger } from '@parley/observability';

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { specFor } from '@parley/decider/testing';
 import { InvalidArgumentError } from '@parley/errors';
 import { agentDecider, queueDecider } from './availability.deciders';

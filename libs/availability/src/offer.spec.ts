@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import type { BusinessHours } from './business-hours';
 import { offerFor, type AgentAvailability, type QueueAvailability } from './offer';
 import { invitationFor, ruleMatches, type PageView, type TargetingRule } from './targeting';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 import { CHANNEL_MESSAGES, CHANNEL_TOPICS, EVENT_CONTRACTS, STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import type { ConversationEvent } from '@parley/contracts';
 import { conversationMeasures } from './conversation.measures';
 import { evolve, initialState } from './conversation.state';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import { identityKey, streams, type Identity } from '@parley/contracts';
 import { IdentityTakenError } from '@parley/customer';

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { specFor } from '@parley/decider/testing';
 import type { IdentityClaimEvent } from '@parley/contracts';
 import { IdentityTakenError, identityClaimDecider } from './identity-claim';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, makeClientConstructor, type ChannelCredentials } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { startGrpcServer, type RunningGrpcServer } from './grpc.server';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { HealthRegistry, stuckAfterMs } from './health';
 import { createLogger } from './logger';

@@ -5,6 +5,5 @@ export * from './nest/observability.module';
 export * from './nest/pino-nest.logger';
 export * from './shutdown';
 export * from './nest/health.server';
-export * from './business/conversation.metrics';
 export * from './tracing';
 export * from './nest/serve-first';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createLogger } from './logger';
 import { contextFrom, inSpan, traceHeaders, withLogFields } from './tracing';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { SqliteEventLog, sharedTailEventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { waitFor } from '@parley/testing-support';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import type { RoutingEvent } from '@parley/contracts';
 import { specFor } from '@parley/decider/testing';
 import { roundBackoffSeconds, routingDecider, type AgentView, type QueuePolicy } from './routing.decide';

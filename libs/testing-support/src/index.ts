@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 
 /** Polls until the condition holds; fails with the last observed value after the deadline. */
 export async function waitFor<T>(
@@ -44,7 +45,6 @@ export function infrastructure(): { kafkaBrokers: string[]; mongoUrl: string } {
  * when the metrics follow Prometheus's conventions.
  */
 export async function promtoolProblems(exposition: string): Promise<string[]> {
-  const { spawn } = await import('node:child_process');
   const child = spawn(process.env['PARLEY_PROMTOOL'] ?? 'promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

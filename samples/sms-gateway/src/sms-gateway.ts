@@ -65,7 +65,8 @@ async function main(): Promise<void> {
       })();
     });
   });
-  server.listen(port, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ listening: port })}\n`));
+  // Port 0 takes a free one: the line tells which.
+  server.listen(port, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ listening: (server.address() as { port: number }).port })}\n`));
   const stop = async () => {
     server.close();
     await consumer.disconnect();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { Registry } from '@parley/observability';
 import { loadHistoryConfig } from './config/history.config';

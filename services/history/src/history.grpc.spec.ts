@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, status, type Client, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { fieldViolationsOf, parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
@@ -228,7 +228,8 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await waitFor(() => listAll({ customer_id: 'cust-list', statuses: ['CONVERSATION_STATUS_RESOLVED'] }), (ids) => ids.length === 1, { what: 'the resolution in the list' });
       assert.deepEqual(await listAll({ customer_id: 'cust-list' }), ['list-4', 'list-3', 'list-2', 'list-1', 'list-0']);
       assert.deepEqual(await listAll({ customer_id: 'cust-list', statuses: ['CONVERSATION_STATUS_OPEN'] }), ['list-3', 'list-2', 'list-1', 'list-0']);
-      // brand-b has exactly one conversation of its own (from the feed test above).
+      // brand-b has exactly one conversation of its own (the feed test writes the same one; a redelivery adds nothing).
+      await seed.store.handle(conversationStream('brand-b', 'conv-b'), { type: 'ReceiveMessage', conversationId: 'conv-b', customerId: 'cust-b', messageId: 'b1', channel: 'web', channelMessageId: 'wb1', text: 'other brand', at: hoursAgo(1) }, { tenantId: 'brand-b', metadata: { subjectId: 'cust-b' } });
       await waitFor(async () => (await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id), (ids) => ids.length > 0, { what: 'brand-b list' });
       assert.deepEqual((await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id), ['conv-b'], 'another tenant sees only its own');
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { SignJWT, jwtVerify } from 'jose';
 import { streams, type Identity } from '@parley/contracts';
 import { ChannelClosedError } from '@parley/conversation';

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { waitFor } from '@parley/testing-support';
@@ -236,7 +236,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await phone.context.close();
   });
 
-  it('switches to leave-a-message with the expected answer time when the agents go offline; the message waits for an agent', async () => {
+  it('switches to leave-a-message when the agents go offline, and says so; the message waits for an agent', async () => {
     for (const agent of ['demo-agent-1', 'demo-agent-2']) await call(availability, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, tokens[agent]!);
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { waitFor } from '@parley/testing-support';
 import type { Browser, Page } from 'playwright-core';
 import { axeProblems, launchChromium } from './testing/browser.support';

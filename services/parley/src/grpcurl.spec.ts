@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { PROTO_ROOT } from '@parley/grpc-edge';
 import { waitFor } from '@parley/testing-support';
 import { SignJWT } from 'jose';

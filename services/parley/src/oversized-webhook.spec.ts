@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { waitFor } from '@parley/testing-support';
 import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
 import { invoke } from './testing/grpcurl.client';

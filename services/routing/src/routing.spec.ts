@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { Metadata, credentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { z } from 'zod';
 import { EVENT_CONTRACTS, personalFieldsOf } from './event-contracts';
 import { contract, upcast } from './event-schema.registry';

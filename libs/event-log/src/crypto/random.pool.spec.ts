@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { RandomPool, pooledRandomBytes } from './random.pool';
 
 describe('the pool of random bytes for keys and IVs', () => {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import { infrastructure, uniqueName } from '@parley/testing-support';
 import { KeyWrapper, MongoSubjectKeyStore, SqliteSubjectKeyStore, type SubjectKeyStore } from './subject-key.store';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { EVENT_CONTRACTS, personalFieldsOf } from '@parley/contracts';
 import { fold } from '@parley/decider';
 import { conversationDecider, messageFactKey, SNAPSHOT_SCHEMA_VERSION, withFacts, type ConversationCommand } from '@parley/conversation';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import { InProcessBus, KafkaBus, type IncomingMessage, type MessageBus } from '@parley/message-bus';
 import { contextFrom, inSpan, Registry } from '@parley/observability';

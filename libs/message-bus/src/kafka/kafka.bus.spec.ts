@@ -1,6 +1,6 @@
 import { Registry } from '@parley/observability';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import { messageBusContract } from '../testing/message-bus.contract';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';

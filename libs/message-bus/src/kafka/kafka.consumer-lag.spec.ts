@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Registry, createLogger } from '@parley/observability';
 import { KafkaConsumerLag } from './kafka.consumer-lag';

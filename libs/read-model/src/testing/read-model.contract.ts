@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { SqliteEventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { ProjectionRunner, type Projection } from '../projection.runner';

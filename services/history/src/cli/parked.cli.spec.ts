@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { PARKED_TABLE, SqliteReadModelStore, type ParkedEvent } from '@parley/read-model';
 
 const cli = (args: string[], env: Record<string, string>) =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { credentials } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { waitFor } from '@parley/testing-support';
 import { RawHttpClient } from './raw-http.client';
 

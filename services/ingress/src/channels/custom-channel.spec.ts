@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import { after, before, describe, it } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { CHANNEL_TOPICS, streams } from '@parley/contracts';
 import { SCHEMAS_DIR } from '@parley/contracts-docs';
 import { CustomerDirectory } from '@parley/customer-directory';
@@ -28,7 +28,7 @@ describe('ingress: a custom channel over Kafka, end to end with the sample SMS g
   let bus: KafkaBus;
   const lines: string[] = [];
   const tenant = `sms-${randomUUID().slice(0, 8)}`;
-  const gatewayPort = 20000 + Math.floor(Math.random() * 20000);
+  let gatewayPort = 0;
 
   before(async () => {
     const { kafkaBrokers } = infrastructure();
@@ -37,13 +37,18 @@ describe('ingress: a custom channel over Kafka, end to end with the sample SMS g
     storage = await openStorage(loadIngressConfig(backend.env), new Registry());
     directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
     bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'custom-channel-spec', registry: new Registry() });
-    gateway = spawn(process.execPath, [SAMPLE], { env: { ...process.env, SMS_GATEWAY_BROKERS: kafkaBrokers.join(','), SMS_GATEWAY_TENANT: tenant, SMS_GATEWAY_PORT: String(gatewayPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    gateway = spawn(process.execPath, [SAMPLE], { env: { ...process.env, SMS_GATEWAY_BROKERS: kafkaBrokers.join(','), SMS_GATEWAY_TENANT: tenant, SMS_GATEWAY_PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
     gateway.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
-    await waitFor(() => lines.some((l) => l.includes('listening')), (ok) => ok, { what: 'the sample gateway', timeoutMs: 30_000 });
+    const listening = await waitFor(() => lines.find((l) => l.includes('listening')), (line) => line !== undefined, { what: 'the sample gateway', timeoutMs: 30_000 });
+    gatewayPort = (JSON.parse(listening!) as { listening: number }).listening;
   });
   after(async () => {
-    gateway.kill('SIGTERM');
-    await new Promise((r) => gateway.once('exit', r));
+    // A gateway that already exited (it failed to start) has nothing to wait for.
+    if (gateway.exitCode === null && gateway.signalCode === null) {
+      const exited = new Promise((r) => gateway.once('exit', r));
+      gateway.kill('SIGTERM');
+      await exited;
+    }
     await bus.close();
     await ingress.close();
     await storage.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { CustomerLanes } from './customer.lanes';
 
 const tick = () => new Promise((r) => setImmediate(r));

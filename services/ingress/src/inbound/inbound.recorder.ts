@@ -3,7 +3,8 @@ import { EVENT_CONTRACTS, identityKey, streams, type ConversationEvent } from '@
 import { MessageNotFoundError, SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, timeOrderedId, type EventLog } from '@parley/event-log';
-import { counter, type Logger, type Registry, ConversationMetrics } from '@parley/observability';
+import { counter, type Logger, type Registry } from '@parley/observability';
+import { ConversationMetrics } from '@parley/conversation-metrics';
 import { CustomerLanes } from './customer.lanes';
 import type { InboundEvent } from './inbound.event';
 

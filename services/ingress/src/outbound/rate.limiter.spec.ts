@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { RateLimiter } from './rate.limiter';
 
 /** A clock that only moves when someone sleeps. */

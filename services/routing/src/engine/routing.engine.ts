@@ -4,7 +4,8 @@ import type { AvailabilityModel } from '@parley/availability-model';
 import { SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import { ParleyError } from '@parley/errors';
 import { DeciderStore, type EventLog } from '@parley/event-log';
-import { counter, gauge, histogram, type Logger, type Registry, ConversationMetrics } from '@parley/observability';
+import { counter, gauge, histogram, type Logger, type Registry } from '@parley/observability';
+import { ConversationMetrics } from '@parley/conversation-metrics';
 import { routingDecider, type AgentView, type QueuePolicy, type RoutingCommand, type RoutingState } from '@parley/routing-domain';
 
 /**

@@ -1,6 +1,6 @@
 import { conversationMeasures, type ConversationMeasure, type ConversationState } from '@parley/conversation';
 import type { ConversationEvent } from '@parley/contracts';
-import { counter, defaultRegistry, histogram, type Registry } from '../metrics';
+import { counter, defaultRegistry, histogram, type Registry } from '@parley/observability';
 
 const MINUTE = 60;
 const HOUR = 3600;
