@@ -15,9 +15,10 @@ step "build (tsc -b, from clean)"
 rm -rf libs/*/dist services/*/dist
 npx tsc -b
 
-step "lint (eslint with Nx module boundaries)"
+step "lint (eslint with Nx module boundaries, prettier)"
 npx nx show projects >/dev/null # computes the project graph the boundary rule reads
 npx eslint --max-warnings 0 .
+npx prettier --check --log-level warn "**/*.{ts,js,mjs}"
 bash scripts/proto-check.sh
 
 if [ -z "${PARLEY_KAFKA_BROKERS:-}" ] || [ -z "${PARLEY_MONGO_URL:-}" ]; then

@@ -2,7 +2,8 @@
 # Fetches, starts, waits for and stops the real infrastructure Parley's tests and
 # `npm run stack` use on one machine, with no Docker:
 #   - Apache Kafka 4.x (KRaft, single node) from its Maven Central jars;
-#   - FerretDB 1.24.2 (MongoDB wire protocol) on its SQLite backend, built with Go.
+#   - FerretDB 1.24.2 (MongoDB wire protocol), built with Go, on PostgreSQL 15 from
+#     Debian's packages (FerretDB's SQLite backend scans whole collections).
 # Usage: deploy/local/infra.sh up | down | status | fetch | env | ferretdb-bin
 #   up      starts what is not already listening, remembers what it started
 #   down    stops only what `up` started
@@ -14,6 +15,9 @@ CACHE="${PARLEY_LOCAL_CACHE:-$ROOT/.cache}"
 KAFKA_PORT="${PARLEY_LOCAL_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${PARLEY_LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
 MONGO_PORT="${PARLEY_LOCAL_MONGO_PORT:-27017}"
+PG_PORT="${PARLEY_LOCAL_POSTGRES_PORT:-5433}"
+# Outside the checkout: the server runs as the postgres user, which may not reach it.
+PG_DIR="${PARLEY_LOCAL_POSTGRES_DIR:-${TMPDIR:-/tmp}/parley-postgres-$PG_PORT}"
 KAFKA_DIR="$CACHE/kafka"
 FERRET_DIR="$CACHE/ferretdb"
 # What `up` started, so that `down` stops only that (tests point this at a file of their own).
@@ -74,29 +78,67 @@ start_kafka() {
   wait_for_port "$KAFKA_PORT" Kafka 180 "$KAFKA_DIR/server.log"
 }
 
+pg_bin() {
+  local v
+  for v in 15 16 17; do [ -x "/usr/lib/postgresql/$v/bin/initdb" ] && { echo "/usr/lib/postgresql/$v/bin"; return 0; }; done
+  return 1
+}
+
+# PostgreSQL refuses to run as root: as root, the server runs as the postgres user.
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+install_postgres() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  log "installing PostgreSQL from Debian's packages"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+}
+
+start_postgres() {
+  if listening "$PG_PORT"; then log "PostgreSQL already listening on $PG_PORT"; return 0; fi
+  local bin data="$PG_DIR/data"
+  bin=$(pg_bin) || { install_postgres && bin=$(pg_bin); } || { log "PostgreSQL 15 is needed for FerretDB (Debian: apt-get install postgresql)"; return 1; }
+  mkdir -p "$PG_DIR"
+  [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_postgres "$bin/initdb" -D "$data" -U postgres -A trust --no-sync >"$PG_DIR/initdb.log" 2>&1 || { tail -20 "$PG_DIR/initdb.log" >&2; return 1; }
+  fi
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  # A test database: durability traded for speed (no fsync), as the Kafka here does.
+  as_postgres "$bin/pg_ctl" -D "$data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=600" start >/dev/null
+  echo "postgres $(head -1 "$data/postmaster.pid")" >>"$STARTED"
+  "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1 ||
+    "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ferretdb
+}
+
 start_ferretdb() {
   if listening "$MONGO_PORT"; then log "a MongoDB-compatible server already listens on $MONGO_PORT"; return 0; fi
   build_ferretdb
-  local data="$FERRET_DIR/data-$MONGO_PORT"
-  mkdir -p "$data"
-  log "starting FerretDB (SQLite) on 127.0.0.1:$MONGO_PORT"
-  nohup "$FERRET_DIR/bin/ferretdb" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-url "file:$data/" \
-    >"$FERRET_DIR/server.log" 2>&1 &
+  start_postgres
+  log "starting FerretDB (PostgreSQL) on 127.0.0.1:$MONGO_PORT"
+  # FerretDB holds a pool connection per running query and may take a second one inside it:
+  # a pool smaller than the clients' concurrency (its default is 50) deadlocks under load.
+  nohup "$FERRET_DIR/bin/ferretdb" --listen-addr "127.0.0.1:$MONGO_PORT" --postgresql-url "postgres://postgres@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=500" \
+    >"$FERRET_DIR/server-$MONGO_PORT.log" 2>&1 &
   echo $! >"$FERRET_DIR/pid"
   echo "ferretdb $!" >>"$STARTED"
-  wait_for_port "$MONGO_PORT" FerretDB 60 "$FERRET_DIR/server.log"
+  wait_for_port "$MONGO_PORT" FerretDB 60 "$FERRET_DIR/server-$MONGO_PORT.log"
 }
 
 stop_started() {
   [ -f "$STARTED" ] || return 0
-  while read -r name pid; do
+  # Newest first: FerretDB before the PostgreSQL under it.
+  tac "$STARTED" | while read -r name pid; do
     if kill -0 "$pid" 2>/dev/null; then
       log "stopping $name ($pid)"
-      kill -TERM "$pid" 2>/dev/null || true
+      # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for every client to leave).
+      if [ "$name" = postgres ]; then kill -INT "$pid" 2>/dev/null || true; else kill -TERM "$pid" 2>/dev/null || true; fi
       for ((i = 0; i < 120; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
       kill -KILL "$pid" 2>/dev/null || true
     fi
-  done <"$STARTED"
+  done
   rm -f "$STARTED"
 }
 
@@ -113,7 +155,8 @@ case "${1:-}" in
   ferretdb-bin) build_ferretdb 1>&2; echo "$FERRET_DIR/bin/ferretdb" ;;
   status)
     listening "$KAFKA_PORT" && echo "kafka: listening on $KAFKA_PORT" || echo "kafka: down"
-    listening "$MONGO_PORT" && echo "mongodb: listening on $MONGO_PORT" || echo "mongodb: down" ;;
+    listening "$MONGO_PORT" && echo "mongodb: listening on $MONGO_PORT" || echo "mongodb: down"
+    listening "$PG_PORT" && echo "postgresql: listening on $PG_PORT" || echo "postgresql: down" ;;
   env) print_env ;;
   *) echo "usage: $0 up|down|status|fetch|env" >&2; exit 2 ;;
 esac

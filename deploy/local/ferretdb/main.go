@@ -1,5 +1,6 @@
-// Command ferretdb runs FerretDB v1.24.2 with its SQLite backend for local
-// development and tests.
+// Command ferretdb runs FerretDB v1.24.2 for local development and tests, on
+// PostgreSQL (--postgresql-url) or on its SQLite backend (--sqlite-url), which
+// scans whole collections for filtered queries.
 //
 // Why a wrapper instead of `go install .../cmd/ferretdb@v1.24.2`: a binary built
 // by `go install` from the module proxy has no build/version/version.txt (it is
@@ -22,16 +23,25 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
-	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI (must end with a slash)")
+	sqliteURL := flag.String("sqlite-url", "", "SQLite directory URI (must end with a slash)")
+	postgresURL := flag.String("postgresql-url", "", "PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5433/ferretdb")
 	flag.Parse()
+
+	handler := "postgresql"
+	if *sqliteURL != "" {
+		handler = "sqlite"
+	} else if *postgresURL == "" {
+		log.Fatal("give --postgresql-url or --sqlite-url")
+	}
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: *sqliteURL,
+		Handler:       handler,
+		SQLiteURL:     *sqliteURL,
+		PostgreSQLURL: *postgresURL,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -46,6 +56,6 @@ func main() {
 		close(done)
 	}()
 
-	log.Printf("ferretdb listening on %s (sqlite %s)", *listen, *sqliteURL)
+	log.Printf("ferretdb listening on %s (%s)", *listen, handler)
 	<-done
 }

@@ -1,5 +1,18 @@
 import { EVENT_CONTRACTS, upcast, type AvailabilityEvent } from '@parley/contracts';
-import { agentDecider, invitationFor, offerFor, queueDecider, targetingDecider, type AgentAvailability, type AgentState, type Offer, type PageView, type QueueState, type TargetingRule, type TargetingState } from '@parley/availability-domain';
+import {
+  agentDecider,
+  invitationFor,
+  offerFor,
+  queueDecider,
+  targetingDecider,
+  type AgentAvailability,
+  type AgentState,
+  type Offer,
+  type PageView,
+  type QueueState,
+  type TargetingRule,
+  type TargetingState,
+} from '@parley/availability-domain';
 import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
 import type { LoopProgress, Logger } from '@parley/observability';
 
@@ -27,7 +40,18 @@ interface TenantModel {
  * events; live chats and messaging threads are counted apart.
  */
 /** What the model is built from; the log's other events (identities, customers) are never read. */
-export const AVAILABILITY_MODEL_TYPES: readonly string[] = ['agent.', 'queue.', 'targeting.', 'invitation.', 'conversation.started', 'conversation.offered', 'conversation.offer-declined', 'conversation.assigned', 'conversation.unassigned', 'conversation.resolved'];
+export const AVAILABILITY_MODEL_TYPES: readonly string[] = [
+  'agent.',
+  'queue.',
+  'targeting.',
+  'invitation.',
+  'conversation.started',
+  'conversation.offered',
+  'conversation.offer-declined',
+  'conversation.assigned',
+  'conversation.unassigned',
+  'conversation.resolved',
+];
 
 export class AvailabilityModel {
   private readonly tenants = new Map<string, TenantModel>();
@@ -97,7 +121,11 @@ export class AvailabilityModel {
   offer(tenantId: string, queueId: string, at: string): Offer {
     const t = this.tenant(tenantId);
     const queue = t.queues.get(queueId) ?? queueDecider.initialState();
-    return offerFor({ queueId, hours: queue.hours, skills: queue.skills, languages: queue.languages, typicalResponseSeconds: queue.typicalResponseSeconds }, this.takers(t), at);
+    return offerFor(
+      { queueId, hours: queue.hours, skills: queue.skills, languages: queue.languages, typicalResponseSeconds: queue.typicalResponseSeconds },
+      this.takers(t),
+      at,
+    );
   }
 
   /**
@@ -128,7 +156,8 @@ export class AvailabilityModel {
   /** Every (tenant, agent) online or away now, for the heartbeat sweep. */
   present(): { tenantId: string; agentId: string; presence: AgentState['presence'] }[] {
     const all: { tenantId: string; agentId: string; presence: AgentState['presence'] }[] = [];
-    for (const [tenantId, t] of this.tenants) for (const [agentId, a] of t.agents) if (a.presence !== 'offline') all.push({ tenantId, agentId, presence: a.presence });
+    for (const [tenantId, t] of this.tenants)
+      for (const [agentId, a] of t.agents) if (a.presence !== 'offline') all.push({ tenantId, agentId, presence: a.presence });
     return all;
   }
 
@@ -145,7 +174,9 @@ export class AvailabilityModel {
   }
 
   /** Every agent of a tenant with presence, capacity and the conversations they own now. */
-  agentsOf(tenantId: string): { readonly agent: AgentAvailability; readonly owns: { readonly live: ReadonlySet<string>; readonly messaging: ReadonlySet<string> } }[] {
+  agentsOf(
+    tenantId: string,
+  ): { readonly agent: AgentAvailability; readonly owns: { readonly live: ReadonlySet<string>; readonly messaging: ReadonlySet<string> } }[] {
     const t = this.tenant(tenantId);
     return this.agents(t).map((agent) => ({ agent, owns: t.load.get(agent.agentId) ?? { live: new Set<string>(), messaging: new Set<string>() } }));
   }
@@ -153,14 +184,31 @@ export class AvailabilityModel {
   private agents(t: TenantModel): AgentAvailability[] {
     return [...t.agents.entries()].map(([agentId, a]) => {
       const load = t.load.get(agentId);
-      return { agentId, presence: a.presence, liveChats: { max: a.liveChats, current: load?.live.size ?? 0 }, messaging: { max: a.messaging, current: load?.messaging.size ?? 0 }, skills: a.skills, languages: a.languages };
+      return {
+        agentId,
+        presence: a.presence,
+        liveChats: { max: a.liveChats, current: load?.live.size ?? 0 },
+        messaging: { max: a.messaging, current: load?.messaging.size ?? 0 },
+        skills: a.skills,
+        languages: a.languages,
+      };
     });
   }
 
   private tenant(tenantId: string): TenantModel {
     let t = this.tenants.get(tenantId);
     if (!t) {
-      t = { agents: new Map(), queues: new Map(), targeting: targetingDecider.initialState(), shown: new Map(), load: new Map(), kinds: new Map(), owners: new Map(), offered: new Map(), unresponsive: new Set() };
+      t = {
+        agents: new Map(),
+        queues: new Map(),
+        targeting: targetingDecider.initialState(),
+        shown: new Map(),
+        load: new Map(),
+        kinds: new Map(),
+        owners: new Map(),
+        offered: new Map(),
+        unresponsive: new Set(),
+      };
       this.tenants.set(tenantId, t);
     }
     return t;

@@ -20,7 +20,11 @@ export class InvitationWriter {
     registry: Registry = defaultRegistry(),
   ) {
     this.shown = counter(registry, { name: 'parley_invitations_shown_total', help: 'Proactive chat invitations shown to visitors.' });
-    this.answered = counter(registry, { name: 'parley_invitations_answered_total', help: 'Proactive chat invitations answered by visitors, accepted or declined.', labelNames: ['answer'] as const });
+    this.answered = counter(registry, {
+      name: 'parley_invitations_answered_total',
+      help: 'Proactive chat invitations answered by visitors, accepted or declined.',
+      labelNames: ['answer'] as const,
+    });
   }
 
   /** The invitation this page view gets, if any, recorded as shown; the model has seen it when this returns. */
@@ -28,7 +32,11 @@ export class InvitationWriter {
     const { tenantId, visitorId, at } = input;
     const rule = this.model.invitation(tenantId, input.queueId, visitorId, input.view, at);
     if (rule) {
-      const result = await this.log.append(streams.visitor(tenantId, visitorId), [{ type: 'invitation.shown', tenantId, data: { visitorId, ruleId: rule.ruleId, at }, metadata: { actor: input.actor } }], 'any');
+      const result = await this.log.append(
+        streams.visitor(tenantId, visitorId),
+        [{ type: 'invitation.shown', tenantId, data: { visitorId, ruleId: rule.ruleId, at }, metadata: { actor: input.actor } }],
+        'any',
+      );
       if (!result.alreadyStored) this.shown.inc();
       await this.model.catchUp();
     }
@@ -37,7 +45,18 @@ export class InvitationWriter {
 
   async answer(input: { tenantId: string; visitorId: string; ruleId: string; accepted: boolean; at: string; actor: string }): Promise<void> {
     const { tenantId, visitorId } = input;
-    const result = await this.log.append(streams.visitor(tenantId, visitorId), [{ type: 'invitation.answered', tenantId, data: { visitorId, ruleId: input.ruleId, accepted: input.accepted, at: input.at }, metadata: { actor: input.actor } }], 'any');
+    const result = await this.log.append(
+      streams.visitor(tenantId, visitorId),
+      [
+        {
+          type: 'invitation.answered',
+          tenantId,
+          data: { visitorId, ruleId: input.ruleId, accepted: input.accepted, at: input.at },
+          metadata: { actor: input.actor },
+        },
+      ],
+      'any',
+    );
     if (!result.alreadyStored) this.answered.inc({ answer: input.accepted ? 'accepted' : 'declined' });
     await this.model.catchUp();
   }

@@ -24,14 +24,41 @@ export const agentDecider: Decider<AgentCommand, Event<'agent.presence-changed' 
   initialState: () => ({ agentId: null, presence: 'offline', liveChats: 0, messaging: 0, skills: [], languages: [] }),
   decide(command, state) {
     if (command.type === 'SetPresence') {
-      return state.presence === command.presence ? [] : [{ type: 'agent.presence-changed', data: { agentId: command.agentId, presence: command.presence, reason: command.reason, at: command.at } }];
+      return state.presence === command.presence
+        ? []
+        : [{ type: 'agent.presence-changed', data: { agentId: command.agentId, presence: command.presence, reason: command.reason, at: command.at } }];
     }
-    const same = state.liveChats === command.liveChats && state.messaging === command.messaging && state.skills.join() === command.skills.join() && state.languages.join() === command.languages.join();
-    return same && state.agentId !== null ? [] : [{ type: 'agent.capacity-set', data: { agentId: command.agentId, liveChats: command.liveChats, messaging: command.messaging, skills: command.skills, languages: command.languages, at: command.at } }];
+    const same =
+      state.liveChats === command.liveChats &&
+      state.messaging === command.messaging &&
+      state.skills.join() === command.skills.join() &&
+      state.languages.join() === command.languages.join();
+    return same && state.agentId !== null
+      ? []
+      : [
+          {
+            type: 'agent.capacity-set',
+            data: {
+              agentId: command.agentId,
+              liveChats: command.liveChats,
+              messaging: command.messaging,
+              skills: command.skills,
+              languages: command.languages,
+              at: command.at,
+            },
+          },
+        ];
   },
   evolve(state, event) {
     if (event.type === 'agent.presence-changed') return { ...state, agentId: event.data.agentId, presence: event.data.presence };
-    return { ...state, agentId: event.data.agentId, liveChats: event.data.liveChats, messaging: event.data.messaging, skills: event.data.skills, languages: event.data.languages };
+    return {
+      ...state,
+      agentId: event.data.agentId,
+      liveChats: event.data.liveChats,
+      messaging: event.data.messaging,
+      skills: event.data.skills,
+      languages: event.data.languages,
+    };
   },
 };
 
@@ -57,7 +84,14 @@ export interface QueueState {
 export type QueueEvent = Event<'queue.hours-set' | 'queue.exception-set' | 'queue.exception-removed' | 'queue.requirements-set' | 'queue.routing-policy-set'>;
 
 export const queueDecider: Decider<QueueCommand, QueueEvent, QueueState> = {
-  initialState: () => ({ queueId: null, hours: { timeZone: 'UTC', weekly: {}, exceptions: {} }, skills: [], languages: [], typicalResponseSeconds: 300, routing: null }),
+  initialState: () => ({
+    queueId: null,
+    hours: { timeZone: 'UTC', weekly: {}, exceptions: {} },
+    skills: [],
+    languages: [],
+    typicalResponseSeconds: 300,
+    routing: null,
+  }),
   decide(command, state) {
     switch (command.type) {
       case 'SetHours':
@@ -67,9 +101,22 @@ export const queueDecider: Decider<QueueCommand, QueueEvent, QueueState> = {
         validateBusinessHours({ timeZone: state.hours.timeZone, weekly: {}, exceptions: { [command.date]: command.slots } });
         return [{ type: 'queue.exception-set', data: { queueId: command.queueId, date: command.date, slots: command.slots, at: command.at } }];
       case 'RemoveException':
-        return state.hours.exceptions[command.date] ? [{ type: 'queue.exception-removed', data: { queueId: command.queueId, date: command.date, at: command.at } }] : [];
+        return state.hours.exceptions[command.date]
+          ? [{ type: 'queue.exception-removed', data: { queueId: command.queueId, date: command.date, at: command.at } }]
+          : [];
       case 'SetRequirements':
-        return [{ type: 'queue.requirements-set', data: { queueId: command.queueId, skills: command.skills, languages: command.languages, typicalResponseSeconds: command.typicalResponseSeconds, at: command.at } }];
+        return [
+          {
+            type: 'queue.requirements-set',
+            data: {
+              queueId: command.queueId,
+              skills: command.skills,
+              languages: command.languages,
+              typicalResponseSeconds: command.typicalResponseSeconds,
+              at: command.at,
+            },
+          },
+        ];
       case 'SetRoutingPolicy': {
         const { type: _type, ...data } = command;
         return [{ type: 'queue.routing-policy-set', data }];
@@ -81,13 +128,23 @@ export const queueDecider: Decider<QueueCommand, QueueEvent, QueueState> = {
       case 'queue.hours-set':
         return { ...state, queueId: event.data.queueId, hours: { ...state.hours, timeZone: event.data.timeZone, weekly: event.data.weekly } };
       case 'queue.exception-set':
-        return { ...state, queueId: event.data.queueId, hours: { ...state.hours, exceptions: { ...state.hours.exceptions, [event.data.date]: event.data.slots } } };
+        return {
+          ...state,
+          queueId: event.data.queueId,
+          hours: { ...state.hours, exceptions: { ...state.hours.exceptions, [event.data.date]: event.data.slots } },
+        };
       case 'queue.exception-removed': {
         const { [event.data.date]: _gone, ...rest } = state.hours.exceptions;
         return { ...state, hours: { ...state.hours, exceptions: rest } };
       }
       case 'queue.requirements-set':
-        return { ...state, queueId: event.data.queueId, skills: event.data.skills, languages: event.data.languages, typicalResponseSeconds: event.data.typicalResponseSeconds };
+        return {
+          ...state,
+          queueId: event.data.queueId,
+          skills: event.data.skills,
+          languages: event.data.languages,
+          typicalResponseSeconds: event.data.typicalResponseSeconds,
+        };
       case 'queue.routing-policy-set': {
         const { queueId, at: _at, ...routing } = event.data;
         return { ...state, queueId, routing };

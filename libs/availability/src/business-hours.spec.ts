@@ -3,7 +3,16 @@ import { describe, it } from '@jest/globals';
 import { InvalidArgumentError } from '@parley/errors';
 import { closesAt, expectedAnswerSeconds, isOpen, nextOpening, validateBusinessHours, type BusinessHours } from './business-hours';
 
-const weekdays = { mon: [{ from: '09:00', to: '17:00' }], tue: [{ from: '09:00', to: '17:00' }], wed: [{ from: '09:00', to: '17:00' }], thu: [{ from: '09:00', to: '17:00' }], fri: [{ from: '09:00', to: '12:00' }, { from: '13:00', to: '17:00' }] };
+const weekdays = {
+  mon: [{ from: '09:00', to: '17:00' }],
+  tue: [{ from: '09:00', to: '17:00' }],
+  wed: [{ from: '09:00', to: '17:00' }],
+  thu: [{ from: '09:00', to: '17:00' }],
+  fri: [
+    { from: '09:00', to: '12:00' },
+    { from: '13:00', to: '17:00' },
+  ],
+};
 const berlin: BusinessHours = { timeZone: 'Europe/Berlin', weekly: weekdays, exceptions: {} };
 
 describe('business hours', () => {
@@ -35,10 +44,14 @@ describe('business hours', () => {
   });
 
   it('runs a slot that ends before it starts past midnight, including over a daylight-saving night', () => {
-    const nights: BusinessHours = { timeZone: 'Europe/Berlin', weekly: { sat: [{ from: '22:00', to: '02:00' }], sun: [{ from: '01:00', to: '04:00' }] }, exceptions: {} };
+    const nights: BusinessHours = {
+      timeZone: 'Europe/Berlin',
+      weekly: { sat: [{ from: '22:00', to: '02:00' }], sun: [{ from: '01:00', to: '04:00' }] },
+      exceptions: {},
+    };
     const saturdayOnly: BusinessHours = { ...nights, weekly: { sat: [{ from: '22:00', to: '02:00' }] } };
     assert.equal(isOpen(saturdayOnly, '2026-06-06T20:30:00Z'), true, 'Saturday 22:30 CEST');
-    assert.equal(isOpen(saturdayOnly, '2026-06-06T23:30:00Z'), true, 'Sunday 01:30 CEST, still Saturday\'s slot');
+    assert.equal(isOpen(saturdayOnly, '2026-06-06T23:30:00Z'), true, "Sunday 01:30 CEST, still Saturday's slot");
     assert.equal(isOpen(saturdayOnly, '2026-06-07T00:30:00Z'), false, 'Sunday 02:30 CEST: it ended at 02:00');
     // 29 March 2026: 02:00 CET becomes 03:00 CEST. 01:00 CET to 04:00 CEST is two real hours.
     assert.equal(isOpen(nights, '2026-03-29T01:30:00Z'), true, '03:30 CEST');
@@ -47,7 +60,18 @@ describe('business hours', () => {
   });
 
   it('closes at the end of touching slots, not between them', () => {
-    const split: BusinessHours = { timeZone: 'Europe/Berlin', weekly: { mon: [{ from: '09:00', to: '12:00' }, { from: '12:00', to: '17:00' }], tue: [{ from: '22:00', to: '00:00' }], wed: [{ from: '00:00', to: '06:00' }] }, exceptions: {} };
+    const split: BusinessHours = {
+      timeZone: 'Europe/Berlin',
+      weekly: {
+        mon: [
+          { from: '09:00', to: '12:00' },
+          { from: '12:00', to: '17:00' },
+        ],
+        tue: [{ from: '22:00', to: '00:00' }],
+        wed: [{ from: '00:00', to: '06:00' }],
+      },
+      exceptions: {},
+    };
     assert.equal(closesAt(split, '2026-06-01T08:00:00Z'), '2026-06-01T15:00:00.000Z', 'Monday 10:00 CEST: 17:00, past the 12:00 seam');
     assert.equal(closesAt(split, '2026-06-02T21:00:00Z'), '2026-06-03T04:00:00.000Z', 'Tuesday 23:00 CEST: Wednesday 06:00, past midnight');
     assert.equal(closesAt(split, '2026-06-01T16:00:00Z'), null, 'closed');
@@ -60,9 +84,12 @@ describe('business hours', () => {
   });
 
   it('refuses an unknown time zone and malformed slots, naming each', () => {
-    assert.throws(() => validateBusinessHours({ timeZone: 'Mars/Olympus', weekly: { mon: [{ from: '9am', to: '17:00' }] }, exceptions: { '2026-13-01': [] } }), (e: InvalidArgumentError) => {
-      assert.deepEqual(e.violations.map((v) => v.field).sort(), ['exceptions.2026-13-01', 'time_zone', 'weekly.mon[0]']);
-      return true;
-    });
+    assert.throws(
+      () => validateBusinessHours({ timeZone: 'Mars/Olympus', weekly: { mon: [{ from: '9am', to: '17:00' }] }, exceptions: { '2026-13-01': [] } }),
+      (e: InvalidArgumentError) => {
+        assert.deepEqual(e.violations.map((v) => v.field).sort(), ['exceptions.2026-13-01', 'time_zone', 'weekly.mon[0]']);
+        return true;
+      },
+    );
   });
 });

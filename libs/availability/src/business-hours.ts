@@ -34,7 +34,8 @@ export function validateBusinessHours(hours: BusinessHours): BusinessHours {
     checkSlots(`weekly.${day}`, slots ?? []);
   }
   for (const [date, slots] of Object.entries(hours.exceptions)) {
-    if (!DateTime.fromISO(date, { zone: 'utc' }).isValid || !/^\d{4}-\d{2}-\d{2}$/.test(date)) violations.push({ field: `exceptions.${date}`, description: 'dates are yyyy-MM-dd' });
+    if (!DateTime.fromISO(date, { zone: 'utc' }).isValid || !/^\d{4}-\d{2}-\d{2}$/.test(date))
+      violations.push({ field: `exceptions.${date}`, description: 'dates are yyyy-MM-dd' });
     checkSlots(`exceptions.${date}`, slots);
   }
   if (violations.length) throw new InvalidArgumentError('invalid business hours', violations);

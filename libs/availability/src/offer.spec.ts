@@ -6,7 +6,15 @@ import { invitationFor, ruleMatches, type PageView, type TargetingRule } from '.
 
 const hours: BusinessHours = { timeZone: 'Europe/Berlin', weekly: { mon: [{ from: '09:00', to: '17:00' }] }, exceptions: {} };
 const queue: QueueAvailability = { queueId: 'support', hours, skills: ['billing'], languages: ['de', 'en'], typicalResponseSeconds: 300 };
-const agent = (over: Partial<AgentAvailability> = {}): AgentAvailability => ({ agentId: 'a1', presence: 'online', liveChats: { max: 2, current: 0 }, messaging: { max: 10, current: 0 }, skills: ['billing'], languages: ['de'], ...over });
+const agent = (over: Partial<AgentAvailability> = {}): AgentAvailability => ({
+  agentId: 'a1',
+  presence: 'online',
+  liveChats: { max: 2, current: 0 },
+  messaging: { max: 10, current: 0 },
+  skills: ['billing'],
+  languages: ['de'],
+  ...over,
+});
 const mondayNoon = '2026-06-01T10:00:00Z';
 const sundayNoon = '2026-05-31T10:00:00Z';
 
@@ -19,15 +27,33 @@ describe('what a visitor is offered', () => {
       const offer = offerFor(queue, [a], mondayNoon);
       assert.equal(offer.kind, 'messaging');
     }
-    assert.deepEqual(offerFor(queue, [agent({ liveChats: { max: 2, current: 2 } })], mondayNoon), { kind: 'messaging', queueId: 'support', expectedAnswerSeconds: 300, opensAt: null, reason: 'no-agent-free' });
+    assert.deepEqual(offerFor(queue, [agent({ liveChats: { max: 2, current: 2 } })], mondayNoon), {
+      kind: 'messaging',
+      queueId: 'support',
+      expectedAnswerSeconds: 300,
+      opensAt: null,
+      reason: 'no-agent-free',
+    });
   });
   it('messaging with the time to the next opening when closed, however many agents are online', () => {
-    assert.deepEqual(offerFor(queue, [agent()], sundayNoon), { kind: 'messaging', queueId: 'support', expectedAnswerSeconds: 21 * 3600 + 300, opensAt: '2026-06-01T07:00:00.000Z', reason: 'closed' });
+    assert.deepEqual(offerFor(queue, [agent()], sundayNoon), {
+      kind: 'messaging',
+      queueId: 'support',
+      expectedAnswerSeconds: 21 * 3600 + 300,
+      opensAt: '2026-06-01T07:00:00.000Z',
+      reason: 'closed',
+    });
   });
 });
 
 describe('when an answer can be expected, counted from now (a fake clock over days, holidays and daylight-saving changes)', () => {
-  const weekdays = { mon: [{ from: '09:00', to: '17:00' }], tue: [{ from: '09:00', to: '17:00' }], wed: [{ from: '09:00', to: '17:00' }], thu: [{ from: '09:00', to: '17:00' }], fri: [{ from: '09:00', to: '17:00' }] };
+  const weekdays = {
+    mon: [{ from: '09:00', to: '17:00' }],
+    tue: [{ from: '09:00', to: '17:00' }],
+    wed: [{ from: '09:00', to: '17:00' }],
+    thu: [{ from: '09:00', to: '17:00' }],
+    fri: [{ from: '09:00', to: '17:00' }],
+  };
   const office: QueueAvailability = { ...queue, hours: { timeZone: 'Europe/Berlin', weekly: weekdays, exceptions: {} } };
   const away = [agent({ presence: 'away' }), agent({ agentId: 'a2', presence: 'offline' })];
   const expect = (q: QueueAvailability, agents: readonly AgentAvailability[], at: string) => {
@@ -37,7 +63,7 @@ describe('when an answer can be expected, counted from now (a fake clock over da
   };
   const hours = (h: number) => h * 3600 + 300;
 
-  it('everybody away at noon: the next morning\'s opening from now, not from closing time', () => {
+  it("everybody away at noon: the next morning's opening from now, not from closing time", () => {
     // Wednesday 3 June 2026, 12:00 in Berlin (CEST): Thursday 09:00 is 21 hours away.
     assert.deepEqual(expect(office, away, '2026-06-03T10:00:00Z'), { seconds: hours(21), opensAt: '2026-06-04T07:00:00.000Z', reason: 'no-agent-free' });
     // Nobody has ever been online (a new tenant): the same.
@@ -61,16 +87,44 @@ describe('when an answer can be expected, counted from now (a fake clock over da
     assert.equal(expect(office, away, '2026-10-23T10:00:00Z')!.seconds, hours(70));
   });
   it('busy agents online: the typical response time; never closing and nobody online: unknown', () => {
-    assert.deepEqual(expect(office, [agent({ liveChats: { max: 1, current: 1 } })], '2026-06-03T10:00:00Z'), { seconds: 300, opensAt: null, reason: 'no-agent-free' });
-    const allDay = [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }];
-    const always: QueueAvailability = { ...office, hours: { timeZone: 'Europe/Berlin', weekly: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay }, exceptions: {} } };
+    assert.deepEqual(expect(office, [agent({ liveChats: { max: 1, current: 1 } })], '2026-06-03T10:00:00Z'), {
+      seconds: 300,
+      opensAt: null,
+      reason: 'no-agent-free',
+    });
+    const allDay = [
+      { from: '00:00', to: '12:00' },
+      { from: '12:00', to: '00:00' },
+    ];
+    const always: QueueAvailability = {
+      ...office,
+      hours: {
+        timeZone: 'Europe/Berlin',
+        weekly: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay },
+        exceptions: {},
+      },
+    };
     assert.deepEqual(expect(always, away, '2026-06-03T10:00:00Z'), { seconds: null, opensAt: null, reason: 'no-agent-free' });
   });
 });
 
 describe('proactive invitations', () => {
-  const view: PageView = { url: 'https://shop.example/checkout/step-2', timeOnPageSeconds: 40, pagesViewed: 5, returningVisitor: true, attributes: { plan: 'pro', cart: 120 } };
-  const rule: TargetingRule = { ruleId: 'checkout-help', urlPattern: 'https://shop.example/checkout*', minTimeOnPageSeconds: 30, minPagesViewed: 3, returningVisitor: true, attributes: { plan: 'pro' }, message: 'Need a hand with your order?' };
+  const view: PageView = {
+    url: 'https://shop.example/checkout/step-2',
+    timeOnPageSeconds: 40,
+    pagesViewed: 5,
+    returningVisitor: true,
+    attributes: { plan: 'pro', cart: 120 },
+  };
+  const rule: TargetingRule = {
+    ruleId: 'checkout-help',
+    urlPattern: 'https://shop.example/checkout*',
+    minTimeOnPageSeconds: 30,
+    minPagesViewed: 3,
+    returningVisitor: true,
+    attributes: { plan: 'pro' },
+    message: 'Need a hand with your order?',
+  };
 
   it('matches each condition', () => {
     assert.equal(ruleMatches(rule, view), true);
@@ -79,7 +133,11 @@ describe('proactive invitations', () => {
     assert.equal(ruleMatches(rule, { ...view, pagesViewed: 1 }), false, 'pages viewed');
     assert.equal(ruleMatches(rule, { ...view, returningVisitor: false }), false, 'returning visitor');
     assert.equal(ruleMatches(rule, { ...view, attributes: { plan: 'free' } }), false, 'custom attribute');
-    assert.equal(ruleMatches({ ruleId: 'x', urlPattern: 'https://shop.example/a.b', message: 'm' }, { ...view, url: 'https://shop.example/aXb' }), false, 'dots are not wildcards');
+    assert.equal(
+      ruleMatches({ ruleId: 'x', urlPattern: 'https://shop.example/a.b', message: 'm' }, { ...view, url: 'https://shop.example/aXb' }),
+      false,
+      'dots are not wildcards',
+    );
   });
   it('is shown only when live chat can be taken', () => {
     const live = offerFor(queue, [agent()], mondayNoon);

@@ -24,7 +24,13 @@ export interface QueueAvailability {
 
 export type Offer =
   | { readonly kind: 'live-chat'; readonly queueId: string; readonly agentsFree: number; readonly until: string | null }
-  | { readonly kind: 'messaging'; readonly queueId: string; readonly expectedAnswerSeconds: number | null; readonly opensAt: string | null; readonly reason: 'closed' | 'no-agent-free' };
+  | {
+      readonly kind: 'messaging';
+      readonly queueId: string;
+      readonly expectedAnswerSeconds: number | null;
+      readonly opensAt: string | null;
+      readonly reason: 'closed' | 'no-agent-free';
+    };
 
 export function canTakeLiveChat(agent: AgentAvailability, queue: QueueAvailability): boolean {
   return (
@@ -42,16 +48,29 @@ export function canTakeLiveChat(agent: AgentAvailability, queue: QueueAvailabili
  */
 export function offerFor(queue: QueueAvailability, agents: readonly AgentAvailability[], at: string): Offer {
   if (!isOpen(queue.hours, at)) {
-    return { kind: 'messaging', queueId: queue.queueId, expectedAnswerSeconds: expectedAnswerSeconds(queue.hours, at, queue.typicalResponseSeconds), opensAt: nextOpening(queue.hours, at), reason: 'closed' };
+    return {
+      kind: 'messaging',
+      queueId: queue.queueId,
+      expectedAnswerSeconds: expectedAnswerSeconds(queue.hours, at, queue.typicalResponseSeconds),
+      opensAt: nextOpening(queue.hours, at),
+      reason: 'closed',
+    };
   }
   const free = agents.filter((a) => canTakeLiveChat(a, queue)).length;
   if (free > 0) return { kind: 'live-chat', queueId: queue.queueId, agentsFree: free, until: closesAt(queue.hours, at) };
   // Open, but nobody free: someone online answers within the typical time. With everybody
   // away, count on the next opening after this one (opensAt), from now; unknown when it never closes.
-  if (agents.some((a) => a.presence === 'online')) return { kind: 'messaging', queueId: queue.queueId, expectedAnswerSeconds: queue.typicalResponseSeconds, opensAt: null, reason: 'no-agent-free' };
+  if (agents.some((a) => a.presence === 'online'))
+    return { kind: 'messaging', queueId: queue.queueId, expectedAnswerSeconds: queue.typicalResponseSeconds, opensAt: null, reason: 'no-agent-free' };
   const closing = closesAt(queue.hours, at);
   const opensAt = closing === null ? null : nextOpening(queue.hours, closing);
-  return { kind: 'messaging', queueId: queue.queueId, expectedAnswerSeconds: closing === null ? null : expectedAnswerSeconds(queue.hours, closing, queue.typicalResponseSeconds, at), opensAt, reason: 'no-agent-free' };
+  return {
+    kind: 'messaging',
+    queueId: queue.queueId,
+    expectedAnswerSeconds: closing === null ? null : expectedAnswerSeconds(queue.hours, closing, queue.typicalResponseSeconds, at),
+    opensAt,
+    reason: 'no-agent-free',
+  };
 }
 
 /** Whether two offers differ for a widget (the button appears or disappears, the expectation changes). */

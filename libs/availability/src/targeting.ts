@@ -24,7 +24,12 @@ export interface TargetingRule {
 }
 
 function urlMatches(pattern: string, url: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(url);
 }
 
@@ -42,7 +47,14 @@ export function ruleMatches(rule: TargetingRule, view: PageView): boolean {
  * The invitation to show, if any: the first matching rule, only when live chat
  * can be taken now, and at most once per visitor per period.
  */
-export function invitationFor(rules: readonly TargetingRule[], view: PageView, offer: Offer, lastShownAt: string | null, periodSeconds: number, at: string): TargetingRule | null {
+export function invitationFor(
+  rules: readonly TargetingRule[],
+  view: PageView,
+  offer: Offer,
+  lastShownAt: string | null,
+  periodSeconds: number,
+  at: string,
+): TargetingRule | null {
   if (offer.kind !== 'live-chat') return null;
   if (lastShownAt !== null && Date.parse(at) - Date.parse(lastShownAt) < periodSeconds * 1000) return null;
   return rules.find((r) => ruleMatches(r, view)) ?? null;

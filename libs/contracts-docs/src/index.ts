@@ -12,5 +12,9 @@ export function renderedSchemas(): Record<string, string> {
 }
 
 export function committedSchemas(): Record<string, string> {
-  return Object.fromEntries(readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.json')).map((f) => [f, readFileSync(join(SCHEMAS_DIR, f), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(SCHEMAS_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => [f, readFileSync(join(SCHEMAS_DIR, f), 'utf8')]),
+  );
 }

@@ -19,8 +19,16 @@ export class ConversationMetrics {
   private readonly resolution;
 
   constructor(registry: Registry = defaultRegistry()) {
-    this.opened = counter(registry, { name: 'parley_conversations_opened_total', help: 'Conversations started, by the channel of their first contact.', labelNames: ['channel'] as const });
-    this.reopened = counter(registry, { name: 'parley_conversations_reopened_total', help: 'Resolved or snoozed conversations opened again, by reason.', labelNames: ['reason'] as const });
+    this.opened = counter(registry, {
+      name: 'parley_conversations_opened_total',
+      help: 'Conversations started, by the channel of their first contact.',
+      labelNames: ['channel'] as const,
+    });
+    this.reopened = counter(registry, {
+      name: 'parley_conversations_reopened_total',
+      help: 'Resolved or snoozed conversations opened again, by reason.',
+      labelNames: ['reason'] as const,
+    });
     this.resolved = counter(registry, { name: 'parley_conversations_resolved_total', help: 'Conversations resolved.' });
     this.firstResponse = histogram(registry, {
       name: 'parley_conversation_first_response_seconds',

@@ -78,9 +78,15 @@ export function textLimitCharacters(channel: Channel): number {
 export function assertTextFits(channel: Channel, text: string | undefined): void {
   if (text === undefined) return;
   const limit = textLimitCharacters(channel);
-  if (text.length > MESSAGE_TEXT_MAX) throw new InvalidArgumentError('text too long', [{ field: 'text', description: `at most ${MESSAGE_TEXT_MAX} characters (UTF-16 code units); this one has ${text.length}` }]);
+  if (text.length > MESSAGE_TEXT_MAX)
+    throw new InvalidArgumentError('text too long', [
+      { field: 'text', description: `at most ${MESSAGE_TEXT_MAX} characters (UTF-16 code units); this one has ${text.length}` },
+    ]);
   const characters = [...text].length;
-  if (characters > limit) throw new InvalidArgumentError(`text too long for ${channel}`, [{ field: 'text', description: `${channel} carries at most ${limit} characters; this one has ${characters}` }]);
+  if (characters > limit)
+    throw new InvalidArgumentError(`text too long for ${channel}`, [
+      { field: 'text', description: `${channel} carries at most ${limit} characters; this one has ${characters}` },
+    ]);
 }
 
 /** Picks the reply channel: the one asked for, else the one the customer last wrote on. */

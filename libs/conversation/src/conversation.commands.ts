@@ -32,7 +32,17 @@ export type ConversationCommand =
   | { type: 'EditMessage'; messageId: string; text: string; by: 'customer' | 'agent'; at: string }
   | { type: 'DeleteMessage'; messageId: string; by: 'customer' | 'agent'; at: string }
   /** For one message, by our id or by the channel's (WhatsApp statuses carry only the wamid); or every message up to a time. */
-  | { type: 'RecordReceipt'; channel: Channel; status: 'delivered' | 'read' | 'failed'; reader: 'customer' | 'agent'; messageId?: string; channelMessageId?: string; upTo?: string; error?: string; at: string }
+  | {
+      type: 'RecordReceipt';
+      channel: Channel;
+      status: 'delivered' | 'read' | 'failed';
+      reader: 'customer' | 'agent';
+      messageId?: string;
+      channelMessageId?: string;
+      upTo?: string;
+      error?: string;
+      at: string;
+    }
   /** The channel took a reply and named it: its statuses can be matched by that id. */
   | { type: 'RecordAcceptance'; channel: Channel; messageId: string; channelMessageId: string; at: string }
   | { type: 'StartTyping' | 'StopTyping'; by: 'customer' | 'agent'; agentId?: string; channel: Channel; at: string }

@@ -33,40 +33,90 @@ const sent = (channel: 'web' | 'whatsapp' | 'messenger' | 'apple', hours: number
   type: 'conversation.message-sent',
   data: { messageId: id, channel, author: agent, text: 'hi', attachments: [], at: at(hours) },
 });
-const send = (hours: number, extra: Record<string, unknown> = {}) => ({ type: 'SendMessage' as const, messageId: 'reply-1', author: agent, text: 'an answer', at: at(hours), ...extra });
+const send = (hours: number, extra: Record<string, unknown> = {}) => ({
+  type: 'SendMessage' as const,
+  messageId: 'reply-1',
+  author: agent,
+  text: 'an answer',
+  at: at(hours),
+  ...extra,
+});
 
 describe('conversation: receiving messages', () => {
   it('starts the conversation on the first customer message', () => {
     spec
       .given([])
-      .when({ type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.1', text: 'hi', device: 'phone', at: at(0) })
+      .when({
+        type: 'ReceiveMessage',
+        conversationId: 'conv-1',
+        customerId: 'cust-1',
+        messageId: 'm1',
+        channel: 'whatsapp',
+        channelMessageId: 'wamid.1',
+        text: 'hi',
+        device: 'phone',
+        at: at(0),
+      })
       .then([
         { type: 'conversation.started', data: { conversationId: 'conv-1', customerId: 'cust-1', channel: 'whatsapp', at: at(0) } },
-        { type: 'conversation.message-received', data: { messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.1', device: 'phone', text: 'hi', attachments: [], at: at(0) } },
+        {
+          type: 'conversation.message-received',
+          data: { messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.1', device: 'phone', text: 'hi', attachments: [], at: at(0) },
+        },
       ]);
   });
 
   it('drops a redelivered message by its channel message id', () => {
     spec
       .given([started('whatsapp'), received('whatsapp', 0, 'm1')])
-      .when({ type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm-other', channel: 'whatsapp', channelMessageId: 'ch-m1', text: 'hi', at: at(1) })
+      .when({
+        type: 'ReceiveMessage',
+        conversationId: 'conv-1',
+        customerId: 'cust-1',
+        messageId: 'm-other',
+        channel: 'whatsapp',
+        channelMessageId: 'ch-m1',
+        text: 'hi',
+        at: at(1),
+      })
       .thenNothing();
   });
 
   it('reopens a resolved conversation when the customer writes', () => {
     spec
       .given([started(), received('web', 0), { type: 'conversation.resolved', data: { by: agent, at: at(1) } }])
-      .when({ type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm2', channel: 'web', channelMessageId: 'w2', text: 'again', at: at(30) })
+      .when({
+        type: 'ReceiveMessage',
+        conversationId: 'conv-1',
+        customerId: 'cust-1',
+        messageId: 'm2',
+        channel: 'web',
+        channelMessageId: 'w2',
+        text: 'again',
+        at: at(30),
+      })
       .then([
         { type: 'conversation.reopened', data: { reason: 'customer-message', at: at(30) } },
-        { type: 'conversation.message-received', data: { messageId: 'm2', channel: 'web', channelMessageId: 'w2', text: 'again', attachments: [], at: at(30) } },
+        {
+          type: 'conversation.message-received',
+          data: { messageId: 'm2', channel: 'web', channelMessageId: 'w2', text: 'again', attachments: [], at: at(30) },
+        },
       ]);
   });
 
   it('reopens a snoozed conversation when the customer writes', () => {
     spec
       .given([started(), received('web', 0), { type: 'conversation.snoozed', data: { by: agent, at: at(1) } }])
-      .when({ type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm2', channel: 'web', channelMessageId: 'w2', text: 'x', at: at(2) })
+      .when({
+        type: 'ReceiveMessage',
+        conversationId: 'conv-1',
+        customerId: 'cust-1',
+        messageId: 'm2',
+        channel: 'web',
+        channelMessageId: 'w2',
+        text: 'x',
+        at: at(2),
+      })
       .then([
         { type: 'conversation.reopened', data: { reason: 'customer-message', at: at(2) } },
         { type: 'conversation.message-received', data: { messageId: 'm2', channel: 'web', channelMessageId: 'w2', text: 'x', attachments: [], at: at(2) } },
@@ -74,32 +124,68 @@ describe('conversation: receiving messages', () => {
   });
 
   it('refuses an empty message', () => {
-    spec.given([]).when({ type: 'ReceiveMessage', conversationId: 'c', customerId: 'u', messageId: 'm', channel: 'web', channelMessageId: 'w', at: at(0) }).thenThrows(InvalidArgumentError);
+    spec
+      .given([])
+      .when({ type: 'ReceiveMessage', conversationId: 'c', customerId: 'u', messageId: 'm', channel: 'web', channelMessageId: 'w', at: at(0) })
+      .thenThrows(InvalidArgumentError);
   });
 
   it('moves a pending conversation back to open when the customer answers', () => {
-    const state = spec.given([started(), received('web', 0), { type: 'conversation.marked-pending', data: { by: agent, at: at(1) } }, received('web', 2)]).state();
+    const state = spec
+      .given([started(), received('web', 0), { type: 'conversation.marked-pending', data: { by: agent, at: at(1) } }, received('web', 2)])
+      .state();
     if (state.status !== 'open') throw new Error(`expected open, got ${state.status}`);
   });
 });
 
 describe('conversation: channel rules', () => {
   it('refuses a text longer than the channel or the event contract carries, and takes one that fits', () => {
-    const sentText = (channel: 'web' | 'whatsapp' | 'messenger', text: string): ConversationEvent => ({ type: 'conversation.message-sent', data: { messageId: 'reply-1', channel, author: agent, text, attachments: [], at: at(1) } });
-    const limits = [['whatsapp', 4_096], ['messenger', 2_000], ['web', 65_536]] as const;
+    const sentText = (channel: 'web' | 'whatsapp' | 'messenger', text: string): ConversationEvent => ({
+      type: 'conversation.message-sent',
+      data: { messageId: 'reply-1', channel, author: agent, text, attachments: [], at: at(1) },
+    });
+    const limits = [
+      ['whatsapp', 4_096],
+      ['messenger', 2_000],
+      ['web', 65_536],
+    ] as const;
     for (const [channel, limit] of limits) {
-      spec.given([started(channel), received(channel, 0)]).when(send(1, { text: 'x'.repeat(limit) })).then([sentText(channel, 'x'.repeat(limit))]);
-      spec.given([started(channel), received(channel, 0)]).when(send(1, { text: 'x'.repeat(limit + 1) })).thenThrows(InvalidArgumentError);
+      spec
+        .given([started(channel), received(channel, 0)])
+        .when(send(1, { text: 'x'.repeat(limit) }))
+        .then([sentText(channel, 'x'.repeat(limit))]);
+      spec
+        .given([started(channel), received(channel, 0)])
+        .when(send(1, { text: 'x'.repeat(limit + 1) }))
+        .thenThrows(InvalidArgumentError);
     }
     // Characters, not UTF-16 units: 4,096 emoji fit WhatsApp although they are 8,192 units.
-    spec.given([started('whatsapp'), received('whatsapp', 0)]).when(send(1, { text: '😀'.repeat(4_096) })).then([sentText('whatsapp', '😀'.repeat(4_096))]);
+    spec
+      .given([started('whatsapp'), received('whatsapp', 0)])
+      .when(send(1, { text: '😀'.repeat(4_096) }))
+      .then([sentText('whatsapp', '😀'.repeat(4_096))]);
     // An agent's edit is held to the channel it went out on; a customer's to the contract.
     const whatsapp = [started('whatsapp'), received('whatsapp', 0), sent('whatsapp', 1, 'o1')];
-    spec.given(whatsapp).when({ type: 'EditMessage', messageId: 'o1', text: 'y'.repeat(4_097), by: 'agent', at: at(2) }).thenThrows(InvalidArgumentError);
-    spec.given(whatsapp).when({ type: 'EditMessage', messageId: 'm-in-whatsapp-0', text: 'y'.repeat(65_537), by: 'customer', at: at(2) }).thenThrows(InvalidArgumentError);
+    spec
+      .given(whatsapp)
+      .when({ type: 'EditMessage', messageId: 'o1', text: 'y'.repeat(4_097), by: 'agent', at: at(2) })
+      .thenThrows(InvalidArgumentError);
+    spec
+      .given(whatsapp)
+      .when({ type: 'EditMessage', messageId: 'm-in-whatsapp-0', text: 'y'.repeat(65_537), by: 'customer', at: at(2) })
+      .thenThrows(InvalidArgumentError);
     spec
       .given([])
-      .when({ type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm1', channel: 'custom', channelMessageId: 'c.1', text: 'z'.repeat(65_537), at: at(0) })
+      .when({
+        type: 'ReceiveMessage',
+        conversationId: 'conv-1',
+        customerId: 'cust-1',
+        messageId: 'm1',
+        channel: 'custom',
+        channelMessageId: 'c.1',
+        text: 'z'.repeat(65_537),
+        at: at(0),
+      })
       .thenThrows(InvalidArgumentError);
   });
 
@@ -112,14 +198,24 @@ describe('conversation: channel rules', () => {
     spec
       .given([started('messenger'), received('messenger', 0)])
       .when(send(1, { attachments: [image(6 * 1024 * 1024)] }))
-      .then([{ type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'messenger', author: agent, text: 'an answer', attachments: [image(6 * 1024 * 1024)], at: at(1) } }]);
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'messenger', author: agent, text: 'an answer', attachments: [image(6 * 1024 * 1024)], at: at(1) },
+        },
+      ]);
   });
 
-  it('WhatsApp: a free-form reply within 24 hours of the customer\'s last message', () => {
+  it("WhatsApp: a free-form reply within 24 hours of the customer's last message", () => {
     spec
       .given([started('whatsapp'), received('whatsapp', 0)])
       .when(send(23.9))
-      .then([{ type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(23.9) } }]);
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(23.9) },
+        },
+      ]);
   });
 
   it('WhatsApp: after 24 hours a free-form reply is refused, naming the template as the way out', () => {
@@ -138,24 +234,41 @@ describe('conversation: channel rules', () => {
   });
 
   it('WhatsApp: the window counts from the latest customer message, not the first', () => {
-    spec.given([started('whatsapp'), received('whatsapp', 0), received('whatsapp', 20)]).when(send(40)).then([
-      { type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(40) } },
-    ]);
+    spec
+      .given([started('whatsapp'), received('whatsapp', 0), received('whatsapp', 20)])
+      .when(send(40))
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(40) },
+        },
+      ]);
   });
 
   it('Messenger: 24 hours for a standard reply', () => {
-    spec.given([started('messenger'), received('messenger', 0)]).when(send(25)).thenThrows(ChannelWindowClosedError, { channel: 'messenger', remedy: 'human-agent-tag' });
+    spec
+      .given([started('messenger'), received('messenger', 0)])
+      .when(send(25))
+      .thenThrows(ChannelWindowClosedError, { channel: 'messenger', remedy: 'human-agent-tag' });
   });
 
   it('Messenger: with HUMAN_AGENT a human agent may answer up to 7 days', () => {
     spec
       .given([started('messenger'), received('messenger', 0)])
       .when(send(24 * 6, { tag: 'HUMAN_AGENT' }))
-      .then([{ type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'messenger', author: agent, text: 'an answer', attachments: [], tag: 'HUMAN_AGENT', at: at(24 * 6) } }]);
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'messenger', author: agent, text: 'an answer', attachments: [], tag: 'HUMAN_AGENT', at: at(24 * 6) },
+        },
+      ]);
   });
 
   it('Messenger: HUMAN_AGENT does not reach past 7 days', () => {
-    spec.given([started('messenger'), received('messenger', 0)]).when(send(24 * 7 + 1, { tag: 'HUMAN_AGENT' })).thenThrows(ChannelWindowClosedError, { channel: 'messenger', windowHours: 168, remedy: null });
+    spec
+      .given([started('messenger'), received('messenger', 0)])
+      .when(send(24 * 7 + 1, { tag: 'HUMAN_AGENT' }))
+      .thenThrows(ChannelWindowClosedError, { channel: 'messenger', windowHours: 168, remedy: null });
   });
 
   it('Messenger: HUMAN_AGENT is for humans, not bots', () => {
@@ -166,7 +279,10 @@ describe('conversation: channel rules', () => {
   });
 
   it('Apple: the business cannot start a conversation the customer did not start there', () => {
-    spec.given([started('web'), received('web', 0)]).when(send(1, { channel: 'apple' })).thenThrows(ChannelNotReachableError, { channel: 'apple', reason: 'customer-must-start' });
+    spec
+      .given([started('web'), received('web', 0)])
+      .when(send(1, { channel: 'apple' }))
+      .thenThrows(ChannelNotReachableError, { channel: 'apple', reason: 'customer-must-start' });
   });
 
   it('Apple: once the customer closed it, nothing more may be sent', () => {
@@ -176,41 +292,77 @@ describe('conversation: channel rules', () => {
       .thenThrows(ChannelClosedError, { channel: 'apple' });
   });
 
-  it('Apple: replies while the customer\'s conversation is open, with no time window', () => {
-    spec.given([started('apple'), received('apple', 0)]).when(send(24 * 30)).then([
-      { type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'apple', author: agent, text: 'an answer', attachments: [], at: at(24 * 30) } },
-    ]);
+  it("Apple: replies while the customer's conversation is open, with no time window", () => {
+    spec
+      .given([started('apple'), received('apple', 0)])
+      .when(send(24 * 30))
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'apple', author: agent, text: 'an answer', attachments: [], at: at(24 * 30) },
+        },
+      ]);
   });
 
   it('replies on the channel the customer last used', () => {
-    spec.given([started('web'), received('web', 0), received('whatsapp', 1)]).when(send(2)).then([
-      { type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(2) } },
-    ]);
+    spec
+      .given([started('web'), received('web', 0), received('whatsapp', 1)])
+      .when(send(2))
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(2) },
+        },
+      ]);
   });
 
-  it('the agent may pick another of the customer\'s channels the rules allow: the visitor left the site, the answer goes to WhatsApp', () => {
-    spec.given([started('whatsapp'), received('whatsapp', 0), received('web', 1)]).when(send(3, { channel: 'whatsapp' })).then([
-      { type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(3) } },
-    ]);
+  it("the agent may pick another of the customer's channels the rules allow: the visitor left the site, the answer goes to WhatsApp", () => {
+    spec
+      .given([started('whatsapp'), received('whatsapp', 0), received('web', 1)])
+      .when(send(3, { channel: 'whatsapp' }))
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'whatsapp', author: agent, text: 'an answer', attachments: [], at: at(3) },
+        },
+      ]);
   });
 
   it('a linked channel the customer never wrote on takes templates only (WhatsApp)', () => {
-    spec.given([started('web'), received('web', 0)]).when(send(1, { channel: 'whatsapp', reachableChannels: ['whatsapp'] })).thenThrows(ChannelWindowClosedError, { remedy: 'template' });
+    spec
+      .given([started('web'), received('web', 0)])
+      .when(send(1, { channel: 'whatsapp', reachableChannels: ['whatsapp'] }))
+      .thenThrows(ChannelWindowClosedError, { remedy: 'template' });
   });
 
   it('a channel the customer has no identity on is refused', () => {
-    spec.given([started('web'), received('web', 0)]).when(send(1, { channel: 'messenger' })).thenThrows(ChannelNotReachableError, { channel: 'messenger', reason: 'no-identity' });
+    spec
+      .given([started('web'), received('web', 0)])
+      .when(send(1, { channel: 'messenger' }))
+      .thenThrows(ChannelNotReachableError, { channel: 'messenger', reason: 'no-identity' });
   });
 
   it('web replies have no window: the visitor sees them on return', () => {
-    spec.given([started('web'), received('web', 0)]).when(send(24 * 90)).then([
-      { type: 'conversation.message-sent', data: { messageId: 'reply-1', channel: 'web', author: agent, text: 'an answer', attachments: [], at: at(24 * 90) } },
-    ]);
+    spec
+      .given([started('web'), received('web', 0)])
+      .when(send(24 * 90))
+      .then([
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'reply-1', channel: 'web', author: agent, text: 'an answer', attachments: [], at: at(24 * 90) },
+        },
+      ]);
   });
 
   it('templates belong to WhatsApp and tags to Messenger', () => {
-    spec.given([started('web'), received('web', 0)]).when(send(1, { template: { name: 't', language: 'en', parameters: [] } })).thenThrows(InvalidArgumentError);
-    spec.given([started('web'), received('web', 0)]).when(send(1, { tag: 'HUMAN_AGENT' })).thenThrows(InvalidArgumentError);
+    spec
+      .given([started('web'), received('web', 0)])
+      .when(send(1, { template: { name: 't', language: 'en', parameters: [] } }))
+      .thenThrows(InvalidArgumentError);
+    spec
+      .given([started('web'), received('web', 0)])
+      .when(send(1, { tag: 'HUMAN_AGENT' }))
+      .thenThrows(InvalidArgumentError);
   });
 
   it('nothing is sent before the customer wrote', () => {
@@ -218,66 +370,154 @@ describe('conversation: channel rules', () => {
   });
 
   it('a message sent twice (same id) is sent once', () => {
-    spec.given([started('web'), received('web', 0), sent('web', 1, 'reply-1')]).when(send(2)).thenNothing();
+    spec
+      .given([started('web'), received('web', 0), sent('web', 1, 'reply-1')])
+      .when(send(2))
+      .thenNothing();
   });
 });
 
 describe('conversation: edits and deletions', () => {
   it('the author edits; the original stays in the log', () => {
-    spec.given([started(), received('web', 0, 'm1')]).when({ type: 'EditMessage', messageId: 'm1', text: 'fixed', by: 'customer', at: at(1) }).then([
-      { type: 'conversation.message-edited', data: { messageId: 'm1', text: 'fixed', by: 'customer', at: at(1) } },
-    ]);
+    spec
+      .given([started(), received('web', 0, 'm1')])
+      .when({ type: 'EditMessage', messageId: 'm1', text: 'fixed', by: 'customer', at: at(1) })
+      .then([{ type: 'conversation.message-edited', data: { messageId: 'm1', text: 'fixed', by: 'customer', at: at(1) } }]);
   });
-  it('nobody edits someone else\'s message', () => {
-    spec.given([started(), received('web', 0, 'm1')]).when({ type: 'EditMessage', messageId: 'm1', text: 'x', by: 'agent', at: at(1) }).thenThrows(MessageNotEditableError, { reason: 'not-author' });
+  it("nobody edits someone else's message", () => {
+    spec
+      .given([started(), received('web', 0, 'm1')])
+      .when({ type: 'EditMessage', messageId: 'm1', text: 'x', by: 'agent', at: at(1) })
+      .thenThrows(MessageNotEditableError, { reason: 'not-author' });
   });
   it('a deleted message cannot be edited, and deleting it again changes nothing', () => {
-    const history = [started(), received('web', 0, 'm1'), { type: 'conversation.message-deleted', data: { messageId: 'm1', by: 'customer', at: at(1) } } as ConversationEvent];
-    spec.given(history).when({ type: 'EditMessage', messageId: 'm1', text: 'x', by: 'customer', at: at(2) }).thenThrows(MessageNotEditableError, { reason: 'deleted' });
-    spec.given(history).when({ type: 'DeleteMessage', messageId: 'm1', by: 'customer', at: at(2) }).thenNothing();
+    const history = [
+      started(),
+      received('web', 0, 'm1'),
+      { type: 'conversation.message-deleted', data: { messageId: 'm1', by: 'customer', at: at(1) } } as ConversationEvent,
+    ];
+    spec
+      .given(history)
+      .when({ type: 'EditMessage', messageId: 'm1', text: 'x', by: 'customer', at: at(2) })
+      .thenThrows(MessageNotEditableError, { reason: 'deleted' });
+    spec
+      .given(history)
+      .when({ type: 'DeleteMessage', messageId: 'm1', by: 'customer', at: at(2) })
+      .thenNothing();
   });
   it('an unknown message is not found', () => {
-    spec.given([started()]).when({ type: 'DeleteMessage', messageId: 'nope', by: 'agent', at: at(1) }).thenThrows(MessageNotFoundError);
+    spec
+      .given([started()])
+      .when({ type: 'DeleteMessage', messageId: 'nope', by: 'agent', at: at(1) })
+      .thenThrows(MessageNotFoundError);
   });
 });
 
 describe('conversation: receipts, in any order', () => {
   const history = [started('whatsapp'), received('whatsapp', 0), sent('whatsapp', 1, 'o1')];
-  const receipt = (status: 'delivered' | 'read', hours: number, extra: Record<string, unknown> = {}) => ({ type: 'RecordReceipt' as const, channel: 'whatsapp' as const, status, reader: 'customer' as const, messageId: 'o1', at: at(hours), ...extra });
-  const recorded = (status: 'delivered' | 'read', hours: number): ConversationEvent => ({ type: 'conversation.receipt-recorded', data: { channel: 'whatsapp', status, reader: 'customer', messageId: 'o1', at: at(hours) } });
+  const receipt = (status: 'delivered' | 'read', hours: number, extra: Record<string, unknown> = {}) => ({
+    type: 'RecordReceipt' as const,
+    channel: 'whatsapp' as const,
+    status,
+    reader: 'customer' as const,
+    messageId: 'o1',
+    at: at(hours),
+    ...extra,
+  });
+  const recorded = (status: 'delivered' | 'read', hours: number): ConversationEvent => ({
+    type: 'conversation.receipt-recorded',
+    data: { channel: 'whatsapp', status, reader: 'customer', messageId: 'o1', at: at(hours) },
+  });
 
   it('records delivery, then read', () => {
-    spec.given(history).when(receipt('delivered', 1.1)).then([recorded('delivered', 1.1)]);
-    spec.given([...history, recorded('delivered', 1.1)]).when(receipt('read', 1.2)).then([recorded('read', 1.2)]);
+    spec
+      .given(history)
+      .when(receipt('delivered', 1.1))
+      .then([recorded('delivered', 1.1)]);
+    spec
+      .given([...history, recorded('delivered', 1.1)])
+      .when(receipt('read', 1.2))
+      .then([recorded('read', 1.2)]);
   });
   it('a late delivery receipt keeps the message read: read implies delivered', () => {
-    spec.given([...history, recorded('read', 1.2)]).when(receipt('delivered', 1.3)).thenNothing();
+    spec
+      .given([...history, recorded('read', 1.2)])
+      .when(receipt('delivered', 1.3))
+      .thenNothing();
     // An earlier delivery time is still worth keeping, and the message stays read.
-    spec.given([...history, recorded('read', 1.2)]).when(receipt('delivered', 1.1)).then([recorded('delivered', 1.1)]);
+    spec
+      .given([...history, recorded('read', 1.2)])
+      .when(receipt('delivered', 1.1))
+      .then([recorded('delivered', 1.1)]);
     const state = spec.given([...history, recorded('read', 1.2), recorded('delivered', 1.1)]).state();
     const m = state.messages['o1']!;
     if (m.readAt !== at(1.2) || m.deliveredAt !== at(1.1)) throw new Error(`got read ${m.readAt}, delivered ${m.deliveredAt}`);
   });
   it('a duplicate receipt changes nothing', () => {
-    spec.given([...history, recorded('delivered', 1.1)]).when(receipt('delivered', 1.1)).thenNothing();
+    spec
+      .given([...history, recorded('delivered', 1.1)])
+      .when(receipt('delivered', 1.1))
+      .thenNothing();
   });
-  it('matches a status that names only the channel\'s id of a reply, once the channel\'s acceptance is recorded', () => {
-    const accepted: ConversationEvent = { type: 'conversation.message-accepted', data: { messageId: 'o1', channel: 'whatsapp', channelMessageId: 'wamid.o1', at: at(1.05) } };
-    spec.given(history).when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'o1', channelMessageId: 'wamid.o1', at: at(1.05) }).then([accepted]);
-    spec.given([...history, accepted]).when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'o1', channelMessageId: 'wamid.o1', at: at(1.06) }).thenNothing();
-    spec.given([...history, accepted]).when(receipt('read', 1.2, { messageId: undefined, channelMessageId: 'wamid.o1' })).then([recorded('read', 1.2)]);
-    spec.given([...history, accepted]).when(receipt('read', 1.2, { messageId: undefined, channelMessageId: 'wamid.someone-elses' })).thenThrows(MessageNotFoundError);
-    spec.given(history).when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'no-such-reply', channelMessageId: 'wamid.x', at: at(1.05) }).thenThrows(MessageNotFoundError);
+  it("matches a status that names only the channel's id of a reply, once the channel's acceptance is recorded", () => {
+    const accepted: ConversationEvent = {
+      type: 'conversation.message-accepted',
+      data: { messageId: 'o1', channel: 'whatsapp', channelMessageId: 'wamid.o1', at: at(1.05) },
+    };
+    spec
+      .given(history)
+      .when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'o1', channelMessageId: 'wamid.o1', at: at(1.05) })
+      .then([accepted]);
+    spec
+      .given([...history, accepted])
+      .when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'o1', channelMessageId: 'wamid.o1', at: at(1.06) })
+      .thenNothing();
+    spec
+      .given([...history, accepted])
+      .when(receipt('read', 1.2, { messageId: undefined, channelMessageId: 'wamid.o1' }))
+      .then([recorded('read', 1.2)]);
+    spec
+      .given([...history, accepted])
+      .when(receipt('read', 1.2, { messageId: undefined, channelMessageId: 'wamid.someone-elses' }))
+      .thenThrows(MessageNotFoundError);
+    spec
+      .given(history)
+      .when({ type: 'RecordAcceptance', channel: 'whatsapp', messageId: 'no-such-reply', channelMessageId: 'wamid.x', at: at(1.05) })
+      .thenThrows(MessageNotFoundError);
   });
-  it('Messenger\'s watermark marks every earlier message at once: the state keeps it as a mark, the timeline marks the messages', () => {
+  it("Messenger's watermark marks every earlier message at once: the state keeps it as a mark, the timeline marks the messages", () => {
     const messenger = [started('messenger'), received('messenger', 0), sent('messenger', 1, 'a'), sent('messenger', 2, 'b'), sent('messenger', 5, 'c')];
-    const mark = (upTo: number, when: number): ConversationEvent => ({ type: 'conversation.receipt-recorded', data: { channel: 'messenger', status: 'read', reader: 'customer', upTo: at(upTo), at: at(when) } });
-    const command = (upTo: number, when: number) => ({ type: 'RecordReceipt' as const, channel: 'messenger' as const, status: 'read' as const, reader: 'customer' as const, upTo: at(upTo), at: at(when) });
-    spec.given(messenger).when(command(3, 4)).then([mark(3, 4)]);
-    assert.deepEqual(spec.given([...messenger, mark(3, 4)]).state().marks['messenger:out'], { firstAt: at(1), lastAt: at(5), deliveredUpTo: at(3), readUpTo: at(3) });
+    const mark = (upTo: number, when: number): ConversationEvent => ({
+      type: 'conversation.receipt-recorded',
+      data: { channel: 'messenger', status: 'read', reader: 'customer', upTo: at(upTo), at: at(when) },
+    });
+    const command = (upTo: number, when: number) => ({
+      type: 'RecordReceipt' as const,
+      channel: 'messenger' as const,
+      status: 'read' as const,
+      reader: 'customer' as const,
+      upTo: at(upTo),
+      at: at(when),
+    });
+    spec
+      .given(messenger)
+      .when(command(3, 4))
+      .then([mark(3, 4)]);
+    assert.deepEqual(spec.given([...messenger, mark(3, 4)]).state().marks['messenger:out'], {
+      firstAt: at(1),
+      lastAt: at(5),
+      deliveredUpTo: at(3),
+      readUpTo: at(3),
+    });
     // Nothing new under the mark: nothing to record; past it, a message is.
-    spec.given([...messenger, mark(3, 4)]).when(command(3, 4.5)).thenNothing();
-    spec.given([...messenger, mark(3, 4)]).when(command(6, 7)).then([mark(6, 7)]);
+    spec
+      .given([...messenger, mark(3, 4)])
+      .when(command(3, 4.5))
+      .thenNothing();
+    spec
+      .given([...messenger, mark(3, 4)])
+      .when(command(6, 7))
+      .then([mark(6, 7)]);
     // Before the first message, a mark covers nothing.
     spec.given(messenger).when(command(0.5, 4)).thenNothing();
     const view = conversationView([...messenger, mark(3, 4)].map((event, i) => ({ event, version: i + 1 })));
@@ -288,15 +528,30 @@ describe('conversation: receipts, in any order', () => {
 
 describe('conversation: typing and sessions', () => {
   it('typing starts and stops once', () => {
-    spec.given([started()]).when({ type: 'StartTyping', by: 'customer', channel: 'web', at: at(1) }).then([{ type: 'conversation.typing-started', data: { by: 'customer', channel: 'web', at: at(1) } }]);
-    spec.given([started(), { type: 'conversation.typing-started', data: { by: 'customer', channel: 'web', at: at(1) } }]).when({ type: 'StartTyping', by: 'customer', channel: 'web', at: at(1) }).thenNothing();
+    spec
+      .given([started()])
+      .when({ type: 'StartTyping', by: 'customer', channel: 'web', at: at(1) })
+      .then([{ type: 'conversation.typing-started', data: { by: 'customer', channel: 'web', at: at(1) } }]);
+    spec
+      .given([started(), { type: 'conversation.typing-started', data: { by: 'customer', channel: 'web', at: at(1) } }])
+      .when({ type: 'StartTyping', by: 'customer', channel: 'web', at: at(1) })
+      .thenNothing();
   });
   it('a live-chat session starts the conversation if needed, and its end never ends the conversation', () => {
-    spec.given([]).when({ type: 'StartSession', conversationId: 'conv-1', customerId: 'cust-1', sessionId: 's1', device: 'laptop', at: at(0) }).then([
-      { type: 'conversation.started', data: { conversationId: 'conv-1', customerId: 'cust-1', channel: 'web', at: at(0) } },
-      { type: 'conversation.session-started', data: { sessionId: 's1', device: 'laptop', at: at(0) } },
-    ]);
-    const after = spec.given([started(), { type: 'conversation.session-started', data: { sessionId: 's1', at: at(0) } }, { type: 'conversation.session-ended', data: { sessionId: 's1', reason: 'left-page', at: at(1) } }]).state();
+    spec
+      .given([])
+      .when({ type: 'StartSession', conversationId: 'conv-1', customerId: 'cust-1', sessionId: 's1', device: 'laptop', at: at(0) })
+      .then([
+        { type: 'conversation.started', data: { conversationId: 'conv-1', customerId: 'cust-1', channel: 'web', at: at(0) } },
+        { type: 'conversation.session-started', data: { sessionId: 's1', device: 'laptop', at: at(0) } },
+      ]);
+    const after = spec
+      .given([
+        started(),
+        { type: 'conversation.session-started', data: { sessionId: 's1', at: at(0) } },
+        { type: 'conversation.session-ended', data: { sessionId: 's1', reason: 'left-page', at: at(1) } },
+      ])
+      .state();
     if (after.status !== 'open' || after.activeSessions.length !== 0) throw new Error('the conversation must stay open after the session');
   });
 });
@@ -304,45 +559,86 @@ describe('conversation: typing and sessions', () => {
 describe('conversation: states, routing facts, tags, satisfaction', () => {
   it('resolve unassigns the agent, and resolving twice changes nothing', () => {
     const assigned: ConversationEvent = { type: 'conversation.assigned', data: { agentId: 'agent-1', at: at(1) } };
-    spec.given([started(), assigned]).when({ type: 'Resolve', by: agent, at: at(2) }).then([
-      { type: 'conversation.unassigned', data: { agentId: 'agent-1', reason: 'resolved', at: at(2) } },
-      { type: 'conversation.resolved', data: { by: agent, at: at(2) } },
-    ]);
-    spec.given([started(), { type: 'conversation.resolved', data: { by: agent, at: at(2) } }]).when({ type: 'Resolve', by: agent, at: at(3) }).thenNothing();
+    spec
+      .given([started(), assigned])
+      .when({ type: 'Resolve', by: agent, at: at(2) })
+      .then([
+        { type: 'conversation.unassigned', data: { agentId: 'agent-1', reason: 'resolved', at: at(2) } },
+        { type: 'conversation.resolved', data: { by: agent, at: at(2) } },
+      ]);
+    spec
+      .given([started(), { type: 'conversation.resolved', data: { by: agent, at: at(2) } }])
+      .when({ type: 'Resolve', by: agent, at: at(3) })
+      .thenNothing();
   });
   it('snooze must end in the future, and a resolved conversation is not snoozed', () => {
-    spec.given([started()]).when({ type: 'Snooze', by: agent, until: at(0), at: at(1) }).thenThrows(InvalidArgumentError);
-    spec.given([started(), { type: 'conversation.resolved', data: { by: agent, at: at(2) } }]).when({ type: 'Snooze', by: agent, at: at(3) }).thenThrows(InvalidTransitionError);
+    spec
+      .given([started()])
+      .when({ type: 'Snooze', by: agent, until: at(0), at: at(1) })
+      .thenThrows(InvalidArgumentError);
+    spec
+      .given([started(), { type: 'conversation.resolved', data: { by: agent, at: at(2) } }])
+      .when({ type: 'Snooze', by: agent, at: at(3) })
+      .thenThrows(InvalidTransitionError);
   });
   it('an offer is one at a time, and an assignment from a withdrawn offer is refused', () => {
     const offered: ConversationEvent = { type: 'conversation.offered', data: { offerId: 'o1', agentId: 'agent-1', expiresAt: at(1), at: at(0.5) } };
-    spec.given([started(), offered]).when({ type: 'Offer', offerId: 'o2', agentId: 'agent-2', expiresAt: at(2), at: at(0.6) }).thenThrows(InvalidTransitionError, { status: 'offered' });
-    spec.given([started(), offered, { type: 'conversation.offer-declined', data: { offerId: 'o1', agentId: 'agent-1', reason: 'timed-out', at: at(1) } }])
+    spec
+      .given([started(), offered])
+      .when({ type: 'Offer', offerId: 'o2', agentId: 'agent-2', expiresAt: at(2), at: at(0.6) })
+      .thenThrows(InvalidTransitionError, { status: 'offered' });
+    spec
+      .given([started(), offered, { type: 'conversation.offer-declined', data: { offerId: 'o1', agentId: 'agent-1', reason: 'timed-out', at: at(1) } }])
       .when({ type: 'Assign', agentId: 'agent-1', offerId: 'o1', at: at(1.1) })
       .thenThrows(InvalidTransitionError, { status: 'offer-withdrawn' });
   });
   it('a conversation is never assigned to a second agent', () => {
-    spec.given([started(), { type: 'conversation.assigned', data: { agentId: 'agent-1', at: at(1) } }]).when({ type: 'Assign', agentId: 'agent-2', at: at(2) }).thenThrows(InvalidTransitionError, { status: 'assigned' });
+    spec
+      .given([started(), { type: 'conversation.assigned', data: { agentId: 'agent-1', at: at(1) } }])
+      .when({ type: 'Assign', agentId: 'agent-2', at: at(2) })
+      .thenThrows(InvalidTransitionError, { status: 'assigned' });
   });
   it('a cold transfer to a queue lets the agent go; a warm one keeps them until the next accepts', () => {
     const assigned: ConversationEvent = { type: 'conversation.assigned', data: { agentId: 'agent-1', at: at(1) } };
-    spec.given([started(), assigned]).when({ type: 'Transfer', to: { kind: 'queue', queueId: 'billing' }, mode: 'cold', at: at(2) }).then([
-      { type: 'conversation.transferred', data: { fromAgentId: 'agent-1', to: { kind: 'queue', queueId: 'billing' }, mode: 'cold', at: at(2) } },
-      { type: 'conversation.unassigned', data: { agentId: 'agent-1', reason: 'transferred', at: at(2) } },
-    ]);
-    spec.given([started(), assigned]).when({ type: 'Transfer', to: { kind: 'agent', agentId: 'agent-2' }, mode: 'warm', at: at(2) }).then([
-      { type: 'conversation.transferred', data: { fromAgentId: 'agent-1', to: { kind: 'agent', agentId: 'agent-2' }, mode: 'warm', at: at(2) } },
-    ]);
+    spec
+      .given([started(), assigned])
+      .when({ type: 'Transfer', to: { kind: 'queue', queueId: 'billing' }, mode: 'cold', at: at(2) })
+      .then([
+        { type: 'conversation.transferred', data: { fromAgentId: 'agent-1', to: { kind: 'queue', queueId: 'billing' }, mode: 'cold', at: at(2) } },
+        { type: 'conversation.unassigned', data: { agentId: 'agent-1', reason: 'transferred', at: at(2) } },
+      ]);
+    spec
+      .given([started(), assigned])
+      .when({ type: 'Transfer', to: { kind: 'agent', agentId: 'agent-2' }, mode: 'warm', at: at(2) })
+      .then([{ type: 'conversation.transferred', data: { fromAgentId: 'agent-1', to: { kind: 'agent', agentId: 'agent-2' }, mode: 'warm', at: at(2) } }]);
   });
   it('tags are a set; priority changes only when it changes', () => {
-    spec.given([started(), { type: 'conversation.tagged', data: { tag: 'vip', at: at(1) } }]).when({ type: 'Tag', tag: 'vip', at: at(2) }).thenNothing();
-    spec.given([started()]).when({ type: 'SetPriority', priority: 0, at: at(1) }).thenNothing();
-    spec.given([started()]).when({ type: 'SetPriority', priority: 5, at: at(1) }).then([{ type: 'conversation.priority-set', data: { priority: 5, at: at(1) } }]);
+    spec
+      .given([started(), { type: 'conversation.tagged', data: { tag: 'vip', at: at(1) } }])
+      .when({ type: 'Tag', tag: 'vip', at: at(2) })
+      .thenNothing();
+    spec
+      .given([started()])
+      .when({ type: 'SetPriority', priority: 0, at: at(1) })
+      .thenNothing();
+    spec
+      .given([started()])
+      .when({ type: 'SetPriority', priority: 5, at: at(1) })
+      .then([{ type: 'conversation.priority-set', data: { priority: 5, at: at(1) } }]);
   });
   it('satisfaction is recorded after resolution only, from 1 to 5', () => {
-    spec.given([started()]).when({ type: 'RecordSatisfaction', score: 5, at: at(1) }).thenThrows(InvalidTransitionError);
+    spec
+      .given([started()])
+      .when({ type: 'RecordSatisfaction', score: 5, at: at(1) })
+      .thenThrows(InvalidTransitionError);
     const resolved = [started(), { type: 'conversation.resolved', data: { by: agent, at: at(1) } } as ConversationEvent];
-    spec.given(resolved).when({ type: 'RecordSatisfaction', score: 6, at: at(2) }).thenThrows(InvalidArgumentError);
-    spec.given(resolved).when({ type: 'RecordSatisfaction', score: 4, comment: 'quick', at: at(2) }).then([{ type: 'conversation.satisfaction-recorded', data: { score: 4, comment: 'quick', at: at(2) } }]);
+    spec
+      .given(resolved)
+      .when({ type: 'RecordSatisfaction', score: 6, at: at(2) })
+      .thenThrows(InvalidArgumentError);
+    spec
+      .given(resolved)
+      .when({ type: 'RecordSatisfaction', score: 4, comment: 'quick', at: at(2) })
+      .then([{ type: 'conversation.satisfaction-recorded', data: { score: 4, comment: 'quick', at: at(2) } }]);
   });
 });

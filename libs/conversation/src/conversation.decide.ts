@@ -18,11 +18,18 @@ export function decide(command: ConversationCommand, state: ConversationState): 
     case 'ReceiveMessage': {
       // A redelivered webhook carries the same channel message id: nothing new happened.
       if (state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]) return [];
-      if (!command.text && !(command.attachments?.length ?? 0)) throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text or an attachment' }]);
-      if ((command.text?.length ?? 0) > MESSAGE_TEXT_MAX) throw new InvalidArgumentError('text too long', [{ field: 'text', description: `at most ${MESSAGE_TEXT_MAX} characters (UTF-16 code units)` }]);
+      if (!command.text && !(command.attachments?.length ?? 0))
+        throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text or an attachment' }]);
+      if ((command.text?.length ?? 0) > MESSAGE_TEXT_MAX)
+        throw new InvalidArgumentError('text too long', [{ field: 'text', description: `at most ${MESSAGE_TEXT_MAX} characters (UTF-16 code units)` }]);
       const events: Emit = [];
-      if (state.status === 'new') events.push({ type: 'conversation.started', data: { conversationId: command.conversationId, customerId: command.customerId, channel: command.channel, at: command.at } });
-      if (state.status === 'resolved' || state.status === 'snoozed') events.push({ type: 'conversation.reopened', data: { reason: 'customer-message', at: command.at } });
+      if (state.status === 'new')
+        events.push({
+          type: 'conversation.started',
+          data: { conversationId: command.conversationId, customerId: command.customerId, channel: command.channel, at: command.at },
+        });
+      if (state.status === 'resolved' || state.status === 'snoozed')
+        events.push({ type: 'conversation.reopened', data: { reason: 'customer-message', at: command.at } });
       events.push({
         type: 'conversation.message-received',
         data: {
@@ -45,13 +52,21 @@ export function decide(command: ConversationCommand, state: ConversationState): 
         throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text, an attachment or a template' }]);
       }
       const channel = replyChannel(state, command.channel);
-      if (command.template && channel !== 'whatsapp') throw new InvalidArgumentError('templates are a WhatsApp feature', [{ field: 'template', description: `not available on ${channel}` }]);
-      if (command.tag && channel !== 'messenger') throw new InvalidArgumentError('message tags are a Messenger feature', [{ field: 'tag', description: `not available on ${channel}` }]);
+      if (command.template && channel !== 'whatsapp')
+        throw new InvalidArgumentError('templates are a WhatsApp feature', [{ field: 'template', description: `not available on ${channel}` }]);
+      if (command.tag && channel !== 'messenger')
+        throw new InvalidArgumentError('message tags are a Messenger feature', [{ field: 'tag', description: `not available on ${channel}` }]);
       assertTextFits(channel, command.text);
       assertAttachmentsFit(channel, command.attachments ?? []);
       assertMaySend(
         state,
-        { channel, byHumanAgent: command.author.kind === 'agent', template: command.template !== undefined, humanAgentTag: command.tag === 'HUMAN_AGENT', at: command.at },
+        {
+          channel,
+          byHumanAgent: command.author.kind === 'agent',
+          template: command.template !== undefined,
+          humanAgentTag: command.tag === 'HUMAN_AGENT',
+          at: command.at,
+        },
         command.reachableChannels,
       );
       return [
@@ -90,12 +105,18 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       requireStarted(state);
       if (state.messages[command.messageId]?.direction !== 'out') throw new MessageNotFoundError(command.messageId);
       if (state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]) return [];
-      return [{ type: 'conversation.message-accepted', data: { messageId: command.messageId, channel: command.channel, channelMessageId: command.channelMessageId, at: command.at } }];
+      return [
+        {
+          type: 'conversation.message-accepted',
+          data: { messageId: command.messageId, channel: command.channel, channelMessageId: command.channelMessageId, at: command.at },
+        },
+      ];
     }
     case 'RecordReceipt': {
       requireStarted(state);
       const direction = command.reader === 'customer' ? 'out' : 'in';
-      const messageId = command.messageId ?? (command.channelMessageId === undefined ? undefined : state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]);
+      const messageId =
+        command.messageId ?? (command.channelMessageId === undefined ? undefined : state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]);
       if (command.channelMessageId !== undefined && messageId === undefined) throw new MessageNotFoundError(command.channelMessageId);
       if (messageId !== undefined) {
         const m = state.messages[messageId];
@@ -105,7 +126,15 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       return [
         {
           type: 'conversation.receipt-recorded',
-          data: { channel: command.channel, status: command.status, reader: command.reader, ...opt('messageId', messageId), ...opt('upTo', command.upTo), ...opt('error', command.error), at: command.at },
+          data: {
+            channel: command.channel,
+            status: command.status,
+            reader: command.reader,
+            ...opt('messageId', messageId),
+            ...opt('upTo', command.upTo),
+            ...opt('error', command.error),
+            at: command.at,
+          },
         },
       ];
     }
@@ -120,13 +149,19 @@ export function decide(command: ConversationCommand, state: ConversationState): 
     case 'StartSession': {
       if (state.activeSessions.includes(command.sessionId)) return [];
       const events: Emit = [];
-      if (state.status === 'new') events.push({ type: 'conversation.started', data: { conversationId: command.conversationId, customerId: command.customerId, channel: 'web', at: command.at } });
+      if (state.status === 'new')
+        events.push({
+          type: 'conversation.started',
+          data: { conversationId: command.conversationId, customerId: command.customerId, channel: 'web', at: command.at },
+        });
       events.push({ type: 'conversation.session-started', data: { sessionId: command.sessionId, ...opt('device', command.device), at: command.at } });
       return events;
     }
     case 'EndSession':
       // A session ending never ends the conversation.
-      return state.activeSessions.includes(command.sessionId) ? [{ type: 'conversation.session-ended', data: { sessionId: command.sessionId, reason: command.reason, at: command.at } }] : [];
+      return state.activeSessions.includes(command.sessionId)
+        ? [{ type: 'conversation.session-ended', data: { sessionId: command.sessionId, reason: command.reason, at: command.at } }]
+        : [];
     case 'MarkPending':
       requireStarted(state);
       if (state.status === 'pending') return [];
@@ -135,7 +170,8 @@ export function decide(command: ConversationCommand, state: ConversationState): 
     case 'Snooze':
       requireStarted(state);
       if (state.status === 'resolved') throw new InvalidTransitionError('Snooze', state.status);
-      if (command.until !== undefined && Date.parse(command.until) <= Date.parse(command.at)) throw new InvalidArgumentError('snooze must end in the future', [{ field: 'until', description: 'after now' }]);
+      if (command.until !== undefined && Date.parse(command.until) <= Date.parse(command.at))
+        throw new InvalidArgumentError('snooze must end in the future', [{ field: 'until', description: 'after now' }]);
       return [{ type: 'conversation.snoozed', data: { by: command.by, ...opt('until', command.until), at: command.at } }];
     case 'Resolve':
       requireStarted(state);
@@ -159,7 +195,9 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       return [{ type: 'conversation.offered', data: { offerId: command.offerId, agentId: command.agentId, expiresAt: command.expiresAt, at: command.at } }];
     case 'DeclineOffer':
       if (state.offer?.offerId !== command.offerId) return [];
-      return [{ type: 'conversation.offer-declined', data: { offerId: command.offerId, agentId: state.offer.agentId, reason: command.reason, at: command.at } }];
+      return [
+        { type: 'conversation.offer-declined', data: { offerId: command.offerId, agentId: state.offer.agentId, reason: command.reason, at: command.at } },
+      ];
     case 'Assign':
       requireStarted(state);
       if (state.agentId === command.agentId) return [];
@@ -171,7 +209,8 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       const data = { ...opt('fromAgentId', state.agentId ?? undefined), to: command.to, mode: command.mode, at: command.at };
       const events: Emit = [{ type: 'conversation.transferred', data }];
       // Cold: the first agent lets go now. Warm: they stay until the second accepts (routing assigns then).
-      if (command.mode === 'cold' && state.agentId && command.to.kind === 'queue') events.push({ type: 'conversation.unassigned', data: { agentId: state.agentId, reason: 'transferred', at: command.at } });
+      if (command.mode === 'cold' && state.agentId && command.to.kind === 'queue')
+        events.push({ type: 'conversation.unassigned', data: { agentId: state.agentId, reason: 'transferred', at: command.at } });
       return events;
     }
     case 'Unassign':
@@ -187,7 +226,8 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       return state.tags.includes(command.tag) ? [{ type: 'conversation.untagged', data: { tag: command.tag, at: command.at } }] : [];
     case 'RecordSatisfaction':
       if (state.status !== 'resolved') throw new InvalidTransitionError('RecordSatisfaction', state.status);
-      if (!Number.isInteger(command.score) || command.score < 1 || command.score > 5) throw new InvalidArgumentError('score from 1 to 5', [{ field: 'score', description: 'an integer from 1 to 5' }]);
+      if (!Number.isInteger(command.score) || command.score < 1 || command.score > 5)
+        throw new InvalidArgumentError('score from 1 to 5', [{ field: 'score', description: 'an integer from 1 to 5' }]);
       return [{ type: 'conversation.satisfaction-recorded', data: { score: command.score, ...opt('comment', command.comment), at: command.at } }];
     case 'CloseChannel':
       requireStarted(state);

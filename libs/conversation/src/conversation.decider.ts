@@ -2,7 +2,17 @@ import type { Decider, DeciderFacts } from '@parley/decider';
 import type { Channel, ConversationEvent } from '@parley/contracts';
 import type { ConversationCommand } from './conversation.commands';
 import { decide } from './conversation.decide';
-import { channelMessageFactKey, evolve, evolveAll, initialState, isKnown, messageFactKey, takeFacts, withFacts, type ConversationState } from './conversation.state';
+import {
+  channelMessageFactKey,
+  evolve,
+  evolveAll,
+  initialState,
+  isKnown,
+  messageFactKey,
+  takeFacts,
+  withFacts,
+  type ConversationState,
+} from './conversation.state';
 
 /**
  * The message facts a command needs. A message whose origin the state holds
@@ -11,7 +21,8 @@ import { channelMessageFactKey, evolve, evolveAll, initialState, isKnown, messag
  */
 function needs(command: ConversationCommand, state: ConversationState): string[] {
   const message = (id: string | undefined) => (id === undefined || isKnown(state.messages[id]) ? [] : [messageFactKey(id)]);
-  const channelMessage = (channel: Channel, id: string | undefined) => (id === undefined || state.channelMessageIds[`${channel}:${id}`] !== undefined ? [] : [channelMessageFactKey(channel, id)]);
+  const channelMessage = (channel: Channel, id: string | undefined) =>
+    id === undefined || state.channelMessageIds[`${channel}:${id}`] !== undefined ? [] : [channelMessageFactKey(channel, id)];
   switch (command.type) {
     case 'ReceiveMessage':
       return channelMessage(command.channel, command.channelMessageId);
@@ -24,7 +35,10 @@ function needs(command: ConversationCommand, state: ConversationState): string[]
     case 'RecordReceipt':
       if (command.messageId !== undefined) return message(command.messageId);
       if (command.channelMessageId === undefined) return [];
-      return [...channelMessage(command.channel, command.channelMessageId), ...message(state.channelMessageIds[`${command.channel}:${command.channelMessageId}`])];
+      return [
+        ...channelMessage(command.channel, command.channelMessageId),
+        ...message(state.channelMessageIds[`${command.channel}:${command.channelMessageId}`]),
+      ];
     default:
       return [];
   }
@@ -32,4 +46,10 @@ function needs(command: ConversationCommand, state: ConversationState): string[]
 
 export const conversationFacts: DeciderFacts<ConversationCommand, ConversationState> = { needs, with: withFacts, take: takeFacts };
 
-export const conversationDecider: Decider<ConversationCommand, ConversationEvent, ConversationState> = { decide, evolve, evolveAll, initialState, facts: conversationFacts };
+export const conversationDecider: Decider<ConversationCommand, ConversationEvent, ConversationState> = {
+  decide,
+  evolve,
+  evolveAll,
+  initialState,
+  facts: conversationFacts,
+};

@@ -12,7 +12,9 @@ export class ChannelWindowClosedError extends ParleyError {
     /** What would be allowed: an approved template (WhatsApp), the HUMAN_AGENT tag (Messenger), or nothing. */
     readonly remedy: 'template' | 'human-agent-tag' | null,
   ) {
-    super(`${channel}: the ${windowHours}-hour window since the customer's last message is closed${remedy ? `; send with ${remedy === 'template' ? 'an approved template' : 'the HUMAN_AGENT tag'}` : ''}`);
+    super(
+      `${channel}: the ${windowHours}-hour window since the customer's last message is closed${remedy ? `; send with ${remedy === 'template' ? 'an approved template' : 'the HUMAN_AGENT tag'}` : ''}`,
+    );
   }
   override details() {
     return { channel: this.channel, lastCustomerMessageAt: this.lastCustomerMessageAt, windowHours: this.windowHours, remedy: this.remedy };
@@ -27,7 +29,9 @@ export class ChannelNotReachableError extends ParleyError {
     readonly channel: Channel,
     readonly reason: 'no-identity' | 'customer-must-start',
   ) {
-    super(reason === 'customer-must-start' ? `${channel}: only the customer can start a conversation` : `${channel}: the customer has no identity on this channel`);
+    super(
+      reason === 'customer-must-start' ? `${channel}: only the customer can start a conversation` : `${channel}: the customer has no identity on this channel`,
+    );
   }
   override details() {
     return { channel: this.channel, reason: this.reason };

@@ -43,7 +43,10 @@ describe('conversation measures (what a writer reports after appending)', () => 
     assert.deepEqual(oneByOne, conversationMeasures(initialState(), history));
     const timings = conversationTimings(history);
     assert.equal(oneByOne.find((m) => m.kind === 'first-response')?.['seconds' as never], timings.firstResponseSeconds);
-    assert.deepEqual(oneByOne.filter((m) => m.kind === 'resolved').map((m) => (m as { seconds: number }).seconds), timings.resolutionSeconds);
+    assert.deepEqual(
+      oneByOne.filter((m) => m.kind === 'resolved').map((m) => (m as { seconds: number }).seconds),
+      timings.resolutionSeconds,
+    );
   });
 
   it('events that change nothing measurable report nothing; a later answer is not a first response', () => {

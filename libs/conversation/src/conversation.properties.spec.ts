@@ -14,7 +14,16 @@ const agent = (n: number) => ({ kind: 'agent' as const, agentId: `agent-${n % 3}
 /** Commands with small, colliding ids, so that duplicates, conflicts and errors happen. */
 const command = (at: string): fc.Arbitrary<ConversationCommand> =>
   fc.oneof(
-    fc.record({ ch: fc.constantFrom(...channels), n: fc.nat(6) }).map(({ ch, n }) => ({ type: 'ReceiveMessage' as const, conversationId: 'c', customerId: 'u', messageId: `in-${ch}-${n}`, channel: ch, channelMessageId: `x-${n}`, text: 't', at })),
+    fc.record({ ch: fc.constantFrom(...channels), n: fc.nat(6) }).map(({ ch, n }) => ({
+      type: 'ReceiveMessage' as const,
+      conversationId: 'c',
+      customerId: 'u',
+      messageId: `in-${ch}-${n}`,
+      channel: ch,
+      channelMessageId: `x-${n}`,
+      text: 't',
+      at,
+    })),
     fc.record({ ch: fc.option(fc.constantFrom(...channels), { nil: undefined }), n: fc.nat(6), tag: fc.boolean() }).map(({ ch, n, tag }) => ({
       type: 'SendMessage' as const,
       messageId: `out-${n}`,
@@ -24,8 +33,12 @@ const command = (at: string): fc.Arbitrary<ConversationCommand> =>
       text: 'r',
       at,
     })),
-    fc.record({ n: fc.nat(6), s: fc.constantFrom('delivered' as const, 'read' as const, 'failed' as const), ch: fc.constantFrom(...channels) }).map(({ n, s, ch }) => ({ type: 'RecordReceipt' as const, channel: ch, status: s, reader: 'customer' as const, messageId: `out-${n}`, at })),
-    fc.constantFrom(...channels).map((ch) => ({ type: 'RecordReceipt' as const, channel: ch, status: 'read' as const, reader: 'agent' as const, upTo: at, at })),
+    fc
+      .record({ n: fc.nat(6), s: fc.constantFrom('delivered' as const, 'read' as const, 'failed' as const), ch: fc.constantFrom(...channels) })
+      .map(({ n, s, ch }) => ({ type: 'RecordReceipt' as const, channel: ch, status: s, reader: 'customer' as const, messageId: `out-${n}`, at })),
+    fc
+      .constantFrom(...channels)
+      .map((ch) => ({ type: 'RecordReceipt' as const, channel: ch, status: 'read' as const, reader: 'agent' as const, upTo: at, at })),
     fc.nat(3).map((n) => ({ type: 'StartSession' as const, conversationId: 'c', customerId: 'u', sessionId: `s${n}`, at })),
     fc.nat(3).map((n) => ({ type: 'EndSession' as const, sessionId: `s${n}`, reason: 'left-page' as const, at })),
     fc.constantFrom<ConversationCommand['type']>('Resolve', 'MarkPending', 'Snooze').map((type) => ({ type, by: agent(0), at }) as ConversationCommand),
@@ -71,7 +84,19 @@ describe('conversation properties (fast-check)', () => {
     // A fixed seed: this checks the generator, not the domain, and must not flicker.
     const samples = fc.sample(history, { numRuns: 300, seed: 42 });
     const seen = new Set(samples.flat().map((e) => e.type));
-    for (const type of ['conversation.message-received', 'conversation.message-sent', 'conversation.receipt-recorded', 'conversation.resolved', 'conversation.reopened', 'conversation.offered', 'conversation.assigned', 'conversation.session-ended', 'conversation.message-edited', 'conversation.satisfaction-recorded', 'conversation.channel-closed']) {
+    for (const type of [
+      'conversation.message-received',
+      'conversation.message-sent',
+      'conversation.receipt-recorded',
+      'conversation.resolved',
+      'conversation.reopened',
+      'conversation.offered',
+      'conversation.assigned',
+      'conversation.session-ended',
+      'conversation.message-edited',
+      'conversation.satisfaction-recorded',
+      'conversation.channel-closed',
+    ]) {
       assert.ok(seen.has(type as ConversationEvent['type']), `no ${type} in 300 histories`);
     }
     const average = samples.reduce((n, s) => n + s.length, 0) / samples.length;
@@ -93,12 +118,15 @@ describe('conversation properties (fast-check)', () => {
 
   it('evolveAll (linear, in place) gives the same state as folding evolve one event at a time, and leaves its input alone', () => {
     fc.assert(
-      fc.property(history.chain((events) => fc.tuple(fc.constant(events), fc.nat(events.length))), ([events, cut]) => {
-        const start = events.slice(0, cut).reduce(evolve, initialState());
-        const frozen = JSON.stringify(start);
-        assert.deepEqual(evolveAll(start, events.slice(cut)), events.slice(cut).reduce(evolve, start));
-        assert.equal(JSON.stringify(start), frozen);
-      }),
+      fc.property(
+        history.chain((events) => fc.tuple(fc.constant(events), fc.nat(events.length))),
+        ([events, cut]) => {
+          const start = events.slice(0, cut).reduce(evolve, initialState());
+          const frozen = JSON.stringify(start);
+          assert.deepEqual(evolveAll(start, events.slice(cut)), events.slice(cut).reduce(evolve, start));
+          assert.equal(JSON.stringify(start), frozen);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -139,7 +167,16 @@ describe('conversation properties (fast-check)', () => {
         for (const e of events) {
           if (e.type !== 'conversation.message-received') continue;
           const again = conversationDecider.decide(
-            { type: 'ReceiveMessage', conversationId: 'c', customerId: 'u', messageId: 'another-id', channel: e.data.channel, channelMessageId: e.data.channelMessageId, text: 't', at: e.data.at },
+            {
+              type: 'ReceiveMessage',
+              conversationId: 'c',
+              customerId: 'u',
+              messageId: 'another-id',
+              channel: e.data.channel,
+              channelMessageId: e.data.channelMessageId,
+              text: 't',
+              at: e.data.at,
+            },
             state,
           );
           assert.deepEqual(again, []);

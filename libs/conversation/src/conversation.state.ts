@@ -210,9 +210,14 @@ export function evolveAll(state: ConversationState, events: Iterable<Conversatio
  * intermediate state (the timeline). A returned state is valid until the next
  * `apply`, which writes into the same indexes.
  */
-export function startReplay(state: ConversationState, options: { readonly withoutMessages?: boolean } = {}): { apply(event: ConversationEvent): ConversationState } {
+export function startReplay(
+  state: ConversationState,
+  options: { readonly withoutMessages?: boolean } = {},
+): { apply(event: ConversationEvent): ConversationState } {
   const writer = options.withoutMessages ? discarding : inPlace;
-  let current: ConversationState = options.withoutMessages ? { ...state, messages: {}, channelMessageIds: {} } : { ...state, messages: copyIndex(state.messages), channelMessageIds: copyIndex(state.channelMessageIds) };
+  let current: ConversationState = options.withoutMessages
+    ? { ...state, messages: {}, channelMessageIds: {} }
+    : { ...state, messages: copyIndex(state.messages), channelMessageIds: copyIndex(state.channelMessageIds) };
   return {
     apply(event) {
       current = step(current, event, writer);
@@ -225,12 +230,20 @@ function withMark(state: ConversationState, key: string, change: (m: ReceiptMark
   return { ...state.marks, [key]: change(state.marks[key] ?? { firstAt: null, lastAt: null, deliveredUpTo: null, readUpTo: null }) };
 }
 
-const spanned = (at: string) => (m: ReceiptMarks): ReceiptMarks => ({ ...m, firstAt: sooner(m.firstAt, at), lastAt: latest(m.lastAt, at) });
+const spanned =
+  (at: string) =>
+  (m: ReceiptMarks): ReceiptMarks => ({ ...m, firstAt: sooner(m.firstAt, at), lastAt: latest(m.lastAt, at) });
 
 function step(state: ConversationState, event: ConversationEvent, w: IndexWriter): ConversationState {
   switch (event.type) {
     case 'conversation.started':
-      return { ...state, status: 'open', conversationId: event.data.conversationId, customerId: event.data.customerId, clock: { ...state.clock, openedAt: event.data.at } };
+      return {
+        ...state,
+        status: 'open',
+        conversationId: event.data.conversationId,
+        customerId: event.data.customerId,
+        clock: { ...state.clock, openedAt: event.data.at },
+      };
     case 'conversation.message-received': {
       const d = event.data;
       const channel = state.channels[d.channel];
@@ -239,9 +252,16 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
         clock: state.clock.waitingSince === null ? { ...state.clock, waitingSince: d.at } : state.clock,
         // The customer answered: no longer waiting on them.
         status: state.status === 'pending' ? 'open' : state.status,
-        channels: { ...state.channels, [d.channel]: { lastCustomerMessageAt: latest(channel?.lastCustomerMessageAt ?? null, d.at), closed: channel?.closed ?? false } },
+        channels: {
+          ...state.channels,
+          [d.channel]: { lastCustomerMessageAt: latest(channel?.lastCustomerMessageAt ?? null, d.at), closed: channel?.closed ?? false },
+        },
         lastCustomerChannel: d.channel,
-        messages: w.putMessage(state.messages, d.messageId, joinFacts(state.messages[d.messageId], { direction: 'in', channel: d.channel, at: d.at, authorAgentId: null, deliveredAt: d.at })),
+        messages: w.putMessage(
+          state.messages,
+          d.messageId,
+          joinFacts(state.messages[d.messageId], { direction: 'in', channel: d.channel, at: d.at, authorAgentId: null, deliveredAt: d.at }),
+        ),
         channelMessageIds: w.putChannelId(state.channelMessageIds, `${d.channel}:${d.channelMessageId}`, d.messageId),
         marks: withMark(state, `${d.channel}:in`, spanned(d.at)),
         customerTyping: false,
@@ -252,14 +272,21 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
       const agentId = d.author.kind === 'agent' ? d.author.agentId : null;
       return {
         ...state,
-        messages: w.putMessage(state.messages, d.messageId, joinFacts(state.messages[d.messageId], { direction: 'out', channel: d.channel, at: d.at, authorAgentId: agentId })),
+        messages: w.putMessage(
+          state.messages,
+          d.messageId,
+          joinFacts(state.messages[d.messageId], { direction: 'out', channel: d.channel, at: d.at, authorAgentId: agentId }),
+        ),
         marks: withMark(state, `${d.channel}:out`, spanned(d.at)),
         agentsTyping: agentId ? without(state.agentsTyping, agentId) : state.agentsTyping,
         clock: agentId ? { ...state.clock, waitingSince: null, answeredOnce: true } : state.clock,
       };
     }
     case 'conversation.message-accepted':
-      return { ...state, channelMessageIds: w.putChannelId(state.channelMessageIds, `${event.data.channel}:${event.data.channelMessageId}`, event.data.messageId) };
+      return {
+        ...state,
+        channelMessageIds: w.putChannelId(state.channelMessageIds, `${event.data.channel}:${event.data.channelMessageId}`, event.data.messageId),
+      };
     // A message the state does not hold (its facts are stored) gets a patch, joined with them when looked up.
     case 'conversation.message-edited':
       return { ...state, messages: w.putMessage(state.messages, event.data.messageId, joinFacts(state.messages[event.data.messageId], { edited: true })) };
@@ -269,7 +296,8 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
       const d = event.data;
       if (d.messageId !== undefined) {
         // Read implies delivered, even if the delivery receipt is late or lost.
-        const patch: MessageFacts = d.status === 'failed' ? { failedAt: d.at } : d.status === 'read' ? { readAt: d.at, deliveredAt: d.at } : { deliveredAt: d.at };
+        const patch: MessageFacts =
+          d.status === 'failed' ? { failedAt: d.at } : d.status === 'read' ? { readAt: d.at, deliveredAt: d.at } : { deliveredAt: d.at };
         return { ...state, messages: w.putMessage(state.messages, d.messageId, joinFacts(state.messages[d.messageId], patch)) };
       }
       if (d.status === 'failed') return state;
@@ -277,13 +305,21 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
       const key = `${d.channel}:${d.reader === 'customer' ? 'out' : 'in'}`;
       return {
         ...state,
-        marks: withMark(state, key, (m) => ({ ...m, deliveredUpTo: latest(m.deliveredUpTo, upTo), readUpTo: d.status === 'read' ? latest(m.readUpTo, upTo) : m.readUpTo })),
+        marks: withMark(state, key, (m) => ({
+          ...m,
+          deliveredUpTo: latest(m.deliveredUpTo, upTo),
+          readUpTo: d.status === 'read' ? latest(m.readUpTo, upTo) : m.readUpTo,
+        })),
       };
     }
     case 'conversation.typing-started':
-      return event.data.by === 'customer' ? { ...state, customerTyping: true } : { ...state, agentsTyping: withItem(state.agentsTyping, event.data.agentId ?? '') };
+      return event.data.by === 'customer'
+        ? { ...state, customerTyping: true }
+        : { ...state, agentsTyping: withItem(state.agentsTyping, event.data.agentId ?? '') };
     case 'conversation.typing-stopped':
-      return event.data.by === 'customer' ? { ...state, customerTyping: false } : { ...state, agentsTyping: without(state.agentsTyping, event.data.agentId ?? '') };
+      return event.data.by === 'customer'
+        ? { ...state, customerTyping: false }
+        : { ...state, agentsTyping: without(state.agentsTyping, event.data.agentId ?? '') };
     case 'conversation.session-started':
       return { ...state, activeSessions: withItem(state.activeSessions, event.data.sessionId) };
     case 'conversation.session-ended':
@@ -318,7 +354,10 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
       return { ...state, satisfaction: event.data.score };
     case 'conversation.channel-closed': {
       const channel = state.channels[event.data.channel];
-      return { ...state, channels: { ...state.channels, [event.data.channel]: { lastCustomerMessageAt: channel?.lastCustomerMessageAt ?? null, closed: true } } };
+      return {
+        ...state,
+        channels: { ...state.channels, [event.data.channel]: { lastCustomerMessageAt: channel?.lastCustomerMessageAt ?? null, closed: true } },
+      };
     }
   }
 }
@@ -330,7 +369,8 @@ export const messageFactKey = (messageId: string) => `${MESSAGE_FACT}${messageId
 export const channelMessageFactKey = (channel: Channel, channelMessageId: string) => `${CHANNEL_MESSAGE_FACT}${channel}:${channelMessageId}`;
 
 /** A message is known once its origin (received or sent) is among its facts. */
-export const isKnown = (m: MessageFacts | undefined): m is MessageFacts & { direction: 'in' | 'out'; channel: Channel; at: string } => m?.direction !== undefined;
+export const isKnown = (m: MessageFacts | undefined): m is MessageFacts & { direction: 'in' | 'out'; channel: Channel; at: string } =>
+  m?.direction !== undefined;
 
 /** The facts the state gathered, ready to store beside a snapshot, and the state without them. */
 export function takeFacts(state: ConversationState): { state: ConversationState; facts: { key: string; value: unknown }[] } {

@@ -8,11 +8,17 @@ const agent = { kind: 'agent' as const, agentId: 'a1' };
 const events: ConversationEvent[] = [
   { type: 'conversation.started', data: { conversationId: 'c', customerId: 'u', channel: 'web', at: at(0) } },
   { type: 'conversation.session-started', data: { sessionId: 's1', device: 'laptop', at: at(0) } },
-  { type: 'conversation.message-received', data: { messageId: 'm1', channel: 'web', channelMessageId: 'w1', device: 'laptop', text: 'hi', attachments: [], at: at(1) } },
+  {
+    type: 'conversation.message-received',
+    data: { messageId: 'm1', channel: 'web', channelMessageId: 'w1', device: 'laptop', text: 'hi', attachments: [], at: at(1) },
+  },
   { type: 'conversation.message-sent', data: { messageId: 'o1', channel: 'web', author: agent, text: 'hello', attachments: [], at: at(2) } },
   { type: 'conversation.session-ended', data: { sessionId: 's1', reason: 'left-page', at: at(3) } },
   { type: 'conversation.message-edited', data: { messageId: 'o1', text: 'hello there', by: 'agent', at: at(4) } },
-  { type: 'conversation.message-received', data: { messageId: 'm2', channel: 'whatsapp', channelMessageId: 'wa2', text: 'on my phone now', attachments: [], at: at(60) } },
+  {
+    type: 'conversation.message-received',
+    data: { messageId: 'm2', channel: 'whatsapp', channelMessageId: 'wa2', text: 'on my phone now', attachments: [], at: at(60) },
+  },
   { type: 'conversation.receipt-recorded', data: { channel: 'web', status: 'read', reader: 'customer', messageId: 'o1', at: at(61) } },
   { type: 'conversation.resolved', data: { by: agent, at: at(70) } },
 ];
@@ -24,7 +30,13 @@ describe('conversation view', () => {
     assert.equal(view.version, 9);
     assert.equal(view.state.status, 'resolved');
     assert.deepEqual(
-      view.timeline.map((e) => (e.kind === 'message' ? `${e.inbound ? 'in' : 'out'}:${e.channel}:${e.text}` : e.kind === 'session' ? `session:${e.started ? 'start' : e.reason}` : `status:${e.status}`)),
+      view.timeline.map((e) =>
+        e.kind === 'message'
+          ? `${e.inbound ? 'in' : 'out'}:${e.channel}:${e.text}`
+          : e.kind === 'session'
+            ? `session:${e.started ? 'start' : e.reason}`
+            : `status:${e.status}`,
+      ),
       ['status:open', 'session:start', 'in:web:hi', 'out:web:hello there', 'session:left-page', 'in:whatsapp:on my phone now', 'status:resolved'],
     );
     const reply = view.timeline.find((e) => e.kind === 'message' && e.id === 'o1');
@@ -44,7 +56,15 @@ describe('conversation view', () => {
   });
 
   it('marks erased messages', () => {
-    const erased = conversationView([{ event: { type: 'conversation.message-received', data: { messageId: 'm', channel: 'web', channelMessageId: 'w', text: { erased: true } as unknown as string, attachments: [], at: at(0) } }, version: 1 }]);
+    const erased = conversationView([
+      {
+        event: {
+          type: 'conversation.message-received',
+          data: { messageId: 'm', channel: 'web', channelMessageId: 'w', text: { erased: true } as unknown as string, attachments: [], at: at(0) },
+        },
+        version: 1,
+      },
+    ]);
     const m = erased.timeline[0]!;
     assert.ok(m.kind === 'message' && m.erased && m.text === null);
   });

@@ -85,7 +85,10 @@ export function messageEntry(event: Extract<ConversationEvent, { type: 'conversa
 }
 
 /** An entry after an edit (the earlier text kept for auditors) or a deletion. */
-export function editedEntry(m: TimelineMessage, event: Extract<ConversationEvent, { type: 'conversation.message-edited' | 'conversation.message-deleted' }>): TimelineMessage {
+export function editedEntry(
+  m: TimelineMessage,
+  event: Extract<ConversationEvent, { type: 'conversation.message-edited' | 'conversation.message-deleted' }>,
+): TimelineMessage {
   if (event.type === 'conversation.message-deleted') return { ...m, deleted: true };
   return { ...m, edits: [...m.edits, { text: m.text, at: event.data.at }], text: text(event.data.text), erased: m.erased || isErased(event.data.text) };
 }
@@ -121,7 +124,10 @@ export class TimelineBuilder {
   private readonly undelivered = new Map<string, number[]>();
   private readonly unread = new Map<string, number[]>();
 
-  constructor(from?: ConversationView, private readonly rules: TimingRules = {}) {
+  constructor(
+    from?: ConversationView,
+    private readonly rules: TimingRules = {},
+  ) {
     this.state = from?.state ?? initialState();
     this.replay = startReplay(this.state, { withoutMessages: true });
     this.version = from?.version ?? 0;
@@ -194,7 +200,13 @@ export class TimelineBuilder {
 
   /** A view of its own: the builder goes on writing into its timeline. */
   view(): ConversationView {
-    return { state: { ...this.state, messages: {}, channelMessageIds: {} }, timeline: [...this.timeline], version: this.version, lastActivityAt: this.lastActivityAt, timings: this.timings };
+    return {
+      state: { ...this.state, messages: {}, channelMessageIds: {} },
+      timeline: [...this.timeline],
+      version: this.version,
+      lastActivityAt: this.lastActivityAt,
+      timings: this.timings,
+    };
   }
 
   private track(entry: TimelineMessage, i: number): void {

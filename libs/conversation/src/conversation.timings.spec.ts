@@ -25,7 +25,7 @@ const history: ConversationEvent[] = [
 ];
 
 describe('conversation timings', () => {
-  it('measures first and next responses from the customer\'s first unanswered message, across channels', () => {
+  it("measures first and next responses from the customer's first unanswered message, across channels", () => {
     const t = conversationTimings(history);
     assert.equal(t.firstResponseSeconds, 5 * 60);
     assert.deepEqual(t.nextResponseSeconds, [3 * 60, 30 * 60]);

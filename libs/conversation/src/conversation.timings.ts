@@ -31,7 +31,16 @@ export interface TimingsProgress extends ConversationTimings {
 }
 
 export function startTimings(): TimingsProgress {
-  return { firstResponseSeconds: null, nextResponseSeconds: [], resolutionSeconds: [], queueWaitSeconds: [], waitingSince: null, answeredOnce: false, openedAt: null, queuedAt: null };
+  return {
+    firstResponseSeconds: null,
+    nextResponseSeconds: [],
+    resolutionSeconds: [],
+    queueWaitSeconds: [],
+    waitingSince: null,
+    answeredOnce: false,
+    openedAt: null,
+    queuedAt: null,
+  };
 }
 
 export function stepTimings(p: TimingsProgress, event: ConversationEvent, rules: TimingRules = {}): TimingsProgress {
@@ -54,7 +63,13 @@ export function stepTimings(p: TimingsProgress, event: ConversationEvent, rules:
       };
     }
     case 'conversation.resolved':
-      return { ...p, resolutionSeconds: p.openedAt !== null ? [...p.resolutionSeconds, elapsed(p.openedAt, event.data.at)] : p.resolutionSeconds, openedAt: null, waitingSince: null, queuedAt: null };
+      return {
+        ...p,
+        resolutionSeconds: p.openedAt !== null ? [...p.resolutionSeconds, elapsed(p.openedAt, event.data.at)] : p.resolutionSeconds,
+        openedAt: null,
+        waitingSince: null,
+        queuedAt: null,
+      };
     case 'conversation.queued':
       return p.queuedAt === null ? { ...p, queuedAt: event.data.at } : p;
     case 'conversation.assigned':
@@ -72,5 +87,10 @@ export function stepTimings(p: TimingsProgress, event: ConversationEvent, rules:
 export function conversationTimings(events: readonly ConversationEvent[], rules: TimingRules = {}): ConversationTimings {
   let p = startTimings();
   for (const event of events) p = stepTimings(p, event, rules);
-  return { firstResponseSeconds: p.firstResponseSeconds, nextResponseSeconds: p.nextResponseSeconds, resolutionSeconds: p.resolutionSeconds, queueWaitSeconds: p.queueWaitSeconds };
+  return {
+    firstResponseSeconds: p.firstResponseSeconds,
+    nextResponseSeconds: p.nextResponseSeconds,
+    resolutionSeconds: p.resolutionSeconds,
+    queueWaitSeconds: p.queueWaitSeconds,
+  };
 }

@@ -14,21 +14,30 @@ const who = { tenantId: 'brand-a', actor: 'test' };
 const whatsapp: Identity = { kind: 'whatsapp', id: 'US.1349120865530274', waId: '16505551234' };
 
 const stores: [string, () => Promise<{ log: EventLog; cleanup(): Promise<void> }>][] = [
-  ['SQLite', async () => {
-    const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
-    return { log, cleanup: () => log.close() };
-  }],
-  ['FerretDB', async () => {
-    const { mongoUrl } = infrastructure();
-    const database = uniqueName('parley_directory').replace(/-/g, '_');
-    const log = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
-    return { log, cleanup: async () => {
-      await log.close();
-      const client = await MongoClient.connect(mongoUrl);
-      await client.db(database).dropDatabase();
-      await client.close();
-    } };
-  }],
+  [
+    'SQLite',
+    async () => {
+      const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
+      return { log, cleanup: () => log.close() };
+    },
+  ],
+  [
+    'FerretDB',
+    async () => {
+      const { mongoUrl } = infrastructure();
+      const database = uniqueName('parley_directory').replace(/-/g, '_');
+      const log = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
+      return {
+        log,
+        cleanup: async () => {
+          await log.close();
+          const client = await MongoClient.connect(mongoUrl);
+          await client.db(database).dropDatabase();
+          await client.close();
+        },
+      };
+    },
+  ],
 ];
 
 for (const [name, open] of stores) {
@@ -78,19 +87,30 @@ for (const [name, open] of stores) {
       assert.equal(ids.size, 1, `one customer, got ${[...ids].join(', ')}`);
       assert.equal(results.filter((r) => r.created).length, 1, 'registered by one of them');
       const claim = await log.readStream(directory.claimStream(who.tenantId, identityKey(identity)));
-      assert.deepEqual(claim.map((e) => e.type), ['identity.claimed'], 'claimed once');
+      assert.deepEqual(
+        claim.map((e) => e.type),
+        ['identity.claimed'],
+        'claimed once',
+      );
     });
 
-    it('finishes a registration whose writer failed after its claim, under the claim\'s owner, so its conversation is never orphaned', async () => {
+    it("finishes a registration whose writer failed after its claim, under the claim's owner, so its conversation is never orphaned", async () => {
       const identity: Identity = { kind: 'whatsapp', id: `US.${randomUUID()}` };
       const owner = randomUUID();
       // The claim is written (just now), the customer never was: the writer failed between the two.
-      await log.append(directory.claimStream(who.tenantId, `whatsapp:${identity.id}`), [{ type: 'identity.claimed', tenantId: who.tenantId, data: { customerId: owner, at: new Date().toISOString() } }], 'no_stream');
+      await log.append(
+        directory.claimStream(who.tenantId, `whatsapp:${identity.id}`),
+        [{ type: 'identity.claimed', tenantId: who.tenantId, data: { customerId: owner, at: new Date().toISOString() } }],
+        'no_stream',
+      );
       const retried = await directory.resolve(who, identity, 'channel', randomUUID, at, { attachConversation: (id) => id });
       assert.deepEqual(retried, { customerId: owner, created: true });
       const { state } = await directory.customers.load(streams.customer(who.tenantId, owner));
       assert.equal(state.customerId, owner);
-      assert.deepEqual(state.own.identities.map((i) => i.id), [identity.id]);
+      assert.deepEqual(
+        state.own.identities.map((i) => i.id),
+        [identity.id],
+      );
       assert.deepEqual(state.own.conversations, [owner]);
       // It holds the identity for good now, not only while the claim is young.
       const later = new CustomerDirectory(log, claimKey, 30_000, () => Date.now() + 3_600_000);
@@ -102,7 +122,10 @@ for (const [name, open] of stores) {
       const identity: Identity = { kind: 'email', id: `ana-${randomUUID()}@example.com` };
       const { customerId: ana } = await directory.resolve(who, identity, 'channel', randomUUID, at);
       const { customerId: other } = await directory.resolve(who, { kind: 'visitor', id: randomUUID() }, 'anonymous', randomUUID, at);
-      await assert.rejects(directory.link(who, other, identity, 'brand-api', at), (e: IdentityTakenError) => e instanceof IdentityTakenError && e.ownerCustomerId === ana);
+      await assert.rejects(
+        directory.link(who, other, identity, 'brand-api', at),
+        (e: IdentityTakenError) => e instanceof IdentityTakenError && e.ownerCustomerId === ana,
+      );
       await directory.unlink(who, ana, `email:${identity.id}`, at);
       assert.equal(await directory.find(who.tenantId, identity), null);
       await directory.link(who, other, identity, 'brand-api', at);
@@ -113,7 +136,11 @@ for (const [name, open] of stores) {
       const identity: Identity = { kind: 'apple', id: `urn:mbid:${randomUUID()}` };
       const { customerId: ghost } = await directory.resolve(who, { kind: 'visitor', id: randomUUID() }, 'anonymous', randomUUID, at);
       // The claim is written, the link on the customer never was.
-      await log.append(directory.claimStream(who.tenantId, `apple:${identity.id}`), [{ type: 'identity.claimed', tenantId: who.tenantId, data: { customerId: ghost, at } }], 'no_stream');
+      await log.append(
+        directory.claimStream(who.tenantId, `apple:${identity.id}`),
+        [{ type: 'identity.claimed', tenantId: who.tenantId, data: { customerId: ghost, at } }],
+        'no_stream',
+      );
       assert.equal(await directory.find(who.tenantId, identity), null);
       const { customerId, created } = await directory.resolve(who, identity, 'channel', randomUUID, at);
       assert.equal(created, true);

@@ -42,8 +42,21 @@ export class CustomerDirectory {
     private readonly staleAfterMs = 30_000,
     private readonly now: () => number = Date.now,
   ) {
-    this.customers = new DeciderStore({ log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 10_000 });
-    this.claims = new DeciderStore({ log, decider: identityClaimDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION, cacheSize: 10_000 });
+    this.customers = new DeciderStore({
+      log,
+      decider: customerDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION,
+      snapshotEvery: 200,
+      cacheSize: 10_000,
+    });
+    this.claims = new DeciderStore({
+      log,
+      decider: identityClaimDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: IDENTITY_CLAIM_SNAPSHOT_SCHEMA_VERSION,
+      cacheSize: 10_000,
+    });
   }
 
   claimStream(tenantId: string, key: string): string {
@@ -56,7 +69,11 @@ export class CustomerDirectory {
   }
 
   /** The identity's claim as read, its holder, and whether that customer was ever registered. */
-  private async lookup(tenantId: string, identity: Pick<Identity, 'kind' | 'id'>, stream: string): Promise<{ claim: IdentityClaimState; holder: { customerId: string; registered: boolean } | null }> {
+  private async lookup(
+    tenantId: string,
+    identity: Pick<Identity, 'kind' | 'id'>,
+    stream: string,
+  ): Promise<{ claim: IdentityClaimState; holder: { customerId: string; registered: boolean } | null }> {
     const { state: claim } = await this.claims.load(stream);
     if (claim.owner === null) return { claim, holder: null };
     const survivor = await this.survivorOf(tenantId, claim.owner);
@@ -70,7 +87,14 @@ export class CustomerDirectory {
    * concurrently for the same identity: the loser of the claim race answers
    * with the winner's customer.
    */
-  async resolve(who: Actor, identity: Identity, proof: Proof, newCustomerId: () => string, at: string, options: { attachConversation?: (customerId: string) => string } = {}): Promise<{ customerId: string; created: boolean }> {
+  async resolve(
+    who: Actor,
+    identity: Identity,
+    proof: Proof,
+    newCustomerId: () => string,
+    at: string,
+    options: { attachConversation?: (customerId: string) => string } = {},
+  ): Promise<{ customerId: string; created: boolean }> {
     const stream = this.claimStream(who.tenantId, identityKey(identity));
     const { claim, holder: existing } = await this.lookup(who.tenantId, identity, stream);
     if (existing?.registered) return { customerId: existing.customerId, created: false };
@@ -89,7 +113,11 @@ export class CustomerDirectory {
     const staleOwner = claim.owner ?? undefined;
     try {
       // The claim first: the loser of a race learns it before writing anything else.
-      await this.claims.handle(stream, { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at: new Date(this.now()).toISOString() }, this.envelope(who, customerId));
+      await this.claims.handle(
+        stream,
+        { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at: new Date(this.now()).toISOString() },
+        this.envelope(who, customerId),
+      );
     } catch (error) {
       if (!(error instanceof IdentityTakenError)) throw error;
       // Someone else registered the same identity a moment before: theirs wins (it may still be linking it).
@@ -101,11 +129,23 @@ export class CustomerDirectory {
   }
 
   /** The customer, its identity and its conversation in one write; true if this call wrote it (not someone finishing it at the same time). */
-  private async register(who: Actor, customerId: string, identity: Identity, proof: Proof, at: string, options: { attachConversation?: (customerId: string) => string }, newStream: boolean): Promise<boolean> {
+  private async register(
+    who: Actor,
+    customerId: string,
+    identity: Identity,
+    proof: Proof,
+    at: string,
+    options: { attachConversation?: (customerId: string) => string },
+    newStream: boolean,
+  ): Promise<boolean> {
     const conversationId = options.attachConversation?.(customerId);
     const { events } = await this.customers.handleAll(
       streams.customer(who.tenantId, customerId),
-      [{ type: 'Register', customerId, at }, { type: 'LinkIdentity', identity, proof, at }, ...(conversationId ? [{ type: 'AttachConversation' as const, conversationId, at }] : [])],
+      [
+        { type: 'Register', customerId, at },
+        { type: 'LinkIdentity', identity, proof, at },
+        ...(conversationId ? [{ type: 'AttachConversation' as const, conversationId, at }] : []),
+      ],
       this.envelope(who, customerId),
       { newStream },
     );
@@ -125,14 +165,27 @@ export class CustomerDirectory {
       if (!stillHeld) staleOwner = claim.owner;
     }
     // Claims carry this process's clock, not the channel's: their age decides staleness.
-    if (claim.owner === null || staleOwner !== undefined) await this.claims.handle(stream, { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at: new Date(this.now()).toISOString() }, this.envelope(who, customerId));
-    const linked = await this.customers.handle(streams.customer(who.tenantId, customerId), { type: 'LinkIdentity', identity, proof, at }, this.envelope(who, customerId));
+    if (claim.owner === null || staleOwner !== undefined)
+      await this.claims.handle(
+        stream,
+        { type: 'Claim', customerId, ...(staleOwner ? { staleOwner } : {}), at: new Date(this.now()).toISOString() },
+        this.envelope(who, customerId),
+      );
+    const linked = await this.customers.handle(
+      streams.customer(who.tenantId, customerId),
+      { type: 'LinkIdentity', identity, proof, at },
+      this.envelope(who, customerId),
+    );
     return linked.state;
   }
 
   /** Unlinks the identity, then gives up its claim, so another customer may take it. */
   async unlink(who: Actor, customerId: string, key: string, at: string): Promise<CustomerState> {
-    const result = await this.customers.handle(streams.customer(who.tenantId, customerId), { type: 'UnlinkIdentity', identityKey: key, at }, this.envelope(who, customerId));
+    const result = await this.customers.handle(
+      streams.customer(who.tenantId, customerId),
+      { type: 'UnlinkIdentity', identityKey: key, at },
+      this.envelope(who, customerId),
+    );
     await this.release(who, key, at);
     return result.state;
   }

@@ -16,10 +16,15 @@ export const ATTRIBUTE_LIMITS = { count: 100, keyLength: 128, valueBytes: 4096 }
 
 function assertAttributeFits(state: CustomerState, key: string, value: unknown): void {
   const field = `attributes.${key.slice(0, 64)}`;
-  if (key.length === 0 || key.length > ATTRIBUTE_LIMITS.keyLength) throw new InvalidArgumentError('invalid attribute', [{ field: 'attributes', description: `keys of 1 to ${ATTRIBUTE_LIMITS.keyLength} characters` }]);
+  if (key.length === 0 || key.length > ATTRIBUTE_LIMITS.keyLength)
+    throw new InvalidArgumentError('invalid attribute', [{ field: 'attributes', description: `keys of 1 to ${ATTRIBUTE_LIMITS.keyLength} characters` }]);
   const bytes = new TextEncoder().encode(JSON.stringify(value) ?? '').length;
-  if (bytes > ATTRIBUTE_LIMITS.valueBytes) throw new InvalidArgumentError('invalid attribute', [{ field, description: `at most ${ATTRIBUTE_LIMITS.valueBytes} bytes as JSON; this value has ${bytes}` }]);
-  if (!(key in state.own.attributes) && Object.keys(state.own.attributes).length >= ATTRIBUTE_LIMITS.count) throw new InvalidArgumentError('invalid attribute', [{ field, description: `at most ${ATTRIBUTE_LIMITS.count} attributes per customer` }]);
+  if (bytes > ATTRIBUTE_LIMITS.valueBytes)
+    throw new InvalidArgumentError('invalid attribute', [
+      { field, description: `at most ${ATTRIBUTE_LIMITS.valueBytes} bytes as JSON; this value has ${bytes}` },
+    ]);
+  if (!(key in state.own.attributes) && Object.keys(state.own.attributes).length >= ATTRIBUTE_LIMITS.count)
+    throw new InvalidArgumentError('invalid attribute', [{ field, description: `at most ${ATTRIBUTE_LIMITS.count} attributes per customer` }]);
 }
 
 function requireActive(state: CustomerState): void {
@@ -29,7 +34,8 @@ function requireActive(state: CustomerState): void {
 }
 
 export function decide(command: CustomerCommand, state: CustomerState): CustomerEvent[] {
-  if (command.type === 'Register') return state.customerId === null ? [{ type: 'customer.registered', data: { customerId: command.customerId, at: command.at } }] : [];
+  if (command.type === 'Register')
+    return state.customerId === null ? [{ type: 'customer.registered', data: { customerId: command.customerId, at: command.at } }] : [];
   requireActive(state);
   switch (command.type) {
     case 'LinkIdentity': {
@@ -39,14 +45,18 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
       return [{ type: 'customer.identity-linked', data: { identity: command.identity, proof: command.proof, at: command.at } }];
     }
     case 'UnlinkIdentity':
-      return hasIdentity(state, command.identityKey) ? [{ type: 'customer.identity-unlinked', data: { identityKey: command.identityKey, at: command.at } }] : [];
+      return hasIdentity(state, command.identityKey)
+        ? [{ type: 'customer.identity-unlinked', data: { identityKey: command.identityKey, at: command.at } }]
+        : [];
     case 'SetAttribute':
       assertAttributeFits(state, command.key, command.value);
       return JSON.stringify(state.own.attributes[command.key]) === JSON.stringify(command.value)
         ? []
         : [{ type: 'customer.attribute-set', data: { key: command.key, value: command.value as never, at: command.at } }];
     case 'AttachConversation':
-      return view(state).conversations.includes(command.conversationId) ? [] : [{ type: 'customer.conversation-attached', data: { conversationId: command.conversationId, at: command.at } }];
+      return view(state).conversations.includes(command.conversationId)
+        ? []
+        : [{ type: 'customer.conversation-attached', data: { conversationId: command.conversationId, at: command.at } }];
     case 'Erase':
       return [{ type: 'customer.erased', data: { at: command.at } }];
   }
@@ -65,7 +75,21 @@ export function planMerge(survivor: CustomerState, absorbed: CustomerState, at: 
   if (Object.keys(absorbed.merged).length > 0) throw new MergeNotPossibleError('has-merged-customers');
   if (survivor.merged[absorbed.customerId!]) throw new MergeNotPossibleError('already-merged');
   return {
-    survivor: [{ type: 'customer.merged', data: { absorbedCustomerId: absorbed.customerId!, taken: { ...absorbed.own, identities: [...absorbed.own.identities], conversations: [...absorbed.own.conversations], attributes: { ...absorbed.own.attributes } as never }, at } }],
+    survivor: [
+      {
+        type: 'customer.merged',
+        data: {
+          absorbedCustomerId: absorbed.customerId!,
+          taken: {
+            ...absorbed.own,
+            identities: [...absorbed.own.identities],
+            conversations: [...absorbed.own.conversations],
+            attributes: { ...absorbed.own.attributes } as never,
+          },
+          at,
+        },
+      },
+    ],
     absorbed: [{ type: 'customer.merged-into', data: { survivorCustomerId: survivor.customerId!, at } }],
   };
 }

@@ -8,8 +8,7 @@ export type IdentityClaimCommand =
    * the claim, no longer has the identity (a link that crashed half-way, or an
    * erased customer): the claim may be taken over from exactly that owner.
    */
-  | { type: 'Claim'; customerId: string; staleOwner?: string; at: string }
-  | { type: 'Release'; customerId: string; at: string };
+  { type: 'Claim'; customerId: string; staleOwner?: string; at: string } | { type: 'Release'; customerId: string; at: string };
 
 export interface IdentityClaimState {
   readonly owner: string | null;

@@ -35,7 +35,11 @@ export interface DeciderFacts<Command, State> {
   take(state: State): { readonly state: State; readonly facts: readonly Fact[] };
 }
 
-export function fold<Event, State>(decider: Pick<Decider<unknown, Event, State>, 'evolve' | 'initialState' | 'evolveAll'>, events: readonly Event[], from?: State): State {
+export function fold<Event, State>(
+  decider: Pick<Decider<unknown, Event, State>, 'evolve' | 'initialState' | 'evolveAll'>,
+  events: readonly Event[],
+  from?: State,
+): State {
   const start = from ?? decider.initialState();
   return decider.evolveAll ? decider.evolveAll(start, events) : events.reduce((state, event) => decider.evolve(state, event), start);
 }

@@ -23,7 +23,8 @@ const HELM = process.env['PARLEY_HELM'] ?? 'helm';
 const ALL_ON = ['metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', 'metrics.dashboards.enabled=true', 'kafkaTopics.enabled=true'];
 
 type Manifest = Record<string, unknown> & { kind: string; metadata: { name: string; labels?: Record<string, string> } };
-const at = (value: unknown, ...path: (string | number)[]): unknown => path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], value);
+const at = (value: unknown, ...path: (string | number)[]): unknown =>
+  path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], value);
 
 async function helm(...args: string[]): Promise<{ code: number; out: string }> {
   try {
@@ -68,7 +69,11 @@ describe('Helm chart (helm/parley)', () => {
     const crds = process.env['PARLEY_PROMETHEUS_OPERATOR_CRDS'];
     assert.ok(openApi && crds, 'PARLEY_K8S_OPENAPI and PARLEY_PROMETHEUS_OPERATOR_CRDS name the schema folders (scripts/test.sh sets them)');
     schemas = new KubernetesSchemas(openApi)
-      .addCrds(readdirSync(crds).filter((f) => /servicemonitors|prometheusrules/.test(f)).map((f) => join(crds, f)))
+      .addCrds(
+        readdirSync(crds)
+          .filter((f) => /servicemonitors|prometheusrules/.test(f))
+          .map((f) => join(crds, f)),
+      )
       .addKind('kafka.strimzi.io/v1beta2', 'KafkaTopic', STRIMZI_KAFKA_TOPIC);
   });
 
@@ -82,9 +87,28 @@ describe('Helm chart (helm/parley)', () => {
 
   it('renders manifests that validate against Kubernetes 1.37, the Prometheus Operator and Strimzi schemas', async () => {
     const defaults = await render();
-    assert.deepEqual(count(defaults), { ConfigMap: 1, Deployment: 5, HorizontalPodAutoscaler: 3, NetworkPolicy: 5, PodDisruptionBudget: 5, Service: 5, ServiceAccount: 1 });
+    assert.deepEqual(count(defaults), {
+      ConfigMap: 1,
+      Deployment: 5,
+      HorizontalPodAutoscaler: 3,
+      NetworkPolicy: 5,
+      PodDisruptionBudget: 5,
+      Service: 5,
+      ServiceAccount: 1,
+    });
     const everything = await render(...ALL_ON);
-    assert.deepEqual(count(everything), { ConfigMap: 6, Deployment: 5, HorizontalPodAutoscaler: 3, KafkaTopic: 17, NetworkPolicy: 5, PodDisruptionBudget: 5, PrometheusRule: 1, Service: 5, ServiceAccount: 1, ServiceMonitor: 1 });
+    assert.deepEqual(count(everything), {
+      ConfigMap: 6,
+      Deployment: 5,
+      HorizontalPodAutoscaler: 3,
+      KafkaTopic: 17,
+      NetworkPolicy: 5,
+      PodDisruptionBudget: 5,
+      PrometheusRule: 1,
+      Service: 5,
+      ServiceAccount: 1,
+      ServiceMonitor: 1,
+    });
     for (const manifest of [...defaults, ...everything]) assert.deepEqual(schemas.problems(manifest), [], `${manifest.kind} ${manifest.metadata.name}`);
   });
 
@@ -109,13 +133,34 @@ describe('Helm chart (helm/parley)', () => {
       assert.equal(at(pod, 'securityContext', 'runAsNonRoot'), true, d.metadata.name);
       assert.equal(at(pod, 'automountServiceAccountToken'), false);
       const container = at(pod, 'containers', 0) as Record<string, unknown>;
-      assert.deepEqual(at(container, 'securityContext'), { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } });
+      assert.deepEqual(at(container, 'securityContext'), {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+      });
       assert.equal(at(container, 'readinessProbe', 'httpGet', 'path'), '/readyz');
       assert.equal(at(container, 'livenessProbe', 'httpGet', 'path'), '/healthz');
       assert.ok(at(container, 'resources', 'requests', 'memory') && at(container, 'resources', 'limits', 'memory'), 'requests and limits');
-      assert.deepEqual(at(d, 'spec', 'selector', 'matchLabels'), pick(at(d, 'spec', 'template', 'metadata', 'labels') as Record<string, string>, ['app.kubernetes.io/instance', 'app.kubernetes.io/name']));
+      assert.deepEqual(
+        at(d, 'spec', 'selector', 'matchLabels'),
+        pick(at(d, 'spec', 'template', 'metadata', 'labels') as Record<string, string>, ['app.kubernetes.io/instance', 'app.kubernetes.io/name']),
+      );
     }
-    const env = (name: string) => Object.fromEntries((at(deployments.find((d) => d.metadata.name === `demo-parley-${name}`), 'spec', 'template', 'spec', 'containers', 0, 'env') as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+    const env = (name: string) =>
+      Object.fromEntries(
+        (
+          at(
+            deployments.find((d) => d.metadata.name === `demo-parley-${name}`),
+            'spec',
+            'template',
+            'spec',
+            'containers',
+            0,
+            'env',
+          ) as { name: string; value?: string }[]
+        ).map((e) => [e.name, e.value]),
+      );
     assert.equal(env('ingress')['PARLEY_INGRESS_OUTBOUND'], 'false', 'the scaled ingress never sends replies');
     assert.equal(env('outbound')['PARLEY_INGRESS_OUTBOUND'], 'true');
     for (const single of ['outbound', 'availability']) {
@@ -128,16 +173,38 @@ describe('Helm chart (helm/parley)', () => {
     const selects = (selector: Record<string, string>) => podLabels.filter((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v)).length;
     for (const m of manifests) {
       if (m.kind === 'Service') assert.equal(selects(at(m, 'spec', 'selector') as Record<string, string>), 1, m.metadata.name);
-      if (m.kind === 'PodDisruptionBudget' || m.kind === 'NetworkPolicy') assert.equal(selects(at(m, 'spec', m.kind === 'NetworkPolicy' ? 'podSelector' : 'selector', 'matchLabels') as Record<string, string>), 1, m.metadata.name);
-      if (m.kind === 'HorizontalPodAutoscaler') assert.ok(deployments.some((d) => d.metadata.name === at(m, 'spec', 'scaleTargetRef', 'name')), m.metadata.name);
+      if (m.kind === 'PodDisruptionBudget' || m.kind === 'NetworkPolicy')
+        assert.equal(
+          selects(at(m, 'spec', m.kind === 'NetworkPolicy' ? 'podSelector' : 'selector', 'matchLabels') as Record<string, string>),
+          1,
+          m.metadata.name,
+        );
+      if (m.kind === 'HorizontalPodAutoscaler')
+        assert.ok(
+          deployments.some((d) => d.metadata.name === at(m, 'spec', 'scaleTargetRef', 'name')),
+          m.metadata.name,
+        );
     }
-    assert.deepEqual(manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler').map((m) => m.metadata.name).sort(), ['demo-parley-history', 'demo-parley-ingress', 'demo-parley-routing']);
+    assert.deepEqual(
+      manifests
+        .filter((m) => m.kind === 'HorizontalPodAutoscaler')
+        .map((m) => m.metadata.name)
+        .sort(),
+      ['demo-parley-history', 'demo-parley-ingress', 'demo-parley-routing'],
+    );
   });
 
   it('ships the tested alert rules, the dashboards and a topic for every topic of the AsyncAPI document', async () => {
     const manifests = await render(...ALL_ON);
     const rules = YAML.parse(readFileSync(join(CHART, 'files', 'parley.rules.yml'), 'utf8')) as { groups: unknown[] };
-    assert.deepEqual(at(manifests.find((m) => m.kind === 'PrometheusRule'), 'spec', 'groups'), rules.groups);
+    assert.deepEqual(
+      at(
+        manifests.find((m) => m.kind === 'PrometheusRule'),
+        'spec',
+        'groups',
+      ),
+      rules.groups,
+    );
     const dashboards = manifests.filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.['grafana_dashboard'] === '1');
     assert.deepEqual(dashboards.map((m) => Object.keys(m['data'] as object)[0]).sort(), readdirSync(DASHBOARDS_DIR).sort());
     for (const m of dashboards) {
@@ -145,8 +212,14 @@ describe('Helm chart (helm/parley)', () => {
       assert.deepEqual(JSON.parse(text), JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), 'utf8')));
     }
     const topics = new Set(manifests.filter((m) => m.kind === 'KafkaTopic').map((m) => at(m, 'spec', 'topicName')));
-    const documented = Object.values((YAML.parse(readFileSync(ASYNCAPI_FILE, 'utf8')) as { channels: Record<string, { address: string }> }).channels).map((c) => c.address);
-    assert.deepEqual(documented.filter((t) => !topics.has(t)), [], 'topics documented but not created');
+    const documented = Object.values((YAML.parse(readFileSync(ASYNCAPI_FILE, 'utf8')) as { channels: Record<string, { address: string }> }).channels).map(
+      (c) => c.address,
+    );
+    assert.deepEqual(
+      documented.filter((t) => !topics.has(t)),
+      [],
+      'topics documented but not created',
+    );
   });
 
   it('ships the default rendering as plain manifests (deploy/kubernetes/parley.yaml), current and valid', async () => {
@@ -176,7 +249,9 @@ describe('Helm chart (helm/parley)', () => {
 });
 
 function manifestsIn(text: string): Manifest[] {
-  return YAML.parseAllDocuments(text).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+  return YAML.parseAllDocuments(text)
+    .map((d) => d.toJSON() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
 }
 
 function count(manifests: readonly Manifest[]): Record<string, number> {

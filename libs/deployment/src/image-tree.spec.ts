@@ -24,10 +24,20 @@ describe('service images (services/*/Dockerfile)', () => {
       const dir = mkdtempSync(join(tmpdir(), `parley-image-${service}-`));
       try {
         const app = join(dir, 'app');
-        await run('bash', [join(ROOT, 'scripts', 'image-tree.sh'), service, app], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, IMAGE_TREE_LINK: 'true' } });
-        for (const dev of ['typescript', 'eslint', 'nx', 'playwright-core', 'fast-check', '@bufbuild']) assert.equal(existsSync(join(app, 'node_modules', dev)), false, `${dev} is a dev tool`);
-        for (const other of SERVICES.filter((s) => s !== service)) assert.equal(existsSync(join(app, 'services', other)), false, `no ${other} in the ${service} image`);
-        assert.deepEqual(findFiles(app, (f) => /\.spec\.js$|\.ts$/.test(f) && !f.endsWith('.d.ts') && !f.includes('node_modules')), [], 'no tests or sources');
+        await run('bash', [join(ROOT, 'scripts', 'image-tree.sh'), service, app], {
+          cwd: ROOT,
+          maxBuffer: 16 * 1024 * 1024,
+          env: { ...process.env, IMAGE_TREE_LINK: 'true' },
+        });
+        for (const dev of ['typescript', 'eslint', 'nx', 'playwright-core', 'fast-check', '@bufbuild'])
+          assert.equal(existsSync(join(app, 'node_modules', dev)), false, `${dev} is a dev tool`);
+        for (const other of SERVICES.filter((s) => s !== service))
+          assert.equal(existsSync(join(app, 'services', other)), false, `no ${other} in the ${service} image`);
+        assert.deepEqual(
+          findFiles(app, (f) => /\.spec\.js$|\.ts$/.test(f) && !f.endsWith('.d.ts') && !f.includes('node_modules')),
+          [],
+          'no tests or sources',
+        );
         const dockerfile = readFileSync(join(ROOT, 'services', service, 'Dockerfile'), 'utf8');
         assert.match(dockerfile, new RegExp(`scripts/image-tree.sh ${service} /app`));
         assert.match(dockerfile, /^USER 65532:65532$/m);
@@ -53,12 +63,24 @@ describe('service images (services/*/Dockerfile)', () => {
         child.stderr.on('data', (c: Buffer) => (out += c.toString()));
         const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
         try {
-          const port = await waitFor(() => /"httpPort":(\d+)/.exec(out)?.[1], (p) => p !== undefined, { what: `${service} running`, timeoutMs: 30_000 });
-          const ready = await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, (s) => s === 200, { what: 'ready' });
+          const port = await waitFor(
+            () => /"httpPort":(\d+)/.exec(out)?.[1],
+            (p) => p !== undefined,
+            { what: `${service} running`, timeoutMs: 30_000 },
+          );
+          const ready = await waitFor(
+            async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status,
+            (s) => s === 200,
+            { what: 'ready' },
+          );
           assert.equal(ready, 200);
           if (service === 'ingress') assert.equal((await fetch(`http://127.0.0.1:${port}/widget.js`)).status, 200, 'the widget ships in the image');
           // The SQLite log's checkpoint thread runs from its own file in the tree (it reports within 50 ms).
-          const metrics = await waitFor(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()), (m) => m.includes('parley_event_log_wal_frames_behind{adapter="sqlite"}'), { what: 'the checkpoint thread reporting' });
+          const metrics = await waitFor(
+            () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()),
+            (m) => m.includes('parley_event_log_wal_frames_behind{adapter="sqlite"}'),
+            { what: 'the checkpoint thread reporting' },
+          );
           if (service === 'ingress') assert.match(metrics, /^parley_ingress_warmup_seconds \d/m, 'the webhook path warmed up from the image');
         } finally {
           child.kill('SIGTERM');

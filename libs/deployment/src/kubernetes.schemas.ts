@@ -74,7 +74,11 @@ export class KubernetesSchemas {
     }
     if (validate(manifest)) return [];
     // oneOf branches report every branch; keep the errors that say something.
-    return (validate.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if').map((e) => `${kind} ${e.instancePath || '/'}: ${e.message}${e.keyword === 'additionalProperties' ? ` (${String(e.params['additionalProperty'])})` : ''}`);
+    return (validate.errors ?? [])
+      .filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if')
+      .map(
+        (e) => `${kind} ${e.instancePath || '/'}: ${e.message}${e.keyword === 'additionalProperties' ? ` (${String(e.params['additionalProperty'])})` : ''}`,
+      );
   }
 }
 
@@ -93,7 +97,9 @@ function strict(schema: unknown): Schema {
   if (Array.isArray(schema)) return schema.map(strict) as unknown as Schema;
   if (schema === null || typeof schema !== 'object') return schema as Schema;
   const out: Schema = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Schema).map(([name, s]) => [name, strict(s)])) : strict(v);
-  if (out['properties'] && out['additionalProperties'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) out['additionalProperties'] = false;
+  for (const [k, v] of Object.entries(schema))
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Schema).map(([name, s]) => [name, strict(s)])) : strict(v);
+  if (out['properties'] && out['additionalProperties'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true)
+    out['additionalProperties'] = false;
   return out;
 }

@@ -35,16 +35,15 @@ export function classifyConflict(request: AppendRequest, stored: readonly Stored
     }) &&
     (typeof request.expected !== 'number' || first.streamVersion === request.expected + 1) &&
     (request.expected !== 'no_stream' || first.streamVersion === 1);
-  return same ? 'retry' : new EventIdConflictError(request.streamId, stored.map((s) => s.id));
+  return same
+    ? 'retry'
+    : new EventIdConflictError(
+        request.streamId,
+        stored.map((s) => s.id),
+      );
 }
 
-export function toRecorded(
-  streamId: string,
-  event: PreparedEvent,
-  streamVersion: number,
-  position: number,
-  recordedAt: string,
-): RecordedEvent {
+export function toRecorded(streamId: string, event: PreparedEvent, streamVersion: number, position: number, recordedAt: string): RecordedEvent {
   // Written out rather than spread: one object shape for every event, built without a copy loop.
   return {
     id: event.id,

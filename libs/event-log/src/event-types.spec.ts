@@ -28,7 +28,10 @@ describe('event types as readers name them', () => {
   });
 
   it('rejects what is not a type or a family, naming the entry', () => {
-    assert.throws(() => checkTypes(['ok.type', 'Not OK']), (e: unknown) => e instanceof InvalidArgumentError && e.violations[0]!.field === 'types.1');
+    assert.throws(
+      () => checkTypes(['ok.type', 'Not OK']),
+      (e: unknown) => e instanceof InvalidArgumentError && e.violations[0]!.field === 'types.1',
+    );
     assert.throws(() => checkTypes([]), InvalidArgumentError);
     checkTypes(undefined);
     checkTypes(['conversation.', 'agent.presence-changed']);

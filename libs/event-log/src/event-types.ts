@@ -40,5 +40,9 @@ const typesSchema = z
 export function checkTypes(types: EventTypes | undefined): void {
   if (types === undefined) return;
   const parsed = typesSchema.safeParse(types);
-  if (!parsed.success) throw new InvalidArgumentError('invalid readAll', parsed.error.issues.map((i) => ({ field: `types.${i.path.join('.')}`.replace(/\.$/, ''), description: i.message })));
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      'invalid readAll',
+      parsed.error.issues.map((i) => ({ field: `types.${i.path.join('.')}`.replace(/\.$/, ''), description: i.message })),
+    );
 }

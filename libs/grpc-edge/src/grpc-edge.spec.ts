@@ -14,7 +14,13 @@ import { parleyService } from './proto.loader';
 
 const SECRET = 'test-secret-of-at-least-32-bytes-long!!';
 const token = (claims: Record<string, unknown>, secret = SECRET) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-7').setIssuedAt().setExpirationTime('5m').setAudience('parley').sign(new TextEncoder().encode(secret));
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('agent-7')
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .setAudience('parley')
+    .sign(new TextEncoder().encode(secret));
 
 class ConflictError extends ParleyError {
   readonly code = 'SOMETHING_CONFLICTED';
@@ -23,7 +29,9 @@ class ConflictError extends ParleyError {
 
 type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
 function call(client: Client, method: string, request: unknown, metadata = new Metadata()): Promise<unknown> {
-  return new Promise((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, metadata, (e, r) => (e ? reject(e) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    (client as unknown as Record<string, Callable>)[method]!.call(client, request, metadata, (e, r) => (e ? reject(e) : resolve(r))),
+  );
 }
 async function bearer(claims: Record<string, unknown>, secret?: string): Promise<Metadata> {
   const md = new Metadata();
@@ -67,7 +75,9 @@ describe('gRPC edge: auth, errors, reflection, health', () => {
   });
 
   it('serves a call with the tenant and role from the token', async () => {
-    const response = (await call(conversations, 'GetConversation', { conversation_id: 'conv-1' }, await bearer({ tenant: 'brand-a', role: 'agent' }))) as { conversation: { id: string; status: string } };
+    const response = (await call(conversations, 'GetConversation', { conversation_id: 'conv-1' }, await bearer({ tenant: 'brand-a', role: 'agent' }))) as {
+      conversation: { id: string; status: string };
+    };
     assert.equal(response.conversation.id, 'conv-1');
     assert.equal(response.conversation.status, 'CONVERSATION_STATUS_OPEN');
     assert.deepEqual(seen.at(-1), { tenant: 'brand-a', role: 'agent' });
@@ -95,24 +105,37 @@ describe('gRPC edge: auth, errors, reflection, health', () => {
       return true;
     });
     await assert.rejects(call(conversations, 'GetConversation', { conversation_id: 'conflict' }, md), (e: ServiceError) => e.code === status.ABORTED);
-    await assert.rejects(call(conversations, 'GetConversation', { conversation_id: 'boom' }, md), (e: ServiceError) => e.code === status.INTERNAL && !e.details.includes('hunter2'));
+    await assert.rejects(
+      call(conversations, 'GetConversation', { conversation_id: 'boom' }, md),
+      (e: ServiceError) => e.code === status.INTERNAL && !e.details.includes('hunter2'),
+    );
   });
 
   it('answers grpc.health.v1 and lists through server reflection only the services it serves', async () => {
     const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
     const health = new Health(`127.0.0.1:${running.port}`, credentials.createInsecure());
     const checked = await new Promise<{ status: string }>((resolve, reject) =>
-      (health as unknown as Record<string, (r: unknown, cb: (e: unknown, r: unknown) => void) => void>)['check']!.call(health, { service: 'parley.v1.ConversationService' }, (e, r) => (e ? reject(e) : resolve(r as { status: string }))),
+      (health as unknown as Record<string, (r: unknown, cb: (e: unknown, r: unknown) => void) => void>)['check']!.call(
+        health,
+        { service: 'parley.v1.ConversationService' },
+        (e, r) => (e ? reject(e) : resolve(r as { status: string })),
+      ),
     );
     assert.equal(checked.status, 'SERVING');
     health.close();
 
     const reflectionProto = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
-    const pkg = loadPackageDefinition(loadSync(reflectionProto, { keepCase: true })) as unknown as { grpc: { reflection: { v1: { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } } };
+    const pkg = loadPackageDefinition(loadSync(reflectionProto, { keepCase: true })) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client } } };
+    };
     const reflection = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${running.port}`, credentials.createInsecure());
-    const stream = (reflection as unknown as { ServerReflectionInfo: () => NodeJS.ReadWriteStream & { write(m: unknown): void; end(): void } }).ServerReflectionInfo();
+    const stream = (
+      reflection as unknown as { ServerReflectionInfo: () => NodeJS.ReadWriteStream & { write(m: unknown): void; end(): void } }
+    ).ServerReflectionInfo();
     const names = await new Promise<string[]>((resolve, reject) => {
-      stream.on('data', (m: { list_services_response?: { service: { name: string }[] } }) => resolve((m.list_services_response?.service ?? []).map((s) => s.name)));
+      stream.on('data', (m: { list_services_response?: { service: { name: string }[] } }) =>
+        resolve((m.list_services_response?.service ?? []).map((s) => s.name)),
+      );
       stream.on('error', reject);
       stream.write({ list_services: '' });
     });

@@ -16,25 +16,29 @@ const STATUS_BY_CATEGORY: Record<ErrorCategory, status> = {
 
 // google.rpc.Status and google.rpc.BadRequest, as the richer error model defines
 // them, so that any gRPC client library can read the field violations.
-const rpcTypes = protobuf.Root.fromJSON(({
+const rpcTypes = protobuf.Root.fromJSON({
   nested: {
     google: {
       nested: {
         protobuf: { nested: { Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } } } },
         rpc: {
           nested: {
-            Status: { fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 }, details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 } } },
+            Status: {
+              fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 }, details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 } },
+            },
             BadRequest: {
               fields: { field_violations: { rule: 'repeated', type: 'FieldViolation', id: 1 } },
               nested: { FieldViolation: { fields: { field: { type: 'string', id: 1 }, description: { type: 'string', id: 2 } } } },
             },
-            ErrorInfo: { fields: { reason: { type: 'string', id: 1 }, domain: { type: 'string', id: 2 }, metadata: { keyType: 'string', type: 'string', id: 3 } } },
+            ErrorInfo: {
+              fields: { reason: { type: 'string', id: 1 }, domain: { type: 'string', id: 2 }, metadata: { keyType: 'string', type: 'string', id: 3 } },
+            },
           },
         },
       },
     },
   },
-}) as unknown as protobuf.INamespace);
+} as unknown as protobuf.INamespace);
 const StatusType = rpcTypes.lookupType('google.rpc.Status');
 const BadRequestType = rpcTypes.lookupType('google.rpc.BadRequest');
 const ErrorInfoType = rpcTypes.lookupType('google.rpc.ErrorInfo');
@@ -61,7 +65,9 @@ export function toGrpcError(error: unknown): MappedError {
   if (error instanceof InvalidArgumentError) {
     details.push({
       type_url: 'type.googleapis.com/google.rpc.BadRequest',
-      value: BadRequestType.encode(BadRequestType.create({ field_violations: error.violations.map((v) => ({ field: v.field, description: v.description })) })).finish(),
+      value: BadRequestType.encode(
+        BadRequestType.create({ field_violations: error.violations.map((v) => ({ field: v.field, description: v.description })) }),
+      ).finish(),
     });
   }
   metadata.set('grpc-status-details-bin', Buffer.from(StatusType.encode(StatusType.create({ code, message: error.message, details })).finish()));

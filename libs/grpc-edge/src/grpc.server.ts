@@ -50,7 +50,11 @@ export class GrpcEdge {
   ) {
     this.logger = options.logger ?? createLogger('grpc');
     const registry = options.registry ?? defaultRegistry();
-    this.handled = counter(registry, { name: 'parley_grpc_server_handled_total', help: 'gRPC calls completed, by method and status code.', labelNames: ['method', 'code'] as const });
+    this.handled = counter(registry, {
+      name: 'parley_grpc_server_handled_total',
+      help: 'gRPC calls completed, by method and status code.',
+      labelNames: ['method', 'code'] as const,
+    });
     this.seconds = histogram(registry, {
       name: 'parley_grpc_server_handling_seconds',
       help: 'gRPC call latency by method.',
@@ -59,7 +63,11 @@ export class GrpcEdge {
     });
   }
 
-  unary<Req, Res>(method: string, roles: readonly Role[], handler: (request: Req, caller: Caller, metadata: Metadata) => Promise<Res>): handleUnaryCall<Req, Res> {
+  unary<Req, Res>(
+    method: string,
+    roles: readonly Role[],
+    handler: (request: Req, caller: Caller, metadata: Metadata) => Promise<Res>,
+  ): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const started = process.hrtime.bigint();
       void inSpan(`parley.v1/${method}`, 'server', contextFrom(call.metadata.getMap()), async () => {
@@ -110,7 +118,8 @@ export class GrpcEdge {
 
   private fail(method: string, error: unknown, started: bigint) {
     const mapped = toGrpcError(error);
-    if (mapped.internal) this.logger.error({ method, err: error instanceof Error ? { type: error.name, stack: error.stack } : String(error) }, 'internal error');
+    if (mapped.internal)
+      this.logger.error({ method, err: error instanceof Error ? { type: error.name, stack: error.stack } : String(error) }, 'internal error');
     this.done(method, String(mapped.grpc.code), started);
     return mapped.grpc;
   }
@@ -136,7 +145,9 @@ export async function startGrpcServer(options: {
   health.addToServer(server);
   // Reflection lists only what this port serves: a client never discovers a service that answers UNIMPLEMENTED.
   new ReflectionService(reflectionDefinition(), { services: [...options.services.map((s) => s.name), 'grpc.health.v1.Health'] }).addToServer(server);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(options.address, serverCredentials(options.tls), (error, p) => (error ? reject(error) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.address, serverCredentials(options.tls), (error, p) => (error ? reject(error) : resolve(p))),
+  );
   return {
     server,
     port,

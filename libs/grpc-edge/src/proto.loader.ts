@@ -4,7 +4,14 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
 /** Where the public API's .proto files are: shipped inside @parley/contracts. */
 export const PROTO_ROOT = join(dirname(require.resolve('@parley/contracts/package.json')), 'proto');
-export const PROTO_FILES = ['parley/v1/common.proto', 'parley/v1/conversations.proto', 'parley/v1/customers.proto', 'parley/v1/events.proto', 'parley/v1/availability.proto', 'parley/v1/routing.proto'];
+export const PROTO_FILES = [
+  'parley/v1/common.proto',
+  'parley/v1/conversations.proto',
+  'parley/v1/customers.proto',
+  'parley/v1/events.proto',
+  'parley/v1/availability.proto',
+  'parley/v1/routing.proto',
+];
 
 let cached: PackageDefinition | null = null;
 
@@ -14,7 +21,9 @@ export function parleyPackageDefinition(): PackageDefinition {
   return cached;
 }
 
-export function parleyService(name: 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService'): ServiceClientConstructor {
+export function parleyService(
+  name: 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService',
+): ServiceClientConstructor {
   const root = loadPackageDefinition(parleyPackageDefinition()) as unknown as { parley: { v1: GrpcObject } };
   return root.parley.v1[name] as ServiceClientConstructor;
 }
@@ -26,6 +35,9 @@ export function parleyService(name: 'ConversationService' | 'CustomerService' | 
  */
 export function acceptingSerialized(definition: ServiceDefinition): ServiceDefinition {
   return Object.fromEntries(
-    Object.entries(definition).map(([name, method]) => [name, { ...method, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)) }]),
+    Object.entries(definition).map(([name, method]) => [
+      name,
+      { ...method, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)) },
+    ]),
   ) as ServiceDefinition;
 }

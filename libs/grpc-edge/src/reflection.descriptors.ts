@@ -4,7 +4,9 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import descriptor from 'protobufjs/ext/descriptor';
 
 /** Descriptor sets buf builds from the .proto files (scripts/proto-check.sh checks they are current); google-rpc has the error details Parley sends. */
-export const DESCRIPTOR_SETS = ['parley.binpb', 'grpc-health.binpb', 'google-rpc.binpb'].map((file) => join(dirname(require.resolve('@parley/contracts/package.json')), 'descriptors', file));
+export const DESCRIPTOR_SETS = ['parley.binpb', 'grpc-health.binpb', 'google-rpc.binpb'].map((file) =>
+  join(dirname(require.resolve('@parley/contracts/package.json')), 'descriptors', file),
+);
 
 interface FileDescriptorSet {
   file: unknown[];

@@ -15,7 +15,22 @@ function certificates(dir: string) {
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   for (const who of ['server', 'client']) {
     run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', `${who}.key`, '-out', `${who}.csr`);
-    run('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', `${who}.crt`, ...(who === 'server' ? ['-extfile', 'server.ext'] : []));
+    run(
+      'x509',
+      '-req',
+      '-in',
+      `${who}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-out',
+      `${who}.crt`,
+      ...(who === 'server' ? ['-extfile', 'server.ext'] : []),
+    );
   }
   const read = (f: string) => readFileSync(join(dir, f));
   return { ca: read('ca.crt'), clientKey: read('client.key'), clientCert: read('client.crt'), file: (f: string) => join(dir, f) };
@@ -25,7 +40,12 @@ function check(port: number, creds: ChannelCredentials): Promise<string> {
   const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
   const client = new Health(`127.0.0.1:${port}`, creds);
   return new Promise<string>((resolve, reject) =>
-    (client as unknown as Record<string, (r: unknown, o: unknown, cb: (e: Error | null, r?: { status: string }) => void) => void>)['check']!.call(client, { service: '' }, { deadline: Date.now() + 3000 }, (e, r) => (e ? reject(e) : resolve(r!.status))),
+    (client as unknown as Record<string, (r: unknown, o: unknown, cb: (e: Error | null, r?: { status: string }) => void) => void>)['check']!.call(
+      client,
+      { service: '' },
+      { deadline: Date.now() + 3000 },
+      (e, r) => (e ? reject(e) : resolve(r!.status)),
+    ),
   ).finally(() => client.close());
 }
 
@@ -39,7 +59,11 @@ describe('gRPC over TLS and mutual TLS', () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-tls-'));
     certs = certificates(dir);
     tls = await startGrpcServer({ address: '127.0.0.1:0', services: [], tls: { certFile: certs.file('server.crt'), keyFile: certs.file('server.key') } });
-    mtls = await startGrpcServer({ address: '127.0.0.1:0', services: [], tls: { certFile: certs.file('server.crt'), keyFile: certs.file('server.key'), clientCaFile: certs.file('ca.crt') } });
+    mtls = await startGrpcServer({
+      address: '127.0.0.1:0',
+      services: [],
+      tls: { certFile: certs.file('server.crt'), keyFile: certs.file('server.key'), clientCaFile: certs.file('ca.crt') },
+    });
     for (const s of [tls, mtls]) s.health.setStatus('', 'SERVING');
   });
   after(async () => {

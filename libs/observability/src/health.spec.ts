@@ -16,7 +16,10 @@ describe('liveness: background loops that stop getting on', () => {
     relay.beat();
     now += 45_000;
     // The projection: 75 s without progress (failing every try); the relay beat 45 s ago.
-    assert.deepEqual(health.live(), { ok: false, loops: { 'outbox-relay': { ok: true, secondsSinceProgress: 45 }, 'projection:list': { ok: false, secondsSinceProgress: 75 } } });
+    assert.deepEqual(health.live(), {
+      ok: false,
+      loops: { 'outbox-relay': { ok: true, secondsSinceProgress: 45 }, 'projection:list': { ok: false, secondsSinceProgress: 75 } },
+    });
     projection.beat();
     assert.equal(health.live().ok, true);
     health.forgetLoop('projection:list');
@@ -43,7 +46,10 @@ describe('liveness: background loops that stop getting on', () => {
       now = 1_500;
       const stuck = await fetch(`${base}/healthz`);
       assert.equal(stuck.status, 503);
-      assert.deepEqual(await stuck.json(), { status: 'stuck', loops: { 'projection:timeline': { ok: false, secondsSinceProgress: 1.5 }, 'outbox-relay': { ok: false, secondsSinceProgress: 1.5 } } });
+      assert.deepEqual(await stuck.json(), {
+        status: 'stuck',
+        loops: { 'projection:timeline': { ok: false, secondsSinceProgress: 1.5 }, 'outbox-relay': { ok: false, secondsSinceProgress: 1.5 } },
+      });
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /parley_loop_stuck\{loop="projection:timeline"\} 1/);
       assert.match(metrics, /parley_loop_seconds_since_progress\{loop="outbox-relay"\} 1.5/);

@@ -14,10 +14,7 @@ export function histogram<L extends string>(
   return (registry.getSingleMetric(config.name) as Histogram<L> | undefined) ?? new Histogram<L>({ ...config, registers: [registry] });
 }
 
-export function counter<L extends string>(
-  registry: Registry,
-  config: { name: string; help: string; labelNames?: readonly L[] },
-): Counter<L> {
+export function counter<L extends string>(registry: Registry, config: { name: string; help: string; labelNames?: readonly L[] }): Counter<L> {
   return (registry.getSingleMetric(config.name) as Counter<L> | undefined) ?? new Counter<L>({ ...config, registers: [registry] });
 }
 

@@ -39,7 +39,13 @@ export function runService(name: string, start: () => Promise<{ close(): Promise
   start()
     .then((running) => exitGracefullyOnSignals(() => running.close(), { logger }))
     .catch((error: unknown) => {
-      logger.fatal({ err: error instanceof Error ? { name: error.name, message: error.message, details: (error as { details?: () => unknown }).details?.() } : String(error) }, `${name} failed to start`);
+      logger.fatal(
+        {
+          err:
+            error instanceof Error ? { name: error.name, message: error.message, details: (error as { details?: () => unknown }).details?.() } : String(error),
+        },
+        `${name} failed to start`,
+      );
       process.exit(1);
     });
 }

@@ -31,11 +31,22 @@ describe('trace context (W3C, OpenTelemetry API)', () => {
 
   it('writes trace_id, span_id and the log fields into every log line inside, and nothing outside', async () => {
     const lines: Record<string, unknown>[] = [];
-    const capture = createLogger('test', { level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
-    await inSpan('call', 'server', contextFrom({ traceparent: PARENT }), () => withLogFields({ tenant_id: 'brand-a' }, async () => {
-      await Promise.resolve();
-      capture.info('inside');
-    }));
+    const capture = createLogger(
+      'test',
+      { level: 'info' },
+      new Writable({
+        write: (chunk: Buffer, _e, done) => {
+          lines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      }),
+    );
+    await inSpan('call', 'server', contextFrom({ traceparent: PARENT }), () =>
+      withLogFields({ tenant_id: 'brand-a' }, async () => {
+        await Promise.resolve();
+        capture.info('inside');
+      }),
+    );
     capture.info('outside');
     assert.equal(lines[0]!['trace_id'], '4bf92f3577b34da6a3ce929d0e0e4736');
     assert.match(String(lines[0]!['span_id']), /^[0-9a-f]{16}$/);

@@ -25,13 +25,18 @@ const LOG_FIELDS = createContextKey('parley.log-fields');
 /** Runs `fn` in a span that continues `parent` (or starts a trace), with these log fields. */
 export function inSpan<T>(name: string, kind: 'server' | 'consumer' | 'internal', parent: Context, fn: () => T): T {
   installTracing();
-  const span = trace.getTracer('parley').startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : kind === 'consumer' ? SpanKind.CONSUMER : SpanKind.INTERNAL }, parent);
+  const span = trace
+    .getTracer('parley')
+    .startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : kind === 'consumer' ? SpanKind.CONSUMER : SpanKind.INTERNAL }, parent);
   let active = trace.setSpan(parent, span);
   if (!span.isRecording()) {
     // No SDK: make the ids ourselves, so that logs and the next hop still carry a trace.
     const from = trace.getSpanContext(parent);
     const known = from !== undefined && isSpanContextValid(from);
-    active = trace.setSpan(parent, trace.wrapSpanContext({ traceId: known ? from.traceId : hex(16), spanId: hex(8), traceFlags: known ? from.traceFlags : TraceFlags.NONE }));
+    active = trace.setSpan(
+      parent,
+      trace.wrapSpanContext({ traceId: known ? from.traceId : hex(16), spanId: hex(8), traceFlags: known ? from.traceFlags : TraceFlags.NONE }),
+    );
   }
   const result = context.with(active, fn);
   if (result instanceof Promise) return result.finally(() => span.end()) as T;

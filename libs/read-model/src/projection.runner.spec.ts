@@ -31,7 +31,14 @@ describe('projection runner: a projection of some event types', () => {
       assert.ok(runner.caughtUp);
       // The checkpoint is at the head: nothing is handled twice, and what comes next is.
       assert.equal(await runner.catchUp(), 0);
-      await log.append('s-last', [{ type: 'other.thing', tenantId: 't', data: {} }, { type: 'wanted.last', tenantId: 't', data: {} }], 'no_stream');
+      await log.append(
+        's-last',
+        [
+          { type: 'other.thing', tenantId: 't', data: {} },
+          { type: 'wanted.last', tenantId: 't', data: {} },
+        ],
+        'no_stream',
+      );
       assert.equal(await runner.catchUp(), 1);
       assert.deepEqual(handled.at(-1), 'wanted.last@302');
     } finally {
@@ -69,14 +76,27 @@ describe('projection runner: one event that always fails', () => {
       assert.equal(tries, 3, 'tried three times');
       assert.ok(runner.caughtUp);
       const parked = await runner.parked();
-      assert.deepEqual(parked.map((p) => [p.streamId, p.type, p.reason, p.attempts, p.retryRequested]), [['s-2', 'thing.happened', 'RangeError: value out of range for this read model', 3, false]]);
-      assert.deepEqual((await listParked(store)).map((p) => p.eventId), [parked[0]!.eventId]);
-      assert.deepEqual((await registry.getSingleMetric('parley_projection_parked_total')!.get()).values.map((v) => v.value), [1]);
+      assert.deepEqual(
+        parked.map((p) => [p.streamId, p.type, p.reason, p.attempts, p.retryRequested]),
+        [['s-2', 'thing.happened', 'RangeError: value out of range for this read model', 3, false]],
+      );
+      assert.deepEqual(
+        (await listParked(store)).map((p) => p.eventId),
+        [parked[0]!.eventId],
+      );
+      assert.deepEqual(
+        (await registry.getSingleMetric('parley_projection_parked_total')!.get()).values.map((v) => v.value),
+        [1],
+      );
       // The cause is mended; the operator asks for another try (`npm run parked -- retry`), the running projection applies it.
       poisoned = false;
       assert.equal(await requestRetry(store, [parked[0]!.id]), 1);
       runner.start();
-      await waitFor(() => runner.parked(), (p) => p.length === 0, { what: 'the parked event applied' });
+      await waitFor(
+        () => runner.parked(),
+        (p) => p.length === 0,
+        { what: 'the parked event applied' },
+      );
       assert.deepEqual(handled, [0, 1, 3, 4, 2]);
       await runner.stop();
     } finally {
@@ -113,7 +133,11 @@ describe('projection runner: retrying a parked event through a shared tail of so
       poisoned = false;
       await requestRetry(store);
       runner.start();
-      await waitFor(() => runner.parked(), (p) => p.length === 0, { what: 'the parked event applied' });
+      await waitFor(
+        () => runner.parked(),
+        (p) => p.length === 0,
+        { what: 'the parked event applied' },
+      );
       assert.equal(handled.at(-1), 0);
     } finally {
       await runner.stop();

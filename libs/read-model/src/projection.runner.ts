@@ -97,9 +97,21 @@ export class ProjectionRunner {
   ) {
     this.logger = options.logger ?? createLogger('projection');
     const registry = options.registry ?? defaultRegistry();
-    this.position = gauge(registry, { name: 'parley_projection_checkpoint_position', help: 'Last log position a projection has applied.', labelNames: ['projection'] as const });
-    this.parkedTotal = counter(registry, { name: 'parley_projection_parked_total', help: 'Events a projection could not apply after its attempts and parked, so that the rest flows on.', labelNames: ['projection'] as const });
-    this.lag = gauge(registry, { name: 'parley_projection_lag_seconds', help: 'Age of the last event a projection applied while more may follow; 0 once it has read up to the head of the log.', labelNames: ['projection'] as const });
+    this.position = gauge(registry, {
+      name: 'parley_projection_checkpoint_position',
+      help: 'Last log position a projection has applied.',
+      labelNames: ['projection'] as const,
+    });
+    this.parkedTotal = counter(registry, {
+      name: 'parley_projection_parked_total',
+      help: 'Events a projection could not apply after its attempts and parked, so that the rest flows on.',
+      labelNames: ['projection'] as const,
+    });
+    this.lag = gauge(registry, {
+      name: 'parley_projection_lag_seconds',
+      help: 'Age of the last event a projection applied while more may follow; 0 once it has read up to the head of the log.',
+      labelNames: ['projection'] as const,
+    });
   }
 
   /** Whether the live generation has once read up to the head of the log since this runner was made (readiness). */
@@ -165,7 +177,11 @@ export class ProjectionRunner {
     return { generation: next, applied };
   }
 
-  private async applyUntilCaughtUp(generation: number, stop: () => boolean, onProgress?: (position: number, applied: number) => void | Promise<void>): Promise<number> {
+  private async applyUntilCaughtUp(
+    generation: number,
+    stop: () => boolean,
+    onProgress?: (position: number, applied: number) => void | Promise<void>,
+  ): Promise<number> {
     const { log, store, projection } = this.options;
     const id = checkpointId(projection.name, generation);
     let checkpoint = (await store.get<CheckpointDoc>(STATE_TABLE, id))?.position ?? 0;
@@ -236,10 +252,16 @@ export class ProjectionRunner {
             retryRequested: false,
           } satisfies ParkedEvent);
           this.parkedTotal.inc({ projection: projection.name });
-          this.logger.error({ projection: projection.name, eventId: event.id, type: event.type, position: event.position, attempts: attempt, reason: describe(error) }, 'event parked: the projection goes on without it');
+          this.logger.error(
+            { projection: projection.name, eventId: event.id, type: event.type, position: event.position, attempts: attempt, reason: describe(error) },
+            'event parked: the projection goes on without it',
+          );
           return;
         }
-        this.logger.warn({ projection: projection.name, eventId: event.id, type: event.type, attempt, reason: describe(error) }, 'projection failed on an event; trying again');
+        this.logger.warn(
+          { projection: projection.name, eventId: event.id, type: event.type, attempt, reason: describe(error) },
+          'projection failed on an event; trying again',
+        );
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2000)));
       }
     }
@@ -247,7 +269,13 @@ export class ProjectionRunner {
 
   /** This projection's parked events, oldest first. */
   async parked(limit = 100): Promise<readonly ParkedEvent[]> {
-    return (await this.options.store.find<ParkedEvent>(PARKED_TABLE, { where: { projection: this.options.projection.name }, orderBy: { field: 'position', direction: 'asc' }, limit })).documents;
+    return (
+      await this.options.store.find<ParkedEvent>(PARKED_TABLE, {
+        where: { projection: this.options.projection.name },
+        orderBy: { field: 'position', direction: 'asc' },
+        limit,
+      })
+    ).documents;
   }
 
   /** Applies again the parked events an operator asked to retry (at most every retryCheckMs); returns how many now went through. */
@@ -256,7 +284,13 @@ export class ProjectionRunner {
     if (now - this.lastRetryCheck < (this.options.retryCheckMs ?? 5000)) return 0;
     this.lastRetryCheck = now;
     const { store, projection, log } = this.options;
-    const asked = (await store.find<ParkedEvent>(PARKED_TABLE, { where: { projection: projection.name, retryRequested: true }, orderBy: { field: 'position', direction: 'asc' }, limit: 100 })).documents;
+    const asked = (
+      await store.find<ParkedEvent>(PARKED_TABLE, {
+        where: { projection: projection.name, retryRequested: true },
+        orderBy: { field: 'position', direction: 'asc' },
+        limit: 100,
+      })
+    ).documents;
     const generation = await this.activeGeneration();
     const tables: ProjectionTables = { table: (name) => physical(name, generation) };
     let done = 0;
@@ -284,7 +318,11 @@ export class ProjectionRunner {
 export async function requestRetry(store: ReadModelStore, ids?: readonly string[]): Promise<number> {
   let asked = 0;
   for (;;) {
-    const page = await store.find<ParkedEvent>(PARKED_TABLE, { where: { retryRequested: false }, orderBy: { field: 'position', direction: 'asc' }, limit: 500 });
+    const page = await store.find<ParkedEvent>(PARKED_TABLE, {
+      where: { retryRequested: false },
+      orderBy: { field: 'position', direction: 'asc' },
+      limit: 500,
+    });
     const wanted = page.documents.filter((row) => !ids || ids.includes(row.id) || ids.includes(row.eventId));
     for (const row of wanted) await store.upsert(PARKED_TABLE, { ...row, retryRequested: true });
     asked += wanted.length;

@@ -13,7 +13,9 @@ export interface AgentView {
   readonly loadElsewhere: Readonly<Record<WorkKind, number>>;
 }
 
-export type EscalationStep = { readonly afterSeconds: number; readonly action: 'widen-skills' } | { readonly afterSeconds: number; readonly action: 'overflow'; readonly toQueueId: string };
+export type EscalationStep =
+  | { readonly afterSeconds: number; readonly action: 'widen-skills' }
+  | { readonly afterSeconds: number; readonly action: 'overflow'; readonly toQueueId: string };
 
 export interface QueuePolicy {
   readonly strategy: 'longest-idle' | 'least-busy' | 'round-robin';
@@ -26,14 +28,31 @@ export interface QueuePolicy {
 }
 
 export type RoutingCommand =
-  | { type: 'Enqueue'; conversationId: string; kind: WorkKind; priority: number; skills: string[]; preferredAgentId?: string; reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow'; at: string }
+  | {
+      type: 'Enqueue';
+      conversationId: string;
+      kind: WorkKind;
+      priority: number;
+      skills: string[];
+      preferredAgentId?: string;
+      reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow';
+      at: string;
+    }
   /** Offers what can be offered now; offer ids come with the command (the decider has no randomness). `languages`: at least one of them, if any. */
   | { type: 'Dispatch'; agents: readonly AgentView[]; policy: QueuePolicy; offerIds: readonly string[]; languages?: readonly string[]; at: string }
   | { type: 'Accept'; offerId: string; agentId: string; at: string }
   | { type: 'Decline'; offerId: string; agentId: string; at: string }
   | { type: 'Expire'; at: string }
   | { type: 'Pick'; conversationId: string; agent: AgentView; at: string }
-  | { type: 'Transfer'; conversationId: string; to: { kind: 'agent'; agentId: string } | { kind: 'queue'; queueId: string }; mode: 'warm' | 'cold'; offerId: string; policy: QueuePolicy; at: string }
+  | {
+      type: 'Transfer';
+      conversationId: string;
+      to: { kind: 'agent'; agentId: string } | { kind: 'queue'; queueId: string };
+      mode: 'warm' | 'cold';
+      offerId: string;
+      policy: QueuePolicy;
+      at: string;
+    }
   | { type: 'AgentOffline'; agentId: string; policy: QueuePolicy; at: string }
   | { type: 'Release'; conversationId: string; agentId: string; reason: 'transferred' | 'resolved'; at: string }
   | { type: 'Resolve'; conversationId: string; at: string };
@@ -45,7 +64,9 @@ const plus = (at: string, s: number) => new Date(Date.parse(at) + s * 1000).toIS
 /** The agent's work of a kind: elsewhere, owned here, and offered here (an offer holds its slot). */
 function load(state: RoutingState, agent: AgentView, kind: WorkKind): number {
   const owned = Object.values(state.assigned).filter((a) => a.agentId === agent.agentId && a.kind === kind).length;
-  const offered = state.offers.filter((o) => o.agentId === agent.agentId && (state.kinds[o.conversationId] ?? 'messaging') === kind && o.transferFromAgentId === null).length;
+  const offered = state.offers.filter(
+    (o) => o.agentId === agent.agentId && (state.kinds[o.conversationId] ?? 'messaging') === kind && o.transferFromAgentId === null,
+  ).length;
   return agent.loadElsewhere[kind] + owned + offered;
 }
 
@@ -87,7 +108,10 @@ function dispatch(state0: RoutingState, command: Extract<RoutingCommand, { type:
     const escalated: Emit =
       step.action === 'overflow'
         ? [
-            { type: 'routing.escalated', data: { conversationId: w.conversationId, step: w.escalationStep + 1, action: 'overflow', toQueueId: step.toQueueId, at } },
+            {
+              type: 'routing.escalated',
+              data: { conversationId: w.conversationId, step: w.escalationStep + 1, action: 'overflow', toQueueId: step.toQueueId, at },
+            },
             { type: 'routing.left', data: { conversationId: w.conversationId, reason: 'overflow', toQueueId: step.toQueueId, at } },
           ]
         : [{ type: 'routing.escalated', data: { conversationId: w.conversationId, step: w.escalationStep + 1, action: 'widen-skills', at } }];
@@ -110,12 +134,18 @@ function dispatch(state0: RoutingState, command: Extract<RoutingCommand, { type:
       (sticky === null || a.agentId === sticky) &&
       load.get(a.agentId)![w.kind] < a.capacity[w.kind] &&
       !excluded.has(a.agentId) &&
-      (w.skillsWidened || (w.skills.every((s) => a.skills.includes(s)) && (!command.languages?.length || command.languages.some((l) => a.languages?.includes(l)))));
+      (w.skillsWidened ||
+        (w.skills.every((s) => a.skills.includes(s)) && (!command.languages?.length || command.languages.some((l) => a.languages?.includes(l)))));
     const excludedNow = new Set(w.excluded);
     const fits = (a: AgentView) => fitsIgnoring(a, excludedNow);
     const choose = (eligible: (a: AgentView) => boolean): AgentView | null => {
-      if (policy.strategy === 'round-robin') return byId.find((a) => (lastAgentId === null || a.agentId > lastAgentId) && eligible(a)) ?? byId.find(eligible) ?? null;
-      const key = (a: AgentView): [number, string, string] => [policy.strategy === 'least-busy' ? load.get(a.agentId)![w.kind] / a.capacity[w.kind] : 0, idle.get(a.agentId)!, a.agentId];
+      if (policy.strategy === 'round-robin')
+        return byId.find((a) => (lastAgentId === null || a.agentId > lastAgentId) && eligible(a)) ?? byId.find(eligible) ?? null;
+      const key = (a: AgentView): [number, string, string] => [
+        policy.strategy === 'least-busy' ? load.get(a.agentId)![w.kind] / a.capacity[w.kind] : 0,
+        idle.get(a.agentId)!,
+        a.agentId,
+      ];
       let chosen: AgentView | null = null;
       let bestKey: [number, string, string] | null = null;
       for (const a of command.agents) {
@@ -146,7 +176,10 @@ function dispatch(state0: RoutingState, command: Extract<RoutingCommand, { type:
     idle.set(best.agentId, at);
     load.get(best.agentId)![w.kind]++;
     offered.add(w.conversationId);
-    events.push({ type: 'routing.offered', data: { conversationId: w.conversationId, offerId, agentId: best.agentId, expiresAt: plus(at, policy.offerTimeoutSeconds), at } });
+    events.push({
+      type: 'routing.offered',
+      data: { conversationId: w.conversationId, offerId, agentId: best.agentId, expiresAt: plus(at, policy.offerTimeoutSeconds), at },
+    });
   }
   return events;
 }
@@ -155,7 +188,20 @@ export function decide(command: RoutingCommand, state: RoutingState): Emit {
   switch (command.type) {
     case 'Enqueue':
       if (state.waiting.some((w) => w.conversationId === command.conversationId) || state.assigned[command.conversationId]) return [];
-      return [{ type: 'routing.enqueued', data: { conversationId: command.conversationId, kind: command.kind, priority: command.priority, skills: command.skills, ...(command.preferredAgentId ? { preferredAgentId: command.preferredAgentId } : {}), reason: command.reason, at: command.at } }];
+      return [
+        {
+          type: 'routing.enqueued',
+          data: {
+            conversationId: command.conversationId,
+            kind: command.kind,
+            priority: command.priority,
+            skills: command.skills,
+            ...(command.preferredAgentId ? { preferredAgentId: command.preferredAgentId } : {}),
+            reason: command.reason,
+            at: command.at,
+          },
+        },
+      ];
     case 'Dispatch':
       return dispatch(state, command);
     case 'Accept': {
@@ -163,21 +209,40 @@ export function decide(command: RoutingCommand, state: RoutingState): Emit {
       if (!offer || Date.parse(command.at) > Date.parse(offer.expiresAt)) throw new OfferNotFoundError(command.offerId);
       if (offer.transferFromAgentId) {
         return [
-          { type: 'routing.released', data: { conversationId: offer.conversationId, agentId: offer.transferFromAgentId, reason: 'transferred', at: command.at } },
-          { type: 'routing.assigned', data: { conversationId: offer.conversationId, agentId: command.agentId, offerId: offer.offerId, by: 'transfer', at: command.at } },
+          {
+            type: 'routing.released',
+            data: { conversationId: offer.conversationId, agentId: offer.transferFromAgentId, reason: 'transferred', at: command.at },
+          },
+          {
+            type: 'routing.assigned',
+            data: { conversationId: offer.conversationId, agentId: command.agentId, offerId: offer.offerId, by: 'transfer', at: command.at },
+          },
         ];
       }
-      return [{ type: 'routing.assigned', data: { conversationId: offer.conversationId, agentId: command.agentId, offerId: offer.offerId, by: 'accept', at: command.at } }];
+      return [
+        {
+          type: 'routing.assigned',
+          data: { conversationId: offer.conversationId, agentId: command.agentId, offerId: offer.offerId, by: 'accept', at: command.at },
+        },
+      ];
     }
     case 'Decline': {
       const offer = state.offers.find((o) => o.offerId === command.offerId && o.agentId === command.agentId);
       if (!offer) return [];
-      return [{ type: 'routing.offer-declined', data: { conversationId: offer.conversationId, offerId: offer.offerId, agentId: offer.agentId, reason: 'declined', at: command.at } }];
+      return [
+        {
+          type: 'routing.offer-declined',
+          data: { conversationId: offer.conversationId, offerId: offer.offerId, agentId: offer.agentId, reason: 'declined', at: command.at },
+        },
+      ];
     }
     case 'Expire':
       return state.offers
         .filter((o) => Date.parse(o.expiresAt) <= Date.parse(command.at))
-        .map((o) => ({ type: 'routing.offer-declined' as const, data: { conversationId: o.conversationId, offerId: o.offerId, agentId: o.agentId, reason: 'timed-out' as const, at: command.at } }));
+        .map((o) => ({
+          type: 'routing.offer-declined' as const,
+          data: { conversationId: o.conversationId, offerId: o.offerId, agentId: o.agentId, reason: 'timed-out' as const, at: command.at },
+        }));
     case 'Pick': {
       const waiting = state.waiting.find((w) => w.conversationId === command.conversationId);
       if (!waiting) throw new NotInQueueError(command.conversationId);
@@ -191,23 +256,56 @@ export function decide(command: RoutingCommand, state: RoutingState): Emit {
       if (command.to.kind === 'queue') {
         // The target queue takes it from here; warm: the agent keeps it until someone there accepts.
         return [
-          ...(command.mode === 'cold' ? [{ type: 'routing.released' as const, data: { conversationId: command.conversationId, agentId: owner.agentId, reason: 'transferred' as const, at: command.at } }] : []),
+          ...(command.mode === 'cold'
+            ? [
+                {
+                  type: 'routing.released' as const,
+                  data: { conversationId: command.conversationId, agentId: owner.agentId, reason: 'transferred' as const, at: command.at },
+                },
+              ]
+            : []),
           { type: 'routing.left', data: { conversationId: command.conversationId, reason: 'transferred', toQueueId: command.to.queueId, at: command.at } },
         ];
       }
       if (command.mode === 'warm') {
-        return [{ type: 'routing.offered', data: { conversationId: command.conversationId, offerId: command.offerId, agentId: command.to.agentId, expiresAt: plus(command.at, command.policy.offerTimeoutSeconds), transferFromAgentId: owner.agentId, at: command.at } }];
+        return [
+          {
+            type: 'routing.offered',
+            data: {
+              conversationId: command.conversationId,
+              offerId: command.offerId,
+              agentId: command.to.agentId,
+              expiresAt: plus(command.at, command.policy.offerTimeoutSeconds),
+              transferFromAgentId: owner.agentId,
+              at: command.at,
+            },
+          },
+        ];
       }
       // Cold: back in the queue, waiting first for the agent it was sent to.
       return [
         { type: 'routing.released', data: { conversationId: command.conversationId, agentId: owner.agentId, reason: 'transferred', at: command.at } },
-        { type: 'routing.enqueued', data: { conversationId: command.conversationId, kind, priority: 10, skills: [], preferredAgentId: command.to.agentId, reason: 'transferred', at: command.at } },
+        {
+          type: 'routing.enqueued',
+          data: {
+            conversationId: command.conversationId,
+            kind,
+            priority: 10,
+            skills: [],
+            preferredAgentId: command.to.agentId,
+            reason: 'transferred',
+            at: command.at,
+          },
+        },
       ];
     }
     case 'AgentOffline': {
       const events: Emit = state.offers
         .filter((o) => o.agentId === command.agentId)
-        .map((o) => ({ type: 'routing.offer-declined' as const, data: { conversationId: o.conversationId, offerId: o.offerId, agentId: o.agentId, reason: 'agent-offline' as const, at: command.at } }));
+        .map((o) => ({
+          type: 'routing.offer-declined' as const,
+          data: { conversationId: o.conversationId, offerId: o.offerId, agentId: o.agentId, reason: 'agent-offline' as const, at: command.at },
+        }));
       if (!command.policy.requeueLiveOnOffline) return events;
       for (const [conversationId, a] of Object.entries(state.assigned)) {
         if (a.agentId !== command.agentId || a.kind !== 'live') continue;
@@ -218,11 +316,16 @@ export function decide(command: RoutingCommand, state: RoutingState): Emit {
       return events;
     }
     case 'Release':
-      return state.assigned[command.conversationId]?.agentId === command.agentId ? [{ type: 'routing.released', data: { conversationId: command.conversationId, agentId: command.agentId, reason: command.reason, at: command.at } }] : [];
+      return state.assigned[command.conversationId]?.agentId === command.agentId
+        ? [{ type: 'routing.released', data: { conversationId: command.conversationId, agentId: command.agentId, reason: command.reason, at: command.at } }]
+        : [];
     case 'Resolve': {
       const owner = state.assigned[command.conversationId];
-      if (owner) return [{ type: 'routing.released', data: { conversationId: command.conversationId, agentId: owner.agentId, reason: 'resolved', at: command.at } }];
-      return state.waiting.some((w) => w.conversationId === command.conversationId) ? [{ type: 'routing.left', data: { conversationId: command.conversationId, reason: 'resolved', at: command.at } }] : [];
+      if (owner)
+        return [{ type: 'routing.released', data: { conversationId: command.conversationId, agentId: owner.agentId, reason: 'resolved', at: command.at } }];
+      return state.waiting.some((w) => w.conversationId === command.conversationId)
+        ? [{ type: 'routing.left', data: { conversationId: command.conversationId, reason: 'resolved', at: command.at } }]
+        : [];
     }
   }
 }

@@ -54,19 +54,53 @@ export function evolve(state: RoutingState, event: RoutingEvent): RoutingState {
     case 'routing.enqueued':
       return {
         ...state,
-        waiting: [...without(state.waiting, event.data.conversationId), { conversationId: event.data.conversationId, kind: event.data.kind, priority: event.data.priority, skills: event.data.skills, preferredAgentId: event.data.preferredAgentId ?? null, enqueuedAt: event.data.at, excluded: [], round: 1, lastExcludedAt: null, escalationStep: 0, skillsWidened: false }],
+        waiting: [
+          ...without(state.waiting, event.data.conversationId),
+          {
+            conversationId: event.data.conversationId,
+            kind: event.data.kind,
+            priority: event.data.priority,
+            skills: event.data.skills,
+            preferredAgentId: event.data.preferredAgentId ?? null,
+            enqueuedAt: event.data.at,
+            excluded: [],
+            round: 1,
+            lastExcludedAt: null,
+            escalationStep: 0,
+            skillsWidened: false,
+          },
+        ],
         kinds: { ...state.kinds, [event.data.conversationId]: event.data.kind },
       };
     case 'routing.offered':
-      return { ...state, offers: [...state.offers, { offerId: event.data.offerId, conversationId: event.data.conversationId, agentId: event.data.agentId, expiresAt: event.data.expiresAt, transferFromAgentId: event.data.transferFromAgentId ?? null }] };
+      return {
+        ...state,
+        offers: [
+          ...state.offers,
+          {
+            offerId: event.data.offerId,
+            conversationId: event.data.conversationId,
+            agentId: event.data.agentId,
+            expiresAt: event.data.expiresAt,
+            transferFromAgentId: event.data.transferFromAgentId ?? null,
+          },
+        ],
+      };
     case 'routing.offer-declined':
       return {
         ...state,
         offers: state.offers.filter((o) => o.offerId !== event.data.offerId),
-        waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, excluded: [...w.excluded, event.data.agentId], lastExcludedAt: event.data.at } : w)),
+        waiting: state.waiting.map((w) =>
+          w.conversationId === event.data.conversationId ? { ...w, excluded: [...w.excluded, event.data.agentId], lastExcludedAt: event.data.at } : w,
+        ),
       };
     case 'routing.round-started':
-      return { ...state, waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, excluded: [], round: event.data.round, lastExcludedAt: null } : w)) };
+      return {
+        ...state,
+        waiting: state.waiting.map((w) =>
+          w.conversationId === event.data.conversationId ? { ...w, excluded: [], round: event.data.round, lastExcludedAt: null } : w,
+        ),
+      };
     case 'routing.assigned': {
       const kind = state.kinds[event.data.conversationId] ?? 'messaging';
       return {
@@ -83,12 +117,18 @@ export function evolve(state: RoutingState, event: RoutingEvent): RoutingState {
       return { ...state, assigned: state.assigned[event.data.conversationId]?.agentId === event.data.agentId ? assigned : state.assigned };
     }
     case 'routing.escalated':
-      return { ...state, waiting: state.waiting.map((w) => (w.conversationId === event.data.conversationId ? { ...w, escalationStep: event.data.step, skillsWidened: w.skillsWidened || event.data.action === 'widen-skills' } : w)) };
+      return {
+        ...state,
+        waiting: state.waiting.map((w) =>
+          w.conversationId === event.data.conversationId
+            ? { ...w, escalationStep: event.data.step, skillsWidened: w.skillsWidened || event.data.action === 'widen-skills' }
+            : w,
+        ),
+      };
     case 'routing.left':
       return { ...state, waiting: without(state.waiting, d.conversationId), offers: state.offers.filter((o) => o.conversationId !== d.conversationId) };
   }
 }
-
 
 /**
  * Many events in one pass: the state is copied once and the copy changed in
@@ -111,13 +151,31 @@ export function evolveAll(state: RoutingState, events: readonly RoutingEvent[]):
       case 'routing.enqueued': {
         const d = event.data;
         waiting.delete(d.conversationId);
-        waiting.set(d.conversationId, { conversationId: d.conversationId, kind: d.kind, priority: d.priority, skills: d.skills, preferredAgentId: d.preferredAgentId ?? null, enqueuedAt: d.at, excluded: [], round: 1, lastExcludedAt: null, escalationStep: 0, skillsWidened: false });
+        waiting.set(d.conversationId, {
+          conversationId: d.conversationId,
+          kind: d.kind,
+          priority: d.priority,
+          skills: d.skills,
+          preferredAgentId: d.preferredAgentId ?? null,
+          enqueuedAt: d.at,
+          excluded: [],
+          round: 1,
+          lastExcludedAt: null,
+          escalationStep: 0,
+          skillsWidened: false,
+        });
         kinds[d.conversationId] = d.kind;
         break;
       }
       case 'routing.offered': {
         const d = event.data;
-        offers.set(d.offerId, { offerId: d.offerId, conversationId: d.conversationId, agentId: d.agentId, expiresAt: d.expiresAt, transferFromAgentId: d.transferFromAgentId ?? null });
+        offers.set(d.offerId, {
+          offerId: d.offerId,
+          conversationId: d.conversationId,
+          agentId: d.agentId,
+          expiresAt: d.expiresAt,
+          transferFromAgentId: d.transferFromAgentId ?? null,
+        });
         break;
       }
       case 'routing.offer-declined': {

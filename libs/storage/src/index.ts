@@ -5,7 +5,16 @@ import { InvalidArgumentError } from '@parley/errors';
 import { dirname } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { personalFieldsOf } from '@parley/contracts';
-import { EncryptingEventLog, KeyWrapper, MongoEventLog, MongoSubjectKeyStore, SqliteEventLog, SqliteSubjectKeyStore, type EventLog, type SubjectKeyStore } from '@parley/event-log';
+import {
+  EncryptingEventLog,
+  KeyWrapper,
+  MongoEventLog,
+  MongoSubjectKeyStore,
+  SqliteEventLog,
+  SqliteSubjectKeyStore,
+  type EventLog,
+  type SubjectKeyStore,
+} from '@parley/event-log';
 import type { Registry } from '@parley/observability';
 import { MongoReadModelStore, SqliteReadModelStore, type ReadModelStore } from '@parley/read-model';
 
@@ -39,7 +48,17 @@ export async function openStorage(config: StorageConfig, registry: Registry): Pr
     const client = await MongoClient.connect(config.PARLEY_MONGO_URL);
     const db = client.db(config.PARLEY_MONGO_DATABASE);
     const keys = new MongoSubjectKeyStore(db, wrapper);
-    return { log: new EncryptingEventLog(raw, keys, personalFieldsOf), raw, keys, readModels: new MongoReadModelStore(db), masterKey, close: async () => { await raw.close(); await client.close(); } };
+    return {
+      log: new EncryptingEventLog(raw, keys, personalFieldsOf),
+      raw,
+      keys,
+      readModels: new MongoReadModelStore(db),
+      masterKey,
+      close: async () => {
+        await raw.close();
+        await client.close();
+      },
+    };
   }
   mkdirSync(dirname(config.PARLEY_SQLITE_FILE), { recursive: true });
   // One connection for the log, the keys and the read models (see SqliteEventLogOptions.database).
@@ -47,7 +66,16 @@ export async function openStorage(config: StorageConfig, registry: Registry): Pr
   const raw = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, database, registry });
   const keys = new SqliteSubjectKeyStore(database, wrapper);
   const readModels = new SqliteReadModelStore(database);
-  return { log: new EncryptingEventLog(raw, keys, personalFieldsOf), raw, keys, readModels, masterKey, close: async () => { await raw.close(); } };
+  return {
+    log: new EncryptingEventLog(raw, keys, personalFieldsOf),
+    raw,
+    keys,
+    readModels,
+    masterKey,
+    close: async () => {
+      await raw.close();
+    },
+  };
 }
 
 /** The storage settings every service reads, as zod fields: one definition, documented once. */
@@ -63,8 +91,13 @@ export const STORAGE_SETTINGS = {
 /** Reads a service's settings from the environment; every problem is named at once. */
 export function parseSettings<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new InvalidArgumentError('invalid configuration', parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })));
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      'invalid configuration',
+      parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })),
+    );
   const data = parsed.data as z.infer<S> & Partial<StorageConfig>;
-  if (data.PARLEY_STORE === 'mongo' && !data.PARLEY_MONGO_URL) throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);
+  if (data.PARLEY_STORE === 'mongo' && !data.PARLEY_MONGO_URL)
+    throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);
   return parsed.data;
 }

@@ -54,6 +54,9 @@ export async function promtoolProblems(exposition: string): Promise<string[]> {
     child.once('error', reject);
     child.once('exit', resolve);
   });
-  const problems = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  const problems = out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return code === 0 && problems.length === 0 ? [] : problems.length ? problems : [`promtool exited with ${code}`];
 }

@@ -27,7 +27,16 @@ function cloudEvent(type: string, data: Record<string, unknown>, key: string) {
   return {
     key,
     value: JSON.stringify(data),
-    headers: { 'content-type': 'application/json', ce_specversion: '1.0', ce_id: randomUUID(), ce_source: 'urn:sample:sms-gateway', ce_type: type, ce_time: new Date().toISOString(), ce_schemaversion: '1', ce_tenantid: tenantId },
+    headers: {
+      'content-type': 'application/json',
+      ce_specversion: '1.0',
+      ce_id: randomUUID(),
+      ce_source: 'urn:sample:sms-gateway',
+      ce_type: type,
+      ce_time: new Date().toISOString(),
+      ce_schemaversion: '1',
+      ce_tenantid: tenantId,
+    },
   };
 }
 
@@ -37,11 +46,29 @@ async function main(): Promise<void> {
   await consumer.subscribe({ topic: 'parley.channel.outbound.sms', fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      const reply = JSON.parse(message.value?.toString() ?? '{}') as { tenantId: string; messageId: string; recipient: { kind: string; id: string }; text?: string };
+      const reply = JSON.parse(message.value?.toString() ?? '{}') as {
+        tenantId: string;
+        messageId: string;
+        recipient: { kind: string; id: string };
+        text?: string;
+      };
       process.stdout.write(`${JSON.stringify({ sent: { to: reply.recipient.id, text: reply.text ?? '', messageId: reply.messageId } })}\n`);
       await producer.send({
         topic: 'parley.channel.inbound',
-        messages: [cloudEvent('parley.channel.receipt', { tenantId: reply.tenantId, channel: 'sms', identity: reply.recipient, status: 'delivered', messageId: reply.messageId, at: new Date().toISOString() }, `${reply.tenantId}:sms:${reply.recipient.id}`)],
+        messages: [
+          cloudEvent(
+            'parley.channel.receipt',
+            {
+              tenantId: reply.tenantId,
+              channel: 'sms',
+              identity: reply.recipient,
+              status: 'delivered',
+              messageId: reply.messageId,
+              at: new Date().toISOString(),
+            },
+            `${reply.tenantId}:sms:${reply.recipient.id}`,
+          ),
+        ],
       });
     },
   });
@@ -56,7 +83,21 @@ async function main(): Promise<void> {
           const sms = JSON.parse(body) as { from: string; text: string; id: string };
           await producer.send({
             topic: 'parley.channel.inbound',
-            messages: [cloudEvent('parley.channel.message-received', { tenantId, channel: 'sms', identity: { kind: 'sms', id: sms.from }, channelMessageId: sms.id, text: sms.text, attachments: [], at: new Date().toISOString() }, `${tenantId}:sms:${sms.from}`)],
+            messages: [
+              cloudEvent(
+                'parley.channel.message-received',
+                {
+                  tenantId,
+                  channel: 'sms',
+                  identity: { kind: 'sms', id: sms.from },
+                  channelMessageId: sms.id,
+                  text: sms.text,
+                  attachments: [],
+                  at: new Date().toISOString(),
+                },
+                `${tenantId}:sms:${sms.from}`,
+              ),
+            ],
           });
           res.writeHead(204).end();
         } catch {

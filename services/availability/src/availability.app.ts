@@ -17,7 +17,10 @@ export interface RunningAvailability {
 }
 
 /** The availability service: its state rebuilt from the log at start, then following it. */
-export async function startAvailability(config: AvailabilityConfig, options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage; composed?: boolean } = {}): Promise<RunningAvailability> {
+export async function startAvailability(
+  config: AvailabilityConfig,
+  options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage; composed?: boolean } = {},
+): Promise<RunningAvailability> {
   const logger = createLogger('availability');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
@@ -34,40 +37,68 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
   // Composed with the others in one process (npm start), the composition relays the
   // log to its own bus: a second relay here would mark events published on Kafka
   // that the composition's bus then never carries.
-  const bus = !options.composed && config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger }) : null;
+  const bus =
+    !options.composed && config.PARLEY_KAFKA_BROKERS
+      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger })
+      : null;
   // Every topic the relay may publish to exists before it starts: brokers usually refuse to create topics on the fly.
   if (bus) await bus.ensureTopics(STREAM_CATEGORIES.map((c) => ({ name: eventsTopic(c), partitions: 12 })));
-  const relay = bus ? new OutboxRelay({ log: storage.raw, bus, logger, registry, progress: health.loop('availability:outbox-relay'), sweepIntervalMs: 200, sweepAgeMs: 0 }) : null;
+  const relay = bus
+    ? new OutboxRelay({ log: storage.raw, bus, logger, registry, progress: health.loop('availability:outbox-relay'), sweepIntervalMs: 200, sweepAgeMs: 0 })
+    : null;
   relay?.start();
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
-  const queuesOpen = gauge(registry, { name: 'parley_queues_open', help: 'Queues within their business hours now, by queue id (summed over tenants).', labelNames: ['queue'] as const });
-  const queuesUnstaffed = gauge(registry, { name: 'parley_queues_unstaffed', help: 'Queues within their business hours with no agent of their tenant online, by queue id (summed over tenants).', labelNames: ['queue'] as const });
+  const queuesOpen = gauge(registry, {
+    name: 'parley_queues_open',
+    help: 'Queues within their business hours now, by queue id (summed over tenants).',
+    labelNames: ['queue'] as const,
+  });
+  const queuesUnstaffed = gauge(registry, {
+    name: 'parley_queues_unstaffed',
+    help: 'Queues within their business hours with no agent of their tenant online, by queue id (summed over tenants).',
+    labelNames: ['queue'] as const,
+  });
 
   const heartbeats = new Map<string, number>();
-  const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), { logger, registry });
-  const api = new AvailabilityGrpc(storage.log, model, new InvitationWriter(storage.log, model, registry), edge, heartbeats, config.PARLEY_AVAILABILITY_TICK_MS);
+  const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), {
+    logger,
+    registry,
+  });
+  const api = new AvailabilityGrpc(
+    storage.log,
+    model,
+    new InvitationWriter(storage.log, model, registry),
+    edge,
+    heartbeats,
+    config.PARLEY_AVAILABILITY_TICK_MS,
+  );
   // Agents whose heartbeat stopped turn away, then offline. Only those this instance heard from.
   const sweepLoop = health.loop('availability:presence-sweep');
-  const sweep = setInterval(() => {
-    sweepLoop.beat();
-    const now = Date.now();
-    const counts = { online: 0, away: 0 };
-    const staffed = new Set<string>();
-    for (const { tenantId, agentId, presence } of model.present()) {
-      counts[presence === 'online' ? 'online' : 'away']++;
-      if (presence === 'online') staffed.add(tenantId);
-      const last = heartbeats.get(`${tenantId}/${agentId}`);
-      if (last === undefined) continue;
-      const next = now - last > config.PARLEY_PRESENCE_OFFLINE_AFTER_MS ? 'offline' : now - last > config.PARLEY_PRESENCE_AWAY_AFTER_MS ? 'away' : null;
-      if (next && next !== presence) {
-        if (next === 'offline') heartbeats.delete(`${tenantId}/${agentId}`);
-        void api.setPresence(tenantId, agentId, next, 'heartbeat-lost', 'parley').catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not record a lost heartbeat'));
+  const sweep = setInterval(
+    () => {
+      sweepLoop.beat();
+      const now = Date.now();
+      const counts = { online: 0, away: 0 };
+      const staffed = new Set<string>();
+      for (const { tenantId, agentId, presence } of model.present()) {
+        counts[presence === 'online' ? 'online' : 'away']++;
+        if (presence === 'online') staffed.add(tenantId);
+        const last = heartbeats.get(`${tenantId}/${agentId}`);
+        if (last === undefined) continue;
+        const next = now - last > config.PARLEY_PRESENCE_OFFLINE_AFTER_MS ? 'offline' : now - last > config.PARLEY_PRESENCE_AWAY_AFTER_MS ? 'away' : null;
+        if (next && next !== presence) {
+          if (next === 'offline') heartbeats.delete(`${tenantId}/${agentId}`);
+          void api
+            .setPresence(tenantId, agentId, next, 'heartbeat-lost', 'parley')
+            .catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not record a lost heartbeat'));
+        }
       }
-    }
-    present.set({ presence: 'online' }, counts.online);
-    present.set({ presence: 'away' }, counts.away);
-    measureQueues(new Date(now).toISOString(), staffed);
-  }, Math.min(1000, Math.floor(config.PARLEY_PRESENCE_AWAY_AFTER_MS / 2)));
+      present.set({ presence: 'online' }, counts.online);
+      present.set({ presence: 'away' }, counts.away);
+      measureQueues(new Date(now).toISOString(), staffed);
+    },
+    Math.min(1000, Math.floor(config.PARLEY_PRESENCE_AWAY_AFTER_MS / 2)),
+  );
 
   /** `staffed`: the tenants with an agent online, from the sweep's own pass over presence. */
   function measureQueues(at: string, staffed: ReadonlySet<string>): void {
@@ -84,7 +115,10 @@ export async function startAvailability(config: AvailabilityConfig, options: { r
     for (const [queue, n] of unstaffed) queuesUnstaffed.set({ queue }, n);
   }
 
-  const grpc = await startGrpcServer({ address: config.PARLEY_AVAILABILITY_GRPC_ADDRESS, services: [{ name: 'parley.v1.AvailabilityService', definition: parleyService('AvailabilityService').service, implementation: api.implementation() }] });
+  const grpc = await startGrpcServer({
+    address: config.PARLEY_AVAILABILITY_GRPC_ADDRESS,
+    services: [{ name: 'parley.v1.AvailabilityService', definition: parleyService('AvailabilityService').service, implementation: api.implementation() }],
+  });
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus('parley.v1.AvailabilityService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));

@@ -17,21 +17,46 @@ const SECRET = 'availability-test-secret-at-least-32-bytes';
 type Offer = { live_chat: boolean; agents_free: number; reason: string; expected_answer: { seconds: string } | null };
 
 async function bearer(tenant: string, role: string, subject: string): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+  const jwt = await new SignJWT({ tenant, role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(subject)
+    .setAudience('parley')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(SECRET));
   const md = new Metadata();
   md.set('authorization', `Bearer ${jwt}`);
   return md;
 }
 type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
 const rpc = <T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata) =>
-  new Promise<T>((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))));
+  new Promise<T>((resolve, reject) =>
+    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
+  );
 
-const ALWAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));
+const ALWAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({
+  weekday,
+  slots: [
+    { from: '00:00', to: '12:00' },
+    { from: '12:00', to: '00:00' },
+  ],
+}));
 
 describe('availability service: what widgets are offered, live (FerretDB)', () => {
   const { mongoUrl } = infrastructure();
   const database = uniqueName('parley_availability').replace(/-/g, '_');
-  const env = { PARLEY_KAFKA_BROKERS: infrastructure().kafkaBrokers.join(','), PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database, PARLEY_MASTER_KEY: randomBytes(32).toString('base64'), PARLEY_TOKEN_SECRETS: SECRET, PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_AVAILABILITY_HTTP_PORT: '0', PARLEY_PRESENCE_AWAY_AFTER_MS: '800', PARLEY_PRESENCE_OFFLINE_AFTER_MS: '1600', PARLEY_AVAILABILITY_TICK_MS: '100' };
+  const env = {
+    PARLEY_KAFKA_BROKERS: infrastructure().kafkaBrokers.join(','),
+    PARLEY_STORE: 'mongo',
+    PARLEY_MONGO_URL: mongoUrl,
+    PARLEY_MONGO_DATABASE: database,
+    PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
+    PARLEY_TOKEN_SECRETS: SECRET,
+    PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0',
+    PARLEY_AVAILABILITY_HTTP_PORT: '0',
+    PARLEY_PRESENCE_AWAY_AFTER_MS: '800',
+    PARLEY_PRESENCE_OFFLINE_AFTER_MS: '1600',
+    PARLEY_AVAILABILITY_TICK_MS: '100',
+  };
   let running: RunningAvailability;
   let client: Client;
   const connect = () => new (parleyService('AvailabilityService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
@@ -42,8 +67,14 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     client = connect();
     const sup = await bearer('brand-a', 'supervisor', 'sup-1');
     await rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days: ALWAYS }, sup);
-    await rpc(client, 'SetQueueRequirements', { queue_id: 'support', skills: ['billing'], languages: ['de'], typical_response: { seconds: 120, nanos: 0 } }, sup);
-    for (const agent of ['agent-1', 'agent-2']) await rpc(client, 'SetCapacity', { agent_id: agent, live_chats: 2, messaging: 10, skills: ['billing'], languages: ['de'] }, sup);
+    await rpc(
+      client,
+      'SetQueueRequirements',
+      { queue_id: 'support', skills: ['billing'], languages: ['de'], typical_response: { seconds: 120, nanos: 0 } },
+      sup,
+    );
+    for (const agent of ['agent-1', 'agent-2'])
+      await rpc(client, 'SetCapacity', { agent_id: agent, live_chats: 2, messaging: 10, skills: ['billing'], languages: ['de'] }, sup);
   });
   after(async () => {
     client.close();
@@ -55,10 +86,17 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
 
   it('flips a subscribed widget from live chat to messaging when the last agent goes offline, and back', async () => {
     const updates: Offer[] = [];
-    const watch = (client as unknown as { WatchAvailability: (r: unknown, m: Metadata) => NodeJS.ReadableStream & { cancel(): void } }).WatchAvailability({ queue_id: 'support' }, await bearer('brand-a', 'integration', 'widget-gateway'));
+    const watch = (client as unknown as { WatchAvailability: (r: unknown, m: Metadata) => NodeJS.ReadableStream & { cancel(): void } }).WatchAvailability(
+      { queue_id: 'support' },
+      await bearer('brand-a', 'integration', 'widget-gateway'),
+    );
     watch.on('data', (m: { offer: Offer }) => updates.push(m.offer));
     watch.on('error', () => undefined);
-    await waitFor(() => updates.length, (n) => n >= 1, { what: 'the first offer' });
+    await waitFor(
+      () => updates.length,
+      (n) => n >= 1,
+      { what: 'the first offer' },
+    );
     assert.equal(updates[0]!.live_chat, false, 'nobody online yet');
     assert.equal(updates[0]!.reason, 'no-agent-free');
 
@@ -66,18 +104,38 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     const two = await bearer('brand-a', 'agent', 'agent-2');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, one);
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, two);
-    await waitFor(() => updates.at(-1)!.live_chat, (live) => live, { what: 'live chat offered' });
+    await waitFor(
+      () => updates.at(-1)!.live_chat,
+      (live) => live,
+      { what: 'live chat offered' },
+    );
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, one);
     // The change is in the model (one agent free): any update it caused has been sent by now.
-    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, one)).offer.agents_free, (n) => n === 1, { what: 'agent-1 gone from the model' });
+    await waitFor(
+      async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, one)).offer.agents_free,
+      (n) => n === 1,
+      { what: 'agent-1 gone from the model' },
+    );
     assert.equal(updates.at(-1)!.live_chat, true, 'one agent is still there');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, two);
-    await waitFor(() => updates.at(-1)!, (o) => !o.live_chat, { what: 'the last agent gone' });
+    await waitFor(
+      () => updates.at(-1)!,
+      (o) => !o.live_chat,
+      { what: 'the last agent gone' },
+    );
     // Open around the clock with nobody online: when someone will be back is unknown, and no time is promised.
     assert.equal(updates.at(-1)!.expected_answer, null, 'no answer time promised');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, two);
-    await waitFor(() => updates.at(-1)!.live_chat, (live) => live, { what: 'back to live chat' });
-    assert.deepEqual(updates.map((u) => u.live_chat), [false, true, false, true], 'told only of changes');
+    await waitFor(
+      () => updates.at(-1)!.live_chat,
+      (live) => live,
+      { what: 'back to live chat' },
+    );
+    assert.deepEqual(
+      updates.map((u) => u.live_chat),
+      [false, true, false, true],
+      'told only of changes',
+    );
     watch.cancel();
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, two);
   });
@@ -86,11 +144,19 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     const sup = await bearer('brand-c', 'supervisor', 'sup-c');
     await rpc(client, 'SetBusinessHours', { queue_id: 'night-desk', time_zone: 'UTC', days: ALWAYS }, sup);
     const gaugeOf = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.find((v) => v.labels['queue'] === 'night-desk')?.value;
-    await waitFor(() => gaugeOf('parley_queues_unstaffed'), (n) => n === 1, { what: 'an open queue nobody staffs' });
+    await waitFor(
+      () => gaugeOf('parley_queues_unstaffed'),
+      (n) => n === 1,
+      { what: 'an open queue nobody staffs' },
+    );
     assert.equal(await gaugeOf('parley_queues_open'), 1);
     const agent = await bearer('brand-c', 'agent', 'agent-c');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agent);
-    await waitFor(() => gaugeOf('parley_queues_unstaffed'), (n) => n === 0, { what: 'staffed once an agent of brand-c is online' });
+    await waitFor(
+      () => gaugeOf('parley_queues_unstaffed'),
+      (n) => n === 0,
+      { what: 'staffed once an agent of brand-c is online' },
+    );
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, agent);
   });
 
@@ -102,23 +168,42 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     // Routing assigns agent-1 two web conversations (live chats): its capacity.
     const mongo = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
     for (const c of ['c1', 'c2']) {
-      await mongo.append(`conversation-brand-a-${c}`, [
-        { type: 'conversation.started', tenantId: 'brand-a', data: { conversationId: c, customerId: c, channel: 'web', at: new Date().toISOString() } },
-        { type: 'conversation.assigned', tenantId: 'brand-a', data: { agentId: 'agent-1', at: new Date().toISOString() } },
-      ], 'no_stream');
+      await mongo.append(
+        `conversation-brand-a-${c}`,
+        [
+          { type: 'conversation.started', tenantId: 'brand-a', data: { conversationId: c, customerId: c, channel: 'web', at: new Date().toISOString() } },
+          { type: 'conversation.assigned', tenantId: 'brand-a', data: { agentId: 'agent-1', at: new Date().toISOString() } },
+        ],
+        'no_stream',
+      );
     }
-    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat, (live) => !live, { what: 'agent-1 full' });
-    await mongo.append('conversation-brand-a-c1', [{ type: 'conversation.resolved', tenantId: 'brand-a', data: { by: { kind: 'agent', agentId: 'agent-1' }, at: new Date().toISOString() } }], 2);
-    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat, (live) => live, { what: 'a live chat free again' });
+    await waitFor(
+      async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat,
+      (live) => !live,
+      { what: 'agent-1 full' },
+    );
+    await mongo.append(
+      'conversation-brand-a-c1',
+      [{ type: 'conversation.resolved', tenantId: 'brand-a', data: { by: { kind: 'agent', agentId: 'agent-1' }, at: new Date().toISOString() } }],
+      2,
+    );
+    await waitFor(
+      async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat,
+      (live) => live,
+      { what: 'a live chat free again' },
+    );
     await mongo.close();
   });
 
-  it('has created every topic the outbox publishes to, routing\'s included, before it relays anything', async () => {
+  it("has created every topic the outbox publishes to, routing's included, before it relays anything", async () => {
     const admin = new KafkaBus({ brokers: infrastructure().kafkaBrokers, clientId: 'availability-spec-topics', registry: new Registry() }).admin();
     await admin.connect();
     try {
       const topics = new Set(await admin.listTopics());
-      assert.deepEqual(STREAM_CATEGORIES.map(eventsTopic).filter((t) => !topics.has(t)), []);
+      assert.deepEqual(
+        STREAM_CATEGORIES.map(eventsTopic).filter((t) => !topics.has(t)),
+        [],
+      );
       assert.ok(topics.has('parley.routing.events'));
     } finally {
       await admin.disconnect();
@@ -128,9 +213,18 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
   it('publishes presence changes on Kafka for other services', async () => {
     const bus = new KafkaBus({ brokers: infrastructure().kafkaBrokers, clientId: 'availability-spec', registry: new Registry() });
     const seen: { type: string; stream: string }[] = [];
-    const sub = await bus.subscribe({ groupId: uniqueName('agent-events'), topics: ['parley.agent.events'], fromBeginning: true, handler: async (m) => void seen.push({ type: m.headers['ce_type'] ?? '', stream: m.key ?? '' }) });
+    const sub = await bus.subscribe({
+      groupId: uniqueName('agent-events'),
+      topics: ['parley.agent.events'],
+      fromBeginning: true,
+      handler: async (m) => void seen.push({ type: m.headers['ce_type'] ?? '', stream: m.key ?? '' }),
+    });
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_AWAY' }, await bearer('brand-a', 'agent', 'agent-1'));
-    await waitFor(() => seen.filter((s) => s.stream === 'agent-brand-a-agent-1' && s.type === 'agent.presence-changed').length, (n) => n >= 1, { what: 'the presence change on Kafka', timeoutMs: 30_000 });
+    await waitFor(
+      () => seen.filter((s) => s.stream === 'agent-brand-a-agent-1' && s.type === 'agent.presence-changed').length,
+      (n) => n >= 1,
+      { what: 'the presence change on Kafka', timeoutMs: 30_000 },
+    );
     await sub.close();
     await bus.close();
   });
@@ -139,21 +233,54 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     const three = await bearer('brand-a', 'agent', 'agent-1');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, three);
     assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, three)).offer.live_chat, true);
-    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, three)).offer.live_chat, (live) => !live, { what: 'the lost heartbeat', timeoutMs: 10_000 });
+    await waitFor(
+      async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, three)).offer.live_chat,
+      (live) => !live,
+      { what: 'the lost heartbeat', timeoutMs: 10_000 },
+    );
     await rpc(client, 'Heartbeat', {}, three);
   });
 
   it('invites a visitor at most once per period, and answers the same after a rebuild from the log', async () => {
     const sup = await bearer('brand-a', 'supervisor', 'sup-1');
-    await rpc(client, 'SetTargetingRules', { rules: [{ rule_id: 'checkout', url_pattern: 'https://shop.example/checkout*', min_time_on_page_seconds: 20, visitor: 'ANY', message: 'Need help?', queue_id: 'support' }], period: { seconds: 3600, nanos: 0 } }, sup);
+    await rpc(
+      client,
+      'SetTargetingRules',
+      {
+        rules: [
+          {
+            rule_id: 'checkout',
+            url_pattern: 'https://shop.example/checkout*',
+            min_time_on_page_seconds: 20,
+            visitor: 'ANY',
+            message: 'Need help?',
+            queue_id: 'support',
+          },
+        ],
+        period: { seconds: 3600, nanos: 0 },
+      },
+      sup,
+    );
     const agent = await bearer('brand-a', 'agent', 'agent-2');
     await rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agent);
     const widget = await bearer('brand-a', 'integration', 'widget-gateway');
     const page = { visitor_id: 'v-1', queue_id: 'support', url: 'https://shop.example/checkout/pay', time_on_page_seconds: 25, pages_viewed: 3 };
-    await waitFor(async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat, (l) => l, { what: 'agent-2 online' });
+    await waitFor(
+      async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat,
+      (l) => l,
+      { what: 'agent-2 online' },
+    );
     assert.equal((await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id, 'checkout');
-    await waitFor(async () => (await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id, (id) => id === '', { what: 'the shown invitation counted' });
-    assert.equal((await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', { ...page, visitor_id: 'v-2', time_on_page_seconds: 5 }, widget)).invitation_rule_id, '', 'too early on the page');
+    await waitFor(
+      async () => (await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id,
+      (id) => id === '',
+      { what: 'the shown invitation counted' },
+    );
+    assert.equal(
+      (await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', { ...page, visitor_id: 'v-2', time_on_page_seconds: 5 }, widget)).invitation_rule_id,
+      '',
+      'too early on the page',
+    );
     await rpc(client, 'AnswerInvitation', { visitor_id: 'v-1', rule_id: 'checkout', accepted: true }, widget);
     const counted = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.map((v) => [v.labels['answer'] ?? '', v.value]);
     assert.deepEqual(await counted('parley_invitations_shown_total'), [['', 1]], 'shown once, though asked on every page view');
@@ -167,19 +294,62 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     client = connect();
     assert.deepEqual(await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget), before);
     assert.equal((await rpc<{ invitation_rule_id: string }>(client, 'EvaluatePage', page, widget)).invitation_rule_id, '', 'still shown within the period');
-    assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, await bearer('brand-b', 'integration', 'w'))).offer.live_chat, false, 'another tenant has no agents here');
+    assert.equal(
+      (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, await bearer('brand-b', 'integration', 'w'))).offer.live_chat,
+      false,
+      'another tenant has no agents here',
+    );
   });
 
   it('refuses bad configuration with INVALID_ARGUMENT and agents configuring with PERMISSION_DENIED', async () => {
     const sup = await bearer('brand-a', 'supervisor', 'sup-1');
-    await assert.rejects(rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Mars/Olympus', days: ALWAYS }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
-    await assert.rejects(rpc(client, 'SetHoursException', { queue_id: 'support', date: '2026-13-40', slots: [] }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
-    await assert.rejects(rpc(client, 'SetRoutingPolicy', { queue_id: 'support', strategy: 'random', escalation: [] }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
-    await assert.rejects(rpc(client, 'SetRoutingPolicy', { queue_id: 'support', strategy: 'round-robin', escalation: [{ after: { seconds: 60, nanos: 0 }, action: 'overflow', to_queue_id: '' }] }, sup), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
-    await rpc(client, 'SetRoutingPolicy', { queue_id: 'support', strategy: 'round-robin', offer_timeout: { seconds: 20, nanos: 0 }, sticky: { seconds: 30, nanos: 0 }, escalation: [{ after: { seconds: 120, nanos: 0 }, action: 'widen-skills' }], requeue_live_on_offline: true }, sup);
-    await assert.rejects(rpc(client, 'SetCapacity', { agent_id: 'agent-1', live_chats: 3, messaging: 1, skills: [], languages: [] }, await bearer('brand-a', 'agent', 'agent-1')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
-    await assert.rejects(rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE', agent_id: 'agent-2' }, await bearer('brand-a', 'agent', 'agent-1')), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
+    await assert.rejects(
+      rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Mars/Olympus', days: ALWAYS }, sup),
+      (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+    );
+    await assert.rejects(
+      rpc(client, 'SetHoursException', { queue_id: 'support', date: '2026-13-40', slots: [] }, sup),
+      (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+    );
+    await assert.rejects(
+      rpc(client, 'SetRoutingPolicy', { queue_id: 'support', strategy: 'random', escalation: [] }, sup),
+      (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+    );
+    await assert.rejects(
+      rpc(
+        client,
+        'SetRoutingPolicy',
+        { queue_id: 'support', strategy: 'round-robin', escalation: [{ after: { seconds: 60, nanos: 0 }, action: 'overflow', to_queue_id: '' }] },
+        sup,
+      ),
+      (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+    );
+    await rpc(
+      client,
+      'SetRoutingPolicy',
+      {
+        queue_id: 'support',
+        strategy: 'round-robin',
+        offer_timeout: { seconds: 20, nanos: 0 },
+        sticky: { seconds: 30, nanos: 0 },
+        escalation: [{ after: { seconds: 120, nanos: 0 }, action: 'widen-skills' }],
+        requeue_live_on_offline: true,
+      },
+      sup,
+    );
+    await assert.rejects(
+      rpc(client, 'SetCapacity', { agent_id: 'agent-1', live_chats: 3, messaging: 1, skills: [], languages: [] }, await bearer('brand-a', 'agent', 'agent-1')),
+      (e: ServiceError) => e.code === status.PERMISSION_DENIED,
+    );
+    await assert.rejects(
+      rpc(client, 'SetPresence', { presence: 'PRESENCE_ONLINE', agent_id: 'agent-2' }, await bearer('brand-a', 'agent', 'agent-1')),
+      (e: ServiceError) => e.code === status.PERMISSION_DENIED,
+    );
     const widget = await bearer('brand-a', 'integration', 'w');
-    assert.equal((await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.reason === 'closed', false, 'the hours stayed as they were');
+    assert.equal(
+      (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.reason === 'closed',
+      false,
+      'the hours stayed as they were',
+    );
   });
 });

@@ -22,7 +22,10 @@ export interface RunningHistory {
 }
 
 /** The history service: the public gRPC API on `address`, health and metrics over HTTP. */
-export async function startHistory(config: HistoryConfig, options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage } = {}): Promise<RunningHistory> {
+export async function startHistory(
+  config: HistoryConfig,
+  options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage } = {},
+): Promise<RunningHistory> {
   const logger = createLogger('history');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
@@ -45,15 +48,38 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
   const rules = { botsCount: config.PARLEY_SLA_COUNT_BOTS };
   const projections = historyProjections(log, masterKey, rules);
   const runners = {
-    list: new ProjectionRunner({ log, store: store.readModels, projection: projections.list, logger, registry, progress: health.loop(`history:projection:${projections.list.name}`) }),
-    timeline: new ProjectionRunner({ log, store: store.readModels, projection: projections.timeline, logger, registry, progress: health.loop(`history:projection:${projections.timeline.name}`) }),
-    search: new ProjectionRunner({ log, store: store.readModels, projection: projections.search, logger, registry, progress: health.loop(`history:projection:${projections.search.name}`) }),
+    list: new ProjectionRunner({
+      log,
+      store: store.readModels,
+      projection: projections.list,
+      logger,
+      registry,
+      progress: health.loop(`history:projection:${projections.list.name}`),
+    }),
+    timeline: new ProjectionRunner({
+      log,
+      store: store.readModels,
+      projection: projections.timeline,
+      logger,
+      registry,
+      progress: health.loop(`history:projection:${projections.timeline.name}`),
+    }),
+    search: new ProjectionRunner({
+      log,
+      store: store.readModels,
+      projection: projections.search,
+      logger,
+      registry,
+      progress: health.loop(`history:projection:${projections.search.name}`),
+    }),
   };
   // Alive at once, ready only once caught up: a fresh replica answers from complete
   // read models, and a long replay is not mistaken for a hung process.
   health.addReadinessCheck('event-log', async () => ({ ok: (await store.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('projections', () => {
-    const behind = Object.entries(runners).filter(([, r]) => !r.caughtUp).map(([name]) => name);
+    const behind = Object.entries(runners)
+      .filter(([, r]) => !r.caughtUp)
+      .map(([name]) => name);
     return behind.length === 0 ? { ok: true } : { ok: false, detail: `catching up: ${behind.join(', ')}` };
   });
   const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_HISTORY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
@@ -69,18 +95,43 @@ export async function startHistory(config: HistoryConfig, options: { registry?: 
       .map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)] as const),
   );
   const edge = new GrpcEdge(
-    new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE, ...(config.PARLEY_TOKEN_ISSUER ? { issuer: config.PARLEY_TOKEN_ISSUER } : {}) }),
+    new TokenVerifier({
+      keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()),
+      audience: config.PARLEY_TOKEN_AUDIENCE,
+      ...(config.PARLEY_TOKEN_ISSUER ? { issuer: config.PARLEY_TOKEN_ISSUER } : {}),
+    }),
     { logger, registry },
   );
   const grpc = await startGrpcServer({
     address: config.PARLEY_HISTORY_GRPC_ADDRESS,
     services: [
-      { name: 'parley.v1.ConversationService', definition: acceptingSerialized(parleyService('ConversationService').service), implementation: new ConversationsGrpc(log, conversations, edge, { store: store.readModels, ...runners, searchKey: deriveKey(masterKey, 'search-index'), rules }).implementation() },
-      { name: 'parley.v1.CustomerService', definition: parleyService('CustomerService').service, implementation: new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t)).implementation() },
+      {
+        name: 'parley.v1.ConversationService',
+        definition: acceptingSerialized(parleyService('ConversationService').service),
+        implementation: new ConversationsGrpc(log, conversations, edge, {
+          store: store.readModels,
+          ...runners,
+          searchKey: deriveKey(masterKey, 'search-index'),
+          rules,
+        }).implementation(),
+      },
+      {
+        name: 'parley.v1.CustomerService',
+        definition: parleyService('CustomerService').service,
+        implementation: new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) =>
+          identitySecrets.get(t),
+        ).implementation(),
+      },
       { name: 'parley.v1.EventService', definition: parleyService('EventService').service, implementation: new EventsGrpc(log, edge).implementation() },
     ],
     ...(config.PARLEY_TLS_CERT_FILE && config.PARLEY_TLS_KEY_FILE
-      ? { tls: { certFile: config.PARLEY_TLS_CERT_FILE, keyFile: config.PARLEY_TLS_KEY_FILE, ...(config.PARLEY_TLS_CLIENT_CA_FILE ? { clientCaFile: config.PARLEY_TLS_CLIENT_CA_FILE } : {}) } }
+      ? {
+          tls: {
+            certFile: config.PARLEY_TLS_CERT_FILE,
+            keyFile: config.PARLEY_TLS_KEY_FILE,
+            ...(config.PARLEY_TLS_CLIENT_CA_FILE ? { clientCaFile: config.PARLEY_TLS_CLIENT_CA_FILE } : {}),
+          },
+        }
       : {}),
   });
   grpc.health.setStatus('', 'SERVING');

@@ -9,7 +9,10 @@ import { conversationStream } from './conversations/conversations.grpc';
 import { startHistory, type RunningHistory } from './history.app';
 import { MASTER, SECRET, bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, type Backend } from './testing/history.fixture';
 
-for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBackend]] as const) {
+for (const [name, make] of [
+  ['SQLite', sqliteBackend],
+  ['FerretDB', ferretBackend],
+] as const) {
   describe(`history: ConversationService over gRPC (${name})`, () => {
     let backend: Backend;
     let running: RunningHistory;
@@ -19,16 +22,65 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
 
     before(async () => {
       backend = make();
-      running = await startHistory(loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }), { registry, httpHost: '127.0.0.1' });
+      running = await startHistory(
+        loadHistoryConfig({
+          ...backend.env,
+          PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
+          PARLEY_HISTORY_HTTP_PORT: '0',
+          PARLEY_MASTER_KEY: MASTER,
+          PARLEY_TOKEN_SECRETS: SECRET,
+        }),
+        { registry, httpHost: '127.0.0.1' },
+      );
       const Conversations = parleyService('ConversationService');
       client = new Conversations(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
       seed = await backend.seed();
       const envelope = { tenantId: 'brand-a', metadata: { subjectId: 'cust-1' } };
       // conv-1: the customer wrote on the web, then on WhatsApp an hour ago.
-      await seed.store.handle(conversationStream('brand-a', 'conv-1'), { type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm1', channel: 'web', channelMessageId: 'w1', text: 'hello from the site', device: 'laptop', at: hoursAgo(3) }, envelope);
-      await seed.store.handle(conversationStream('brand-a', 'conv-1'), { type: 'ReceiveMessage', conversationId: 'conv-1', customerId: 'cust-1', messageId: 'm2', channel: 'whatsapp', channelMessageId: 'wamid.2', text: 'and now from my phone', at: hoursAgo(1) }, envelope);
+      await seed.store.handle(
+        conversationStream('brand-a', 'conv-1'),
+        {
+          type: 'ReceiveMessage',
+          conversationId: 'conv-1',
+          customerId: 'cust-1',
+          messageId: 'm1',
+          channel: 'web',
+          channelMessageId: 'w1',
+          text: 'hello from the site',
+          device: 'laptop',
+          at: hoursAgo(3),
+        },
+        envelope,
+      );
+      await seed.store.handle(
+        conversationStream('brand-a', 'conv-1'),
+        {
+          type: 'ReceiveMessage',
+          conversationId: 'conv-1',
+          customerId: 'cust-1',
+          messageId: 'm2',
+          channel: 'whatsapp',
+          channelMessageId: 'wamid.2',
+          text: 'and now from my phone',
+          at: hoursAgo(1),
+        },
+        envelope,
+      );
       // conv-old: last WhatsApp message two days ago.
-      await seed.store.handle(conversationStream('brand-a', 'conv-old'), { type: 'ReceiveMessage', conversationId: 'conv-old', customerId: 'cust-1', messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.old', text: 'anyone?', at: hoursAgo(48) }, envelope);
+      await seed.store.handle(
+        conversationStream('brand-a', 'conv-old'),
+        {
+          type: 'ReceiveMessage',
+          conversationId: 'conv-old',
+          customerId: 'cust-1',
+          messageId: 'm1',
+          channel: 'whatsapp',
+          channelMessageId: 'wamid.old',
+          text: 'anyone?',
+          at: hoursAgo(48),
+        },
+        envelope,
+      );
     });
     after(async () => {
       client.close();
@@ -38,12 +90,22 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
     });
 
     it('gets a conversation with its whole timeline across channels', async () => {
-      const { conversation } = await rpc<{ conversation: { customer_id: string; status: string; last_customer_channel: string; timeline: { message?: { text: string; channel: string; device: string } }[] } }>(client, 'GetConversation', { conversation_id: 'conv-1' }, await bearer('brand-a'));
+      const { conversation } = await rpc<{
+        conversation: {
+          customer_id: string;
+          status: string;
+          last_customer_channel: string;
+          timeline: { message?: { text: string; channel: string; device: string } }[];
+        };
+      }>(client, 'GetConversation', { conversation_id: 'conv-1' }, await bearer('brand-a'));
       assert.equal(conversation.customer_id, 'cust-1');
       assert.equal(conversation.status, 'CONVERSATION_STATUS_OPEN');
       assert.equal(conversation.last_customer_channel, 'CHANNEL_WHATSAPP');
       const messages = conversation.timeline.filter((t) => t.message).map((t) => [t.message!.channel, t.message!.text]);
-      assert.deepEqual(messages, [['CHANNEL_WEB', 'hello from the site'], ['CHANNEL_WHATSAPP', 'and now from my phone']]);
+      assert.deepEqual(messages, [
+        ['CHANNEL_WEB', 'hello from the site'],
+        ['CHANNEL_WHATSAPP', 'and now from my phone'],
+      ]);
     });
 
     it('pages a long timeline: the latest page first, then backwards and forwards with page tokens, also in the past', async () => {
@@ -52,46 +114,126 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       const envelope = { tenantId: 'brand-a', metadata: { subjectId: 'cust-long' } };
       // 130 messages, one a minute; the conversation starts with a status mark, so 131 entries.
       const minute = (i: number) => new Date(Date.parse(hoursAgo(5)) + i * 60_000).toISOString();
-      for (let i = 0; i < 130; i++) await seed.store.handle(stream, { type: 'ReceiveMessage', conversationId: 'conv-long', customerId: 'cust-long', messageId: `m${i}`, channel: 'whatsapp', channelMessageId: `wamid.long.${i}`, text: `message ${i}`, at: minute(i) }, envelope);
+      for (let i = 0; i < 130; i++)
+        await seed.store.handle(
+          stream,
+          {
+            type: 'ReceiveMessage',
+            conversationId: 'conv-long',
+            customerId: 'cust-long',
+            messageId: `m${i}`,
+            channel: 'whatsapp',
+            channelMessageId: `wamid.long.${i}`,
+            text: `message ${i}`,
+            at: minute(i),
+          },
+          envelope,
+        );
       type Entry = { message?: { text: string } };
       const texts = (entries: readonly Entry[]) => entries.filter((e) => e.message).map((e) => e.message!.text);
-      const latest = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(client, 'GetConversation', { conversation_id: 'conv-long', page_size: 50 }, md);
-      assert.deepEqual(texts(latest.conversation.timeline), Array.from({ length: 50 }, (_, i) => `message ${80 + i}`));
-      const back = await rpc<{ entries: Entry[]; previous_page_token: string; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: latest.previous_page_token, page_size: 50 }, md);
-      assert.deepEqual(texts(back.entries), Array.from({ length: 50 }, (_, i) => `message ${30 + i}`));
-      const first = await rpc<{ entries: Entry[]; previous_page_token: string; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: back.previous_page_token, page_size: 50 }, md);
+      const latest = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(
+        client,
+        'GetConversation',
+        { conversation_id: 'conv-long', page_size: 50 },
+        md,
+      );
+      assert.deepEqual(
+        texts(latest.conversation.timeline),
+        Array.from({ length: 50 }, (_, i) => `message ${80 + i}`),
+      );
+      const back = await rpc<{ entries: Entry[]; previous_page_token: string; next_page_token: string }>(
+        client,
+        'ListTimeline',
+        { conversation_id: 'conv-long', page_token: latest.previous_page_token, page_size: 50 },
+        md,
+      );
+      assert.deepEqual(
+        texts(back.entries),
+        Array.from({ length: 50 }, (_, i) => `message ${30 + i}`),
+      );
+      const first = await rpc<{ entries: Entry[]; previous_page_token: string; next_page_token: string }>(
+        client,
+        'ListTimeline',
+        { conversation_id: 'conv-long', page_token: back.previous_page_token, page_size: 50 },
+        md,
+      );
       assert.equal(first.entries.length, 31, 'the status mark and messages 0 to 29');
-      assert.deepEqual(texts(first.entries), Array.from({ length: 30 }, (_, i) => `message ${i}`));
+      assert.deepEqual(
+        texts(first.entries),
+        Array.from({ length: 30 }, (_, i) => `message ${i}`),
+      );
       assert.equal(first.previous_page_token, '', 'the beginning');
-      const forward = await rpc<{ entries: Entry[]; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: first.next_page_token, page_size: 50 }, md);
+      const forward = await rpc<{ entries: Entry[]; next_page_token: string }>(
+        client,
+        'ListTimeline',
+        { conversation_id: 'conv-long', page_token: first.next_page_token, page_size: 50 },
+        md,
+      );
       assert.deepEqual(texts(forward.entries), texts(back.entries), 'forwards again: the same page');
       // The past: as it stood after message 99, paged the same way and never past that moment.
-      const then = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(client, 'GetConversationAt', { conversation_id: 'conv-long', at: { seconds: Math.floor(Date.parse(minute(99)) / 1000) + 1, nanos: 0 }, page_size: 20 }, md);
-      assert.deepEqual(texts(then.conversation.timeline), Array.from({ length: 20 }, (_, i) => `message ${80 + i}`));
-      const before = await rpc<{ entries: Entry[]; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: then.previous_page_token, page_size: 20 }, md);
-      const onwards = await rpc<{ entries: Entry[]; next_page_token: string }>(client, 'ListTimeline', { conversation_id: 'conv-long', page_token: before.next_page_token, page_size: 50 }, md);
+      const then = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(
+        client,
+        'GetConversationAt',
+        { conversation_id: 'conv-long', at: { seconds: Math.floor(Date.parse(minute(99)) / 1000) + 1, nanos: 0 }, page_size: 20 },
+        md,
+      );
+      assert.deepEqual(
+        texts(then.conversation.timeline),
+        Array.from({ length: 20 }, (_, i) => `message ${80 + i}`),
+      );
+      const before = await rpc<{ entries: Entry[]; next_page_token: string }>(
+        client,
+        'ListTimeline',
+        { conversation_id: 'conv-long', page_token: then.previous_page_token, page_size: 20 },
+        md,
+      );
+      const onwards = await rpc<{ entries: Entry[]; next_page_token: string }>(
+        client,
+        'ListTimeline',
+        { conversation_id: 'conv-long', page_token: before.next_page_token, page_size: 50 },
+        md,
+      );
       assert.deepEqual(texts(onwards.entries).at(-1), 'message 99', 'a page of the past stays in the past');
       assert.equal(onwards.next_page_token, '');
       // A token of another conversation, or none at all, is refused.
-      for (const [conversation_id, page_token] of [['conv-1', latest.previous_page_token], ['conv-long', 'not a token']]) {
-        await assert.rejects(rpc(client, 'ListTimeline', { conversation_id, page_token }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => v.field === 'page_token'));
+      for (const [conversation_id, page_token] of [
+        ['conv-1', latest.previous_page_token],
+        ['conv-long', 'not a token'],
+      ]) {
+        await assert.rejects(
+          rpc(client, 'ListTimeline', { conversation_id, page_token }, md),
+          (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => v.field === 'page_token'),
+        );
       }
-      await assert.rejects(rpc(client, 'GetConversation', { conversation_id: 'conv-long', page_size: 201 }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+      await assert.rejects(
+        rpc(client, 'GetConversation', { conversation_id: 'conv-long', page_size: 201 }, md),
+        (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+      );
     });
 
     it('sends on the channel the customer last used, idempotently, and shows it', async () => {
       const md = await bearer('brand-a');
-      const sent = await rpc<{ channel: string; version: number }>(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'reply-1', text: 'we are on it' }, md);
+      const sent = await rpc<{ channel: string; version: number }>(
+        client,
+        'SendMessage',
+        { conversation_id: 'conv-1', message_id: 'reply-1', text: 'we are on it' },
+        md,
+      );
       assert.equal(sent.channel, 'CHANNEL_WHATSAPP');
       const again = await rpc<{ version: number }>(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'reply-1', text: 'we are on it' }, md);
       assert.equal(again.version, sent.version, 'sending the same message id again changes nothing');
-      const { conversation } = await rpc<{ conversation: { timeline: { message?: { id: string; inbound: boolean; author?: { agent_id?: string } } }[] } }>(client, 'GetConversation', { conversation_id: 'conv-1' }, md);
+      const { conversation } = await rpc<{ conversation: { timeline: { message?: { id: string; inbound: boolean; author?: { agent_id?: string } } }[] } }>(
+        client,
+        'GetConversation',
+        { conversation_id: 'conv-1' },
+        md,
+      );
       const reply = conversation.timeline.find((t) => t.message?.id === 'reply-1')!.message!;
       assert.equal(reply.inbound, false);
       assert.equal(reply.author?.agent_id, 'agent-1');
     });
 
-    it('continues the caller\'s W3C trace (traceparent metadata) into the events it writes', async () => {
+    it("continues the caller's W3C trace (traceparent metadata) into the events it writes", async () => {
       const md = await bearer('brand-a');
       md.set('traceparent', '00-a1b2c3d4e5f60718293a4b5c6d7e8f90-0102030405060708-01');
       await rpc(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'traced-reply', text: 'traced' }, md);
@@ -107,7 +249,12 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
         assert.equal(e.metadata.get('parley-error-code')[0], 'CHANNEL_WINDOW_CLOSED');
         return true;
       });
-      const ok = await rpc<{ channel: string }>(client, 'SendMessage', { conversation_id: 'conv-old', message_id: 'late-template', template: { name: 'follow_up', language: 'en', parameters: ['x'] } }, md);
+      const ok = await rpc<{ channel: string }>(
+        client,
+        'SendMessage',
+        { conversation_id: 'conv-old', message_id: 'late-template', template: { name: 'follow_up', language: 'en', parameters: ['x'] } },
+        md,
+      );
       assert.equal(ok.channel, 'CHANNEL_WHATSAPP');
     });
 
@@ -122,7 +269,9 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await rpc(client, 'SetPriority', { conversation_id: 'conv-1', priority: 7 }, md);
       await rpc(client, 'ResolveConversation', { conversation_id: 'conv-1' }, md);
       await rpc(client, 'RecordSatisfaction', { conversation_id: 'conv-1', score: 5, comment: 'great' }, md);
-      let { conversation } = await rpc<{ conversation: Record<string, unknown> & { timeline: { message?: { id: string; text: string; edited: boolean; deleted: boolean } }[] } }>(client, 'GetConversation', { conversation_id: 'conv-1' }, md);
+      let { conversation } = await rpc<{
+        conversation: Record<string, unknown> & { timeline: { message?: { id: string; text: string; edited: boolean; deleted: boolean } }[] };
+      }>(client, 'GetConversation', { conversation_id: 'conv-1' }, md);
       assert.equal(conversation['status'], 'CONVERSATION_STATUS_RESOLVED');
       assert.deepEqual(conversation['tags'], ['vip']);
       assert.equal(conversation['priority'], 7);
@@ -139,17 +288,26 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
     });
 
     it('counts what it wrote, once: first responses by channel, the resolution with its time, the reopening', async () => {
-      const values = async (name: string) => (await registry.getSingleMetric(name)!.get()).values as { value: number; labels: Record<string, string | number>; metricName?: string }[];
+      const values = async (name: string) =>
+        (await registry.getSingleMetric(name)!.get()).values as { value: number; labels: Record<string, string | number>; metricName?: string }[];
       const firstResponses = await values('parley_conversation_first_response_seconds');
-      const count = firstResponses.find((v) => v.metricName === 'parley_conversation_first_response_seconds_count' && v.labels['channel'] === 'whatsapp')!.value;
+      const count = firstResponses.find(
+        (v) => v.metricName === 'parley_conversation_first_response_seconds_count' && v.labels['channel'] === 'whatsapp',
+      )!.value;
       const sum = firstResponses.find((v) => v.metricName === 'parley_conversation_first_response_seconds_sum' && v.labels['channel'] === 'whatsapp')!.value;
       // conv-1's first reply (waiting 3 hours) and conv-old's template (48 hours); the later replies and the idempotent resend are not first responses.
       assert.equal(count, 2);
       assert.ok(Math.abs(sum - (3 + 48) * 3600) < 120, `sum ${sum}`);
-      assert.deepEqual((await values('parley_conversations_resolved_total')).map((v) => v.value), [1]);
+      assert.deepEqual(
+        (await values('parley_conversations_resolved_total')).map((v) => v.value),
+        [1],
+      );
       const resolution = await values('parley_conversation_resolution_seconds');
       assert.ok(Math.abs(resolution.find((v) => v.metricName?.endsWith('_sum'))!.value - 3 * 3600) < 120);
-      assert.deepEqual((await values('parley_conversations_reopened_total')).map((v) => [v.labels['reason'], v.value]), [['agent', 1]]);
+      assert.deepEqual(
+        (await values('parley_conversations_reopened_total')).map((v) => [v.labels['reason'], v.value]),
+        [['agent', 1]],
+      );
     });
 
     it('travels in time: the conversation as it stood before the reply', async () => {
@@ -159,7 +317,10 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
         { conversation_id: 'conv-1', at: { seconds: Math.floor(Date.parse(hoursAgo(2)) / 1000), nanos: 0 } },
         await bearer('brand-a'),
       );
-      assert.deepEqual(conversation.timeline.filter((t) => t.message).map((t) => t.message!.id), ['m1']);
+      assert.deepEqual(
+        conversation.timeline.filter((t) => t.message).map((t) => t.message!.id),
+        ['m1'],
+      );
       assert.equal(conversation.version, 2);
     });
 
@@ -169,18 +330,37 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
         assert.equal(fieldViolationsOf(e)[0]?.field, 'conversation_id');
         return true;
       });
-      await assert.rejects(rpc(client, 'SetPriority', { conversation_id: 'conv-1', priority: 11 }, await bearer('brand-a')), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+      await assert.rejects(
+        rpc(client, 'SetPriority', { conversation_id: 'conv-1', priority: 11 }, await bearer('brand-a')),
+        (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+      );
     });
 
-    it('streams the tenant\'s events, resumes after a disconnect without loss or repeat, and goes on live', async () => {
-      await seed.store.handle(conversationStream('brand-b', 'conv-b'), { type: 'ReceiveMessage', conversationId: 'conv-b', customerId: 'cust-b', messageId: 'b1', channel: 'web', channelMessageId: 'wb1', text: 'other brand', at: hoursAgo(1) }, { tenantId: 'brand-b', metadata: { subjectId: 'cust-b' } });
+    it("streams the tenant's events, resumes after a disconnect without loss or repeat, and goes on live", async () => {
+      await seed.store.handle(
+        conversationStream('brand-b', 'conv-b'),
+        {
+          type: 'ReceiveMessage',
+          conversationId: 'conv-b',
+          customerId: 'cust-b',
+          messageId: 'b1',
+          channel: 'web',
+          channelMessageId: 'wb1',
+          text: 'other brand',
+          at: hoursAgo(1),
+        },
+        { tenantId: 'brand-b', metadata: { subjectId: 'cust-b' } },
+      );
       const Events = parleyService('EventService');
       const events = new Events(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
       const md = await bearer('brand-a', 'integration');
       const subscribe = (after: number, until: (got: { position: number; stream_id: string; type: string; data_json: string }[]) => boolean) =>
         new Promise<{ position: number; stream_id: string; type: string; data_json: string }[]>((resolve, reject) => {
           const got: { position: number; stream_id: string; type: string; data_json: string }[] = [];
-          const stream = (events as unknown as { Subscribe: (r: unknown, m: Metadata) => NodeJS.ReadableStream & { cancel(): void } }).Subscribe({ after_position: after, types: [] }, md);
+          const stream = (events as unknown as { Subscribe: (r: unknown, m: Metadata) => NodeJS.ReadableStream & { cancel(): void } }).Subscribe(
+            { after_position: after, types: [] },
+            md,
+          );
           stream.on('data', (m: { position: number; stream_id: string; type: string; data_json: string }) => {
             got.push(m);
             if (until(got)) {
@@ -196,20 +376,57 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       const first = await subscribe(0, (got) => got.length === 3);
       // Reconnect from the last position handled, and let a new event arrive live.
       const resumed = subscribe(first.at(-1)!.position, (got) => got.some((g) => g.stream_id === conversationStream('brand-a', 'conv-live')));
-      await seed.store.handle(conversationStream('brand-a', 'conv-live'), { type: 'ReceiveMessage', conversationId: 'conv-live', customerId: 'cust-1', messageId: 'l1', channel: 'web', channelMessageId: 'wl1', text: 'live', at: new Date().toISOString() }, { tenantId: 'brand-a', metadata: { subjectId: 'cust-1' } });
+      await seed.store.handle(
+        conversationStream('brand-a', 'conv-live'),
+        {
+          type: 'ReceiveMessage',
+          conversationId: 'conv-live',
+          customerId: 'cust-1',
+          messageId: 'l1',
+          channel: 'web',
+          channelMessageId: 'wl1',
+          text: 'live',
+          at: new Date().toISOString(),
+        },
+        { tenantId: 'brand-a', metadata: { subjectId: 'cust-1' } },
+      );
       const rest = await resumed;
       const all = [...first, ...rest];
       const positions = all.map((g) => g.position);
-      assert.deepEqual(positions, [...new Set(positions)].sort((a, b) => a - b), 'no repeats, in order');
-      assert.deepEqual(all.slice(0, mine.length).map((g) => g.position), mine.map((e) => e.position), 'nothing lost across the disconnect');
-      assert.ok(all.every((g) => !g.stream_id.startsWith('conversation-brand-b')), 'no other tenant\'s events');
+      assert.deepEqual(
+        positions,
+        [...new Set(positions)].sort((a, b) => a - b),
+        'no repeats, in order',
+      );
+      assert.deepEqual(
+        all.slice(0, mine.length).map((g) => g.position),
+        mine.map((e) => e.position),
+        'nothing lost across the disconnect',
+      );
+      assert.ok(
+        all.every((g) => !g.stream_id.startsWith('conversation-brand-b')),
+        "no other tenant's events",
+      );
       assert.equal(JSON.parse(all.find((g) => g.type === 'conversation.message-received')!.data_json).text, 'hello from the site');
       events.close();
     });
 
-    it('lists conversations newest activity first, page by page, filtered, and only the caller\'s tenant\'s', async () => {
+    it("lists conversations newest activity first, page by page, filtered, and only the caller's tenant's", async () => {
       for (let i = 0; i < 5; i++) {
-        await seed.store.handle(conversationStream('brand-a', `list-${i}`), { type: 'ReceiveMessage', conversationId: `list-${i}`, customerId: 'cust-list', messageId: 'm', channel: 'web', channelMessageId: `l${i}`, text: 'x', at: hoursAgo(10 - i) }, { tenantId: 'brand-a', metadata: { subjectId: 'cust-list' } });
+        await seed.store.handle(
+          conversationStream('brand-a', `list-${i}`),
+          {
+            type: 'ReceiveMessage',
+            conversationId: `list-${i}`,
+            customerId: 'cust-list',
+            messageId: 'm',
+            channel: 'web',
+            channelMessageId: `l${i}`,
+            text: 'x',
+            at: hoursAgo(10 - i),
+          },
+          { tenantId: 'brand-a', metadata: { subjectId: 'cust-list' } },
+        );
       }
       await rpc(client, 'ResolveConversation', { conversation_id: 'list-4' }, await bearer('brand-a'));
       const md = await bearer('brand-a');
@@ -224,20 +441,49 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
         } while (token);
         return ids;
       };
-      await waitFor(() => listAll({ customer_id: 'cust-list' }), (ids) => ids.length === 5, { what: 'the list projection' });
-      await waitFor(() => listAll({ customer_id: 'cust-list', statuses: ['CONVERSATION_STATUS_RESOLVED'] }), (ids) => ids.length === 1, { what: 'the resolution in the list' });
+      await waitFor(
+        () => listAll({ customer_id: 'cust-list' }),
+        (ids) => ids.length === 5,
+        { what: 'the list projection' },
+      );
+      await waitFor(
+        () => listAll({ customer_id: 'cust-list', statuses: ['CONVERSATION_STATUS_RESOLVED'] }),
+        (ids) => ids.length === 1,
+        { what: 'the resolution in the list' },
+      );
       assert.deepEqual(await listAll({ customer_id: 'cust-list' }), ['list-4', 'list-3', 'list-2', 'list-1', 'list-0']);
       assert.deepEqual(await listAll({ customer_id: 'cust-list', statuses: ['CONVERSATION_STATUS_OPEN'] }), ['list-3', 'list-2', 'list-1', 'list-0']);
       // brand-b has exactly one conversation of its own (the feed test writes the same one; a redelivery adds nothing).
-      await seed.store.handle(conversationStream('brand-b', 'conv-b'), { type: 'ReceiveMessage', conversationId: 'conv-b', customerId: 'cust-b', messageId: 'b1', channel: 'web', channelMessageId: 'wb1', text: 'other brand', at: hoursAgo(1) }, { tenantId: 'brand-b', metadata: { subjectId: 'cust-b' } });
-      await waitFor(async () => (await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id), (ids) => ids.length > 0, { what: 'brand-b list' });
-      assert.deepEqual((await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id), ['conv-b'], 'another tenant sees only its own');
+      await seed.store.handle(
+        conversationStream('brand-b', 'conv-b'),
+        {
+          type: 'ReceiveMessage',
+          conversationId: 'conv-b',
+          customerId: 'cust-b',
+          messageId: 'b1',
+          channel: 'web',
+          channelMessageId: 'wb1',
+          text: 'other brand',
+          at: hoursAgo(1),
+        },
+        { tenantId: 'brand-b', metadata: { subjectId: 'cust-b' } },
+      );
+      await waitFor(
+        async () => (await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id),
+        (ids) => ids.length > 0,
+        { what: 'brand-b list' },
+      );
+      assert.deepEqual(
+        (await rpc<Page>(client, 'ListConversations', { page_size: 500 }, await bearer('brand-b'))).conversations.map((c) => c.id),
+        ['conv-b'],
+        'another tenant sees only its own',
+      );
 
       await assert.rejects(rpc(client, 'ListConversations', { page_size: 501 }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
       await assert.rejects(rpc(client, 'ListConversations', { page_token: 'not-a-token' }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
     });
 
-    it('never shows or changes another tenant\'s conversation: every method answers NOT_FOUND', async () => {
+    it("never shows or changes another tenant's conversation: every method answers NOT_FOUND", async () => {
       const other = await bearer('brand-b', 'admin');
       const before = await seed.log.streamVersion(conversationStream('brand-a', 'conv-1'));
       const now = { seconds: Math.floor(Date.now() / 1000), nanos: 0 };

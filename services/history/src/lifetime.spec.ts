@@ -15,7 +15,14 @@ import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
 import { startHistory, type RunningHistory } from './history.app';
 import { historyProjections } from './projections/history.projections';
-import { CHUNK_ENTRIES, chunkId, TIMELINE_ENTRIES_TABLE, TIMELINE_HEADERS_TABLE, type TimelineChunkRow, type TimelineHeaderRow } from './projections/timeline/timeline.rows';
+import {
+  CHUNK_ENTRIES,
+  chunkId,
+  TIMELINE_ENTRIES_TABLE,
+  TIMELINE_HEADERS_TABLE,
+  type TimelineChunkRow,
+  type TimelineHeaderRow,
+} from './projections/timeline/timeline.rows';
 import { MASTER, SECRET, bearer, rpc } from './testing/history.fixture';
 
 const EVENTS = 20_000;
@@ -31,9 +38,17 @@ const meta = { subjectId: CUSTOMER };
  * written, and read marks. `messages` counts the message entries, in order.
  */
 function lifetime(): { events: NewEvent[]; messageIds: string[] } {
-  const events: NewEvent[] = [{ type: 'conversation.started', tenantId: 'brand-a', metadata: meta, data: { conversationId: 'conv-lifetime', customerId: CUSTOMER, channel: 'web', at: at(0) } }];
+  const events: NewEvent[] = [
+    {
+      type: 'conversation.started',
+      tenantId: 'brand-a',
+      metadata: meta,
+      data: { conversationId: 'conv-lifetime', customerId: CUSTOMER, channel: 'web', at: at(0) },
+    },
+  ];
   const messageIds: string[] = [];
-  const push = (type: string, data: Record<string, unknown>) => events.push({ type, tenantId: 'brand-a', metadata: meta, data: { ...data, at: at(events.length) } });
+  const push = (type: string, data: Record<string, unknown>) =>
+    events.push({ type, tenantId: 'brand-a', metadata: meta, data: { ...data, at: at(events.length) } });
   while (events.length < EVENTS - 1) {
     const i = events.length;
     if (i % 1000 === 10) push('conversation.session-started', { sessionId: `s${i}` });
@@ -41,10 +56,22 @@ function lifetime(): { events: NewEvent[]; messageIds: string[] } {
     else if (i % 500 === 7) push('conversation.receipt-recorded', { channel: 'web', status: 'read', reader: 'agent', upTo: at(i) });
     else if (i % 3 === 0) {
       messageIds.push(`m${i}`);
-      push('conversation.message-received', { messageId: `m${i}`, channel: 'web', channelMessageId: `w${i}`, text: `question ${i} about order 123`, attachments: [] });
+      push('conversation.message-received', {
+        messageId: `m${i}`,
+        channel: 'web',
+        channelMessageId: `w${i}`,
+        text: `question ${i} about order 123`,
+        attachments: [],
+      });
     } else if (i % 3 === 1) {
       messageIds.push(`o${i}`);
-      push('conversation.message-sent', { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'agent-1' }, text: `answer ${i}`, attachments: [] });
+      push('conversation.message-sent', {
+        messageId: `o${i}`,
+        channel: 'web',
+        author: { kind: 'agent', agentId: 'agent-1' },
+        text: `answer ${i}`,
+        attachments: [],
+      });
     } else push('conversation.receipt-recorded', { channel: 'web', status: 'read', reader: 'customer', messageId: `o${i - 1}` });
   }
   // Long after: the first customer message is edited.
@@ -65,10 +92,14 @@ describe(`a lifetime conversation of ${EVENTS.toLocaleString('en-US')} events (S
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-lifetime-'));
-    storage = await openStorage({ PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(dir, 'events.db'), PARLEY_MONGO_DATABASE: 'unused', PARLEY_MASTER_KEY: MASTER }, new Registry());
+    storage = await openStorage(
+      { PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(dir, 'events.db'), PARLEY_MONGO_DATABASE: 'unused', PARLEY_MASTER_KEY: MASTER },
+      new Registry(),
+    );
     written = lifetime();
     let version = 0;
-    for (let i = 0; i < written.events.length; i += 1000) version = (await storage.log.append(stream, written.events.slice(i, i + 1000), version)).nextExpectedVersion;
+    for (let i = 0; i < written.events.length; i += 1000)
+      version = (await storage.log.append(stream, written.events.slice(i, i + 1000), version)).nextExpectedVersion;
   });
   after(async () => {
     client?.close();
@@ -86,7 +117,12 @@ describe(`a lifetime conversation of ${EVENTS.toLocaleString('en-US')} events (S
     assert.ok(timeline.stats.bytesSealed / EVENTS < 1500, `${Math.round(timeline.stats.bytesSealed / EVENTS)} bytes sealed per event`);
 
     // A restart: a new runner goes on from the checkpoint, and 100 more events cost about 100 events' work.
-    const more = Array.from({ length: 100 }, (_, i): NewEvent => ({ type: 'conversation.message-received', tenantId: 'brand-a', metadata: meta, data: { messageId: `late-${i}`, channel: 'web', channelMessageId: `late-${i}`, text: `late ${i}`, attachments: [], at: at(EVENTS + i) } }));
+    const more = Array.from({ length: 100 }, (_, i): NewEvent => ({
+      type: 'conversation.message-received',
+      tenantId: 'brand-a',
+      metadata: meta,
+      data: { messageId: `late-${i}`, channel: 'web', channelMessageId: `late-${i}`, text: `late ${i}`, attachments: [], at: at(EVENTS + i) },
+    }));
     await storage.log.append(stream, more, EVENTS);
     const restarted = projections().timeline;
     assert.equal(await new ProjectionRunner({ log: storage.log, store: storage.readModels, projection: restarted, registry: new Registry() }).catchUp(), 100);
@@ -95,25 +131,76 @@ describe(`a lifetime conversation of ${EVENTS.toLocaleString('en-US')} events (S
   });
 
   it('loads it for a command from a bounded state, with the facts of its oldest messages looked up', async () => {
-    const store = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log: storage.log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200 });
+    const store = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
+      log: storage.log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      snapshotEvery: 200,
+    });
     // The first command after the bulk write takes the first snapshot and stores the facts beside it.
     const envelope = { tenantId: 'brand-a', metadata: meta };
-    await store.handle(stream, { type: 'SendMessage', messageId: 'after-years', author: { kind: 'agent', agentId: 'agent-1' }, text: 'still here', at: at(EVENTS + 200) }, envelope);
-    const loaded = await new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log: storage.log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION }).load(stream);
+    await store.handle(
+      stream,
+      { type: 'SendMessage', messageId: 'after-years', author: { kind: 'agent', agentId: 'agent-1' }, text: 'still here', at: at(EVENTS + 200) },
+      envelope,
+    );
+    const loaded = await new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
+      log: storage.log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    }).load(stream);
     assert.equal(loaded.version, EVENTS + 101);
     assert.ok(Object.keys(loaded.state.messages).length < 10, `${Object.keys(loaded.state.messages).length} message facts held`);
     assert.ok(JSON.stringify(loaded.state).length < 5000, 'the state is small');
     // A redelivery of the very first customer message is still dropped; the first reply can still be deleted.
-    assert.deepEqual((await store.handle(stream, { type: 'ReceiveMessage', conversationId: 'conv-lifetime', customerId: CUSTOMER, messageId: 'dup', channel: 'web', channelMessageId: 'w3', text: 'again', at: at(EVENTS + 300) }, envelope)).events, []);
+    assert.deepEqual(
+      (
+        await store.handle(
+          stream,
+          {
+            type: 'ReceiveMessage',
+            conversationId: 'conv-lifetime',
+            customerId: CUSTOMER,
+            messageId: 'dup',
+            channel: 'web',
+            channelMessageId: 'w3',
+            text: 'again',
+            at: at(EVENTS + 300),
+          },
+          envelope,
+        )
+      ).events,
+      [],
+    );
     const deleted = await store.handle(stream, { type: 'DeleteMessage', messageId: 'o1', by: 'agent', at: at(EVENTS + 301) }, envelope);
-    assert.deepEqual(deleted.events.map((e) => e.type), ['conversation.message-deleted']);
+    assert.deepEqual(
+      deleted.events.map((e) => e.type),
+      ['conversation.message-deleted'],
+    );
   });
 
   it('serves the latest page, pages back to the first entry and forward to the last, and travels in time', async () => {
-    running = await startHistory(loadHistoryConfig({ PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(dir, 'events.db'), PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET }), { registry: new Registry(), httpHost: '127.0.0.1', storage });
+    running = await startHistory(
+      loadHistoryConfig({
+        PARLEY_STORE: 'sqlite',
+        PARLEY_SQLITE_FILE: join(dir, 'events.db'),
+        PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
+        PARLEY_HISTORY_HTTP_PORT: '0',
+        PARLEY_MASTER_KEY: MASTER,
+        PARLEY_TOKEN_SECRETS: SECRET,
+      }),
+      { registry: new Registry(), httpHost: '127.0.0.1', storage },
+    );
     client = new (parleyService('ConversationService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
     const md = await bearer('brand-a');
-    const latest = await rpc<{ conversation: { timeline: Entry[]; version: string }; previous_page_token: string }>(client, 'GetConversation', { conversation_id: 'conv-lifetime', page_size: 50 }, md);
+    const latest = await rpc<{ conversation: { timeline: Entry[]; version: string }; previous_page_token: string }>(
+      client,
+      'GetConversation',
+      { conversation_id: 'conv-lifetime', page_size: 50 },
+      md,
+    );
     assert.equal(latest.conversation.timeline.length, 50);
     assert.equal(latest.conversation.timeline.at(-1)!.message?.id, 'after-years');
     assert.equal(Number(latest.conversation.version), EVENTS + 102);
@@ -129,9 +216,18 @@ describe(`a lifetime conversation of ${EVENTS.toLocaleString('en-US')} events (S
     }
     const all = backwards.flat();
     const messages = all.filter((e) => e.message);
-    assert.deepEqual(messages.map((e) => e.message!.id), [...written.messageIds, ...Array.from({ length: 100 }, (_, i) => `late-${i}`), 'after-years']);
-    assert.ok(all.every((e, i) => i === 0 || seconds(all[i - 1]!) <= seconds(e)), 'in order');
-    assert.deepEqual(messages.slice(0, 2).map((e) => e.message!.id), ['o1', 'm3']);
+    assert.deepEqual(
+      messages.map((e) => e.message!.id),
+      [...written.messageIds, ...Array.from({ length: 100 }, (_, i) => `late-${i}`), 'after-years'],
+    );
+    assert.ok(
+      all.every((e, i) => i === 0 || seconds(all[i - 1]!) <= seconds(e)),
+      'in order',
+    );
+    assert.deepEqual(
+      messages.slice(0, 2).map((e) => e.message!.id),
+      ['o1', 'm3'],
+    );
     assert.equal(messages[0]!.message!.text, '', 'the deleted reply shows no text');
     assert.ok(messages[0]!.message!.receipts.read_at, "the customer's read receipt reached the first reply");
     assert.equal(messages[1]!.message!.text, 'question 3, corrected');
@@ -145,11 +241,19 @@ describe(`a lifetime conversation of ${EVENTS.toLocaleString('en-US')} events (S
       token = page.next_page_token;
     }
     assert.equal(forwards.length, all.length);
-    assert.deepEqual(forwards.map((e) => e.message?.id ?? seconds(e)), all.map((e) => e.message?.id ?? seconds(e)));
+    assert.deepEqual(
+      forwards.map((e) => e.message?.id ?? seconds(e)),
+      all.map((e) => e.message?.id ?? seconds(e)),
+    );
 
     // Half-way through the years: the page ends there, the first message not yet edited.
     const middle = EVENTS / 2;
-    const then = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(client, 'GetConversationAt', { conversation_id: 'conv-lifetime', at: { seconds: Math.floor(Date.parse(at(middle)) / 1000) }, page_size: 50 }, md);
+    const then = await rpc<{ conversation: { timeline: Entry[] }; previous_page_token: string }>(
+      client,
+      'GetConversationAt',
+      { conversation_id: 'conv-lifetime', at: { seconds: Math.floor(Date.parse(at(middle)) / 1000) }, page_size: 50 },
+      md,
+    );
     assert.ok(seconds(then.conversation.timeline.at(-1)!) <= Date.parse(at(middle)) / 1000);
     assert.ok(seconds(then.conversation.timeline.at(-1)!) >= Date.parse(at(middle - 5)) / 1000);
     let past = then.previous_page_token;
@@ -170,14 +274,25 @@ describe(`a lifetime conversation of ${EVENTS.toLocaleString('en-US')} events (S
     const header = await storage.readModels.get<TimelineHeaderRow>(table(TIMELINE_HEADERS_TABLE), stream);
     assert.ok(header, 'the header row is there');
     assert.equal(await storage.log.openFor(header.customerId, header.sealed), null);
-    const rows = await storage.readModels.getMany<TimelineChunkRow>(table(TIMELINE_ENTRIES_TABLE), Array.from({ length: EVENTS / CHUNK_ENTRIES + 10 }, (_, index) => chunkId(stream, index)));
+    const rows = await storage.readModels.getMany<TimelineChunkRow>(
+      table(TIMELINE_ENTRIES_TABLE),
+      Array.from({ length: EVENTS / CHUNK_ENTRIES + 10 }, (_, index) => chunkId(stream, index)),
+    );
     assert.ok(rows.length * CHUNK_ENTRIES > EVENTS / 2, `${rows.length} chunks of entries`);
     for (const row of rows) {
       assert.equal(await storage.log.openFor(CUSTOMER, row.sealed), null, `chunk ${row.index} is unreadable`);
       assert.ok(!JSON.stringify(row).includes('order 123'));
     }
     const md = await bearer('brand-a');
-    const { conversation } = await rpc<{ conversation: { timeline: Entry[] } }>(client, 'GetConversation', { conversation_id: 'conv-lifetime', page_size: 10 }, md);
-    assert.ok(conversation.timeline.filter((e) => e.message).every((e) => e.message!.erased && e.message!.text === ''), 'only erased messages are shown');
+    const { conversation } = await rpc<{ conversation: { timeline: Entry[] } }>(
+      client,
+      'GetConversation',
+      { conversation_id: 'conv-lifetime', page_size: 10 },
+      md,
+    );
+    assert.ok(
+      conversation.timeline.filter((e) => e.message).every((e) => e.message!.erased && e.message!.text === ''),
+      'only erased messages are shown',
+    );
   });
 });

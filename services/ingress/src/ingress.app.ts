@@ -6,7 +6,16 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey, sharedTailEventLog, unionOfTypes } from '@parley/event-log';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, type Registry, serveFirst } from '@parley/observability';
+import {
+  HealthRegistry,
+  ObservabilityModule,
+  PinoNestLogger,
+  collectProcessMetrics,
+  createLogger,
+  defaultRegistry,
+  type Registry,
+  serveFirst,
+} from '@parley/observability';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { secretsByTenant, type IngressConfig } from './config/ingress.config';
@@ -30,7 +39,6 @@ import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
 import { warmUpWebhooks } from './warmup/webhook.warmup';
 
-
 /** Bodies the Nest routes take (Apple's webhook, the widget's requests). */
 const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 export interface RunningIngress {
@@ -41,7 +49,10 @@ export interface RunningIngress {
 }
 
 /** The ingress service: channel webhooks in over HTTP, replies out through each channel's API. */
-export async function startIngress(config: IngressConfig, options: { registry?: Registry; health?: HealthRegistry; bus?: MessageBus; storage?: Storage } = {}): Promise<RunningIngress> {
+export async function startIngress(
+  config: IngressConfig,
+  options: { registry?: Registry; health?: HealthRegistry; bus?: MessageBus; storage?: Storage } = {},
+): Promise<RunningIngress> {
   const logger = createLogger('ingress');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
@@ -53,7 +64,10 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const recorder = new InboundRecorder(storage.log, directory, logger, registry);
   const accounts = config.PARLEY_CHANNELS;
   // Channels over Kafka: the bus given (npm start passes the in-process one), or Kafka when configured.
-  const ownBus = !options.bus && config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-ingress', registry, logger }) : null;
+  const ownBus =
+    !options.bus && config.PARLEY_KAFKA_BROKERS
+      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-ingress', registry, logger })
+      : null;
   const bus = options.bus ?? ownBus;
   const channelTopics = bus ? new ChannelTopicsConsumer(bus, recorder, logger) : null;
   await channelTopics?.start();
@@ -93,7 +107,17 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
   await feed.start(health.loop('ingress:live-feed'));
   const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
-  const live = new LiveChatGateway(tokens, directory, recorder, feed, (stream, options) => storage.log.readStream(stream, options), config.PARLEY_LIVE_SESSION_GRACE_MS, logger, registry, origins);
+  const live = new LiveChatGateway(
+    tokens,
+    directory,
+    recorder,
+    feed,
+    (stream, options) => storage.log.readStream(stream, options),
+    config.PARLEY_LIVE_SESSION_GRACE_MS,
+    logger,
+    registry,
+    origins,
+  );
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
   let consumerWatch: NodeJS.Timeout | undefined;
@@ -109,7 +133,11 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
   await availability.catchUp();
   availability.follow(health.loop('ingress:availability-model'));
   const invitations = new InvitationWriter(storage.log, availability, registry);
-  const liveTenants = new Set(config.PARLEY_LIVE_TENANTS.split(',').map((t) => t.trim()).filter(Boolean));
+  const liveTenants = new Set(
+    config.PARLEY_LIVE_TENANTS.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
   const offers: WidgetOffers = {
     origins,
     visitorOf: (token) => tokens.verify(token),
@@ -117,12 +145,20 @@ export async function startIngress(config: IngressConfig, options: { registry?: 
     onChange: (listener) => availability.onChange(listener),
     tenants: liveTenants,
     // The visitor's own stream: what was shown and answered decides the next page view (once per period).
-    invite: ({ tenantId, visitorId }, queueId, view) => invitations.evaluate({ tenantId, queueId, visitorId, view, at: new Date().toISOString(), actor: 'channel:web' }),
-    answer: ({ tenantId, visitorId }, ruleId, accepted) => invitations.answer({ tenantId, visitorId, ruleId, accepted, at: new Date().toISOString(), actor: 'channel:web' }),
+    invite: ({ tenantId, visitorId }, queueId, view) =>
+      invitations.evaluate({ tenantId, queueId, visitorId, view, at: new Date().toISOString(), actor: 'channel:web' }),
+    answer: ({ tenantId, visitorId }, ruleId, accepted) =>
+      invitations.answer({ tenantId, visitorId, ruleId, accepted, at: new Date().toISOString(), actor: 'channel:web' }),
   };
 
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [WebhooksController, LiveController, WidgetController],
-    providers: [{ provide: INGRESS_WEBHOOKS, useValue: webhooks }, { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants, origins } }, { provide: WIDGET_OFFERS, useValue: offers }],
+  @Module({
+    imports: [ObservabilityModule.forRoot({ registry, health })],
+    controllers: [WebhooksController, LiveController, WidgetController],
+    providers: [
+      { provide: INGRESS_WEBHOOKS, useValue: webhooks },
+      { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants, origins } },
+      { provide: WIDGET_OFFERS, useValue: offers },
+    ],
   })
   class IngressHttpModule {}
   // Before listening: the first requests a new instance gets meet compiled code.

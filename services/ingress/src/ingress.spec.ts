@@ -11,10 +11,24 @@ import { waitFor } from '@parley/testing-support';
 import { loadIngressConfig } from './config/ingress.config';
 import { startIngress, type RunningIngress } from './ingress.app';
 import { FakeGraphServer } from './testing/fake-graph.server';
-import { APPLE_SECRET, APP_SECRET, CHANNELS, VERIFY_TOKEN, ferretStore, postMeta, sqliteStore, whatsappMessage, whatsappStatus, type StoreBackend } from './testing/ingress.fixture';
+import {
+  APPLE_SECRET,
+  APP_SECRET,
+  CHANNELS,
+  VERIFY_TOKEN,
+  ferretStore,
+  postMeta,
+  sqliteStore,
+  whatsappMessage,
+  whatsappStatus,
+  type StoreBackend,
+} from './testing/ingress.fixture';
 import { signMetaBody } from './webhooks/meta.signature';
 
-for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] as const) {
+for (const [name, make] of [
+  ['SQLite', sqliteStore],
+  ['FerretDB', ferretStore],
+] as const) {
   describe(`ingress: channels in and out (${name})`, () => {
     let backend: StoreBackend;
     let graph: FakeGraphServer;
@@ -27,19 +41,40 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
     const conversationOf = async (identity: Pick<Identity, 'kind' | 'id'>) => {
       const customerId = await directory.find('brand-a', identity);
       assert.ok(customerId, `a customer for ${identity.kind}`);
-      return { customerId, stream: streams.conversation('brand-a', customerId), events: await storage.log.readStream(streams.conversation('brand-a', customerId)) };
+      return {
+        customerId,
+        stream: streams.conversation('brand-a', customerId),
+        events: await storage.log.readStream(streams.conversation('brand-a', customerId)),
+      };
     };
     const ofType = (events: readonly RecordedEvent[], type: string) => events.filter((e) => e.type === type);
     const reply = (stream: string, customerId: string, messageId: string, text: string, extra: Record<string, unknown> = {}) =>
-      ingress.recorder.conversations.handle(stream, { type: 'SendMessage', messageId, author: agent, text, at: new Date().toISOString(), ...extra }, { tenantId: 'brand-a', metadata: { subjectId: customerId } });
+      ingress.recorder.conversations.handle(
+        stream,
+        { type: 'SendMessage', messageId, author: agent, text, at: new Date().toISOString(), ...extra },
+        { tenantId: 'brand-a', metadata: { subjectId: customerId } },
+      );
 
     before(async () => {
       backend = make();
       graph = new FakeGraphServer({ 'pn-brand-a': 'wa-token-a', 'page-brand-a': 'page-token-a' });
-      graph.appleVerifier = async (token) => jwtVerify(token, Buffer.from(APPLE_SECRET, 'base64'), { audience: 'msp-parley' }).then(() => true, () => false);
+      graph.appleVerifier = async (token) =>
+        jwtVerify(token, Buffer.from(APPLE_SECRET, 'base64'), { audience: 'msp-parley' }).then(
+          () => true,
+          () => false,
+        );
       await graph.start();
       ingress = await startIngress(
-        loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_CHANNELS: JSON.stringify(CHANNELS), PARLEY_GRAPH_BASE_URL: graph.baseUrl, PARLEY_APPLE_GATEWAY_URL: graph.appleGatewayUrl, PARLEY_OUTBOUND_BACKOFF_MS: '10', PARLEY_OUTBOUND_ATTEMPTS: '3' }),
+        loadIngressConfig({
+          ...backend.env,
+          PARLEY_INGRESS_HTTP_HOST: '127.0.0.1',
+          PARLEY_INGRESS_HTTP_PORT: '0',
+          PARLEY_CHANNELS: JSON.stringify(CHANNELS),
+          PARLEY_GRAPH_BASE_URL: graph.baseUrl,
+          PARLEY_APPLE_GATEWAY_URL: graph.appleGatewayUrl,
+          PARLEY_OUTBOUND_BACKOFF_MS: '10',
+          PARLEY_OUTBOUND_ATTEMPTS: '3',
+        }),
         { registry: ingressRegistry },
       );
       storage = await openStorage(loadIngressConfig(backend.env), new Registry());
@@ -61,8 +96,10 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       assert.deepEqual(await value('parley_ingress_inbound_total'), []);
     });
 
-    it('answers Meta\'s handshake only with the right verify token', async () => {
-      const ok = await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`);
+    it("answers Meta's handshake only with the right verify token", async () => {
+      const ok = await fetch(
+        `http://127.0.0.1:${ingress.httpPort}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`,
+      );
       assert.equal(ok.status, 200);
       assert.equal(await ok.text(), '1158201444');
       const wrong = await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/messenger?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1`);
@@ -91,78 +128,160 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       const streamed = await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/whatsapp`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(huge, APP_SECRET) },
-        body: new ReadableStream({ start(c) { for (let i = 0; i < huge.length; i += 65_536) c.enqueue(new TextEncoder().encode(huge.slice(i, i + 65_536))); c.close(); } }),
+        body: new ReadableStream({
+          start(c) {
+            for (let i = 0; i < huge.length; i += 65_536) c.enqueue(new TextEncoder().encode(huge.slice(i, i + 65_536)));
+            c.close();
+          },
+        }),
         duplex: 'half',
       } as RequestInit);
       assert.equal(streamed.status, 413);
       assert.equal(await storage.log.lastPosition(), before);
-      const rejected = Object.fromEntries((await ingressRegistry.getSingleMetric('parley_ingress_webhook_rejections_total')!.get()).values.map((v) => [`${v.labels['channel']}:${v.labels['reason']}`, v.value]));
+      const rejected = Object.fromEntries(
+        (await ingressRegistry.getSingleMetric('parley_ingress_webhook_rejections_total')!.get()).values.map((v) => [
+          `${v.labels['channel']}:${v.labels['reason']}`,
+          v.value,
+        ]),
+      );
       assert.deepEqual(
-        { notJson: rejected['whatsapp:WEBHOOK_NOT_JSON'], notUtf8: rejected['messenger:WEBHOOK_NOT_UTF8'], tooLarge: rejected['whatsapp:WEBHOOK_TOO_LARGE'], forged: rejected['whatsapp:WEBHOOK_SIGNATURE_INVALID'] },
+        {
+          notJson: rejected['whatsapp:WEBHOOK_NOT_JSON'],
+          notUtf8: rejected['messenger:WEBHOOK_NOT_UTF8'],
+          tooLarge: rejected['whatsapp:WEBHOOK_TOO_LARGE'],
+          forged: rejected['whatsapp:WEBHOOK_SIGNATURE_INVALID'],
+        },
         { notJson: 1, notUtf8: 1, tooLarge: 2, forged: 3 },
       );
     });
 
     it('records WhatsApp messages once, in one conversation per customer, across webhooks and redeliveries', async () => {
       const ada = { kind: 'whatsapp' as const, id: 'US.13491208655302741918' };
-      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A1', text: 'my order is late' }))).status, 200);
+      assert.equal(
+        (await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A1', text: 'my order is late' })))
+          .status,
+        200,
+      );
       // Meta delivers again (it did not see our answer): nothing doubles.
-      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A1', text: 'my order is late' }))).status, 200);
+      assert.equal(
+        (await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A1', text: 'my order is late' })))
+          .status,
+        200,
+      );
       // A batch: a photo from Ada and a message from someone new, in one body.
       const batch = whatsappMessage({ userId: ada.id, waId: '16505551234', wamid: 'wamid.A2', image: { id: 'media-77', caption: 'the parcel' } });
       const other = whatsappMessage({ userId: 'US.555', wamid: 'wamid.B1', text: 'hello' });
       batch.entry.push(...other.entry);
       assert.equal((await postMeta(ingress.httpPort, 'whatsapp', batch)).status, 200);
       const { events } = await conversationOf(ada);
-      const received = ofType(events, 'conversation.message-received').map((e) => e.data as { text?: string; attachments: { ref: string; mimeType: string }[]; channelMessageId: string });
-      assert.deepEqual(received.map((m) => m.channelMessageId), ['wamid.A1', 'wamid.A2']);
+      const received = ofType(events, 'conversation.message-received').map(
+        (e) => e.data as { text?: string; attachments: { ref: string; mimeType: string }[]; channelMessageId: string },
+      );
+      assert.deepEqual(
+        received.map((m) => m.channelMessageId),
+        ['wamid.A1', 'wamid.A2'],
+      );
       assert.equal(received[0]!.text, 'my order is late');
-      assert.deepEqual(received[1]!.attachments.map((a) => [a.ref, a.mimeType]), [['whatsapp-media:media-77', 'image/jpeg']]);
+      assert.deepEqual(
+        received[1]!.attachments.map((a) => [a.ref, a.mimeType]),
+        [['whatsapp-media:media-77', 'image/jpeg']],
+      );
       assert.equal(ofType((await conversationOf({ kind: 'whatsapp', id: 'US.555' })).events, 'conversation.message-received').length, 1);
     });
 
     it('records a burst from one new customer (ten webhooks at once) without an error, each message once, in one conversation', async () => {
-      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: 'US.burst', wamid: `wamid.burst.${i}`, text: `photo ${i}` }))));
-      assert.deepEqual(answers.map((a) => a.status), Array(10).fill(200));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: 'US.burst', wamid: `wamid.burst.${i}`, text: `photo ${i}` })),
+        ),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(10).fill(200),
+      );
       const { events } = await conversationOf({ kind: 'whatsapp', id: 'US.burst' });
       assert.equal(ofType(events, 'conversation.started').length, 1);
-      assert.deepEqual(ofType(events, 'conversation.message-received').map((e) => (e.data as { channelMessageId: string }).channelMessageId).sort(), Array.from({ length: 10 }, (_, i) => `wamid.burst.${i}`).sort());
+      assert.deepEqual(
+        ofType(events, 'conversation.message-received')
+          .map((e) => (e.data as { channelMessageId: string }).channelMessageId)
+          .sort(),
+        Array.from({ length: 10 }, (_, i) => `wamid.burst.${i}`).sort(),
+      );
     });
 
     it('ignores business numbers it does not serve', async () => {
       const before = await storage.log.lastPosition();
-      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: 'US.1', wamid: 'wamid.X', text: 'x', phoneNumberId: 'not-ours' }))).status, 200);
+      assert.equal(
+        (await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: 'US.1', wamid: 'wamid.X', text: 'x', phoneNumberId: 'not-ours' }))).status,
+        200,
+      );
       assert.equal(await storage.log.lastPosition(), before);
     });
 
-    it('delivers an agent\'s reply through the Graph API, and records its delivery and read statuses', async () => {
+    it("delivers an agent's reply through the Graph API, and records its delivery and read statuses", async () => {
       const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
       await reply(stream, customerId, 'reply-1', 'sorry, on its way');
-      const request = await waitFor(() => graph.requests.find((r) => r.body['biz_opaque_callback_data'] === 'reply-1'), (r) => r !== undefined, { what: 'the Graph request' });
+      const request = await waitFor(
+        () => graph.requests.find((r) => r.body['biz_opaque_callback_data'] === 'reply-1'),
+        (r) => r !== undefined,
+        { what: 'the Graph request' },
+      );
       assert.equal(request!.accountId, 'pn-brand-a');
       assert.equal(request!.token, 'wa-token-a');
-      assert.deepEqual({ to: request!.body['to'], type: request!.body['type'], text: request!.body['text'] }, { to: '16505551234', type: 'text', text: { body: 'sorry, on its way', preview_url: false } });
+      assert.deepEqual(
+        { to: request!.body['to'], type: request!.body['type'], text: request!.body['text'] },
+        { to: '16505551234', type: 'text', text: { body: 'sorry, on its way', preview_url: false } },
+      );
       for (const status of ['sent', 'delivered', 'read']) {
-        assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappStatus({ userId: 'US.13491208655302741918', waId: '16505551234', wamid: 'wamid.out', status, messageId: 'reply-1' }))).status, 200);
+        assert.equal(
+          (
+            await postMeta(
+              ingress.httpPort,
+              'whatsapp',
+              whatsappStatus({ userId: 'US.13491208655302741918', waId: '16505551234', wamid: 'wamid.out', status, messageId: 'reply-1' }),
+            )
+          ).status,
+          200,
+        );
       }
-      const receipts = ofType((await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' })).events, 'conversation.receipt-recorded').map((e) => (e.data as { status: string }).status);
+      const receipts = ofType((await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' })).events, 'conversation.receipt-recorded').map(
+        (e) => (e.data as { status: string }).status,
+      );
       assert.deepEqual(receipts, ['delivered', 'read']);
     });
 
-    it('matches statuses that carry only the wamid Graph gave the reply, as Meta\'s own examples do', async () => {
+    it("matches statuses that carry only the wamid Graph gave the reply, as Meta's own examples do", async () => {
       const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
       await reply(stream, customerId, 'reply-wamid-only', 'your parcel left the warehouse');
-      const accepted = await waitFor(async () => ofType((await storage.log.readStream(stream)), 'conversation.message-accepted').find((e) => (e.data as { messageId: string }).messageId === 'reply-wamid-only'), (e) => e !== undefined, { what: 'the wamid recorded' });
+      const accepted = await waitFor(
+        async () =>
+          ofType(await storage.log.readStream(stream), 'conversation.message-accepted').find(
+            (e) => (e.data as { messageId: string }).messageId === 'reply-wamid-only',
+          ),
+        (e) => e !== undefined,
+        { what: 'the wamid recorded' },
+      );
       const wamid = (accepted!.data as { channelMessageId: string }).channelMessageId;
       assert.match(wamid, /^wamid\./);
-      for (const [status, who] of [['delivered', { userId: 'US.13491208655302741918' }], ['read', { waId: '16505551234', userId: 'US.13491208655302741918' }]] as const) {
+      for (const [status, who] of [
+        ['delivered', { userId: 'US.13491208655302741918' }],
+        ['read', { waId: '16505551234', userId: 'US.13491208655302741918' }],
+      ] as const) {
         assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappStatus({ ...who, wamid, status }))).status, 200);
       }
-      const receipts = ofType(await storage.log.readStream(stream), 'conversation.receipt-recorded').filter((e) => (e.data as { messageId?: string }).messageId === 'reply-wamid-only');
-      assert.deepEqual(receipts.map((e) => (e.data as { status: string }).status), ['delivered', 'read']);
+      const receipts = ofType(await storage.log.readStream(stream), 'conversation.receipt-recorded').filter(
+        (e) => (e.data as { messageId?: string }).messageId === 'reply-wamid-only',
+      );
+      assert.deepEqual(
+        receipts.map((e) => (e.data as { status: string }).status),
+        ['delivered', 'read'],
+      );
       // A wamid Parley never sent (another system on the same number) changes nothing and is answered 200.
       const before = await storage.log.lastPosition();
-      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappStatus({ userId: 'US.13491208655302741918', wamid: 'wamid.not-ours', status: 'read' }))).status, 200);
+      assert.equal(
+        (await postMeta(ingress.httpPort, 'whatsapp', whatsappStatus({ userId: 'US.13491208655302741918', wamid: 'wamid.not-ours', status: 'read' }))).status,
+        200,
+      );
       assert.equal(await storage.log.lastPosition(), before);
     });
 
@@ -171,14 +290,34 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       await quiet.start();
       const quietRegistry = new Registry();
       const webhooksOnly = await startIngress(
-        loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_CHANNELS: JSON.stringify(CHANNELS), PARLEY_GRAPH_BASE_URL: quiet.baseUrl, PARLEY_INGRESS_OUTBOUND: 'false' }),
+        loadIngressConfig({
+          ...backend.env,
+          PARLEY_INGRESS_HTTP_HOST: '127.0.0.1',
+          PARLEY_INGRESS_HTTP_PORT: '0',
+          PARLEY_CHANNELS: JSON.stringify(CHANNELS),
+          PARLEY_GRAPH_BASE_URL: quiet.baseUrl,
+          PARLEY_INGRESS_OUTBOUND: 'false',
+        }),
         { registry: quietRegistry },
       );
       try {
-        assert.equal((await postMeta(webhooksOnly.httpPort, 'whatsapp', whatsappStatus({ userId: 'US.13491208655302741918', waId: '16505551234', wamid: 'wamid.out', status: 'read', messageId: 'reply-1' }))).status, 200);
+        assert.equal(
+          (
+            await postMeta(
+              webhooksOnly.httpPort,
+              'whatsapp',
+              whatsappStatus({ userId: 'US.13491208655302741918', waId: '16505551234', wamid: 'wamid.out', status: 'read', messageId: 'reply-1' }),
+            )
+          ).status,
+          200,
+        );
         const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
         await reply(stream, customerId, 'reply-single-sender', 'one sender');
-        await waitFor(() => graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-single-sender').length, (n) => n === 1, { what: 'the delivering instance sent it' });
+        await waitFor(
+          () => graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-single-sender').length,
+          (n) => n === 1,
+          { what: 'the delivering instance sent it' },
+        );
         // No waiting for something not to happen: the quiet instance's reply dispatcher never
         // read the log at all (a running one reports its lag from its first page on).
         assert.deepEqual((await quietRegistry.getSingleMetric('parley_projection_lag_seconds')?.get())?.values ?? [], []);
@@ -193,10 +332,21 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
       graph.failNext(2, 503);
       await reply(stream, customerId, 'reply-retried', 'after a hiccup');
-      await waitFor(() => graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-retried').length, (n) => n === 3, { what: 'two failures and a success' });
+      await waitFor(
+        () => graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-retried').length,
+        (n) => n === 3,
+        { what: 'two failures and a success' },
+      );
       graph.failNext(1, 400, { error: { message: '(#131047) Re-engagement message', code: 131047 } });
       await reply(stream, customerId, 'reply-refused', 'too late');
-      const failed = await waitFor(async () => ofType((await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' })).events, 'conversation.receipt-recorded').map((e) => e.data as { status: string; messageId?: string; error?: string }).find((r) => r.messageId === 'reply-refused'), (r) => r !== undefined, { what: 'the failed mark' });
+      const failed = await waitFor(
+        async () =>
+          ofType((await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' })).events, 'conversation.receipt-recorded')
+            .map((e) => e.data as { status: string; messageId?: string; error?: string })
+            .find((r) => r.messageId === 'reply-refused'),
+        (r) => r !== undefined,
+        { what: 'the failed mark' },
+      );
       assert.equal(failed!.status, 'failed');
       assert.match(failed!.error!, /400 131047/);
       assert.equal(graph.requests.filter((r) => r.body['biz_opaque_callback_data'] === 'reply-refused').length, 1, 'a 4xx is not retried');
@@ -207,47 +357,98 @@ for (const [name, make] of [['SQLite', sqliteStore], ['FerretDB', ferretStore]] 
       const now = Date.now();
       const body = {
         object: 'page',
-        entry: [{
-          id: 'page-brand-a',
-          time: now,
-          messaging: [
-            { sender: { id: 'psid-1' }, recipient: { id: 'page-brand-a' }, timestamp: now - 5000, message: { mid: 'm_1', text: 'is the shop open?' } },
-            { sender: { id: 'page-brand-a' }, recipient: { id: 'psid-1' }, timestamp: now - 4000, message: { mid: 'm_echo', text: 'echo', is_echo: true, app_id: 1234 } },
-          ],
-        }],
+        entry: [
+          {
+            id: 'page-brand-a',
+            time: now,
+            messaging: [
+              { sender: { id: 'psid-1' }, recipient: { id: 'page-brand-a' }, timestamp: now - 5000, message: { mid: 'm_1', text: 'is the shop open?' } },
+              {
+                sender: { id: 'page-brand-a' },
+                recipient: { id: 'psid-1' },
+                timestamp: now - 4000,
+                message: { mid: 'm_echo', text: 'echo', is_echo: true, app_id: 1234 },
+              },
+            ],
+          },
+        ],
       };
       assert.equal((await postMeta(ingress.httpPort, 'messenger', body)).status, 200);
       assert.equal((await postMeta(ingress.httpPort, 'messenger', body)).status, 200);
       const { customerId, stream, events } = await conversationOf({ kind: 'messenger', id: 'psid-1' });
-      assert.deepEqual(ofType(events, 'conversation.message-received').map((e) => (e.data as { text: string }).text), ['is the shop open?']);
+      assert.deepEqual(
+        ofType(events, 'conversation.message-received').map((e) => (e.data as { text: string }).text),
+        ['is the shop open?'],
+      );
       await reply(stream, customerId, 'm-reply', 'yes, until 6');
-      const request = await waitFor(() => graph.requests.find((r) => r.accountId === 'page-brand-a'), (r) => r !== undefined, { what: 'the Send API request' });
+      const request = await waitFor(
+        () => graph.requests.find((r) => r.accountId === 'page-brand-a'),
+        (r) => r !== undefined,
+        { what: 'the Send API request' },
+      );
       assert.deepEqual(request!.body, { recipient: { id: 'psid-1' }, messaging_type: 'RESPONSE', message: { text: 'yes, until 6', metadata: 'm-reply' } });
       const later = Date.now() + 1000;
-      const watermark = (kind: 'delivery' | 'read') => ({ object: 'page', entry: [{ id: 'page-brand-a', time: later, messaging: [{ sender: { id: 'psid-1' }, recipient: { id: 'page-brand-a' }, timestamp: later, [kind]: { watermark: later } }] }] });
+      const watermark = (kind: 'delivery' | 'read') => ({
+        object: 'page',
+        entry: [
+          {
+            id: 'page-brand-a',
+            time: later,
+            messaging: [{ sender: { id: 'psid-1' }, recipient: { id: 'page-brand-a' }, timestamp: later, [kind]: { watermark: later } }],
+          },
+        ],
+      });
       assert.equal((await postMeta(ingress.httpPort, 'messenger', watermark('delivery'))).status, 200);
       assert.equal((await postMeta(ingress.httpPort, 'messenger', watermark('read'))).status, 200);
-      const receipts = ofType((await conversationOf({ kind: 'messenger', id: 'psid-1' })).events, 'conversation.receipt-recorded').map((e) => (e.data as { status: string }).status);
+      const receipts = ofType((await conversationOf({ kind: 'messenger', id: 'psid-1' })).events, 'conversation.receipt-recorded').map(
+        (e) => (e.data as { status: string }).status,
+      );
       assert.deepEqual(receipts, ['delivered', 'read']);
     });
 
-    it('takes Apple Messages for Business with the gateway\'s token, once per message id, and honours the close', async () => {
+    it("takes Apple Messages for Business with the gateway's token, once per message id, and honours the close", async () => {
       const post = async (id: string, body: Record<string, unknown>, secret = APPLE_SECRET) => {
         const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setAudience('msp-parley').setIssuedAt().sign(Buffer.from(secret, 'base64'));
-        return (await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/apple/message`, { method: 'POST', headers: { 'content-type': 'application/json', id, 'source-id': 'urn:mbid:AQAAY-1', 'destination-id': 'biz-brand-a', authorization: `Bearer ${jwt}` }, body: JSON.stringify({ v: 1, id, sourceId: 'urn:mbid:AQAAY-1', destinationId: 'biz-brand-a', locale: 'en_US', ...body }) })).status;
+        return (
+          await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/apple/message`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              id,
+              'source-id': 'urn:mbid:AQAAY-1',
+              'destination-id': 'biz-brand-a',
+              authorization: `Bearer ${jwt}`,
+            },
+            body: JSON.stringify({ v: 1, id, sourceId: 'urn:mbid:AQAAY-1', destinationId: 'biz-brand-a', locale: 'en_US', ...body }),
+          })
+        ).status;
       };
-      assert.equal(await post('a-1', { type: 'text', body: 'hi from my iPhone' }, Buffer.alloc(32, 1).toString('base64')), 401, 'a token not signed with our secret');
+      assert.equal(
+        await post('a-1', { type: 'text', body: 'hi from my iPhone' }, Buffer.alloc(32, 1).toString('base64')),
+        401,
+        'a token not signed with our secret',
+      );
       assert.equal(await post('a-1', { type: 'text', body: 'hi from my iPhone' }), 200);
       assert.equal(await post('a-1', { type: 'text', body: 'hi from my iPhone' }), 200);
       assert.equal(await post('a-2', { type: 'interactive', interactiveData: { receivedMessage: { title: 'Tuesday 10:00' } } }), 200);
       assert.equal(await post('a-3', { type: 'text' }), 400);
       const open = await conversationOf({ kind: 'apple', id: 'urn:mbid:AQAAY-1' });
       await reply(open.stream, open.customerId, 'apple-reply', 'Tuesday it is');
-      const sent = await waitFor(() => graph.appleMessages.find((m) => m.body['body'] === 'Tuesday it is'), (m) => m !== undefined, { what: 'the reply at Apple\'s gateway' });
-      assert.deepEqual({ source: sent!.headers['source-id'], destination: sent!.headers['destination-id'], type: sent!.body['type'] }, { source: 'biz-brand-a', destination: 'urn:mbid:AQAAY-1', type: 'text' });
+      const sent = await waitFor(
+        () => graph.appleMessages.find((m) => m.body['body'] === 'Tuesday it is'),
+        (m) => m !== undefined,
+        { what: "the reply at Apple's gateway" },
+      );
+      assert.deepEqual(
+        { source: sent!.headers['source-id'], destination: sent!.headers['destination-id'], type: sent!.body['type'] },
+        { source: 'biz-brand-a', destination: 'urn:mbid:AQAAY-1', type: 'text' },
+      );
       assert.equal(await post('a-4', { type: 'close' }), 200);
       const { customerId, stream, events } = await conversationOf({ kind: 'apple', id: 'urn:mbid:AQAAY-1' });
-      assert.deepEqual(ofType(events, 'conversation.message-received').map((e) => (e.data as { text: string }).text), ['hi from my iPhone', 'Tuesday 10:00']);
+      assert.deepEqual(
+        ofType(events, 'conversation.message-received').map((e) => (e.data as { text: string }).text),
+        ['hi from my iPhone', 'Tuesday 10:00'],
+      );
       assert.equal(ofType(events, 'conversation.channel-closed').length, 1);
       await assert.rejects(reply(stream, customerId, 'after-close', 'still there?'), ChannelClosedError);
     });

@@ -15,12 +15,26 @@
   var queue = script.getAttribute('data-queue') || 'support';
   var key = 'parley:' + tenant + ':';
   var store = {
-    get: function (k) { try { return localStorage.getItem(key + k); } catch (e) { return null; } },
-    set: function (k, v) { try { if (v === null) localStorage.removeItem(key + k); else localStorage.setItem(key + k, v); } catch (e) { /* private mode: this page only */ } },
+    get: function (k) {
+      try {
+        return localStorage.getItem(key + k);
+      } catch (e) {
+        return null;
+      }
+    },
+    set: function (k, v) {
+      try {
+        if (v === null) localStorage.removeItem(key + k);
+        else localStorage.setItem(key + k, v);
+      } catch (e) {
+        /* private mode: this page only */
+      }
+    },
   };
   if (script.getAttribute('data-identity')) store.set('identity', script.getAttribute('data-identity'));
 
-  var css = '.parley-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:15px/1.4 system-ui,sans-serif;border:0;border-radius:24px;padding:12px 20px;background:#1f4fd1;color:#fff;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.25)}' +
+  var css =
+    '.parley-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:15px/1.4 system-ui,sans-serif;border:0;border-radius:24px;padding:12px 20px;background:#1f4fd1;color:#fff;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.25)}' +
     '.parley-launcher:focus-visible,.parley-panel button:focus-visible,.parley-panel textarea:focus-visible{outline:3px solid #ffb000;outline-offset:2px}' +
     '.parley-launcher.parley-away{background:#44546a}' +
     '.parley-panel{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:340px;max-width:calc(100vw - 40px);height:460px;display:flex;flex-direction:column;background:#fff;color:#111;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif;overflow:hidden}' +
@@ -78,7 +92,11 @@
 
   // What the host page may listen to: parley:identity-rejected, parley:signed-out, parley:unread.
   function notify(name, detail) {
-    try { window.dispatchEvent(new CustomEvent('parley:' + name, { detail: detail })); } catch (e) { /* very old browsers */ }
+    try {
+      window.dispatchEvent(new CustomEvent('parley:' + name, { detail: detail }));
+    } catch (e) {
+      /* very old browsers */
+    }
   }
 
   function paintLauncher() {
@@ -108,9 +126,11 @@
     launcher.classList.toggle('parley-away', !live);
     title.textContent = live ? 'Chat with us' : 'Leave us a message';
     if (live) note.textContent = 'An agent is here to answer.';
-    else if (offer.reason === 'closed' && offer.opensAt) note.textContent = 'We are closed. Leave a message: we answer after we open, ' + when(offer.opensAt) + '.';
+    else if (offer.reason === 'closed' && offer.opensAt)
+      note.textContent = 'We are closed. Leave a message: we answer after we open, ' + when(offer.opensAt) + '.';
     else if (offer.opensAt) note.textContent = 'Nobody is here right now. Leave a message: we answer after ' + when(offer.opensAt) + '.';
-    else if (offer.expectedAnswerSeconds != null) note.textContent = 'Our agents are busy. Leave a message: we usually answer within ' + humanize(offer.expectedAnswerSeconds) + '.';
+    else if (offer.expectedAnswerSeconds != null)
+      note.textContent = 'Our agents are busy. Leave a message: we usually answer within ' + humanize(offer.expectedAnswerSeconds) + '.';
     else note.textContent = 'Leave a message and we will answer as soon as we can.';
   }
 
@@ -130,7 +150,11 @@
   function render(message) {
     // The stored message replaces the one shown while it was being sent.
     var sent = /^web-(.*)$/.exec(message.id);
-    if (sent && messages['pending-' + sent[1]]) { delete messages['pending-' + sent[1]]; var pending = document.getElementById('parley-m-pending-' + sent[1]); if (pending) pending.remove(); }
+    if (sent && messages['pending-' + sent[1]]) {
+      delete messages['pending-' + sent[1]];
+      var pending = document.getElementById('parley-m-pending-' + sent[1]);
+      if (pending) pending.remove();
+    }
     var item = document.getElementById('parley-m-' + message.id);
     if (!item) {
       item = el('li', { id: 'parley-m-' + message.id, class: message.inbound ? 'parley-mine' : '' });
@@ -144,7 +168,14 @@
     });
     // Read by the agent: marked live (readUpTo) or, after a reload, as the history says (readAt).
     var read = message.inbound && !message.pending && (message.readAt || (readUpTo && message.at <= readUpTo));
-    var meta = el('small', {}, (message.inbound ? 'You' : 'Agent') + ' \u00b7 ' + new Date(message.at).toLocaleTimeString() + (read ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : message.inbound ? ' \u00b7 Sent' : ''));
+    var meta = el(
+      'small',
+      {},
+      (message.inbound ? 'You' : 'Agent') +
+        ' \u00b7 ' +
+        new Date(message.at).toLocaleTimeString() +
+        (read ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : message.inbound ? ' \u00b7 Sent' : ''),
+    );
     if (read) meta.setAttribute('data-read', 'true');
     item.appendChild(meta);
     messages[message.id] = message;
@@ -153,7 +184,9 @@
 
   function flush() {
     if (!socket || socket.readyState !== 1 || !connected) return;
-    outbox.forEach(function (m) { socket.send(JSON.stringify({ type: 'message', id: m.id, text: m.text || undefined, attachments: m.attachments })); });
+    outbox.forEach(function (m) {
+      socket.send(JSON.stringify({ type: 'message', id: m.id, text: m.text || undefined, attachments: m.attachments }));
+    });
   }
 
   function markRead() {
@@ -165,78 +198,130 @@
     if (token) return Promise.resolve(token);
     return fetch(base + '/live/visitors', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: tenant }) })
       .then(function (r) {
-        if (r.status === 403) return r.json().then(function (b) { refuse(b.message); throw new Error(b.error); });
+        if (r.status === 403)
+          return r.json().then(function (b) {
+            refuse(b.message);
+            throw new Error(b.error);
+          });
         if (!r.ok) throw new Error('visitor token refused: ' + r.status);
         return r.json();
       })
-      .then(function (body) { store.set('token', body.token); return body.token; });
+      .then(function (body) {
+        store.set('token', body.token);
+        return body.token;
+      });
   }
 
   function connect() {
     if (socket || refused) return;
-    visitorToken().then(function (token) {
-      if (socket || refused) return;
-      var url = base.replace(/^http/, 'ws') + '/live?token=' + encodeURIComponent(token);
-      var identity = store.get('identity');
-      if (identity) url += '&identity=' + encodeURIComponent(identity);
-      var ws = new WebSocket(url);
-      socket = ws;
-      ws.onmessage = function (frame) {
-        // A socket replaced (signed in or out meanwhile) says nothing any more.
-        if (socket !== ws) return;
-        var m = JSON.parse(frame.data);
-        if (m.type === 'ready') {
-          conversationId = m.conversationId; connected = true; list.textContent = ''; messages = {}; retryDelay = 1000; store.set('conversation', m.conversationId);
-          m.messages.forEach(render);
-          outbox = outbox.filter(function (o) { return !messages['web-' + o.id]; });
-          outbox.forEach(function (o) { render({ id: 'pending-' + o.id, inbound: true, text: o.text, attachments: o.attachments, at: new Date().toISOString(), pending: true }); });
-          flush(); markRead();
-        }
-        else if (m.type === 'message') {
-          render(m.message);
-          if (!m.message.inbound) {
-            typing.textContent = '';
+    visitorToken()
+      .then(function (token) {
+        if (socket || refused) return;
+        var url = base.replace(/^http/, 'ws') + '/live?token=' + encodeURIComponent(token);
+        var identity = store.get('identity');
+        if (identity) url += '&identity=' + encodeURIComponent(identity);
+        var ws = new WebSocket(url);
+        socket = ws;
+        ws.onmessage = function (frame) {
+          // A socket replaced (signed in or out meanwhile) says nothing any more.
+          if (socket !== ws) return;
+          var m = JSON.parse(frame.data);
+          if (m.type === 'ready') {
+            conversationId = m.conversationId;
+            connected = true;
+            list.textContent = '';
+            messages = {};
+            retryDelay = 1000;
+            store.set('conversation', m.conversationId);
+            m.messages.forEach(render);
+            outbox = outbox.filter(function (o) {
+              return !messages['web-' + o.id];
+            });
+            outbox.forEach(function (o) {
+              render({ id: 'pending-' + o.id, inbound: true, text: o.text, attachments: o.attachments, at: new Date().toISOString(), pending: true });
+            });
+            flush();
             markRead();
-            // A reply while the chat is closed: counted on the button until the visitor opens it.
-            if (panel.hidden) { unread++; paintLauncher(); notify('unread', { count: unread }); }
+          } else if (m.type === 'message') {
+            render(m.message);
+            if (!m.message.inbound) {
+              typing.textContent = '';
+              markRead();
+              // A reply while the chat is closed: counted on the button until the visitor opens it.
+              if (panel.hidden) {
+                unread++;
+                paintLauncher();
+                notify('unread', { count: unread });
+              }
+            }
+          } else if (m.type === 'ack') {
+            outbox = outbox.filter(function (o) {
+              return o.id !== m.id;
+            });
           }
+          if (m.type === 'ack') {
+            var mine = messages['pending-' + m.id];
+            if (mine && !messages[m.messageId]) render({ id: m.messageId, inbound: true, text: mine.text, attachments: mine.attachments, at: mine.at });
+          } else if (m.type === 'receipt' && m.reader === 'agent' && m.status === 'read') {
+            readUpTo = m.upTo || m.at;
+            Object.keys(messages).forEach(function (id) {
+              render(messages[id]);
+            });
+          } else if (m.type === 'typing') typing.textContent = m.on ? 'The agent is typing\u2026' : '';
+          else if (m.type === 'error' && m.code === 'VISITOR_TOKEN_INVALID') {
+            store.set('token', null);
+            retryDelay = 250;
+          } else if (m.type === 'error' && m.code === 'IDENTITY_TOKEN_INVALID') {
+            // Expired or not the brand's: go on as an anonymous visitor, and let the page sign the user in again.
+            store.set('identity', null);
+            retryDelay = 250;
+            notify('identity-rejected', { reason: m.message });
+          } else if (m.type === 'error' && m.code === 'ORIGIN_NOT_ALLOWED') refuse(m.message);
+        };
+        ws.onclose = function () {
+          if (socket !== ws) return;
+          socket = null;
+          connected = false;
+          if (refused || (panel.hidden && !store.get('conversation'))) return;
+          setTimeout(connect, retryDelay);
+          retryDelay = Math.min(retryDelay * 2, 30000);
+        };
+      })
+      .catch(function () {
+        if (!refused) {
+          setTimeout(connect, retryDelay);
+          retryDelay = Math.min(retryDelay * 2, 30000);
         }
-        else if (m.type === 'ack') { outbox = outbox.filter(function (o) { return o.id !== m.id; }); }
-        if (m.type === 'ack') { var mine = messages['pending-' + m.id]; if (mine && !messages[m.messageId]) render({ id: m.messageId, inbound: true, text: mine.text, attachments: mine.attachments, at: mine.at }); }
-        else if (m.type === 'receipt' && m.reader === 'agent' && m.status === 'read') { readUpTo = m.upTo || m.at; Object.keys(messages).forEach(function (id) { render(messages[id]); }); }
-        else if (m.type === 'typing') typing.textContent = m.on ? 'The agent is typing\u2026' : '';
-        else if (m.type === 'error' && m.code === 'VISITOR_TOKEN_INVALID') { store.set('token', null); retryDelay = 250; }
-        else if (m.type === 'error' && m.code === 'IDENTITY_TOKEN_INVALID') {
-          // Expired or not the brand's: go on as an anonymous visitor, and let the page sign the user in again.
-          store.set('identity', null);
-          retryDelay = 250;
-          notify('identity-rejected', { reason: m.message });
-        }
-        else if (m.type === 'error' && m.code === 'ORIGIN_NOT_ALLOWED') refuse(m.message);
-      };
-      ws.onclose = function () {
-        if (socket !== ws) return;
-        socket = null; connected = false;
-        if (refused || (panel.hidden && !store.get('conversation'))) return;
-        setTimeout(connect, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 30000);
-      };
-    }).catch(function () { if (!refused) { setTimeout(connect, retryDelay); retryDelay = Math.min(retryDelay * 2, 30000); } });
+      });
   }
 
   function toggle(open) {
     panel.hidden = !open;
     launcher.setAttribute('aria-expanded', String(open));
     store.set('open', open ? '1' : null);
-    if (open) { unread = 0; paintLauncher(); connect(); input.focus(); markRead(); } else launcher.focus();
+    if (open) {
+      unread = 0;
+      paintLauncher();
+      connect();
+      input.focus();
+      markRead();
+    } else launcher.focus();
   }
 
   var typingSent = false;
   input.addEventListener('input', function () {
     var on = input.value.length > 0;
-    if (on !== typingSent && socket && socket.readyState === 1) { typingSent = on; socket.send(JSON.stringify({ type: 'typing', on: on })); }
+    if (on !== typingSent && socket && socket.readyState === 1) {
+      typingSent = on;
+      socket.send(JSON.stringify({ type: 'typing', on: on }));
+    }
   });
-  input.addEventListener('keydown', function (e) { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); } });
+  input.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     var text = input.value.trim();
@@ -251,9 +336,15 @@
     input.value = '';
     typingSent = false;
   });
-  launcher.addEventListener('click', function () { toggle(panel.hidden); });
-  close.addEventListener('click', function () { toggle(false); });
-  panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') toggle(false); });
+  launcher.addEventListener('click', function () {
+    toggle(panel.hidden);
+  });
+  close.addEventListener('click', function () {
+    toggle(false);
+  });
+  panel.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape') toggle(false);
+  });
 
   // Proactive invitations: asked as the visitor reads the page; the server applies the
   // targeting rules, only while live chat is offered, and at most once per period.
@@ -266,13 +357,38 @@
   var announcer = el('div', { class: 'parley-sr', 'aria-live': 'polite' });
   function askInvitation(tries) {
     if (tries <= 0 || !panel.hidden) return;
-    if (!offer || offer.kind !== 'live-chat') return void setTimeout(function () { askInvitation(tries - 1); }, 5000);
-    visitorToken().then(function (token) {
-      return fetch(base + '/live/invitations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: token, queue: queue, url: location.href, timeOnPageSeconds: Math.floor((Date.now() - shownAt) / 1000), pagesViewed: pages, returningVisitor: returning }) });
-    }).then(function (r) { return r.json(); }).then(function (b) {
-      if (b.invitation && panel.hidden) showInvitation(b.invitation);
-      else if (!b.invitation) setTimeout(function () { askInvitation(tries - 1); }, 5000);
-    }).catch(function () { /* no invitation this time */ });
+    if (!offer || offer.kind !== 'live-chat')
+      return void setTimeout(function () {
+        askInvitation(tries - 1);
+      }, 5000);
+    visitorToken()
+      .then(function (token) {
+        return fetch(base + '/live/invitations', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            token: token,
+            queue: queue,
+            url: location.href,
+            timeOnPageSeconds: Math.floor((Date.now() - shownAt) / 1000),
+            pagesViewed: pages,
+            returningVisitor: returning,
+          }),
+        });
+      })
+      .then(function (r) {
+        return r.json();
+      })
+      .then(function (b) {
+        if (b.invitation && panel.hidden) showInvitation(b.invitation);
+        else if (!b.invitation)
+          setTimeout(function () {
+            askInvitation(tries - 1);
+          }, 5000);
+      })
+      .catch(function () {
+        /* no invitation this time */
+      });
   }
   function showInvitation(invitation) {
     invite.textContent = '';
@@ -288,22 +404,44 @@
       invite.hidden = true;
       announcer.textContent = '';
       if (!accepted && before && before.focus) before.focus();
-      visitorToken().then(function (token) { fetch(base + '/live/invitations/answer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: token, ruleId: invitation.ruleId, accepted: accepted }) }); });
+      visitorToken().then(function (token) {
+        fetch(base + '/live/invitations/answer', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token: token, ruleId: invitation.ruleId, accepted: accepted }),
+        });
+      });
       if (accepted) toggle(true);
     };
-    yes.addEventListener('click', function () { answer(true); });
-    no.addEventListener('click', function () { answer(false); });
-    invite.addEventListener('keydown', function (e) { if (e.key === 'Escape') answer(false); });
+    yes.addEventListener('click', function () {
+      answer(true);
+    });
+    no.addEventListener('click', function () {
+      answer(false);
+    });
+    invite.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') answer(false);
+    });
   }
 
   function watchOffer() {
     var where = '?tenant=' + encodeURIComponent(tenant) + '&queue=' + encodeURIComponent(queue);
     // A plain request first: a refused website learns why (an event stream would only fail).
-    fetch(base + '/live/offer' + where).then(function (r) {
-      if (r.status === 403) return r.json().then(function (b) { refuse(b.message); });
-      events = new EventSource(base + '/live/offer/stream' + where);
-      events.onmessage = function (e) { offer = JSON.parse(e.data); describeOffer(); };
-    }).catch(function () { setTimeout(watchOffer, 5000); });
+    fetch(base + '/live/offer' + where)
+      .then(function (r) {
+        if (r.status === 403)
+          return r.json().then(function (b) {
+            refuse(b.message);
+          });
+        events = new EventSource(base + '/live/offer/stream' + where);
+        events.onmessage = function (e) {
+          offer = JSON.parse(e.data);
+          describeOffer();
+        };
+      })
+      .catch(function () {
+        setTimeout(watchOffer, 5000);
+      });
   }
 
   function start() {
@@ -312,7 +450,12 @@
     document.head.appendChild(style);
     document.body.append(launcher, panel, invite, announcer);
     watchOffer();
-    setTimeout(function () { askInvitation(24); }, Number(script.getAttribute('data-invite-after') || 2000));
+    setTimeout(
+      function () {
+        askInvitation(24);
+      },
+      Number(script.getAttribute('data-invite-after') || 2000),
+    );
     if (store.get('open')) toggle(true);
     // A visitor who has written before hears of replies on any page, the chat closed.
     else if (store.get('conversation')) connect();
@@ -323,29 +466,55 @@
     identify: function (jwt) {
       if (jwt === null || jwt === undefined) return window.Parley.signOut();
       store.set('identity', jwt);
-      var old = socket; socket = null; if (old) old.close();
+      var old = socket;
+      socket = null;
+      if (old) old.close();
       if (!panel.hidden) connect();
     },
     /** The user signed out of the site (a shared computer): a new anonymous visitor, nothing of the previous conversation shown. */
     signOut: function () {
-      ['identity', 'token', 'conversation', 'open'].forEach(function (k) { store.set(k, null); });
-      var old = socket; socket = null; if (old) old.close();
-      conversationId = null; messages = {}; outbox = []; readUpTo = null; unread = 0;
-      list.textContent = ''; paintLauncher();
+      ['identity', 'token', 'conversation', 'open'].forEach(function (k) {
+        store.set(k, null);
+      });
+      var old = socket;
+      socket = null;
+      if (old) old.close();
+      conversationId = null;
+      messages = {};
+      outbox = [];
+      readUpTo = null;
+      unread = 0;
+      list.textContent = '';
+      paintLauncher();
       notify('signed-out', {});
       if (!panel.hidden) connect();
     },
-    open: function () { toggle(true); },
+    open: function () {
+      toggle(true);
+    },
     /**
      * Attachments are references: the site stores the file (its own upload), then
      * hands the widget { ref: URL, mimeType, sizeBytes, name }; it goes with the next message.
      */
     attach: function (attachment) {
-      attached.push({ ref: String(attachment.ref), mimeType: String(attachment.mimeType), sizeBytes: Number(attachment.sizeBytes), name: attachment.name ? String(attachment.name) : undefined });
-      chips.textContent = 'Attached to your next message: ' + attached.map(function (a) { return a.name || a.ref; }).join(', ');
+      attached.push({
+        ref: String(attachment.ref),
+        mimeType: String(attachment.mimeType),
+        sizeBytes: Number(attachment.sizeBytes),
+        name: attachment.name ? String(attachment.name) : undefined,
+      });
+      chips.textContent =
+        'Attached to your next message: ' +
+        attached
+          .map(function (a) {
+            return a.name || a.ref;
+          })
+          .join(', ');
     },
     /** The conversation's id once connected, for the site's own support tools. */
-    conversation: function () { return conversationId; },
+    conversation: function () {
+      return conversationId;
+    },
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();

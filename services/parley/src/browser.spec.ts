@@ -27,7 +27,9 @@ function client(service: Parameters<typeof parleyService>[0], address: string): 
 function call<T>(target: Client, method: string, request: unknown, token: string): Promise<T> {
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${token}`);
-  return new Promise<T>((resolve, reject) => target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))));
+  return new Promise<T>((resolve, reject) =>
+    target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))),
+  );
 }
 
 describe('the chat widget in headless Chromium, against npm start', () => {
@@ -44,13 +46,31 @@ describe('the chat widget in headless Chromium, against npm start', () => {
 
   before(async () => {
     child = spawn(process.execPath, [join(__dirname, 'main.js')], {
-      env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_GRPC_PORT: '0', PARLEY_AVAILABILITY_GRPC_PORT: '0', PARLEY_ROUTING_GRPC_PORT: '0', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PARLEY_HTTP_PORT: '0',
+        PARLEY_GRPC_PORT: '0',
+        PARLEY_AVAILABILITY_GRPC_PORT: '0',
+        PARLEY_ROUTING_GRPC_PORT: '0',
+        PARLEY_INGRESS_HTTP_PORT: '0',
+        PARLEY_HTTP_HOST: '127.0.0.1',
+        PARLEY_DATA_DIR: dataDir,
+        PARLEY_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    await waitFor(() => out, (o) => o.includes('Bearer tokens'), { what: 'npm start', timeoutMs: 30_000 });
-    await waitFor(() => out, (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o), { what: 'the tokens' });
+    await waitFor(
+      () => out,
+      (o) => o.includes('Bearer tokens'),
+      { what: 'npm start', timeoutMs: 30_000 },
+    );
+    await waitFor(
+      () => out,
+      (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o),
+      { what: 'the tokens' },
+    );
     base = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
     consoleBase = /console\s+(http:\/\/\S+)\/console/.exec(out)![1]!;
     tokens = Object.fromEntries([...out.matchAll(/^ {2}(\S+)(?: \(agent\))?\s+(eyJ\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
@@ -59,9 +79,26 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     routing = client('RoutingService', address('routing'));
     conversations = client('ConversationService', address('gRPC API'));
     // Open around the clock, so that the test does not depend on when it runs.
-    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));
+    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({
+      weekday,
+      slots: [
+        { from: '00:00', to: '12:00' },
+        { from: '12:00', to: '00:00' },
+      ],
+    }));
     await call(availability, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days }, tokens['supervisor']!);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 
@@ -78,13 +115,22 @@ describe('the chat widget in headless Chromium, against npm start', () => {
   /** The agent's side, as the console does it: the offer of this conversation, accepted, answered. */
   async function agentAnswers(agent: string, conversationId: string, text: string): Promise<void> {
     const token = tokens[agent]!;
-    const offers = await waitFor(async () => (await call<{ offers: { offer_id: string; conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, token)).offers, (o) => o.some((x) => x.conversation_id === conversationId), { what: `the offer to ${agent}`, timeoutMs: 15_000 });
+    const offers = await waitFor(
+      async () => (await call<{ offers: { offer_id: string; conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, token)).offers,
+      (o) => o.some((x) => x.conversation_id === conversationId),
+      { what: `the offer to ${agent}`, timeoutMs: 15_000 },
+    );
     const offer = offers.find((x) => x.conversation_id === conversationId)!;
     await call(routing, 'AcceptOffer', { queue_id: 'support', offer_id: offer.offer_id }, token);
     await call(conversations, 'SendMessage', { conversation_id: conversationId, message_id: `reply-${Date.now()}`, text }, token);
   }
 
-  const conversationOf = (page: Page) => waitFor(() => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()), (id) => typeof id === 'string', { what: "the widget's conversation" }) as Promise<string>;
+  const conversationOf = (page: Page) =>
+    waitFor(
+      () => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()),
+      (id) => typeof id === 'string',
+      { what: "the widget's conversation" },
+    ) as Promise<string>;
 
   it('serves the widget within its budget: at most 30 KB gzipped, one script, no framework', async () => {
     const script = await fetch(`${base}/widget.js`);
@@ -105,9 +151,18 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     const offer = (await (await fetch(`${base}/live/offer?tenant=demo&queue=support`)).json()) as { kind: string; reason?: string };
     assert.deepEqual([offer.kind, offer.reason], ['messaging', 'no-agent-free']);
     // Nobody online yet: leave a message.
-    await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => t === 'Leave a message',
+      { what: 'the leave-a-message button' },
+    );
     // The console's gateway: the public API's unary methods only, its errors as HTTP statuses.
-    const gateway = (path: string, body: unknown, token?: string) => fetch(`${consoleBase}/api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    const gateway = (path: string, body: unknown, token?: string) =>
+      fetch(`${consoleBase}/api/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
     assert.equal((await gateway('EventService/Subscribe', {}, tokens['supervisor'])).status, 404);
     assert.equal((await gateway('ConversationService/Nope', {}, tokens['supervisor'])).status, 404);
     assert.equal((await gateway('ConversationService/GetConversation', { conversation_id: 'x' })).status, 401);
@@ -118,12 +173,20 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     const desk = await browser.newContext();
     const agent = await desk.newPage();
     await agent.goto(`${consoleBase}/console`);
-    await waitFor(() => agent.locator('#agent option').count(), (n) => n === 3, { what: 'the demo agents and the supervisor' });
+    await waitFor(
+      () => agent.locator('#agent option').count(),
+      (n) => n === 3,
+      { what: 'the demo agents and the supervisor' },
+    );
     await agent.selectOption('#agent', { label: 'demo-agent-1' });
     await agent.getByRole('button', { name: 'Sign in' }).click();
     await agent.selectOption('#presence', 'PRESENCE_ONLINE');
     // The button changes live, without a reload.
-    await waitFor(() => launcher(page).textContent(), (t) => t === 'Chat with us', { what: 'the live-chat button' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => t === 'Chat with us',
+      { what: 'the live-chat button' },
+    );
     assert.equal(await launcher(page).getAttribute('aria-expanded'), 'false');
     // Keyboard only: focus the button, Enter opens the dialog with the focus in the text box.
     await launcher(page).focus();
@@ -132,67 +195,155 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     assert.ok(await page.getByRole('dialog', { name: 'Chat with us' }).isVisible());
     await page.keyboard.type('Hello, where is my order?');
     await page.keyboard.press('Enter');
-    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Hello, where is my order?'), { what: 'the message in the log' });
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => (t ?? '').includes('Hello, where is my order?'),
+      { what: 'the message in the log' },
+    );
 
     const conversationId = await conversationOf(page);
     // The offer reaches the console; the agent accepts and answers there.
     const offered = agent.locator(`#offers li[data-conversation="${conversationId}"]`);
     // The offer says who and what: the visitor (no name yet), the channel and the first line.
-    await waitFor(() => offered.textContent(), (t) => /Web visitor \w{4} · web chat · waiting \d+ s/.test(t ?? '') && (t ?? '').includes('Hello, where is my order?'), { what: 'the offer described', timeoutMs: 45_000 });
+    await waitFor(
+      () => offered.textContent(),
+      (t) => /Web visitor \w{4} · web chat · waiting \d+ s/.test(t ?? '') && (t ?? '').includes('Hello, where is my order?'),
+      { what: 'the offer described', timeoutMs: 45_000 },
+    );
     // Generous: in CI the rest of the suite runs beside it on two cores.
     await offered.getByRole('button', { name: 'Accept' }).click({ timeout: 45_000 });
-    await waitFor(() => agent.getByRole('log', { name: 'Timeline' }).textContent(), (t) => (t ?? '').includes('Hello, where is my order?'), { what: "the customer's message in the console" });
+    await waitFor(
+      () => agent.getByRole('log', { name: 'Timeline' }).textContent(),
+      (t) => (t ?? '').includes('Hello, where is my order?'),
+      { what: "the customer's message in the console" },
+    );
     await agent.getByRole('textbox', { name: 'Reply' }).pressSequentially('It left our warehouse this morning.');
     // The visitor sees the agent typing, live.
-    await waitFor(() => page.locator('.parley-typing').first().textContent(), (t) => t === 'The agent is typing\u2026', { what: 'the agent typing in the widget' });
+    await waitFor(
+      () => page.locator('.parley-typing').first().textContent(),
+      (t) => t === 'The agent is typing\u2026',
+      { what: 'the agent typing in the widget' },
+    );
     await agent.keyboard.press('Enter');
-    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('It left our warehouse this morning.'), { what: "the agent's answer" });
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => (t ?? '').includes('It left our warehouse this morning.'),
+      { what: "the agent's answer" },
+    );
     // The agent had the conversation on screen: the visitor's message shows the read mark.
-    await waitFor(() => log(page).locator('[data-read="true"]').count(), (n) => n >= 1, { what: 'the read mark' });
+    await waitFor(
+      () => log(page).locator('[data-read="true"]').count(),
+      (n) => n >= 1,
+      { what: 'the read mark' },
+    );
     assert.match((await log(page).locator('li.parley-mine').first().textContent()) ?? '', /Read/);
-    await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'the message acknowledged' });
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => !(t ?? '').includes('Sending'),
+      { what: 'the message acknowledged' },
+    );
     assert.match((await log(page).locator('li.parley-mine').first().textContent()) ?? '', /Sent|Read/);
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-live-chat.png') });
 
     await page.reload();
     // The dialog was open: it opens again with the whole conversation.
-    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Hello, where is my order?') && (t ?? '').includes('It left our warehouse'), { what: 'the conversation after the reload' });
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => (t ?? '').includes('Hello, where is my order?') && (t ?? '').includes('It left our warehouse'),
+      { what: 'the conversation after the reload' },
+    );
     // An attachment by reference: the site stored the file and hands the widget its URL.
-    await page.evaluate(() => (globalThis as unknown as { Parley: { attach(a: unknown): void } }).Parley.attach({ ref: 'https://shop.example/orders/4711/photo.jpg', mimeType: 'image/jpeg', sizeBytes: 48213, name: 'photo.jpg' }));
+    await page.evaluate(() =>
+      (globalThis as unknown as { Parley: { attach(a: unknown): void } }).Parley.attach({
+        ref: 'https://shop.example/orders/4711/photo.jpg',
+        mimeType: 'image/jpeg',
+        sizeBytes: 48213,
+        name: 'photo.jpg',
+      }),
+    );
     await page.getByRole('textbox', { name: 'Your message' }).fill('Thanks! And the invoice?');
     await page.getByRole('button', { name: 'Send' }).click();
-    await waitFor(() => log(page).getByRole('link', { name: 'photo.jpg' }).count(), (n) => n === 1, { what: 'the attachment in the widget' });
-    await waitFor(() => log(page).locator('li').count(), (n) => n === 3, { what: 'three messages, none twice' });
-    await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('Sending'), { what: 'every message acknowledged' });
+    await waitFor(
+      () => log(page).getByRole('link', { name: 'photo.jpg' }).count(),
+      (n) => n === 1,
+      { what: 'the attachment in the widget' },
+    );
+    await waitFor(
+      () => log(page).locator('li').count(),
+      (n) => n === 3,
+      { what: 'three messages, none twice' },
+    );
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => !(t ?? '').includes('Sending'),
+      { what: 'every message acknowledged' },
+    );
     // The console shows the whole conversation and the customer; the agent resolves it there.
-    await waitFor(() => agent.getByRole('log', { name: 'Timeline' }).textContent(), (t) => (t ?? '').includes('Thanks! And the invoice?'), { what: 'the new message in the console' });
+    await waitFor(
+      () => agent.getByRole('log', { name: 'Timeline' }).textContent(),
+      (t) => (t ?? '').includes('Thanks! And the invoice?'),
+      { what: 'the new message in the console' },
+    );
     assert.match((await agent.locator('#customer').textContent()) ?? '', /web/);
-    assert.equal(await agent.getByRole('log', { name: 'Timeline' }).getByRole('link', { name: /photo\.jpg/ }).getAttribute('href'), 'https://shop.example/orders/4711/photo.jpg');
+    assert.equal(
+      await agent
+        .getByRole('log', { name: 'Timeline' })
+        .getByRole('link', { name: /photo\.jpg/ })
+        .getAttribute('href'),
+      'https://shop.example/orders/4711/photo.jpg',
+    );
     await agent.screenshot({ path: join(SCREENSHOTS, 'console.png') });
     // Transfer to a colleague from the console: demo-agent-2 is offered the conversation as a transfer.
     await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-2']!);
     await agent.getByRole('textbox', { name: 'Transfer to agent' }).fill('demo-agent-2');
     await agent.getByRole('button', { name: 'Transfer' }).click();
     // A cold transfer: the conversation leaves demo-agent-1 at once and is offered to demo-agent-2.
-    await waitFor(async () => (await call<{ offers: { conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, tokens['demo-agent-2']!)).offers, (o) => o.some((x) => x.conversation_id === conversationId), { what: 'the transfer offer to demo-agent-2' });
-    await waitFor(() => agent.locator('#state').textContent(), (t) => !(t ?? '').includes('with demo-agent-1'), { what: 'the conversation no longer with demo-agent-1' });
+    await waitFor(
+      async () => (await call<{ offers: { conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, tokens['demo-agent-2']!)).offers,
+      (o) => o.some((x) => x.conversation_id === conversationId),
+      { what: 'the transfer offer to demo-agent-2' },
+    );
+    await waitFor(
+      () => agent.locator('#state').textContent(),
+      (t) => !(t ?? '').includes('with demo-agent-1'),
+      { what: 'the conversation no longer with demo-agent-1' },
+    );
     await call(availability, 'SetPresence', { presence: 'PRESENCE_OFFLINE' }, tokens['demo-agent-2']!);
     await agent.getByRole('button', { name: 'Snooze until the customer writes' }).click();
-    await waitFor(() => agent.locator('#state').textContent(), (t) => (t ?? '').startsWith('snoozed'), { what: 'the conversation snoozed' });
+    await waitFor(
+      () => agent.locator('#state').textContent(),
+      (t) => (t ?? '').startsWith('snoozed'),
+      { what: 'the conversation snoozed' },
+    );
     await agent.getByRole('button', { name: 'Resolve' }).click();
-    await waitFor(() => agent.locator('#state').textContent(), (t) => (t ?? '').startsWith('resolved'), { what: 'the conversation resolved' });
+    await waitFor(
+      () => agent.locator('#state').textContent(),
+      (t) => (t ?? '').startsWith('resolved'),
+      { what: 'the conversation resolved' },
+    );
     await desk.close();
     await context.close();
   });
 
   it('an identified customer has the same conversation on a second device, live on both', async () => {
-    const secret = readFileSync(join(dataDir, 'identity.secret'), 'utf8').trim().replace(/^demo:/, '');
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('shop-user-4711').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const secret = readFileSync(join(dataDir, 'identity.secret'), 'utf8')
+      .trim()
+      .replace(/^demo:/, '');
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('shop-user-4711')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
     const device = async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(`${base}/demo`);
-      await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+      await waitFor(
+        () => launcher(page).textContent(),
+        (t) => (t ?? '').length > 0,
+        { what: 'the widget' },
+      );
       await page.evaluate((token) => {
         const parley = (globalThis as unknown as { Parley: { identify(t: string): void; open(): void } }).Parley;
         parley.identify(token);
@@ -203,13 +354,25 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     const laptop = await device();
     await laptop.page.getByRole('textbox', { name: 'Your message' }).fill('Written on my laptop');
     await laptop.page.keyboard.press('Enter');
-    await waitFor(() => log(laptop.page).textContent(), (t) => (t ?? '').includes('Written on my laptop') && !(t ?? '').includes('Sending'), { what: 'the laptop message, acknowledged' });
+    await waitFor(
+      () => log(laptop.page).textContent(),
+      (t) => (t ?? '').includes('Written on my laptop') && !(t ?? '').includes('Sending'),
+      { what: 'the laptop message, acknowledged' },
+    );
     const phone = await device();
-    await waitFor(() => log(phone.page).textContent(), (t) => (t ?? '').includes('Written on my laptop'), { what: 'the history on the phone' });
+    await waitFor(
+      () => log(phone.page).textContent(),
+      (t) => (t ?? '').includes('Written on my laptop'),
+      { what: 'the history on the phone' },
+    );
     assert.equal(await conversationOf(phone.page), await conversationOf(laptop.page));
     await phone.page.getByRole('textbox', { name: 'Your message' }).fill('And this from my phone');
     await phone.page.keyboard.press('Enter');
-    await waitFor(() => log(laptop.page).textContent(), (t) => (t ?? '').includes('And this from my phone'), { what: 'the phone message, live on the laptop' });
+    await waitFor(
+      () => log(laptop.page).textContent(),
+      (t) => (t ?? '').includes('And this from my phone'),
+      { what: 'the phone message, live on the laptop' },
+    );
     for (const p of [laptop.page, phone.page]) assert.equal(await log(p).locator('li').count(), 2, 'each message once on each device');
 
     // The same customer on WhatsApp: an agent links the WhatsApp user to the customer, who then writes there (through the simulator).
@@ -217,20 +380,54 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     const customers = client('CustomerService', /^ {2}gRPC API\s+(\S+)/m.exec(out)![1]!);
     await call(customers, 'LinkIdentity', { customer_id: customerId, identity: { kind: 'whatsapp', id: 'US.4711' } }, tokens['supervisor']!);
     const simulator = /health\s+(http:\/\/\S+)\/healthz/.exec(out)![1]!;
-    assert.equal((await fetch(`${simulator}/simulator/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: 'bad id!', text: 'x' }) })).status, 400);
-    const sent = await fetch(`${simulator}/simulator/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: 'US.4711', text: 'Also writing on WhatsApp' }) });
+    assert.equal(
+      (
+        await fetch(`${simulator}/simulator/whatsapp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ from: 'bad id!', text: 'x' }),
+        })
+      ).status,
+      400,
+    );
+    const sent = await fetch(`${simulator}/simulator/whatsapp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 'US.4711', text: 'Also writing on WhatsApp' }),
+    });
     assert.deepEqual([sent.status, ((await sent.json()) as { webhookStatus: number }).webhookStatus], [200, 200]);
     // One conversation: the WhatsApp message appears live in the widget too, and the agent sees both channels in it.
-    await waitFor(() => log(laptop.page).textContent(), (t) => (t ?? '').includes('Also writing on WhatsApp'), { what: 'the WhatsApp message in the widget' });
-    const seen = await call<{ conversation: { timeline: { message?: { channel: string; text: string } }[] } }>(conversations, 'GetConversation', { conversation_id: customerId }, tokens['supervisor']!);
-    assert.deepEqual(seen.conversation.timeline.flatMap((e) => (e.message ? [[e.message.channel, e.message.text]] : [])), [
-      ['CHANNEL_WEB', 'Written on my laptop'],
-      ['CHANNEL_WEB', 'And this from my phone'],
-      ['CHANNEL_WHATSAPP', 'Also writing on WhatsApp'],
-    ]);
+    await waitFor(
+      () => log(laptop.page).textContent(),
+      (t) => (t ?? '').includes('Also writing on WhatsApp'),
+      { what: 'the WhatsApp message in the widget' },
+    );
+    const seen = await call<{ conversation: { timeline: { message?: { channel: string; text: string } }[] } }>(
+      conversations,
+      'GetConversation',
+      { conversation_id: customerId },
+      tokens['supervisor']!,
+    );
+    assert.deepEqual(
+      seen.conversation.timeline.flatMap((e) => (e.message ? [[e.message.channel, e.message.text]] : [])),
+      [
+        ['CHANNEL_WEB', 'Written on my laptop'],
+        ['CHANNEL_WEB', 'And this from my phone'],
+        ['CHANNEL_WHATSAPP', 'Also writing on WhatsApp'],
+      ],
+    );
     // The agent answers on WhatsApp: the simulator, as WhatsApp's Graph API, receives it.
-    await call(conversations, 'SendMessage', { conversation_id: customerId, message_id: 'wa-answer-1', channel: 'CHANNEL_WHATSAPP', text: 'Got it on WhatsApp too.' }, tokens['supervisor']!);
-    const outbox = await waitFor(async () => ((await (await fetch(`${simulator}/simulator/outbox`)).json()) as { sent: { to: string; text: string }[] }).sent, (list) => list.some((m) => m.text === 'Got it on WhatsApp too.'), { what: 'the reply at the WhatsApp simulator' });
+    await call(
+      conversations,
+      'SendMessage',
+      { conversation_id: customerId, message_id: 'wa-answer-1', channel: 'CHANNEL_WHATSAPP', text: 'Got it on WhatsApp too.' },
+      tokens['supervisor']!,
+    );
+    const outbox = await waitFor(
+      async () => ((await (await fetch(`${simulator}/simulator/outbox`)).json()) as { sent: { to: string; text: string }[] }).sent,
+      (list) => list.some((m) => m.text === 'Got it on WhatsApp too.'),
+      { what: 'the reply at the WhatsApp simulator' },
+    );
     assert.equal(outbox.find((m) => m.text === 'Got it on WhatsApp too.')!.to, 'US.4711');
     await laptop.context.close();
     await phone.context.close();
@@ -241,13 +438,21 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${base}/demo`);
-    await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => t === 'Leave a message',
+      { what: 'the leave-a-message button' },
+    );
     await launcher(page).click();
     const note = await page.getByRole('status').textContent();
     assert.match(note ?? '', /Leave a message/);
     await page.getByRole('textbox', { name: 'Your message' }).fill('Please call me back tomorrow.');
     await page.keyboard.press('Enter');
-    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes('Please call me back tomorrow.') && !(t ?? '').includes('Sending'), { what: 'the message left, acknowledged' });
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => (t ?? '').includes('Please call me back tomorrow.') && !(t ?? '').includes('Sending'),
+      { what: 'the message left, acknowledged' },
+    );
     const conversationId = await conversationOf(page);
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-leave-a-message.png') });
     await page.close();
@@ -260,33 +465,62 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     await agentAnswers('demo-agent-2', conversationId, 'Of course, we will call you at 10.');
     const back = await context.newPage();
     await back.goto(`${base}/demo`);
-    await waitFor(() => launcher(back).textContent(), (t) => t === 'Chat with us', { what: 'live chat again' });
+    await waitFor(
+      () => launcher(back).textContent(),
+      (t) => t === 'Chat with us',
+      { what: 'live chat again' },
+    );
     // The dialog was left open: it opens again by itself.
     assert.equal(await launcher(back).getAttribute('aria-expanded'), 'true');
-    await waitFor(() => log(back).textContent(), (t) => (t ?? '').includes('Please call me back tomorrow.') && (t ?? '').includes('we will call you at 10'), { what: 'the answer on return' });
+    await waitFor(
+      () => log(back).textContent(),
+      (t) => (t ?? '').includes('Please call me back tomorrow.') && (t ?? '').includes('we will call you at 10'),
+      { what: 'the answer on return' },
+    );
     await context.close();
     assert.ok(existsSync(join(SCREENSHOTS, 'widget-live-chat.png')));
   });
 
-  it('tells a visitor of a closed queue when it opens, in the visitor\'s own time zone', async () => {
+  it("tells a visitor of a closed queue when it opens, in the visitor's own time zone", async () => {
     // Queue "holiday": open 09:00-17:00 Berlin every day, but closed today and the next two days
     // (a day more than needed, so that midnight passing during the test changes nothing).
     const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '09:00', to: '17:00' }] }));
     await call(availability, 'SetBusinessHours', { queue_id: 'holiday', time_zone: 'Europe/Berlin', days }, tokens['supervisor']!);
     const today = DateTime.now().setZone('Europe/Berlin').startOf('day');
-    for (const d of [0, 1, 2]) await call(availability, 'SetHoursException', { queue_id: 'holiday', date: today.plus({ days: d }).toISODate(), slots: [] }, tokens['supervisor']!);
+    for (const d of [0, 1, 2])
+      await call(availability, 'SetHoursException', { queue_id: 'holiday', date: today.plus({ days: d }).toISODate(), slots: [] }, tokens['supervisor']!);
     const opens = today.plus({ days: 3 }).set({ hour: 9 });
     // The availability model follows the queue's events: wait until it has all three exceptions.
-    const offer = await waitFor(async () => (await (await fetch(`${base}/live/offer?tenant=demo&queue=holiday`)).json()) as { kind: string; reason: string; opensAt: string }, (o) => o.opensAt === opens.toUTC().toISO(), { what: 'the opening after the exceptions' });
+    const offer = await waitFor(
+      async () => (await (await fetch(`${base}/live/offer?tenant=demo&queue=holiday`)).json()) as { kind: string; reason: string; opensAt: string },
+      (o) => o.opensAt === opens.toUTC().toISO(),
+      { what: 'the opening after the exceptions' },
+    );
     assert.deepEqual([offer.kind, offer.reason], ['messaging', 'closed']);
     // A visitor in New York, on a shop page that carries the widget for that queue.
     const context = await browser.newContext({ timezoneId: 'America/New_York', locale: 'en-US' });
     const page = await context.newPage();
-    await page.route(`${base}/holiday-shop`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main><script src="/widget.js" data-tenant="demo" data-queue="holiday" async></script></html>' }));
+    await page.route(`${base}/holiday-shop`, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main><script src="/widget.js" data-tenant="demo" data-queue="holiday" async></script></html>',
+      }),
+    );
     await page.goto(`${base}/holiday-shop`);
-    await waitFor(() => launcher(page).textContent(), (t) => t === 'Leave a message', { what: 'the leave-a-message button' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => t === 'Leave a message',
+      { what: 'the leave-a-message button' },
+    );
     await launcher(page).click();
-    const shown = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' }).format(opens.toJSDate());
+    const shown = new Intl.DateTimeFormat('en-US', {
+      timeZone: 'America/New_York',
+      weekday: 'long',
+      day: 'numeric',
+      month: 'long',
+      hour: '2-digit',
+      minute: '2-digit',
+    }).format(opens.toJSDate());
     assert.equal(await page.getByRole('status').textContent(), `We are closed. Leave a message: we answer after we open, ${shown}.`);
     assert.match(shown, /0[23]:00 AM/, '09:00 in Berlin is 03:00 (or 02:00 around the daylight-saving changes) in New York');
     await context.close();
@@ -294,18 +528,34 @@ describe('the chat widget in headless Chromium, against npm start', () => {
 
   it('invites a visitor proactively as the targeting rules say, once per period', async () => {
     await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-1']!);
-    await call(availability, 'SetTargetingRules', { rules: [{ rule_id: 'quick-help', url_pattern: '*/demo*', min_time_on_page_seconds: 1, message: 'Need a hand with your order?', queue_id: 'support' }], period: { seconds: 3600 } }, tokens['supervisor']!);
-    const invitations = (body: unknown) => fetch(`${base}/live/invitations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await call(
+      availability,
+      'SetTargetingRules',
+      {
+        rules: [{ rule_id: 'quick-help', url_pattern: '*/demo*', min_time_on_page_seconds: 1, message: 'Need a hand with your order?', queue_id: 'support' }],
+        period: { seconds: 3600 },
+      },
+      tokens['supervisor']!,
+    );
+    const invitations = (body: unknown) =>
+      fetch(`${base}/live/invitations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await invitations({ token: 'forged', url: `${base}/demo`, timeOnPageSeconds: 5, pagesViewed: 1, returningVisitor: false })).status, 401);
     assert.equal((await invitations({ token: 'x', url: 'not a url', timeOnPageSeconds: -1, pagesViewed: 0, returningVisitor: 'no' })).status, 400);
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${base}/demo`);
     const invitation = page.getByRole('dialog', { name: 'Invitation to chat' });
-    await waitFor(() => invitation.isVisible(), (v) => v, { what: 'the invitation', timeoutMs: 20_000 });
+    await waitFor(
+      () => invitation.isVisible(),
+      (v) => v,
+      { what: 'the invitation', timeoutMs: 20_000 },
+    );
     assert.match((await invitation.textContent()) ?? '', /Need a hand with your order\?/);
     // Announced to screen readers, and the keyboard lands on it.
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent), 'Chat now');
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent),
+      'Chat now',
+    );
     assert.equal(await page.locator('.parley-sr[aria-live="polite"]').textContent(), 'Need a hand with your order?');
     assert.deepEqual(await axeProblems(page), [], 'axe-core: the page with the invitation');
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-invitation.png') });
@@ -313,12 +563,18 @@ describe('the chat widget in headless Chromium, against npm start', () => {
     assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true', 'accepting opens the chat');
     await page.getByRole('button', { name: 'Close the chat' }).click();
     // The next page view within the period: the same visitor is not invited again.
-    const token = await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('parley:demo:token'));
+    const token = await page.evaluate(() =>
+      (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('parley:demo:token'),
+    );
     const again = await invitations({ token, url: `${base}/demo`, timeOnPageSeconds: 60, pagesViewed: 3, returningVisitor: true });
     assert.deepEqual(await again.json(), { invitation: null });
     // A new visitor is.
-    const { token: fresh } = (await (await fetch(`${base}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })).json()) as { token: string };
-    assert.deepEqual(await (await invitations({ token: fresh, url: `${base}/demo`, timeOnPageSeconds: 60, pagesViewed: 1, returningVisitor: false })).json(), { invitation: { ruleId: 'quick-help', message: 'Need a hand with your order?' } });
+    const { token: fresh } = (await (
+      await fetch(`${base}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })
+    ).json()) as { token: string };
+    assert.deepEqual(await (await invitations({ token: fresh, url: `${base}/demo`, timeOnPageSeconds: 60, pagesViewed: 1, returningVisitor: false })).json(), {
+      invitation: { ruleId: 'quick-help', message: 'Need a hand with your order?' },
+    });
     await context.close();
   });
 });

@@ -6,8 +6,6 @@ import { axeProblems, launchChromium } from './testing/browser.support';
 import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
 import { invoke } from './testing/grpcurl.client';
 
-
-
 describe('the reference console as an agent and a supervisor use it', () => {
   let parley: EmbeddedParley;
   let browser: Browser;
@@ -16,17 +14,32 @@ describe('the reference console as an agent and a supervisor use it', () => {
 
   async function signIn(page: Page, who: string): Promise<void> {
     await page.goto(`${parley.base}/console`);
-    await waitFor(() => page.locator('#agent option').count(), (n) => n === 3, { what: 'the demo agents and the supervisor' });
+    await waitFor(
+      () => page.locator('#agent option').count(),
+      (n) => n === 3,
+      { what: 'the demo agents and the supervisor' },
+    );
     await page.selectOption('#agent', { label: who });
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
   /** A customer writes on WhatsApp through the simulator, as Meta would deliver it. */
   async function whatsapp(from: string, text: string, name?: string): Promise<void> {
-    const sent = await fetch(`${parley.base}/simulator/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from, text, ...(name ? { name } : {}) }) });
+    const sent = await fetch(`${parley.base}/simulator/whatsapp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from, text, ...(name ? { name } : {}) }),
+    });
     assert.equal(sent.status, 200);
   }
   const customerOf = async (from: string) =>
-    (await waitFor(() => invoke<{ customer: { id: string } }>(api, 'parley.v1.CustomerService/FindCustomer', { identity: { kind: 'whatsapp', id: from } }, supervisor()).catch(() => null), (c) => c !== null, { what: `the customer ${from}` }))!.customer.id;
+    (await waitFor(
+      () =>
+        invoke<{ customer: { id: string } }>(api, 'parley.v1.CustomerService/FindCustomer', { identity: { kind: 'whatsapp', id: from } }, supervisor()).catch(
+          () => null,
+        ),
+      (c) => c !== null,
+      { what: `the customer ${from}` },
+    ))!.customer.id;
 
   before(async () => {
     parley = await startEmbedded();
@@ -46,21 +59,41 @@ describe('the reference console as an agent and a supervisor use it', () => {
     const customerId = await customerOf('US.2000001');
     await invoke(api, 'parley.v1.CustomerService/SetAttributes', { customer_id: customerId, attributes: { name: 'Ana Lima' } }, supervisor());
     const offer = page.locator(`#offers li[data-conversation="${customerId}"]`);
-    await waitFor(() => offer.textContent(), (t) => /Ana Lima · WhatsApp · waiting \d+ s/.test(t ?? '') && (t ?? '').includes('My parcel never arrived'), { what: 'the offer described', timeoutMs: 30_000 });
+    await waitFor(
+      () => offer.textContent(),
+      (t) => /Ana Lima · WhatsApp · waiting \d+ s/.test(t ?? '') && (t ?? '').includes('My parcel never arrived'),
+      { what: 'the offer described', timeoutMs: 30_000 },
+    );
     await offer.getByRole('button', { name: 'Accept: Ana Lima' }).click();
     const timeline = page.getByRole('log', { name: 'Timeline' });
-    await waitFor(() => timeline.textContent(), (t) => (t ?? '').includes('My parcel never arrived'), { what: 'the conversation open' });
+    await waitFor(
+      () => timeline.textContent(),
+      (t) => (t ?? '').includes('My parcel never arrived'),
+      { what: 'the conversation open' },
+    );
     assert.match((await timeline.textContent()) ?? '', /Conversation open/);
     assert.doesNotMatch((await timeline.textContent()) ?? '', /conversation\.|session-started|\bstatus\b/);
     // The customer writes again while the agent looks at the conversation: nothing unread in the inbox for it.
     await whatsapp('US.2000001', 'Hello? Anyone?');
-    await waitFor(() => timeline.textContent(), (t) => (t ?? '').includes('Hello? Anyone?'), { what: 'the new message on screen' });
+    await waitFor(
+      () => timeline.textContent(),
+      (t) => (t ?? '').includes('Hello? Anyone?'),
+      { what: 'the new message on screen' },
+    );
     const mine = page.locator(`#inbox li[data-conversation="${customerId}"]`);
-    await waitFor(() => mine.textContent(), (t) => (t ?? '').includes('Ana Lima'), { what: 'the conversation in the inbox' });
+    await waitFor(
+      () => mine.textContent(),
+      (t) => (t ?? '').includes('Ana Lima'),
+      { what: 'the conversation in the inbox' },
+    );
     assert.doesNotMatch((await mine.textContent()) ?? '', /unread/);
     // The customer panel follows changes made elsewhere (another agent links the e-mail).
     await invoke(api, 'parley.v1.CustomerService/LinkIdentity', { customer_id: customerId, identity: { kind: 'email', id: 'ana@example.com' } }, supervisor());
-    await waitFor(() => page.locator('#customer').textContent(), (t) => (t ?? '').includes('email: ana@example.com'), { what: 'the panel refreshed' });
+    await waitFor(
+      () => page.locator('#customer').textContent(),
+      (t) => (t ?? '').includes('email: ana@example.com'),
+      { what: 'the panel refreshed' },
+    );
     assert.deepEqual(await axeProblems(page), [], 'axe-core: the console with a conversation open');
     await page.context().close();
   });
@@ -69,7 +102,9 @@ describe('the reference console as an agent and a supervisor use it', () => {
     const page = await (await browser.newContext()).newPage();
     await signIn(page, 'demo-agent-2');
     await page.selectOption('#presence', 'PRESENCE_ONLINE');
-    const presenceAgain = page.waitForRequest((r) => r.url().endsWith('/api/AvailabilityService/SetPresence') && (r.postData() ?? '').includes('PRESENCE_ONLINE'));
+    const presenceAgain = page.waitForRequest(
+      (r) => r.url().endsWith('/api/AvailabilityService/SetPresence') && (r.postData() ?? '').includes('PRESENCE_ONLINE'),
+    );
     await page.reload();
     await presenceAgain;
     assert.equal(await page.locator('#presence').inputValue(), 'PRESENCE_ONLINE');
@@ -83,7 +118,11 @@ describe('the reference console as an agent and a supervisor use it', () => {
     await whatsapp('US.2000002', 'Can someone help with my invoice?');
     const customerId = await customerOf('US.2000002');
     const waiting = page.locator(`#queue li[data-conversation="${customerId}"]`);
-    await waitFor(() => waiting.textContent(), (t) => (t ?? '').includes('Can someone help with my invoice?'), { what: 'the conversation in the queue', timeoutMs: 30_000 });
+    await waitFor(
+      () => waiting.textContent(),
+      (t) => (t ?? '').includes('Can someone help with my invoice?'),
+      { what: 'the conversation in the queue', timeoutMs: 30_000 },
+    );
     // Offered to whoever is online, not taken yet: the supervisor hands it to demo-agent-2.
     await page.selectOption('#assign-to', 'demo-agent-2');
     await waiting.getByRole('button', { name: /^Assign/ }).click();
@@ -99,28 +138,60 @@ describe('the reference console as an agent and a supervisor use it', () => {
   it('pages a long conversation: the latest messages first, earlier ones on request', async () => {
     for (let i = 0; i < 60; i++) await whatsapp('US.2000003', `line ${i}`);
     const customerId = await customerOf('US.2000003');
-    await waitFor(() => invoke<{ conversation: { version: string } }>(api, 'parley.v1.ConversationService/GetConversation', { conversation_id: customerId }, supervisor()), (c) => Number(c.conversation.version) >= 61, { what: 'all sixty messages recorded' });
+    await waitFor(
+      () => invoke<{ conversation: { version: string } }>(api, 'parley.v1.ConversationService/GetConversation', { conversation_id: customerId }, supervisor()),
+      (c) => Number(c.conversation.version) >= 61,
+      { what: 'all sixty messages recorded' },
+    );
     const page = await (await browser.newContext()).newPage();
     await signIn(page, 'supervisor');
     const waiting = page.locator(`#queue li[data-conversation="${customerId}"]`);
     await waiting.getByRole('button', { name: /^Open/ }).click({ timeout: 30_000 });
     const timeline = page.getByRole('log', { name: 'Timeline' });
-    await waitFor(() => timeline.textContent(), (t) => (t ?? '').includes('line 59'), { what: 'the latest page' });
+    await waitFor(
+      () => timeline.textContent(),
+      (t) => (t ?? '').includes('line 59'),
+      { what: 'the latest page' },
+    );
     assert.doesNotMatch((await timeline.textContent()) ?? '', /line 0(?!\d)/);
     await page.getByRole('button', { name: 'Show earlier messages' }).click();
-    await waitFor(() => timeline.textContent(), (t) => /line 0(?!\d)/.test(t ?? '') && (t ?? '').includes('line 59'), { what: 'the earlier page before the latest' });
-    await waitFor(() => page.getByRole('button', { name: 'Show earlier messages' }).isVisible(), (v) => !v, { what: 'nothing earlier left' });
-    assert.equal(await timeline.locator('li').filter({ hasText: /^line \d+/ }).count(), 60, 'each message once');
+    await waitFor(
+      () => timeline.textContent(),
+      (t) => /line 0(?!\d)/.test(t ?? '') && (t ?? '').includes('line 59'),
+      { what: 'the earlier page before the latest' },
+    );
+    await waitFor(
+      () => page.getByRole('button', { name: 'Show earlier messages' }).isVisible(),
+      (v) => !v,
+      { what: 'nothing earlier left' },
+    );
+    assert.equal(
+      await timeline
+        .locator('li')
+        .filter({ hasText: /^line \d+/ })
+        .count(),
+      60,
+      'each message once',
+    );
     await page.context().close();
   });
 
   it('the WhatsApp simulator shows both sides of the chat', async () => {
     const customerId = await customerOf('US.2000001');
-    await invoke(api, 'parley.v1.ConversationService/SendMessage', { conversation_id: customerId, message_id: 'sim-both-sides', text: 'We are on it, Ana.' }, supervisor());
+    await invoke(
+      api,
+      'parley.v1.ConversationService/SendMessage',
+      { conversation_id: customerId, message_id: 'sim-both-sides', text: 'We are on it, Ana.' },
+      supervisor(),
+    );
     const page = await (await browser.newContext()).newPage();
     await page.goto(`${parley.base}/simulator`);
     const chat = page.locator('#chat');
-    await waitFor(() => chat.textContent(), (t) => (t ?? '').includes('US.2000001 wrote: My parcel never arrived') && (t ?? '').includes('Parley to US.2000001: We are on it, Ana.'), { what: 'both sides in the simulator' });
+    await waitFor(
+      () => chat.textContent(),
+      (t) => (t ?? '').includes('US.2000001 wrote: My parcel never arrived') && (t ?? '').includes('Parley to US.2000001: We are on it, Ana.'),
+      { what: 'both sides in the simulator' },
+    );
     await page.context().close();
   });
 });

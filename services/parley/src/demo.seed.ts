@@ -21,20 +21,51 @@ export async function seedDemo(log: EventLog, at = new Date().toISOString()): Pr
   await queues.handleAll(
     streams.queue(DEMO_TENANT, DEMO_QUEUE),
     [
-      { type: 'SetHours', queueId: DEMO_QUEUE, timeZone: 'Europe/Berlin', weekly: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay }, at },
+      {
+        type: 'SetHours',
+        queueId: DEMO_QUEUE,
+        timeZone: 'Europe/Berlin',
+        weekly: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay },
+        at,
+      },
       { type: 'SetRequirements', queueId: DEMO_QUEUE, skills: [], languages: [], typicalResponseSeconds: 120, at },
     ],
     envelope,
   );
   const agents = new DeciderStore({ ...common, decider: agentDecider });
-  for (const agentId of DEMO_AGENTS) await agents.handle(streams.agent(DEMO_TENANT, agentId), { type: 'SetCapacity', agentId, liveChats: 2, messaging: 10, skills: [], languages: ['en', 'de'], at }, envelope);
+  for (const agentId of DEMO_AGENTS)
+    await agents.handle(
+      streams.agent(DEMO_TENANT, agentId),
+      { type: 'SetCapacity', agentId, liveChats: 2, messaging: 10, skills: [], languages: ['en', 'de'], at },
+      envelope,
+    );
   const targeting = new DeciderStore({ ...common, decider: targetingDecider });
-  await targeting.handle(streams.targeting(DEMO_TENANT), { type: 'SetRules', rules: [{ ruleId: 'demo-help', urlPattern: '*/demo*', minTimeOnPageSeconds: 15, message: 'Questions? We are here.', queueId: DEMO_QUEUE }], periodSeconds: 3600, at }, envelope);
+  await targeting.handle(
+    streams.targeting(DEMO_TENANT),
+    {
+      type: 'SetRules',
+      rules: [{ ruleId: 'demo-help', urlPattern: '*/demo*', minTimeOnPageSeconds: 15, message: 'Questions? We are here.', queueId: DEMO_QUEUE }],
+      periodSeconds: 3600,
+      at,
+    },
+    envelope,
+  );
   return true;
 }
 
 /** Bearer tokens to try the API with, signed with this installation's token secret. */
 export async function demoTokens(secret: string): Promise<Record<string, string>> {
-  const sign = (role: string, subject: string) => new SignJWT({ tenant: DEMO_TENANT, role }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setAudience('parley').setIssuedAt().setExpirationTime('30d').sign(new TextEncoder().encode(secret));
-  return { 'demo-agent-1 (agent)': await sign('agent', 'demo-agent-1'), 'demo-agent-2 (agent)': await sign('agent', 'demo-agent-2'), 'supervisor': await sign('supervisor', 'demo-supervisor') };
+  const sign = (role: string, subject: string) =>
+    new SignJWT({ tenant: DEMO_TENANT, role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(subject)
+      .setAudience('parley')
+      .setIssuedAt()
+      .setExpirationTime('30d')
+      .sign(new TextEncoder().encode(secret));
+  return {
+    'demo-agent-1 (agent)': await sign('agent', 'demo-agent-1'),
+    'demo-agent-2 (agent)': await sign('agent', 'demo-agent-2'),
+    supervisor: await sign('supervisor', 'demo-supervisor'),
+  };
 }

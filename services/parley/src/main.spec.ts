@@ -16,14 +16,28 @@ describe('npm start (the embedded process)', () => {
   it('serves health and metrics, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
     const child = spawn(process.execPath, [join(__dirname, 'main.js')], {
-      env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_GRPC_PORT: '0', PARLEY_AVAILABILITY_GRPC_PORT: '0', PARLEY_ROUTING_GRPC_PORT: '0', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        PARLEY_HTTP_PORT: '0',
+        PARLEY_GRPC_PORT: '0',
+        PARLEY_AVAILABILITY_GRPC_PORT: '0',
+        PARLEY_ROUTING_GRPC_PORT: '0',
+        PARLEY_INGRESS_HTTP_PORT: '0',
+        PARLEY_HTTP_HOST: '127.0.0.1',
+        PARLEY_DATA_DIR: dataDir,
+        PARLEY_LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      const base = (await waitFor(() => /health\s+(http:\/\/\S+)\/healthz/.exec(out)?.[1], (u) => u !== undefined, { what: 'the address' }))!;
+      const base = (await waitFor(
+        () => /health\s+(http:\/\/\S+)\/healthz/.exec(out)?.[1],
+        (u) => u !== undefined,
+        { what: 'the address' },
+      ))!;
       assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' });
       const ready = await fetch(`${base}/readyz`);
       assert.equal(ready.status, 200);
@@ -37,7 +51,13 @@ describe('npm start (the embedded process)', () => {
         assert.ok(address, `${name} address printed`);
         const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
         const client = new Health(address, credentials.createInsecure());
-        const answer = await new Promise<{ status: string }>((resolve, reject) => (client as unknown as Record<string, (r: unknown, cb: (e: Error | null, r?: { status: string }) => void) => void>)['check']!.call(client, { service: '' }, (e, r) => (e ? reject(e) : resolve(r!))));
+        const answer = await new Promise<{ status: string }>((resolve, reject) =>
+          (client as unknown as Record<string, (r: unknown, cb: (e: Error | null, r?: { status: string }) => void) => void>)['check']!.call(
+            client,
+            { service: '' },
+            (e, r) => (e ? reject(e) : resolve(r!)),
+          ),
+        );
         assert.equal(answer.status, 'SERVING', name);
         client.close();
       }
@@ -49,14 +69,23 @@ describe('npm start (the embedded process)', () => {
       const md = new Metadata();
       md.set('authorization', `Bearer ${token}`);
       const offer = await new Promise<{ offer: { queue_id: string; live_chat: boolean; reason: string } }>((resolve, reject) =>
-        (availability as unknown as Record<string, (r: unknown, m: Metadata, cb: (e: Error | null, r?: { offer: { queue_id: string; live_chat: boolean; reason: string } }) => void) => void>)['GetAvailability']!.call(availability, { queue_id: 'support' }, md, (e, r) => (e ? reject(e) : resolve(r!))),
+        (
+          availability as unknown as Record<
+            string,
+            (r: unknown, m: Metadata, cb: (e: Error | null, r?: { offer: { queue_id: string; live_chat: boolean; reason: string } }) => void) => void
+          >
+        )['GetAvailability']!.call(availability, { queue_id: 'support' }, md, (e, r) => (e ? reject(e) : resolve(r!))),
       );
       assert.equal(offer.offer.queue_id, 'support');
       assert.equal(offer.offer.live_chat, false, 'no demo agent is online yet');
       assert.ok(['closed', 'no-agent-free'].includes(offer.offer.reason));
       availability.close();
       const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)?.[1];
-      const visitor = await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) });
+      const visitor = await fetch(`${channels}/live/visitors`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'demo' }),
+      });
       assert.equal(visitor.status, 201);
 
       // End to end inside one process: a demo agent comes online, a visitor writes, routing offers it to the agent.
@@ -64,7 +93,11 @@ describe('npm start (the embedded process)', () => {
       const agentMd = new Metadata();
       agentMd.set('authorization', `Bearer ${agentToken}`);
       const call = <T>(client: unknown, method: string, request: unknown, m: Metadata) =>
-        new Promise<T>((resolve, reject) => (client as Record<string, (r: unknown, m: Metadata, cb: (e: Error | null, r?: T) => void) => void>)[method]!.call(client, request, m, (e, r) => (e ? reject(e) : resolve(r!))));
+        new Promise<T>((resolve, reject) =>
+          (client as Record<string, (r: unknown, m: Metadata, cb: (e: Error | null, r?: T) => void) => void>)[method]!.call(client, request, m, (e, r) =>
+            e ? reject(e) : resolve(r!),
+          ),
+        );
       const presence = new Availability(/^ {2}availability\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
       await call(presence, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agentMd);
       presence.close();
@@ -74,7 +107,12 @@ describe('npm start (the embedded process)', () => {
       ws.send(JSON.stringify({ type: 'message', id: 'hello-1', text: 'hello from the demo page' }));
       const Routing = makeClientConstructor(parleyService('RoutingService').service, 'parley.v1.RoutingService');
       const routing = new Routing(/^ {2}routing\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
-      const offers = await waitFor(async () => (await call<{ offers: { offer_id: string; conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, agentMd)).offers, (o) => o.length > 0, { what: 'the offer to demo-agent-1', timeoutMs: 15_000 });
+      const offers = await waitFor(
+        async () =>
+          (await call<{ offers: { offer_id: string; conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, agentMd)).offers,
+        (o) => o.length > 0,
+        { what: 'the offer to demo-agent-1', timeoutMs: 15_000 },
+      );
       const accepted = await call<{ conversation_id: string }>(routing, 'AcceptOffer', { queue_id: 'support', offer_id: offers[0]!.offer_id }, agentMd);
       assert.equal(accepted.conversation_id, offers[0]!.conversation_id);
       routing.close();

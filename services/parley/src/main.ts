@@ -16,7 +16,16 @@ import { loadIngressConfig } from '@parley/ingress/config';
 import { startRouting } from '@parley/routing/app';
 import { loadRoutingConfig } from '@parley/routing/config';
 import { InProcessBus } from '@parley/message-bus';
-import { HealthRegistry, ObservabilityModule, PinoNestLogger, collectProcessMetrics, createLogger, defaultRegistry, exitGracefullyOnSignals, serveFirst } from '@parley/observability';
+import {
+  HealthRegistry,
+  ObservabilityModule,
+  PinoNestLogger,
+  collectProcessMetrics,
+  createLogger,
+  defaultRegistry,
+  exitGracefullyOnSignals,
+  serveFirst,
+} from '@parley/observability';
 import { openStorage } from '@parley/storage';
 import { demoTokens, seedDemo } from './demo.seed';
 import { SIMULATOR, WhatsAppSimulatorController, type SimulatorSettings } from './simulator/whatsapp.simulator';
@@ -52,8 +61,20 @@ async function main(): Promise<void> {
   const masterKey = secret(config.dataDir, 'master.key', process.env['PARLEY_MASTER_KEY'], () => randomBytes(32).toString('base64'));
   const tokenSecrets = secret(config.dataDir, 'token.secret', process.env['PARLEY_TOKEN_SECRETS'], () => randomBytes(32).toString('base64url'));
   // The demo site signs its users' ids with this (HS256 JWT, `sub` = its user id): the widget's signed identity.
-  const identitySecrets = secret(config.dataDir, 'identity.secret', process.env['PARLEY_IDENTITY_SECRETS'], () => `demo:${randomBytes(32).toString('base64url')}`);
-  const env = { ...process.env, PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(config.dataDir, 'events.db'), PARLEY_MASTER_KEY: masterKey, PARLEY_TOKEN_SECRETS: tokenSecrets, PARLEY_IDENTITY_SECRETS: identitySecrets };
+  const identitySecrets = secret(
+    config.dataDir,
+    'identity.secret',
+    process.env['PARLEY_IDENTITY_SECRETS'],
+    () => `demo:${randomBytes(32).toString('base64url')}`,
+  );
+  const env = {
+    ...process.env,
+    PARLEY_STORE: 'sqlite',
+    PARLEY_SQLITE_FILE: join(config.dataDir, 'events.db'),
+    PARLEY_MASTER_KEY: masterKey,
+    PARLEY_TOKEN_SECRETS: tokenSecrets,
+    PARLEY_IDENTITY_SECRETS: identitySecrets,
+  };
   const storage = await openStorage(loadHistoryConfig(env), registry);
   const bus = new InProcessBus({ registry, logger });
   // Every event appended by any service reaches the bus, as Kafka would carry it.
@@ -72,12 +93,29 @@ async function main(): Promise<void> {
   };
   let ingressPort = 0;
   // Filled in once the services listen; the console's gateway calls them over gRPC, as any client would.
-  const addresses: Record<keyof ConsoleBackends['addresses'], string> = { ConversationService: '', CustomerService: '', AvailabilityService: '', RoutingService: '' };
+  const addresses: Record<keyof ConsoleBackends['addresses'], string> = {
+    ConversationService: '',
+    CustomerService: '',
+    AvailabilityService: '',
+    RoutingService: '',
+  };
   const backends: ConsoleBackends = {
     addresses,
-    demoAgents: async () => Object.entries(await demoTokens(tokenSecrets.split(',')[0]!.trim())).map(([who, token]) => ({ agentId: who.replace(' (agent)', ''), token, role: who.endsWith('(agent)') ? 'agent' : 'supervisor' })),
+    demoAgents: async () =>
+      Object.entries(await demoTokens(tokenSecrets.split(',')[0]!.trim())).map(([who, token]) => ({
+        agentId: who.replace(' (agent)', ''),
+        token,
+        role: who.endsWith('(agent)') ? 'agent' : 'supervisor',
+      })),
   };
-  @Module({ imports: [ObservabilityModule.forRoot({ registry, health })], controllers: [ConsoleController, ...(config.simulator ? [WhatsAppSimulatorController] : [])], providers: [{ provide: SIMULATOR, useValue: simulator }, { provide: CONSOLE_BACKENDS, useValue: backends }] })
+  @Module({
+    imports: [ObservabilityModule.forRoot({ registry, health })],
+    controllers: [ConsoleController, ...(config.simulator ? [WhatsAppSimulatorController] : [])],
+    providers: [
+      { provide: SIMULATOR, useValue: simulator },
+      { provide: CONSOLE_BACKENDS, useValue: backends },
+    ],
+  })
   class ParleyModule {}
   const app = await NestFactory.create(ParleyModule, { logger: new PinoNestLogger(logger) });
   // One port for everything: the ingress's paths go through to it, the rest is this process's own.
@@ -93,21 +131,58 @@ async function main(): Promise<void> {
     res.writeContinue();
     server.emit('request', req, res);
   });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => (isIngressPath(req.url) && ingressPort ? proxy.upgrade(req, socket, head) : socket.destroy()));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    isIngressPath(req.url) && ingressPort ? proxy.upgrade(req, socket, head) : socket.destroy(),
+  );
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address() as { port: number };
-  const channels = process.env['PARLEY_CHANNELS'] ?? (config.simulator
-    ? JSON.stringify({ meta: { appSecret: simulator.appSecret, verifyToken: 'demo-verify-token', appId: 'demo-app' }, whatsapp: [{ phoneNumberId: simulator.phoneNumberId, tenantId: 'demo', accessToken: simulator.accessToken }], messenger: [], apple: [] })
-    : undefined);
+  const channels =
+    process.env['PARLEY_CHANNELS'] ??
+    (config.simulator
+      ? JSON.stringify({
+          meta: { appSecret: simulator.appSecret, verifyToken: 'demo-verify-token', appId: 'demo-app' },
+          whatsapp: [{ phoneNumberId: simulator.phoneNumberId, tenantId: 'demo', accessToken: simulator.accessToken }],
+          messenger: [],
+          apple: [],
+        })
+      : undefined);
   const graph = process.env['PARLEY_GRAPH_BASE_URL'] ?? (config.simulator ? `http://127.0.0.1:${address.port}/simulator/graph/v23.0` : undefined);
   const shared = { registry, health, storage, httpHost: '127.0.0.1' };
-  const history = await startHistory(loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }), shared);
-  const availability = await startAvailability(loadAvailabilityConfig({ ...env, PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`, PARLEY_AVAILABILITY_HTTP_PORT: '0' }), { ...shared, composed: true });
-  const routing = await startRouting(loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }), { ...shared, bus });
-  const ingress = await startIngress(loadIngressConfig({ ...env, ...(channels ? { PARLEY_CHANNELS: channels } : {}), ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}), PARLEY_INGRESS_HTTP_HOST: config.httpHost, PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort), PARLEY_WIDGET_ORIGINS: process.env['PARLEY_WIDGET_ORIGINS'] ?? DEMO_WIDGET_ORIGINS }), { registry, health, storage, bus });
+  const history = await startHistory(
+    loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }),
+    shared,
+  );
+  const availability = await startAvailability(
+    loadAvailabilityConfig({
+      ...env,
+      PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`,
+      PARLEY_AVAILABILITY_HTTP_PORT: '0',
+    }),
+    { ...shared, composed: true },
+  );
+  const routing = await startRouting(
+    loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }),
+    { ...shared, bus },
+  );
+  const ingress = await startIngress(
+    loadIngressConfig({
+      ...env,
+      ...(channels ? { PARLEY_CHANNELS: channels } : {}),
+      ...(graph ? { PARLEY_GRAPH_BASE_URL: graph } : {}),
+      PARLEY_INGRESS_HTTP_HOST: config.httpHost,
+      PARLEY_INGRESS_HTTP_PORT: String(config.ingressHttpPort),
+      PARLEY_WIDGET_ORIGINS: process.env['PARLEY_WIDGET_ORIGINS'] ?? DEMO_WIDGET_ORIGINS,
+    }),
+    { registry, health, storage, bus },
+  );
   ingressPort = ingress.httpPort;
   const local = (port: number) => `127.0.0.1:${port}`;
-  Object.assign(addresses, { ConversationService: local(history.grpcPort), CustomerService: local(history.grpcPort), AvailabilityService: local(availability.grpcPort), RoutingService: local(routing.grpcPort) });
+  Object.assign(addresses, {
+    ConversationService: local(history.grpcPort),
+    CustomerService: local(history.grpcPort),
+    AvailabilityService: local(availability.grpcPort),
+    RoutingService: local(routing.grpcPort),
+  });
   started = true;
 
   const host = config.httpHost === '0.0.0.0' ? 'localhost' : config.httpHost;
@@ -156,6 +231,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  createLogger('parley').fatal({ err: error instanceof Error ? { name: error.name, message: error.message, details: (error as { details?: () => unknown }).details?.() } : String(error) }, 'Parley failed to start');
+  createLogger('parley').fatal(
+    { err: error instanceof Error ? { name: error.name, message: error.message, details: (error as { details?: () => unknown }).details?.() } : String(error) },
+    'Parley failed to start',
+  );
   process.exit(1);
 });

@@ -41,5 +41,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
     );
   }
   const c = parsed.data;
-  return { httpHost: c.PARLEY_HTTP_HOST, httpPort: c.PARLEY_HTTP_PORT, dataDir: resolve(c.PARLEY_DATA_DIR), shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS, grpcPort: c.PARLEY_GRPC_PORT, availabilityGrpcPort: c.PARLEY_AVAILABILITY_GRPC_PORT, ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT, routingGrpcPort: c.PARLEY_ROUTING_GRPC_PORT, simulator: c.PARLEY_SIMULATOR === 'true' };
+  return {
+    httpHost: c.PARLEY_HTTP_HOST,
+    httpPort: c.PARLEY_HTTP_PORT,
+    dataDir: resolve(c.PARLEY_DATA_DIR),
+    shutdownTimeoutMs: c.PARLEY_SHUTDOWN_TIMEOUT_MS,
+    grpcPort: c.PARLEY_GRPC_PORT,
+    availabilityGrpcPort: c.PARLEY_AVAILABILITY_GRPC_PORT,
+    ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT,
+    routingGrpcPort: c.PARLEY_ROUTING_GRPC_PORT,
+    simulator: c.PARLEY_SIMULATOR === 'true',
+  };
 }

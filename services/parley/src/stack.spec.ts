@@ -11,11 +11,14 @@ import { infrastructure, promtoolProblems, waitFor } from '@parley/testing-suppo
 import WebSocket from 'ws';
 
 type Client = Record<string, (request: unknown, metadata: Metadata, callback: (error: Error | null, response?: unknown) => void) => void> & { close(): void };
-const client = (service: Parameters<typeof parleyService>[0], address: string) => new (makeClientConstructor(parleyService(service).service, `parley.v1.${service}`))(address, credentials.createInsecure()) as unknown as Client;
+const client = (service: Parameters<typeof parleyService>[0], address: string) =>
+  new (makeClientConstructor(parleyService(service).service, `parley.v1.${service}`))(address, credentials.createInsecure()) as unknown as Client;
 function call<T>(target: Client, method: string, request: unknown, token: string): Promise<T> {
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${token}`);
-  return new Promise<T>((resolve, reject) => target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))));
+  return new Promise<T>((resolve, reject) =>
+    target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))),
+  );
 }
 
 describe('npm run stack (four service processes over Kafka and FerretDB)', () => {
@@ -23,7 +26,16 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
     const { kafkaBrokers, mongoUrl } = infrastructure();
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-stack-'));
     const child = spawn(process.execPath, [join(__dirname, 'stack.js')], {
-      env: { ...process.env, PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','), PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: `stack_${process.pid}_${Date.now()}`, PARLEY_DATA_DIR: dataDir, PARLEY_STACK_FREE_PORTS: 'true', PARLEY_LOG_LEVEL: 'warn', PARLEY_ROUTING_TICK_MS: '300' },
+      env: {
+        ...process.env,
+        PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
+        PARLEY_MONGO_URL: mongoUrl,
+        PARLEY_MONGO_DATABASE: `stack_${process.pid}_${Date.now()}`,
+        PARLEY_DATA_DIR: dataDir,
+        PARLEY_STACK_FREE_PORTS: 'true',
+        PARLEY_LOG_LEVEL: 'warn',
+        PARLEY_ROUTING_TICK_MS: '300',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a failing test still takes the four services down with it.
       detached: true,
@@ -32,7 +44,11 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      await waitFor(() => out, (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o), { what: 'the stack', timeoutMs: 90_000 });
+      await waitFor(
+        () => out,
+        (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o),
+        { what: 'the stack', timeoutMs: 90_000 },
+      );
       const address = (name: string) => new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)![1]!;
       const tokens = Object.fromEntries([...out.matchAll(/^ {2}(\S+)(?: \(agent\))?\s+(eyJ\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
       // Each service answers on its own health port: four processes, not one.
@@ -49,16 +65,30 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
         for (const name of exportedSeriesNames(exposition)) exported.add(name);
       }
       // Every metric a dashboard or an alert reads is exported by one of the four services.
-      const read = [...dashboardQueries(), ...alertExpressions()].flatMap((q) => metricNamesIn(q.expr).map((name) => ({ name, where: 'alert' in q ? q.alert : `${q.dashboard}: ${q.panel}` })));
+      const read = [...dashboardQueries(), ...alertExpressions()].flatMap((q) =>
+        metricNamesIn(q.expr).map((name) => ({ name, where: 'alert' in q ? q.alert : `${q.dashboard}: ${q.panel}` })),
+      );
       assert.ok(read.length > 50);
-      assert.deepEqual(read.filter((r) => !exported.has(r.name)), [], 'metrics read by dashboards and alerts but exported by no service');
+      assert.deepEqual(
+        read.filter((r) => !exported.has(r.name)),
+        [],
+        'metrics read by dashboards and alerts but exported by no service',
+      );
 
       const availability = client('AvailabilityService', address('availability'));
-      const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({ weekday, slots: [{ from: '00:00', to: '12:00' }, { from: '12:00', to: '00:00' }] }));
+      const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({
+        weekday,
+        slots: [
+          { from: '00:00', to: '12:00' },
+          { from: '12:00', to: '00:00' },
+        ],
+      }));
       await call(availability, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days }, tokens['supervisor']!);
       await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-1']!);
       const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
-      const { token } = (await (await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })).json()) as { token: string };
+      const { token } = (await (
+        await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })
+      ).json()) as { token: string };
       const ws = new WebSocket(`${channels.replace('http', 'ws')}/live?token=${token}`);
       const ready = await new Promise<{ conversationId: string }>((resolve, reject) => {
         ws.on('message', (data: Buffer) => {
@@ -70,7 +100,11 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       ws.send(JSON.stringify({ type: 'message', id: 'stack-1', text: 'hello across processes' }));
       // Ingress appends; the log's events reach Kafka; routing, in another process, offers the conversation.
       const routing = client('RoutingService', address('routing'));
-      const offers = await waitFor(async () => (await call<{ offers: { conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, tokens['demo-agent-1']!)).offers, (o) => o.some((x) => x.conversation_id === ready.conversationId), { what: 'the offer, through Kafka', timeoutMs: 30_000 });
+      const offers = await waitFor(
+        async () => (await call<{ offers: { conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, tokens['demo-agent-1']!)).offers,
+        (o) => o.some((x) => x.conversation_id === ready.conversationId),
+        { what: 'the offer, through Kafka', timeoutMs: 30_000 },
+      );
       assert.equal(offers.filter((x) => x.conversation_id === ready.conversationId).length, 1);
       ws.close();
       availability.close();
@@ -79,7 +113,15 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       child.kill('SIGTERM');
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
       assert.equal(code, 0);
-      for (const h of health) assert.equal(await fetch(`${h}/healthz`).then(() => 'up', () => 'down'), 'down', 'every service stopped');
+      for (const h of health)
+        assert.equal(
+          await fetch(`${h}/healthz`).then(
+            () => 'up',
+            () => 'down',
+          ),
+          'down',
+          'every service stopped',
+        );
     } finally {
       // Whatever happened above, no service outlives the test (their open pipes would hold the runner).
       if (child.exitCode === null && child.signalCode === null) {

@@ -18,7 +18,12 @@ import { demoTokens, seedDemo } from './demo.seed';
 const SERVICES = ['history', 'availability', 'routing', 'ingress'] as const;
 type Service = (typeof SERVICES)[number];
 const children = new Map<Service, ChildProcess>();
-const DEFAULT_PORTS: Record<Service, { grpc?: number; http: number }> = { history: { grpc: 50051, http: 8081 }, availability: { grpc: 50052, http: 8083 }, routing: { grpc: 50053, http: 8084 }, ingress: { http: 8082 } };
+const DEFAULT_PORTS: Record<Service, { grpc?: number; http: number }> = {
+  history: { grpc: 50051, http: 8081 },
+  availability: { grpc: 50052, http: 8083 },
+  routing: { grpc: 50053, http: 8084 },
+  ingress: { http: 8082 },
+};
 
 function freePort(): Promise<number> {
   return new Promise((done) => {
@@ -39,7 +44,8 @@ async function main(): Promise<void> {
   const logger = createLogger('stack');
   const brokers = process.env['PARLEY_KAFKA_BROKERS'];
   const mongoUrl = process.env['PARLEY_MONGO_URL'];
-  if (!brokers || !mongoUrl) throw new Error('PARLEY_KAFKA_BROKERS and PARLEY_MONGO_URL are required: run it with `npm run stack`, which starts Kafka and FerretDB');
+  if (!brokers || !mongoUrl)
+    throw new Error('PARLEY_KAFKA_BROKERS and PARLEY_MONGO_URL are required: run it with `npm run stack`, which starts Kafka and FerretDB');
   const dataDir = resolve(process.env['PARLEY_DATA_DIR'] ?? '.data-stack');
   mkdirSync(dataDir, { recursive: true });
   const common = {
@@ -49,7 +55,8 @@ async function main(): Promise<void> {
     PARLEY_KAFKA_BROKERS: brokers,
     PARLEY_MASTER_KEY: process.env['PARLEY_MASTER_KEY'] ?? secret(dataDir, 'master.key', () => randomBytes(32).toString('base64')),
     PARLEY_TOKEN_SECRETS: process.env['PARLEY_TOKEN_SECRETS'] ?? secret(dataDir, 'token.secret', () => randomBytes(32).toString('base64url')),
-    PARLEY_IDENTITY_SECRETS: process.env['PARLEY_IDENTITY_SECRETS'] ?? secret(dataDir, 'identity.secret', () => `demo:${randomBytes(32).toString('base64url')}`),
+    PARLEY_IDENTITY_SECRETS:
+      process.env['PARLEY_IDENTITY_SECRETS'] ?? secret(dataDir, 'identity.secret', () => `demo:${randomBytes(32).toString('base64url')}`),
     // The demo tenant's widget may run on any local page, as with npm start.
     PARLEY_WIDGET_ORIGINS: process.env['PARLEY_WIDGET_ORIGINS'] ?? JSON.stringify({ demo: ['http://localhost:*', 'http://127.0.0.1:*'] }),
   };
@@ -65,7 +72,12 @@ async function main(): Promise<void> {
   const envOf = (s: Service): Record<string, string> => {
     const p = ports[s];
     const upper = s.toUpperCase();
-    return { ...common, [`PARLEY_${upper}_HTTP_PORT`]: String(p.http), ...(p.grpc ? { [`PARLEY_${upper}_GRPC_ADDRESS`]: `${host}:${p.grpc}` } : {}), ...(s === 'ingress' ? { PARLEY_INGRESS_HTTP_HOST: host } : {}) };
+    return {
+      ...common,
+      [`PARLEY_${upper}_HTTP_PORT`]: String(p.http),
+      ...(p.grpc ? { [`PARLEY_${upper}_GRPC_ADDRESS`]: `${host}:${p.grpc}` } : {}),
+      ...(s === 'ingress' ? { PARLEY_INGRESS_HTTP_HOST: host } : {}),
+    };
   };
   let stopping = false;
   const stop = async (code: number) => {
@@ -91,7 +103,9 @@ async function main(): Promise<void> {
   for (const s of SERVICES) {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const ok = await fetch(`http://${host}:${ports[s].http}/readyz`).then((r) => r.ok).catch(() => false);
+      const ok = await fetch(`http://${host}:${ports[s].http}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`${s} did not become ready within 60 s`);
       await new Promise((r) => setTimeout(r, 250));

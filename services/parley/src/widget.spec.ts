@@ -11,7 +11,6 @@ import { axeProblems, launchChromium } from './testing/browser.support';
 import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
 import { invoke } from './testing/grpcurl.client';
 
-
 /** The brand's own website: a page on another origin that carries the widget with one script tag. */
 async function brandSite(host: string, widgetSrc: string): Promise<{ server: Server; url: string }> {
   const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Brand shop</title></head>
@@ -21,8 +20,7 @@ async function brandSite(host: string, widgetSrc: string): Promise<{ server: Ser
   return { server, url: `http://${host}:${(server.address() as { port: number }).port}/` };
 }
 
-
-describe('the widget on the brand\'s own website, as its visitors and the browser meet it', () => {
+describe("the widget on the brand's own website, as its visitors and the browser meet it", () => {
   let parley: EmbeddedParley;
   let browser: Browser;
   let api: string;
@@ -31,13 +29,27 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
   const log = (page: Page) => page.getByRole('log', { name: 'Conversation' });
   const agentWrites = async (conversationId: string, text: string) => {
     const token = parley.tokens['supervisor']!;
-    await invoke(api, 'parley.v1.ConversationService/SendMessage', { conversation_id: conversationId, message_id: `reply-${Date.now()}-${Math.random().toString(36).slice(2)}`, text }, token);
+    await invoke(
+      api,
+      'parley.v1.ConversationService/SendMessage',
+      { conversation_id: conversationId, message_id: `reply-${Date.now()}-${Math.random().toString(36).slice(2)}`, text },
+      token,
+    );
   };
-  const conversationOf = (page: Page) => waitFor(() => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()), (id) => typeof id === 'string', { what: "the widget's conversation" }) as Promise<string>;
+  const conversationOf = (page: Page) =>
+    waitFor(
+      () => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()),
+      (id) => typeof id === 'string',
+      { what: "the widget's conversation" },
+    ) as Promise<string>;
   async function write(page: Page, text: string): Promise<void> {
     await page.getByRole('textbox', { name: 'Your message' }).fill(text);
     await page.keyboard.press('Enter');
-    await waitFor(() => log(page).textContent(), (t) => (t ?? '').includes(text) && !(t ?? '').includes('Sending'), { what: `"${text}" acknowledged` });
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => (t ?? '').includes(text) && !(t ?? '').includes('Sending'),
+      { what: `"${text}" acknowledged` },
+    );
   }
 
   before(async () => {
@@ -60,13 +72,20 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(site.url);
-    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the launcher' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => (t ?? '').length > 0,
+      { what: 'the launcher' },
+    );
     await launcher(page).click();
-    await write(page, 'Hello from the brand\'s own website');
+    await write(page, "Hello from the brand's own website");
     assert.deepEqual(errors, []);
     // The widget's own styles hold on a page that has none of its own: a bubble for the message, the brand's button.
     const styles = await page.evaluate(() => {
-      const d = (globalThis as unknown as { document: { querySelector(s: string): unknown }; getComputedStyle(e: unknown): { backgroundColor: string; borderRadius: string } });
+      const d = globalThis as unknown as {
+        document: { querySelector(s: string): unknown };
+        getComputedStyle(e: unknown): { backgroundColor: string; borderRadius: string };
+      };
       const bubble = d.getComputedStyle(d.document.querySelector('.parley-list li.parley-mine'));
       const send = d.getComputedStyle(d.document.querySelector('.parley-form button'));
       return { bubble: bubble.backgroundColor, radius: bubble.borderRadius, send: send.backgroundColor };
@@ -76,7 +95,10 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
     await context.close();
 
     // The preflight and the answer as any browser gets them.
-    const preflight = await fetch(`${parley.channels}/live/visitors`, { method: 'OPTIONS', headers: { origin: new URL(site.url).origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const preflight = await fetch(`${parley.channels}/live/visitors`, {
+      method: 'OPTIONS',
+      headers: { origin: new URL(site.url).origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), new URL(site.url).origin);
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /content-type/);
@@ -91,16 +113,33 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(site.url);
-    await waitFor(() => errors, (e) => e.some((m) => m.includes('Parley: http://127.0.0.2')), { what: 'the console error' });
-    assert.match(errors.find((m) => m.startsWith('Parley:'))!, /may not carry the widget of tenant demo: add it to PARLEY_WIDGET_ORIGINS/);
+    await waitFor(
+      () => errors,
+      (e) => e.some((m) => m.includes('Parley: http://127.0.0.2')),
+      { what: 'the console error' },
+    );
+    assert.match(
+      errors.find((m) => m.startsWith('Parley:'))!,
+      /may not carry the widget of tenant demo: add it to PARLEY_WIDGET_ORIGINS/,
+    );
     assert.equal(await launcher(page).isVisible(), false);
     await context.close();
     const origin = new URL(site.url).origin;
-    const visitors = await fetch(`${parley.channels}/live/visitors`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) });
+    const visitors = await fetch(`${parley.channels}/live/visitors`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: 'demo' }),
+    });
     assert.deepEqual([visitors.status, ((await visitors.json()) as { error: string }).error], [403, 'ORIGIN_NOT_ALLOWED']);
     assert.equal((await fetch(`${parley.channels}/live/visitors`, { method: 'OPTIONS', headers: { origin } })).status, 403);
     // A token got elsewhere does not open the live chat from that origin either.
-    const { token } = (await (await fetch(`${parley.channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })).json()) as { token: string };
+    const { token } = (await (
+      await fetch(`${parley.channels}/live/visitors`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'demo' }),
+      })
+    ).json()) as { token: string };
     const ws = new WebSocket(`${parley.channels.replace('http', 'ws')}/live?token=${token}`, { origin });
     const [code, frames] = await new Promise<[number, string[]]>((resolve) => {
       const got: string[] = [];
@@ -140,61 +179,117 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${parley.base}/demo`);
-    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => (t ?? '').length > 0,
+      { what: 'the widget' },
+    );
     await page.evaluate(() => {
       const w = globalThis as unknown as { rejected: string[]; addEventListener(t: string, l: (e: { detail: { reason: string } }) => void): void };
       w.rejected = [];
       w.addEventListener('parley:identity-rejected', (e) => w.rejected.push(e.detail.reason));
     });
     // Signed with another secret: expired or forged, the widget cannot tell and does not need to.
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('shop-user-1').setExpirationTime('1h').sign(new TextEncoder().encode('not-the-demo-identity-secret-0123456789'));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('shop-user-1')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('not-the-demo-identity-secret-0123456789'));
     await page.evaluate((jwt) => {
       const parley = (globalThis as unknown as { Parley: { identify(t: string): void; open(): void } }).Parley;
       parley.identify(jwt);
       parley.open();
     }, forged);
-    await waitFor(() => page.evaluate(() => (globalThis as unknown as { rejected: string[] }).rejected), (r) => r.length === 1, { what: 'the page told' });
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('parley:demo:identity')), null, 'the token dropped');
+    await waitFor(
+      () => page.evaluate(() => (globalThis as unknown as { rejected: string[] }).rejected),
+      (r) => r.length === 1,
+      { what: 'the page told' },
+    );
+    assert.equal(
+      await page.evaluate(() =>
+        (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('parley:demo:identity'),
+      ),
+      null,
+      'the token dropped',
+    );
     await write(page, 'Still here without signing in');
     const first = await conversationOf(page);
 
     // A valid identity, then signing out on a shared computer: nothing of the user is shown, also after a reload.
-    const secret = readFileSync(join(parley.dataDir, 'identity.secret'), 'utf8').trim().replace(/^demo:/, '');
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('shop-user-42').setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const secret = readFileSync(join(parley.dataDir, 'identity.secret'), 'utf8')
+      .trim()
+      .replace(/^demo:/, '');
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('shop-user-42')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
     await page.evaluate((t) => (globalThis as unknown as { Parley: { identify(t: string): void } }).Parley.identify(t), jwt);
     await write(page, 'My order number is 42');
     await page.evaluate(() => (globalThis as unknown as { Parley: { identify(t: null): void } }).Parley.identify(null));
-    await waitFor(() => log(page).textContent(), (t) => !(t ?? '').includes('My order number is 42'), { what: 'the conversation gone from the screen' });
+    await waitFor(
+      () => log(page).textContent(),
+      (t) => !(t ?? '').includes('My order number is 42'),
+      { what: 'the conversation gone from the screen' },
+    );
     await page.reload();
-    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget after the reload' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => (t ?? '').length > 0,
+      { what: 'the widget after the reload' },
+    );
     await page.evaluate(() => (globalThis as unknown as { Parley: { open(): void } }).Parley.open());
-    await waitFor(() => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()), (id) => typeof id === 'string', { what: 'a fresh conversation' });
+    await waitFor(
+      () => page.evaluate(() => (globalThis as unknown as { Parley: { conversation(): string | null } }).Parley.conversation()),
+      (id) => typeof id === 'string',
+      { what: 'a fresh conversation' },
+    );
     assert.doesNotMatch((await log(page).textContent()) ?? '', /order number|Still here/);
     assert.notEqual(await conversationOf(page), first);
     await context.close();
   });
 
-  it('counts an agent\'s replies on the button while the chat is closed, and keeps read marks across a reload', async () => {
+  it("counts an agent's replies on the button while the chat is closed, and keeps read marks across a reload", async () => {
     const context: BrowserContext = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${parley.base}/demo`);
-    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => (t ?? '').length > 0,
+      { what: 'the widget' },
+    );
     await launcher(page).click();
     await write(page, 'Is my parcel on its way?');
     const conversationId = await conversationOf(page);
     await page.getByRole('button', { name: 'Close the chat' }).click();
     await agentWrites(conversationId, 'Yes, it left this morning.');
     await agentWrites(conversationId, 'Tracking number follows.');
-    await waitFor(() => launcher(page).getAttribute('aria-label'), (l) => (l ?? '').endsWith(', 2 new messages'), { what: 'the unread count on the button' });
+    await waitFor(
+      () => launcher(page).getAttribute('aria-label'),
+      (l) => (l ?? '').endsWith(', 2 new messages'),
+      { what: 'the unread count on the button' },
+    );
     assert.equal(await page.locator('.parley-badge').textContent(), '2');
     await launcher(page).click();
-    await waitFor(() => page.locator('.parley-badge').count(), (n) => n === 0, { what: 'the count cleared once open' });
+    await waitFor(
+      () => page.locator('.parley-badge').count(),
+      (n) => n === 0,
+      { what: 'the count cleared once open' },
+    );
 
     // The agent reads the visitor's message; the mark survives a reload.
     await invoke(api, 'parley.v1.ConversationService/MarkRead', { conversation_id: conversationId }, parley.tokens['supervisor']!);
-    await waitFor(() => page.locator('[data-read="true"]').count(), (n) => n === 1, { what: 'the read mark' });
+    await waitFor(
+      () => page.locator('[data-read="true"]').count(),
+      (n) => n === 1,
+      { what: 'the read mark' },
+    );
     await page.reload();
-    await waitFor(() => page.locator('[data-read="true"]').count(), (n) => n === 1, { what: 'the read mark after the reload' });
+    await waitFor(
+      () => page.locator('[data-read="true"]').count(),
+      (n) => n === 1,
+      { what: 'the read mark after the reload' },
+    );
     await context.close();
   });
 
@@ -202,7 +297,11 @@ describe('the widget on the brand\'s own website, as its visitors and the browse
     const context = await browser.newContext({ viewport: { width: 375, height: 700 }, isMobile: true, hasTouch: true });
     const page = await context.newPage();
     await page.goto(`${parley.base}/demo`);
-    await waitFor(() => launcher(page).textContent(), (t) => (t ?? '').length > 0, { what: 'the widget' });
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => (t ?? '').length > 0,
+      { what: 'the widget' },
+    );
     const button = (await launcher(page).boundingBox())!;
     assert.ok(button.x >= 0 && button.x + button.width <= 375, `button at x=${button.x}, ${button.width} wide`);
     await launcher(page).click();

@@ -16,24 +16,55 @@ export interface RunningRouting {
 }
 
 /** The routing service: takes its queues' work from the bus, decides, and serves agents' accepts and transfers. */
-export async function startRouting(config: RoutingConfig, options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage; bus?: MessageBus } = {}): Promise<RunningRouting> {
+export async function startRouting(
+  config: RoutingConfig,
+  options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage; bus?: MessageBus } = {},
+): Promise<RunningRouting> {
   const logger = createLogger('routing');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
   // Composed in one process (npm start), every service reports to the process's one registry.
   const health = options.health ?? new HealthRegistry();
   const storage = options.storage ?? (await openStorage(config, registry));
-  const ownBus = options.bus ? null : config.PARLEY_KAFKA_BROKERS ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-routing', registry, logger }) : null;
+  const ownBus = options.bus
+    ? null
+    : config.PARLEY_KAFKA_BROKERS
+      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-routing', registry, logger })
+      : null;
   const bus = options.bus ?? ownBus;
   if (!bus) throw new Error('the routing service needs Kafka (PARLEY_KAFKA_BROKERS) or a bus from its composition');
   const model = new AvailabilityModel(storage.raw, logger);
   await model.catchUp();
   model.follow(health.loop('routing:availability-model'));
-  const engine = new RoutingEngine(storage.log, model, { strategy: config.PARLEY_ROUTING_STRATEGY, offerTimeoutSeconds: config.PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS, stickySeconds: config.PARLEY_ROUTING_STICKY_SECONDS, escalation: [], requeueLiveOnOffline: config.PARLEY_ROUTING_REQUEUE_LIVE_ON_OFFLINE }, logger, registry);
+  const engine = new RoutingEngine(
+    storage.log,
+    model,
+    {
+      strategy: config.PARLEY_ROUTING_STRATEGY,
+      offerTimeoutSeconds: config.PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS,
+      stickySeconds: config.PARLEY_ROUTING_STICKY_SECONDS,
+      escalation: [],
+      requeueLiveOnOffline: config.PARLEY_ROUTING_REQUEUE_LIVE_ON_OFFLINE,
+    },
+    logger,
+    registry,
+  );
   const work = new RoutingWork(bus, engine, config.PARLEY_ROUTING_QUEUE, config.PARLEY_ROUTING_TICK_MS, logger, health.loop('routing:work'));
   await work.start();
-  const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), { logger, registry });
-  const grpc = await startGrpcServer({ address: config.PARLEY_ROUTING_GRPC_ADDRESS, services: [{ name: 'parley.v1.RoutingService', definition: parleyService('RoutingService').service, implementation: new RoutingGrpc(engine, work, edge).implementation() }] });
+  const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), {
+    logger,
+    registry,
+  });
+  const grpc = await startGrpcServer({
+    address: config.PARLEY_ROUTING_GRPC_ADDRESS,
+    services: [
+      {
+        name: 'parley.v1.RoutingService',
+        definition: parleyService('RoutingService').service,
+        implementation: new RoutingGrpc(engine, work, edge).implementation(),
+      },
+    ],
+  });
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus('parley.v1.RoutingService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));

@@ -22,19 +22,38 @@ const CONVERSATIONS = 20;
 const CAPACITY = 2;
 
 async function bearer(tenant: string, subject: string): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+  const jwt = await new SignJWT({ tenant, role: 'agent' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(subject)
+    .setAudience('parley')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(SECRET));
   const md = new Metadata();
   md.set('authorization', `Bearer ${jwt}`);
   return md;
 }
 type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
-const rpc = <T>(client: Client, method: string, request: unknown, md: Metadata) => new Promise<T>((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))));
+const rpc = <T>(client: Client, method: string, request: unknown, md: Metadata) =>
+  new Promise<T>((resolve, reject) =>
+    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
+  );
 
 describe('routing: two instances over Kafka and FerretDB, one stopping in the middle', () => {
   const { kafkaBrokers, mongoUrl } = infrastructure();
   const database = uniqueName('parley_routing').replace(/-/g, '_');
   const tenant = `t${randomBytes(4).toString('hex')}`;
-  const env = { PARLEY_STORE: 'mongo', PARLEY_MONGO_URL: mongoUrl, PARLEY_MONGO_DATABASE: database, PARLEY_MASTER_KEY: randomBytes(32).toString('base64'), PARLEY_TOKEN_SECRETS: SECRET, PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','), PARLEY_ROUTING_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_ROUTING_HTTP_PORT: '0', PARLEY_ROUTING_TICK_MS: '300', PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS: '5' };
+  const env = {
+    PARLEY_STORE: 'mongo',
+    PARLEY_MONGO_URL: mongoUrl,
+    PARLEY_MONGO_DATABASE: database,
+    PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
+    PARLEY_TOKEN_SECRETS: SECRET,
+    PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
+    PARLEY_ROUTING_GRPC_ADDRESS: '127.0.0.1:0',
+    PARLEY_ROUTING_HTTP_PORT: '0',
+    PARLEY_ROUTING_TICK_MS: '300',
+    PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS: '5',
+  };
   let storage: Storage;
   let bus: KafkaBus;
   let relay: OutboxRelay;
@@ -43,15 +62,28 @@ describe('routing: two instances over Kafka and FerretDB, one stopping in the mi
   before(async () => {
     storage = await openStorage(loadRoutingConfig(env), new Registry());
     bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'routing-spec', registry: new Registry() });
-    await bus.ensureTopics(['conversation', 'customer', 'identity', 'agent', 'queue', 'targeting', 'visitor', 'routing'].map((c) => ({ name: `parley.${c}.events`, partitions: 12 })));
+    await bus.ensureTopics(
+      ['conversation', 'customer', 'identity', 'agent', 'queue', 'targeting', 'visitor', 'routing'].map((c) => ({
+        name: `parley.${c}.events`,
+        partitions: 12,
+      })),
+    );
     relay = new OutboxRelay({ log: storage.raw, bus, sweepIntervalMs: 100, sweepAgeMs: 0 });
     relay.start();
     for (let i = 0; i < 2; i++) instances.push(await startRouting(loadRoutingConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' }));
     const agents = new DeciderStore({ log: storage.log, decider: agentDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1 });
     const at = new Date().toISOString();
     for (const agentId of AGENTS) {
-      await agents.handle(streams.agent(tenant, agentId), { type: 'SetCapacity', agentId, liveChats: CAPACITY, messaging: 10, skills: [], languages: [], at }, { tenantId: tenant, metadata: {} });
-      await agents.handle(streams.agent(tenant, agentId), { type: 'SetPresence', agentId, presence: 'online', reason: 'manual', at }, { tenantId: tenant, metadata: {} });
+      await agents.handle(
+        streams.agent(tenant, agentId),
+        { type: 'SetCapacity', agentId, liveChats: CAPACITY, messaging: 10, skills: [], languages: [], at },
+        { tenantId: tenant, metadata: {} },
+      );
+      await agents.handle(
+        streams.agent(tenant, agentId),
+        { type: 'SetPresence', agentId, presence: 'online', reason: 'manual', at },
+        { tenantId: tenant, metadata: {} },
+      );
     }
   });
   after(async () => {
@@ -64,16 +96,41 @@ describe('routing: two instances over Kafka and FerretDB, one stopping in the mi
     await mongo.close();
   });
 
-  it('never assigns a conversation twice, never exceeds an agent\'s capacity, and offers every conversation', async () => {
-    const conversations = new DeciderStore({ log: storage.log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION });
+  it("never assigns a conversation twice, never exceeds an agent's capacity, and offers every conversation", async () => {
+    const conversations = new DeciderStore({
+      log: storage.log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    });
     const ids = Array.from({ length: CONVERSATIONS }, (_, i) => `c${i}`);
-    for (const id of ids) await conversations.handle(streams.conversation(tenant, id), { type: 'ReceiveMessage', conversationId: id, customerId: id, messageId: 'm1', channel: 'web', channelMessageId: `w-${id}`, text: 'hello', at: new Date().toISOString() }, { tenantId: tenant, metadata: { subjectId: id } });
+    for (const id of ids)
+      await conversations.handle(
+        streams.conversation(tenant, id),
+        {
+          type: 'ReceiveMessage',
+          conversationId: id,
+          customerId: id,
+          messageId: 'm1',
+          channel: 'web',
+          channelMessageId: `w-${id}`,
+          text: 'hello',
+          at: new Date().toISOString(),
+        },
+        { tenantId: tenant, metadata: { subjectId: id } },
+      );
 
     const clients = instances.map((r) => new (parleyService('RoutingService'))(`127.0.0.1:${r.grpcPort}`, credentials.createInsecure()));
     let stopped = false;
     const assignedOf = async () => {
       const owners = new Map<string, string[]>();
-      for (const id of ids) owners.set(id, (await storage.log.readStream(streams.conversation(tenant, id))).filter((e) => e.type === 'conversation.assigned').map((e) => (e.data as { agentId: string }).agentId));
+      for (const id of ids)
+        owners.set(
+          id,
+          (await storage.log.readStream(streams.conversation(tenant, id)))
+            .filter((e) => e.type === 'conversation.assigned')
+            .map((e) => (e.data as { agentId: string }).agentId),
+        );
       return owners;
     };
     // Agents take every offer they see, asking either instance; assigned conversations are resolved a moment later, freeing capacity.
@@ -96,7 +153,11 @@ describe('routing: two instances over Kafka and FerretDB, one stopping in the mi
       for (const [id, agents] of owners) {
         if (agents.length === 0 || resolved.has(id)) continue;
         resolved.add(id);
-        await conversations.handle(streams.conversation(tenant, id), { type: 'Resolve', by: { kind: 'agent', agentId: agents[0]! }, at: new Date().toISOString() }, { tenantId: tenant, metadata: { subjectId: id } });
+        await conversations.handle(
+          streams.conversation(tenant, id),
+          { type: 'Resolve', by: { kind: 'agent', agentId: agents[0]! }, at: new Date().toISOString() },
+          { tenantId: tenant, metadata: { subjectId: id } },
+        );
       }
       if (done === CONVERSATIONS) break;
       await new Promise((r) => setTimeout(r, 200));

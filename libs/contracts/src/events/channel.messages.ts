@@ -14,16 +14,17 @@ const CustomChannel = z.enum(['sms', 'email', 'custom']);
 export const ChannelMessageReceived = contract(
   'parley.channel.message-received',
   1,
-  z.object({
-    tenantId: Id,
-    channel: CustomChannel,
-    identity: Identity,
-    /** The integration's own id of the message: a redelivery with the same id is dropped. */
-    channelMessageId: Id,
-    text: z.string().min(1).max(65_536).optional(),
-    attachments: z.array(Attachment).max(20).default([]),
-    at: Instant,
-  })
+  z
+    .object({
+      tenantId: Id,
+      channel: CustomChannel,
+      identity: Identity,
+      /** The integration's own id of the message: a redelivery with the same id is dropped. */
+      channelMessageId: Id,
+      text: z.string().min(1).max(65_536).optional(),
+      attachments: z.array(Attachment).max(20).default([]),
+      at: Instant,
+    })
     .refine((d) => d.text !== undefined || d.attachments.length > 0, { message: 'a message needs text or an attachment', path: ['text'] })
     // The same rule, stated in the published JSON Schema.
     .meta({ anyOf: [{ required: ['text'] }, { required: ['attachments'], properties: { attachments: { minItems: 1 } } }] }),

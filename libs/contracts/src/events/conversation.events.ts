@@ -6,11 +6,7 @@ import { contract } from './event-schema.registry';
  * The events of a conversation stream, version 1. One conversation per customer
  * and brand: live-chat sessions and messaging threads are all recorded here.
  */
-export const ConversationStarted = contract(
-  'conversation.started',
-  1,
-  z.object({ conversationId: Id, customerId: Id, channel: Channel, at: Instant }),
-);
+export const ConversationStarted = contract('conversation.started', 1, z.object({ conversationId: Id, customerId: Id, channel: Channel, at: Instant }));
 
 export const MessageReceived = contract(
   'conversation.message-received',
@@ -77,8 +73,16 @@ export const ReceiptRecorded = contract(
   }),
 );
 
-export const TypingStarted = contract('conversation.typing-started', 1, z.object({ by: z.enum(['customer', 'agent']), agentId: Id.optional(), channel: Channel, at: Instant }));
-export const TypingStopped = contract('conversation.typing-stopped', 1, z.object({ by: z.enum(['customer', 'agent']), agentId: Id.optional(), channel: Channel, at: Instant }));
+export const TypingStarted = contract(
+  'conversation.typing-started',
+  1,
+  z.object({ by: z.enum(['customer', 'agent']), agentId: Id.optional(), channel: Channel, at: Instant }),
+);
+export const TypingStopped = contract(
+  'conversation.typing-stopped',
+  1,
+  z.object({ by: z.enum(['customer', 'agent']), agentId: Id.optional(), channel: Channel, at: Instant }),
+);
 
 export const SessionStarted = contract('conversation.session-started', 1, z.object({ sessionId: Id, device: z.string().max(200).optional(), at: Instant }));
 export const SessionEnded = contract(
@@ -92,16 +96,33 @@ export const Snoozed = contract('conversation.snoozed', 1, z.object({ by: Author
 export const Resolved = contract('conversation.resolved', 1, z.object({ by: Author, at: Instant }));
 export const Reopened = contract('conversation.reopened', 1, z.object({ reason: z.enum(['customer-message', 'agent', 'snooze-ended']), at: Instant }));
 
-export const Queued = contract('conversation.queued', 1, z.object({ queueId: Id, priority: z.number().int().min(0).max(10), reason: z.enum(['new', 'reopened', 'transferred', 'requeued']), at: Instant }));
+export const Queued = contract(
+  'conversation.queued',
+  1,
+  z.object({ queueId: Id, priority: z.number().int().min(0).max(10), reason: z.enum(['new', 'reopened', 'transferred', 'requeued']), at: Instant }),
+);
 export const Offered = contract('conversation.offered', 1, z.object({ offerId: Id, agentId: Id, expiresAt: Instant, at: Instant }));
-export const OfferDeclined = contract('conversation.offer-declined', 1, z.object({ offerId: Id, agentId: Id, reason: z.enum(['declined', 'timed-out']), at: Instant }));
+export const OfferDeclined = contract(
+  'conversation.offer-declined',
+  1,
+  z.object({ offerId: Id, agentId: Id, reason: z.enum(['declined', 'timed-out']), at: Instant }),
+);
 export const Assigned = contract('conversation.assigned', 1, z.object({ agentId: Id, offerId: Id.optional(), at: Instant }));
 export const Transferred = contract(
   'conversation.transferred',
   1,
-  z.object({ fromAgentId: Id.optional(), to: z.discriminatedUnion('kind', [z.object({ kind: z.literal('agent'), agentId: Id }), z.object({ kind: z.literal('queue'), queueId: Id })]), mode: z.enum(['warm', 'cold']), at: Instant }),
+  z.object({
+    fromAgentId: Id.optional(),
+    to: z.discriminatedUnion('kind', [z.object({ kind: z.literal('agent'), agentId: Id }), z.object({ kind: z.literal('queue'), queueId: Id })]),
+    mode: z.enum(['warm', 'cold']),
+    at: Instant,
+  }),
 );
-export const Unassigned = contract('conversation.unassigned', 1, z.object({ agentId: Id, reason: z.enum(['agent-offline', 'transferred', 'resolved', 'manual']), at: Instant }));
+export const Unassigned = contract(
+  'conversation.unassigned',
+  1,
+  z.object({ agentId: Id, reason: z.enum(['agent-offline', 'transferred', 'resolved', 'manual']), at: Instant }),
+);
 export const PrioritySet = contract('conversation.priority-set', 1, z.object({ priority: z.number().int().min(0).max(10), at: Instant }));
 export const Tagged = contract('conversation.tagged', 1, z.object({ tag: z.string().min(1).max(64), at: Instant }));
 export const Untagged = contract('conversation.untagged', 1, z.object({ tag: z.string().min(1).max(64), at: Instant }));

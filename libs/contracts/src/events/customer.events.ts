@@ -10,7 +10,14 @@ import { contract } from './event-schema.registry';
 export const Identity = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('visitor'), id: Id }),
   z.object({ kind: z.literal('external'), id: Id }),
-  z.object({ kind: z.literal('whatsapp'), id: Id, waId: z.string().regex(/^\d{6,20}$/).optional() }),
+  z.object({
+    kind: z.literal('whatsapp'),
+    id: Id,
+    waId: z
+      .string()
+      .regex(/^\d{6,20}$/)
+      .optional(),
+  }),
   z.object({ kind: z.literal('messenger'), id: Id }),
   z.object({ kind: z.literal('apple'), id: Id }),
   z.object({ kind: z.literal('email'), id: z.email() }),
@@ -35,17 +42,19 @@ const MergedPart = z.object({
 });
 
 export const CustomerRegistered = contract('customer.registered', 1, z.object({ customerId: Id, at: Instant }));
-export const IdentityLinked = contract('customer.identity-linked', 1, z.object({ identity: Identity, proof: Proof, at: Instant }), ['identity.id', 'identity.waId']);
+export const IdentityLinked = contract('customer.identity-linked', 1, z.object({ identity: Identity, proof: Proof, at: Instant }), [
+  'identity.id',
+  'identity.waId',
+]);
 export const IdentityUnlinked = contract('customer.identity-unlinked', 1, z.object({ identityKey: z.string().min(1), at: Instant }), ['identityKey']);
 export const AttributeSet = contract('customer.attribute-set', 1, z.object({ key: z.string().min(1).max(128), value: z.json(), at: Instant }), ['value']);
 export const ConversationAttached = contract('customer.conversation-attached', 1, z.object({ conversationId: Id, at: Instant }));
 /** On the customer that stays: what it took over from the other, kept apart so an unmerge gives back exactly that. */
-export const CustomerMerged = contract(
-  'customer.merged',
-  1,
-  z.object({ absorbedCustomerId: Id, taken: MergedPart, at: Instant }),
-  ['taken.identities[].id', 'taken.identities[].waId', 'taken.attributes'],
-);
+export const CustomerMerged = contract('customer.merged', 1, z.object({ absorbedCustomerId: Id, taken: MergedPart, at: Instant }), [
+  'taken.identities[].id',
+  'taken.identities[].waId',
+  'taken.attributes',
+]);
 export const CustomerMergedInto = contract('customer.merged-into', 1, z.object({ survivorCustomerId: Id, at: Instant }));
 export const CustomerUnmerged = contract('customer.unmerged', 1, z.object({ absorbedCustomerId: Id, at: Instant }));
 export const CustomerRestored = contract('customer.restored', 1, z.object({ formerSurvivorCustomerId: Id, at: Instant }));

@@ -8,7 +8,9 @@ import { ROUTING_EVENTS } from './routing.events';
 import type { EventContract } from './event-schema.registry';
 
 /** Every event type Parley writes, by type, at its current version. */
-export const EVENT_CONTRACTS: ReadonlyMap<string, EventContract> = new Map([...CONVERSATION_EVENTS, ...CUSTOMER_EVENTS, ...IDENTITY_EVENTS, ...AVAILABILITY_EVENTS, ...ROUTING_EVENTS].map((c) => [c.type, c as EventContract]));
+export const EVENT_CONTRACTS: ReadonlyMap<string, EventContract> = new Map(
+  [...CONVERSATION_EVENTS, ...CUSTOMER_EVENTS, ...IDENTITY_EVENTS, ...AVAILABILITY_EVENTS, ...ROUTING_EVENTS].map((c) => [c.type, c as EventContract]),
+);
 
 /** The personal fields of an event type: encrypted at rest, erased with the customer. */
 export function personalFieldsOf(type: string): readonly string[] {
@@ -21,7 +23,11 @@ export function jsonSchemas(): Record<string, unknown> {
   return Object.fromEntries(
     all.map((c) => [
       `${c.type}.v${c.version}`,
-      { $id: `https://parley.dev/schemas/${c.type}.v${c.version}.json`, title: `${c.type} (version ${c.version})`, ...z.toJSONSchema(c.schema, { io: 'input', unrepresentable: 'any' }) },
+      {
+        $id: `https://parley.dev/schemas/${c.type}.v${c.version}.json`,
+        title: `${c.type} (version ${c.version})`,
+        ...z.toJSONSchema(c.schema, { io: 'input', unrepresentable: 'any' }),
+      },
     ]),
   );
 }

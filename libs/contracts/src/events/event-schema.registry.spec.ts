@@ -24,13 +24,9 @@ describe('event contracts', () => {
 
   it('reads an older version through its upcasters, and rejects what does not fit', () => {
     // v1 had `body`; v2 renamed it `text` and added `language`.
-    const v2 = contract(
-      'test.noted',
-      2,
-      z.object({ text: z.string(), language: z.string() }),
-      ['text'],
-      { 1: (old) => ({ text: (old as { body: string }).body, language: 'und' }) },
-    );
+    const v2 = contract('test.noted', 2, z.object({ text: z.string(), language: z.string() }), ['text'], {
+      1: (old) => ({ text: (old as { body: string }).body, language: 'und' }),
+    });
     assert.deepEqual(upcast(v2, 1, { body: 'hi' }), { text: 'hi', language: 'und' });
     assert.deepEqual(upcast(v2, 2, { text: 'hi', language: 'fr' }), { text: 'hi', language: 'fr' });
     assert.throws(() => upcast(v2, 1, { nothing: true }));

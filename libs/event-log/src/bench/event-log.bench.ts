@@ -101,7 +101,10 @@ async function rawMongo(url: string, database: string): Promise<{ single: number
   const n2 = 5120;
   t = performance.now();
   for (let b = 0; b < n2; b += 256) {
-    await col.insertMany(Array.from({ length: 256 }, (_, i) => ({ _id: `batch#${b + i}` as never, s: 'batch', v: b + i, data: body })), { ordered: false });
+    await col.insertMany(
+      Array.from({ length: 256 }, (_, i) => ({ _id: `batch#${b + i}` as never, s: 'batch', v: b + i, data: body })),
+      { ordered: false },
+    );
   }
   const batched = n2 / ((performance.now() - t) / 1000);
   await client.db(database).dropDatabase();

@@ -1,6 +1,17 @@
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import type { NewEvent, RecordedEvent } from '../event-envelope';
-import type { AppendResult, EventLog, EventRef, ExpectedVersion, ReadAllOptions, ReadAllResult, ReadStreamOptions, ReadUnpublishedOptions, Snapshot, StreamFact } from '../event-log.port';
+import type {
+  AppendResult,
+  EventLog,
+  EventRef,
+  ExpectedVersion,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  ReadUnpublishedOptions,
+  Snapshot,
+  StreamFact,
+} from '../event-log.port';
 import { mapPaths } from './personal-paths';
 import { pooledRandomBytes } from './random.pool';
 import type { SubjectKeyStore } from './subject-key.store';
@@ -65,7 +76,8 @@ export class EncryptingEventLog implements EventLog {
     const result = await this.inner.append(streamId, sealed, expected);
     // Freshly written: the writer's own plain data, instead of decrypting what was
     // just encrypted. A retry that found its events stored reads them back as stored.
-    if (!result.alreadyStored && result.events.length === events.length) return { ...result, events: result.events.map((e, i) => (sealed[i] === events[i] ? e : { ...e, data: events[i]!.data })) };
+    if (!result.alreadyStored && result.events.length === events.length)
+      return { ...result, events: result.events.map((e, i) => (sealed[i] === events[i] ? e : { ...e, data: events[i]!.data })) };
     return { ...result, events: await Promise.all(result.events.map((e) => this.openEvent(e))) };
   }
 

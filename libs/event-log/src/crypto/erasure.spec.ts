@@ -25,9 +25,21 @@ function conversationEvents(subjectId: string): NewEvent[] {
       type: 'conversation.message-received',
       tenantId: 't',
       metadata,
-      data: { messageId: 'm1', channel: 'whatsapp', channelMessageId: 'wamid.1', text: `call me on ${SECRETS[0]}`, attachments: [{ ref: `https://media/${SECRETS[1]}`, mimeType: 'image/png', sizeBytes: 2048 }], at },
+      data: {
+        messageId: 'm1',
+        channel: 'whatsapp',
+        channelMessageId: 'wamid.1',
+        text: `call me on ${SECRETS[0]}`,
+        attachments: [{ ref: `https://media/${SECRETS[1]}`, mimeType: 'image/png', sizeBytes: 2048 }],
+        at,
+      },
     },
-    { type: 'conversation.message-sent', tenantId: 't', metadata, data: { messageId: 'm2', channel: 'whatsapp', author: { kind: 'agent', agentId: 'a1' }, text: `Hello ${SECRETS[2]}`, attachments: [], at } },
+    {
+      type: 'conversation.message-sent',
+      tenantId: 't',
+      metadata,
+      data: { messageId: 'm2', channel: 'whatsapp', author: { kind: 'agent', agentId: 'a1' }, text: `Hello ${SECRETS[2]}`, attachments: [], at },
+    },
     { type: 'conversation.satisfaction-recorded', tenantId: 't', metadata, data: { score: 2, comment: SECRETS[4], at } },
   ];
 }
@@ -48,7 +60,10 @@ async function sqliteStore(): Promise<Store> {
   return {
     log: inner,
     keys,
-    rawDump: async () => readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString('latin1')).join('\n'),
+    rawDump: async () =>
+      readdirSync(dir)
+        .map((f) => readFileSync(join(dir, f)).toString('latin1'))
+        .join('\n'),
     close: async () => {
       await inner.close();
       keys.close();
@@ -68,7 +83,8 @@ async function mongoStore(): Promise<Store> {
     keys,
     rawDump: async () => {
       const parts: string[] = [];
-      for (const c of await client.db(database).listCollections().toArray()) parts.push(JSON.stringify(await client.db(database).collection(c.name).find().toArray()));
+      for (const c of await client.db(database).listCollections().toArray())
+        parts.push(JSON.stringify(await client.db(database).collection(c.name).find().toArray()));
       return parts.join('\n');
     },
     close: async () => {
@@ -90,8 +106,26 @@ for (const [name, open] of [
         const log = new EncryptingEventLog(store.log, store.keys, personalFieldsOf);
         await log.append('conversation-c1', conversationEvents('cust-1'), 'no_stream');
         await log.append('conversation-c2', conversationEvents('cust-2'), 'no_stream');
-        await log.append('customer-cust-1', [{ type: 'customer.attribute-set', tenantId: 't', metadata: { [SUBJECT_METADATA]: 'cust-1' }, data: { key: 'profile', value: { name: SECRETS[2], email: SECRETS[3] }, at } }], 'no_stream');
-        await log.saveSnapshot({ streamId: 'customer-cust-1', version: 1, schemaVersion: 1, state: { name: SECRETS[2], email: SECRETS[3] }, takenAt: at, subjectId: 'cust-1' });
+        await log.append(
+          'customer-cust-1',
+          [
+            {
+              type: 'customer.attribute-set',
+              tenantId: 't',
+              metadata: { [SUBJECT_METADATA]: 'cust-1' },
+              data: { key: 'profile', value: { name: SECRETS[2], email: SECRETS[3] }, at },
+            },
+          ],
+          'no_stream',
+        );
+        await log.saveSnapshot({
+          streamId: 'customer-cust-1',
+          version: 1,
+          schemaVersion: 1,
+          state: { name: SECRETS[2], email: SECRETS[3] },
+          takenAt: at,
+          subjectId: 'cust-1',
+        });
 
         // Readable through the log before erasure, never in plain text in the store.
         const before = await log.readStream('conversation-c1');
@@ -114,7 +148,7 @@ for (const [name, open] of [
         assert.deepEqual(received.attachments[0], { ref: ERASED, mimeType: 'image/png', sizeBytes: 2048 });
         assert.equal(received['at'], at, 'timings survive');
         assert.equal(received['channelMessageId'], 'wamid.1');
-        assert.deepEqual((after[3]!.data as { score: number; comment: unknown }), { score: 2, comment: ERASED, at });
+        assert.deepEqual(after[3]!.data as { score: number; comment: unknown }, { score: 2, comment: ERASED, at });
         assert.equal(await log.loadSnapshot('customer-cust-1'), null, 'a sealed snapshot of an erased customer is gone');
         const profile = (await log.readStream('customer-cust-1'))[0]!.data as { value: unknown };
         assert.deepEqual(profile.value, ERASED);

@@ -15,11 +15,20 @@ describe('the pool of random bytes for keys and IVs', () => {
     assert.equal(refills, 1);
     assert.equal(key.length, 32);
     assert.ok(key.every((b) => b !== 0));
-    assert.ok(bytes.subarray(0, 32).every((b) => b === 0), 'the key is no longer in the pool');
-    assert.ok(bytes.subarray(32).every((b) => b !== 0), 'the rest is still to be handed out');
+    assert.ok(
+      bytes.subarray(0, 32).every((b) => b === 0),
+      'the key is no longer in the pool',
+    );
+    assert.ok(
+      bytes.subarray(32).every((b) => b !== 0),
+      'the rest is still to be handed out',
+    );
     key.fill(7);
     const iv = pool.take(12);
-    assert.ok(iv.every((b) => b !== 0 && b !== 7), 'a draw is a copy of its own');
+    assert.ok(
+      iv.every((b) => b !== 0 && b !== 7),
+      'a draw is a copy of its own',
+    );
     const next = pool.take(32);
     assert.equal(refills, 2, 'twenty bytes left were too few for 32');
     assert.notDeepEqual(next, iv.subarray(0, 12));

@@ -18,7 +18,8 @@ export class RandomPool {
   }
 
   take(length: number): Buffer {
-    if (!Number.isInteger(length) || length < 1 || length > this.bytes.length) throw new RangeError(`between 1 and ${this.bytes.length} pooled random bytes at a time`);
+    if (!Number.isInteger(length) || length < 1 || length > this.bytes.length)
+      throw new RangeError(`between 1 and ${this.bytes.length} pooled random bytes at a time`);
     if (this.next + length > this.bytes.length) {
       this.refill(this.bytes);
       this.next = 0;

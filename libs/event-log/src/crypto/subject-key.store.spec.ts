@@ -18,17 +18,38 @@ interface TwoStores {
 const wrapper = new KeyWrapper(randomBytes(32));
 
 const adapters: [string, () => Promise<TwoStores>][] = [
-  ['SQLite', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parley-keys-'));
-    const a = new SqliteSubjectKeyStore(join(dir, 'keys.db'), wrapper);
-    const b = new SqliteSubjectKeyStore(join(dir, 'keys.db'), wrapper);
-    return { a, b, close: async () => { a.close(); b.close(); rmSync(dir, { recursive: true, force: true }); } };
-  }],
-  ['FerretDB', async () => {
-    const client = await MongoClient.connect(infrastructure().mongoUrl);
-    const db = client.db(uniqueName('parley_keys').replace(/-/g, '_'));
-    return { a: new MongoSubjectKeyStore(db, wrapper), b: new MongoSubjectKeyStore(db, wrapper), close: async () => { await db.dropDatabase(); await client.close(); } };
-  }],
+  [
+    'SQLite',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'parley-keys-'));
+      const a = new SqliteSubjectKeyStore(join(dir, 'keys.db'), wrapper);
+      const b = new SqliteSubjectKeyStore(join(dir, 'keys.db'), wrapper);
+      return {
+        a,
+        b,
+        close: async () => {
+          a.close();
+          b.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  ],
+  [
+    'FerretDB',
+    async () => {
+      const client = await MongoClient.connect(infrastructure().mongoUrl);
+      const db = client.db(uniqueName('parley_keys').replace(/-/g, '_'));
+      return {
+        a: new MongoSubjectKeyStore(db, wrapper),
+        b: new MongoSubjectKeyStore(db, wrapper),
+        close: async () => {
+          await db.dropDatabase();
+          await client.close();
+        },
+      };
+    },
+  ],
 ];
 
 for (const [name, open] of adapters) {

@@ -15,7 +15,16 @@ import { DeciderStore } from './decider.store';
 
 const T0 = Date.parse('2026-07-01T08:00:00.000Z');
 const at = (i: number) => new Date(T0 + i * 60_000).toISOString();
-const receive = (i: number): Extract<ConversationCommand, { type: 'ReceiveMessage' }> => ({ type: 'ReceiveMessage', conversationId: 'c1', customerId: 'u1', messageId: `m${i}`, channel: 'whatsapp', channelMessageId: `wamid.${i}`, text: `secret ${i}`, at: at(i) });
+const receive = (i: number): Extract<ConversationCommand, { type: 'ReceiveMessage' }> => ({
+  type: 'ReceiveMessage',
+  conversationId: 'c1',
+  customerId: 'u1',
+  messageId: `m${i}`,
+  channel: 'whatsapp',
+  channelMessageId: `wamid.${i}`,
+  text: `secret ${i}`,
+  at: at(i),
+});
 const envelope = { tenantId: 't', metadata: { subjectId: 'u1' } };
 
 function open(snapshotEvery: number) {
@@ -24,24 +33,70 @@ function open(snapshotEvery: number) {
   const inner = new SqliteEventLog({ filename, registry: new Registry() });
   const keys = new SqliteSubjectKeyStore(filename, new KeyWrapper(randomBytes(32)));
   const log = new EncryptingEventLog(inner, keys, personalFieldsOf);
-  const store = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery });
-  return { log, store, inner, close: async () => { await log.close(); keys.close(); rmSync(dir, { recursive: true, force: true }); } };
+  const store = new DeciderStore({
+    log,
+    decider: conversationDecider,
+    contracts: EVENT_CONTRACTS,
+    snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    snapshotEvery,
+  });
+  return {
+    log,
+    store,
+    inner,
+    close: async () => {
+      await log.close();
+      keys.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 describe('DeciderStore: commands against a stream', () => {
-  it('takes a stored event that today\'s schema refuses as written, counted, instead of failing the stream for ever', async () => {
+  it("takes a stored event that today's schema refuses as written, counted, instead of failing the stream for ever", async () => {
     const { log, close } = open(100);
     try {
       const registry = new Registry();
-      const store = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, registry });
+      const store = new DeciderStore({
+        log,
+        decider: conversationDecider,
+        contracts: EVENT_CONTRACTS,
+        snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+        registry,
+      });
       await store.handle('conversation-c1', receive(1), envelope);
       // Written by an older or faulty writer, past the contract's 65,536 characters.
-      await log.append('conversation-c1', [{ type: 'conversation.message-sent', tenantId: 't', data: { messageId: 'too-long', channel: 'whatsapp', author: { kind: 'agent', agentId: 'a1' }, text: 'x'.repeat(65_537), attachments: [], at: at(2) }, metadata: { subjectId: 'u1' } }], 'any');
+      await log.append(
+        'conversation-c1',
+        [
+          {
+            type: 'conversation.message-sent',
+            tenantId: 't',
+            data: {
+              messageId: 'too-long',
+              channel: 'whatsapp',
+              author: { kind: 'agent', agentId: 'a1' },
+              text: 'x'.repeat(65_537),
+              attachments: [],
+              at: at(2),
+            },
+            metadata: { subjectId: 'u1' },
+          },
+        ],
+        'any',
+      );
       const result = await store.handle('conversation-c1', receive(3), envelope);
-      assert.deepEqual(result.events.map((e) => e.type), ['conversation.message-received'], 'the customer\'s next message is recorded');
+      assert.deepEqual(
+        result.events.map((e) => e.type),
+        ['conversation.message-received'],
+        "the customer's next message is recorded",
+      );
       assert.ok(result.state.messages['too-long'], 'the stored event is part of the state');
       const tolerated = (await registry.getSingleMetric('parley_event_log_tolerated_events_total')!.get()).values;
-      assert.deepEqual(tolerated.map((v) => [v.labels['type'], v.value]), [['conversation.message-sent', 1]]);
+      assert.deepEqual(
+        tolerated.map((v) => [v.labels['type'], v.value]),
+        [['conversation.message-sent', 1]],
+      );
       // Anything else that fails is still an error: a type without a contract.
       await log.append('conversation-c1', [{ type: 'conversation.unheard-of', tenantId: 't', data: {}, metadata: { subjectId: 'u1' } }], 'any');
       await assert.rejects(store.handle('conversation-c1', receive(4), envelope), /no contract for event type conversation.unheard-of/);
@@ -50,13 +105,18 @@ describe('DeciderStore: commands against a stream', () => {
     }
   });
 
-
   it('tells onAppended once per append it wrote, with the state decided on; a redelivery that writes nothing tells nothing', async () => {
     const { log, close } = open(100);
     try {
       const told: { types: string[]; previousMessages: number }[] = [];
-      const store = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10,
-        onAppended: ({ previous, events }) => told.push({ types: events.map((e) => e.type), previousMessages: Object.keys(previous.messages).length }) });
+      const store = new DeciderStore({
+        log,
+        decider: conversationDecider,
+        contracts: EVENT_CONTRACTS,
+        snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+        cacheSize: 10,
+        onAppended: ({ previous, events }) => told.push({ types: events.map((e) => e.type), previousMessages: Object.keys(previous.messages).length }),
+      });
       await store.handle('conversation-c1', receive(1), envelope);
       await store.handle('conversation-c1', receive(1), envelope); // the same channel message again: a duplicate, nothing written
       await store.handle('conversation-c1', receive(2), envelope);
@@ -95,8 +155,17 @@ describe('DeciderStore: commands against a stream', () => {
     const { log, close } = open(100);
     try {
       let reads = 0;
-      const counting = new Proxy(log, { get: (target, key, receiver) => (key === 'readStream' ? (...args: Parameters<typeof log.readStream>) => (reads++, target.readStream(...args)) : Reflect.get(target, key, receiver)) });
-      const options = { log: counting, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10 };
+      const counting = new Proxy(log, {
+        get: (target, key, receiver) =>
+          key === 'readStream' ? (...args: Parameters<typeof log.readStream>) => (reads++, target.readStream(...args)) : Reflect.get(target, key, receiver),
+      });
+      const options = {
+        log: counting,
+        decider: conversationDecider,
+        contracts: EVENT_CONTRACTS,
+        snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+        cacheSize: 10,
+      };
       const a = new DeciderStore(options);
       const b = new DeciderStore({ ...options, log });
       await a.handle('conversation-c1', receive(0), envelope);
@@ -107,7 +176,7 @@ describe('DeciderStore: commands against a stream', () => {
       await b.handle('conversation-c1', receive(2), envelope);
       const resolved = await a.handle('conversation-c1', { type: 'Resolve', by: { kind: 'agent', agentId: 'a' }, at: at(3) }, envelope);
       assert.equal(resolved.state.status, 'resolved');
-      assert.ok(resolved.state.messages['m2'], 'decided on the state with b\'s message');
+      assert.ok(resolved.state.messages['m2'], "decided on the state with b's message");
       // a's cached state now says resolved; the customer writes again through b (reopened).
       await b.handle('conversation-c1', receive(4), envelope);
       // Resolving again is refused or a no-op on a's stale state: a asks the log and resolves the reopened conversation.
@@ -123,21 +192,38 @@ describe('DeciderStore: commands against a stream', () => {
     }
   });
 
-
   it('decides on a stream hinted new without reading it, and a wrong hint is corrected by the append, nothing lost or doubled', async () => {
     const { log, close } = open(100);
     try {
       let reads = 0;
-      const counting = new Proxy(log, { get: (target, key, receiver) => (key === 'readStream' || key === 'loadSnapshot' ? (...args: unknown[]) => (reads++, (target[key] as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, key, receiver)) });
-      const options = { log: counting, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10 };
+      const counting = new Proxy(log, {
+        get: (target, key, receiver) =>
+          key === 'readStream' || key === 'loadSnapshot'
+            ? (...args: unknown[]) => (reads++, (target[key] as (...a: unknown[]) => unknown)(...args))
+            : Reflect.get(target, key, receiver),
+      });
+      const options = {
+        log: counting,
+        decider: conversationDecider,
+        contracts: EVENT_CONTRACTS,
+        snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+        cacheSize: 10,
+      };
       const fresh = await new DeciderStore(options).handle('conversation-c1', receive(0), envelope, { newStream: true });
       assert.equal(reads, 0, 'a stream hinted new is not read');
       assert.equal(fresh.version, 2);
-      assert.deepEqual(fresh.events.map((e) => e.type), ['conversation.started', 'conversation.message-received']);
+      assert.deepEqual(
+        fresh.events.map((e) => e.type),
+        ['conversation.started', 'conversation.message-received'],
+      );
       // Another store (another instance) believes the same stream new: its append conflicts, and it decides again on what is there.
       const wrong = await new DeciderStore(options).handle('conversation-c1', receive(1), envelope, { newStream: true });
       assert.ok(reads > 0, 'a wrong hint makes it read the stream');
-      assert.deepEqual(wrong.events.map((e) => e.type), ['conversation.message-received'], 'no second start');
+      assert.deepEqual(
+        wrong.events.map((e) => e.type),
+        ['conversation.message-received'],
+        'no second start',
+      );
       // The same message again, hinted new: a duplicate, not a second copy.
       const again = await new DeciderStore(options).handle('conversation-c1', receive(1), envelope, { newStream: true });
       assert.equal(again.events.length, 0);
@@ -181,15 +267,35 @@ describe('DeciderStore: commands against a stream', () => {
       const loaded = await store.load(stream);
       assert.ok(Object.keys(loaded.state.messages).length <= 50, `${Object.keys(loaded.state.messages).length} message facts in the state`);
       // The first message: its facts are only in the store now.
-      assert.deepEqual((await store.handle(stream, { ...receive(0), messageId: 'again' }, envelope)).events, [], 'a redelivery of the first message is dropped');
+      assert.deepEqual(
+        (await store.handle(stream, { ...receive(0), messageId: 'again' }, envelope)).events,
+        [],
+        'a redelivery of the first message is dropped',
+      );
       const edited = await store.handle(stream, { type: 'EditMessage', messageId: 'm0', text: 'fixed', by: 'customer', at: at(500) }, envelope);
-      assert.deepEqual(edited.events.map((e) => e.type), ['conversation.message-edited']);
+      assert.deepEqual(
+        edited.events.map((e) => e.type),
+        ['conversation.message-edited'],
+      );
       await assert.rejects(store.handle(stream, { type: 'EditMessage', messageId: 'm0', text: 'x', by: 'agent', at: at(501) }, envelope), /not-author|author/);
       await store.handle(stream, { type: 'DeleteMessage', messageId: 'm1', by: 'customer', at: at(502) }, envelope);
-      assert.deepEqual((await store.handle(stream, { type: 'DeleteMessage', messageId: 'm1', by: 'customer', at: at(503) }, envelope)).events, [], 'deleted once');
-      const read = await store.handle(stream, { type: 'RecordReceipt', channel: 'whatsapp', status: 'read', reader: 'agent', messageId: 'm2', at: at(504) }, envelope);
+      assert.deepEqual(
+        (await store.handle(stream, { type: 'DeleteMessage', messageId: 'm1', by: 'customer', at: at(503) }, envelope)).events,
+        [],
+        'deleted once',
+      );
+      const read = await store.handle(
+        stream,
+        { type: 'RecordReceipt', channel: 'whatsapp', status: 'read', reader: 'agent', messageId: 'm2', at: at(504) },
+        envelope,
+      );
       assert.equal(read.events.length, 1);
-      assert.deepEqual((await store.handle(stream, { type: 'RecordReceipt', channel: 'whatsapp', status: 'read', reader: 'agent', messageId: 'm2', at: at(505) }, envelope)).events, [], 'a later read receipt changes nothing');
+      assert.deepEqual(
+        (await store.handle(stream, { type: 'RecordReceipt', channel: 'whatsapp', status: 'read', reader: 'agent', messageId: 'm2', at: at(505) }, envelope))
+          .events,
+        [],
+        'a later read receipt changes nothing',
+      );
       assert.equal(await inner.streamVersion(stream), version + 3);
     } finally {
       await close();
@@ -216,7 +322,13 @@ describe('DeciderStore: commands against a stream', () => {
     const { store, log, inner, close } = open(2);
     try {
       for (let i = 0; i < 4; i++) await store.handle('conversation-c1', receive(i), envelope);
-      await inner.saveSnapshot({ streamId: 'conversation-c1', version: 5, schemaVersion: SNAPSHOT_SCHEMA_VERSION + 1, state: { nonsense: true }, takenAt: at(9) });
+      await inner.saveSnapshot({
+        streamId: 'conversation-c1',
+        version: 5,
+        schemaVersion: SNAPSHOT_SCHEMA_VERSION + 1,
+        state: { nonsense: true },
+        takenAt: at(9),
+      });
       assert.equal((await store.load('conversation-c1')).state.status, 'open');
       await log.erase('u1');
       const after = await store.handle('conversation-c1', { type: 'Resolve', by: { kind: 'agent', agentId: 'a' }, at: at(10) }, envelope);

@@ -79,7 +79,15 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
     if (cached) {
       const tail = await this.options.log.readStream(streamId, { from: cached.version + 1 });
       if (tail.length === 0) return this.remember(streamId, cached);
-      return this.remember(streamId, { state: fold(this.options.decider, tail.map((e) => this.toDomain(e)), cached.state), version: tail.at(-1)!.streamVersion, readSinceSnapshot: cached.readSinceSnapshot + tail.length });
+      return this.remember(streamId, {
+        state: fold(
+          this.options.decider,
+          tail.map((e) => this.toDomain(e)),
+          cached.state,
+        ),
+        version: tail.at(-1)!.streamVersion,
+        readSinceSnapshot: cached.readSinceSnapshot + tail.length,
+      });
     }
     return this.remember(streamId, await this.loadFromLog(streamId));
   }
@@ -103,7 +111,11 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
     const state0 = usable ? (snapshot.state as State) : decider.initialState();
     let version = usable ? snapshot.version : 0;
     const tail = await log.readStream(streamId, { from: version + 1 });
-    const state = fold(decider, tail.map((e) => this.toDomain(e)), state0);
+    const state = fold(
+      decider,
+      tail.map((e) => this.toDomain(e)),
+      state0,
+    );
     version = tail.at(-1)?.streamVersion ?? version;
     return { state, version, readSinceSnapshot: tail.length };
   }
@@ -116,7 +128,12 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
    * Several commands, each decided on the state the previous ones lead to, and
    * their events appended at once: all or nothing, in one write.
    */
-  async handleAll(streamId: string, commands: readonly Command[], envelope: Omit<NewEvent, 'type' | 'data' | 'id'>, hint: HandleHint = {}): Promise<Decided<State>> {
+  async handleAll(
+    streamId: string,
+    commands: readonly Command[],
+    envelope: Omit<NewEvent, 'type' | 'data' | 'id'>,
+    hint: HandleHint = {},
+  ): Promise<Decided<State>> {
     const retries = this.options.maxRetries ?? 3;
     // A cached state is decided on at once: the append's expected version tells
     // whether another writer came first, and then the state is reloaded. That saves
@@ -151,7 +168,12 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
         if (!result.alreadyStored) this.options.onAppended?.({ streamId, previous: state, events: decided, state: next });
         const snapshotDue = readSinceSnapshot + decided.length >= (this.options.snapshotEvery ?? 100);
         if (!snapshotDue) this.remember(streamId, { state: next, version: result.nextExpectedVersion, readSinceSnapshot: readSinceSnapshot + decided.length });
-        else this.remember(streamId, { state: await this.saveSnapshot(streamId, result.nextExpectedVersion, next, envelope), version: result.nextExpectedVersion, readSinceSnapshot: 0 });
+        else
+          this.remember(streamId, {
+            state: await this.saveSnapshot(streamId, result.nextExpectedVersion, next, envelope),
+            version: result.nextExpectedVersion,
+            readSinceSnapshot: 0,
+          });
         return { state: next, previous: state, version: result.nextExpectedVersion, events: result.events };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
@@ -253,7 +275,11 @@ export class DeciderStore<Command, Event extends DomainEvent, State> {
 }
 
 function toleratedEvents(registry: Registry = defaultRegistry()) {
-  return counter(registry, { name: 'parley_event_log_tolerated_events_total', help: "Stored events read although today's schema refuses them (taken as written), by event type.", labelNames: ['type'] as const });
+  return counter(registry, {
+    name: 'parley_event_log_tolerated_events_total',
+    help: "Stored events read although today's schema refuses them (taken as written), by event type.",
+    labelNames: ['type'] as const,
+  });
 }
 
 function containsErased(value: unknown): boolean {

@@ -8,7 +8,9 @@ import { sharedTailEventLog } from './shared-tail.event-log';
 
 function counted(log: EventLog): { log: EventLog; reads: () => number } {
   let reads = 0;
-  const proxy = new Proxy(log, { get: (t, k, r) => (k === 'readAll' ? (o: Parameters<EventLog['readAll']>[0]) => (reads++, t.readAll(o)) : Reflect.get(t, k, r)) });
+  const proxy = new Proxy(log, {
+    get: (t, k, r) => (k === 'readAll' ? (o: Parameters<EventLog['readAll']>[0]) => (reads++, t.readAll(o)) : Reflect.get(t, k, r)),
+  });
   return { log: proxy, reads: () => reads };
 }
 
@@ -20,7 +22,11 @@ describe('shared log tail: one read of the new events for every follower of a pr
     const positions = [0, 0, 0];
     const seen: number[][] = [[], [], []];
     for (let round = 0; round < 20; round++) {
-      await inner.append(`s-${round}`, [1, 2, 3].map((i) => ({ type: 'test.noted', tenantId: 't', data: { i } })), 'no_stream');
+      await inner.append(
+        `s-${round}`,
+        [1, 2, 3].map((i) => ({ type: 'test.noted', tenantId: 't', data: { i } })),
+        'no_stream',
+      );
       for (let f = 0; f < 3; f++) {
         const page = await shared.readAll({ after: positions[f]!, limit: 100 });
         const direct = await inner.readAll({ after: positions[f]!, limit: 100 });
@@ -39,7 +45,13 @@ describe('shared log tail: one read of the new events for every follower of a pr
   it('never skips nor repeats an event for any follower, wherever it is and whatever its page size (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.oneof(fc.record({ append: fc.integer({ min: 1, max: 4 }) }), fc.record({ follower: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 1, max: 7 }), jump: fc.boolean() })), { maxLength: 60 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ append: fc.integer({ min: 1, max: 4 }) }),
+            fc.record({ follower: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 1, max: 7 }), jump: fc.boolean() }),
+          ),
+          { maxLength: 60 },
+        ),
         async (steps) => {
           const inner = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
           const shared = sharedTailEventLog(inner, 10);
@@ -47,7 +59,11 @@ describe('shared log tail: one read of the new events for every follower of a pr
           let streams = 0;
           for (const step of steps) {
             if ('append' in step) {
-              await inner.append(`s-${streams++}`, Array.from({ length: step.append }, (_, i) => ({ type: 'test.noted', tenantId: 't', data: { i } })), 'no_stream');
+              await inner.append(
+                `s-${streams++}`,
+                Array.from({ length: step.append }, (_, i) => ({ type: 'test.noted', tenantId: 't', data: { i } })),
+                'no_stream',
+              );
               continue;
             }
             // Now and then a follower starts over (a rebuild) or restarts far ahead.
@@ -75,18 +91,34 @@ describe('shared log tail: one read of the new events for every follower of a pr
     const shared = sharedTailEventLog(log, 5_000, ['agent.', 'conversation.']);
     // Each follower reads through the tail, and, to compare, the log itself.
     const direct = counted(inner);
-    const followers = [['conversation.'], ['agent.presence-changed'], ['conversation.started', 'agent.']].map((types) => ({ types, at: 0, seen: [] as string[], alone: 0 }));
+    const followers = [['conversation.'], ['agent.presence-changed'], ['conversation.started', 'agent.']].map((types) => ({
+      types,
+      at: 0,
+      seen: [] as string[],
+      alone: 0,
+    }));
     const follow = async (via: EventLog, types: readonly string[], from: number, seen?: string[]) => {
-      for (let at = from; ; ) {
+      for (let at = from; ;) {
         const page = await via.readAll({ after: at, limit: 4, types });
         seen?.push(...page.events.map((e) => `${e.type}@${e.position}`));
         if (page.checkpoint === at) return at;
         at = page.checkpoint;
       }
     };
-    const kinds = ['conversation.started', 'customer.registered', 'agent.presence-changed', 'identity.claimed', 'agent.capacity-set', 'conversation.message-received'];
+    const kinds = [
+      'conversation.started',
+      'customer.registered',
+      'agent.presence-changed',
+      'identity.claimed',
+      'agent.capacity-set',
+      'conversation.message-received',
+    ];
     for (let round = 0; round < 12; round++) {
-      await inner.append(`s-${round}`, [0, 1, 2].map((i) => ({ type: kinds[(round + i) % kinds.length]!, tenantId: 't', data: { round, i } })), 'no_stream');
+      await inner.append(
+        `s-${round}`,
+        [0, 1, 2].map((i) => ({ type: kinds[(round + i) % kinds.length]!, tenantId: 't', data: { round, i } })),
+        'no_stream',
+      );
       for (const f of followers) {
         f.at = await follow(shared, f.types, f.at, f.seen);
         f.alone = await follow(direct.log, f.types, f.alone);

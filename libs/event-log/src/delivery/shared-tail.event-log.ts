@@ -36,7 +36,10 @@ export function sharedTailEventLog(log: EventLog, keep = 5_000, types?: EventTyp
   // Only `types` are read from the log (every type when absent); each follower gets
   // the ones it asked for, from what is kept.
   const readAll = async (options: ReadAllOptions): Promise<ReadAllResult> => {
-    if (!typesCover(types, options.types)) throw new Error(`this tail of the log holds only ${types!.join(', ')}: a follower of ${options.types?.join(', ') ?? 'every type'} must read the log itself`);
+    if (!typesCover(types, options.types))
+      throw new Error(
+        `this tail of the log holds only ${types!.join(', ')}: a follower of ${options.types?.join(', ') ?? 'every type'} must read the log itself`,
+      );
     const page = await readTail({ after: options.after, limit: options.limit ?? 500, ...(types ? { types } : {}) });
     if (!options.types || options.types === types) return page;
     const key = options.types.join(' ');

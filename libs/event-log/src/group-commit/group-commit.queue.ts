@@ -70,7 +70,7 @@ export class GroupCommitQueue<TRequest extends { readonly streamId: string }, TR
   private takeBatch(): Waiting<TRequest, TResult>[] {
     const streams = new Set<string>();
     const batch: Waiting<TRequest, TResult>[] = [];
-    for (let i = 0; i < this.waiting.length && batch.length < this.maxBatchSize; ) {
+    for (let i = 0; i < this.waiting.length && batch.length < this.maxBatchSize;) {
       const w = this.waiting[i]!;
       if (streams.has(w.request.streamId)) {
         i++;

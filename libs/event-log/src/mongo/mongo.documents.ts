@@ -61,27 +61,25 @@ export function commitOf(position: number): number {
 
 export function toDocuments(streamId: string, events: readonly PreparedEvent[], head: number, commit: number, recordedAt: string): EventDocument[] {
   const end = head + events.length;
-  const docs = events.map(
-    (e, offset): EventDocument => ({
-      _id: slotId(streamId, head + offset + 1),
-      eventId: e.id,
-      streamId,
-      version: head + offset + 1,
-      end,
-      position: commit * COMMIT_STRIDE + offset,
-      offset,
-      type: e.type,
-      schemaVersion: e.schemaVersion,
-      tenantId: e.tenantId,
-      occurredAt: e.occurredAt,
-      recordedAt,
-      correlationId: e.correlationId,
-      causationId: e.causationId,
-      data: JSON.stringify(e.data),
-      metadata: JSON.stringify(e.metadata),
-      pending: true,
-    }),
-  );
+  const docs = events.map((e, offset): EventDocument => ({
+    _id: slotId(streamId, head + offset + 1),
+    eventId: e.id,
+    streamId,
+    version: head + offset + 1,
+    end,
+    position: commit * COMMIT_STRIDE + offset,
+    offset,
+    type: e.type,
+    schemaVersion: e.schemaVersion,
+    tenantId: e.tenantId,
+    occurredAt: e.occurredAt,
+    recordedAt,
+    correlationId: e.correlationId,
+    causationId: e.causationId,
+    data: JSON.stringify(e.data),
+    metadata: JSON.stringify(e.metadata),
+    pending: true,
+  }));
   if (docs.length > 1) docs[0]!.rest = docs.slice(1).map(toRest);
   return docs;
 }
@@ -102,27 +100,25 @@ function toRest(doc: EventDocument): RestEvent {
 
 /** The documents of a whole append, rebuilt from its first document alone. */
 export function expandClaim(claim: EventDocument): EventDocument[] {
-  const rest = (claim.rest ?? []).map(
-    (r, i): EventDocument => ({
-      _id: slotId(claim.streamId, claim.version + i + 1),
-      eventId: r.id,
-      streamId: claim.streamId,
-      version: claim.version + i + 1,
-      end: claim.end,
-      position: claim.position + i + 1,
-      offset: i + 1,
-      type: r.type,
-      schemaVersion: r.schemaVersion,
-      tenantId: r.tenantId,
-      occurredAt: r.occurredAt,
-      recordedAt: claim.recordedAt,
-      correlationId: r.correlationId,
-      causationId: r.causationId,
-      data: r.data,
-      metadata: r.metadata,
-      pending: true,
-    }),
-  );
+  const rest = (claim.rest ?? []).map((r, i): EventDocument => ({
+    _id: slotId(claim.streamId, claim.version + i + 1),
+    eventId: r.id,
+    streamId: claim.streamId,
+    version: claim.version + i + 1,
+    end: claim.end,
+    position: claim.position + i + 1,
+    offset: i + 1,
+    type: r.type,
+    schemaVersion: r.schemaVersion,
+    tenantId: r.tenantId,
+    occurredAt: r.occurredAt,
+    recordedAt: claim.recordedAt,
+    correlationId: r.correlationId,
+    causationId: r.causationId,
+    data: r.data,
+    metadata: r.metadata,
+    pending: true,
+  }));
   const { rest: _omit, ...first } = claim;
   return [first, ...rest];
 }

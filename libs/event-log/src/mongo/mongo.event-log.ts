@@ -207,7 +207,10 @@ export class MongoEventLog implements EventLog {
       const docs = await Promise.all(Array.from({ length: hi - lo + 1 }, (_, i) => this.events.findOne({ _id: slotId(streamId, lo + i) })));
       return docs.filter((d): d is EventDocument => d !== null);
     }
-    return this.events.find({ streamId, version: { $gte: lo, $lte: hi } }).sort({ version: 1 }).toArray();
+    return this.events
+      .find({ streamId, version: { $gte: lo, $lte: hi } })
+      .sort({ version: 1 })
+      .toArray();
   }
 
   async readAll(options: ReadAllOptions): Promise<ReadAllResult> {
@@ -271,7 +274,10 @@ export class MongoEventLog implements EventLog {
   async loadFacts(streamId: string, keys: readonly string[]): Promise<ReadonlyMap<string, readonly unknown[]>> {
     const found = new Map<string, unknown[]>();
     if (keys.length === 0) return found;
-    const docs = await this.facts.find({ streamId, key: { $in: [...new Set(keys)] } }).sort({ key: 1, version: 1 }).toArray();
+    const docs = await this.facts
+      .find({ streamId, key: { $in: [...new Set(keys)] } })
+      .sort({ key: 1, version: 1 })
+      .toArray();
     for (const doc of docs) {
       const values = found.get(doc.key) ?? [];
       values.push(JSON.parse(doc.value));
@@ -313,7 +319,9 @@ export class MongoEventLog implements EventLog {
     // MARK_BATCH of them per command.
     for (let i = 0; i < events.length; i += MARK_BATCH) {
       await this.events.bulkWrite(
-        events.slice(i, i + MARK_BATCH).map((e) => ({ updateOne: { filter: { _id: slotId(e.streamId, e.streamVersion) }, update: { $unset: { pending: '' } } } })),
+        events
+          .slice(i, i + MARK_BATCH)
+          .map((e) => ({ updateOne: { filter: { _id: slotId(e.streamId, e.streamVersion) }, update: { $unset: { pending: '' } } } })),
         { ordered: false },
       );
     }
@@ -355,7 +363,8 @@ export class MongoEventLog implements EventLog {
 
     for (let round = 0; open.length > 0; round++) {
       if (round === MAX_ROUNDS) {
-        for (const request of open) results.set(request, new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId)));
+        for (const request of open)
+          results.set(request, new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId)));
         break;
       }
       open = await this.writeRound(open, results);
@@ -423,8 +432,10 @@ export class MongoEventLog implements EventLog {
   private async explainDuplicate(request: AppendRequest, first: EventDocument): Promise<AppendResult | Error | 'retry'> {
     const taken = await this.events.findOne({ _id: first._id }, { projection: { eventId: 1 } });
     if (taken?.eventId === request.events[0]!.id && (await this.slotsHold(request, first.version))) return this.storedAppend(request, first.version);
-    if (taken && typeof request.expected === 'number') return new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId));
-    if (taken && request.expected === 'no_stream') return new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId));
+    if (taken && typeof request.expected === 'number')
+      return new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId));
+    if (taken && request.expected === 'no_stream')
+      return new WrongExpectedVersionError(request.streamId, request.expected, await this.streamVersion(request.streamId));
     // Either someone took our slot or position first, or our event ids are stored
     // elsewhere (a retry of an 'any' append, or reused ids): only a search tells.
     const stored = await this.storedIdentities(request.events.map((e) => e.id));
@@ -434,7 +445,9 @@ export class MongoEventLog implements EventLog {
 
   private async slotsHold(request: AppendRequest, firstVersion: number): Promise<boolean> {
     const docs = await Promise.all(
-      request.events.map((_, i) => this.events.findOne({ _id: slotId(request.streamId, firstVersion + i) }, { projection: { eventId: 1, offset: 1, position: 1 } })),
+      request.events.map((_, i) =>
+        this.events.findOne({ _id: slotId(request.streamId, firstVersion + i) }, { projection: { eventId: 1, offset: 1, position: 1 } }),
+      ),
     );
     const claim = docs[0];
     if (!claim || claim.eventId !== request.events[0]!.id) return false;
@@ -450,7 +463,8 @@ export class MongoEventLog implements EventLog {
   private async settleConflict(request: AppendRequest, stored: readonly StoredIdentity[], actual: number | null): Promise<AppendResult | Error> {
     const verdict = classifyConflict(request, stored);
     if (verdict instanceof Error) return verdict;
-    if (verdict === 'conflict') return new WrongExpectedVersionError(request.streamId, request.expected, actual ?? (await this.streamVersion(request.streamId)));
+    if (verdict === 'conflict')
+      return new WrongExpectedVersionError(request.streamId, request.expected, actual ?? (await this.streamVersion(request.streamId)));
     return this.storedAppend(request, Math.min(...stored.map((s) => s.streamVersion)));
   }
 
@@ -478,7 +492,10 @@ export class MongoEventLog implements EventLog {
       const wanted = Array.from({ length: count - claimed.length }, (_, i) => this.lastCommit! + 1 + i);
       const at = new Date().toISOString();
       try {
-        await this.commits.insertMany(wanted.map((n) => ({ _id: n, at })), { ordered: true });
+        await this.commits.insertMany(
+          wanted.map((n) => ({ _id: n, at })),
+          { ordered: true },
+        );
         claimed.push(...wanted);
         this.lastCommit = wanted.at(-1)!;
       } catch (error) {

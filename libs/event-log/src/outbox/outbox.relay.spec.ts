@@ -60,17 +60,40 @@ describe('outbox relay on SQLite and the in-process bus', () => {
     const writer = publishingEventLog(log, relay);
     const consumer = await consume(bus, topic, log);
     await writer.append('conversation-1', [{ type: 'test.opened', tenantId: 't', data: { a: 1 } }], 'no_stream');
-    await writer.append('conversation-1', [{ type: 'test.noted', tenantId: 't', data: { b: 2 } }, { type: 'test.noted', tenantId: 't', data: { c: 3 } }], 1);
+    await writer.append(
+      'conversation-1',
+      [
+        { type: 'test.noted', tenantId: 't', data: { b: 2 } },
+        { type: 'test.noted', tenantId: 't', data: { c: 3 } },
+      ],
+      1,
+    );
     await writer.append('conversation-2', [{ type: 'test.opened', tenantId: 't', data: {} }], 'no_stream');
-    await waitFor(() => consumer.applied.length, (n) => n === 4, { what: 'four events' });
+    await waitFor(
+      () => consumer.applied.length,
+      (n) => n === 4,
+      { what: 'four events' },
+    );
     assert.deepEqual(
       consumer.applied.filter((e) => e.streamId === 'conversation-1').map((e) => [e.streamVersion, e.data]),
-      [[1, { a: 1 }], [2, { b: 2 }], [3, { c: 3 }]],
+      [
+        [1, { a: 1 }],
+        [2, { b: 2 }],
+        [3, { c: 3 }],
+      ],
     );
     assert.deepEqual(consumer.applied.find((e) => e.streamId === 'conversation-2')?.type, 'test.opened');
     const stored = await log.readStream('conversation-1');
-    assert.deepEqual(consumer.applied.filter((e) => e.streamId === 'conversation-1'), stored, 'the envelope survives the trip');
-    await waitFor(() => log.readUnpublished({ limit: 10 }), (p) => p.length === 0, { what: 'all marked' });
+    assert.deepEqual(
+      consumer.applied.filter((e) => e.streamId === 'conversation-1'),
+      stored,
+      'the envelope survives the trip',
+    );
+    await waitFor(
+      () => log.readUnpublished({ limit: 10 }),
+      (p) => p.length === 0,
+      { what: 'all marked' },
+    );
     await relay.stop();
     await consumer.subscription.close();
     await log.close();
@@ -84,11 +107,17 @@ describe('outbox relay on SQLite and the in-process bus', () => {
     const headers: Record<string, string>[] = [];
     const subscription = await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], handler: async (m) => void headers.push(m.headers) });
     const trace = '5d3b8e1f0c2a4b6d8e0f1a2b3c4d5e6f';
-    await inSpan('SendMessage', 'server', contextFrom({ traceparent: `00-${trace}-1111111111111111-01` }), () => log.append('conversation-9', [{ type: 'test.noted', tenantId: 't', data: {} }], 'no_stream'));
+    await inSpan('SendMessage', 'server', contextFrom({ traceparent: `00-${trace}-1111111111111111-01` }), () =>
+      log.append('conversation-9', [{ type: 'test.noted', tenantId: 't', data: {} }], 'no_stream'),
+    );
     const [stored] = await log.readStream('conversation-9');
     assert.match(String(stored!.metadata['traceparent']), new RegExp(`^00-${trace}-[0-9a-f]{16}-01$`), 'the event remembers its trace');
     relay.start();
-    await waitFor(() => headers.length, (n) => n === 1, { what: 'the relayed event' });
+    await waitFor(
+      () => headers.length,
+      (n) => n === 1,
+      { what: 'the relayed event' },
+    );
     assert.equal(headers[0]!['traceparent'], stored!.metadata['traceparent'], 'the Kafka message continues it (W3C header)');
     await relay.stop();
     await subscription.close();
@@ -97,7 +126,11 @@ describe('outbox relay on SQLite and the in-process bus', () => {
 
   it('lets a consumer that missed events read them from the log', async () => {
     const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
-    await log.append('conversation-9', [1, 2, 3].map((i) => ({ type: 'test.noted', tenantId: 't', data: { i } })), 'no_stream');
+    await log.append(
+      'conversation-9',
+      [1, 2, 3].map((i) => ({ type: 'test.noted', tenantId: 't', data: { i } })),
+      'no_stream',
+    );
     const [e1, , e3] = await log.readStream('conversation-9');
     const guard = new StreamDeliveryGuard(log, new InMemoryStreamVersionStore());
     const applied: number[] = [];
@@ -137,15 +170,32 @@ describe('publication without loss, with a writer killed mid-way (FerretDB and K
     const { ids, signal } = await runCrashingWriter({ CRASH_DATABASE: database, CRASH_STREAM: stream, CRASH_COUNT: '5', CRASH_MODE: 'before-publish' });
     assert.equal(signal, 'SIGKILL');
     const pending = await log.readUnpublished({ limit: 100 });
-    assert.deepEqual(pending.filter((e) => e.streamId === stream).map((e) => e.id), ids, 'appended but never published');
+    assert.deepEqual(
+      pending.filter((e) => e.streamId === stream).map((e) => e.id),
+      ids,
+      'appended but never published',
+    );
 
     const relay = new OutboxRelay({ log, bus, topicFor: () => topic, sweepIntervalMs: 200 });
     relay.start();
-    await waitFor(() => consumer.applied.length, (n) => n === 5, { what: 'five events after restart', timeoutMs: 60_000 });
+    await waitFor(
+      () => consumer.applied.length,
+      (n) => n === 5,
+      { what: 'five events after restart', timeoutMs: 60_000 },
+    );
     await relay.stop();
-    assert.deepEqual(consumer.applied.map((e) => e.id), ids);
-    assert.deepEqual(consumer.applied.map((e) => e.streamVersion), [1, 2, 3, 4, 5]);
-    assert.deepEqual((await log.readUnpublished({ limit: 100 })).filter((e) => e.streamId === stream), []);
+    assert.deepEqual(
+      consumer.applied.map((e) => e.id),
+      ids,
+    );
+    assert.deepEqual(
+      consumer.applied.map((e) => e.streamVersion),
+      [1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(
+      (await log.readUnpublished({ limit: 100 })).filter((e) => e.streamId === stream),
+      [],
+    );
     await consumer.subscription.close();
   });
 
@@ -161,20 +211,32 @@ describe('publication without loss, with a writer killed mid-way (FerretDB and K
       CRASH_TOPIC: topic,
     });
     assert.equal(signal, 'SIGKILL');
-    await waitFor(() => consumer.raw.length, (n) => n >= 4, { what: 'the first publication', timeoutMs: 60_000 });
+    await waitFor(
+      () => consumer.raw.length,
+      (n) => n >= 4,
+      { what: 'the first publication', timeoutMs: 60_000 },
+    );
 
     const relay = new OutboxRelay({ log, bus, topicFor: () => topic, sweepIntervalMs: 200 });
     relay.start();
-    await waitFor(() => consumer.raw.length, (n) => n >= 8, { what: 'the republication', timeoutMs: 60_000 });
+    await waitFor(
+      () => consumer.raw.length,
+      (n) => n >= 8,
+      { what: 'the republication', timeoutMs: 60_000 },
+    );
     await relay.stop();
     assert.equal(consumer.raw.length, 8, 'each event delivered twice');
-    assert.deepEqual(consumer.applied.map((e) => e.id), ids, 'and handled once');
+    assert.deepEqual(
+      consumer.applied.map((e) => e.id),
+      ids,
+      'and handled once',
+    );
     await consumer.subscription.close();
   });
 });
 
 describe('outbox relay: one topic that cannot be published to', () => {
-  it('leaves that topic\'s events for the next pass and publishes every other topic\'s behind them, in order, with metrics', async () => {
+  it("leaves that topic's events for the next pass and publishes every other topic's behind them, in order, with metrics", async () => {
     const log = new SqliteEventLog({ filename: ':memory:', registry: new Registry() });
     const inner = new InProcessBus({ registry: new Registry() });
     const down = new Set(['parley.routing.events']);
@@ -191,22 +253,48 @@ describe('outbox relay: one topic that cannot be published to', () => {
     };
     const registry = new Registry();
     const relay = new OutboxRelay({ log, bus, registry, batchSize: 2 });
-    const value = async (name: string, labels: Record<string, string> = {}) => (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
     try {
       // The routing events come first, and fill more than one page of the relay.
-      await log.append('routing-t-q1', [{ type: 'routing.first', tenantId: 't', data: {} }, { type: 'routing.second', tenantId: 't', data: {} }, { type: 'routing.third', tenantId: 't', data: {} }], 'no_stream');
-      await log.append('conversation-t-c1', [{ type: 'conversation.one', tenantId: 't', data: {} }, { type: 'conversation.two', tenantId: 't', data: {} }], 'no_stream');
+      await log.append(
+        'routing-t-q1',
+        [
+          { type: 'routing.first', tenantId: 't', data: {} },
+          { type: 'routing.second', tenantId: 't', data: {} },
+          { type: 'routing.third', tenantId: 't', data: {} },
+        ],
+        'no_stream',
+      );
+      await log.append(
+        'conversation-t-c1',
+        [
+          { type: 'conversation.one', tenantId: 't', data: {} },
+          { type: 'conversation.two', tenantId: 't', data: {} },
+        ],
+        'no_stream',
+      );
       await log.append('agent-t-a1', [{ type: 'agent.one', tenantId: 't', data: {} }], 'no_stream');
       await assert.rejects(relay.sweep(), { name: 'OutboxTopicsFailedError' });
-      assert.deepEqual(published.map((p) => p.type), ['conversation.one', 'conversation.two', 'agent.one'], 'the others went out behind the failing topic');
-      assert.deepEqual((await log.readUnpublished({ limit: 10 })).map((e) => e.type), ['routing.first', 'routing.second', 'routing.third']);
+      assert.deepEqual(
+        published.map((p) => p.type),
+        ['conversation.one', 'conversation.two', 'agent.one'],
+        'the others went out behind the failing topic',
+      );
+      assert.deepEqual(
+        (await log.readUnpublished({ limit: 10 })).map((e) => e.type),
+        ['routing.first', 'routing.second', 'routing.third'],
+      );
       assert.equal(await value('parley_outbox_pending_events'), 3);
       assert.ok((await value('parley_outbox_oldest_pending_seconds'))! >= 0);
       assert.ok((await value('parley_outbox_publish_failures_total', { topic: 'parley.routing.events' }))! >= 1);
       // The topic comes back: the next pass publishes its events, in their order, and nothing twice.
       down.clear();
       assert.equal(await relay.sweep(), 3);
-      assert.deepEqual(published.map((p) => p.type), ['conversation.one', 'conversation.two', 'agent.one', 'routing.first', 'routing.second', 'routing.third']);
+      assert.deepEqual(
+        published.map((p) => p.type),
+        ['conversation.one', 'conversation.two', 'agent.one', 'routing.first', 'routing.second', 'routing.third'],
+      );
       assert.equal(await value('parley_outbox_pending_events'), 0);
       assert.equal(await value('parley_outbox_oldest_pending_seconds'), 0);
     } finally {

@@ -25,7 +25,11 @@ export interface OutboxRelayOptions {
 }
 
 export function defaultTopicFor(event: RecordedEvent): string {
-  const category = event.streamId.split('-', 1)[0]!.replace(/[^a-z0-9]/gi, '').toLowerCase() || 'misc';
+  const category =
+    event.streamId
+      .split('-', 1)[0]!
+      .replace(/[^a-z0-9]/gi, '')
+      .toLowerCase() || 'misc';
   return `parley.${category}.events`;
 }
 
@@ -49,9 +53,16 @@ export class OutboxRelay {
     this.topicFor = options.topicFor ?? defaultTopicFor;
     this.logger = options.logger ?? createLogger('outbox-relay');
     const registry = options.registry ?? defaultRegistry();
-    this.failures = counter(registry, { name: 'parley_outbox_publish_failures_total', help: 'Publications of outbox events to a topic that failed (retried on the next pass), by topic.', labelNames: ['topic'] as const });
+    this.failures = counter(registry, {
+      name: 'parley_outbox_publish_failures_total',
+      help: 'Publications of outbox events to a topic that failed (retried on the next pass), by topic.',
+      labelNames: ['topic'] as const,
+    });
     this.pending = gauge(registry, { name: 'parley_outbox_pending_events', help: "Events the relay's last pass left unpublished (their topic failed)." });
-    this.oldest = gauge(registry, { name: 'parley_outbox_oldest_pending_seconds', help: 'Age of the oldest event not yet published after the last pass; 0 when none waits.' });
+    this.oldest = gauge(registry, {
+      name: 'parley_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest event not yet published after the last pass; 0 when none waits.',
+    });
   }
 
   start(): void {
@@ -150,13 +161,15 @@ export class OutboxRelay {
       } catch (error) {
         failed.add(topic);
         this.failures.inc({ topic });
-        this.logger.warn({ topic, events: list.length, err: (error as Error)?.message }, 'publishing to a topic failed; its events wait for the next pass, the other topics go on');
+        this.logger.warn(
+          { topic, events: list.length, err: (error as Error)?.message },
+          'publishing to a topic failed; its events wait for the next pass, the other topics go on',
+        );
       }
     }
     await this.options.log.markPublished(published);
     return published.length;
   }
-
 }
 
 /** Some topics could not be published to in a pass; their events are still unpublished. */

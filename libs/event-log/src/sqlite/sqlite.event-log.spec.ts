@@ -39,10 +39,22 @@ describe('SQLite write-ahead log checkpoints', () => {
       // threshold (32 MiB), so only the checkpoint thread can have moved them.
       const text = 'x'.repeat(2000);
       for (let batch = 0; batch < 50; batch++) {
-        await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(`conversation-t-${batch}-${i}`, [{ type: 'test.noted', tenantId: 't', data: { text } }], 'no_stream')));
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            log.append(`conversation-t-${batch}-${i}`, [{ type: 'test.noted', tenantId: 't', data: { text } }], 'no_stream'),
+          ),
+        );
       }
-      await waitFor(() => statSync(filename).size, (size) => size > emptyFile + 1_500_000, { what: 'pages copied into the database file' });
-      const behind = await waitFor(async () => (await registry.getSingleMetric('parley_event_log_wal_frames_behind')!.get()).values[0]?.value, (v) => v === 0, { what: 'the checkpoint thread caught up' });
+      await waitFor(
+        () => statSync(filename).size,
+        (size) => size > emptyFile + 1_500_000,
+        { what: 'pages copied into the database file' },
+      );
+      const behind = await waitFor(
+        async () => (await registry.getSingleMetric('parley_event_log_wal_frames_behind')!.get()).values[0]?.value,
+        (v) => v === 0,
+        { what: 'the checkpoint thread caught up' },
+      );
       assert.equal(behind, 0);
     } finally {
       await log.close();
@@ -66,7 +78,10 @@ describe('SQLite reads of some types', () => {
       // One read scans 20 pages (TYPED_SCAN_PAGES) of the size asked for: 40 positions, none of them wanted.
       assert.deepEqual(first, { events: [], checkpoint: 40 });
       const second = await log.readAll({ after: first.checkpoint, limit: 2, types: ['wanted.'] });
-      assert.deepEqual(second.events.map((e) => [e.streamId, e.position]), [['wanted-1', 51]]);
+      assert.deepEqual(
+        second.events.map((e) => [e.streamId, e.position]),
+        [['wanted-1', 51]],
+      );
       assert.equal(second.checkpoint, 51);
       assert.deepEqual(await log.readAll({ after: 51, limit: 2, types: ['wanted.'] }), { events: [], checkpoint: 51 });
     } finally {

@@ -176,9 +176,7 @@ export class SqliteEventLog implements EventLog {
       unpublished: this.db.prepare<[string, number, number], EventRow>(
         'SELECT * FROM events WHERE published = 0 AND recorded_at < ? AND position > ? ORDER BY position ASC LIMIT CAST(? AS INTEGER)',
       ),
-      saveSnapshot: this.db.prepare(
-        'INSERT OR IGNORE INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?)',
-      ),
+      saveSnapshot: this.db.prepare('INSERT OR IGNORE INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?)'),
       saveFact: this.db.prepare('INSERT OR IGNORE INTO stream_facts (stream_id, key, version, value) VALUES (?, ?, ?, ?)'),
       loadFact: this.db.prepare<[string, string], string>('SELECT value FROM stream_facts WHERE stream_id = ? AND key = ? ORDER BY version ASC').pluck(),
       last: this.db.prepare<[], number | null>('SELECT MAX(position) FROM events').pluck(),
@@ -274,7 +272,11 @@ export class SqliteEventLog implements EventLog {
     const found = new Map<string, unknown[]>();
     for (const key of new Set(keys)) {
       const values = this.statements.loadFact.all(streamId, key);
-      if (values.length > 0) found.set(key, values.map((v) => JSON.parse(v)));
+      if (values.length > 0)
+        found.set(
+          key,
+          values.map((v) => JSON.parse(v)),
+        );
     }
     return found;
   }
@@ -405,7 +407,9 @@ export class SqliteEventLog implements EventLog {
     // A stream expected not to exist is not asked for its head: were it there after
     // all, its version 1 breaks UNIQUE (stream_id, stream_version), and explain()
     // turns that into the same WrongExpectedVersionError (a first contact writes two such streams).
-    const head = this.heads.get(request.streamId) ?? (request.expected === 0 || request.expected === 'no_stream' ? 0 : (this.statements.head.get(request.streamId)?.v ?? 0));
+    const head =
+      this.heads.get(request.streamId) ??
+      (request.expected === 0 || request.expected === 'no_stream' ? 0 : (this.statements.head.get(request.streamId)?.v ?? 0));
     if (!expectationHolds(request.expected, head)) throw new WrongExpectedVersionError(request.streamId, request.expected, head);
     const recordedAt = new Date().toISOString();
     const recorded = request.events.map((event, i) => {
@@ -471,13 +475,21 @@ function fromRow(row: EventRow): RecordedEvent {
 }
 
 function startCheckpointer(filename: string, intervalMs: number, registry: Registry): Worker {
-  const behind = gauge(registry, { name: 'parley_event_log_wal_frames_behind', help: 'Pages in the SQLite write-ahead log not yet copied back into the database file.', labelNames: ['adapter'] as const });
+  const behind = gauge(registry, {
+    name: 'parley_event_log_wal_frames_behind',
+    help: 'Pages in the SQLite write-ahead log not yet copied back into the database file.',
+    labelNames: ['adapter'] as const,
+  });
   const worker = new Worker(join(__dirname, 'sqlite.checkpoint.worker.js'), { workerData: { filename, intervalMs } satisfies CheckpointWorkerData });
   worker.on('message', (report: CheckpointReport | 'stopped') => {
     if (report !== 'stopped') behind.set({ adapter: 'sqlite' }, Math.max(0, report.log - report.checkpointed));
   });
   // A failed checkpoint thread leaves checkpoints to the appending connection (the backstop); nothing is lost, but say so.
-  worker.on('error', (error) => process.emitWarning(`SQLite checkpoint thread stopped, the appending connection checkpoints from now on: ${error.message}`, { code: 'PARLEY_SQLITE_CHECKPOINTER' }));
+  worker.on('error', (error) =>
+    process.emitWarning(`SQLite checkpoint thread stopped, the appending connection checkpoints from now on: ${error.message}`, {
+      code: 'PARLEY_SQLITE_CHECKPOINTER',
+    }),
+  );
   // It must not keep a process alive that has nothing else to do.
   worker.unref();
   return worker;

@@ -42,15 +42,21 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         const s = streamId('conversation');
         const first = await log.append(s, [event('test.opened', { a: 1 }), event('test.noted', { b: 'two' })], 'no_stream');
         assert.equal(first.nextExpectedVersion, 2);
-        assert.deepEqual(first.events.map((e) => e.streamVersion), [1, 2]);
+        assert.deepEqual(
+          first.events.map((e) => e.streamVersion),
+          [1, 2],
+        );
         const second = await log.append(s, [event('test.closed', { c: [3] })], 2);
         assert.equal(second.nextExpectedVersion, 3);
         const read = await log.readStream(s);
-        assert.deepEqual(read.map((e) => [e.streamVersion, e.type, e.data]), [
-          [1, 'test.opened', { a: 1 }],
-          [2, 'test.noted', { b: 'two' }],
-          [3, 'test.closed', { c: [3] }],
-        ]);
+        assert.deepEqual(
+          read.map((e) => [e.streamVersion, e.type, e.data]),
+          [
+            [1, 'test.opened', { a: 1 }],
+            [2, 'test.noted', { b: 'two' }],
+            [3, 'test.closed', { c: [3] }],
+          ],
+        );
         assert.equal(await log.streamVersion(s), 3);
         assert.equal(await log.streamVersion(streamId('absent')), 0);
       });
@@ -59,7 +65,17 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         const s = streamId('conversation');
         const id = newEventId();
         const [recorded] = (
-          await log.append(s, [event('test.opened', {}, { id, correlationId: 'corr-1', causationId: 'cause-1', occurredAt: '2026-03-29T00:59:59.123+01:00', metadata: { traceparent: 'x' } })], 'no_stream')
+          await log.append(
+            s,
+            [
+              event(
+                'test.opened',
+                {},
+                { id, correlationId: 'corr-1', causationId: 'cause-1', occurredAt: '2026-03-29T00:59:59.123+01:00', metadata: { traceparent: 'x' } },
+              ),
+            ],
+            'no_stream',
+          )
         ).events;
         assert.equal(recorded!.id, id);
         assert.equal(recorded!.tenantId, 'tenant-a');
@@ -83,10 +99,23 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
 
       it('reads forward from a version, backward from the end, and within a limit', async () => {
         const s = streamId('conversation');
-        await log.append(s, Array.from({ length: 10 }, (_, i) => event('test.noted', { i })), 'no_stream');
-        assert.deepEqual((await log.readStream(s, { from: 4, limit: 3 })).map((e) => e.streamVersion), [4, 5, 6]);
-        assert.deepEqual((await log.readStream(s, { direction: 'backward', limit: 3 })).map((e) => e.streamVersion), [10, 9, 8]);
-        assert.deepEqual((await log.readStream(s, { direction: 'backward', from: 2 })).map((e) => e.streamVersion), [2, 1]);
+        await log.append(
+          s,
+          Array.from({ length: 10 }, (_, i) => event('test.noted', { i })),
+          'no_stream',
+        );
+        assert.deepEqual(
+          (await log.readStream(s, { from: 4, limit: 3 })).map((e) => e.streamVersion),
+          [4, 5, 6],
+        );
+        assert.deepEqual(
+          (await log.readStream(s, { direction: 'backward', limit: 3 })).map((e) => e.streamVersion),
+          [10, 9, 8],
+        );
+        assert.deepEqual(
+          (await log.readStream(s, { direction: 'backward', from: 2 })).map((e) => e.streamVersion),
+          [2, 1],
+        );
         assert.deepEqual(await log.readStream(s, { from: 11 }), []);
         assert.deepEqual(await log.readStream(streamId('absent')), []);
       });
@@ -129,7 +158,10 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         assert.equal(first.alreadyStored, false);
         assert.equal(retry.alreadyStored, true);
         assert.equal(retry.nextExpectedVersion, 2);
-        assert.deepEqual(retry.events.map((e) => e.id), events.map((e) => e.id));
+        assert.deepEqual(
+          retry.events.map((e) => e.id),
+          events.map((e) => e.id),
+        );
         const again = await log.append(s, events, 'any');
         assert.equal(again.alreadyStored, true);
         const exact = await log.append(s, events, 0);
@@ -141,7 +173,10 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         const s = streamId('conversation');
         const id = newEventId();
         await log.append(s, [event('test.opened', {}, { id })], 'no_stream');
-        await assert.rejects(log.append(streamId('other'), [event('test.opened', {}, { id })], 'any'), (e: unknown) => e instanceof EventIdConflictError && e.code === 'EVENT_ID_CONFLICT');
+        await assert.rejects(
+          log.append(streamId('other'), [event('test.opened', {}, { id })], 'any'),
+          (e: unknown) => e instanceof EventIdConflictError && e.code === 'EVENT_ID_CONFLICT',
+        );
         await assert.rejects(log.append(s, [event('test.noted', {}, { id: newEventId() }), event('test.opened', {}, { id })], 'any'), EventIdConflictError);
         assert.equal(await log.streamVersion(s), 1);
       });
@@ -174,11 +209,17 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         });
       }
       it('names the field that is not JSON', async () => {
-        await assert.rejects(log.append(streamId('conversation'), [event(), event('test.noted', { items: [{ ok: 1 }, { score: Number.POSITIVE_INFINITY }] })], 'any'), (e: unknown) => {
-          assert.ok(e instanceof InvalidArgumentError);
-          assert.deepEqual(e.violations.map((v) => v.field), ['events[1].data.items.1.score']);
-          return true;
-        });
+        await assert.rejects(
+          log.append(streamId('conversation'), [event(), event('test.noted', { items: [{ ok: 1 }, { score: Number.POSITIVE_INFINITY }] })], 'any'),
+          (e: unknown) => {
+            assert.ok(e instanceof InvalidArgumentError);
+            assert.deepEqual(
+              e.violations.map((v) => v.field),
+              ['events[1].data.items.1.score'],
+            );
+            return true;
+          },
+        );
       });
     });
 
@@ -207,8 +248,15 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         assert.equal(mine.length, 60);
         assert.equal(new Set(mine.map((e) => e.id)).size, 60);
         const positions = seen.map((e) => e.position);
-        assert.deepEqual(positions, [...positions].sort((a, b) => a - b));
-        for (const s of streams) assert.deepEqual(mine.filter((e) => e.streamId === s).map((e) => e.streamVersion), Array.from({ length: 10 }, (_, i) => i + 1));
+        assert.deepEqual(
+          positions,
+          [...positions].sort((a, b) => a - b),
+        );
+        for (const s of streams)
+          assert.deepEqual(
+            mine.filter((e) => e.streamId === s).map((e) => e.streamVersion),
+            Array.from({ length: 10 }, (_, i) => i + 1),
+          );
         assert.deepEqual((await log.readAll({ after: checkpoint })).events, []);
         assert.equal(await log.lastPosition(), positions.at(-1));
       });
@@ -222,16 +270,27 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         await Promise.all(
           streams.map(async (s, n) => {
             let v = 0;
-            for (let i = 0; i < 5; i++) v = (await log.append(s, [event(kinds[(i + n) % kinds.length], { n, i }), event(kinds[(i + n + 1) % kinds.length], { n, i, j: 2 })], v)).nextExpectedVersion;
+            for (let i = 0; i < 5; i++)
+              v = (await log.append(s, [event(kinds[(i + n) % kinds.length], { n, i }), event(kinds[(i + n + 1) % kinds.length], { n, i, j: 2 })], v))
+                .nextExpectedVersion;
           }),
         );
         const everything = (await readTyped(log, start, undefined, 1000)).events.filter((e) => streams.includes(e.streamId));
         assert.equal(everything.length, 40);
-        for (const [types, limit] of [[['test.noted'], 3], [['test.'], 4], [['test.closed', 'other.'], 1], [['testing.noted', 'test.noted'], 1000]] as const) {
+        for (const [types, limit] of [
+          [['test.noted'], 3],
+          [['test.'], 4],
+          [['test.closed', 'other.'], 1],
+          [['testing.noted', 'test.noted'], 1000],
+        ] as const) {
           const read = await readTyped(log, start, types, limit);
           const wanted = everything.filter((e) => types.some((t) => (t.endsWith('.') ? e.type.startsWith(t) : e.type === t)));
           assert.ok(wanted.length > 0 && wanted.length < 40);
-          assert.deepEqual(read.events.filter((e) => streams.includes(e.streamId)).map((e) => e.id), wanted.map((e) => e.id), `types ${types.join(', ')}`);
+          assert.deepEqual(
+            read.events.filter((e) => streams.includes(e.streamId)).map((e) => e.id),
+            wanted.map((e) => e.id),
+            `types ${types.join(', ')}`,
+          );
           assert.ok(read.events.every((e) => types.some((t) => (t.endsWith('.') ? e.type.startsWith(t) : e.type === t))));
           // 'test.' is a family: 'testing.noted' is not in it.
           if (types[0] === 'test.') assert.ok(!read.events.some((e) => e.type === 'testing.noted'));
@@ -245,7 +304,11 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
 
       it('rejects types that are not event types or families, with the field that is wrong', async () => {
         for (const types of [[], ['Test.Noted'], ['test..x'], ['test noted'], [' ']]) {
-          await assert.rejects(log.readAll({ after: 0, types }), (e: unknown) => e instanceof InvalidArgumentError && e.violations.some((v) => v.field.startsWith('types')), JSON.stringify(types));
+          await assert.rejects(
+            log.readAll({ after: 0, types }),
+            (e: unknown) => e instanceof InvalidArgumentError && e.violations.some((v) => v.field.startsWith('types')),
+            JSON.stringify(types),
+          );
         }
       });
     });
@@ -257,7 +320,13 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         await log.saveSnapshot({ streamId: s, version: 3, schemaVersion: 1, state: { count: 3 }, takenAt: '2026-01-01T00:00:00.000Z' });
         await log.saveSnapshot({ streamId: s, version: 7, schemaVersion: 2, state: { count: 7, names: ['x'] }, takenAt: '2026-01-02T00:00:00.000Z' });
         await log.saveSnapshot({ streamId: s, version: 7, schemaVersion: 2, state: { count: 7, names: ['x'] }, takenAt: '2026-01-02T00:00:00.000Z' });
-        assert.deepEqual(await log.loadSnapshot(s), { streamId: s, version: 7, schemaVersion: 2, state: { count: 7, names: ['x'] }, takenAt: '2026-01-02T00:00:00.000Z' });
+        assert.deepEqual(await log.loadSnapshot(s), {
+          streamId: s,
+          version: 7,
+          schemaVersion: 2,
+          state: { count: 7, names: ['x'] },
+          takenAt: '2026-01-02T00:00:00.000Z',
+        });
       });
     });
 
@@ -275,10 +344,13 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         await log.saveFacts(other, 100, [{ key: 'message:a', value: { direction: 'out' } }]);
         await log.saveFacts(s, 300, []);
         const found = await log.loadFacts(s, ['message:a', 'channel-message:whatsapp:wamid.1', 'message:missing', 'message:a']);
-        assert.deepEqual([...found.entries()].sort(([a], [b]) => a.localeCompare(b)), [
-          ['channel-message:whatsapp:wamid.1', ['a']],
-          ['message:a', [{ direction: 'in', at: '2026-01-01T00:00:00.000Z' }, { readAt: '2026-01-02T00:00:00.000Z' }]],
-        ]);
+        assert.deepEqual(
+          [...found.entries()].sort(([a], [b]) => a.localeCompare(b)),
+          [
+            ['channel-message:whatsapp:wamid.1', ['a']],
+            ['message:a', [{ direction: 'in', at: '2026-01-01T00:00:00.000Z' }, { readAt: '2026-01-02T00:00:00.000Z' }]],
+          ],
+        );
         assert.deepEqual([...(await log.loadFacts(other, ['message:a'])).values()], [[{ direction: 'out' }]]);
         assert.equal((await log.loadFacts(s, [])).size, 0);
       });
@@ -290,22 +362,42 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         const s = streamId('conversation');
         const { events } = await log.append(s, [event(), event(), event()], 'no_stream');
         const pending = await log.readUnpublished({ limit: 100 });
-        assert.deepEqual(pending.map((e) => e.id), events.map((e) => e.id));
+        assert.deepEqual(
+          pending.map((e) => e.id),
+          events.map((e) => e.id),
+        );
         assert.deepEqual(await log.readUnpublished({ limit: 100, recordedBefore: new Date(Date.parse(events[0]!.recordedAt) - 1000) }), []);
         await log.markPublished([events[0]!]);
-        assert.deepEqual((await log.readUnpublished({ limit: 100 })).map((e) => e.id), events.slice(1).map((e) => e.id));
+        assert.deepEqual(
+          (await log.readUnpublished({ limit: 100 })).map((e) => e.id),
+          events.slice(1).map((e) => e.id),
+        );
         // Paging past events not yet published (a relay skipping a topic that fails).
-        assert.deepEqual((await log.readUnpublished({ limit: 100, afterPosition: events[1]!.position })).map((e) => e.id), [events[2]!.id]);
-        assert.deepEqual((await log.readUnpublished({ limit: 1, afterPosition: events[0]!.position })).map((e) => e.id), [events[1]!.id]);
+        assert.deepEqual(
+          (await log.readUnpublished({ limit: 100, afterPosition: events[1]!.position })).map((e) => e.id),
+          [events[2]!.id],
+        );
+        assert.deepEqual(
+          (await log.readUnpublished({ limit: 1, afterPosition: events[0]!.position })).map((e) => e.id),
+          [events[1]!.id],
+        );
         await log.markPublished(events);
         assert.deepEqual(await log.readUnpublished({ limit: 100 }), []);
       });
 
       // A relay marks up to 500 at a time; FerretDB never answered one update command of 100.
-      it('marks a relay\'s whole batch of 500 events in one call', async () => {
+      it("marks a relay's whole batch of 500 events in one call", async () => {
         await markAllPublished(log);
         const streams = Array.from({ length: 50 }, () => streamId('outbox'));
-        await Promise.all(streams.map((s) => log.append(s, Array.from({ length: 10 }, (_, i) => event('test.noted', { i })), 'no_stream')));
+        await Promise.all(
+          streams.map((s) =>
+            log.append(
+              s,
+              Array.from({ length: 10 }, (_, i) => event('test.noted', { i })),
+              'no_stream',
+            ),
+          ),
+        );
         const pending = await log.readUnpublished({ limit: 1000 });
         assert.equal(pending.length, 500);
         await log.markPublished(pending);
@@ -340,8 +432,15 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
           assert.equal(error.actual, 1);
         }
         assert.equal(ok.status, 'fulfilled');
-        for (const s of taken) assert.deepEqual((await other.readStream(s)).map((e) => e.data), [{ by: 'other' }]);
-        assert.deepEqual((await other.readStream(fresh)).map((e) => [e.streamVersion, e.data]), [[1, { by: 'this' }]]);
+        for (const s of taken)
+          assert.deepEqual(
+            (await other.readStream(s)).map((e) => e.data),
+            [{ by: 'other' }],
+          );
+        assert.deepEqual(
+          (await other.readStream(fresh)).map((e) => [e.streamVersion, e.data]),
+          [[1, { by: 'this' }]],
+        );
       });
 
       it('shows a reader that already read to the head what another log appended since', async () => {
@@ -352,7 +451,10 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
         assert.deepEqual(await log.readStream(s, { from: 2 }), []);
         assert.equal(await log.streamVersion(s), 1);
         await other.append(s, [event('test.noted', { by: 'other' })], 1);
-        assert.deepEqual((await log.readStream(s, { from: 2 })).map((e) => e.data), [{ by: 'other' }]);
+        assert.deepEqual(
+          (await log.readStream(s, { from: 2 })).map((e) => e.data),
+          [{ by: 'other' }],
+        );
         assert.equal(await log.streamVersion(s), 2);
         await assert.rejects(log.append(s, [event('test.noted')], 1), WrongExpectedVersionError);
         const third = await log.append(s, [event('test.closed')], 2);
@@ -387,7 +489,10 @@ export function eventLogContract(adapter: string, open: () => Promise<EventLogUn
             }),
           );
           const stream = await log.readStream(s);
-          assert.deepEqual(stream.map((e) => e.streamVersion), Array.from({ length: 24 }, (_, i) => i + 1));
+          assert.deepEqual(
+            stream.map((e) => e.streamVersion),
+            Array.from({ length: 24 }, (_, i) => i + 1),
+          );
           for (let i = 0; i < 24; i += 2) {
             // Each append's two events stay together, first then second.
             const w = (stream[i]!.data as { w: number }).w;
@@ -424,7 +529,12 @@ async function markAllPublished(log: EventLog): Promise<void> {
 }
 
 /** Follows the log from `after` until the checkpoint stops moving, as a follower of `types` does. */
-async function readTyped(log: EventLog, after: number, types: readonly string[] | undefined, limit: number): Promise<{ events: RecordedEvent[]; checkpoint: number }> {
+async function readTyped(
+  log: EventLog,
+  after: number,
+  types: readonly string[] | undefined,
+  limit: number,
+): Promise<{ events: RecordedEvent[]; checkpoint: number }> {
   const events: RecordedEvent[] = [];
   let checkpoint = after;
   for (;;) {

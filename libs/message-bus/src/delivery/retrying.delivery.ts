@@ -1,11 +1,4 @@
-import {
-  DEAD_LETTER_HEADERS,
-  DEFAULT_RETRY,
-  type IncomingMessage,
-  type MessageHandler,
-  type OutgoingMessage,
-  type RetryPolicy,
-} from '../message-bus.port';
+import { DEAD_LETTER_HEADERS, DEFAULT_RETRY, type IncomingMessage, type MessageHandler, type OutgoingMessage, type RetryPolicy } from '../message-bus.port';
 
 export interface DeliveryOutcome {
   readonly status: 'handled' | 'dead-lettered';
@@ -71,7 +64,15 @@ async function deadLetterOrReference(deadLetter: (message: OutgoingMessage) => P
     await deadLetter(message);
   } catch (error) {
     if (!isTooLarge(error)) throw error;
-    await deadLetter({ key: message.key, value: null, headers: { ...message.headers, [DEAD_LETTER_HEADERS.payloadOmitted]: 'too-large', [DEAD_LETTER_HEADERS.payloadBytes]: String(message.value?.length ?? 0) } });
+    await deadLetter({
+      key: message.key,
+      value: null,
+      headers: {
+        ...message.headers,
+        [DEAD_LETTER_HEADERS.payloadOmitted]: 'too-large',
+        [DEAD_LETTER_HEADERS.payloadBytes]: String(message.value?.length ?? 0),
+      },
+    });
   }
 }
 

@@ -7,7 +7,13 @@ messageBusContract('in-process', async () => {
   return {
     bus,
     // Members of one process share the broker: "another bus" is the same one.
-    openAnother: async () => ({ ...bus, publish: bus.publish.bind(bus), subscribe: bus.subscribe.bind(bus), ensureTopics: bus.ensureTopics.bind(bus), close: async () => undefined }),
+    openAnother: async () => ({
+      ...bus,
+      publish: bus.publish.bind(bus),
+      subscribe: bus.subscribe.bind(bus),
+      ensureTopics: bus.ensureTopics.bind(bus),
+      close: async () => undefined,
+    }),
     cleanup: () => bus.close(),
     slowerThanSessionMs: 300,
   };

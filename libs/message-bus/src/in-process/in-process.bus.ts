@@ -66,7 +66,12 @@ export class InProcessBus implements MessageBus {
     const partitions = this.partitionsOf(topic);
     for (const m of messages) {
       const value = m.value === null ? null : Buffer.isBuffer(m.value) ? Buffer.from(m.value) : Buffer.from(m.value, 'utf8');
-      partitions[partitionFor(m.key, partitions.length)]!.push({ key: m.key, value, headers: { ...traceHeaders(), ...m.headers }, timestamp: String(Date.now()) });
+      partitions[partitionFor(m.key, partitions.length)]!.push({
+        key: m.key,
+        value,
+        headers: { ...traceHeaders(), ...m.headers },
+        timestamp: String(Date.now()),
+      });
     }
     this.metrics.countPublished(topic, messages.length);
     this.wakeAll();
@@ -140,20 +145,24 @@ export class InProcessBus implements MessageBus {
         const started = process.hrtime.bigint();
         const deadLetterTopic = member.options.deadLetterTopic ?? deadLetterTopicFor;
         try {
-          const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(message.headers), () => withLogFields(logFieldsOf(message), () => deliverWithRetry({
-            message,
-            handler: member.options.handler,
-            ...(member.options.retry ? { retry: member.options.retry } : {}),
-            groupId: member.options.groupId,
-            heartbeat: async () => undefined,
-            heartbeatEveryMs: 60_000,
-            deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
-            isStopping: () => !owns(),
-            onFailure: (error) => {
-              this.metrics.countFailure(topic, member.options.groupId);
-              this.logger.warn({ topic, partition, offset, err: (error as Error)?.name }, 'handler failed');
-            },
-          })));
+          const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(message.headers), () =>
+            withLogFields(logFieldsOf(message), () =>
+              deliverWithRetry({
+                message,
+                handler: member.options.handler,
+                ...(member.options.retry ? { retry: member.options.retry } : {}),
+                groupId: member.options.groupId,
+                heartbeat: async () => undefined,
+                heartbeatEveryMs: 60_000,
+                deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
+                isStopping: () => !owns(),
+                onFailure: (error) => {
+                  this.metrics.countFailure(topic, member.options.groupId);
+                  this.logger.warn({ topic, partition, offset, err: (error as Error)?.name }, 'handler failed');
+                },
+              }),
+            ),
+          );
           if (outcome.status === 'dead-lettered') this.metrics.countDeadLetter(topic, member.options.groupId);
         } catch {
           continue; // stopped mid-retry: not committed, the next owner takes it again

@@ -39,7 +39,10 @@ describe('Kafka: consumer lag per group', () => {
     const stuck = new Promise<void>((r) => (release = r));
     try {
       await bus.ensureTopics([{ name: topic, partitions: 1 }]);
-      await bus.publish(topic, [1, 2, 3, 4, 5].map((i) => ({ key: 'k', value: String(i) })));
+      await bus.publish(
+        topic,
+        [1, 2, 3, 4, 5].map((i) => ({ key: 'k', value: String(i) })),
+      );
       const subscription = await bus.subscribe({ groupId: group, topics: [topic], handler: async () => stuck });
       const lagOf = async () => {
         const values = (await registry.getSingleMetric('parley_bus_consumer_lag_messages')!.get()).values;
@@ -65,9 +68,19 @@ describe('Kafka: a record too large to dead-letter as it came', () => {
     // A producer Parley did not configure: plain kafkajs, gzip, as an integration may send.
     const producer = new Kafka({ brokers: infrastructure().kafkaBrokers, clientId: 'outside-producer', logLevel: logLevel.NOTHING }).producer();
     try {
-      await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: `${topic}.dead-letter`, partitions: 1 }]);
+      await bus.ensureTopics([
+        { name: topic, partitions: 1 },
+        { name: `${topic}.dead-letter`, partitions: 1 },
+      ]);
       await producer.connect();
-      await producer.send({ topic, compression: CompressionTypes.GZIP, messages: [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 'a') }, { key: 'k', value: 'good' }] });
+      await producer.send({
+        topic,
+        compression: CompressionTypes.GZIP,
+        messages: [
+          { key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 'a') },
+          { key: 'k', value: 'good' },
+        ],
+      });
       const subscription = await bus.subscribe({
         groupId: uniqueName('oversized-group'),
         topics: [topic],
@@ -76,16 +89,29 @@ describe('Kafka: a record too large to dead-letter as it came', () => {
           handled.push(message.value!.toString());
         },
       });
-      await waitFor(() => handled, (h) => h.length === 1, { what: 'the record behind the large one', timeoutMs: 30_000 });
+      await waitFor(
+        () => handled,
+        (h) => h.length === 1,
+        { what: 'the record behind the large one', timeoutMs: 30_000 },
+      );
       assert.deepEqual(handled, ['good']);
       assert.ok(subscription.running(), 'the consumer did not crash');
       // The dead letter, read as an operator would: the reference, no payload.
       const dead: { value: Buffer | null; headers: Record<string, string> }[] = [];
-      const reader = new Kafka({ brokers: infrastructure().kafkaBrokers, clientId: 'dead-letter-reader', logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('dead-letter-reader') });
+      const reader = new Kafka({ brokers: infrastructure().kafkaBrokers, clientId: 'dead-letter-reader', logLevel: logLevel.NOTHING }).consumer({
+        groupId: uniqueName('dead-letter-reader'),
+      });
       await reader.connect();
       await reader.subscribe({ topics: [`${topic}.dead-letter`], fromBeginning: true });
-      await reader.run({ eachMessage: async ({ message }) => void dead.push({ value: message.value, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) }) });
-      await waitFor(() => dead.length, (n) => n === 1, { what: 'the dead letter', timeoutMs: 30_000 });
+      await reader.run({
+        eachMessage: async ({ message }) =>
+          void dead.push({ value: message.value, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) }),
+      });
+      await waitFor(
+        () => dead.length,
+        (n) => n === 1,
+        { what: 'the dead letter', timeoutMs: 30_000 },
+      );
       await reader.disconnect();
       assert.equal(dead[0]!.value, null);
       assert.equal(dead[0]!.headers[DEAD_LETTER_HEADERS.payloadOmitted], 'too-large');
@@ -111,7 +137,10 @@ describe('Kafka: a consumer that crashes', () => {
     let poisonSeen = 0;
     try {
       await bus.ensureTopics([{ name: topic, partitions: 1 }]);
-      await bus.publish(topic, [{ key: 'k', value: 'poison' }, { key: 'k', value: 'good' }]);
+      await bus.publish(topic, [
+        { key: 'k', value: 'poison' },
+        { key: 'k', value: 'good' },
+      ]);
       const subscription = await bus.subscribe({
         groupId: uniqueName('crash-group'),
         topics: [topic],
@@ -126,7 +155,11 @@ describe('Kafka: a consumer that crashes', () => {
           handled.push(message.value!.toString());
         },
       });
-      await waitFor(() => handled, (h) => h.includes('good'), { what: 'the consumer made anew, past the poison', timeoutMs: 60_000 });
+      await waitFor(
+        () => handled,
+        (h) => h.includes('good'),
+        { what: 'the consumer made anew, past the poison', timeoutMs: 60_000 },
+      );
       const crashed = (await registry.getSingleMetric('parley_bus_consumer_crashes_total')!.get()).values.reduce((n, v) => n + v.value, 0);
       assert.equal(crashed, 1, 'one crash, one new consumer');
       assert.ok(subscription.running());

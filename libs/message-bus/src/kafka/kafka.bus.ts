@@ -83,7 +83,10 @@ export class KafkaBus implements MessageBus {
       const missing = topics.filter((t) => !existing.has(t.name));
       if (missing.length > 0) {
         await admin.createTopics({ waitForLeaders: false, topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
-        await this.untilLeaders(admin, missing.map((t) => t.name));
+        await this.untilLeaders(
+          admin,
+          missing.map((t) => t.name),
+        );
       }
     } finally {
       await admin.disconnect();
@@ -133,20 +136,24 @@ export class KafkaBus implements MessageBus {
         timestamp: message.timestamp,
       };
       const started = process.hrtime.bigint();
-      const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(incoming.headers), () => withLogFields(logFieldsOf(incoming), () => deliverWithRetry({
-        message: incoming,
-        handler: options.handler,
-        ...(options.retry ? { retry: options.retry } : {}),
-        groupId: options.groupId,
-        heartbeat,
-        heartbeatEveryMs: this.options.heartbeatIntervalMs ?? 1_000,
-        deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
-        isStopping: () => stopping,
-        onFailure: (error, attempt) => {
-          this.metrics.countFailure(topic, options.groupId);
-          this.logger.warn({ topic, partition, offset: message.offset, attempt, err: errorSummary(error) }, 'handler failed');
-        },
-      })));
+      const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(incoming.headers), () =>
+        withLogFields(logFieldsOf(incoming), () =>
+          deliverWithRetry({
+            message: incoming,
+            handler: options.handler,
+            ...(options.retry ? { retry: options.retry } : {}),
+            groupId: options.groupId,
+            heartbeat,
+            heartbeatEveryMs: this.options.heartbeatIntervalMs ?? 1_000,
+            deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
+            isStopping: () => stopping,
+            onFailure: (error, attempt) => {
+              this.metrics.countFailure(topic, options.groupId);
+              this.logger.warn({ topic, partition, offset: message.offset, attempt, err: errorSummary(error) }, 'handler failed');
+            },
+          }),
+        ),
+      );
       if (outcome.status === 'dead-lettered') {
         this.metrics.countDeadLetter(topic, options.groupId);
         this.logger.error({ topic, partition, offset: message.offset, attempts: outcome.attempts }, 'message dead-lettered');
@@ -174,7 +181,12 @@ export class KafkaBus implements MessageBus {
       });
       await c.connect();
       await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
-      await c.run({ autoCommit: true, autoCommitInterval: 1000, partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1, eachMessage });
+      await c.run({
+        autoCommit: true,
+        autoCommitInterval: 1000,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+        eachMessage,
+      });
       restarts = 0;
     };
     const restart = async (crashed: Consumer): Promise<void> => {

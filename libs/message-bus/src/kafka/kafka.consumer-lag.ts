@@ -83,7 +83,8 @@ export class KafkaConsumerLag {
         if (topics.length === 0) continue;
         const committed = await admin.fetchOffsets({ groupId: member.groupId, topics });
         for (const { topic, partitions } of committed) {
-          if (!heads.has(topic)) heads.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }])));
+          if (!heads.has(topic))
+            heads.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }])));
           const head = heads.get(topic)!;
           let sum = 0;
           for (const p of partitions) {
@@ -106,7 +107,8 @@ export class KafkaConsumerLag {
       this.admin = null;
       const unknown = new Map<string, number>();
       for (const key of this.known) unknown.set(key, Number.NaN);
-      for (const member of this.members.values()) for (const topic of Object.keys(member.assignment)) unknown.set(`${member.groupId}\u0000${topic}`, Number.NaN);
+      for (const member of this.members.values())
+        for (const topic of Object.keys(member.assignment)) unknown.set(`${member.groupId}\u0000${topic}`, Number.NaN);
       this.last = null;
       return unknown;
     }

@@ -59,8 +59,16 @@ for (const [name, makeBus] of buses) {
         { key: 'o-1', value: JSON.stringify({ id: 2, fail: true }) },
         { key: 'o-1', value: JSON.stringify({ id: 3 }) },
       ]);
-      await waitFor(() => seen.length, (n) => n >= 4, { what: 'four deliveries', timeoutMs: 60_000 });
-      await waitFor(() => dead.length, (n) => n === 1, { what: 'the dead letter', timeoutMs: 60_000 });
+      await waitFor(
+        () => seen.length,
+        (n) => n >= 4,
+        { what: 'four deliveries', timeoutMs: 60_000 },
+      );
+      await waitFor(
+        () => dead.length,
+        (n) => n === 1,
+        { what: 'the dead letter', timeoutMs: 60_000 },
+      );
       assert.deepEqual(
         seen.map((s) => [s.payload, s.attempt]),
         [

@@ -44,7 +44,8 @@ export class BusTransport extends Server implements CustomTransportStrategy {
     try {
       const topics = [...this.messageHandlers.keys()];
       for (const [pattern, handler] of this.messageHandlers) {
-        if (!handler.isEventHandler) throw new Error(`@MessagePattern('${pattern}') is not supported on the bus: use @EventPattern, and gRPC for request/reply`);
+        if (!handler.isEventHandler)
+          throw new Error(`@MessagePattern('${pattern}') is not supported on the bus: use @EventPattern, and gRPC for request/reply`);
       }
       if (topics.length > 0) {
         this.subscription = await this.options.bus.subscribe({

@@ -65,12 +65,16 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
     it('carries the W3C trace context: a message published in a span is handled in a child span of the same trace', async () => {
       const topic = unique('contract.trace');
       const seen: { header: string | undefined; active: string | undefined }[] = [];
-      await subscribe({ groupId: unique('g'), topics: [topic], handler: async (m) => void seen.push({ header: m.headers['traceparent'], active: traceHeaders()['traceparent'] }) });
+      await subscribe({
+        groupId: unique('g'),
+        topics: [topic],
+        handler: async (m) => void seen.push({ header: m.headers['traceparent'], active: traceHeaders()['traceparent'] }),
+      });
       const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
       await inSpan('publish', 'internal', contextFrom({ traceparent: parent }), () => bus.publish(topic, [{ key: 'k', value: 'traced' }]));
       await waitUntil('the traced message', () => seen.length === 1);
       const published = seen[0]!.header!.split('-');
-      assert.equal(published[1], '0af7651916cd43dd8448eb211c80319c', 'the header names the publisher\'s trace');
+      assert.equal(published[1], '0af7651916cd43dd8448eb211c80319c', "the header names the publisher's trace");
       const handling = seen[0]!.active!.split('-');
       assert.equal(handling[1], '0af7651916cd43dd8448eb211c80319c', 'the handler runs in the same trace');
       assert.notEqual(handling[2], published[2], 'in a span of its own');
@@ -91,11 +95,16 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
       const messages = Array.from({ length: 300 }, (_, i) => ({ key: `stream-${i % 10}`, value: String(i) }));
       for (let i = 0; i < messages.length; i += 50) await bus.publish(topic, messages.slice(i, i + 50));
       await waitUntil('all 300', () => [...seen.values()].reduce((n, l) => n + l.length, 0) === 300);
-      for (const [key, list] of seen) assert.deepEqual(list, [...list].sort((a, b) => a - b), `order of ${key}`);
+      for (const [key, list] of seen)
+        assert.deepEqual(
+          list,
+          [...list].sort((a, b) => a - b),
+          `order of ${key}`,
+        );
       assert.equal(seen.size, 10);
     });
 
-    it('shares a group\'s work between its members, and gives every group everything', async () => {
+    it("shares a group's work between its members, and gives every group everything", async () => {
       const topic = unique('contract.groups');
       const other = await subject.openAnother();
       try {
@@ -112,11 +121,17 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
         const deadline = Date.now() + 60_000;
         while (!(a.some(isProbe) && b.some(isProbe))) {
           if (Date.now() > deadline) throw new Error('timed out waiting for both members of the group to take work');
-          await bus.publish(topic, Array.from({ length: 8 }, () => ({ key: `probe-${probes}`, value: `probe-${probes++}` })));
+          await bus.publish(
+            topic,
+            Array.from({ length: 8 }, () => ({ key: `probe-${probes}`, value: `probe-${probes++}` })),
+          );
           await waitUntil('the probes', () => [...a, ...b].filter(isProbe).length >= probes, 30_000);
         }
         const values = Array.from({ length: 60 }, (_, i) => String(i));
-        await bus.publish(topic, values.map((v, i) => ({ key: `k${i}`, value: v })));
+        await bus.publish(
+          topic,
+          values.map((v, i) => ({ key: `k${i}`, value: v })),
+        );
         const inGroup = () => [...a, ...b].filter((v) => !isProbe(v));
         await waitUntil('the shared group to take all 60', () => inGroup().length >= 60);
         await waitUntil('the solo group to take all 60', () => solo.filter((v) => !isProbe(v)).length >= 60);
@@ -232,7 +247,10 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
         },
       });
       const values = Array.from({ length: 40 }, (_, i) => String(i));
-      await bus.publish(topic, values.map((v) => ({ key: 'one-key', value: v })));
+      await bus.publish(
+        topic,
+        values.map((v) => ({ key: 'one-key', value: v })),
+      );
       await waitUntil('a few handled', () => first.length >= 5);
       await subscription.close();
       const stoppedAt = first.length;

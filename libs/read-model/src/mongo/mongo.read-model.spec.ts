@@ -7,5 +7,11 @@ readModelContract('MongoDB (FerretDB)', async () => {
   const { mongoUrl } = infrastructure();
   const client = await MongoClient.connect(mongoUrl);
   const database = uniqueName('parley_read_model').replace(/-/g, '_');
-  return { store: new MongoReadModelStore(client.db(database)), cleanup: async () => { await client.db(database).dropDatabase(); await client.close(); } };
+  return {
+    store: new MongoReadModelStore(client.db(database)),
+    cleanup: async () => {
+      await client.db(database).dropDatabase();
+      await client.close();
+    },
+  };
 });

@@ -26,7 +26,9 @@ export class MongoReadModelStore implements ReadModelStore {
 
   async getMany<T extends ReadDocument>(table: string, ids: readonly string[]): Promise<readonly T[]> {
     if (ids.length === 0) return [];
-    const docs = await this.collection(table).find({ _id: { $in: [...ids] } }).toArray();
+    const docs = await this.collection(table)
+      .find({ _id: { $in: [...ids] } })
+      .toArray();
     const found = new Map(docs.map((d) => [d._id, this.toDocument<T>(d)]));
     return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
   }
@@ -64,9 +66,11 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   async drop(table: string): Promise<void> {
-    await this.collection(table).drop().catch((error: { codeName?: string; code?: number }) => {
-      if (error.code !== 26 && error.codeName !== 'NamespaceNotFound') throw error;
-    });
+    await this.collection(table)
+      .drop()
+      .catch((error: { codeName?: string; code?: number }) => {
+        if (error.code !== 26 && error.codeName !== 'NamespaceNotFound') throw error;
+      });
   }
 
   async close(): Promise<void> {

@@ -7,5 +7,11 @@ import { SqliteReadModelStore } from './sqlite.read-model';
 readModelContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-read-model-'));
   const store = new SqliteReadModelStore(join(dir, 'read.db'));
-  return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });

@@ -1,5 +1,14 @@
 import Database from 'better-sqlite3';
-import { decodePageToken, encodePageToken, requireName, type FindQuery, type FindResult, type ReadDocument, type ReadModelStore, type Scalar } from '../read-model.port';
+import {
+  decodePageToken,
+  encodePageToken,
+  requireName,
+  type FindQuery,
+  type FindResult,
+  type ReadDocument,
+  type ReadModelStore,
+  type Scalar,
+} from '../read-model.port';
 
 const bind = (v: Scalar): string | number | null => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
@@ -18,7 +27,10 @@ export class SqliteReadModelStore implements ReadModelStore {
   }
 
   async upsert(table: string, document: ReadDocument): Promise<void> {
-    this.prepared(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`).run(document.id, JSON.stringify(document));
+    this.prepared(`INSERT INTO ${this.table(table)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`).run(
+      document.id,
+      JSON.stringify(document),
+    );
   }
 
   async upsertMany(table: string, documents: readonly ReadDocument[]): Promise<void> {
@@ -34,7 +46,10 @@ export class SqliteReadModelStore implements ReadModelStore {
     // Bound parameters stay under SQLite's limit however many ids are asked for.
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.prepared(`SELECT id, doc FROM ${this.table(table)} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { id: string; doc: string }[];
+      const rows = this.prepared(`SELECT id, doc FROM ${this.table(table)} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as {
+        id: string;
+        doc: string;
+      }[];
       for (const r of rows) found.set(r.id, JSON.parse(r.doc) as T);
     }
     return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));

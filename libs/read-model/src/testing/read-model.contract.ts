@@ -33,17 +33,36 @@ export function readModelContract(adapter: string, open: () => Promise<{ store: 
 
     it('upserts and gets many at once, in the order asked, leaving out ids without a document', async () => {
       await store.upsertMany('batch', []);
-      await store.upsertMany('batch', Array.from({ length: 5 }, (_, i) => ({ id: `b${i}`, n: i })));
-      await store.upsertMany('batch', [{ id: 'b1', n: 10 }, { id: 'b5', n: 5 }]);
-      assert.deepEqual(await store.getMany('batch', ['b5', 'nope', 'b1', 'b0']), [{ id: 'b5', n: 5 }, { id: 'b1', n: 10 }, { id: 'b0', n: 0 }]);
+      await store.upsertMany(
+        'batch',
+        Array.from({ length: 5 }, (_, i) => ({ id: `b${i}`, n: i })),
+      );
+      await store.upsertMany('batch', [
+        { id: 'b1', n: 10 },
+        { id: 'b5', n: 5 },
+      ]);
+      assert.deepEqual(await store.getMany('batch', ['b5', 'nope', 'b1', 'b0']), [
+        { id: 'b5', n: 5 },
+        { id: 'b1', n: 10 },
+        { id: 'b0', n: 0 },
+      ]);
       assert.deepEqual(await store.getMany('batch', []), []);
       const many = Array.from({ length: 1200 }, (_, i) => `m${i}`);
-      await store.upsertMany('batch', many.map((id, n) => ({ id, n })));
+      await store.upsertMany(
+        'batch',
+        many.map((id, n) => ({ id, n })),
+      );
       assert.equal((await store.getMany('batch', many)).length, 1200);
     });
 
     it('upserts, gets, and finds with filters, order and page tokens', async () => {
-      const rows: Row[] = Array.from({ length: 23 }, (_, i) => ({ id: `r${String(i).padStart(2, '0')}`, tenant: i % 2 ? 'a' : 'b', status: ['open', 'pending', 'resolved'][i % 3]!, at: `2026-01-01T00:00:${String(i % 7).padStart(2, '0')}Z`, n: i }));
+      const rows: Row[] = Array.from({ length: 23 }, (_, i) => ({
+        id: `r${String(i).padStart(2, '0')}`,
+        tenant: i % 2 ? 'a' : 'b',
+        status: ['open', 'pending', 'resolved'][i % 3]!,
+        at: `2026-01-01T00:00:${String(i % 7).padStart(2, '0')}Z`,
+        n: i,
+      }));
       for (const r of rows) await store.upsert('things', r);
       await store.upsert('things', { ...rows[0]!, status: 'resolved' });
       assert.equal((await store.get<Row>('things', 'r00'))?.status, 'resolved');
@@ -57,15 +76,26 @@ export function readModelContract(adapter: string, open: () => Promise<{ store: 
       let pageToken = '';
       let pages = 0;
       do {
-        const page = await store.find<Row>('things', { where: { tenant: 'a', status: ['open', 'pending'] }, orderBy: { field: 'at', direction: 'desc' }, limit: 3, ...(pageToken ? { pageToken } : {}) });
+        const page = await store.find<Row>('things', {
+          where: { tenant: 'a', status: ['open', 'pending'] },
+          orderBy: { field: 'at', direction: 'desc' },
+          limit: 3,
+          ...(pageToken ? { pageToken } : {}),
+        });
         seen.push(...page.documents);
         pageToken = page.nextPageToken;
         pages++;
       } while (pageToken);
-      assert.deepEqual(seen.map((r) => r.id), expected.map((r) => r.id));
+      assert.deepEqual(
+        seen.map((r) => r.id),
+        expected.map((r) => r.id),
+      );
       assert.equal(pages, Math.ceil(expected.length / 3));
       const ascending = await store.find<Row>('things', { where: { n: 4 }, orderBy: { field: 'n', direction: 'asc' }, limit: 10 });
-      assert.deepEqual(ascending.documents.map((r) => r.id), ['r04']);
+      assert.deepEqual(
+        ascending.documents.map((r) => r.id),
+        ['r04'],
+      );
       await assert.rejects(store.find('things', { orderBy: { field: 'at', direction: 'asc' }, limit: 1, pageToken: 'garbage!' }), /invalid page token/);
       await store.drop('things');
       assert.equal(await store.get('things', 'r01'), null);
@@ -78,7 +108,10 @@ export function readModelContract(adapter: string, open: () => Promise<{ store: 
       await store.delete('gone', 'a');
       await store.delete('gone', 'never-there');
       assert.equal(await store.get('gone', 'a'), null);
-      assert.deepEqual((await store.find('gone', { orderBy: { field: 'n', direction: 'asc' }, limit: 10 })).documents.map((d) => d.id), ['b']);
+      assert.deepEqual(
+        (await store.find('gone', { orderBy: { field: 'n', direction: 'asc' }, limit: 10 })).documents.map((d) => d.id),
+        ['b'],
+      );
       await store.drop('gone');
     });
 
@@ -88,14 +121,28 @@ export function readModelContract(adapter: string, open: () => Promise<{ store: 
       const lagOf = async () => (await registry.getSingleMetric('parley_projection_lag_seconds')?.get())?.values[0]?.value ?? null;
       const seen: (number | null)[] = [];
       // Notes the lag as each event is applied: between pages it is the age of the last one applied.
-      const noting: Projection = { ...counting, handle: async (event, s, tables) => { seen.push(await lagOf()); return counting.handle(event, s, tables); } };
+      const noting: Projection = {
+        ...counting,
+        handle: async (event, s, tables) => {
+          seen.push(await lagOf());
+          return counting.handle(event, s, tables);
+        },
+      };
       const runner = new ProjectionRunner({ log, store, projection: noting, registry, batchSize: 4 });
-      for (let s = 0; s < 5; s++) await log.append(`conversation-${s}`, [1, 2, 3].map((i) => ({ type: 'test.noted', tenantId: 't', data: { i } })), 'no_stream');
+      for (let s = 0; s < 5; s++)
+        await log.append(
+          `conversation-${s}`,
+          [1, 2, 3].map((i) => ({ type: 'test.noted', tenantId: 't', data: { i } })),
+          'no_stream',
+        );
       assert.equal(runner.caughtUp, false, 'not ready before it has read the log');
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(await runner.catchUp(), 15);
       assert.equal(runner.caughtUp, true);
-      assert.ok(seen.slice(4).every((lag) => lag !== null && lag >= 0.1), `behind, the lag is the age of the events applied: ${seen.join(',')}`);
+      assert.ok(
+        seen.slice(4).every((lag) => lag !== null && lag >= 0.1),
+        `behind, the lag is the age of the events applied: ${seen.join(',')}`,
+      );
       assert.equal(await lagOf(), 0, 'at the head of the log, no lag');
       assert.equal(await runner.catchUp(), 0, 'nothing new');
       const live = await runner.table('streams');

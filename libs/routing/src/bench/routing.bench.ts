@@ -21,12 +21,27 @@ function apply(state: RoutingState, events: readonly RoutingEvent[]): RoutingSta
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 function main(): void {
-  const policy: QueuePolicy = { strategy: (process.env['BENCH_STRATEGY'] as QueuePolicy['strategy']) ?? 'longest-idle', offerTimeoutSeconds: 30, stickySeconds: 0, escalation: [], requeueLiveOnOffline: true };
-  const agents: AgentView[] = Array.from({ length: AGENTS }, (_, i) => ({ agentId: `agent-${String(i).padStart(5, '0')}`, online: true, skills: ['billing'], capacity: { live: 10, messaging: 10 }, loadElsewhere: { live: 0, messaging: 0 } }));
+  const policy: QueuePolicy = {
+    strategy: (process.env['BENCH_STRATEGY'] as QueuePolicy['strategy']) ?? 'longest-idle',
+    offerTimeoutSeconds: 30,
+    stickySeconds: 0,
+    escalation: [],
+    requeueLiveOnOffline: true,
+  };
+  const agents: AgentView[] = Array.from({ length: AGENTS }, (_, i) => ({
+    agentId: `agent-${String(i).padStart(5, '0')}`,
+    online: true,
+    skills: ['billing'],
+    capacity: { live: 10, messaging: 10 },
+    loadElsewhere: { live: 0, messaging: 0 },
+  }));
   let state = initialState();
   const fillStarted = performance.now();
   const enqueued: RoutingEvent[] = [];
-  for (let i = 0; i < WAITING; i++) enqueued.push(...decide({ type: 'Enqueue', conversationId: `c-${i}`, kind: 'live', priority: i % 3, skills: ['billing'], reason: 'new', at: at(i) }, state));
+  for (let i = 0; i < WAITING; i++)
+    enqueued.push(
+      ...decide({ type: 'Enqueue', conversationId: `c-${i}`, kind: 'live', priority: i % 3, skills: ['billing'], reason: 'new', at: at(i) }, state),
+    );
   state = apply(state, enqueued);
   const fillMs = performance.now() - fillStarted;
   const latencies: number[] = [];

@@ -44,13 +44,33 @@ const pct = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.len
 
 /** A conversation of `n` events as life writes it: the customer and an agent take turns, receipts follow the replies. */
 function conversationEvents(id: string, n: number): NewEvent[] {
-  const events: NewEvent[] = [{ type: 'conversation.started', tenantId: 't', metadata: { subjectId: `cust-${id}` }, data: { conversationId: id, customerId: `cust-${id}`, channel: 'web', at: at(0) } }];
+  const events: NewEvent[] = [
+    {
+      type: 'conversation.started',
+      tenantId: 't',
+      metadata: { subjectId: `cust-${id}` },
+      data: { conversationId: id, customerId: `cust-${id}`, channel: 'web', at: at(0) },
+    },
+  ];
   for (let i = 1; i < n; i++) {
     const data =
       i % 3 === 1
-        ? { type: 'conversation.message-received', data: { messageId: `m${i}`, channel: 'web', channelMessageId: `w${i}`, text: 'hello, I have a question about my order', attachments: [], at: at(i) } }
+        ? {
+            type: 'conversation.message-received',
+            data: {
+              messageId: `m${i}`,
+              channel: 'web',
+              channelMessageId: `w${i}`,
+              text: 'hello, I have a question about my order',
+              attachments: [],
+              at: at(i),
+            },
+          }
         : i % 3 === 2
-          ? { type: 'conversation.message-sent', data: { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'a1' }, text: 'sure, let me check', attachments: [], at: at(i) } }
+          ? {
+              type: 'conversation.message-sent',
+              data: { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'a1' }, text: 'sure, let me check', attachments: [], at: at(i) },
+            }
           : { type: 'conversation.receipt-recorded', data: { channel: 'web', status: 'read', reader: 'customer', messageId: `o${i - 1}`, at: at(i) } };
     events.push({ ...data, tenantId: 't', metadata: { subjectId: `cust-${id}` } });
   }
@@ -94,7 +114,10 @@ function load(order: LoadOrder): Promise<{ rps: number; latencies: number[] }> {
 
 async function runLoad(order: LoadOrder): Promise<{ rps: number; latencies: number[] }> {
   // Answers are not decoded: the client stays light, so what is measured is the server.
-  const definition = order.service === 'Echo' ? ECHO : Object.fromEntries(Object.entries(parleyService(order.service).service).map(([name, m]) => [name, { ...m, responseDeserialize: (b: Buffer) => b }]));
+  const definition =
+    order.service === 'Echo'
+      ? ECHO
+      : Object.fromEntries(Object.entries(parleyService(order.service).service).map(([name, m]) => [name, { ...m, responseDeserialize: (b: Buffer) => b }]));
   const Service = makeGenericClientConstructor(definition as ServiceDefinition, order.service);
   const client = new Service(`127.0.0.1:${order.port}`, credentials.createInsecure()) as Client & Record<string, Unary>;
   const md = new Metadata();
@@ -117,11 +140,23 @@ async function runLoad(order: LoadOrder): Promise<{ rps: number; latencies: numb
   return { rps: latencies.length / ((performance.now() - t) / 1000), latencies };
 }
 
-const token = () => new SignJWT({ tenant: 't', role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setAudience('parley').setExpirationTime('30m').sign(new TextEncoder().encode(TOKEN_SECRET));
+const token = () =>
+  new SignJWT({ tenant: 't', role: 'agent' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setAudience('parley')
+    .setExpirationTime('30m')
+    .sign(new TextEncoder().encode(TOKEN_SECRET));
 
 function startService(storage: Storage) {
   return startHistory(
-    loadHistoryConfig({ PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: ':unused:', PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER_KEY, PARLEY_TOKEN_SECRETS: TOKEN_SECRET }),
+    loadHistoryConfig({
+      PARLEY_STORE: 'sqlite',
+      PARLEY_SQLITE_FILE: ':unused:',
+      PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
+      PARLEY_HISTORY_HTTP_PORT: '0',
+      PARLEY_MASTER_KEY: MASTER_KEY,
+      PARLEY_TOKEN_SECRETS: TOKEN_SECRET,
+    }),
     { registry: new Registry(), httpHost: '127.0.0.1', storage },
   );
 }
@@ -153,12 +188,28 @@ async function measureSize(n: number): Promise<SizeFigures> {
 
     // Appends through the decider store, as the services write: a cache, snapshots every 200 events.
     progress(`${f(n)} events: ${APPENDS} appends through the decider store`);
-    const store = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log: storage.log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 100 });
+    const store = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
+      log: storage.log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      snapshotEvery: 200,
+      cacheSize: 100,
+    });
     const envelope = { tenantId: 't', metadata: { subjectId: `cust-${id}` } };
     const command = (i: number): ConversationCommand =>
       i % 2
         ? { type: 'SendMessage', messageId: `bench-o${i}`, author: { kind: 'agent', agentId: 'a1' }, text: 'one moment please', at: at(n + i) }
-        : { type: 'ReceiveMessage', conversationId: id, customerId: `cust-${id}`, messageId: `bench-m${i}`, channel: 'web', channelMessageId: `bench-w${i}`, text: 'thanks, any news?', at: at(n + i) };
+        : {
+            type: 'ReceiveMessage',
+            conversationId: id,
+            customerId: `cust-${id}`,
+            messageId: `bench-m${i}`,
+            channel: 'web',
+            channelMessageId: `bench-w${i}`,
+            text: 'thanks, any news?',
+            at: at(n + i),
+          };
     // The first append after the bulk write stores the facts of the whole conversation once (a migration): not counted.
     for (let i = 0; i < 20; i++) await store.handle(stream, command(i), envelope);
     const appends: number[] = [];
@@ -171,7 +222,12 @@ async function measureSize(n: number): Promise<SizeFigures> {
 
     const loads: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const fresh = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({ log: storage.log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION });
+      const fresh = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
+        log: storage.log,
+        decider: conversationDecider,
+        contracts: EVENT_CONTRACTS,
+        snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      });
       const s = performance.now();
       await fresh.load(stream);
       loads.push(performance.now() - s);
@@ -182,13 +238,25 @@ async function measureSize(n: number): Promise<SizeFigures> {
     const projections = historyProjections(storage.log, storage.masterKey, {});
     const events = await storage.raw.lastPosition();
     const s = performance.now();
-    await new ProjectionRunner({ log: storage.log, store: storage.readModels, projection: projections.timeline, registry: new Registry(), batchSize: 500 }).catchUp();
+    await new ProjectionRunner({
+      log: storage.log,
+      store: storage.readModels,
+      projection: projections.timeline,
+      registry: new Registry(),
+      batchSize: 500,
+    }).catchUp();
     const projectionRate = events / ((performance.now() - s) / 1000);
     const { rowsWritten, bytesSealed } = projections.timeline.stats;
 
     progress(`${f(n)} events: GetConversation for ${SECONDS} s`);
     const running = await startService(storage);
-    const get = await load({ port: running.grpcPort, service: 'ConversationService', method: 'GetConversation', request: { conversation_id: id, page_size: 50 }, token: await token() });
+    const get = await load({
+      port: running.grpcPort,
+      service: 'ConversationService',
+      method: 'GetConversation',
+      request: { conversation_id: id, page_size: 50 },
+      token: await token(),
+    });
     // A page after every new message: nothing kept can answer it.
     progress(`${f(n)} events: GetConversation after each of 200 new messages`);
     const fresh: number[] = [];
@@ -198,7 +266,9 @@ async function measureSize(n: number): Promise<SizeFigures> {
     for (let i = 0; i < 200; i++) {
       await store.handle(stream, command(20 + APPENDS + i), envelope);
       const s = performance.now();
-      await new Promise<void>((done, fail) => client['GetConversation']!.call(client, { conversation_id: id, page_size: 50 }, md, (e) => (e ? fail(e) : done())));
+      await new Promise<void>((done, fail) =>
+        client['GetConversation']!.call(client, { conversation_id: id, page_size: 50 }, md, (e) => (e ? fail(e) : done())),
+      );
       fresh.push(performance.now() - s);
     }
     client.close();
@@ -225,7 +295,15 @@ async function measureSize(n: number): Promise<SizeFigures> {
 }
 
 const ECHO: ServiceDefinition = {
-  Echo: { path: '/bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b },
+  Echo: {
+    path: '/bench.Echo/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (b: Buffer) => b,
+    responseDeserialize: (b: Buffer) => b,
+  },
 };
 
 /** A bare grpc-js server answering from memory, loaded the same way: what this machine and grpc-js allow. */
@@ -233,7 +311,9 @@ async function echoRps(): Promise<{ rps: number; p99: number }> {
   const payload = Buffer.alloc(2048, 1);
   const server = new Server();
   server.addService(ECHO, { Echo: (_call: unknown, callback: (e: null, v: Buffer) => void) => callback(null, payload) });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   const result = await load({ port, service: 'Echo', method: 'Echo', request: null, token: 'x' });
   server.forceShutdown();
   return { rps: result.rps, p99: pct(result.latencies, 99) };
@@ -247,7 +327,11 @@ async function replay(): Promise<{ events: number; rawRate: number; rates: Recor
   try {
     const conversations = Math.max(1, Math.floor(TOTAL / 100));
     for (let c = 0; c < conversations; c += 8) {
-      await Promise.all(Array.from({ length: Math.min(8, conversations - c) }, (_, w) => fill(storage.log, conversationStream('t', `c${c + w}`), conversationEvents(`c${c + w}`, 100))));
+      await Promise.all(
+        Array.from({ length: Math.min(8, conversations - c) }, (_, w) =>
+          fill(storage.log, conversationStream('t', `c${c + w}`), conversationEvents(`c${c + w}`, 100)),
+        ),
+      );
       if ((c / 8) % 250 === 0) progress(`replay: writing ${f(conversations)} conversations of 100 events (${f(c)} so far)`);
     }
     const events = await storage.raw.lastPosition();
@@ -288,14 +372,69 @@ async function main(): Promise<void> {
   const first = sizes[0]!;
   const last = sizes.at(-1)!;
   const ratio = (pick: (s: SizeFigures) => number, higherIsBetter = false) => f(higherIsBetter ? pick(first) / pick(last) : pick(last) / pick(first), 2);
-  console.log(`\nHistory on the embedded store (SQLite), per conversation size; ratio = ${f(last.events)} events against ${f(first.events)} (goal: at most 1.5)\n`);
-  console.log(['events', 'append p50 ms', 'append p99 ms', 'load ms', 'projection ev/s', 'rows/event', 'sealed B/event', 'Get p50 ms', 'Get p99 ms', 'Get after a message p50 ms', 'p99 ms'].join(' | '));
-  for (const s of sizes) console.log([f(s.events), f(s.appendP50, 2), f(s.appendP99, 2), f(s.loadMs, 2), f(s.projectionRate), f(s.rowsPerEvent, 2), f(s.sealedPerEvent), f(s.getP50, 2), f(s.getP99, 2), f(s.freshP50, 2), f(s.freshP99, 2)].join(' | '));
-  console.log(['ratio', ratio((s) => s.appendP50), ratio((s) => s.appendP99), ratio((s) => s.loadMs), ratio((s) => s.projectionRate, true), ratio((s) => s.rowsPerEvent), ratio((s) => s.sealedPerEvent), ratio((s) => s.getP50), ratio((s) => s.getP99), ratio((s) => s.freshP50), ratio((s) => s.freshP99)].join(' | '));
-  console.log(`(Get: ${IN_FLIGHT} in flight for ${SECONDS} s, the same conversation, so mostly its kept encoded page; Get after a message: one at a time, each after a new message, so never kept; client and server in one thread)`);
-  console.log(`\nGetConversation, latest page of 50, ${IN_FLIGHT} in flight, the server on one core, the client in a worker thread: ${f(last.getRps)} requests/s, p99 ${f(last.getP99, 2)} ms (${f(last.events)}-event conversation); ${f(first.getRps)} requests/s (${f(first.events)} events)`);
-  console.log(`bare grpc-js echo server (2 KB answers), the same client: ${f(echo.rps)} requests/s, p99 ${f(echo.p99, 2)} ms; GetConversation reaches ${f((100 * last.getRps) / echo.rps)} % of it`);
-  console.log(`\nprojection replay over ${f(replayed.events)} events (conversations of 100): ${Object.entries(replayed.rates).map(([name, rate]) => `${name} ${f(rate)} events/s`).join(', ')}`);
+  console.log(
+    `\nHistory on the embedded store (SQLite), per conversation size; ratio = ${f(last.events)} events against ${f(first.events)} (goal: at most 1.5)\n`,
+  );
+  console.log(
+    [
+      'events',
+      'append p50 ms',
+      'append p99 ms',
+      'load ms',
+      'projection ev/s',
+      'rows/event',
+      'sealed B/event',
+      'Get p50 ms',
+      'Get p99 ms',
+      'Get after a message p50 ms',
+      'p99 ms',
+    ].join(' | '),
+  );
+  for (const s of sizes)
+    console.log(
+      [
+        f(s.events),
+        f(s.appendP50, 2),
+        f(s.appendP99, 2),
+        f(s.loadMs, 2),
+        f(s.projectionRate),
+        f(s.rowsPerEvent, 2),
+        f(s.sealedPerEvent),
+        f(s.getP50, 2),
+        f(s.getP99, 2),
+        f(s.freshP50, 2),
+        f(s.freshP99, 2),
+      ].join(' | '),
+    );
+  console.log(
+    [
+      'ratio',
+      ratio((s) => s.appendP50),
+      ratio((s) => s.appendP99),
+      ratio((s) => s.loadMs),
+      ratio((s) => s.projectionRate, true),
+      ratio((s) => s.rowsPerEvent),
+      ratio((s) => s.sealedPerEvent),
+      ratio((s) => s.getP50),
+      ratio((s) => s.getP99),
+      ratio((s) => s.freshP50),
+      ratio((s) => s.freshP99),
+    ].join(' | '),
+  );
+  console.log(
+    `(Get: ${IN_FLIGHT} in flight for ${SECONDS} s, the same conversation, so mostly its kept encoded page; Get after a message: one at a time, each after a new message, so never kept; client and server in one thread)`,
+  );
+  console.log(
+    `\nGetConversation, latest page of 50, ${IN_FLIGHT} in flight, the server on one core, the client in a worker thread: ${f(last.getRps)} requests/s, p99 ${f(last.getP99, 2)} ms (${f(last.events)}-event conversation); ${f(first.getRps)} requests/s (${f(first.events)} events)`,
+  );
+  console.log(
+    `bare grpc-js echo server (2 KB answers), the same client: ${f(echo.rps)} requests/s, p99 ${f(echo.p99, 2)} ms; GetConversation reaches ${f((100 * last.getRps) / echo.rps)} % of it`,
+  );
+  console.log(
+    `\nprojection replay over ${f(replayed.events)} events (conversations of 100): ${Object.entries(replayed.rates)
+      .map(([name, rate]) => `${name} ${f(rate)} events/s`)
+      .join(', ')}`,
+  );
   console.log(`raw better-sqlite3 read of the same rows (SELECT and JSON.parse): ${f(replayed.rawRate)} rows/s`);
   progress('done');
 }

@@ -34,7 +34,10 @@ async function main(): Promise<void> {
   try {
     if (command === 'list') {
       const parked = await listParked(storage.store);
-      for (const p of parked) process.stdout.write(`${JSON.stringify({ id: p.id, projection: p.projection, eventId: p.eventId, type: p.type, streamId: p.streamId, position: p.position, parkedAt: p.parkedAt, attempts: p.attempts, retryRequested: p.retryRequested, reason: p.reason })}\n`);
+      for (const p of parked)
+        process.stdout.write(
+          `${JSON.stringify({ id: p.id, projection: p.projection, eventId: p.eventId, type: p.type, streamId: p.streamId, position: p.position, parkedAt: p.parkedAt, attempts: p.attempts, retryRequested: p.retryRequested, reason: p.reason })}\n`,
+        );
       process.stderr.write(`${parked.length} parked\n`);
     } else {
       const asked = await requestRetry(storage.store, ids.length ? ids : undefined);

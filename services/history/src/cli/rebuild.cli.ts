@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   });
   const seconds = (Date.now() - started) / 1000;
   process.stderr.write(interactive ? '\n' : '');
-  process.stdout.write(`rebuilt ${projection.name}: generation ${result.generation}, ${result.applied} events in ${seconds.toFixed(2)} s (${Math.round(result.applied / Math.max(seconds, 0.001))} events/s)\n`);
+  process.stdout.write(
+    `rebuilt ${projection.name}: generation ${result.generation}, ${result.applied} events in ${seconds.toFixed(2)} s (${Math.round(result.applied / Math.max(seconds, 0.001))} events/s)\n`,
+  );
   await store.close();
 }
 

@@ -12,7 +12,10 @@ const schema = z.object({
   PARLEY_TOKEN_AUDIENCE: z.string().default('parley'),
   PARLEY_TOKEN_ISSUER: z.string().optional(),
   /** Whether a bot's answer counts as a response in service levels (first response time). */
-  PARLEY_SLA_COUNT_BOTS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  PARLEY_SLA_COUNT_BOTS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   PARLEY_TLS_CERT_FILE: z.string().optional(),
   PARLEY_TLS_KEY_FILE: z.string().optional(),
   PARLEY_TLS_CLIENT_CA_FILE: z.string().optional(),

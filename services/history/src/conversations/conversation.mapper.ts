@@ -21,7 +21,13 @@ export function channelFromProto(value: string | undefined): Channel | undefined
   return (Object.entries(CHANNELS).find(([, v]) => v === value)?.[0] as Channel | undefined) ?? undefined;
 }
 
-const STATUS = { new: 'CONVERSATION_STATUS_UNSPECIFIED', open: 'CONVERSATION_STATUS_OPEN', pending: 'CONVERSATION_STATUS_PENDING', snoozed: 'CONVERSATION_STATUS_SNOOZED', resolved: 'CONVERSATION_STATUS_RESOLVED' } as const;
+const STATUS = {
+  new: 'CONVERSATION_STATUS_UNSPECIFIED',
+  open: 'CONVERSATION_STATUS_OPEN',
+  pending: 'CONVERSATION_STATUS_PENDING',
+  snoozed: 'CONVERSATION_STATUS_SNOOZED',
+  resolved: 'CONVERSATION_STATUS_RESOLVED',
+} as const;
 
 export function timestamp(iso: string | null): { seconds: number; nanos: number } | null {
   if (!iso) return null;
@@ -35,7 +41,12 @@ export function fromTimestamp(ts: { seconds?: number | string; nanos?: number } 
 }
 
 function entryToProto(entry: TimelineEntry) {
-  if (entry.kind === 'session') return { at: timestamp(entry.at), type: entry.started ? 'conversation.session-started' : 'conversation.session-ended', session: { session_id: entry.sessionId, started: entry.started, reason: entry.reason ?? '' } };
+  if (entry.kind === 'session')
+    return {
+      at: timestamp(entry.at),
+      type: entry.started ? 'conversation.session-started' : 'conversation.session-ended',
+      session: { session_id: entry.sessionId, started: entry.started, reason: entry.reason ?? '' },
+    };
   if (entry.kind === 'status') return { at: timestamp(entry.at), type: 'conversation.status', status: { status: STATUS[entry.status] } };
   return {
     at: timestamp(entry.at),
@@ -46,8 +57,21 @@ function entryToProto(entry: TimelineEntry) {
       channel: channelToProto(entry.channel),
       device: entry.device ?? '',
       text: entry.deleted || entry.erased ? '' : (entry.text ?? ''),
-      attachments: entry.deleted ? [] : entry.attachments.map((a) => ({ ref: typeof a.ref === 'string' ? a.ref : '', mime_type: a.mimeType, size_bytes: a.sizeBytes, name: typeof a.name === 'string' ? a.name : '' })),
-      author: entry.author ? (entry.author.kind === 'agent' ? { agent_id: entry.author.agentId } : entry.author.kind === 'bot' ? { bot_id: entry.author.botId } : { system: true }) : null,
+      attachments: entry.deleted
+        ? []
+        : entry.attachments.map((a) => ({
+            ref: typeof a.ref === 'string' ? a.ref : '',
+            mime_type: a.mimeType,
+            size_bytes: a.sizeBytes,
+            name: typeof a.name === 'string' ? a.name : '',
+          })),
+      author: entry.author
+        ? entry.author.kind === 'agent'
+          ? { agent_id: entry.author.agentId }
+          : entry.author.kind === 'bot'
+            ? { bot_id: entry.author.botId }
+            : { system: true }
+        : null,
       edited: entry.edits.length > 0,
       deleted: entry.deleted,
       erased: entry.erased,

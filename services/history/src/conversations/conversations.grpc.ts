@@ -2,19 +2,39 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
 import { streams, type Attachment, type Author, type Channel, type ConversationEvent } from '@parley/contracts';
-import { TimelineBuilder, type ConversationCommand, type ConversationState, type ConversationView, type TimelineEntry, type TimingRules } from '@parley/conversation';
+import {
+  TimelineBuilder,
+  type ConversationCommand,
+  type ConversationState,
+  type ConversationView,
+  type TimelineEntry,
+  type TimingRules,
+} from '@parley/conversation';
 import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
 import { PermissionDeniedError, parleyService, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
 import type { FindQuery, ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
 import { SEARCH_TABLE, termOf, words, type SearchTermRow } from '../projections/conversation-search.projection';
 import { toVersioned } from '../projections/conversation-timeline.projection';
-import { TIMELINE_ENTRIES_TABLE, TIMELINE_HEADERS_TABLE, TIMELINE_MESSAGES_TABLE, TimelineWork, type TimelineHeader } from '../projections/timeline/timeline.rows';
+import {
+  TIMELINE_ENTRIES_TABLE,
+  TIMELINE_HEADERS_TABLE,
+  TIMELINE_MESSAGES_TABLE,
+  TimelineWork,
+  type TimelineHeader,
+} from '../projections/timeline/timeline.rows';
 import { channelFromProto, channelToProto, conversationToProto, fromTimestamp, timestamp } from './conversation.mapper';
 import { boundsAt, decodeTimelineToken, latestBounds, pageOf, type PageBounds } from './timeline.pages';
 
-const STATUS_TO_PROTO = { open: 'CONVERSATION_STATUS_OPEN', pending: 'CONVERSATION_STATUS_PENDING', snoozed: 'CONVERSATION_STATUS_SNOOZED', resolved: 'CONVERSATION_STATUS_RESOLVED' } as const;
-const STATUS_FROM_PROTO: Record<string, ConversationRow['status']> = Object.fromEntries(Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as ConversationRow['status']]));
+const STATUS_TO_PROTO = {
+  open: 'CONVERSATION_STATUS_OPEN',
+  pending: 'CONVERSATION_STATUS_PENDING',
+  snoozed: 'CONVERSATION_STATUS_SNOOZED',
+  resolved: 'CONVERSATION_STATUS_RESOLVED',
+} as const;
+const STATUS_FROM_PROTO: Record<string, ConversationRow['status']> = Object.fromEntries(
+  Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as ConversationRow['status']]),
+);
 
 export class ConversationNotFoundError extends ParleyError {
   readonly code = 'CONVERSATION_NOT_FOUND';
@@ -63,10 +83,10 @@ export function rowToProto(r: ConversationRow) {
 }
 
 function pageSize(value: number, fallback: number, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidArgumentError('invalid request', [{ field: 'page_size', description: `from 1 to ${max} (0 means ${fallback})` }]);
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw new InvalidArgumentError('invalid request', [{ field: 'page_size', description: `from 1 to ${max} (0 means ${fallback})` }]);
   return value || fallback;
 }
-
 
 interface ProtoAttachment {
   ref: string;
@@ -113,51 +133,77 @@ export class ConversationsGrpc {
         if (!current) return this.replayedPage(req.conversation_id, await this.replay(caller, req.conversation_id), latestBounds, size);
         const b = latestBounds(current.header.entries, size, req.conversation_id);
         const entries = await current.work.entriesBetween(current.stream, b.start, b.end);
-        const response = { conversation: conversationToProto(req.conversation_id, headerView(current.header, entries)), previous_page_token: b.previousPageToken };
+        const response = {
+          conversation: conversationToProto(req.conversation_id, headerView(current.header, entries)),
+          previous_page_token: b.previousPageToken,
+        };
         this.keepLatestPage(stream, size, generation, current.header, response);
         return response;
       }),
-      GetConversationAt: e.unary('GetConversationAt', READERS, async (req: { conversation_id: string; at?: { seconds: number; nanos: number }; page_size: number }, caller) => {
-        const at = fromTimestamp(req.at);
-        if (!at) throw new InvalidArgumentError('invalid request', [{ field: 'at', description: 'required' }]);
-        const size = pageSize(req.page_size, 50, 200);
-        return this.replayedPage(req.conversation_id, await this.replay(caller, req.conversation_id, at), (total, n, id) => latestBounds(total, n, id, at), size);
-      }),
+      GetConversationAt: e.unary(
+        'GetConversationAt',
+        READERS,
+        async (req: { conversation_id: string; at?: { seconds: number; nanos: number }; page_size: number }, caller) => {
+          const at = fromTimestamp(req.at);
+          if (!at) throw new InvalidArgumentError('invalid request', [{ field: 'at', description: 'required' }]);
+          const size = pageSize(req.page_size, 50, 200);
+          return this.replayedPage(
+            req.conversation_id,
+            await this.replay(caller, req.conversation_id, at),
+            (total, n, id) => latestBounds(total, n, id, at),
+            size,
+          );
+        },
+      ),
       ListTimeline: e.unary('ListTimeline', READERS, async (req: { conversation_id: string; page_token: string; page_size: number }, caller) => {
         const size = pageSize(req.page_size, 50, 200);
         const cursor = decodeTimelineToken(req.page_token ?? '', req.conversation_id);
         const current = cursor.at === undefined ? await this.current(caller, req.conversation_id) : null;
         if (!current) {
-          const page = this.replayedPage(req.conversation_id, await this.replay(caller, req.conversation_id, cursor.at), (total) => boundsAt(total, cursor, size), size);
+          const page = this.replayedPage(
+            req.conversation_id,
+            await this.replay(caller, req.conversation_id, cursor.at),
+            (total) => boundsAt(total, cursor, size),
+            size,
+          );
           return { entries: page.conversation.timeline, previous_page_token: page.previous_page_token, next_page_token: page.next_page_token };
         }
         const b = boundsAt(current.header.entries, cursor, size);
         const entries = await current.work.entriesBetween(current.stream, b.start, b.end);
-        return { entries: conversationToProto(req.conversation_id, headerView(current.header, entries)).timeline, previous_page_token: b.previousPageToken, next_page_token: b.nextPageToken };
+        return {
+          entries: conversationToProto(req.conversation_id, headerView(current.header, entries)).timeline,
+          previous_page_token: b.previousPageToken,
+          next_page_token: b.nextPageToken,
+        };
       }),
-      ListConversations: e.unary('ListConversations', READERS, async (req: { page_size: number; page_token: string; statuses: string[]; customer_id: string; agent_id: string; queue_id: string }, caller) => {
-        const limit = pageSize(req.page_size, 50, 500);
-        const statuses = req.statuses.map((st) => {
-          const domain = STATUS_FROM_PROTO[st];
-          if (!domain) throw new InvalidArgumentError('invalid request', [{ field: 'statuses', description: `unknown status ${st}` }]);
-          return domain;
-        });
-        return this.page({
-          where: {
-            tenantId: caller.tenantId,
-            ...(statuses.length ? { status: statuses } : {}),
-            ...(req.customer_id ? { customerId: req.customer_id } : {}),
-            ...(req.agent_id ? { agentId: req.agent_id } : {}),
-            ...(req.queue_id ? { queueId: req.queue_id } : {}),
-          },
-          orderBy: { field: 'lastActivityAt', direction: 'desc' },
-          limit,
-          ...(req.page_token ? { pageToken: req.page_token } : {}),
-        });
-      }),
+      ListConversations: e.unary(
+        'ListConversations',
+        READERS,
+        async (req: { page_size: number; page_token: string; statuses: string[]; customer_id: string; agent_id: string; queue_id: string }, caller) => {
+          const limit = pageSize(req.page_size, 50, 500);
+          const statuses = req.statuses.map((st) => {
+            const domain = STATUS_FROM_PROTO[st];
+            if (!domain) throw new InvalidArgumentError('invalid request', [{ field: 'statuses', description: `unknown status ${st}` }]);
+            return domain;
+          });
+          return this.page({
+            where: {
+              tenantId: caller.tenantId,
+              ...(statuses.length ? { status: statuses } : {}),
+              ...(req.customer_id ? { customerId: req.customer_id } : {}),
+              ...(req.agent_id ? { agentId: req.agent_id } : {}),
+              ...(req.queue_id ? { queueId: req.queue_id } : {}),
+            },
+            orderBy: { field: 'lastActivityAt', direction: 'desc' },
+            limit,
+            ...(req.page_token ? { pageToken: req.page_token } : {}),
+          });
+        },
+      ),
       ListInbox: e.unary('ListInbox', READERS, async (req: { agent_id: string; page_size: number; page_token: string }, caller) => {
         const agentId = req.agent_id || caller.subject;
-        if (agentId !== caller.subject && caller.role !== 'supervisor' && caller.role !== 'admin') throw new PermissionDeniedError(caller.role, 'ListInbox for another agent');
+        if (agentId !== caller.subject && caller.role !== 'supervisor' && caller.role !== 'admin')
+          throw new PermissionDeniedError(caller.role, 'ListInbox for another agent');
         return this.page({
           where: { tenantId: caller.tenantId, agentId, status: ['open', 'pending', 'snoozed'] },
           orderBy: { field: 'lastActivityAt', direction: 'desc' },
@@ -176,11 +222,16 @@ export class ConversationsGrpc {
       SearchConversations: e.unary('SearchConversations', READERS, async (req: { query: string; page_size: number }, caller) => {
         const limit = pageSize(req.page_size, 20, 100);
         const wanted = words(req.query ?? '');
-        if (wanted.length === 0 || wanted.length > 8) throw new InvalidArgumentError('invalid request', [{ field: 'query', description: '1 to 8 words of 2 or more letters or digits' }]);
+        if (wanted.length === 0 || wanted.length > 8)
+          throw new InvalidArgumentError('invalid request', [{ field: 'query', description: '1 to 8 words of 2 or more letters or digits' }]);
         const table = await this.models.search.table(SEARCH_TABLE);
         let matches = null as Set<string> | null;
         for (const word of wanted) {
-          const rows = await this.models.store.find<SearchTermRow>(table, { where: { tenantId: caller.tenantId, term: termOf(this.models.searchKey, caller.tenantId, word) }, orderBy: { field: 'at', direction: 'desc' }, limit: 1000 });
+          const rows = await this.models.store.find<SearchTermRow>(table, {
+            where: { tenantId: caller.tenantId, term: termOf(this.models.searchKey, caller.tenantId, word) },
+            orderBy: { field: 'at', direction: 'desc' },
+            limit: 1000,
+          });
           const ids = new Set(rows.documents.map((r) => r.conversationId));
           matches = matches === null ? ids : new Set([...matches].filter((id) => ids.has(id)));
           if (matches.size === 0) break;
@@ -194,28 +245,67 @@ export class ConversationsGrpc {
         rows.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt));
         return { conversations: rows.slice(0, limit).map(rowToProto) };
       }),
-      SendMessage: e.unary('SendMessage', WRITERS, async (req: { conversation_id: string; message_id: string; channel: string; text: string; attachments: ProtoAttachment[]; template?: { name: string; language: string; parameters: string[] } | null; human_agent_tag: boolean }, caller) => {
-        const channel = channelFromProto(req.channel);
-        const result = await this.run(caller, req.conversation_id, {
-          type: 'SendMessage',
-          messageId: requireId('message_id', req.message_id),
-          ...(channel ? { channel } : {}),
-          author: this.author(caller),
-          ...(req.text ? { text: req.text } : {}),
-          ...(req.attachments.length > 0 ? { attachments: req.attachments.map((a): Attachment => ({ ref: a.ref, mimeType: a.mime_type, sizeBytes: Number(a.size_bytes), ...(a.name ? { name: a.name } : {}) })) } : {}),
-          ...(req.template ? { template: { name: req.template.name, language: req.template.language, parameters: req.template.parameters } } : {}),
-          ...(req.human_agent_tag ? { tag: 'HUMAN_AGENT' as const } : {}),
-          at: this.now(),
-        });
-        // The channel the reply went out on (or, for a repeated request, the one it went out on then).
-        const sent = result.events.find((e) => e.type === 'conversation.message-sent')?.data as { channel?: Channel } | undefined;
-        return { channel: channelToProto(sent?.channel ?? result.state.messages[req.message_id]?.channel ?? null), version: result.version };
-      }),
+      SendMessage: e.unary(
+        'SendMessage',
+        WRITERS,
+        async (
+          req: {
+            conversation_id: string;
+            message_id: string;
+            channel: string;
+            text: string;
+            attachments: ProtoAttachment[];
+            template?: { name: string; language: string; parameters: string[] } | null;
+            human_agent_tag: boolean;
+          },
+          caller,
+        ) => {
+          const channel = channelFromProto(req.channel);
+          const result = await this.run(caller, req.conversation_id, {
+            type: 'SendMessage',
+            messageId: requireId('message_id', req.message_id),
+            ...(channel ? { channel } : {}),
+            author: this.author(caller),
+            ...(req.text ? { text: req.text } : {}),
+            ...(req.attachments.length > 0
+              ? {
+                  attachments: req.attachments.map((a): Attachment => ({
+                    ref: a.ref,
+                    mimeType: a.mime_type,
+                    sizeBytes: Number(a.size_bytes),
+                    ...(a.name ? { name: a.name } : {}),
+                  })),
+                }
+              : {}),
+            ...(req.template ? { template: { name: req.template.name, language: req.template.language, parameters: req.template.parameters } } : {}),
+            ...(req.human_agent_tag ? { tag: 'HUMAN_AGENT' as const } : {}),
+            at: this.now(),
+          });
+          // The channel the reply went out on (or, for a repeated request, the one it went out on then).
+          const sent = result.events.find((e) => e.type === 'conversation.message-sent')?.data as { channel?: Channel } | undefined;
+          return { channel: channelToProto(sent?.channel ?? result.state.messages[req.message_id]?.channel ?? null), version: result.version };
+        },
+      ),
       EditMessage: e.unary('EditMessage', WRITERS, async (req: { conversation_id: string; message_id: string; text: string }, caller) => ({
-        version: (await this.run(caller, req.conversation_id, { type: 'EditMessage', messageId: requireId('message_id', req.message_id), text: req.text, by: 'agent', at: this.now() })).version,
+        version: (
+          await this.run(caller, req.conversation_id, {
+            type: 'EditMessage',
+            messageId: requireId('message_id', req.message_id),
+            text: req.text,
+            by: 'agent',
+            at: this.now(),
+          })
+        ).version,
       })),
       DeleteMessage: e.unary('DeleteMessage', WRITERS, async (req: { conversation_id: string; message_id: string }, caller) => ({
-        version: (await this.run(caller, req.conversation_id, { type: 'DeleteMessage', messageId: requireId('message_id', req.message_id), by: 'agent', at: this.now() })).version,
+        version: (
+          await this.run(caller, req.conversation_id, {
+            type: 'DeleteMessage',
+            messageId: requireId('message_id', req.message_id),
+            by: 'agent',
+            at: this.now(),
+          })
+        ).version,
       })),
       ResolveConversation: e.unary('ResolveConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
         version: (await this.run(caller, req.conversation_id, { type: 'Resolve', by: this.author(caller), at: this.now() })).version,
@@ -228,20 +318,36 @@ export class ConversationsGrpc {
         const channels = (Object.keys(state.channels) as Channel[]).filter((c) => state.channels[c]?.lastCustomerMessageAt);
         const at = this.now();
         let latest = version;
-        for (const channel of channels) latest = (await this.run(caller, req.conversation_id, { type: 'RecordReceipt', channel, status: 'read', reader: 'agent', upTo: at, at })).version;
+        for (const channel of channels)
+          latest = (await this.run(caller, req.conversation_id, { type: 'RecordReceipt', channel, status: 'read', reader: 'agent', upTo: at, at })).version;
         return { version: latest };
       }),
       SetTyping: e.unary('SetTyping', WRITERS, async (req: { conversation_id: string; typing: boolean }, caller) => ({
         // Shown where the customer is live: the chat widget.
-        version: (await this.run(caller, req.conversation_id, { type: req.typing ? 'StartTyping' : 'StopTyping', by: 'agent', agentId: caller.subject, channel: 'web', at: this.now() })).version,
+        version: (
+          await this.run(caller, req.conversation_id, {
+            type: req.typing ? 'StartTyping' : 'StopTyping',
+            by: 'agent',
+            agentId: caller.subject,
+            channel: 'web',
+            at: this.now(),
+          })
+        ).version,
       })),
       ReopenConversation: e.unary('ReopenConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
         version: (await this.run(caller, req.conversation_id, { type: 'Reopen', reason: 'agent', at: this.now() })).version,
       })),
-      SnoozeConversation: e.unary('SnoozeConversation', WRITERS, async (req: { conversation_id: string; until?: { seconds: number; nanos: number } | null }, caller) => {
-        const until = fromTimestamp(req.until);
-        return { version: (await this.run(caller, req.conversation_id, { type: 'Snooze', by: this.author(caller), ...(until ? { until } : {}), at: this.now() })).version };
-      }),
+      SnoozeConversation: e.unary(
+        'SnoozeConversation',
+        WRITERS,
+        async (req: { conversation_id: string; until?: { seconds: number; nanos: number } | null }, caller) => {
+          const until = fromTimestamp(req.until);
+          return {
+            version: (await this.run(caller, req.conversation_id, { type: 'Snooze', by: this.author(caller), ...(until ? { until } : {}), at: this.now() }))
+              .version,
+          };
+        },
+      ),
       TagConversation: e.unary('TagConversation', WRITERS, async (req: { conversation_id: string; add: string[]; remove: string[] }, caller) => {
         let version = 0;
         for (const tag of req.add) version = (await this.run(caller, req.conversation_id, { type: 'Tag', tag: this.tag(tag), at: this.now() })).version;
@@ -253,11 +359,19 @@ export class ConversationsGrpc {
         return { version };
       }),
       SetPriority: e.unary('SetPriority', WRITERS, async (req: { conversation_id: string; priority: number }, caller) => {
-        if (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > 10) throw new InvalidArgumentError('invalid request', [{ field: 'priority', description: 'from 0 to 10' }]);
+        if (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > 10)
+          throw new InvalidArgumentError('invalid request', [{ field: 'priority', description: 'from 0 to 10' }]);
         return { version: (await this.run(caller, req.conversation_id, { type: 'SetPriority', priority: req.priority, at: this.now() })).version };
       }),
       RecordSatisfaction: e.unary('RecordSatisfaction', WRITERS, async (req: { conversation_id: string; score: number; comment: string }, caller) => ({
-        version: (await this.run(caller, req.conversation_id, { type: 'RecordSatisfaction', score: req.score, ...(req.comment ? { comment: req.comment } : {}), at: this.now() })).version,
+        version: (
+          await this.run(caller, req.conversation_id, {
+            type: 'RecordSatisfaction',
+            score: req.score,
+            ...(req.comment ? { comment: req.comment } : {}),
+            at: this.now(),
+          })
+        ).version,
       })),
     };
   }
@@ -271,7 +385,11 @@ export class ConversationsGrpc {
   private async current(caller: Caller, conversationId: string): Promise<{ stream: string; header: TimelineHeader; work: TimelineWork } | null> {
     const stream = conversationStream(caller.tenantId, requireId('conversation_id', conversationId));
     const timeline = this.models.timeline;
-    const tables = { headers: await timeline.table(TIMELINE_HEADERS_TABLE), entries: await timeline.table(TIMELINE_ENTRIES_TABLE), messages: await timeline.table(TIMELINE_MESSAGES_TABLE) };
+    const tables = {
+      headers: await timeline.table(TIMELINE_HEADERS_TABLE),
+      entries: await timeline.table(TIMELINE_ENTRIES_TABLE),
+      messages: await timeline.table(TIMELINE_MESSAGES_TABLE),
+    };
     const work = new TimelineWork(this.models.store, tables, this.log, this.models.rules);
     const stored = await work.header(stream);
     if (!stored) return null;
@@ -296,7 +414,12 @@ export class ConversationsGrpc {
   private keepLatestPage(stream: string, size: number, generation: number, header: TimelineHeader, response: unknown): void {
     const key = `${stream}|${size}|${generation}`;
     this.latestPages.delete(key);
-    this.latestPages.set(key, { version: header.version, customerId: header.state.customerId ?? '', encoded: ENCODE_GET_CONVERSATION(response), at: Date.now() });
+    this.latestPages.set(key, {
+      version: header.version,
+      customerId: header.state.customerId ?? '',
+      encoded: ENCODE_GET_CONVERSATION(response),
+      at: Date.now(),
+    });
     if (this.latestPages.size > LATEST_PAGES_KEPT) this.latestPages.delete(this.latestPages.keys().next().value!);
   }
 
@@ -313,7 +436,7 @@ export class ConversationsGrpc {
     const limit = until === undefined ? Number.POSITIVE_INFINITY : Date.parse(until);
     const builder = new TimelineBuilder(undefined, this.models.rules);
     let read = 0;
-    for (let from = 1; ; ) {
+    for (let from = 1; ;) {
       const events = await this.log.readStream(stream, { from, limit: 1000 });
       read += events.length;
       const past = events.findIndex((e) => Date.parse((e.data as { at: string }).at) > limit);
@@ -332,10 +455,19 @@ export class ConversationsGrpc {
   }
 
   /** A page of a replayed conversation. */
-  private replayedPage(conversationId: string, view: ConversationView, pick: (total: number, size: number, conversationId: string) => PageBounds, size: number) {
+  private replayedPage(
+    conversationId: string,
+    view: ConversationView,
+    pick: (total: number, size: number, conversationId: string) => PageBounds,
+    size: number,
+  ) {
     const conversation = conversationToProto(conversationId, view);
     const b = pick(conversation.timeline.length, size, conversationId);
-    return { conversation: { ...conversation, timeline: pageOf(conversation.timeline, b).entries }, previous_page_token: b.previousPageToken, next_page_token: b.nextPageToken };
+    return {
+      conversation: { ...conversation, timeline: pageOf(conversation.timeline, b).entries },
+      previous_page_token: b.previousPageToken,
+      next_page_token: b.nextPageToken,
+    };
   }
 
   private async page(query: FindQuery) {
@@ -359,7 +491,8 @@ export class ConversationsGrpc {
   }
 
   private tag(tag: string): string {
-    if (!/^[\p{L}\p{N}][\p{L}\p{N} _.-]{0,63}$/u.test(tag)) throw new InvalidArgumentError('invalid request', [{ field: 'add', description: 'tags are 1 to 64 letters, digits, spaces, _ . -' }]);
+    if (!/^[\p{L}\p{N}][\p{L}\p{N} _.-]{0,63}$/u.test(tag))
+      throw new InvalidArgumentError('invalid request', [{ field: 'add', description: 'tags are 1 to 64 letters, digits, spaces, _ . -' }]);
     return tag;
   }
 }

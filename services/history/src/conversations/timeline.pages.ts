@@ -26,14 +26,24 @@ function encode(cursor: TimelineCursor): string {
 }
 
 export function decodeTimelineToken(token: string, conversationId: string): TimelineCursor {
-  const refuse = () => new InvalidArgumentError('invalid page token', [{ field: 'page_token', description: "a previous_page_token or next_page_token of this conversation's timeline" }]);
+  const refuse = () =>
+    new InvalidArgumentError('invalid page token', [
+      { field: 'page_token', description: "a previous_page_token or next_page_token of this conversation's timeline" },
+    ]);
   let cursor: TimelineCursor;
   try {
     cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as TimelineCursor;
   } catch {
     throw refuse();
   }
-  if (cursor.c !== conversationId || !Number.isInteger(cursor.i) || cursor.i < 0 || (cursor.d !== 'back' && cursor.d !== 'forward') || (cursor.at !== undefined && Number.isNaN(Date.parse(cursor.at)))) throw refuse();
+  if (
+    cursor.c !== conversationId ||
+    !Number.isInteger(cursor.i) ||
+    cursor.i < 0 ||
+    (cursor.d !== 'back' && cursor.d !== 'forward') ||
+    (cursor.at !== undefined && Number.isNaN(Date.parse(cursor.at)))
+  )
+    throw refuse();
   return cursor;
 }
 
@@ -53,7 +63,9 @@ export function latestBounds(total: number, size: number, conversationId: string
 /** The page a cursor points at, in a timeline of `total` entries. */
 export function boundsAt(total: number, cursor: TimelineCursor, size: number): PageBounds {
   const boundary = Math.min(cursor.i, total);
-  return cursor.d === 'back' ? bounds(Math.max(0, boundary - size), boundary, total, cursor.c, cursor.at) : bounds(boundary, Math.min(total, boundary + size), total, cursor.c, cursor.at);
+  return cursor.d === 'back'
+    ? bounds(Math.max(0, boundary - size), boundary, total, cursor.c, cursor.at)
+    : bounds(boundary, Math.min(total, boundary + size), total, cursor.c, cursor.at);
 }
 
 function bounds(start: number, end: number, total: number, conversationId: string, at?: string): PageBounds {

@@ -12,9 +12,21 @@ import { MASTER, SECRET, bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, ty
 import { customerStream } from './customers.grpc';
 
 const IDENTITY_SECRET = 'brand-a-identity-secret-32-bytes-long!!';
-type Customer = { channels: string[]; conversations: { id: string; status: string }[]; id: string; identities: { kind: string; id: string }[]; attributes: { fields: Record<string, { stringValue?: string; numberValue?: number; structValue?: unknown }> }; conversation_ids: string[]; merged_into: string; erased: boolean };
+type Customer = {
+  channels: string[];
+  conversations: { id: string; status: string }[];
+  id: string;
+  identities: { kind: string; id: string }[];
+  attributes: { fields: Record<string, { stringValue?: string; numberValue?: number; structValue?: unknown }> };
+  conversation_ids: string[];
+  merged_into: string;
+  erased: boolean;
+};
 
-for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBackend]] as const) {
+for (const [name, make] of [
+  ['SQLite', sqliteBackend],
+  ['FerretDB', ferretBackend],
+] as const) {
   describe(`history: CustomerService over gRPC (${name})`, () => {
     let backend: Backend;
     let running: RunningHistory;
@@ -26,13 +38,33 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await seed.customers.handle(customerStream(tenant, id), { type: 'Register', customerId: id, at: hoursAgo(5) }, envelope);
       await seed.directory.link({ tenantId: tenant, actor: 'test' }, id, identity, identity.kind === 'visitor' ? 'anonymous' : 'channel', hoursAgo(5));
       await seed.customers.handle(customerStream(tenant, id), { type: 'AttachConversation', conversationId: conversation, at: hoursAgo(5) }, envelope);
-      await seed.store.handle(conversationStream(tenant, conversation), { type: 'ReceiveMessage', conversationId: conversation, customerId: id, messageId: 'm1', channel: identity.kind === 'visitor' ? 'web' : 'whatsapp', channelMessageId: `${conversation}-1`, text: `message from ${id}`, at: hoursAgo(2) }, envelope);
+      await seed.store.handle(
+        conversationStream(tenant, conversation),
+        {
+          type: 'ReceiveMessage',
+          conversationId: conversation,
+          customerId: id,
+          messageId: 'm1',
+          channel: identity.kind === 'visitor' ? 'web' : 'whatsapp',
+          channelMessageId: `${conversation}-1`,
+          text: `message from ${id}`,
+          at: hoursAgo(2),
+        },
+        envelope,
+      );
     };
 
     before(async () => {
       backend = make();
       running = await startHistory(
-        loadHistoryConfig({ ...backend.env, PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0', PARLEY_HISTORY_HTTP_PORT: '0', PARLEY_MASTER_KEY: MASTER, PARLEY_TOKEN_SECRETS: SECRET, PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}` }),
+        loadHistoryConfig({
+          ...backend.env,
+          PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
+          PARLEY_HISTORY_HTTP_PORT: '0',
+          PARLEY_MASTER_KEY: MASTER,
+          PARLEY_TOKEN_SECRETS: SECRET,
+          PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}`,
+        }),
         { registry: new Registry(), httpHost: '127.0.0.1' },
       );
       client = new (parleyService('CustomerService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
@@ -49,88 +81,168 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
       await backend.cleanup();
     });
 
-    it('links the brand\'s user id only with the brand\'s signature, sets attributes, and reads the customer back', async () => {
+    it("links the brand's user id only with the brand's signature, sets attributes, and reads the customer back", async () => {
       const md = await bearer('brand-a');
-      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof: '' }, md), (e: ServiceError) => e.code === status.UNAUTHENTICATED);
-      const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').sign(new TextEncoder().encode('not-the-brands-secret-of-32-bytes!!'));
-      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof: forged }, md), (e: ServiceError) => e.code === status.UNAUTHENTICATED);
+      await assert.rejects(
+        rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof: '' }, md),
+        (e: ServiceError) => e.code === status.UNAUTHENTICATED,
+      );
+      const forged = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('user-42')
+        .sign(new TextEncoder().encode('not-the-brands-secret-of-32-bytes!!'));
+      await assert.rejects(
+        rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof: forged }, md),
+        (e: ServiceError) => e.code === status.UNAUTHENTICATED,
+      );
       const proof = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').sign(new TextEncoder().encode(IDENTITY_SECRET));
       await rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'external', id: 'user-42' }, proof }, md);
-      await rpc(client, 'SetAttributes', { customer_id: 'web-visitor', attributes: { fields: { name: { stringValue: 'Ada' }, orders: { numberValue: 3 } } } }, md);
+      await rpc(
+        client,
+        'SetAttributes',
+        { customer_id: 'web-visitor', attributes: { fields: { name: { stringValue: 'Ada' }, orders: { numberValue: 3 } } } },
+        md,
+      );
       const { customer } = await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, md);
-      assert.deepEqual(customer.identities.map((i) => `${i.kind}:${i.id}`), ['visitor:v-1', 'external:user-42']);
+      assert.deepEqual(
+        customer.identities.map((i) => `${i.kind}:${i.id}`),
+        ['visitor:v-1', 'external:user-42'],
+      );
       assert.equal(customer.attributes.fields['name']?.stringValue, 'Ada');
       assert.equal(customer.attributes.fields['orders']?.numberValue, 3);
       await rpc(client, 'UnlinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'visitor', id: 'v-1' } }, md);
       const after = await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, md);
-      assert.deepEqual(after.customer.identities.map((i) => i.kind), ['external']);
-      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'email', id: 'not an email' } }, md), (e: ServiceError) => e.code === status.INVALID_ARGUMENT);
+      assert.deepEqual(
+        after.customer.identities.map((i) => i.kind),
+        ['external'],
+      );
+      await assert.rejects(
+        rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'email', id: 'not an email' } }, md),
+        (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
+      );
     });
 
     it('finds the customer behind an identity, and never lets two customers hold the same one', async () => {
       const md = await bearer('brand-a');
       const found = await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, md);
       assert.equal(found.customer.id, 'wa-user');
-      await assert.rejects(rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, await bearer('brand-b')), (e: ServiceError) => e.code === status.NOT_FOUND, 'another tenant');
-      await assert.rejects(rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.nobody' } }, md), (e: ServiceError) => e.code === status.NOT_FOUND);
+      await assert.rejects(
+        rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, await bearer('brand-b')),
+        (e: ServiceError) => e.code === status.NOT_FOUND,
+        'another tenant',
+      );
+      await assert.rejects(
+        rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.nobody' } }, md),
+        (e: ServiceError) => e.code === status.NOT_FOUND,
+      );
       const before = await seed.log.streamVersion(customerStream('brand-a', 'web-visitor'));
-      await assert.rejects(rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'whatsapp', id: 'US.1234' } }, md), (e: ServiceError) => {
-        assert.equal(e.code, status.FAILED_PRECONDITION);
-        assert.equal(e.metadata.get('parley-error-code')[0], 'IDENTITY_TAKEN');
-        return true;
-      });
+      await assert.rejects(
+        rpc(client, 'LinkIdentity', { customer_id: 'web-visitor', identity: { kind: 'whatsapp', id: 'US.1234' } }, md),
+        (e: ServiceError) => {
+          assert.equal(e.code, status.FAILED_PRECONDITION);
+          assert.equal(e.metadata.get('parley-error-code')[0], 'IDENTITY_TAKEN');
+          return true;
+        },
+      );
       assert.equal(await seed.log.streamVersion(customerStream('brand-a', 'web-visitor')), before, 'nothing changed');
     });
 
-    it('shows the customer\'s channels and conversations with their state', async () => {
+    it("shows the customer's channels and conversations with their state", async () => {
       const { customer } = await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, await bearer('brand-a'));
       assert.deepEqual(customer.channels, ['CHANNEL_WHATSAPP']);
-      assert.deepEqual(customer.conversations.map((c) => [c.id, c.status]), [['conv-wa', 'CONVERSATION_STATUS_OPEN']]);
+      assert.deepEqual(
+        customer.conversations.map((c) => [c.id, c.status]),
+        [['conv-wa', 'CONVERSATION_STATUS_OPEN']],
+      );
     });
 
     it('merges the WhatsApp customer into the web one, so the agent sees one customer; unmerge gives each its own back', async () => {
       const agent = await bearer('brand-a', 'agent');
       const supervisor = await bearer('brand-a', 'supervisor');
-      await assert.rejects(rpc(client, 'MergeCustomers', { survivor_customer_id: 'web-visitor', absorbed_customer_id: 'wa-user' }, agent), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
-      const merged = await rpc<{ customer: Customer }>(client, 'MergeCustomers', { survivor_customer_id: 'web-visitor', absorbed_customer_id: 'wa-user' }, supervisor);
+      await assert.rejects(
+        rpc(client, 'MergeCustomers', { survivor_customer_id: 'web-visitor', absorbed_customer_id: 'wa-user' }, agent),
+        (e: ServiceError) => e.code === status.PERMISSION_DENIED,
+      );
+      const merged = await rpc<{ customer: Customer }>(
+        client,
+        'MergeCustomers',
+        { survivor_customer_id: 'web-visitor', absorbed_customer_id: 'wa-user' },
+        supervisor,
+      );
       assert.deepEqual(merged.customer.conversation_ids.sort(), ['conv-wa', 'conv-web']);
       assert.ok(merged.customer.identities.some((i) => i.kind === 'whatsapp'));
       assert.equal((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, agent)).customer.merged_into, 'web-visitor');
-      assert.equal((await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, agent)).customer.id, 'web-visitor', 'found through the merge');
+      assert.equal(
+        (await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, agent)).customer.id,
+        'web-visitor',
+        'found through the merge',
+      );
       await rpc(client, 'UnmergeCustomer', { absorbed_customer_id: 'wa-user' }, supervisor);
-      assert.deepEqual((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, agent)).customer.conversation_ids, ['conv-web']);
+      assert.deepEqual((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'web-visitor' }, agent)).customer.conversation_ids, [
+        'conv-web',
+      ]);
       const restored = (await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, agent)).customer;
       assert.equal(restored.merged_into, '');
       assert.deepEqual(restored.conversation_ids, ['conv-wa']);
-      assert.equal((await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, agent)).customer.id, 'wa-user');
+      assert.equal(
+        (await rpc<{ customer: Customer }>(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, agent)).customer.id,
+        'wa-user',
+      );
     });
 
     it('exports everything about a customer, and erases them: personal data unreadable, the conversation and its timing kept', async () => {
       const supervisor = await bearer('brand-a', 'supervisor');
-      const exported = await rpc<{ customer: Customer; conversations: { id: string; timeline: { message?: { text: string } }[] }[] }>(client, 'ExportCustomer', { customer_id: 'wa-user' }, supervisor);
+      const exported = await rpc<{ customer: Customer; conversations: { id: string; timeline: { message?: { text: string } }[] }[] }>(
+        client,
+        'ExportCustomer',
+        { customer_id: 'wa-user' },
+        supervisor,
+      );
       assert.equal(exported.conversations.length, 1);
       assert.equal(exported.conversations[0]!.timeline.find((t) => t.message)?.message?.text, 'message from wa-user');
 
-      const search = async () => (await rpc<{ conversations: { id: string }[] }>(conversations, 'SearchConversations', { query: 'wa user' }, supervisor)).conversations.map((c) => c.id);
+      const search = async () =>
+        (await rpc<{ conversations: { id: string }[] }>(conversations, 'SearchConversations', { query: 'wa user' }, supervisor)).conversations.map((c) => c.id);
       await waitFor(search, (ids) => ids.length === 1, { what: 'the search index' });
       assert.deepEqual(await search(), ['conv-wa']);
       // Shown to an agent before (the service keeps that page encoded): the erasure must reach it too.
-      const shown = async () => (await rpc<{ conversation: { timeline: { message?: { text: string } }[] } }>(conversations, 'GetConversation', { conversation_id: 'conv-wa' }, supervisor)).conversation.timeline.find((t) => t.message)?.message?.text;
+      const shown = async () =>
+        (
+          await rpc<{ conversation: { timeline: { message?: { text: string } }[] } }>(
+            conversations,
+            'GetConversation',
+            { conversation_id: 'conv-wa' },
+            supervisor,
+          )
+        ).conversation.timeline.find((t) => t.message)?.message?.text;
       await waitFor(shown, (text) => text === 'message from wa-user', { what: 'the conversation as an agent sees it' });
       assert.equal(await shown(), 'message from wa-user');
-      await assert.rejects(rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, supervisor), (e: ServiceError) => e.code === status.PERMISSION_DENIED, 'only admins erase');
+      await assert.rejects(
+        rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, supervisor),
+        (e: ServiceError) => e.code === status.PERMISSION_DENIED,
+        'only admins erase',
+      );
       await rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, await bearer('brand-a', 'admin'));
-      const { conversation } = await rpc<{ conversation: { timeline: { at: unknown; message?: { text: string; erased: boolean } }[] } }>(conversations, 'GetConversation', { conversation_id: 'conv-wa' }, supervisor);
+      const { conversation } = await rpc<{ conversation: { timeline: { at: unknown; message?: { text: string; erased: boolean } }[] } }>(
+        conversations,
+        'GetConversation',
+        { conversation_id: 'conv-wa' },
+        supervisor,
+      );
       const message = conversation.timeline.find((t) => t.message)!;
       assert.equal(message.message!.erased, true);
       assert.equal(message.message!.text, '');
       assert.ok(message.at, 'the timing survives');
       assert.equal((await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, supervisor)).customer.erased, true);
-      await assert.rejects(rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, supervisor), (e: ServiceError) => e.code === status.NOT_FOUND, 'the identity is free again');
+      await assert.rejects(
+        rpc(client, 'FindCustomer', { identity: { kind: 'whatsapp', id: 'US.1234' } }, supervisor),
+        (e: ServiceError) => e.code === status.NOT_FOUND,
+        'the identity is free again',
+      );
       await waitFor(search, (ids) => ids.length === 0, { what: 'the erased words leaving the index' });
     });
 
-    it('never shows or changes another tenant\'s customer: every method answers NOT_FOUND', async () => {
+    it("never shows or changes another tenant's customer: every method answers NOT_FOUND", async () => {
       const other = await bearer('brand-b', 'admin');
       const before = await seed.log.streamVersion(customerStream('brand-a', 'web-visitor'));
       const calls: [string, Record<string, unknown>][] = [
@@ -144,7 +256,8 @@ for (const [name, make] of [['SQLite', sqliteBackend], ['FerretDB', ferretBacken
         ['ExportCustomer', { customer_id: 'web-visitor' }],
         ['EraseCustomer', { customer_id: 'web-visitor' }],
       ];
-      for (const [method, request] of calls) await assert.rejects(rpc(client, method, request, other), (e: ServiceError) => e.code === status.NOT_FOUND, method);
+      for (const [method, request] of calls)
+        await assert.rejects(rpc(client, method, request, other), (e: ServiceError) => e.code === status.NOT_FOUND, method);
       assert.equal(await seed.log.streamVersion(customerStream('brand-a', 'web-visitor')), before);
     });
   });

@@ -32,8 +32,16 @@ const ADMINS: readonly Role[] = ['admin'];
 /** Like conversations, a customer's stream is named by tenant: another tenant's customer is NOT_FOUND. */
 export const customerStream = streams.customer;
 
-const CHANNEL_OF: Record<Identity['kind'], Channel | null> = { visitor: 'web', external: null, whatsapp: 'whatsapp', messenger: 'messenger', apple: 'apple', email: 'email', sms: 'sms', custom: 'custom' };
-
+const CHANNEL_OF: Record<Identity['kind'], Channel | null> = {
+  visitor: 'web',
+  external: null,
+  whatsapp: 'whatsapp',
+  messenger: 'messenger',
+  apple: 'apple',
+  email: 'email',
+  sms: 'sms',
+  custom: 'custom',
+};
 
 export class CustomersGrpc {
   constructor(
@@ -64,7 +72,9 @@ export class CustomersGrpc {
         const identity = this.identity(req.identity);
         const proof = identity.kind === 'external' ? await this.verifyProof(caller, identity.id, req.proof) : 'brand-api';
         await this.load(caller, req.customer_id);
-        return { customer: this.toProto(req.customer_id, { state: await this.directory.link(this.who(caller), req.customer_id, identity, proof, this.now()) }) };
+        return {
+          customer: this.toProto(req.customer_id, { state: await this.directory.link(this.who(caller), req.customer_id, identity, proof, this.now()) }),
+        };
       }),
       UnlinkIdentity: e.unary('UnlinkIdentity', AGENTS, async (req: { customer_id: string; identity: Record<string, string> | null }, caller) => {
         const key = identityKey(this.identity(req.identity));
@@ -73,18 +83,33 @@ export class CustomersGrpc {
       }),
       SetAttributes: e.unary('SetAttributes', AGENTS, async (req: { customer_id: string; attributes: Struct | null }, caller) => {
         const attributes = fromStruct(req.attributes);
-        if (Object.keys(attributes).length === 0) throw new InvalidArgumentError('invalid request', [{ field: 'attributes', description: 'at least one attribute' }]);
+        if (Object.keys(attributes).length === 0)
+          throw new InvalidArgumentError('invalid request', [{ field: 'attributes', description: 'at least one attribute' }]);
         // All or nothing: one append, so a value refused leaves the others unwritten too.
         const at = this.now();
-        return { customer: await this.runAll(caller, req.customer_id, Object.entries(attributes).map(([key, value]) => ({ type: 'SetAttribute' as const, key, value, at }))) };
+        return {
+          customer: await this.runAll(
+            caller,
+            req.customer_id,
+            Object.entries(attributes).map(([key, value]) => ({ type: 'SetAttribute' as const, key, value, at })),
+          ),
+        };
       }),
       MergeCustomers: e.unary('MergeCustomers', SUPERVISORS, async (req: { survivor_customer_id: string; absorbed_customer_id: string }, caller) => {
         const survivor = await this.load(caller, req.survivor_customer_id);
         const absorbed = await this.load(caller, req.absorbed_customer_id);
         const plan = planMerge(survivor.state, absorbed.state, this.now());
         // The absorbed customer first, at the version it was planned on: a concurrent change to it aborts the merge.
-        await this.log.append(customerStream(caller.tenantId, req.absorbed_customer_id), this.envelope(caller, plan.absorbed, req.absorbed_customer_id), absorbed.version);
-        await this.log.append(customerStream(caller.tenantId, req.survivor_customer_id), this.envelope(caller, plan.survivor, req.survivor_customer_id), survivor.version);
+        await this.log.append(
+          customerStream(caller.tenantId, req.absorbed_customer_id),
+          this.envelope(caller, plan.absorbed, req.absorbed_customer_id),
+          absorbed.version,
+        );
+        await this.log.append(
+          customerStream(caller.tenantId, req.survivor_customer_id),
+          this.envelope(caller, plan.survivor, req.survivor_customer_id),
+          survivor.version,
+        );
         return { customer: this.toProto(req.survivor_customer_id, await this.load(caller, req.survivor_customer_id)) };
       }),
       UnmergeCustomer: e.unary('UnmergeCustomer', SUPERVISORS, async (req: { absorbed_customer_id: string }, caller) => {
@@ -93,7 +118,11 @@ export class CustomersGrpc {
         const survivor = await this.load(caller, survivorId);
         const plan = planUnmerge(survivor.state, absorbed.state, this.now());
         await this.log.append(customerStream(caller.tenantId, survivorId), this.envelope(caller, plan.survivor, survivorId), survivor.version);
-        await this.log.append(customerStream(caller.tenantId, req.absorbed_customer_id), this.envelope(caller, plan.absorbed, req.absorbed_customer_id), absorbed.version);
+        await this.log.append(
+          customerStream(caller.tenantId, req.absorbed_customer_id),
+          this.envelope(caller, plan.absorbed, req.absorbed_customer_id),
+          absorbed.version,
+        );
         return { customer: this.toProto(req.absorbed_customer_id, await this.load(caller, req.absorbed_customer_id)) };
       }),
       ExportCustomer: e.unary('ExportCustomer', SUPERVISORS, async (req: { customer_id: string }, caller) => {
@@ -102,7 +131,12 @@ export class CustomersGrpc {
         for (const id of view(customer.state).conversations) {
           const events = await this.log.readStream(conversationStream(caller.tenantId, id));
           if (events.length === 0) continue;
-          conversations.push(conversationToProto(id, conversationView(events.map((x) => ({ event: { type: x.type, data: x.data } as ConversationEvent, version: x.streamVersion })))));
+          conversations.push(
+            conversationToProto(
+              id,
+              conversationView(events.map((x) => ({ event: { type: x.type, data: x.data } as ConversationEvent, version: x.streamVersion }))),
+            ),
+          );
         }
         return { customer: this.toProto(req.customer_id, customer), conversations };
       }),
@@ -157,7 +191,11 @@ export class CustomersGrpc {
 
   private identity(raw: Record<string, string> | null): Identity {
     const parsed = IdentitySchema.safeParse({ kind: raw?.['kind'], id: raw?.['id'], ...(raw?.['wa_id'] ? { waId: raw['wa_id'] } : {}) });
-    if (!parsed.success) throw new InvalidArgumentError('invalid identity', parsed.error.issues.map((i) => ({ field: `identity.${i.path.join('.')}`, description: i.message })));
+    if (!parsed.success)
+      throw new InvalidArgumentError(
+        'invalid identity',
+        parsed.error.issues.map((i) => ({ field: `identity.${i.path.join('.')}`, description: i.message })),
+      );
     return parsed.data;
   }
 
@@ -178,7 +216,11 @@ export class CustomersGrpc {
     const v = view(s);
     return {
       id: customerId,
-      identities: v.identities.map((i) => ({ kind: i.kind, id: typeof i.id === 'string' ? i.id : '', wa_id: i.kind === 'whatsapp' && typeof i.waId === 'string' ? i.waId : '' })),
+      identities: v.identities.map((i) => ({
+        kind: i.kind,
+        id: typeof i.id === 'string' ? i.id : '',
+        wa_id: i.kind === 'whatsapp' && typeof i.waId === 'string' ? i.waId : '',
+      })),
       attributes: toStruct(v.attributes as Record<string, unknown>),
       conversation_ids: [...v.conversations],
       merged_into: s.mergedInto ?? '',

@@ -1,5 +1,13 @@
 /** google.protobuf.Struct as proto-loader hands it over, to and from plain JSON. */
-type Value = { nullValue?: unknown; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values: Value[] }; kind?: string };
+type Value = {
+  nullValue?: unknown;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: Struct;
+  listValue?: { values: Value[] };
+  kind?: string;
+};
 export interface Struct {
   fields: Record<string, Value>;
 }

@@ -25,37 +25,42 @@ export class EventsGrpc {
 
   implementation(): UntypedServiceImplementation {
     return {
-      Subscribe: this.edge.serverStream('Subscribe', SUBSCRIBERS, async (req: SubscribeRequest, caller, call: ServerWritableStream<SubscribeRequest, unknown>) => {
-        if (!Number.isSafeInteger(req.after_position) || req.after_position < 0) throw new InvalidArgumentError('invalid request', [{ field: 'after_position', description: 'a position from 0 up' }]);
-        const types = new Set(req.types);
-        let checkpoint = req.after_position;
-        let open = true;
-        const turns = new EventLoopTurns();
-        call.on('cancelled', () => (open = false));
-        call.on('close', () => (open = false));
-        while (open) {
-          const page = await this.log.readAll({ after: checkpoint, limit: 500 });
-          await turns.pause();
-          for (const e of page.events) {
-            if (e.tenantId !== caller.tenantId || (types.size > 0 && !types.has(e.type))) continue;
-            const flushed = call.write({
-              position: e.position,
-              id: e.id,
-              type: e.type,
-              schema_version: e.schemaVersion,
-              stream_id: e.streamId,
-              stream_version: e.streamVersion,
-              occurred_at: timestamp(e.occurredAt),
-              data_json: JSON.stringify(e.data),
-              correlation_id: e.correlationId,
-            });
-            // Back-pressure: wait for a slow client instead of buffering without bound.
-            if (!flushed) await new Promise((resolve) => call.once('drain', resolve));
+      Subscribe: this.edge.serverStream(
+        'Subscribe',
+        SUBSCRIBERS,
+        async (req: SubscribeRequest, caller, call: ServerWritableStream<SubscribeRequest, unknown>) => {
+          if (!Number.isSafeInteger(req.after_position) || req.after_position < 0)
+            throw new InvalidArgumentError('invalid request', [{ field: 'after_position', description: 'a position from 0 up' }]);
+          const types = new Set(req.types);
+          let checkpoint = req.after_position;
+          let open = true;
+          const turns = new EventLoopTurns();
+          call.on('cancelled', () => (open = false));
+          call.on('close', () => (open = false));
+          while (open) {
+            const page = await this.log.readAll({ after: checkpoint, limit: 500 });
+            await turns.pause();
+            for (const e of page.events) {
+              if (e.tenantId !== caller.tenantId || (types.size > 0 && !types.has(e.type))) continue;
+              const flushed = call.write({
+                position: e.position,
+                id: e.id,
+                type: e.type,
+                schema_version: e.schemaVersion,
+                stream_id: e.streamId,
+                stream_version: e.streamVersion,
+                occurred_at: timestamp(e.occurredAt),
+                data_json: JSON.stringify(e.data),
+                correlation_id: e.correlationId,
+              });
+              // Back-pressure: wait for a slow client instead of buffering without bound.
+              if (!flushed) await new Promise((resolve) => call.once('drain', resolve));
+            }
+            checkpoint = page.checkpoint;
+            if (page.events.length === 0) await new Promise((resolve) => setTimeout(resolve, this.pollMs));
           }
-          checkpoint = page.checkpoint;
-          if (page.events.length === 0) await new Promise((resolve) => setTimeout(resolve, this.pollMs));
-        }
-      }),
+        },
+      ),
     };
   }
 }

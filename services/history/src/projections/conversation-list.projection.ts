@@ -30,10 +30,19 @@ function next(row: ConversationRow, event: RecordedEvent): ConversationRow {
   const at = typeof d['at'] === 'string' ? d['at'] : event.occurredAt;
   switch (event.type) {
     case 'conversation.message-received':
-      return { ...row, status: row.status === 'pending' ? 'open' : row.status, lastActivityAt: later(row.lastActivityAt, at), unreadCount: row.unreadCount + 1 };
+      return {
+        ...row,
+        status: row.status === 'pending' ? 'open' : row.status,
+        lastActivityAt: later(row.lastActivityAt, at),
+        unreadCount: row.unreadCount + 1,
+      };
     case 'conversation.message-sent':
       // An agent who answers has read what came before.
-      return { ...row, lastActivityAt: later(row.lastActivityAt, at), unreadCount: (d['author'] as { kind?: string } | undefined)?.kind === 'agent' ? 0 : row.unreadCount };
+      return {
+        ...row,
+        lastActivityAt: later(row.lastActivityAt, at),
+        unreadCount: (d['author'] as { kind?: string } | undefined)?.kind === 'agent' ? 0 : row.unreadCount,
+      };
     case 'conversation.receipt-recorded':
       return d['reader'] === 'agent' && d['status'] === 'read' ? { ...row, unreadCount: 0 } : row;
     case 'conversation.marked-pending':

@@ -42,7 +42,11 @@ export function conversationSearchProjection(key: Buffer): Projection {
       const subject = event.metadata['subjectId'];
       if (event.type === 'customer.erased' && typeof subject === 'string') {
         for (;;) {
-          const page = await store.find<SearchTermRow>(table, { where: { tenantId: event.tenantId, customerId: subject }, orderBy: { field: 'at', direction: 'asc' }, limit: 500 });
+          const page = await store.find<SearchTermRow>(table, {
+            where: { tenantId: event.tenantId, customerId: subject },
+            orderBy: { field: 'at', direction: 'asc' },
+            limit: 500,
+          });
           for (const row of page.documents) await store.delete(table, row.id);
           if (!page.nextPageToken) return;
         }
@@ -55,7 +59,14 @@ export function conversationSearchProjection(key: Buffer): Projection {
       for (const word of words(d.text)) {
         const term = termOf(key, event.tenantId, word);
         // Upserting the same row again is harmless: redelivery changes nothing.
-        await store.upsert(table, { id: `${term}.${event.streamId}`, tenantId: event.tenantId, term, conversationId, customerId: subject, at: d.at } satisfies SearchTermRow);
+        await store.upsert(table, {
+          id: `${term}.${event.streamId}`,
+          tenantId: event.tenantId,
+          term,
+          conversationId,
+          customerId: subject,
+          at: d.at,
+        } satisfies SearchTermRow);
       }
     },
   };

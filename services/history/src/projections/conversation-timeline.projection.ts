@@ -2,7 +2,14 @@ import type { ConversationEvent } from '@parley/contracts';
 import type { TimingRules } from '@parley/conversation';
 import type { EncryptingEventLog, RecordedEvent } from '@parley/event-log';
 import type { Projection, ProjectionTables, ReadModelStore } from '@parley/read-model';
-import { TIMELINE_ENTRIES_TABLE, TIMELINE_HEADERS_TABLE, TIMELINE_MESSAGES_TABLE, TimelineWork, type TimelineTables, type TimelineWorkStats } from './timeline/timeline.rows';
+import {
+  TIMELINE_ENTRIES_TABLE,
+  TIMELINE_HEADERS_TABLE,
+  TIMELINE_MESSAGES_TABLE,
+  TimelineWork,
+  type TimelineTables,
+  type TimelineWorkStats,
+} from './timeline/timeline.rows';
 
 export const toVersioned = (e: RecordedEvent) => ({ event: { type: e.type, data: e.data } as ConversationEvent, version: e.streamVersion });
 

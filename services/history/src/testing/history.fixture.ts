@@ -10,7 +10,18 @@ import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent, type Custome
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { CustomerCommand, CustomerState } from '@parley/customer';
 import { CustomerDirectory } from '@parley/customer-directory';
-import { DeciderStore, EncryptingEventLog, KeyWrapper, deriveKey, MongoEventLog, MongoSubjectKeyStore, SqliteEventLog, SqliteSubjectKeyStore, type EventLog, type SubjectKeyStore } from '@parley/event-log';
+import {
+  DeciderStore,
+  EncryptingEventLog,
+  KeyWrapper,
+  deriveKey,
+  MongoEventLog,
+  MongoSubjectKeyStore,
+  SqliteEventLog,
+  SqliteSubjectKeyStore,
+  type EventLog,
+  type SubjectKeyStore,
+} from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName } from '@parley/testing-support';
 
@@ -20,7 +31,12 @@ export const MASTER = randomBytes(32).toString('base64');
 export const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 
 export async function bearer(tenant: string, role = 'agent', subject = 'agent-1'): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setAudience('parley').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+  const jwt = await new SignJWT({ tenant, role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(subject)
+    .setAudience('parley')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(SECRET));
   const md = new Metadata();
   md.set('authorization', `Bearer ${jwt}`);
   return md;
@@ -28,7 +44,9 @@ export async function bearer(tenant: string, role = 'agent', subject = 'agent-1'
 
 type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
 export function rpc<T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata): Promise<T> {
-  return new Promise((resolve, reject) => ((client as unknown as Record<string, Callable>)[method]!).call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))));
+  return new Promise((resolve, reject) =>
+    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
+  );
 }
 
 export interface Backend {
@@ -46,7 +64,10 @@ export function sqliteBackend(): Backend {
     seed: async () => {
       const inner = new SqliteEventLog({ filename: file, registry: new Registry() });
       const keys = new SqliteSubjectKeyStore(file, new KeyWrapper(Buffer.from(MASTER, 'base64')));
-      return seedOn(inner, keys, async () => { await inner.close(); keys.close(); });
+      return seedOn(inner, keys, async () => {
+        await inner.close();
+        keys.close();
+      });
     },
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -60,7 +81,10 @@ export function ferretBackend(): Backend {
     seed: async () => {
       const inner = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
       const client = await MongoClient.connect(mongoUrl);
-      return seedOn(inner, new MongoSubjectKeyStore(client.db(database), new KeyWrapper(Buffer.from(MASTER, 'base64'))), async () => { await inner.close(); await client.close(); });
+      return seedOn(inner, new MongoSubjectKeyStore(client.db(database), new KeyWrapper(Buffer.from(MASTER, 'base64'))), async () => {
+        await inner.close();
+        await client.close();
+      });
     },
     cleanup: async () => {
       const client = await MongoClient.connect(mongoUrl);
@@ -69,7 +93,6 @@ export function ferretBackend(): Backend {
     },
   };
 }
-
 
 export interface Seed {
   readonly log: EncryptingEventLog;
@@ -93,7 +116,11 @@ function seedOn(inner: EventLog, keys: SubjectKeyStore, close: () => Promise<voi
 }
 
 /** Runs a command to its end and collects what it printed. */
-export function runProcess(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

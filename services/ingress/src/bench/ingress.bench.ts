@@ -52,16 +52,36 @@ async function main(): Promise<void> {
     });
   });
   const floor = process.env['BENCH_FLOOR'] === 'true';
-  const child = spawn(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), floor ? join(__dirname, 'floor.server.js') : join(__dirname, '..', 'main.js')], {
-    env: { ...process.env, ...env, PARLEY_LOG_LEVEL: 'warn', PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: String(port), PARLEY_CHANNELS: JSON.stringify(CHANNELS) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status).catch(() => 0), (s) => s === 200, { what: 'the ingress service', timeoutMs: 30_000 });
+  const child = spawn(
+    process.execPath,
+    [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), floor ? join(__dirname, 'floor.server.js') : join(__dirname, '..', 'main.js')],
+    {
+      env: {
+        ...process.env,
+        ...env,
+        PARLEY_LOG_LEVEL: 'warn',
+        PARLEY_INGRESS_HTTP_HOST: '127.0.0.1',
+        PARLEY_INGRESS_HTTP_PORT: String(port),
+        PARLEY_CHANNELS: JSON.stringify(CHANNELS),
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  await waitFor(
+    () =>
+      fetch(`http://127.0.0.1:${port}/readyz`)
+        .then((r) => r.status)
+        .catch(() => 0),
+    (s) => s === 200,
+    { what: 'the ingress service', timeoutMs: 30_000 },
+  );
   const webhook = (raw: string) => RawHttpClient.post('/webhooks/whatsapp', raw, { 'x-hub-signature-256': signMetaBody(raw, CHANNELS.meta.appSecret) });
   const total = RATE * SECONDS;
   // Bodies are built and signed before the clock starts: the bench measures the service.
   const bodies = Array.from({ length: total }, (_, i) => {
-    return webhook(JSON.stringify(whatsappMessage({ userId: `US.${1_000_000 + (i % USERS)}`, wamid: `wamid.bench.${i}`, text: `message ${i} about my order` })));
+    return webhook(
+      JSON.stringify(whatsappMessage({ userId: `US.${1_000_000 + (i % USERS)}`, wamid: `wamid.bench.${i}`, text: `message ${i} about my order` })),
+    );
   });
   // BENCH_WARM: that many first contacts from other customers at 500/s, on connections of their own, before the clock starts.
   const WARM = Number(process.env['BENCH_WARM'] ?? 0);
@@ -100,7 +120,7 @@ async function main(): Promise<void> {
   // sender more CPU than the requests did. Latency counts from when a request was
   // due, not when it went out, so a sender that falls behind is no excuse
   // (wrk2's correction for coordinated omission).
-  for (let i = 0; i < total; ) {
+  for (let i = 0; i < total;) {
     const now = performance.now();
     for (let due = started + (i * 1000) / RATE; i < total && due <= now; due = started + (++i * 1000) / RATE) {
       const at = due;
@@ -132,24 +152,48 @@ async function main(): Promise<void> {
       `  achieved ${(total / elapsed).toFixed(0)} webhooks/s over ${elapsed.toFixed(1)} s, ${failures} failed${failures ? ` (${[...failedBy].map(([why, n]) => `${why}: ${n}`).join(', ')})` : ''}`,
       `  acknowledgement latency: p50 ${f(percentile(latencies, 50))}  p95 ${f(percentile(latencies, 95))}  p99 ${f(percentile(latencies, 99))}  max ${f(latencies.at(-1) ?? 0)}`,
       `  first second, max by 100 ms: ${firstSecond.map((l) => Math.max(0, ...l).toFixed(0)).join(' ')} (ms)`,
-      `  p99 by second due: ${bySecond.map((l) => percentile(l.sort((a, b) => a - b), 99).toFixed(0)).join(' ')} (ms)`,
+      `  p99 by second due: ${bySecond
+        .map((l) =>
+          percentile(
+            l.sort((a, b) => a - b),
+            99,
+          ).toFixed(0),
+        )
+        .join(' ')} (ms)`,
       `  load generator CPU per webhook: ${((user + system) / total).toFixed(0)} µs, ${(system / total).toFixed(0)} µs of it in the kernel (it shares the machine with the service)`,
-      ...(stealBefore && stealAfter ? [`  CPU time the hypervisor gave to others during the run (steal): ${((100 * (stealAfter.steal - stealBefore.steal)) / Math.max(1, stealAfter.total - stealBefore.total)).toFixed(1)} %`] : []),
+      ...(stealBefore && stealAfter
+        ? [
+            `  CPU time the hypervisor gave to others during the run (steal): ${((100 * (stealAfter.steal - stealBefore.steal)) / Math.max(1, stealAfter.total - stealBefore.total)).toFixed(1)} %`,
+          ]
+        : []),
       '',
     ].join('\n'),
   );
   // The service's own view of the run: how long its event loop was held, how big its commits were.
   const metrics = floor ? '' : await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-  const gauge = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
-  const sum = (name: string) => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((t, l) => t + Number(l.split(' ').at(-1)), 0);
-  if (!floor) process.stdout.write(
-    [
-      ...(cpuBefore && cpuAfter ? [`  service CPU per webhook: ${cpuPerWebhook(child.pid!, cpuBefore, cpuAfter, total, elapsed * 1000)}`] : []),
-      `  service event loop delay: p99 ${f(gauge('nodejs_eventloop_lag_p99_seconds') * 1000)}  max ${f(gauge('nodejs_eventloop_lag_max_seconds') * 1000)}`,
-      `  event-log commits: ${sum('parley_event_log_batch_size_count')}, ${(sum('parley_event_log_batch_size_sum') / sum('parley_event_log_batch_size_count')).toFixed(1)} appends each on average`,
-      '',
-    ].join('\n'),
-  );
+  const gauge = (name: string) =>
+    Number(
+      /^(\S+) (\S+)$/m.exec(
+        metrics
+          .split('\n')
+          .filter((l) => l.startsWith(`${name} `))
+          .join('\n'),
+      )?.[2] ?? NaN,
+    );
+  const sum = (name: string) =>
+    metrics
+      .split('\n')
+      .filter((l) => l.startsWith(name))
+      .reduce((t, l) => t + Number(l.split(' ').at(-1)), 0);
+  if (!floor)
+    process.stdout.write(
+      [
+        ...(cpuBefore && cpuAfter ? [`  service CPU per webhook: ${cpuPerWebhook(child.pid!, cpuBefore, cpuAfter, total, elapsed * 1000)}`] : []),
+        `  service event loop delay: p99 ${f(gauge('nodejs_eventloop_lag_p99_seconds') * 1000)}  max ${f(gauge('nodejs_eventloop_lag_max_seconds') * 1000)}`,
+        `  event-log commits: ${sum('parley_event_log_batch_size_count')}, ${(sum('parley_event_log_batch_size_sum') / sum('parley_event_log_batch_size_count')).toFixed(1)} appends each on average`,
+        '',
+      ].join('\n'),
+    );
   client.close();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));

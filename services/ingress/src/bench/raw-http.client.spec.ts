@@ -6,7 +6,9 @@ import { waitFor } from '@parley/testing-support';
 import { RawHttpClient } from './raw-http.client';
 
 /** A server that answers each POST with the status named in its body, after the delay named there. */
-async function statusServer(options: { chunked?: boolean } = {}): Promise<{ server: Server; port: number; seen: { connections: number; bodies: string[]; maxInFlight: number } }> {
+async function statusServer(
+  options: { chunked?: boolean } = {},
+): Promise<{ server: Server; port: number; seen: { connections: number; bodies: string[]; maxInFlight: number } }> {
   const seen = { connections: 0, bodies: [] as string[], maxInFlight: 0 };
   let inFlight = 0;
   const server = createServer((req, res) => {
@@ -31,7 +33,8 @@ async function statusServer(options: { chunked?: boolean } = {}): Promise<{ serv
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
-const post = (status: number, delayMs = 0, padding = '') => RawHttpClient.post('/webhooks/whatsapp', JSON.stringify({ status, delayMs, padding }), { 'x-hub-signature-256': 'sha256=00' });
+const post = (status: number, delayMs = 0, padding = '') =>
+  RawHttpClient.post('/webhooks/whatsapp', JSON.stringify({ status, delayMs, padding }), { 'x-hub-signature-256': 'sha256=00' });
 
 describe('the benchmark load generator', () => {
   it('answers each request with its own status, one request at a time per connection, the rest waiting for a free one', async () => {
@@ -46,7 +49,13 @@ describe('the benchmark load generator', () => {
       assert.equal(seen.connections, 3);
       assert.equal(seen.maxInFlight, 3);
       assert.equal(seen.bodies.length, statuses.length);
-      assert.deepEqual(seen.bodies.map((b) => (JSON.parse(b) as { padding: string }).padding.length).sort((a, b) => b - a).slice(0, 2), [200_000, 0]);
+      assert.deepEqual(
+        seen.bodies
+          .map((b) => (JSON.parse(b) as { padding: string }).padding.length)
+          .sort((a, b) => b - a)
+          .slice(0, 2),
+        [200_000, 0],
+      );
     } finally {
       client.close();
       server.close();
@@ -61,7 +70,11 @@ describe('the benchmark load generator', () => {
       assert.deepEqual(await Promise.all([client.send(post(200)), client.send(post(201))]), [200, 201]);
       // As a server's keep-alive timeout does: both idle connections closed by it.
       server.closeIdleConnections();
-      await waitFor(() => seen.connections, (n) => n === 4, { what: 'two new connections' });
+      await waitFor(
+        () => seen.connections,
+        (n) => n === 4,
+        { what: 'two new connections' },
+      );
       assert.deepEqual(await Promise.all([client.send(post(202, 20)), client.send(post(203, 20)), client.send(post(204, 20))]), [202, 203, 204]);
       assert.equal(seen.connections, 4);
       assert.equal(seen.maxInFlight, 2);

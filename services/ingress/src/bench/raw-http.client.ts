@@ -34,7 +34,11 @@ export class RawHttpClient {
   private connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port: this.port, noDelay: true }, () => {
-        const connection = new Connection(socket, (c) => this.release(c), (c) => this.lost(c));
+        const connection = new Connection(
+          socket,
+          (c) => this.release(c),
+          (c) => this.lost(c),
+        );
         this.all.push(connection);
         this.release(connection);
         resolve();
@@ -53,7 +57,14 @@ export class RawHttpClient {
 
   /** Bytes of a POST with a JSON body, built before the clock starts. */
   static post(path: string, body: string, headers: Record<string, string>): Buffer {
-    const head = [`POST ${path} HTTP/1.1`, 'host: 127.0.0.1', 'connection: keep-alive', 'content-type: application/json', `content-length: ${Buffer.byteLength(body)}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+    const head = [
+      `POST ${path} HTTP/1.1`,
+      'host: 127.0.0.1',
+      'connection: keep-alive',
+      'content-type: application/json',
+      `content-length: ${Buffer.byteLength(body)}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ].join('\r\n');
     return Buffer.from(`${head}\r\n\r\n${body}`);
   }
 

@@ -3,25 +3,31 @@ import { STORAGE_SETTINGS, parseSettings } from '@parley/storage';
 
 /** Which tenant each business number, page and Apple business belongs to, and their credentials. */
 const ChannelAccounts = z.object({
-  meta: z.object({
-    /** The Meta app's secret: signs every webhook (X-Hub-Signature-256). */
-    appSecret: z.string().min(8),
-    /** What we answer Meta's GET handshake with. */
-    verifyToken: z.string().min(8),
-    /** Our app id: Messenger echoes of our own sends carry it and are skipped. */
-    appId: z.string().min(1).optional(),
-  }).optional(),
+  meta: z
+    .object({
+      /** The Meta app's secret: signs every webhook (X-Hub-Signature-256). */
+      appSecret: z.string().min(8),
+      /** What we answer Meta's GET handshake with. */
+      verifyToken: z.string().min(8),
+      /** Our app id: Messenger echoes of our own sends carry it and are skipped. */
+      appId: z.string().min(1).optional(),
+    })
+    .optional(),
   whatsapp: z.array(z.object({ phoneNumberId: z.string().min(1), tenantId: z.string().min(1), accessToken: z.string().min(1) })).default([]),
   messenger: z.array(z.object({ pageId: z.string().min(1), tenantId: z.string().min(1), accessToken: z.string().min(1) })).default([]),
-  apple: z.array(z.object({
-    /** Apple's business id (the destination-id of inbound messages). */
-    businessId: z.string().min(1),
-    tenantId: z.string().min(1),
-    /** Our Messaging Service Provider id: the audience of Apple's tokens. */
-    mspId: z.string().min(1),
-    /** The shared secret, base64, that Apple's tokens are signed with (HS256). */
-    secret: z.string().min(1),
-  })).default([]),
+  apple: z
+    .array(
+      z.object({
+        /** Apple's business id (the destination-id of inbound messages). */
+        businessId: z.string().min(1),
+        tenantId: z.string().min(1),
+        /** Our Messaging Service Provider id: the audience of Apple's tokens. */
+        mspId: z.string().min(1),
+        /** The shared secret, base64, that Apple's tokens are signed with (HS256). */
+        secret: z.string().min(1),
+      }),
+    )
+    .default([]),
 });
 export type ChannelAccounts = z.infer<typeof ChannelAccounts>;
 
@@ -60,7 +66,10 @@ const schema = z.object({
    * no lock between instances. The Helm chart runs it as its own one-replica
    * Deployment and turns it off in the scaled webhook instances.
    */
-  PARLEY_INGRESS_OUTBOUND: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  PARLEY_INGRESS_OUTBOUND: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /**
    * Synthetic webhooks run through the webhook path on a throwaway in-memory
    * database before the service listens, so that its first real traffic meets
@@ -81,7 +90,12 @@ const schema = z.object({
 
 /** `tenant:secret,…` as a lookup. */
 export function secretsByTenant(list: string): (tenantId: string) => string | undefined {
-  const map = new Map(list.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)] as const));
+  const map = new Map(
+    list
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)] as const),
+  );
   return (tenantId) => map.get(tenantId);
 }
 

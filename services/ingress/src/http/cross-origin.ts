@@ -21,5 +21,13 @@ export function answerPreflight(origins: WidgetOrigins, req: Request, res: Respo
   const origin = req.headers.origin;
   res.vary('Origin');
   if (!origin || !origins.allowsAny(origin, req)) return void res.status(403).end();
-  res.status(204).set({ 'access-control-allow-origin': origin, 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' }).end();
+  res
+    .status(204)
+    .set({
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': 'GET, POST',
+      'access-control-allow-headers': 'content-type',
+      'access-control-max-age': '600',
+    })
+    .end();
 }

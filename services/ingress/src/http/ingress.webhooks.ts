@@ -34,8 +34,17 @@ export class IngressWebhooks {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.rejections = counter(registry, { name: 'parley_ingress_webhook_rejections_total', help: 'Webhooks refused, by channel and reason.', labelNames: ['channel', 'reason'] as const });
-    this.ack = histogram(registry, { name: 'parley_ingress_webhook_ack_seconds', help: 'From receiving a webhook to answering it, after its events are durable.', labelNames: ['channel', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5] });
+    this.rejections = counter(registry, {
+      name: 'parley_ingress_webhook_rejections_total',
+      help: 'Webhooks refused, by channel and reason.',
+      labelNames: ['channel', 'reason'] as const,
+    });
+    this.ack = histogram(registry, {
+      name: 'parley_ingress_webhook_ack_seconds',
+      help: 'From receiving a webhook to answering it, after its events are durable.',
+      labelNames: ['channel', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5],
+    });
   }
 
   handshake(channel: 'whatsapp' | 'messenger', query: Record<string, unknown>): Promise<WebhookAnswer> {
@@ -46,7 +55,9 @@ export class IngressWebhooks {
   }
 
   whatsapp(rawBody: Buffer | undefined, signature: string | undefined): Promise<WebhookAnswer> {
-    return this.meta('whatsapp', rawBody, signature, (body) => parseWhatsApp(body, (id) => this.accounts.whatsapp.find((a) => a.phoneNumberId === id)?.tenantId));
+    return this.meta('whatsapp', rawBody, signature, (body) =>
+      parseWhatsApp(body, (id) => this.accounts.whatsapp.find((a) => a.phoneNumberId === id)?.tenantId),
+    );
   }
 
   messenger(rawBody: Buffer | undefined, signature: string | undefined): Promise<WebhookAnswer> {
@@ -61,7 +72,12 @@ export class IngressWebhooks {
   }
 
   /** Meta's webhooks: the signature over the raw bytes before anything else, then strict UTF-8, JSON, the schema, then record. */
-  private meta(channel: 'whatsapp' | 'messenger', rawBody: Buffer | undefined, signature: string | undefined, parse: (body: unknown) => { events: InboundEvent[]; unknownAccounts: number }): Promise<WebhookAnswer> {
+  private meta(
+    channel: 'whatsapp' | 'messenger',
+    rawBody: Buffer | undefined,
+    signature: string | undefined,
+    parse: (body: unknown) => { events: InboundEvent[]; unknownAccounts: number },
+  ): Promise<WebhookAnswer> {
     return this.guard(channel, process.hrtime.bigint(), async () => {
       verifyMetaSignature(channel, rawBody, signature, this.accounts.meta?.appSecret ?? '');
       let text: string;
@@ -98,9 +114,11 @@ export class IngressWebhooks {
       const key = `${e.tenantId}/${identityKey(e.identity)}`;
       byCustomer.set(key, [...(byCustomer.get(key) ?? []), e]);
     }
-    await Promise.all([...byCustomer.values()].map(async (list) => {
-      for (const e of list) await this.recorder.record(e);
-    }));
+    await Promise.all(
+      [...byCustomer.values()].map(async (list) => {
+        for (const e of list) await this.recorder.record(e);
+      }),
+    );
   }
 
   private async guard(channel: string, started: bigint, run: () => Promise<WebhookAnswer>): Promise<WebhookAnswer> {

@@ -84,6 +84,9 @@ export function refuseOversizedBeforeContinue(server: Server, webhooks: IngressW
 function write(res: ServerResponse, answer: WebhookAnswer): void {
   if (res.writableEnded || res.destroyed) return;
   const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-  res.writeHead(answer.status, { 'content-type': typeof answer.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(answer.status, {
+    'content-type': typeof answer.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }

@@ -31,6 +31,12 @@ export class WebhooksController {
   @Post('apple/message')
   async apple(@Req() req: Request, @Res() res: Response) {
     const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
-    send(res, await this.webhooks.apple({ id: header('id'), sourceId: header('source-id'), destinationId: header('destination-id'), authorization: header('authorization') }, req.body));
+    send(
+      res,
+      await this.webhooks.apple(
+        { id: header('id'), sourceId: header('source-id'), destinationId: header('destination-id'), authorization: header('authorization') },
+        req.body,
+      ),
+    );
   }
 }

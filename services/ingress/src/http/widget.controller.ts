@@ -48,7 +48,8 @@ const AnswerRequest = z.object({ token: VisitorToken, ruleId: Name, accepted: z.
 /** A visitor's request: a body that does not parse is 400, a token that does not verify 401; nothing is written then. */
 async function asVisitor<T>(schema: z.ZodType<T>, body: unknown, res: Response, work: (request: T) => Promise<void>): Promise<void> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+  if (!parsed.success)
+    return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   try {
     await work(parsed.data);
   } catch (error) {
@@ -70,11 +71,24 @@ interface Script {
 function compressed(text: string): Script {
   const raw = Buffer.from(text);
   const version = createHash('sha256').update(raw).digest('hex').slice(0, 16);
-  return { raw, gzip: gzipSync(raw, { level: 9 }), br: brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }), etag: `"${version}"`, version };
+  return {
+    raw,
+    gzip: gzipSync(raw, { level: 9 }),
+    br: brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }),
+    etag: `"${version}"`,
+    version,
+  };
 }
 
 function sendScript(script: Script, req: Request, res: Response, cacheControl: string): void {
-  res.set({ 'content-type': 'application/javascript; charset=utf-8', 'cache-control': cacheControl, etag: script.etag, vary: 'Accept-Encoding', 'access-control-allow-origin': '*', 'x-parley-widget-url': `/widget/${script.version}.js` });
+  res.set({
+    'content-type': 'application/javascript; charset=utf-8',
+    'cache-control': cacheControl,
+    etag: script.etag,
+    vary: 'Accept-Encoding',
+    'access-control-allow-origin': '*',
+    'x-parley-widget-url': `/widget/${script.version}.js`,
+  });
   if (req.headers['if-none-match'] === script.etag) return void res.status(304).end();
   const accepts = String(req.headers['accept-encoding'] ?? '');
   const [body, encoding] = /\bbr\b/.test(accepts) ? [script.br, 'br'] : /\bgzip\b/.test(accepts) ? [script.gzip, 'gzip'] : [script.raw, null];
@@ -104,7 +118,8 @@ export class WidgetController {
   /** The same script under its content hash (see the `x-parley-widget-url` header): cached for good. */
   @Get('widget/:file')
   versioned(@Param('file') file: string, @Req() req: Request, @Res() res: Response) {
-    if (file !== `${this.script.version}.js`) return void res.status(404).json({ error: 'NOT_FOUND', message: `this Parley serves /widget/${this.script.version}.js` });
+    if (file !== `${this.script.version}.js`)
+      return void res.status(404).json({ error: 'NOT_FOUND', message: `this Parley serves /widget/${this.script.version}.js` });
     sendScript(this.script, req, res, 'public, max-age=31536000, immutable');
   }
 

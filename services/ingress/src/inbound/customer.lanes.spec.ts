@@ -5,7 +5,7 @@ import { CustomerLanes } from './customer.lanes';
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('customer lanes', () => {
-  it('runs one customer\'s work in arrival order, one at a time, and other customers beside it', async () => {
+  it("runs one customer's work in arrival order, one at a time, and other customers beside it", async () => {
     const lanes = new CustomerLanes();
     const log: string[] = [];
     let running = 0;

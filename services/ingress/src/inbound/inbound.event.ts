@@ -2,7 +2,16 @@ import type { Attachment, Channel, Identity } from '@parley/contracts';
 
 /** What a channel told us, in Parley's words, before it touches the log. */
 export type InboundEvent =
-  | { readonly kind: 'message'; readonly tenantId: string; readonly channel: Channel; readonly identity: Identity; readonly channelMessageId: string; readonly text?: string; readonly attachments: readonly Attachment[]; readonly at: string }
+  | {
+      readonly kind: 'message';
+      readonly tenantId: string;
+      readonly channel: Channel;
+      readonly identity: Identity;
+      readonly channelMessageId: string;
+      readonly text?: string;
+      readonly attachments: readonly Attachment[];
+      readonly at: string;
+    }
   | {
       readonly kind: 'receipt';
       readonly tenantId: string;

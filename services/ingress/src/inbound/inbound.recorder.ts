@@ -27,8 +27,20 @@ export class InboundRecorder {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, snapshotEvery: 200, cacheSize: 10_000, onAppended: new ConversationMetrics(registry).onAppended });
-    this.outcomes = counter(registry, { name: 'parley_ingress_inbound_total', help: 'Inbound channel events by channel, kind and outcome.', labelNames: ['channel', 'kind', 'outcome'] as const });
+    this.conversations = new DeciderStore({
+      log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      snapshotEvery: 200,
+      cacheSize: 10_000,
+      onAppended: new ConversationMetrics(registry).onAppended,
+    });
+    this.outcomes = counter(registry, {
+      name: 'parley_ingress_inbound_total',
+      help: 'Inbound channel events by channel, kind and outcome.',
+      labelNames: ['channel', 'kind', 'outcome'] as const,
+    });
   }
 
   async record(event: InboundEvent): Promise<RecordOutcome> {
@@ -63,7 +75,11 @@ export class InboundRecorder {
         { newStream: created },
       );
       if (!created && result.events.some((e) => e.type === 'conversation.started')) {
-        await this.directory.customers.handle(streams.customer(event.tenantId, customerId), { type: 'AttachConversation', conversationId: customerId, at: event.at }, this.envelope(event.tenantId, customerId, event.channel));
+        await this.directory.customers.handle(
+          streams.customer(event.tenantId, customerId),
+          { type: 'AttachConversation', conversationId: customerId, at: event.at },
+          this.envelope(event.tenantId, customerId, event.channel),
+        );
       }
       return result.events.length > 0 ? 'recorded' : 'duplicate';
     }
@@ -73,7 +89,17 @@ export class InboundRecorder {
     const command: ConversationCommand =
       event.kind === 'close'
         ? { type: 'CloseChannel', channel: event.channel, at: event.at }
-        : { type: 'RecordReceipt', channel: event.channel, status: event.status, reader: 'customer', ...(event.messageId ? { messageId: event.messageId } : {}), ...(event.channelMessageId ? { channelMessageId: event.channelMessageId } : {}), ...(event.upTo ? { upTo: event.upTo } : {}), ...(event.error ? { error: event.error } : {}), at: event.at };
+        : {
+            type: 'RecordReceipt',
+            channel: event.channel,
+            status: event.status,
+            reader: 'customer',
+            ...(event.messageId ? { messageId: event.messageId } : {}),
+            ...(event.channelMessageId ? { channelMessageId: event.channelMessageId } : {}),
+            ...(event.upTo ? { upTo: event.upTo } : {}),
+            ...(event.error ? { error: event.error } : {}),
+            at: event.at,
+          };
     try {
       const result = await this.conversations.handle(stream, command, this.envelope(event.tenantId, customerId, event.channel));
       return result.events.length > 0 ? 'recorded' : 'duplicate';

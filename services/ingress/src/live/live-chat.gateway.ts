@@ -21,7 +21,12 @@ const HISTORY_MESSAGES = 100;
 const HISTORY_PAGE = 500;
 
 const ClientMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('message'), id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/), text: z.string().min(1).max(4096).optional(), attachments: z.array(Attachment).max(10).optional() }),
+  z.object({
+    type: z.literal('message'),
+    id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/),
+    text: z.string().min(1).max(4096).optional(),
+    attachments: z.array(Attachment).max(10).optional(),
+  }),
   z.object({ type: z.literal('typing'), on: z.boolean() }),
   z.object({ type: z.literal('read') }),
 ]);
@@ -33,10 +38,30 @@ export function toWire(event: RecordedEvent): Record<string, unknown> | null {
     case 'conversation.message-received':
     case 'conversation.message-sent': {
       const author = d['author'] as { kind: string; agentId?: string } | undefined;
-      return { type: 'message', message: { id: d['messageId'], inbound: event.type === 'conversation.message-received', channel: d['channel'], text: typeof d['text'] === 'string' ? d['text'] : null, attachments: d['attachments'] ?? [], author: author ? { kind: author.kind, ...(author.agentId ? { agentId: author.agentId } : {}) } : null, at: d['at'] }, version: event.streamVersion };
+      return {
+        type: 'message',
+        message: {
+          id: d['messageId'],
+          inbound: event.type === 'conversation.message-received',
+          channel: d['channel'],
+          text: typeof d['text'] === 'string' ? d['text'] : null,
+          attachments: d['attachments'] ?? [],
+          author: author ? { kind: author.kind, ...(author.agentId ? { agentId: author.agentId } : {}) } : null,
+          at: d['at'],
+        },
+        version: event.streamVersion,
+      };
     }
     case 'conversation.receipt-recorded':
-      return { type: 'receipt', status: d['status'], reader: d['reader'], messageId: d['messageId'] ?? null, upTo: d['upTo'] ?? null, at: d['at'], version: event.streamVersion };
+      return {
+        type: 'receipt',
+        status: d['status'],
+        reader: d['reader'],
+        messageId: d['messageId'] ?? null,
+        upTo: d['upTo'] ?? null,
+        at: d['at'],
+        version: event.streamVersion,
+      };
     case 'conversation.typing-started':
     case 'conversation.typing-stopped':
       return d['by'] === 'agent' ? { type: 'typing', by: 'agent', on: event.type === 'conversation.typing-started', version: event.streamVersion } : null;
@@ -142,13 +167,29 @@ export class LiveChatGateway {
         try {
           parsed = ClientMessage.parse(JSON.parse(raw.toString()));
         } catch (error) {
-          send({ type: 'error', code: 'INVALID_MESSAGE', message: error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : 'not JSON' });
+          send({
+            type: 'error',
+            code: 'INVALID_MESSAGE',
+            message: error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : 'not JSON',
+          });
           return;
         }
         const at = new Date().toISOString();
         try {
           if (parsed.type === 'message') {
-            const result = await run({ type: 'ReceiveMessage', conversationId: customerId, customerId, messageId: `web-${parsed.id}`, channel: 'web', channelMessageId: parsed.id, ...(parsed.text ? { text: parsed.text } : {}), attachments: parsed.attachments ?? [], device, sessionId: session.sessionId, at });
+            const result = await run({
+              type: 'ReceiveMessage',
+              conversationId: customerId,
+              customerId,
+              messageId: `web-${parsed.id}`,
+              channel: 'web',
+              channelMessageId: parsed.id,
+              ...(parsed.text ? { text: parsed.text } : {}),
+              attachments: parsed.attachments ?? [],
+              device,
+              sessionId: session.sessionId,
+              at,
+            });
             send({ type: 'ack', id: parsed.id, messageId: `web-${parsed.id}`, version: result.version });
           } else if (parsed.type === 'typing') {
             await run({ type: parsed.on ? 'StartTyping' : 'StopTyping', by: 'customer', channel: 'web', at });
@@ -202,7 +243,7 @@ export class LiveChatGateway {
   private async historyOf(stream: string): Promise<{ version: number; messages: unknown[] }> {
     const tail: RecordedEvent[] = [];
     let found = 0;
-    for (let from: number | undefined; ; ) {
+    for (let from: number | undefined; ;) {
       const page = await this.readStream(stream, { direction: 'backward', limit: HISTORY_PAGE, ...(from === undefined ? {} : { from }) });
       tail.push(...page);
       found += page.filter((e) => e.type === 'conversation.message-received' || e.type === 'conversation.message-sent').length;
@@ -214,11 +255,32 @@ export class LiveChatGateway {
     const messages = view.timeline
       .filter((t) => t.kind === 'message' && !t.deleted)
       .slice(-HISTORY_MESSAGES)
-      .map((t) => (t.kind === 'message' ? { id: t.id, inbound: t.inbound, channel: t.channel, text: t.erased ? null : t.text, attachments: t.attachments, author: t.author, at: t.at, deliveredAt: t.deliveredAt, readAt: t.readAt } : null));
+      .map((t) =>
+        t.kind === 'message'
+          ? {
+              id: t.id,
+              inbound: t.inbound,
+              channel: t.channel,
+              text: t.erased ? null : t.text,
+              attachments: t.attachments,
+              author: t.author,
+              at: t.at,
+              deliveredAt: t.deliveredAt,
+              readAt: t.readAt,
+            }
+          : null,
+      );
     return { version: view.version, messages };
   }
 
-  private async join(stream: string, ws: WebSocket, run: (c: ConversationCommand) => Promise<{ events: readonly RecordedEvent[] }>, customerId: string, tenantId: string, device: string): Promise<Session> {
+  private async join(
+    stream: string,
+    ws: WebSocket,
+    run: (c: ConversationCommand) => Promise<{ events: readonly RecordedEvent[] }>,
+    customerId: string,
+    tenantId: string,
+    device: string,
+  ): Promise<Session> {
     const existing = this.sessions.get(stream);
     if (existing) {
       if (existing.endTimer) clearTimeout(existing.endTimer);
@@ -231,7 +293,11 @@ export class LiveChatGateway {
     const at = new Date().toISOString();
     const result = await run({ type: 'StartSession', conversationId: customerId, customerId, sessionId: session.sessionId, device, at });
     if (result.events.some((e) => e.type === 'conversation.started')) {
-      await this.directory.customers.handle(streams.customer(tenantId, customerId), { type: 'AttachConversation', conversationId: customerId, at }, { tenantId, metadata: { subjectId: customerId, actor: 'channel:web' } });
+      await this.directory.customers.handle(
+        streams.customer(tenantId, customerId),
+        { type: 'AttachConversation', conversationId: customerId, at },
+        { tenantId, metadata: { subjectId: customerId, actor: 'channel:web' } },
+      );
     }
     return session;
   }

@@ -29,7 +29,12 @@ async function connect(port: number, query: Record<string, string>) {
     got,
     closedWith: () => closed,
     send: (message: unknown) => ws.send(JSON.stringify(message)),
-    next: (accept: (m: Wire) => boolean, what: string) => waitFor(() => got.find(accept), (m) => m !== undefined, { what, timeoutMs: 10_000 }) as Promise<Wire>,
+    next: (accept: (m: Wire) => boolean, what: string) =>
+      waitFor(
+        () => got.find(accept),
+        (m) => m !== undefined,
+        { what, timeoutMs: 10_000 },
+      ) as Promise<Wire>,
     close: () => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : (ws.once('close', () => resolve()), ws.close()))),
   };
 }
@@ -38,13 +43,34 @@ describe('ingress: live chat over WebSocket', () => {
   let backend: StoreBackend;
   let ingress: RunningIngress;
   let storage: Storage;
-  const visitor = async () => (await (await fetch(`http://127.0.0.1:${ingress.httpPort}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'brand-a' }) })).json()) as { visitorId: string; token: string };
+  const visitor = async () =>
+    (await (
+      await fetch(`http://127.0.0.1:${ingress.httpPort}/live/visitors`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'brand-a' }),
+      })
+    ).json()) as { visitorId: string; token: string };
   const agentSends = (conversationId: string, messageId: string, text: string) =>
-    ingress.recorder.conversations.handle(streams.conversation('brand-a', conversationId), { type: 'SendMessage', messageId, author: { kind: 'agent', agentId: 'agent-1' }, text, at: new Date().toISOString() }, { tenantId: 'brand-a', metadata: { subjectId: conversationId } });
+    ingress.recorder.conversations.handle(
+      streams.conversation('brand-a', conversationId),
+      { type: 'SendMessage', messageId, author: { kind: 'agent', agentId: 'agent-1' }, text, at: new Date().toISOString() },
+      { tenantId: 'brand-a', metadata: { subjectId: conversationId } },
+    );
 
   before(async () => {
     backend = sqliteStore();
-    ingress = await startIngress(loadIngressConfig({ ...backend.env, PARLEY_INGRESS_HTTP_HOST: '127.0.0.1', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}`, PARLEY_LIVE_SESSION_GRACE_MS: '300', PARLEY_LIVE_TENANTS: 'brand-a' }), { registry: new Registry() });
+    ingress = await startIngress(
+      loadIngressConfig({
+        ...backend.env,
+        PARLEY_INGRESS_HTTP_HOST: '127.0.0.1',
+        PARLEY_INGRESS_HTTP_PORT: '0',
+        PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}`,
+        PARLEY_LIVE_SESSION_GRACE_MS: '300',
+        PARLEY_LIVE_TENANTS: 'brand-a',
+      }),
+      { registry: new Registry() },
+    );
     storage = await openStorage(loadIngressConfig(backend.env), new Registry());
   });
   after(async () => {
@@ -54,10 +80,18 @@ describe('ingress: live chat over WebSocket', () => {
   });
 
   it('gives visitors tokens only for live-chat tenants, and refuses connections without a valid one', async () => {
-    const bad = await fetch(`http://127.0.0.1:${ingress.httpPort}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'brand-z' }) });
+    const bad = await fetch(`http://127.0.0.1:${ingress.httpPort}/live/visitors`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: 'brand-z' }),
+    });
     assert.equal(bad.status, 400);
     const anonymous = await connect(ingress.httpPort, { token: 'forged' });
-    await waitFor(() => anonymous.closedWith(), (c) => c !== null, { what: 'the refusal' });
+    await waitFor(
+      () => anonymous.closedWith(),
+      (c) => c !== null,
+      { what: 'the refusal' },
+    );
     assert.equal(anonymous.closedWith(), 4401);
     assert.equal(anonymous.got[0]?.['code'], 'VISITOR_TOKEN_INVALID');
   });
@@ -70,15 +104,29 @@ describe('ingress: live chat over WebSocket', () => {
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     ws.send(JSON.stringify({ type: 'message', id: 'early-1', text: 'first words' }));
     ws.send(JSON.stringify({ type: 'message', id: 'early-2', text: 'second words' }));
-    const acks = await waitFor(() => got.filter((m) => m.type === 'ack').map((m) => m['id']).sort(), (a) => a.length === 2, { what: 'both acks' });
+    const acks = await waitFor(
+      () =>
+        got
+          .filter((m) => m.type === 'ack')
+          .map((m) => m['id'])
+          .sort(),
+      (a) => a.length === 2,
+      { what: 'both acks' },
+    );
     assert.deepEqual(acks, ['early-1', 'early-2']);
     const ready = got.find((m) => m.type === 'ready')!;
     const events = await storage.log.readStream(streams.conversation('brand-a', String(ready['conversationId'])));
-    assert.deepEqual(events.filter((e) => e.type === 'conversation.message-received').map((e) => (e.data as { text: string }).text).sort(), ['first words', 'second words']);
+    assert.deepEqual(
+      events
+        .filter((e) => e.type === 'conversation.message-received')
+        .map((e) => (e.data as { text: string }).text)
+        .sort(),
+      ['first words', 'second words'],
+    );
     ws.close();
   });
 
-  it('carries a visitor\'s messages and the agent\'s answer, typing and read marks live to every tab', async () => {
+  it("carries a visitor's messages and the agent's answer, typing and read marks live to every tab", async () => {
     const { token } = await visitor();
     const tab1 = await connect(ingress.httpPort, { token, device: 'laptop' });
     const ready = await tab1.next((m) => m.type === 'ready', 'ready');
@@ -89,12 +137,17 @@ describe('ingress: live chat over WebSocket', () => {
 
     tab1.send({ type: 'message', id: 'c-1', text: 'is anyone there?' });
     assert.equal((await tab1.next((m) => m.type === 'ack', 'the ack'))['messageId'], 'web-c-1');
-    for (const tab of [tab1, tab2]) await tab.next((m) => m.type === 'message' && (m['message'] as { text: string }).text === 'is anyone there?', 'the visitor\'s message on every tab');
+    for (const tab of [tab1, tab2])
+      await tab.next((m) => m.type === 'message' && (m['message'] as { text: string }).text === 'is anyone there?', "the visitor's message on every tab");
     tab1.send({ type: 'message', id: 'c-1', text: 'is anyone there?' });
     await tab1.next((m) => m.type === 'ack' && tab1.got.filter((x) => x.type === 'ack').length === 2, 'the second ack');
 
     await agentSends(conversationId, 'a-1', 'Hello! How can I help?');
-    await ingress.recorder.conversations.handle(streams.conversation('brand-a', conversationId), { type: 'StartTyping', by: 'agent', agentId: 'agent-1', channel: 'web', at: new Date().toISOString() }, { tenantId: 'brand-a', metadata: { subjectId: conversationId } });
+    await ingress.recorder.conversations.handle(
+      streams.conversation('brand-a', conversationId),
+      { type: 'StartTyping', by: 'agent', agentId: 'agent-1', channel: 'web', at: new Date().toISOString() },
+      { tenantId: 'brand-a', metadata: { subjectId: conversationId } },
+    );
     for (const tab of [tab1, tab2]) {
       const answer = await tab.next((m) => m.type === 'message' && (m['message'] as { id: string }).id === 'a-1', 'the answer');
       assert.deepEqual((answer['message'] as { inbound: boolean; author: unknown }).author, { kind: 'agent', agentId: 'agent-1' });
@@ -114,7 +167,10 @@ describe('ingress: live chat over WebSocket', () => {
     const again = await connect(ingress.httpPort, { token });
     const back = await again.next((m) => m.type === 'ready', 'ready after the reload');
     assert.equal(back['conversationId'], conversationId);
-    assert.deepEqual((back['messages'] as { text: string }[]).map((m) => m.text), ['is anyone there?', 'Hello! How can I help?']);
+    assert.deepEqual(
+      (back['messages'] as { text: string }[]).map((m) => m.text),
+      ['is anyone there?', 'Hello! How can I help?'],
+    );
     await again.close();
   });
 
@@ -128,11 +184,31 @@ describe('ingress: live chat over WebSocket', () => {
     const at = (i: number) => new Date(Date.parse('2024-01-01T00:00:00.000Z') + i * 60_000).toISOString();
     const events = Array.from({ length: 3000 }, (_, i) =>
       i % 2
-        ? { type: 'conversation.message-sent', tenantId: 'brand-a', metadata: meta, data: { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'agent-1' }, text: `answer ${i}`, attachments: [], at: at(i) } }
-        : { type: 'conversation.message-received', tenantId: 'brand-a', metadata: meta, data: { messageId: `m${i}`, channel: 'web', channelMessageId: `w${i}`, text: `question ${i}`, attachments: [], at: at(i) } },
+        ? {
+            type: 'conversation.message-sent',
+            tenantId: 'brand-a',
+            metadata: meta,
+            data: { messageId: `o${i}`, channel: 'web', author: { kind: 'agent', agentId: 'agent-1' }, text: `answer ${i}`, attachments: [], at: at(i) },
+          }
+        : {
+            type: 'conversation.message-received',
+            tenantId: 'brand-a',
+            metadata: meta,
+            data: { messageId: `m${i}`, channel: 'web', channelMessageId: `w${i}`, text: `question ${i}`, attachments: [], at: at(i) },
+          },
     );
-    events.push({ type: 'conversation.message-edited', tenantId: 'brand-a', metadata: meta, data: { messageId: 'm2998', text: 'question, corrected', by: 'customer', at: at(3000) } } as never);
-    events.push({ type: 'conversation.message-deleted', tenantId: 'brand-a', metadata: meta, data: { messageId: 'o2999', by: 'agent', at: at(3001) } } as never);
+    events.push({
+      type: 'conversation.message-edited',
+      tenantId: 'brand-a',
+      metadata: meta,
+      data: { messageId: 'm2998', text: 'question, corrected', by: 'customer', at: at(3000) },
+    } as never);
+    events.push({
+      type: 'conversation.message-deleted',
+      tenantId: 'brand-a',
+      metadata: meta,
+      data: { messageId: 'o2999', by: 'agent', at: at(3001) },
+    } as never);
     let version = await storage.log.streamVersion(stream);
     for (let i = 0; i < events.length; i += 1000) version = (await storage.log.append(stream, events.slice(i, i + 1000), version)).nextExpectedVersion;
     const back = await connect(ingress.httpPort, { token });
@@ -158,11 +234,25 @@ describe('ingress: live chat over WebSocket', () => {
     // Back within the grace period: the same session goes on.
     const reloaded = await connect(ingress.httpPort, { token });
     await reloaded.next((m) => m.type === 'ready', 'ready');
-    await waitFor(async () => (await storage.log.readStream(otherStream)).map((e) => e.type), (t) => t.includes('conversation.session-ended'), { what: 'the grace period over for the other visitor' });
-    assert.deepEqual((await storage.log.readStream(stream)).map((e) => e.type).filter((t) => t.startsWith('conversation.session')), ['conversation.session-started']);
+    await waitFor(
+      async () => (await storage.log.readStream(otherStream)).map((e) => e.type),
+      (t) => t.includes('conversation.session-ended'),
+      { what: 'the grace period over for the other visitor' },
+    );
+    assert.deepEqual(
+      (await storage.log.readStream(stream)).map((e) => e.type).filter((t) => t.startsWith('conversation.session')),
+      ['conversation.session-started'],
+    );
     await reloaded.close();
-    const types = await waitFor(async () => (await storage.log.readStream(stream)).map((e) => e.type), (t) => t.includes('conversation.session-ended'), { what: 'the session end' });
-    assert.deepEqual(types.filter((t) => t.startsWith('conversation.session')), ['conversation.session-started', 'conversation.session-ended']);
+    const types = await waitFor(
+      async () => (await storage.log.readStream(stream)).map((e) => e.type),
+      (t) => t.includes('conversation.session-ended'),
+      { what: 'the session end' },
+    );
+    assert.deepEqual(
+      types.filter((t) => t.startsWith('conversation.session')),
+      ['conversation.session-started', 'conversation.session-ended'],
+    );
   });
 
   it('gives an identified visitor the same conversation on every device, live on both', async () => {
@@ -173,10 +263,17 @@ describe('ingress: live chat over WebSocket', () => {
     const onLaptop = await laptop.next((m) => m.type === 'ready', 'ready on the laptop');
     assert.equal(onLaptop['conversationId'], onPhone['conversationId'], 'one conversation');
     phone.send({ type: 'message', id: 'p-1', text: 'written on my phone' });
-    await laptop.next((m) => m.type === 'message' && (m['message'] as { text: string }).text === 'written on my phone', 'the phone\'s message on the laptop');
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').sign(new TextEncoder().encode('not-the-brand-secret-at-all-no'));
+    await laptop.next((m) => m.type === 'message' && (m['message'] as { text: string }).text === 'written on my phone', "the phone's message on the laptop");
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-42')
+      .sign(new TextEncoder().encode('not-the-brand-secret-at-all-no'));
     const impostor = await connect(ingress.httpPort, { token: (await visitor()).token, identity: forged });
-    await waitFor(() => impostor.closedWith(), (c) => c !== null, { what: 'the impostor refused' });
+    await waitFor(
+      () => impostor.closedWith(),
+      (c) => c !== null,
+      { what: 'the impostor refused' },
+    );
     assert.equal(impostor.closedWith(), 4401);
     await phone.close();
     await laptop.close();

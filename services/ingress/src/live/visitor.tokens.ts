@@ -27,7 +27,13 @@ export class VisitorTokens {
 
   async issue(tenantId: string): Promise<{ visitorId: string; token: string }> {
     const visitorId = randomUUID();
-    const token = await new SignJWT({ tenant: tenantId }).setProtectedHeader({ alg: 'HS256' }).setSubject(visitorId).setAudience('parley-visitor').setIssuedAt().setExpirationTime('400d').sign(this.key);
+    const token = await new SignJWT({ tenant: tenantId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(visitorId)
+      .setAudience('parley-visitor')
+      .setIssuedAt()
+      .setExpirationTime('400d')
+      .sign(this.key);
     return { visitorId, token };
   }
 
@@ -50,7 +56,7 @@ export class VisitorTokens {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('no sub');
       return payload.sub;
     } catch {
-      throw new IdentityTokenError('identity token expired or not signed with the tenant\'s identity secret');
+      throw new IdentityTokenError("identity token expired or not signed with the tenant's identity secret");
     }
   }
 }

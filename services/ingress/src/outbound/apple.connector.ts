@@ -28,10 +28,29 @@ export class AppleConnector implements ChannelConnector {
     const account = this.accounts.find((a) => a.tenantId === reply.tenantId);
     if (!account) throw new DeliveryFailedError('apple', 0, 'no Apple business configured for the tenant', 0);
     const id = randomUUID();
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setAudience(account.mspId).setIssuedAt().setExpirationTime('5m').sign(Buffer.from(account.secret, 'base64'));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience(account.mspId)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(Buffer.from(account.secret, 'base64'));
     const attachment = reply.attachments[0];
-    const body = { v: 1, type: 'text', id, sourceId: account.businessId, destinationId: reply.recipient.id, body: reply.text ?? (attachment ? attachment.ref : ''), ...(attachment ? { attachments: reply.attachments.map((a) => ({ url: a.ref, mimeType: a.mimeType, size: a.sizeBytes, name: a.name ?? 'attachment' })) } : {}) };
-    await postJson<unknown>('apple', `${this.gatewayUrl}/message`, token, body, this.policy, { id, 'source-id': account.businessId, 'destination-id': reply.recipient.id });
+    const body = {
+      v: 1,
+      type: 'text',
+      id,
+      sourceId: account.businessId,
+      destinationId: reply.recipient.id,
+      body: reply.text ?? (attachment ? attachment.ref : ''),
+      ...(attachment
+        ? { attachments: reply.attachments.map((a) => ({ url: a.ref, mimeType: a.mimeType, size: a.sizeBytes, name: a.name ?? 'attachment' })) }
+        : {}),
+    };
+    await postJson<unknown>('apple', `${this.gatewayUrl}/message`, token, body, this.policy, {
+      id,
+      'source-id': account.businessId,
+      'destination-id': reply.recipient.id,
+    });
     return { channelMessageId: id };
   }
 }

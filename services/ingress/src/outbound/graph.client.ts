@@ -4,7 +4,12 @@ import { ParleyError } from '@parley/errors';
 export class DeliveryFailedError extends ParleyError {
   readonly code = 'DELIVERY_FAILED';
   readonly category = 'unavailable' as const;
-  constructor(readonly channel: string, readonly status: number, readonly reason: string, readonly attempts: number) {
+  constructor(
+    readonly channel: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly attempts: number,
+  ) {
     super(`${channel} delivery failed after ${attempts} attempt(s): ${status} ${reason}`);
   }
   override details() {
@@ -23,12 +28,24 @@ export interface RetryPolicy {
  * exponential backoff and jitter; other 4xx are final (the request itself is wrong,
  * or the window closed, and sending again cannot help).
  */
-export async function postJson<T>(channel: string, url: string, token: string, body: unknown, policy: RetryPolicy, headers: Record<string, string> = {}): Promise<T> {
+export async function postJson<T>(
+  channel: string,
+  url: string,
+  token: string,
+  body: unknown,
+  policy: RetryPolicy,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last: { status: number; reason: string } = { status: 0, reason: 'not sent' };
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     try {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
       const text = await response.text();
       if (response.ok) return (text ? JSON.parse(text) : {}) as T;
       last = { status: response.status, reason: reasonOf(text) };

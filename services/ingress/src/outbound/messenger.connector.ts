@@ -27,7 +27,12 @@ export class MessengerConnector implements ChannelConnector {
     const message = attachment
       ? { attachment: { type: top === 'image' || top === 'video' || top === 'audio' ? top : 'file', payload: { url: attachment.ref, is_reusable: true } } }
       : { text: reply.text ?? '', metadata: reply.messageId };
-    const body = { recipient: { id: reply.recipient.id }, messaging_type: reply.tag ? 'MESSAGE_TAG' : 'RESPONSE', ...(reply.tag ? { tag: reply.tag } : {}), message };
+    const body = {
+      recipient: { id: reply.recipient.id },
+      messaging_type: reply.tag ? 'MESSAGE_TAG' : 'RESPONSE',
+      ...(reply.tag ? { tag: reply.tag } : {}),
+      message,
+    };
     const response = await postJson<{ message_id?: string }>('messenger', `${this.baseUrl}/${account.pageId}/messages`, account.accessToken, body, this.policy);
     if (!response.message_id) throw new DeliveryFailedError('messenger', 200, 'no message id in the answer', 1);
     return { channelMessageId: response.message_id };

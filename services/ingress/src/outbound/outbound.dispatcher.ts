@@ -42,17 +42,35 @@ export function outboundDispatcher(options: {
   readonly now?: () => number;
 }): Projection {
   const connectors = new Map<Channel, ChannelConnector>(options.connectors.map((c) => [c.channel, c]));
-  const outcomes = counter(options.registry, { name: 'parley_ingress_outbound_total', help: 'Replies delivered to messaging channels, by channel and outcome.', labelNames: ['channel', 'outcome'] as const });
-  const latency = histogram(options.registry, { name: 'parley_ingress_outbound_delivery_seconds', help: 'From the reply being written to the channel accepting it.', labelNames: ['channel'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+  const outcomes = counter(options.registry, {
+    name: 'parley_ingress_outbound_total',
+    help: 'Replies delivered to messaging channels, by channel and outcome.',
+    labelNames: ['channel', 'outcome'] as const,
+  });
+  const latency = histogram(options.registry, {
+    name: 'parley_ingress_outbound_delivery_seconds',
+    help: 'From the reply being written to the channel accepting it.',
+    labelNames: ['channel'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
   const now = options.now ?? Date.now;
 
   async function deliver(event: RecordedEvent, table: string, store: Parameters<Projection['handle']>[1]): Promise<void> {
-    const d = event.data as { messageId: string; channel: Channel; text?: unknown; attachments: Attachment[]; template?: Template; tag?: 'HUMAN_AGENT'; at: string };
+    const d = event.data as {
+      messageId: string;
+      channel: Channel;
+      text?: unknown;
+      attachments: Attachment[];
+      template?: Template;
+      tag?: 'HUMAN_AGENT';
+      at: string;
+    };
     const connector = connectors.get(d.channel);
     if (!connector) return;
     const markerId = `${event.streamId}#${d.messageId}`;
     if (await store.get<SentMarker>(table, markerId)) return;
-    const mark = (outcome: SentMarker['outcome'], channelMessageId = '') => store.upsert(table, { id: markerId, outcome, channelMessageId } satisfies SentMarker);
+    const mark = (outcome: SentMarker['outcome'], channelMessageId = '') =>
+      store.upsert(table, { id: markerId, outcome, channelMessageId } satisfies SentMarker);
     if (now() - Date.parse(d.at) > options.maxAgeMs || typeof d.text === 'object') {
       // Too old when first seen (a new deployment over an old log), or erased since.
       outcomes.inc({ channel: d.channel, outcome: 'skipped' });
@@ -82,11 +100,22 @@ export function outboundDispatcher(options: {
       await accepted(event, d, customerId, sent.channelMessageId);
     } catch (error) {
       if (!(error instanceof DeliveryFailedError)) throw error;
-      options.logger.warn({ channel: d.channel, status: error.status, reason: error.reason, attempts: error.attempts, tenantId: event.tenantId }, 'reply not delivered');
+      options.logger.warn(
+        { channel: d.channel, status: error.status, reason: error.reason, attempts: error.attempts, tenantId: event.tenantId },
+        'reply not delivered',
+      );
       outcomes.inc({ channel: d.channel, outcome: 'failed' });
       await options.recorder.conversations.handle(
         event.streamId,
-        { type: 'RecordReceipt', channel: d.channel, status: 'failed', reader: 'customer', messageId: d.messageId, error: `${error.status} ${error.reason}`.slice(0, 500), at: new Date(now()).toISOString() },
+        {
+          type: 'RecordReceipt',
+          channel: d.channel,
+          status: 'failed',
+          reader: 'customer',
+          messageId: d.messageId,
+          error: `${error.status} ${error.reason}`.slice(0, 500),
+          at: new Date(now()).toISOString(),
+        },
         { tenantId: event.tenantId, metadata: { subjectId: customerId, actor: `channel:${d.channel}` } },
       );
       await mark('failed');
@@ -107,7 +136,10 @@ export function outboundDispatcher(options: {
         { tenantId: event.tenantId, metadata: { subjectId: customerId, actor: `channel:${d.channel}` } },
       );
     } catch (error) {
-      options.logger.warn({ channel: d.channel, tenantId: event.tenantId, err: error instanceof Error ? error.name : String(error) }, "the channel's id for a reply was not recorded: its statuses match only by callback data");
+      options.logger.warn(
+        { channel: d.channel, tenantId: event.tenantId, err: error instanceof Error ? error.name : String(error) },
+        "the channel's id for a reply was not recorded: its statuses match only by callback data",
+      );
     }
   }
 

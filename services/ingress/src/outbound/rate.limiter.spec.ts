@@ -5,7 +5,13 @@ import { RateLimiter } from './rate.limiter';
 /** A clock that only moves when someone sleeps. */
 function fakeClock() {
   let now = 0;
-  return { now: () => now, sleep: async (ms: number) => void (now += ms), get elapsed() { return now; } };
+  return {
+    now: () => now,
+    sleep: async (ms: number) => void (now += ms),
+    get elapsed() {
+      return now;
+    },
+  };
 }
 
 describe('rate limiter', () => {

@@ -8,7 +8,10 @@ export class RateLimiter {
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-    private readonly clock: { now(): number; sleep(ms: number): Promise<void> } = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    private readonly clock: { now(): number; sleep(ms: number): Promise<void> } = {
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    },
   ) {}
 
   /** Waits for a token; returns how long it waited, in ms. */

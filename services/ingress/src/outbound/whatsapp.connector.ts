@@ -39,11 +39,35 @@ export class WhatsAppConnector implements ChannelConnector {
     };
     const attachment = reply.attachments[0];
     const body = reply.template
-      ? { ...base, type: 'template', template: { name: reply.template.name, language: { code: reply.template.language }, components: reply.template.parameters.length ? [{ type: 'body', parameters: reply.template.parameters.map((text) => ({ type: 'text', text })) }] : [] } }
+      ? {
+          ...base,
+          type: 'template',
+          template: {
+            name: reply.template.name,
+            language: { code: reply.template.language },
+            components: reply.template.parameters.length
+              ? [{ type: 'body', parameters: reply.template.parameters.map((text) => ({ type: 'text', text })) }]
+              : [],
+          },
+        }
       : attachment
-        ? { ...base, type: mediaKind(attachment), [mediaKind(attachment)]: { ...(attachment.ref.startsWith('whatsapp-media:') ? { id: attachment.ref.slice('whatsapp-media:'.length) } : { link: attachment.ref }), ...(reply.text ? { caption: reply.text } : {}), ...(mediaKind(attachment) === 'document' && attachment.name ? { filename: attachment.name } : {}) } }
+        ? {
+            ...base,
+            type: mediaKind(attachment),
+            [mediaKind(attachment)]: {
+              ...(attachment.ref.startsWith('whatsapp-media:') ? { id: attachment.ref.slice('whatsapp-media:'.length) } : { link: attachment.ref }),
+              ...(reply.text ? { caption: reply.text } : {}),
+              ...(mediaKind(attachment) === 'document' && attachment.name ? { filename: attachment.name } : {}),
+            },
+          }
         : { ...base, type: 'text', text: { body: reply.text ?? '', preview_url: false } };
-    const response = await postJson<{ messages?: { id: string }[] }>('whatsapp', `${this.baseUrl}/${account.phoneNumberId}/messages`, account.accessToken, body, this.policy);
+    const response = await postJson<{ messages?: { id: string }[] }>(
+      'whatsapp',
+      `${this.baseUrl}/${account.phoneNumberId}/messages`,
+      account.accessToken,
+      body,
+      this.policy,
+    );
     const id = response.messages?.[0]?.id;
     if (!id) throw new DeliveryFailedError('whatsapp', 200, 'no message id in the answer', 1);
     return { channelMessageId: id };

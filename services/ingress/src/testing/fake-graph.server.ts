@@ -15,7 +15,10 @@ function problemOf(body: Record<string, unknown>): string | null {
   if (body['messaging_product'] === 'whatsapp') {
     if (typeof body['to'] !== 'string' && typeof body['recipient'] !== 'string') return '(#100) The parameter to is required.';
     const type = body['type'];
-    if (type === 'text') return typeof (body['text'] as { body?: unknown })?.body === 'string' && (body['text'] as { body: string }).body.length > 0 ? null : '(#100) text.body is required';
+    if (type === 'text')
+      return typeof (body['text'] as { body?: unknown })?.body === 'string' && (body['text'] as { body: string }).body.length > 0
+        ? null
+        : '(#100) text.body is required';
     if (type === 'template') return typeof (body['template'] as { name?: unknown })?.name === 'string' ? null : '(#100) template.name is required';
     if (type === 'image' || type === 'video' || type === 'audio' || type === 'document') {
       const media = body[type] as { id?: unknown; link?: unknown } | undefined;
@@ -81,7 +84,15 @@ export class FakeGraphServer {
     const token = header('authorization').replace(/^Bearer /, '');
     if (!this.appleVerifier || !(await this.appleVerifier(token))) return { status: 401, body: {} };
     const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    if (!header('id') || !header('source-id') || !header('destination-id') || body['id'] !== header('id') || body['destinationId'] !== header('destination-id') || body['v'] !== 1) return { status: 400, body: {} };
+    if (
+      !header('id') ||
+      !header('source-id') ||
+      !header('destination-id') ||
+      body['id'] !== header('id') ||
+      body['destinationId'] !== header('destination-id') ||
+      body['v'] !== 1
+    )
+      return { status: 400, body: {} };
     this.appleMessages.push({ headers: { id: header('id'), 'source-id': header('source-id'), 'destination-id': header('destination-id') }, body });
     return { status: 200, body: {} };
   }
@@ -108,7 +119,10 @@ export class FakeGraphServer {
     if (problem) return { status: 400, body: graphError(problem) };
     if (body['messaging_product'] === 'whatsapp') {
       const to = String(body['to'] ?? body['recipient']);
-      return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: `wamid.${randomBytes(12).toString('base64url')}` }] } };
+      return {
+        status: 200,
+        body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: `wamid.${randomBytes(12).toString('base64url')}` }] },
+      };
     }
     return { status: 200, body: { recipient_id: (body['recipient'] as { id: string }).id, message_id: `m_${randomBytes(12).toString('base64url')}` } };
   }

@@ -25,7 +25,10 @@ export interface StoreBackend {
 
 export function sqliteStore(): StoreBackend {
   const dir = mkdtempSync(join(tmpdir(), 'parley-ingress-'));
-  return { env: { PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(dir, 'events.db'), PARLEY_MASTER_KEY: MASTER }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    env: { PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: join(dir, 'events.db'), PARLEY_MASTER_KEY: MASTER },
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export function ferretStore(): StoreBackend {
@@ -42,10 +45,19 @@ export function ferretStore(): StoreBackend {
 }
 
 /** Posts a webhook as Meta does: the raw JSON signed with the app secret. */
-export async function postMeta(port: number, channel: 'whatsapp' | 'messenger', body: unknown, options: { secret?: string; signature?: string | null } = {}): Promise<{ status: number; body: string }> {
+export async function postMeta(
+  port: number,
+  channel: 'whatsapp' | 'messenger',
+  body: unknown,
+  options: { secret?: string; signature?: string | null } = {},
+): Promise<{ status: number; body: string }> {
   const raw = Buffer.isBuffer(body) || typeof body === 'string' ? body : JSON.stringify(body);
   const signature = options.signature === undefined ? signMetaBody(raw, options.secret ?? APP_SECRET) : options.signature;
-  const response = await fetch(`http://127.0.0.1:${port}/webhooks/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) }, body: raw });
+  const response = await fetch(`http://127.0.0.1:${port}/webhooks/${channel}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) },
+    body: raw,
+  });
   return { status: response.status, body: await response.text() };
 }
 
@@ -55,21 +67,43 @@ export const unix = (ms = Date.now()) => String(Math.floor(ms / 1000));
 function whatsappChange(value: Record<string, unknown>, phoneNumberId = 'pn-brand-a') {
   return {
     object: 'whatsapp_business_account',
-    entry: [{ id: 'waba-1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001111', phone_number_id: phoneNumberId }, ...value } }] }],
+    entry: [
+      {
+        id: 'waba-1',
+        changes: [
+          {
+            field: 'messages',
+            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001111', phone_number_id: phoneNumberId }, ...value },
+          },
+        ],
+      },
+    ],
   };
 }
 
-export function whatsappMessage(opts: { userId: string; waId?: string; wamid: string; text?: string; image?: { id: string; caption?: string }; phoneNumberId?: string; at?: number }) {
+export function whatsappMessage(opts: {
+  userId: string;
+  waId?: string;
+  wamid: string;
+  text?: string;
+  image?: { id: string; caption?: string };
+  phoneNumberId?: string;
+  at?: number;
+}) {
   return whatsappChange(
     {
       contacts: [{ profile: { name: 'Customer' }, user_id: opts.userId, ...(opts.waId ? { wa_id: opts.waId } : {}) }],
-      messages: [{
-        ...(opts.waId ? { from: opts.waId } : {}),
-        from_user_id: opts.userId,
-        id: opts.wamid,
-        timestamp: unix(opts.at),
-        ...(opts.image ? { type: 'image', image: { id: opts.image.id, mime_type: 'image/jpeg', ...(opts.image.caption ? { caption: opts.image.caption } : {}) } } : { type: 'text', text: { body: opts.text ?? '' } }),
-      }],
+      messages: [
+        {
+          ...(opts.waId ? { from: opts.waId } : {}),
+          from_user_id: opts.userId,
+          id: opts.wamid,
+          timestamp: unix(opts.at),
+          ...(opts.image
+            ? { type: 'image', image: { id: opts.image.id, mime_type: 'image/jpeg', ...(opts.image.caption ? { caption: opts.image.caption } : {}) } }
+            : { type: 'text', text: { body: opts.text ?? '' } }),
+        },
+      ],
     },
     opts.phoneNumberId,
   );

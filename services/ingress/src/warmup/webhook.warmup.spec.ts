@@ -29,7 +29,10 @@ describe('the webhook warm-up', () => {
       const registry = new Registry();
       await withTmpdir(dir, () => warmUpWebhooks(40, createLogger('warmup-spec'), registry));
       assert.ok((await warmupSeconds(registry))! > 0);
-      assert.ok([...seen].some((name) => name.endsWith('warmup.db-wal')), `a file log with its write-ahead log, saw ${[...seen].join(', ')}`);
+      assert.ok(
+        [...seen].some((name) => name.endsWith('warmup.db-wal')),
+        `a file log with its write-ahead log, saw ${[...seen].join(', ')}`,
+      );
       assert.deepEqual(readdirSync(dir), []);
     } finally {
       watcher.close();

@@ -35,13 +35,26 @@ export async function warmUpWebhooks(messages: number, logger: Logger, serviceRe
   // write path was first compiled under real traffic. About 6 MB for 2,000
   // messages, gone when the warm-up ends; in memory where no temporary directory is writable.
   const dir = temporaryDirectory();
-  const storage = await openStorage({ PARLEY_STORE: 'sqlite', PARLEY_SQLITE_FILE: dir ? join(dir, 'warmup.db') : ':memory:', PARLEY_MONGO_DATABASE: 'warmup', PARLEY_MASTER_KEY: randomBytes(32).toString('base64') }, registry);
+  const storage = await openStorage(
+    {
+      PARLEY_STORE: 'sqlite',
+      PARLEY_SQLITE_FILE: dir ? join(dir, 'warmup.db') : ':memory:',
+      PARLEY_MONGO_DATABASE: 'warmup',
+      PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
+    },
+    registry,
+  );
   const appSecret = randomBytes(16).toString('hex');
   const tenantId = 'warmup';
   const phoneNumberId = 'warmup-number';
   const directory = new CustomerDirectory(storage.log, randomBytes(32));
   const recorder = new InboundRecorder(storage.log, directory, logger, registry);
-  const webhooks = new IngressWebhooks({ meta: { appSecret, verifyToken: appSecret }, whatsapp: [{ phoneNumberId, tenantId, accessToken: 'none' }], messenger: [], apple: [] }, recorder, logger, registry);
+  const webhooks = new IngressWebhooks(
+    { meta: { appSecret, verifyToken: appSecret }, whatsapp: [{ phoneNumberId, tenantId, accessToken: 'none' }], messenger: [], apple: [] },
+    recorder,
+    logger,
+    registry,
+  );
   const route = metaWebhookRoute(webhooks);
   const server = createServer((req, res) => {
     if (!route(req, res)) res.writeHead(404).end();
@@ -68,7 +81,10 @@ export async function warmUpWebhooks(messages: number, logger: Logger, serviceRe
   }
   // A refusal here is a bug in the webhook path itself: say so, but the service still starts.
   if (refused > 0) logger.warn({ messages, refused }, 'webhook warm-up: some synthetic webhooks were refused');
-  gauge(serviceRegistry, { name: 'parley_ingress_warmup_seconds', help: 'How long the start-up warm-up of the webhook path took (synthetic webhooks on a throwaway database).' }).set((Date.now() - started) / 1000);
+  gauge(serviceRegistry, {
+    name: 'parley_ingress_warmup_seconds',
+    help: 'How long the start-up warm-up of the webhook path took (synthetic webhooks on a throwaway database).',
+  }).set((Date.now() - started) / 1000);
   logger.info({ messages, ms: Date.now() - started }, 'webhook path warmed up');
 }
 
@@ -83,10 +99,20 @@ function temporaryDirectory(): string | null {
 /** POSTs a signed WhatsApp webhook body to a local ingress; resolves with the HTTP status (the warm-up and the benchmark). */
 export function postWhatsAppWebhook(agent: Agent, port: number, raw: string, signature: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/webhooks/whatsapp', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signature } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/webhooks/whatsapp',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), 'x-hub-signature-256': signature },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(raw);
   });
@@ -96,11 +122,21 @@ export function postWhatsAppWebhook(agent: Agent, port: number, raw: string, sig
 function whatsappText(phoneNumberId: string, userId: string, wamid: string, text: string) {
   return {
     object: 'whatsapp_business_account',
-    entry: [{ id: 'warmup', changes: [{ field: 'messages', value: {
-      messaging_product: 'whatsapp',
-      metadata: { display_phone_number: '0', phone_number_id: phoneNumberId },
-      contacts: [{ profile: { name: 'Warm-up' }, user_id: userId }],
-      messages: [{ from_user_id: userId, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
-    } }] }],
+    entry: [
+      {
+        id: 'warmup',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '0', phone_number_id: phoneNumberId },
+              contacts: [{ profile: { name: 'Warm-up' }, user_id: userId }],
+              messages: [{ from_user_id: userId, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
+            },
+          },
+        ],
+      },
+    ],
   };
 }

@@ -12,7 +12,9 @@ const Body = z.object({
   destinationId: z.string().optional(),
   body: z.string().optional(),
   locale: z.string().optional(),
-  interactiveData: z.object({ data: z.record(z.string(), z.unknown()).optional(), receivedMessage: z.object({ title: z.string().optional() }).optional() }).optional(),
+  interactiveData: z
+    .object({ data: z.record(z.string(), z.unknown()).optional(), receivedMessage: z.object({ title: z.string().optional() }).optional() })
+    .optional(),
 });
 
 export interface AppleHeaders {
@@ -42,7 +44,16 @@ export async function parseApple(raw: unknown, headers: AppleHeaders, accounts: 
     throw new WebhookSignatureError('apple');
   }
   const parsed = Body.safeParse(raw);
-  if (!parsed.success || !headers.id || !headers.sourceId) throw new MalformedWebhookError('apple', parsed.success ? 'id and source-id headers are required' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 500));
+  if (!parsed.success || !headers.id || !headers.sourceId)
+    throw new MalformedWebhookError(
+      'apple',
+      parsed.success
+        ? 'id and source-id headers are required'
+        : parsed.error.issues
+            .map((i) => `${i.path.join('.')}: ${i.message}`)
+            .join('; ')
+            .slice(0, 500),
+    );
   const identity = { kind: 'apple' as const, id: headers.sourceId };
   const at = new Date().toISOString();
   const b = parsed.data;

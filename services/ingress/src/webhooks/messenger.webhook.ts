@@ -64,13 +64,47 @@ export function parseMessenger(raw: unknown, tenantOf: (pageId: string) => strin
           ignored++;
           continue;
         }
-        events.push({ kind: 'message', tenantId, channel: 'messenger', identity, channelMessageId: m.message.mid, ...(m.message.text ? { text: m.message.text } : {}), attachments, at: fromUnixMillis(m.timestamp) });
+        events.push({
+          kind: 'message',
+          tenantId,
+          channel: 'messenger',
+          identity,
+          channelMessageId: m.message.mid,
+          ...(m.message.text ? { text: m.message.text } : {}),
+          attachments,
+          at: fromUnixMillis(m.timestamp),
+        });
       } else if (m.postback) {
-        events.push({ kind: 'message', tenantId, channel: 'messenger', identity, channelMessageId: m.postback.mid ?? `postback-${m.sender.id}-${m.timestamp}`, text: m.postback.title, attachments: [], at: fromUnixMillis(m.timestamp) });
+        events.push({
+          kind: 'message',
+          tenantId,
+          channel: 'messenger',
+          identity,
+          channelMessageId: m.postback.mid ?? `postback-${m.sender.id}-${m.timestamp}`,
+          text: m.postback.title,
+          attachments: [],
+          at: fromUnixMillis(m.timestamp),
+        });
       } else if (m.delivery) {
-        events.push({ kind: 'receipt', tenantId, channel: 'messenger', identity, status: 'delivered', upTo: fromUnixMillis(m.delivery.watermark), at: fromUnixMillis(m.timestamp) });
+        events.push({
+          kind: 'receipt',
+          tenantId,
+          channel: 'messenger',
+          identity,
+          status: 'delivered',
+          upTo: fromUnixMillis(m.delivery.watermark),
+          at: fromUnixMillis(m.timestamp),
+        });
       } else if (m.read) {
-        events.push({ kind: 'receipt', tenantId, channel: 'messenger', identity, status: 'read', upTo: fromUnixMillis(m.read.watermark), at: fromUnixMillis(m.timestamp) });
+        events.push({
+          kind: 'receipt',
+          tenantId,
+          channel: 'messenger',
+          identity,
+          status: 'read',
+          upTo: fromUnixMillis(m.read.watermark),
+          at: fromUnixMillis(m.timestamp),
+        });
       } else {
         ignored++;
       }

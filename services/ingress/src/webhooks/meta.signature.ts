@@ -22,6 +22,7 @@ export function metaHandshake(query: Record<string, unknown>, verifyToken: strin
   const token = typeof query['hub.verify_token'] === 'string' ? query['hub.verify_token'] : '';
   const a = Buffer.from(token);
   const b = Buffer.from(verifyToken);
-  if (query['hub.mode'] !== 'subscribe' || a.length !== b.length || !timingSafeEqual(a, b) || typeof query['hub.challenge'] !== 'string') throw new WebhookSignatureError('meta-handshake');
+  if (query['hub.mode'] !== 'subscribe' || a.length !== b.length || !timingSafeEqual(a, b) || typeof query['hub.challenge'] !== 'string')
+    throw new WebhookSignatureError('meta-handshake');
   return query['hub.challenge'];
 }

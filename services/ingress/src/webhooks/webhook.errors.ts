@@ -4,7 +4,10 @@ import { ParleyError } from '@parley/errors';
 export class MalformedWebhookError extends ParleyError {
   readonly code = 'WEBHOOK_MALFORMED';
   readonly category = 'invalid_argument' as const;
-  constructor(readonly channel: string, readonly problem: string) {
+  constructor(
+    readonly channel: string,
+    readonly problem: string,
+  ) {
     super(`malformed ${channel} webhook: ${problem}`);
   }
   override details() {
@@ -14,7 +17,13 @@ export class MalformedWebhookError extends ParleyError {
 
 /** The zod issues of a body, as one line for the error. */
 export function malformed(channel: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): MalformedWebhookError {
-  return new MalformedWebhookError(channel, issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ').slice(0, 500));
+  return new MalformedWebhookError(
+    channel,
+    issues
+      .map((i) => `${i.path.map(String).join('.')}: ${i.message}`)
+      .join('; ')
+      .slice(0, 500),
+  );
 }
 
 /** The signature or token does not prove the sender; nothing of it was recorded. */
@@ -33,7 +42,10 @@ export class WebhookSignatureError extends ParleyError {
 export class WebhookTooLargeError extends ParleyError {
   readonly code = 'WEBHOOK_TOO_LARGE';
   readonly category = 'resource_exhausted' as const;
-  constructor(readonly channel: string, readonly limitBytes: number) {
+  constructor(
+    readonly channel: string,
+    readonly limitBytes: number,
+  ) {
     super(`${channel} webhook body over ${limitBytes} bytes`);
   }
   override details() {
@@ -44,7 +56,10 @@ export class WebhookTooLargeError extends ParleyError {
 /** The signed body is not UTF-8, or not JSON; nothing of it was recorded. */
 export class WebhookEncodingError extends ParleyError {
   readonly category = 'invalid_argument' as const;
-  constructor(readonly channel: string, readonly code: 'WEBHOOK_NOT_UTF8' | 'WEBHOOK_NOT_JSON') {
+  constructor(
+    readonly channel: string,
+    readonly code: 'WEBHOOK_NOT_UTF8' | 'WEBHOOK_NOT_JSON',
+  ) {
     super(`${channel} webhook body is not ${code === 'WEBHOOK_NOT_UTF8' ? 'valid UTF-8' : 'JSON'}`);
   }
   override details() {

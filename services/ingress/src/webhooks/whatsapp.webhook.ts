@@ -3,7 +3,12 @@ import type { Attachment, Identity } from '@parley/contracts';
 import { fromUnixSeconds, type InboundEvent } from '../inbound/inbound.event';
 import { malformed } from './webhook.errors';
 
-const Media = z.object({ id: z.string(), mime_type: z.string().default('application/octet-stream'), caption: z.string().optional(), filename: z.string().optional() });
+const Media = z.object({
+  id: z.string(),
+  mime_type: z.string().default('application/octet-stream'),
+  caption: z.string().optional(),
+  filename: z.string().optional(),
+});
 const Message = z.object({
   id: z.string().min(1),
   from: z.string().optional(),
@@ -18,7 +23,12 @@ const Message = z.object({
   video: Media.optional(),
   sticker: Media.optional(),
   button: z.object({ text: z.string() }).optional(),
-  interactive: z.object({ button_reply: z.object({ id: z.string(), title: z.string() }).optional(), list_reply: z.object({ id: z.string(), title: z.string() }).optional() }).optional(),
+  interactive: z
+    .object({
+      button_reply: z.object({ id: z.string(), title: z.string() }).optional(),
+      list_reply: z.object({ id: z.string(), title: z.string() }).optional(),
+    })
+    .optional(),
 });
 const Status = z.object({
   id: z.string(),
@@ -33,18 +43,22 @@ const Status = z.object({
 const Contact = z.object({ wa_id: z.string().optional(), user_id: z.string().optional() });
 const Body = z.object({
   object: z.literal('whatsapp_business_account'),
-  entry: z.array(z.object({
-    id: z.string(),
-    changes: z.array(z.object({
-      field: z.string(),
-      value: z.object({
-        metadata: z.object({ phone_number_id: z.string() }).optional(),
-        contacts: z.array(Contact).default([]),
-        messages: z.array(Message).default([]),
-        statuses: z.array(Status).default([]),
-      }),
-    })),
-  })),
+  entry: z.array(
+    z.object({
+      id: z.string(),
+      changes: z.array(
+        z.object({
+          field: z.string(),
+          value: z.object({
+            metadata: z.object({ phone_number_id: z.string() }).optional(),
+            contacts: z.array(Contact).default([]),
+            messages: z.array(Message).default([]),
+            statuses: z.array(Status).default([]),
+          }),
+        }),
+      ),
+    }),
+  ),
 });
 
 export interface WhatsAppResult {
@@ -87,12 +101,32 @@ export function parseWhatsApp(raw: unknown, tenantOf: (phoneNumberId: string) =>
         const identity = identityOf(v.contacts, m.from_user_id, m.from);
         const media = m.image ?? m.document ?? m.audio ?? m.video ?? m.sticker;
         const text = m.text?.body ?? m.button?.text ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ?? media?.caption;
-        const attachments: Attachment[] = media ? [{ ref: `whatsapp-media:${media.id}`, mimeType: /^[a-z]+\/[a-z0-9.+-]+$/i.test(media.mime_type.split(';')[0]!.trim()) ? media.mime_type.split(';')[0]!.trim() : 'application/octet-stream', sizeBytes: 0, ...(media.filename ? { name: media.filename } : {}) }] : [];
+        const attachments: Attachment[] = media
+          ? [
+              {
+                ref: `whatsapp-media:${media.id}`,
+                mimeType: /^[a-z]+\/[a-z0-9.+-]+$/i.test(media.mime_type.split(';')[0]!.trim())
+                  ? media.mime_type.split(';')[0]!.trim()
+                  : 'application/octet-stream',
+                sizeBytes: 0,
+                ...(media.filename ? { name: media.filename } : {}),
+              },
+            ]
+          : [];
         if (!identity || (!text && attachments.length === 0)) {
           ignored++;
           continue;
         }
-        events.push({ kind: 'message', tenantId, channel: 'whatsapp', identity, channelMessageId: m.id, ...(text ? { text } : {}), attachments, at: fromUnixSeconds(m.timestamp) });
+        events.push({
+          kind: 'message',
+          tenantId,
+          channel: 'whatsapp',
+          identity,
+          channelMessageId: m.id,
+          ...(text ? { text } : {}),
+          attachments,
+          at: fromUnixSeconds(m.timestamp),
+        });
       }
       for (const s of v.statuses) {
         const identity = identityOf(v.contacts, s.recipient_user_id, s.recipient_id);

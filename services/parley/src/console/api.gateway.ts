@@ -56,15 +56,26 @@ export class ConsoleController {
 
   @Post('api/:service/:method')
   @HttpCode(200)
-  call(@Param('service') service: string, @Param('method') method: string, @Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res() res: Response) {
+  call(
+    @Param('service') service: string,
+    @Param('method') method: string,
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() res: Response,
+  ) {
     if (!(service in this.backends.addresses)) return void res.status(404).json({ code: 'NOT_FOUND', message: `no public service ${service}` });
     const name = service as ServiceName;
     const definition = parleyService(name).service[method];
-    if (!definition || definition.requestStream || definition.responseStream) return void res.status(404).json({ code: 'NOT_FOUND', message: `no unary method ${service}/${method}` });
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) return void res.status(400).json({ code: 'INVALID_ARGUMENT', message: 'the request is a JSON object' });
+    if (!definition || definition.requestStream || definition.responseStream)
+      return void res.status(404).json({ code: 'NOT_FOUND', message: `no unary method ${service}/${method}` });
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      return void res.status(400).json({ code: 'INVALID_ARGUMENT', message: 'the request is a JSON object' });
     const metadata = new Metadata();
     if (authorization) metadata.set('authorization', authorization);
-    const client = this.clientOf(name) as unknown as Record<string, (r: unknown, m: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r?: unknown) => void) => void>;
+    const client = this.clientOf(name) as unknown as Record<
+      string,
+      (r: unknown, m: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r?: unknown) => void) => void
+    >;
     client[method]!.call(client, body, metadata, { deadline: Date.now() + 10_000 }, (error, response) => {
       if (!error) return void res.json(response);
       res.status(HTTP_STATUS[error.code] ?? 502).json({ code: status[error.code], message: error.details });

@@ -22,12 +22,25 @@ export class IngressProxy {
     // once the ingress asks for it, and hears a 413 at once otherwise.
     const expectsContinue = /^100-continue$/i.test(String(req.headers['expect'] ?? ''));
     let continued = !expectsContinue;
-    const upstream = request({ host: '127.0.0.1', port: this.port(), method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' } }, (answer) => {
-      const headers = { ...answer.headers, ...(continued ? {} : { connection: 'close' }) };
-      res.writeHead(answer.statusCode ?? 502, headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"UNAVAILABLE","message":"the ingress does not answer"}')));
+    const upstream = request(
+      {
+        host: '127.0.0.1',
+        port: this.port(),
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+      },
+      (answer) => {
+        const headers = { ...answer.headers, ...(continued ? {} : { connection: 'close' }) };
+        res.writeHead(answer.statusCode ?? 502, headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () =>
+      res.headersSent
+        ? res.destroy()
+        : res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"UNAVAILABLE","message":"the ingress does not answer"}'),
+    );
     res.on('close', () => upstream.destroy());
     if (continued) return void req.pipe(upstream);
     upstream.on('continue', () => {

@@ -23,7 +23,11 @@ export interface SentToWhatsApp {
   readonly at: string;
 }
 
-const Inbound = z.object({ from: z.string().regex(/^[A-Za-z0-9.]{3,64}$/), name: z.string().max(100).default('Simulated customer'), text: z.string().min(1).max(4096) });
+const Inbound = z.object({
+  from: z.string().regex(/^[A-Za-z0-9.]{3,64}$/),
+  name: z.string().max(100).default('Simulated customer'),
+  text: z.string().min(1).max(4096),
+});
 
 /**
  * `npm start` only: WhatsApp without Meta. POST /simulator/whatsapp sends a
@@ -56,16 +60,30 @@ export class WhatsAppSimulatorController {
     const wamid = `wamid.sim.${randomUUID()}`;
     const webhook = {
       object: 'whatsapp_business_account',
-      entry: [{ id: 'waba-demo', changes: [{ field: 'messages', value: {
-        messaging_product: 'whatsapp',
-        metadata: { display_phone_number: '15550000000', phone_number_id: this.settings.phoneNumberId },
-        contacts: [{ profile: { name }, user_id: from }],
-        messages: [{ from_user_id: from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
-      } }] }],
+      entry: [
+        {
+          id: 'waba-demo',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550000000', phone_number_id: this.settings.phoneNumberId },
+                contacts: [{ profile: { name }, user_id: from }],
+                messages: [{ from_user_id: from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
+              },
+            },
+          ],
+        },
+      ],
     };
     const raw = JSON.stringify(webhook);
     const signature = signMetaBody(raw, this.settings.appSecret);
-    const answer = await fetch(this.settings.webhookUrl(), { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body: raw });
+    const answer = await fetch(this.settings.webhookUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+      body: raw,
+    });
     if (answer.ok) this.remember({ direction: 'from-customer', customer: from, text, at: new Date().toISOString() });
     res.status(answer.ok ? 200 : 502).json({ wamid, webhookStatus: answer.status });
   }
@@ -73,7 +91,12 @@ export class WhatsAppSimulatorController {
   /** The Graph API's send endpoint, as the ingress's WhatsApp connector calls it. */
   @Post('graph/:version/:phoneNumberId/messages')
   @HttpCode(200)
-  graph(@Param('phoneNumberId') phoneNumberId: string, @Headers('authorization') authorization: string | undefined, @Body() body: Record<string, unknown>, @Res() res: Response) {
+  graph(
+    @Param('phoneNumberId') phoneNumberId: string,
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: Record<string, unknown>,
+    @Res() res: Response,
+  ) {
     if (phoneNumberId !== this.settings.phoneNumberId || authorization !== `Bearer ${this.settings.accessToken}`) {
       res.status(401).json({ error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
       return;

@@ -24,14 +24,29 @@ export interface EmbeddedParley {
 export async function startEmbedded(env: Record<string, string> = {}): Promise<EmbeddedParley> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-embedded-'));
   const child = spawn(process.execPath, [join(__dirname, '..', 'main.js')], {
-    env: { ...process.env, PARLEY_HTTP_PORT: '0', PARLEY_GRPC_PORT: '0', PARLEY_AVAILABILITY_GRPC_PORT: '0', PARLEY_ROUTING_GRPC_PORT: '0', PARLEY_INGRESS_HTTP_PORT: '0', PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      PARLEY_HTTP_PORT: '0',
+      PARLEY_GRPC_PORT: '0',
+      PARLEY_AVAILABILITY_GRPC_PORT: '0',
+      PARLEY_ROUTING_GRPC_PORT: '0',
+      PARLEY_INGRESS_HTTP_PORT: '0',
+      PARLEY_HTTP_HOST: '127.0.0.1',
+      PARLEY_DATA_DIR: dataDir,
+      PARLEY_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(() => out, (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o) || child.exitCode !== null, { what: 'npm start and its tokens', timeoutMs: 60_000 });
+  await waitFor(
+    () => out,
+    (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o) || child.exitCode !== null,
+    { what: 'npm start and its tokens', timeoutMs: 60_000 },
+  );
   if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out}`);
   const printed = (pattern: RegExp) => {
     const value = pattern.exec(out)?.[1];

@@ -13,8 +13,18 @@ export interface GrpcurlResult {
 }
 
 /** Runs grpcurl in plaintext against an address; `data` goes in as JSON on stdin. */
-export function grpcurl(address: string, args: readonly string[], options: { token?: string; data?: unknown; maxTimeSeconds?: number } = {}): Promise<GrpcurlResult> {
-  const flags = ['-plaintext', '-max-time', String(options.maxTimeSeconds ?? 20), ...(options.token ? ['-H', `authorization: Bearer ${options.token}`] : []), ...(options.data !== undefined ? ['-d', '@'] : [])];
+export function grpcurl(
+  address: string,
+  args: readonly string[],
+  options: { token?: string; data?: unknown; maxTimeSeconds?: number } = {},
+): Promise<GrpcurlResult> {
+  const flags = [
+    '-plaintext',
+    '-max-time',
+    String(options.maxTimeSeconds ?? 20),
+    ...(options.token ? ['-H', `authorization: Bearer ${options.token}`] : []),
+    ...(options.data !== undefined ? ['-d', '@'] : []),
+  ];
   return new Promise((resolve, reject) => {
     const child = execFile(GRPCURL, [...flags, address, ...args], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(error);

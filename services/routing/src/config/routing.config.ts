@@ -14,7 +14,10 @@ const schema = z.object({
   PARLEY_ROUTING_STRATEGY: z.enum(['longest-idle', 'least-busy', 'round-robin']).default('longest-idle'),
   PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(30),
   PARLEY_ROUTING_STICKY_SECONDS: z.coerce.number().int().min(0).default(60),
-  PARLEY_ROUTING_REQUEUE_LIVE_ON_OFFLINE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  PARLEY_ROUTING_REQUEUE_LIVE_ON_OFFLINE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** How often each queue is looked at again (timeouts, agents freed). */
   PARLEY_ROUTING_TICK_MS: z.coerce.number().int().min(20).default(1000),
 });

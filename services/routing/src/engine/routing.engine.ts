@@ -26,11 +26,26 @@ export class RoutingEngine {
     registry: Registry,
   ) {
     this.queues = new DeciderStore({ log, decider: routingDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 2, snapshotEvery: 500, cacheSize: 1000 });
-    this.conversations = new DeciderStore({ log, decider: conversationDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION, cacheSize: 10_000, onAppended: new ConversationMetrics(registry).onAppended });
+    this.conversations = new DeciderStore({
+      log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+      cacheSize: 10_000,
+      onAppended: new ConversationMetrics(registry).onAppended,
+    });
     this.metrics = {
-      decisions: counter(registry, { name: 'parley_routing_decisions_total', help: 'Routing events by type: offers, accepts (assigned), declines and timeouts, transfers, escalations.', labelNames: ['type', 'reason'] as const }),
+      decisions: counter(registry, {
+        name: 'parley_routing_decisions_total',
+        help: 'Routing events by type: offers, accepts (assigned), declines and timeouts, transfers, escalations.',
+        labelNames: ['type', 'reason'] as const,
+      }),
       depth: gauge(registry, { name: 'parley_routing_queue_depth', help: 'Conversations waiting, by queue id.', labelNames: ['queue'] as const }),
-      waited: histogram(registry, { name: 'parley_routing_wait_seconds', help: 'From entering the queue to being assigned.', buckets: [1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600] }),
+      waited: histogram(registry, {
+        name: 'parley_routing_wait_seconds',
+        help: 'From entering the queue to being assigned.',
+        buckets: [1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600],
+      }),
     };
   }
 
@@ -62,7 +77,14 @@ export class RoutingEngine {
     return this.queues.load(streams.routing(tenantId, queueId)).then(({ state }) =>
       this.run(tenantId, queueId, [
         { type: 'Expire', at },
-        { type: 'Dispatch', agents: this.agents(tenantId, state), policy: this.policyOf(tenantId, queueId), offerIds: Array.from({ length: 50 }, () => randomUUID()), languages, at },
+        {
+          type: 'Dispatch',
+          agents: this.agents(tenantId, state),
+          policy: this.policyOf(tenantId, queueId),
+          offerIds: Array.from({ length: 50 }, () => randomUUID()),
+          languages,
+          at,
+        },
       ]),
     );
   }

@@ -7,7 +7,16 @@ export const WORK_TOPIC = 'parley.routing.work';
 export const ROUTING_GROUP = 'parley-routing';
 
 export type Work =
-  | { readonly op: 'enqueue'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string; readonly kind: 'live' | 'messaging'; readonly priority: number; readonly reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow'; readonly preferredAgentId?: string | undefined }
+  | {
+      readonly op: 'enqueue';
+      readonly tenantId: string;
+      readonly queueId: string;
+      readonly conversationId: string;
+      readonly kind: 'live' | 'messaging';
+      readonly priority: number;
+      readonly reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow';
+      readonly preferredAgentId?: string | undefined;
+    }
   | { readonly op: 'tick'; readonly tenantId: string; readonly queueId: string }
   | { readonly op: 'resolve'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string }
   | { readonly op: 'agent-offline'; readonly tenantId: string; readonly queueId: string; readonly agentId: string };
@@ -40,11 +49,26 @@ export class RoutingWork {
   ) {}
 
   async start(): Promise<void> {
-    await this.bus.ensureTopics([{ name: WORK_TOPIC, partitions: 12 }, { name: `${WORK_TOPIC}.dead-letter`, partitions: 1 }, { name: 'parley.conversation.events', partitions: 12 }, { name: 'parley.agent.events', partitions: 12 }]);
-    this.subscriptions.push(await this.bus.subscribe({ groupId: ROUTING_GROUP, topics: [WORK_TOPIC], handler: (m) => this.work(JSON.parse(m.value?.toString() ?? '{}') as Work) }));
+    await this.bus.ensureTopics([
+      { name: WORK_TOPIC, partitions: 12 },
+      { name: `${WORK_TOPIC}.dead-letter`, partitions: 1 },
+      { name: 'parley.conversation.events', partitions: 12 },
+      { name: 'parley.agent.events', partitions: 12 },
+    ]);
+    this.subscriptions.push(
+      await this.bus.subscribe({ groupId: ROUTING_GROUP, topics: [WORK_TOPIC], handler: (m) => this.work(JSON.parse(m.value?.toString() ?? '{}') as Work) }),
+    );
     // What comes in: a customer writes and nobody owns the conversation; it is resolved.
-    this.subscriptions.push(await this.bus.subscribe({ groupId: `${ROUTING_GROUP}-intake`, topics: ['parley.conversation.events'], handler: (m) => this.intake(fromCloudEventMessage(m)) }));
-    this.subscriptions.push(await this.bus.subscribe({ groupId: `${ROUTING_GROUP}-agents`, topics: ['parley.agent.events'], handler: (m) => this.agents(fromCloudEventMessage(m)) }));
+    this.subscriptions.push(
+      await this.bus.subscribe({
+        groupId: `${ROUTING_GROUP}-intake`,
+        topics: ['parley.conversation.events'],
+        handler: (m) => this.intake(fromCloudEventMessage(m)),
+      }),
+    );
+    this.subscriptions.push(
+      await this.bus.subscribe({ groupId: `${ROUTING_GROUP}-agents`, topics: ['parley.agent.events'], handler: (m) => this.agents(fromCloudEventMessage(m)) }),
+    );
     this.ticker = setInterval(() => void this.tickAll(), this.tickMs);
   }
 
@@ -63,7 +87,18 @@ export class RoutingWork {
     const at = new Date().toISOString();
     const e = this.engine;
     if (work.op === 'enqueue') {
-      const events = await e.run(work.tenantId, work.queueId, [{ type: 'Enqueue', conversationId: work.conversationId, kind: work.kind, priority: work.priority, skills: e.skillsOf(work.tenantId, work.queueId), ...(work.preferredAgentId ? { preferredAgentId: work.preferredAgentId } : {}), reason: work.reason, at }]);
+      const events = await e.run(work.tenantId, work.queueId, [
+        {
+          type: 'Enqueue',
+          conversationId: work.conversationId,
+          kind: work.kind,
+          priority: work.priority,
+          skills: e.skillsOf(work.tenantId, work.queueId),
+          ...(work.preferredAgentId ? { preferredAgentId: work.preferredAgentId } : {}),
+          reason: work.reason,
+          at,
+        },
+      ]);
       if (events.length === 0) return;
     } else if (work.op === 'resolve') {
       await e.run(work.tenantId, work.queueId, [{ type: 'Resolve', conversationId: work.conversationId, at }]);
@@ -71,7 +106,17 @@ export class RoutingWork {
       await e.run(work.tenantId, work.queueId, [{ type: 'AgentOffline', agentId: work.agentId, policy: e.policyOf(work.tenantId, work.queueId), at }]);
     }
     const decided = await e.tick(work.tenantId, work.queueId, at);
-    for (const d of decided) if (d.type === 'routing.left' && d.data.toQueueId) await this.publish({ op: 'enqueue', tenantId: work.tenantId, queueId: d.data.toQueueId, conversationId: d.data.conversationId, kind: 'messaging', priority: 5, reason: d.data.reason === 'overflow' ? 'overflow' : 'transferred' });
+    for (const d of decided)
+      if (d.type === 'routing.left' && d.data.toQueueId)
+        await this.publish({
+          op: 'enqueue',
+          tenantId: work.tenantId,
+          queueId: d.data.toQueueId,
+          conversationId: d.data.conversationId,
+          kind: 'messaging',
+          priority: 5,
+          reason: d.data.reason === 'overflow' ? 'overflow' : 'transferred',
+        });
   }
 
   private async intake(event: RecordedEvent): Promise<void> {
@@ -82,7 +127,16 @@ export class RoutingWork {
     if (state.agentId !== null || state.status === 'resolved' || state.status === 'new') return;
     const channel = (event.data as { channel?: string }).channel;
     const lastAgent = await this.engine.lastAgentOf(event.tenantId, conversationId);
-    await this.publish({ op: 'enqueue', tenantId: event.tenantId, queueId: this.defaultQueue, conversationId, kind: event.type === 'conversation.session-started' || channel === 'web' ? 'live' : 'messaging', priority: state.priority, reason: lastAgent ? 'reopened' : 'new', ...(lastAgent ? { preferredAgentId: lastAgent } : {}) });
+    await this.publish({
+      op: 'enqueue',
+      tenantId: event.tenantId,
+      queueId: this.defaultQueue,
+      conversationId,
+      kind: event.type === 'conversation.session-started' || channel === 'web' ? 'live' : 'messaging',
+      priority: state.priority,
+      reason: lastAgent ? 'reopened' : 'new',
+      ...(lastAgent ? { preferredAgentId: lastAgent } : {}),
+    });
   }
 
   private async agents(event: RecordedEvent): Promise<void> {
@@ -98,6 +152,9 @@ export class RoutingWork {
 
   private async tickAll(): Promise<void> {
     if (this.running()) this.progress?.beat();
-    for (const q of this.known.values()) await this.publish({ op: 'tick', ...q }).catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not publish a routing tick'));
+    for (const q of this.known.values())
+      await this.publish({ op: 'tick', ...q }).catch((error: unknown) =>
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not publish a routing tick'),
+      );
   }
 }

@@ -32,20 +32,38 @@ export class RoutingGrpc {
         const offers = [];
         for (const queueId of req.queue_ids.map((q) => id('queue_ids', q))) {
           const { state } = await this.engine.queues.load(streams.routing(caller.tenantId, queueId));
-          for (const o of state.offers) if (o.agentId === caller.subject && Date.parse(o.expiresAt) > Date.now()) offers.push({ offer_id: o.offerId, queue_id: queueId, conversation_id: o.conversationId, expires_at: timestamp(o.expiresAt), transfer_from_agent_id: o.transferFromAgentId ?? '' });
+          for (const o of state.offers)
+            if (o.agentId === caller.subject && Date.parse(o.expiresAt) > Date.now())
+              offers.push({
+                offer_id: o.offerId,
+                queue_id: queueId,
+                conversation_id: o.conversationId,
+                expires_at: timestamp(o.expiresAt),
+                transfer_from_agent_id: o.transferFromAgentId ?? '',
+              });
         }
         return { offers };
       }),
       AcceptOffer: e.unary('AcceptOffer', AGENTS, async (req: { queue_id: string; offer_id: string }, caller) => {
         const queueId = id('queue_id', req.queue_id);
-        const events = await this.engine.run(caller.tenantId, queueId, [{ type: 'Accept', offerId: id('offer_id', req.offer_id), agentId: caller.subject, at: now() }], caller.subject);
+        const events = await this.engine.run(
+          caller.tenantId,
+          queueId,
+          [{ type: 'Accept', offerId: id('offer_id', req.offer_id), agentId: caller.subject, at: now() }],
+          caller.subject,
+        );
         await after(caller, queueId);
         const assigned = events.find((ev) => ev.type === 'routing.assigned');
         return { conversation_id: assigned?.data.conversationId ?? '' };
       }),
       DeclineOffer: e.unary('DeclineOffer', AGENTS, async (req: { queue_id: string; offer_id: string }, caller) => {
         const queueId = id('queue_id', req.queue_id);
-        await this.engine.run(caller.tenantId, queueId, [{ type: 'Decline', offerId: id('offer_id', req.offer_id), agentId: caller.subject, at: now() }], caller.subject);
+        await this.engine.run(
+          caller.tenantId,
+          queueId,
+          [{ type: 'Decline', offerId: id('offer_id', req.offer_id), agentId: caller.subject, at: now() }],
+          caller.subject,
+        );
         await after(caller, queueId);
         return {};
       }),
@@ -56,18 +74,55 @@ export class RoutingGrpc {
         const { state } = await this.engine.queues.load(streams.routing(caller.tenantId, queueId));
         const agent = this.engine.agents(caller.tenantId, state).find((a) => a.agentId === agentId);
         if (!agent) throw new AgentAtCapacityError(agentId);
-        await this.engine.run(caller.tenantId, queueId, [{ type: 'Pick', conversationId: id('conversation_id', req.conversation_id), agent, at: now() }], caller.subject);
+        await this.engine.run(
+          caller.tenantId,
+          queueId,
+          [{ type: 'Pick', conversationId: id('conversation_id', req.conversation_id), agent, at: now() }],
+          caller.subject,
+        );
         return {};
       }),
-      TransferConversation: e.unary('TransferConversation', AGENTS, async (req: { queue_id: string; conversation_id: string; to_agent_id: string; to_queue_id: string; warm: boolean }, caller) => {
-        const queueId = id('queue_id', req.queue_id);
-        if (!req.to_agent_id === !req.to_queue_id) throw new InvalidArgumentError('invalid request', [{ field: 'to_agent_id', description: 'one of to_agent_id and to_queue_id' }]);
-        const to = req.to_agent_id ? { kind: 'agent' as const, agentId: id('to_agent_id', req.to_agent_id) } : { kind: 'queue' as const, queueId: id('to_queue_id', req.to_queue_id) };
-        const events = await this.engine.run(caller.tenantId, queueId, [{ type: 'Transfer', conversationId: id('conversation_id', req.conversation_id), to, mode: req.warm ? 'warm' : 'cold', offerId: randomUUID(), policy: this.engine.policyOf(caller.tenantId, queueId), at: now() }], caller.subject);
-        for (const ev of events) if (ev.type === 'routing.left' && ev.data.toQueueId) await this.work.publish({ op: 'enqueue', tenantId: caller.tenantId, queueId: ev.data.toQueueId, conversationId: ev.data.conversationId, kind: 'messaging', priority: 5, reason: 'transferred' });
-        await after(caller, queueId);
-        return {};
-      }),
+      TransferConversation: e.unary(
+        'TransferConversation',
+        AGENTS,
+        async (req: { queue_id: string; conversation_id: string; to_agent_id: string; to_queue_id: string; warm: boolean }, caller) => {
+          const queueId = id('queue_id', req.queue_id);
+          if (!req.to_agent_id === !req.to_queue_id)
+            throw new InvalidArgumentError('invalid request', [{ field: 'to_agent_id', description: 'one of to_agent_id and to_queue_id' }]);
+          const to = req.to_agent_id
+            ? { kind: 'agent' as const, agentId: id('to_agent_id', req.to_agent_id) }
+            : { kind: 'queue' as const, queueId: id('to_queue_id', req.to_queue_id) };
+          const events = await this.engine.run(
+            caller.tenantId,
+            queueId,
+            [
+              {
+                type: 'Transfer',
+                conversationId: id('conversation_id', req.conversation_id),
+                to,
+                mode: req.warm ? 'warm' : 'cold',
+                offerId: randomUUID(),
+                policy: this.engine.policyOf(caller.tenantId, queueId),
+                at: now(),
+              },
+            ],
+            caller.subject,
+          );
+          for (const ev of events)
+            if (ev.type === 'routing.left' && ev.data.toQueueId)
+              await this.work.publish({
+                op: 'enqueue',
+                tenantId: caller.tenantId,
+                queueId: ev.data.toQueueId,
+                conversationId: ev.data.conversationId,
+                kind: 'messaging',
+                priority: 5,
+                reason: 'transferred',
+              });
+          await after(caller, queueId);
+          return {};
+        },
+      ),
     };
   }
 }

@@ -87,7 +87,12 @@ const subjectOf = (event: RecordedEvent) => (typeof event.metadata['subjectId'] 
 const cap = <T>(list: readonly T[], n: number): readonly T[] => (list.length > n ? list.slice(list.length - n) : list);
 const capTimings = (t: TimingsProgress): TimingsProgress =>
   t.nextResponseSeconds.length > TIMINGS_KEPT || t.resolutionSeconds.length > TIMINGS_KEPT || t.queueWaitSeconds.length > TIMINGS_KEPT
-    ? { ...t, nextResponseSeconds: cap(t.nextResponseSeconds, TIMINGS_KEPT), resolutionSeconds: cap(t.resolutionSeconds, TIMINGS_KEPT), queueWaitSeconds: cap(t.queueWaitSeconds, TIMINGS_KEPT) }
+    ? {
+        ...t,
+        nextResponseSeconds: cap(t.nextResponseSeconds, TIMINGS_KEPT),
+        resolutionSeconds: cap(t.resolutionSeconds, TIMINGS_KEPT),
+        queueWaitSeconds: cap(t.queueWaitSeconds, TIMINGS_KEPT),
+      }
     : t;
 
 function emptyHeader(): TimelineHeader {
@@ -164,12 +169,17 @@ export class TimelineWork {
     const seqs = [...this.seqs].filter(([, s]) => s.dirty);
     this.discard();
     const chunkRows: TimelineChunkRow[] = [];
-    for (const s of chunks) chunkRows.push({ id: chunkId(s.streamId, s.index), streamId: s.streamId, index: s.index, sealed: await this.seal(s.customerId, s.entries) });
+    for (const s of chunks)
+      chunkRows.push({ id: chunkId(s.streamId, s.index), streamId: s.streamId, index: s.index, sealed: await this.seal(s.customerId, s.entries) });
     const headerRows: TimelineHeaderRow[] = [];
-    for (const [id, s] of headers) headerRows.push({ id, tenantId: s.tenantId, customerId: s.customerId, version: s.header!.version, sealed: await this.seal(s.customerId, s.header) });
+    for (const [id, s] of headers)
+      headerRows.push({ id, tenantId: s.tenantId, customerId: s.customerId, version: s.header!.version, sealed: await this.seal(s.customerId, s.header) });
     // Entries first, the header last: a header never counts entries that are not stored.
     await this.store.upsertMany(this.tables.entries, chunkRows);
-    await this.store.upsertMany(this.tables.messages, seqs.map(([id, s]): TimelineMessageRow => ({ id, seq: s.seq })));
+    await this.store.upsertMany(
+      this.tables.messages,
+      seqs.map(([id, s]): TimelineMessageRow => ({ id, seq: s.seq })),
+    );
     await this.store.upsertMany(this.tables.headers, headerRows);
     this.stats.rowsWritten += chunkRows.length + seqs.length + headerRows.length;
   }
@@ -281,8 +291,21 @@ export class TimelineWork {
         break;
     }
     // The chunks the changes go into, read before anything is recorded.
-    await this.loadChunks(stream, customerId, changed.map((c) => c.seq), fresh);
-    const header: TimelineHeader = { state, version: event.streamVersion, entries, lastActivityAt, timings: capTimings(stepTimings(before.timings, e, this.rules)), undelivered, unread };
+    await this.loadChunks(
+      stream,
+      customerId,
+      changed.map((c) => c.seq),
+      fresh,
+    );
+    const header: TimelineHeader = {
+      state,
+      version: event.streamVersion,
+      entries,
+      lastActivityAt,
+      timings: capTimings(stepTimings(before.timings, e, this.rules)),
+      undelivered,
+      unread,
+    };
     this.headers.set(stream, { tenantId, customerId, header, dirty: true });
     for (const c of changed) {
       const index = Math.floor(c.seq / CHUNK_ENTRIES);
@@ -301,7 +324,12 @@ export class TimelineWork {
     if (held) return held;
     const row = await this.store.get<TimelineHeaderRow>(this.tables.headers, streamId);
     const slot: HeaderSlot = row
-      ? { tenantId: row.tenantId, customerId: row.customerId, header: (await this.log.openFor(row.customerId, row.sealed)) as TimelineHeader | null, dirty: false }
+      ? {
+          tenantId: row.tenantId,
+          customerId: row.customerId,
+          header: (await this.log.openFor(row.customerId, row.sealed)) as TimelineHeader | null,
+          dirty: false,
+        }
       : { tenantId: '', customerId: '', header: null, dirty: false };
     this.headers.set(streamId, slot);
     return slot;
@@ -332,7 +360,10 @@ export class TimelineWork {
     if (fresh) return;
     const missing = [...new Set(seqs.map((seq) => Math.floor(seq / CHUNK_ENTRIES)))].filter((index) => !this.chunks.has(chunkId(streamId, index)));
     if (missing.length === 0) return;
-    const rows = await this.store.getMany<TimelineChunkRow>(this.tables.entries, missing.map((index) => chunkId(streamId, index)));
+    const rows = await this.store.getMany<TimelineChunkRow>(
+      this.tables.entries,
+      missing.map((index) => chunkId(streamId, index)),
+    );
     for (const row of rows) {
       const entries = (await this.log.openFor(customerId, row.sealed)) as TimelineEntry[] | null;
       this.chunks.set(row.id, { streamId, index: row.index, customerId, entries, dirty: false });
