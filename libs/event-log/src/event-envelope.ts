@@ -121,8 +121,7 @@ export const newEventId = (): string => timeOrderedId();
  * index in the order they are made: new rows land on its last page.
  */
 export function timeOrderedId(): string {
-  // The randomness comes from the shared pool (uuid's own holds 256 bytes, an
-  // OpenSSL call every 16 ids, 12 µs each here). uuid keeps ids of one millisecond
+  // The randomness comes from the shared pool, refilled less often than uuid's own. uuid keeps ids of one millisecond
   // in order only when it draws the randomness itself; given ours, the order is
   // kept here, as uuid does it (RFC 9562, 6.2 method 1).
   const random = pooledRandomBytes(16);

@@ -14,7 +14,7 @@ import type { NewEvent } from './event-envelope';
  */
 function notJsonAt(value: unknown): (string | number)[] | null {
   // The path is built on the way back up, from the offending value: a walk that
-  // finds nothing allocates nothing (copying it at every key cost 4 µs an event).
+  // finds nothing allocates nothing.
   switch (typeof value) {
     case 'string':
     case 'boolean':

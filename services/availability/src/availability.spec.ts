@@ -53,8 +53,9 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     PARLEY_TOKEN_SECRETS: SECRET,
     PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0',
     PARLEY_AVAILABILITY_HTTP_PORT: '0',
-    PARLEY_PRESENCE_AWAY_AFTER_MS: '800',
-    PARLEY_PRESENCE_OFFLINE_AFTER_MS: '1600',
+    // Long enough that a loaded machine's pauses between calls never look like a lost heartbeat.
+    PARLEY_PRESENCE_AWAY_AFTER_MS: '3000',
+    PARLEY_PRESENCE_OFFLINE_AFTER_MS: '6000',
     PARLEY_AVAILABILITY_TICK_MS: '100',
   };
   let running: RunningAvailability;
@@ -236,7 +237,7 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     await waitFor(
       async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, three)).offer.live_chat,
       (live) => !live,
-      { what: 'the lost heartbeat', timeoutMs: 10_000 },
+      { what: 'the lost heartbeat', timeoutMs: 30_000 },
     );
     await rpc(client, 'Heartbeat', {}, three);
   });

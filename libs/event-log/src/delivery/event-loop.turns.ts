@@ -1,8 +1,7 @@
 /**
  * SQLite answers synchronously, so a reader working through a backlog of the
  * log (a projection, the live feed, the dispatcher) resolves every await at once
- * and never gives the sockets a turn: at 600 webhooks/s a dispatcher catching up
- * held the event loop for 300 ms at a time. A reader calls `pause()` after each
+ * and never gives the sockets a turn (docs/benchmarks.md has what that cost). A reader calls `pause()` after each
  * event; it yields to the event loop once its share of the turn is used.
  */
 export class EventLoopTurns {

@@ -66,7 +66,8 @@ describe('ingress: live chat over WebSocket', () => {
         PARLEY_INGRESS_HTTP_HOST: '127.0.0.1',
         PARLEY_INGRESS_HTTP_PORT: '0',
         PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}`,
-        PARLEY_LIVE_SESSION_GRACE_MS: '300',
+        // Long enough for a reload on a loaded machine to come back within it, short enough to wait for.
+        PARLEY_LIVE_SESSION_GRACE_MS: '3000',
         PARLEY_LIVE_TENANTS: 'brand-a',
       }),
       { registry: new Registry() },
