@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { Controller, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
 import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import { InProcessBus } from '../in-process/in-process.bus';
@@ -47,7 +47,8 @@ for (const [name, makeBus] of buses) {
     it('receive decoded payloads with their context; a failing handler is retried, then dead-lettered', async () => {
       seen.length = 0;
       const bus = makeBus();
-      const app = await NestFactory.createMicroservice(OrdersModule, {
+      const moduleRef = await Test.createTestingModule({ imports: [OrdersModule] }).compile();
+      const app = moduleRef.createNestMicroservice({
         strategy: new BusTransport({ bus, groupId: uniqueName('orders'), retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 10 } }),
         logger: false,
       });
@@ -90,7 +91,8 @@ for (const [name, makeBus] of buses) {
 describe('BusTransport', () => {
   it('refuses request/reply handlers: synchronous calls belong on gRPC', async () => {
     const bus = new InProcessBus({ registry: new Registry() });
-    const app = await NestFactory.createMicroservice(RequestReplyModule, { strategy: new BusTransport({ bus, groupId: 'g' }), logger: false });
+    const moduleRef = await Test.createTestingModule({ imports: [RequestReplyModule] }).compile();
+    const app = moduleRef.createNestMicroservice({ strategy: new BusTransport({ bus, groupId: 'g' }), logger: false });
     await assert.rejects(app.listen(), /@MessagePattern\('nest.not-allowed'\) is not supported/);
     await app.close().catch(() => undefined);
     await bus.close();
