@@ -19,10 +19,8 @@ const CONCURRENCY = 64;
  * Runs signed WhatsApp webhooks through the whole webhook path before the service
  * takes traffic: a loopback HTTP server with the same route, signature check,
  * parsing, customer directory, deciders, encryption and SQLite log, all on a
- * throwaway database file with keys of its own. Just started, the service
- * answered its first second of traffic several times slower than later (V8 had
- * not compiled the hot path yet), and a load balancer sends a new instance its
- * full share at once. Half the messages are first contacts, half from returning
+ * throwaway database file with keys of its own: V8 compiles the hot path before
+ * a load balancer sends the new instance its full share at once. Half the messages are first contacts, half from returning
  * customers. Nothing reaches the real log, metrics or bus.
  */
 export async function warmUpWebhooks(messages: number, logger: Logger, serviceRegistry: Registry): Promise<void> {
