@@ -173,9 +173,15 @@ describe('ingress: a custom channel over Kafka, end to end with the sample SMS g
       (c) => c !== null,
       { what: 'the good message recorded', timeoutMs: 30_000 },
     );
-    const texts = (await storage.log.readStream(streams.conversation(tenant, customerId!)))
-      .filter((e) => e.type === 'conversation.message-received')
-      .map((e) => (e.data as { text: string }).text);
+    // The customer is registered before their message is appended: wait for the message itself.
+    const texts = await waitFor(
+      async () =>
+        (await storage.log.readStream(streams.conversation(tenant, customerId!)))
+          .filter((e) => e.type === 'conversation.message-received')
+          .map((e) => (e.data as { text: string }).text),
+      (t) => t.length > 0,
+      { what: 'the good message in its conversation', timeoutMs: 30_000 },
+    );
     assert.deepEqual(texts, ['the one that counts']);
     // The published JSON Schema says the same (ajv, as an integration would validate).
     const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'parley.channel.message-received.v1.json'), 'utf8')) as object;
