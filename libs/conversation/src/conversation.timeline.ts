@@ -103,6 +103,25 @@ export function receiptEntry(m: TimelineMessage, status: 'delivered' | 'read' | 
   return deliveredAt === m.deliveredAt && readAt === m.readAt && !m.failed ? m : { ...m, deliveredAt, readAt, failed: false };
 }
 
+/** The entry a session's start or end or a change of status adds (the status the event led to), or null for any other event. */
+export function boundaryEntry(event: ConversationEvent, status: ConversationStatus): TimelineEntry | null {
+  const at = (event.data as { at: string }).at;
+  switch (event.type) {
+    case 'conversation.session-started':
+      return { kind: 'session', sessionId: event.data.sessionId, started: true, reason: null, at };
+    case 'conversation.session-ended':
+      return { kind: 'session', sessionId: event.data.sessionId, started: false, reason: event.data.reason, at };
+    case 'conversation.started':
+    case 'conversation.marked-pending':
+    case 'conversation.snoozed':
+    case 'conversation.resolved':
+    case 'conversation.reopened':
+      return { kind: 'status', status, at };
+    default:
+      return null;
+  }
+}
+
 /** Where a receipt's marks apply: `<channel>:<in|out>`, the messages the reader reads. */
 export const markKey = (channel: Channel, reader: 'customer' | 'agent') => `${channel}:${reader === 'customer' ? 'out' : 'in'}`;
 
@@ -143,7 +162,6 @@ export class TimelineBuilder {
 
   apply({ event, version }: VersionedEvent): void {
     if (version <= this.version) return;
-    const at = (event.data as { at: string }).at;
     this.state = this.replay.apply(event);
     this.version = version;
     this.timings = stepTimings(this.timings, event, this.rules);
@@ -180,21 +198,11 @@ export class TimelineBuilder {
         }
         break;
       }
-      case 'conversation.session-started':
-        timeline.push({ kind: 'session', sessionId: event.data.sessionId, started: true, reason: null, at });
+      default: {
+        const boundary = boundaryEntry(event, this.state.status);
+        if (boundary) timeline.push(boundary);
         break;
-      case 'conversation.session-ended':
-        timeline.push({ kind: 'session', sessionId: event.data.sessionId, started: false, reason: event.data.reason, at });
-        break;
-      case 'conversation.started':
-      case 'conversation.marked-pending':
-      case 'conversation.snoozed':
-      case 'conversation.resolved':
-      case 'conversation.reopened':
-        timeline.push({ kind: 'status', status: this.state.status, at });
-        break;
-      default:
-        break;
+      }
     }
   }
 

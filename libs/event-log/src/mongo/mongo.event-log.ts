@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, type Collection, type Db, type OptionalUnlessRequiredId } from 'mongodb';
 import type { Registry } from '@parley/observability';
 import { prepareAppend, type NewEvent, type RecordedEvent } from '../event-envelope';
 import { classifyConflict, type AppendRequest, type StoredIdentity } from '../append-request';
@@ -260,15 +260,11 @@ export class MongoEventLog implements EventLog {
 
   async saveFacts(streamId: string, version: number, facts: readonly StreamFact[]): Promise<void> {
     if (facts.length === 0) return;
-    // Insert-only, named by stream, key and version: saving again adds nothing.
-    const docs = facts.map((f): FactDocument => ({ _id: `${streamId}|${f.key}@${version}`, streamId, key: f.key, version, value: JSON.stringify(f.value) }));
-    try {
-      await this.facts.insertMany(docs, { ordered: false });
-    } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-      if (writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw error;
-    }
+    // Named by stream, key and version: saving again adds nothing.
+    await this.insertIgnoringDuplicates(
+      this.facts,
+      facts.map((f): FactDocument => ({ _id: `${streamId}|${f.key}@${version}`, streamId, key: f.key, version, value: JSON.stringify(f.value) })),
+    );
   }
 
   async loadFacts(streamId: string, keys: readonly string[]): Promise<ReadonlyMap<string, readonly unknown[]>> {
@@ -305,7 +301,7 @@ export class MongoEventLog implements EventLog {
         // A multi-event append whose writer may have died before inserting the
         // rest: insert what is missing now, so the mark can be set on each.
         const whole = expandClaim(doc);
-        await this.insertIgnoringDuplicates(whole.slice(1));
+        await this.insertIgnoringDuplicates(this.events, whole.slice(1));
         for (const d of whole) result.set(d.eventId, d);
       } else if (doc.type !== VOID_TYPE) {
         result.set(doc.eventId, doc);
@@ -400,7 +396,7 @@ export class MongoEventLog implements EventLog {
     for (const [i, { request, docs }] of candidates.entries()) {
       const error = failed.get(i);
       if (!error) {
-        if (docs.length > 1) await this.insertIgnoringDuplicates(docs.slice(1));
+        if (docs.length > 1) await this.insertIgnoringDuplicates(this.events, docs.slice(1));
         this.remember(request.streamId, docs.at(-1)!.version);
         results.set(request, { streamId: request.streamId, nextExpectedVersion: docs.at(-1)!.version, events: docs.map(fromDocument), alreadyStored: false });
         continue;
@@ -414,7 +410,7 @@ export class MongoEventLog implements EventLog {
       if (outcome === 'retry') retry.push(request);
       else results.set(request, outcome);
     }
-    await this.insertIgnoringDuplicates(lostCommits.map(voidDocument));
+    await this.insertIgnoringDuplicates(this.events, lostCommits.map(voidDocument));
     return retry;
   }
 
@@ -523,10 +519,11 @@ export class MongoEventLog implements EventLog {
     return failed;
   }
 
-  private async insertIgnoringDuplicates(docs: EventDocument[]): Promise<void> {
+  /** Inserts what is not there yet: insert-only documents named by what they hold, so a duplicate is the same document. */
+  private async insertIgnoringDuplicates<D extends { _id: string }>(collection: Collection<D>, docs: D[]): Promise<void> {
     if (docs.length === 0) return;
     try {
-      await this.events.insertMany(docs, { ordered: false });
+      await collection.insertMany(docs as OptionalUnlessRequiredId<D>[], { ordered: false });
     } catch (error) {
       if (!(error instanceof MongoBulkWriteError)) throw error;
       const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];

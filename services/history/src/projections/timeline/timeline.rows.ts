@@ -1,5 +1,6 @@
 import type { ConversationEvent } from '@parley/contracts';
 import {
+  boundaryEntry,
   editedEntry,
   evolveWithoutMessages,
   initialState,
@@ -216,7 +217,6 @@ export class TimelineWork {
   private async step(event: RecordedEvent, before: TimelineHeader, subject: string, tenantId: string, fresh = false): Promise<void> {
     const e = { type: event.type, data: event.data } as ConversationEvent;
     const stream = event.streamId;
-    const at = (e.data as { at: string }).at;
     const state = evolveWithoutMessages(before.state, e);
     const customerId = state.customerId ?? subject;
     let { entries, lastActivityAt } = before;
@@ -274,21 +274,11 @@ export class TimelineWork {
         }
         break;
       }
-      case 'conversation.session-started':
-        append({ kind: 'session', sessionId: e.data.sessionId, started: true, reason: null, at });
+      default: {
+        const boundary = boundaryEntry(e, state.status);
+        if (boundary) append(boundary);
         break;
-      case 'conversation.session-ended':
-        append({ kind: 'session', sessionId: e.data.sessionId, started: false, reason: e.data.reason, at });
-        break;
-      case 'conversation.started':
-      case 'conversation.marked-pending':
-      case 'conversation.snoozed':
-      case 'conversation.resolved':
-      case 'conversation.reopened':
-        append({ kind: 'status', status: state.status, at });
-        break;
-      default:
-        break;
+      }
     }
     // The chunks the changes go into, read before anything is recorded.
     await this.loadChunks(
