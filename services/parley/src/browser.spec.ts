@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
@@ -9,6 +7,7 @@ import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { waitFor } from '@parley/testing-support';
 import { axeProblems } from './testing/browser.support';
+import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
 import { SignJWT } from 'jose';
 import { DateTime } from 'luxon';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -33,9 +32,7 @@ function call<T>(target: Client, method: string, request: unknown, token: string
 }
 
 describe('the chat widget in headless Chromium, against npm start', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
-  let out = '';
-  let child: ReturnType<typeof spawn>;
+  let parley: EmbeddedParley;
   let browser: Browser;
   let base: string;
   let consoleBase: string;
@@ -45,36 +42,11 @@ describe('the chat widget in headless Chromium, against npm start', () => {
   let conversations: Client;
 
   before(async () => {
-    child = spawn(process.execPath, [join(__dirname, 'main.js')], {
-      env: {
-        ...process.env,
-        PARLEY_HTTP_PORT: '0',
-        PARLEY_GRPC_PORT: '0',
-        PARLEY_AVAILABILITY_GRPC_PORT: '0',
-        PARLEY_ROUTING_GRPC_PORT: '0',
-        PARLEY_INGRESS_HTTP_PORT: '0',
-        PARLEY_HTTP_HOST: '127.0.0.1',
-        PARLEY_DATA_DIR: dataDir,
-        PARLEY_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    await waitFor(
-      () => out,
-      (o) => o.includes('Bearer tokens'),
-      { what: 'npm start', timeoutMs: 30_000 },
-    );
-    await waitFor(
-      () => out,
-      (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o),
-      { what: 'the tokens' },
-    );
-    base = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
-    consoleBase = /console\s+(http:\/\/\S+)\/console/.exec(out)![1]!;
-    tokens = Object.fromEntries([...out.matchAll(/^ {2}(\S+)(?: \(agent\))?\s+(eyJ\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-    const address = (name: string) => new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)![1]!;
+    parley = await startEmbedded();
+    base = parley.channels;
+    consoleBase = /console\s+(http:\/\/\S+)\/console/.exec(parley.output())![1]!;
+    tokens = { ...parley.tokens };
+    const address = (name: 'gRPC API' | 'availability' | 'routing') => parley.grpcAddress(name);
     availability = client('AvailabilityService', address('availability'));
     routing = client('RoutingService', address('routing'));
     conversations = client('ConversationService', address('gRPC API'));
@@ -104,9 +76,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
 
   after(async () => {
     await browser?.close();
-    child?.kill('SIGTERM');
-    if (child && child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await parley?.stop();
   });
 
   const launcher = (page: Page) => page.locator('.parley-launcher');
@@ -326,7 +296,7 @@ describe('the chat widget in headless Chromium, against npm start', () => {
   });
 
   it('an identified customer has the same conversation on a second device, live on both', async () => {
-    const secret = readFileSync(join(dataDir, 'identity.secret'), 'utf8')
+    const secret = readFileSync(join(parley.dataDir, 'identity.secret'), 'utf8')
       .trim()
       .replace(/^demo:/, '');
     const jwt = await new SignJWT({})
@@ -377,9 +347,9 @@ describe('the chat widget in headless Chromium, against npm start', () => {
 
     // The same customer on WhatsApp: an agent links the WhatsApp user to the customer, who then writes there (through the simulator).
     const customerId = await conversationOf(laptop.page);
-    const customers = client('CustomerService', /^ {2}gRPC API\s+(\S+)/m.exec(out)![1]!);
+    const customers = client('CustomerService', parley.grpcAddress('gRPC API'));
     await call(customers, 'LinkIdentity', { customer_id: customerId, identity: { kind: 'whatsapp', id: 'US.4711' } }, tokens['supervisor']!);
-    const simulator = /health\s+(http:\/\/\S+)\/healthz/.exec(out)![1]!;
+    const simulator = parley.base;
     assert.equal(
       (
         await fetch(`${simulator}/simulator/whatsapp`, {

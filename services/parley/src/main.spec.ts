@@ -1,43 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from '@jest/globals';
 import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
 import { service as healthService } from 'grpc-health-check';
 import WebSocket from 'ws';
 import { promtoolProblems, waitFor } from '@parley/testing-support';
+import { startEmbedded } from './testing/embedded.process';
 
 const loadedAvailability = () => parleyService('AvailabilityService').service;
 
 describe('npm start (the embedded process)', () => {
   it('serves health and metrics, and stops cleanly on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'parley-start-'));
-    const child = spawn(process.execPath, [join(__dirname, 'main.js')], {
-      env: {
-        ...process.env,
-        PARLEY_HTTP_PORT: '0',
-        PARLEY_GRPC_PORT: '0',
-        PARLEY_AVAILABILITY_GRPC_PORT: '0',
-        PARLEY_ROUTING_GRPC_PORT: '0',
-        PARLEY_INGRESS_HTTP_PORT: '0',
-        PARLEY_HTTP_HOST: '127.0.0.1',
-        PARLEY_DATA_DIR: dataDir,
-        PARLEY_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const parley = await startEmbedded({ PARLEY_LOG_LEVEL: 'info' });
+    const out = () => parley.output();
     try {
-      const base = (await waitFor(
-        () => /health\s+(http:\/\/\S+)\/healthz/.exec(out)?.[1],
-        (u) => u !== undefined,
-        { what: 'the address' },
-      ))!;
+      const base = parley.base;
       assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' });
       const ready = await fetch(`${base}/readyz`);
       assert.equal(ready.status, 200);
@@ -47,7 +24,7 @@ describe('npm start (the embedded process)', () => {
       assert.deepEqual(await promtoolProblems(metrics), [], 'promtool check metrics');
       // The services run inside: the public gRPC API answers its health check, the channels take a visitor.
       for (const name of ['gRPC API', 'availability', 'routing']) {
-        const address = new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)?.[1];
+        const address = new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out())?.[1];
         assert.ok(address, `${name} address printed`);
         const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
         const client = new Health(address, credentials.createInsecure());
@@ -62,10 +39,10 @@ describe('npm start (the embedded process)', () => {
         client.close();
       }
       // The demo tenant is there, and the printed tokens open the API.
-      const token = /^ {2}supervisor\s+(\S+)$/m.exec(out)?.[1];
+      const token = /^ {2}supervisor\s+(\S+)$/m.exec(out())?.[1];
       assert.ok(token, 'a supervisor token printed');
       const Availability = makeClientConstructor(loadedAvailability(), 'parley.v1.AvailabilityService');
-      const availability = new Availability(/^ {2}availability\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
+      const availability = new Availability(/^ {2}availability\s+(\S+)/m.exec(out())![1]!, credentials.createInsecure());
       const md = new Metadata();
       md.set('authorization', `Bearer ${token}`);
       const offer = await new Promise<{ offer: { queue_id: string; live_chat: boolean; reason: string } }>((resolve, reject) =>
@@ -80,7 +57,7 @@ describe('npm start (the embedded process)', () => {
       assert.equal(offer.offer.live_chat, false, 'no demo agent is online yet');
       assert.ok(['closed', 'no-agent-free'].includes(offer.offer.reason));
       availability.close();
-      const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)?.[1];
+      const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out())?.[1];
       const visitor = await fetch(`${channels}/live/visitors`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -89,7 +66,7 @@ describe('npm start (the embedded process)', () => {
       assert.equal(visitor.status, 201);
 
       // End to end inside one process: a demo agent comes online, a visitor writes, routing offers it to the agent.
-      const agentToken = /^ {2}demo-agent-1 \(agent\)\s+(\S+)$/m.exec(out)?.[1];
+      const agentToken = /^ {2}demo-agent-1 \(agent\)\s+(\S+)$/m.exec(out())?.[1];
       const agentMd = new Metadata();
       agentMd.set('authorization', `Bearer ${agentToken}`);
       const call = <T>(client: unknown, method: string, request: unknown, m: Metadata) =>
@@ -98,7 +75,7 @@ describe('npm start (the embedded process)', () => {
             e ? reject(e) : resolve(r!),
           ),
         );
-      const presence = new Availability(/^ {2}availability\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
+      const presence = new Availability(/^ {2}availability\s+(\S+)/m.exec(out())![1]!, credentials.createInsecure());
       await call(presence, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agentMd);
       presence.close();
       const { token: visitorToken } = (await visitor.json()) as { token: string };
@@ -106,7 +83,7 @@ describe('npm start (the embedded process)', () => {
       await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
       ws.send(JSON.stringify({ type: 'message', id: 'hello-1', text: 'hello from the demo page' }));
       const Routing = makeClientConstructor(parleyService('RoutingService').service, 'parley.v1.RoutingService');
-      const routing = new Routing(/^ {2}routing\s+(\S+)/m.exec(out)![1]!, credentials.createInsecure());
+      const routing = new Routing(/^ {2}routing\s+(\S+)/m.exec(out())![1]!, credentials.createInsecure());
       const offers = await waitFor(
         async () =>
           (await call<{ offers: { offer_id: string; conversation_id: string }[] }>(routing, 'ListOffers', { queue_ids: ['support'] }, agentMd)).offers,
@@ -118,16 +95,17 @@ describe('npm start (the embedded process)', () => {
       routing.close();
       ws.close();
       // Logs are JSON lines.
-      const lines = out.split('\n').filter((l) => l.startsWith('{'));
+      const lines = out()
+        .split('\n')
+        .filter((l) => l.startsWith('{'));
       assert.ok(lines.length > 0 && lines.every((l) => typeof JSON.parse(l).level === 'string'));
 
-      child.kill('SIGTERM');
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-      assert.equal(code, 0);
-      assert.match(out, /"msg":"stopped"/);
+      const exited = new Promise<number | null>((resolve) => parley.child.once('exit', (c) => resolve(c)));
+      parley.child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.match(out(), /"msg":"stopped"/);
     } finally {
-      child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
+      await parley.stop();
     }
   });
 });
