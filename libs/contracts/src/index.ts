@@ -5,6 +5,7 @@ export * from './events/customer.events';
 export * from './events/identity.events';
 export * from './events/availability.events';
 export * from './events/routing.events';
+export * from './events/lease.events';
 export * from './events/event-contracts';
 export * from './streams';
 export * from './events/channel.messages';

@@ -14,10 +14,15 @@ export const streams = {
   targeting: (tenantId: string) => `targeting-${tenantId}`,
   visitor: (tenantId: string, visitorId: string) => `visitor-${tenantId}-${visitorId}`,
   identityClaim: (tenantId: string, digest: string) => `identity-${tenantId}-${digest}`,
+  /** The log's own streams (leases, health) start with `parley-`: never published, no tenant. */
+  lease: (name: string) => `parley-lease-${name}`,
 } as const;
 
 /** Every stream category (a stream id up to its first '-'); the outbox publishes each to `parley.<category>.events`. */
 export const STREAM_CATEGORIES = ['conversation', 'customer', 'agent', 'queue', 'routing', 'targeting', 'visitor', 'identity'] as const;
+
+/** Streams of the log's own housekeeping (leases): the outbox marks them published without publishing them. */
+export const INTERNAL_STREAM_PREFIX = 'parley-';
 
 /** The Kafka topic of a stream category's events. */
 export function eventsTopic(category: (typeof STREAM_CATEGORIES)[number]): string {

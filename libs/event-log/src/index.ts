@@ -7,6 +7,7 @@ export * from './mongo/mongo.event-log';
 export * from './outbox/cloud-event.mapping';
 export * from './outbox/outbox.relay';
 export * from './outbox/publishing.event-log';
+export * from './outbox/log.lease';
 export * from './delivery/stream-delivery.guard';
 export * from './crypto/subject-key.store';
 export * from './crypto/encrypting.event-log';

@@ -16,6 +16,9 @@ import {
   type SubjectKeyStore,
 } from '@parley/event-log';
 import type { Registry } from '@parley/observability';
+import { startPublishing, type PublishSettings } from './outbox.publishing';
+
+export type { PublishSettings } from './outbox.publishing';
 import { MongoReadModelStore, SqliteReadModelStore, type ReadModelStore } from '@parley/read-model';
 
 export interface StorageConfig {
@@ -39,12 +42,14 @@ export interface Storage {
 }
 
 /** The same storage for every service of a deployment: SQLite in one process, MongoDB at scale. */
-export async function openStorage(config: StorageConfig, registry: Registry): Promise<Storage> {
+export async function openStorage(config: StorageConfig, registry: Registry, options: { publish?: PublishSettings } = {}): Promise<Storage> {
   const masterKey = Buffer.from(config.PARLEY_MASTER_KEY, 'base64');
   const wrapper = new KeyWrapper(masterKey);
   if (config.PARLEY_STORE === 'mongo') {
     if (!config.PARLEY_MONGO_URL) throw new Error('PARLEY_MONGO_URL is required with PARLEY_STORE=mongo');
-    const raw = await MongoEventLog.connect(config.PARLEY_MONGO_URL, config.PARLEY_MONGO_DATABASE, { registry });
+    const stored = await MongoEventLog.connect(config.PARLEY_MONGO_URL, config.PARLEY_MONGO_DATABASE, { registry });
+    const publishing = options.publish ? await startPublishing(stored, options.publish, registry) : null;
+    const raw = publishing?.log ?? stored;
     const client = await MongoClient.connect(config.PARLEY_MONGO_URL);
     const db = client.db(config.PARLEY_MONGO_DATABASE);
     const keys = new MongoSubjectKeyStore(db, wrapper);
@@ -55,6 +60,7 @@ export async function openStorage(config: StorageConfig, registry: Registry): Pr
       readModels: new MongoReadModelStore(db),
       masterKey,
       close: async () => {
+        await publishing?.stop();
         await raw.close();
         await client.close();
       },
@@ -63,7 +69,9 @@ export async function openStorage(config: StorageConfig, registry: Registry): Pr
   mkdirSync(dirname(config.PARLEY_SQLITE_FILE), { recursive: true });
   // One connection for the log, the keys and the read models (see SqliteEventLogOptions.database).
   const database = new Database(config.PARLEY_SQLITE_FILE);
-  const raw = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, database, registry });
+  const stored = new SqliteEventLog({ filename: config.PARLEY_SQLITE_FILE, database, registry });
+  const publishing = options.publish ? await startPublishing(stored, options.publish, registry) : null;
+  const raw = publishing?.log ?? stored;
   const keys = new SqliteSubjectKeyStore(database, wrapper);
   const readModels = new SqliteReadModelStore(database);
   return {
@@ -73,6 +81,7 @@ export async function openStorage(config: StorageConfig, registry: Registry): Pr
     readModels,
     masterKey,
     close: async () => {
+      await publishing?.stop();
       await raw.close();
     },
   };
@@ -86,6 +95,8 @@ export const STORAGE_SETTINGS = {
   PARLEY_MONGO_DATABASE: z.string().default('parley'),
   /** 32 bytes, base64: wraps every customer's data key. */
   PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
+  /** Kafka, comma-separated: every instance publishes the events it appends there, and the services consume them. */
+  PARLEY_KAFKA_BROKERS: z.string().optional(),
 };
 
 /** Reads a service's settings from the environment; every problem is named at once. */

@@ -1,10 +1,8 @@
 import 'reflect-metadata';
 import { isOpen } from '@parley/availability-domain';
-import { STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, gauge, startHealthServer, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
-import { OutboxRelay } from '@parley/event-log';
 import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
@@ -19,34 +17,28 @@ export interface RunningAvailability {
 /** The availability service: its state rebuilt from the log at start, then following it. */
 export async function startAvailability(
   config: AvailabilityConfig,
-  options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage; composed?: boolean } = {},
+  options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage } = {},
 ): Promise<RunningAvailability> {
   const logger = createLogger('availability');
   const registry = options.registry ?? defaultRegistry();
   if (!options.registry) collectProcessMetrics(registry);
   // Composed in one process (npm start), every service reports to the process's one registry.
   const health = options.health ?? new HealthRegistry();
+  // Presence and capacity changes reach other services on Kafka (parley.agent.events...),
+  // published by this instance as soon as they are appended. Composed with the others in
+  // one process (npm start), the composition publishes for all.
+  const bus =
+    !options.storage && config.PARLEY_KAFKA_BROKERS
+      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger })
+      : null;
   // Shared when several services run in one process (npm start): one SQLite connection.
-  const storage = options.storage ?? (await openStorage(config, registry));
+  const storage =
+    options.storage ?? (await openStorage(config, registry, bus ? { publish: { bus, logger, loop: (name) => health.loop(`availability:${name}`) } } : {}));
   // No personal data in what this service reads: the log as stored is enough.
   const model = new AvailabilityModel(storage.raw, logger);
   const replayed = await model.catchUp();
   model.follow(health.loop('availability:model'));
   logger.info({ replayed }, 'availability rebuilt from the log');
-  // Presence and capacity changes reach other services on Kafka (parley.agent.events...), published from the log.
-  // Composed with the others in one process (npm start), the composition relays the
-  // log to its own bus: a second relay here would mark events published on Kafka
-  // that the composition's bus then never carries.
-  const bus =
-    !options.composed && config.PARLEY_KAFKA_BROKERS
-      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger })
-      : null;
-  // Every topic the relay may publish to exists before it starts: brokers usually refuse to create topics on the fly.
-  if (bus) await bus.ensureTopics(STREAM_CATEGORIES.map((c) => ({ name: eventsTopic(c), partitions: 12 })));
-  const relay = bus
-    ? new OutboxRelay({ log: storage.raw, bus, logger, registry, progress: health.loop('availability:outbox-relay'), sweepIntervalMs: 200, sweepAgeMs: 0 })
-    : null;
-  relay?.start();
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
   const queuesOpen = gauge(registry, {
     name: 'parley_queues_open',
@@ -135,9 +127,8 @@ export async function startAvailability(
       await grpc.close(2000);
       await http.close();
       await model.stop();
-      await relay?.stop();
-      await bus?.close();
       if (!options.storage) await storage.close();
+      await bus?.close();
     },
   };
 }

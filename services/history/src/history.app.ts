@@ -6,6 +6,7 @@ import { DeciderStore, deriveKey } from '@parley/event-log';
 import { ProjectionRunner } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { GrpcEdge, TokenVerifier, acceptingSerialized, parleyService, startGrpcServer } from '@parley/grpc-edge';
+import { KafkaBus } from '@parley/message-bus';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry } from '@parley/observability';
 import { ConversationMetrics } from '@parley/conversation-metrics';
 import type { HistoryConfig } from './config/history.config';
@@ -32,7 +33,13 @@ export async function startHistory(
   // Composed in one process (npm start), every service reports to the process's one registry.
   const health = options.health ?? new HealthRegistry();
   // Shared when several services run in one process (npm start): one SQLite connection.
-  const store = options.storage ?? (await openStorage(config, registry));
+  // Alone, with Kafka, the service publishes what it appends (operators' notes, erasures, merges) itself.
+  const bus =
+    !options.storage && config.PARLEY_KAFKA_BROKERS
+      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-history', registry, logger })
+      : null;
+  const store =
+    options.storage ?? (await openStorage(config, registry, bus ? { publish: { bus, logger, loop: (name) => health.loop(`history:${name}`) } } : {}));
   const log = store.log;
   const conversations = new DeciderStore<ConversationCommand, ConversationEvent, ConversationState>({
     log,
@@ -150,6 +157,7 @@ export async function startHistory(
       await http.close();
       for (const runner of Object.values(runners)) await runner.stop();
       if (!options.storage) await store.close();
+      await bus?.close();
     },
   };
 }

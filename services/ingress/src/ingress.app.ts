@@ -58,17 +58,19 @@ export async function startIngress(
   if (!options.registry) collectProcessMetrics(registry);
   // Composed in one process (npm start), every service reports to the process's one registry.
   const health = options.health ?? new HealthRegistry();
-  // Shared when several services run in one process (npm start): one SQLite connection.
-  const storage = options.storage ?? (await openStorage(config, registry));
-  const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
-  const recorder = new InboundRecorder(storage.log, directory, logger, registry);
-  const accounts = config.PARLEY_CHANNELS;
   // Channels over Kafka: the bus given (npm start passes the in-process one), or Kafka when configured.
   const ownBus =
     !options.bus && config.PARLEY_KAFKA_BROKERS
       ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-ingress', registry, logger })
       : null;
   const bus = options.bus ?? ownBus;
+  // Shared when several services run in one process (npm start): one SQLite connection.
+  // Alone, the service publishes the messages it records as soon as they are appended.
+  const storage =
+    options.storage ?? (await openStorage(config, registry, bus ? { publish: { bus, logger, loop: (name) => health.loop(`ingress:${name}`) } } : {}));
+  const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
+  const recorder = new InboundRecorder(storage.log, directory, logger, registry);
+  const accounts = config.PARLEY_CHANNELS;
   const channelTopics = bus ? new ChannelTopicsConsumer(bus, recorder, logger) : null;
   await channelTopics?.start();
   // The dispatcher, the live feed and the availability model follow the log as
@@ -186,8 +188,8 @@ export async function startIngress(
       await availability.stop();
       await dispatcher.stop();
       await channelTopics?.stop();
-      await ownBus?.close();
       if (!options.storage) await storage.close();
+      await ownBus?.close();
     },
   };
 }

@@ -8,7 +8,6 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { startAvailability } from '@parley/availability/app';
 import { loadAvailabilityConfig } from '@parley/availability/config';
-import { OutboxRelay } from '@parley/event-log';
 import { startHistory } from '@parley/history/app';
 import { loadHistoryConfig } from '@parley/history/config';
 import { startIngress } from '@parley/ingress/app';
@@ -75,11 +74,9 @@ async function main(): Promise<void> {
     PARLEY_TOKEN_SECRETS: tokenSecrets,
     PARLEY_IDENTITY_SECRETS: identitySecrets,
   };
-  const storage = await openStorage(loadHistoryConfig(env), registry);
   const bus = new InProcessBus({ registry, logger });
-  // Every event appended by any service reaches the bus, as Kafka would carry it.
-  const relay = new OutboxRelay({ log: storage.raw, bus, logger, registry, progress: health.loop('parley:outbox-relay'), sweepIntervalMs: 200, sweepAgeMs: 0 });
-  relay.start();
+  // Every event appended by any service reaches the bus as soon as it is appended, as Kafka would carry it.
+  const storage = await openStorage(loadHistoryConfig(env), registry, { publish: { bus, logger, loop: (name) => health.loop(`parley:${name}`) } });
   let started = false;
   health.addReadinessCheck('services', async () => ({ ok: started }));
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
@@ -158,7 +155,7 @@ async function main(): Promise<void> {
       PARLEY_AVAILABILITY_GRPC_ADDRESS: `${config.httpHost}:${config.availabilityGrpcPort}`,
       PARLEY_AVAILABILITY_HTTP_PORT: '0',
     }),
-    { ...shared, composed: true },
+    shared,
   );
   const routing = await startRouting(
     loadRoutingConfig({ ...env, PARLEY_ROUTING_GRPC_ADDRESS: `${config.httpHost}:${config.routingGrpcPort}`, PARLEY_ROUTING_HTTP_PORT: '0' }),
@@ -221,10 +218,8 @@ async function main(): Promise<void> {
       await routing.close();
       await availability.close();
       await history.close();
-      await relay.stop();
-      await relay.sweep().catch(() => 0);
-      await bus.close();
       await storage.close();
+      await bus.close();
     },
     { logger, timeoutMs: config.shutdownTimeoutMs },
   );

@@ -25,7 +25,6 @@ export async function startRouting(
   if (!options.registry) collectProcessMetrics(registry);
   // Composed in one process (npm start), every service reports to the process's one registry.
   const health = options.health ?? new HealthRegistry();
-  const storage = options.storage ?? (await openStorage(config, registry));
   const ownBus = options.bus
     ? null
     : config.PARLEY_KAFKA_BROKERS
@@ -33,6 +32,8 @@ export async function startRouting(
       : null;
   const bus = options.bus ?? ownBus;
   if (!bus) throw new Error('the routing service needs Kafka (PARLEY_KAFKA_BROKERS) or a bus from its composition');
+  // Offers, assignments and transfers reach the others as soon as they are appended, published by this instance.
+  const storage = options.storage ?? (await openStorage(config, registry, { publish: { bus, logger, loop: (name) => health.loop(`routing:${name}`) } }));
   const model = new AvailabilityModel(storage.raw, logger);
   await model.catchUp();
   model.follow(health.loop('routing:availability-model'));
@@ -83,8 +84,8 @@ export async function startRouting(
       await work.stop();
       await http.close();
       await model.stop();
-      await ownBus?.close();
       if (!options.storage) await storage.close();
+      await ownBus?.close();
     },
   };
 }

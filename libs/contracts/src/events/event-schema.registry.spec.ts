@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { z } from 'zod';
-import { EVENT_CONTRACTS, personalFieldsOf } from './event-contracts';
+import { EVENT_CONTRACTS, INTERNAL_EVENT_CONTRACTS, jsonSchemas, personalFieldsOf } from './event-contracts';
 import { contract, upcast } from './event-schema.registry';
 
 describe('event contracts', () => {
@@ -13,6 +13,18 @@ describe('event contracts', () => {
       const shape = (c.schema as unknown as z.ZodObject).shape as Record<string, unknown>;
       for (const path of c.personal) assert.ok(path.split('.')[0]!.replace('[]', '') in shape, `${type}: ${path}`);
     }
+  });
+
+  it("versions the log's own event types too, without personal data, apart from the published ones", () => {
+    assert.ok(INTERNAL_EVENT_CONTRACTS.has('lease.held'));
+    for (const [type, c] of INTERNAL_EVENT_CONTRACTS) {
+      assert.ok(!EVENT_CONTRACTS.has(type), type);
+      assert.deepEqual(c.personal, []);
+      assert.ok(`${type}.v${c.version}` in jsonSchemas(), `${type} has a JSON Schema`);
+    }
+    const held = INTERNAL_EVENT_CONTRACTS.get('lease.held')!.schema;
+    assert.ok(held.safeParse({ name: 'outbox-sweeper', holder: 'h/1/ab', until: '2026-12-06T10:00:20.000Z', at: '2026-12-06T10:00:00.000Z' }).success);
+    assert.ok(!held.safeParse({ name: 'outbox-sweeper', holder: '', until: 'soon', at: '2026-12-06T10:00:00.000Z' }).success);
   });
 
   it('marks message text, names, identities and comments as personal', () => {

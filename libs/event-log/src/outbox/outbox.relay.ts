@@ -7,8 +7,12 @@ import { toCloudEventMessage } from './cloud-event.mapping';
 export interface OutboxRelayOptions {
   readonly log: EventLog;
   readonly bus: MessageBus;
-  /** The topic of an event; default `parley.<stream category>.events`, the category being the stream id up to its first '-'. */
-  readonly topicFor?: (event: RecordedEvent) => string;
+  /**
+   * The topic of an event; default `parley.<stream category>.events`, the category
+   * being the stream id up to its first '-'. Null: the log's own event, marked
+   * published without being published.
+   */
+  readonly topicFor?: (event: RecordedEvent) => string | null;
   readonly batchSize?: number;
   /** How often unpublished events are looked for (crash recovery, lost publishes). */
   readonly sweepIntervalMs?: number;
@@ -18,13 +22,17 @@ export interface OutboxRelayOptions {
    * same events at once; consumers deduplicate.
    */
   readonly sweepAgeMs?: number;
+  /** When given, a sweep pass runs only while it is held: one sweeper in the deployment, not one per replica. */
+  readonly lease?: { held(): boolean };
   readonly logger?: Logger;
   readonly registry?: Registry;
   /** Told after every pass that got through (liveness): a relay failing every pass stops telling. */
   readonly progress?: LoopProgress;
 }
 
-export function defaultTopicFor(event: RecordedEvent): string {
+export function defaultTopicFor(event: RecordedEvent): string | null {
+  // The log's own streams (leases): see INTERNAL_STREAM_PREFIX in @parley/contracts.
+  if (event.streamId.startsWith('parley-')) return null;
   const category =
     event.streamId
       .split('-', 1)[0]!
@@ -40,7 +48,7 @@ export function defaultTopicFor(event: RecordedEvent): string {
  * process reach the bus in the order they were appended.
  */
 export class OutboxRelay {
-  private readonly topicFor: (event: RecordedEvent) => string;
+  private readonly topicFor: (event: RecordedEvent) => string | null;
   private readonly logger: Logger;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -69,7 +77,7 @@ export class OutboxRelay {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
-      void this.sweep()
+      void (this.options.lease && !this.options.lease.held() ? Promise.resolve(0) : this.sweep())
         .then(() => this.options.progress?.beat())
         .catch((error: unknown) => {
           // A topic refusing is the ParleyOutboxStuck alert's business; the relay itself got on (restarting would not help).
@@ -116,7 +124,8 @@ export class OutboxRelay {
         if (events.length === 0) break;
         total += await this.publishAndMark(events, failed);
         for (const e of events) {
-          if (!failed.has(this.topicFor(e))) continue;
+          const topic = this.topicFor(e);
+          if (topic === null || !failed.has(topic)) continue;
           waiting++;
           if (oldest === null || e.recordedAt < oldest) oldest = e.recordedAt;
         }
@@ -148,11 +157,12 @@ export class OutboxRelay {
   private async publishAndMark(events: readonly RecordedEvent[], failed = new Set<string>()): Promise<number> {
     if (events.length === 0) return 0;
     const byTopic = new Map<string, RecordedEvent[]>();
+    const published: RecordedEvent[] = [];
     for (const e of events) {
       const topic = this.topicFor(e);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), e]);
+      if (topic === null) published.push(e);
+      else byTopic.set(topic, [...(byTopic.get(topic) ?? []), e]);
     }
-    const published: RecordedEvent[] = [];
     for (const [topic, list] of byTopic) {
       if (failed.has(topic)) continue;
       try {

@@ -11,8 +11,6 @@ const schema = z.object({
   PARLEY_PRESENCE_AWAY_AFTER_MS: z.coerce.number().int().min(100).default(30_000),
   /** ...and offline after this long. */
   PARLEY_PRESENCE_OFFLINE_AFTER_MS: z.coerce.number().int().min(100).default(120_000),
-  /** Kafka: when set, the service publishes the log's events (the outbox) so other services learn of presence and capacity changes. */
-  PARLEY_KAFKA_BROKERS: z.string().optional(),
   /** How often offers are checked against the clock (a queue closing is no event). */
   PARLEY_AVAILABILITY_TICK_MS: z.coerce.number().int().min(10).default(1000),
 });

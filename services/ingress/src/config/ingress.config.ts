@@ -46,8 +46,6 @@ const schema = z.object({
   PARLEY_INGRESS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   /** JSON: see ChannelAccounts. */
   PARLEY_CHANNELS: json.pipe(ChannelAccounts).default({ whatsapp: [], messenger: [], apple: [] }),
-  /** Kafka for channels plugged in over topics (SMS, e-mail, custom); unset: those channels are off. */
-  PARLEY_KAFKA_BROKERS: z.string().optional(),
   PARLEY_GRAPH_BASE_URL: z.string().url().default('https://graph.facebook.com/v23.0'),
   PARLEY_APPLE_GATEWAY_URL: z.string().url().default('https://mspgw.push.apple.com/v1'),
   /** Messages per second per WhatsApp business number (Meta's default throughput is 80). */

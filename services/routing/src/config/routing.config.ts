@@ -7,8 +7,6 @@ const schema = z.object({
   PARLEY_ROUTING_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8084),
   PARLEY_TOKEN_SECRETS: z.string().min(32),
   PARLEY_TOKEN_AUDIENCE: z.string().default('parley'),
-  /** Kafka; unset: the bus given by the composition (npm start), or none. */
-  PARLEY_KAFKA_BROKERS: z.string().optional(),
   /** The queue new conversations of every tenant enter. */
   PARLEY_ROUTING_QUEUE: z.string().default('support'),
   PARLEY_ROUTING_STRATEGY: z.enum(['longest-idle', 'least-busy', 'round-robin']).default('longest-idle'),
