@@ -5,7 +5,8 @@
 # validates it with the chart's other renderings.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-helm="${PARLEY_HELM:-helm}"
+# The helm npm test builds, when there is no other.
+helm="${PARLEY_HELM:-$([ -x .cache/go-bin/helm ] && echo .cache/go-bin/helm || echo helm)}"
 {
   echo "# Rendered from helm/parley with its default values (npm run manifests:write); do not edit."
   echo "# Create the Secrets named in helm/parley/values.yaml first, then: kubectl apply -f deploy/kubernetes/parley.yaml"

@@ -16,14 +16,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{/*
-The workloads: which image each runs, whether it may scale out, which secrets
-and which ports it takes. `outbound` is the ingress image with delivery on; the
-scaled `ingress` instances run with delivery off (PARLEY_INGRESS_OUTBOUND).
+The workloads: which image each runs, which secrets and which ports it takes.
+Every one scales out: replicas split the Kafka partitions of their consumer
+groups, and the work only one may do at a time runs under leases in the log.
 */}}
 {{- define "parley.workloads" -}}
 history:
   image: history
-  scaled: true
   grpc: true
   secrets: [mongoUrl, masterKey, tokenSecrets, identitySecrets]
   env:
@@ -31,7 +30,6 @@ history:
     PARLEY_HISTORY_HTTP_PORT: "{{ .Values.services.history.httpPort }}"
 routing:
   image: routing
-  scaled: true
   grpc: true
   secrets: [mongoUrl, masterKey, tokenSecrets]
   env:
@@ -39,29 +37,18 @@ routing:
     PARLEY_ROUTING_HTTP_PORT: "{{ .Values.services.routing.httpPort }}"
 ingress:
   image: ingress
-  scaled: true
   grpc: false
   public: true
   secrets: [mongoUrl, masterKey, identitySecrets, channels]
   env:
     PARLEY_INGRESS_HTTP_PORT: "{{ .Values.services.ingress.httpPort }}"
-    PARLEY_INGRESS_OUTBOUND: "false"
 availability:
   image: availability
-  scaled: false
   grpc: true
   secrets: [mongoUrl, masterKey, tokenSecrets]
   env:
     PARLEY_AVAILABILITY_GRPC_ADDRESS: "0.0.0.0:{{ .Values.services.availability.grpcPort }}"
     PARLEY_AVAILABILITY_HTTP_PORT: "{{ .Values.services.availability.httpPort }}"
-outbound:
-  image: ingress
-  scaled: false
-  grpc: false
-  secrets: [mongoUrl, masterKey, identitySecrets, channels]
-  env:
-    PARLEY_INGRESS_HTTP_PORT: "{{ .Values.services.outbound.httpPort }}"
-    PARLEY_INGRESS_OUTBOUND: "true"
 {{- end -}}
 
 {{- define "parley.secretEnv" -}}
@@ -84,6 +71,8 @@ outbound:
 - { name: parley.conversation.events.dead-letter, deadLetter: true }
 - { name: parley.agent.events.dead-letter, deadLetter: true }
 - { name: parley.routing.work, deadLetter: false }
+# Heartbeats are news for a minute, not history: an hour is kept.
+- { name: parley.presence.heartbeats, deadLetter: false, retentionMs: 3600000 }
 - { name: parley.routing.work.dead-letter, deadLetter: true }
 - { name: parley.channel.inbound, deadLetter: false }
 - { name: parley.channel.inbound.dead-letter, deadLetter: true }

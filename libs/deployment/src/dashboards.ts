@@ -277,25 +277,29 @@ export const DASHBOARDS: readonly Dashboard[] = [
         ],
       },
       {
-        title: 'Channels out (the outbound instance)',
+        title: 'Channels out (every ingress replica, for the conversations of its partitions)',
         panels: [
           {
             title: 'Replies by channel and outcome',
             unit: 'ops',
-            queries: [q('sum by (channel, outcome) (rate(parley_ingress_outbound_total{service="outbound"}[5m]))', '{{channel}} {{outcome}}')],
+            queries: [q('sum by (channel, outcome) (rate(parley_ingress_outbound_total{service="ingress"}[5m]))', '{{channel}} {{outcome}}')],
           },
           {
             title: 'Delivery time p99',
             unit: 's',
-            queries: [q(p99('parley_ingress_outbound_delivery_seconds', 'channel', '{service="outbound"}'), '{{channel}}')],
+            queries: [q(p99('parley_ingress_outbound_delivery_seconds', 'channel', '{service="ingress"}'), '{{channel}}')],
             description: 'From the reply being written to the channel accepting it.',
           },
           {
-            title: 'Delivery position',
+            title: 'Replies waiting',
             unit: 'short',
-            queries: [q('max by (projection) (parley_projection_checkpoint_position{service="outbound"})', '{{projection}}')],
+            queries: [q('sum(parley_bus_consumer_lag_messages{group="parley-ingress-outbound"})', 'conversation events not yet seen')],
           },
-          { title: 'Delivery lag', unit: 's', queries: [q('max by (projection) (parley_projection_lag_seconds{service="outbound"})', '{{projection}}')] },
+          {
+            title: 'Delivery lag',
+            unit: 's',
+            queries: [q('max by (pod) (parley_projection_lag_seconds{service="ingress",projection="outbound-dispatch"})', '{{pod}}')],
+          },
         ],
       },
       kafka('ingress'),

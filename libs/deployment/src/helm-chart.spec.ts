@@ -89,23 +89,23 @@ describe('Helm chart (helm/parley)', () => {
     const defaults = await render();
     assert.deepEqual(count(defaults), {
       ConfigMap: 1,
-      Deployment: 5,
-      HorizontalPodAutoscaler: 3,
-      NetworkPolicy: 5,
-      PodDisruptionBudget: 5,
-      Service: 5,
+      Deployment: 4,
+      HorizontalPodAutoscaler: 4,
+      NetworkPolicy: 4,
+      PodDisruptionBudget: 4,
+      Service: 4,
       ServiceAccount: 1,
     });
     const everything = await render(...ALL_ON);
     assert.deepEqual(count(everything), {
       ConfigMap: 6,
-      Deployment: 5,
-      HorizontalPodAutoscaler: 3,
-      KafkaTopic: 17,
-      NetworkPolicy: 5,
-      PodDisruptionBudget: 5,
+      Deployment: 4,
+      HorizontalPodAutoscaler: 4,
+      KafkaTopic: 18,
+      NetworkPolicy: 4,
+      PodDisruptionBudget: 4,
       PrometheusRule: 1,
-      Service: 5,
+      Service: 4,
       ServiceAccount: 1,
       ServiceMonitor: 1,
     });
@@ -125,7 +125,7 @@ describe('Helm chart (helm/parley)', () => {
     assert.match(schemas.problems(noSelector).join('\n'), /must have required property 'selector'/);
   });
 
-  it('runs every pod non-root on a read-only root file system, with probes, limits and one writer where there must be one', async () => {
+  it('runs every pod non-root on a read-only root file system, with probes, limits and every workload scaled out', async () => {
     const manifests = await render(...ALL_ON);
     const deployments = manifests.filter((m) => m.kind === 'Deployment');
     for (const d of deployments) {
@@ -161,13 +161,13 @@ describe('Helm chart (helm/parley)', () => {
           ) as { name: string; value?: string }[]
         ).map((e) => [e.name, e.value]),
       );
-    assert.equal(env('ingress')['PARLEY_INGRESS_OUTBOUND'], 'false', 'the scaled ingress never sends replies');
-    assert.equal(env('outbound')['PARLEY_INGRESS_OUTBOUND'], 'true');
-    for (const single of ['outbound', 'availability']) {
-      const d = deployments.find((m) => m.metadata.name === `demo-parley-${single}`)!;
-      assert.equal(at(d, 'spec', 'replicas'), 1);
-      assert.equal(at(d, 'spec', 'strategy', 'type'), 'Recreate', `${single}: never two at once`);
-    }
+    // Replies are sent by every ingress replica, each for the conversations of its partitions; nothing runs as a single replica.
+    assert.equal(env('ingress')['PARLEY_INGRESS_OUTBOUND'], undefined);
+    assert.deepEqual(
+      deployments.filter((d) => at(d, 'spec', 'strategy', 'type') !== 'RollingUpdate').map((d) => d.metadata.name),
+      [],
+    );
+
     // Every Service, HPA, PDB and NetworkPolicy points at a Deployment that exists.
     const podLabels = deployments.map((d) => at(d, 'spec', 'template', 'metadata', 'labels') as Record<string, string>);
     const selects = (selector: Record<string, string>) => podLabels.filter((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v)).length;
@@ -190,7 +190,8 @@ describe('Helm chart (helm/parley)', () => {
         .filter((m) => m.kind === 'HorizontalPodAutoscaler')
         .map((m) => m.metadata.name)
         .sort(),
-      ['demo-parley-history', 'demo-parley-ingress', 'demo-parley-routing'],
+      // Availability scales too: presence is shared over Kafka and its sweeps run under leases.
+      ['demo-parley-availability', 'demo-parley-history', 'demo-parley-ingress', 'demo-parley-routing'],
     );
   });
 
@@ -235,7 +236,8 @@ describe('Helm chart (helm/parley)', () => {
   it('refuses values that would break it, with the path in the message, and renders nothing', async () => {
     for (const [set, path] of [
       ['services.routing.replicas=20', '/services/routing'],
-      ['services.availability.replicas=2', '/services/availability'],
+      ['services.availability.replicas=0', '/services/availability'],
+      ['services.outbound.replicas=1', "additional properties 'outbound' not allowed"],
       ['secrets.masterKey.name=', '/secrets/masterKey/name'],
       ['config.kafkaBrokers=not a broker list', '/config/kafkaBrokers'],
       ['replicas=3', "additional properties 'replicas' not allowed"],

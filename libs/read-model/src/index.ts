@@ -2,3 +2,4 @@ export * from './read-model.port';
 export * from './sqlite/sqlite.read-model';
 export * from './mongo/mongo.read-model';
 export * from './projection.runner';
+export * from './bus.projection-feed';

@@ -161,6 +161,24 @@ export class ProjectionRunner {
     this.running = null;
   }
 
+  /**
+   * Applies one event delivered by the bus instead of read from the log (see
+   * BusProjectionFeed): to the live generation, tried and parked like any other,
+   * flushed before it returns so the bus may commit past it.
+   */
+  async applyDelivered(event: RecordedEvent): Promise<void> {
+    const { projection } = this.options;
+    const generation = await this.activeGeneration();
+    try {
+      await this.applyOrPark(event, { table: (name) => physical(name, generation) });
+      await projection.flush?.();
+    } catch (error) {
+      projection.discard?.();
+      throw error;
+    }
+    this.lag.set({ projection: projection.name }, Math.max(0, (Date.now() - Date.parse(event.recordedAt)) / 1000));
+  }
+
   /** Builds the next generation from the first event while the current one serves, then switches to it. */
   async rebuild(onProgress?: (position: number, applied: number) => void | Promise<void>): Promise<{ generation: number; applied: number }> {
     const { store, projection } = this.options;

@@ -1,8 +1,11 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { isOpen } from '@parley/availability-domain';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, gauge, startHealthServer, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
+import { LogLease } from '@parley/event-log';
+import { SharedHeartbeats } from './presence/shared.heartbeats';
 import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
@@ -51,7 +54,11 @@ export async function startAvailability(
     labelNames: ['queue'] as const,
   });
 
-  const heartbeats = new Map<string, number>();
+  // Heard by any replica, known to all; lost heartbeats are swept by one replica at a time.
+  const heartbeats = new SharedHeartbeats(bus, randomUUID(), logger);
+  await heartbeats.start();
+  const sweeper = new LogLease({ log: storage.raw, name: 'presence-sweeper', logger, registry, progress: health.loop('availability:presence-lease') });
+  sweeper.start();
   const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), {
     logger,
     registry,
@@ -72,11 +79,18 @@ export async function startAvailability(
       const now = Date.now();
       const counts = { online: 0, away: 0 };
       const staffed = new Set<string>();
+      const sweeping = sweeper.held();
       for (const { tenantId, agentId, presence } of model.present()) {
         counts[presence === 'online' ? 'online' : 'away']++;
         if (presence === 'online') staffed.add(tenantId);
+        if (!sweeping) continue;
         const last = heartbeats.get(`${tenantId}/${agentId}`);
-        if (last === undefined) continue;
+        // Present in the log but never heard by this replica (it has just started, or its
+        // desktop went quiet before): the clock starts now, so nobody stays online for ever.
+        if (last === undefined) {
+          heartbeats.set(`${tenantId}/${agentId}`, now);
+          continue;
+        }
         const next = now - last > config.PARLEY_PRESENCE_OFFLINE_AFTER_MS ? 'offline' : now - last > config.PARLEY_PRESENCE_AWAY_AFTER_MS ? 'away' : null;
         if (next && next !== presence) {
           if (next === 'offline') heartbeats.delete(`${tenantId}/${agentId}`);
@@ -114,6 +128,7 @@ export async function startAvailability(
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus('parley.v1.AvailabilityService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+  health.addReadinessCheck('heartbeats', async () => ({ ok: heartbeats.running() }));
 
   const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_AVAILABILITY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
   const httpPort = http.port;
@@ -124,6 +139,8 @@ export async function startAvailability(
     close: async () => {
       health.markShuttingDown();
       clearInterval(sweep);
+      await sweeper.stop();
+      await heartbeats.stop();
       await grpc.close(2000);
       await http.close();
       await model.stop();

@@ -16,7 +16,8 @@ import {
   type Registry,
   serveFirst,
 } from '@parley/observability';
-import { ProjectionRunner } from '@parley/read-model';
+import { BusProjectionFeed, ProjectionRunner } from '@parley/read-model';
+import { eventsTopic } from '@parley/contracts';
 import { openStorage, type Storage } from '@parley/storage';
 import { secretsByTenant, type IngressConfig } from './config/ingress.config';
 import { LIVE_VISITORS, LiveController } from './http/live.controller';
@@ -78,6 +79,23 @@ export async function startIngress(
   // they follow only (not the identity and customer events of a first contact).
   const tail = sharedTailEventLog(storage.raw, undefined, unionOfTypes([DISPATCHED_TYPES, LIVE_FEED_TYPES, AVAILABILITY_MODEL_TYPES]));
   const policy = { attempts: config.PARLEY_OUTBOUND_ATTEMPTS, backoffMs: config.PARLEY_OUTBOUND_BACKOFF_MS };
+  const dispatchLoop = config.PARLEY_INGRESS_OUTBOUND ? health.loop('ingress:projection:outbound-dispatch') : undefined;
+  const dispatch = outboundDispatcher({
+    connectors: [
+      new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy),
+      new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy),
+      new AppleConnector(accounts.apple, config.PARLEY_APPLE_GATEWAY_URL, policy),
+      ...(bus ? (['sms', 'email', 'custom'] as const).map((c) => new KafkaChannelConnector(c, bus)) : []),
+    ],
+    directory,
+    recorder,
+    open: (event) => storage.log.openEvent(event),
+    perAccount: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_NUMBER, config.PARLEY_OUTBOUND_RATE_PER_NUMBER),
+    perRecipient: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_RECIPIENT, 5),
+    maxAgeMs: config.PARLEY_OUTBOUND_MAX_AGE_MS,
+    logger,
+    registry,
+  });
   const dispatcher = new ProjectionRunner({
     // Read as stored: most events are not replies, and need not be decrypted.
     log: tail,
@@ -85,25 +103,25 @@ export async function startIngress(
     logger,
     registry,
     batchSize: 100,
-    ...(config.PARLEY_INGRESS_OUTBOUND ? { progress: health.loop('ingress:projection:outbound-dispatch') } : {}),
-    projection: outboundDispatcher({
-      connectors: [
-        new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy),
-        new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy),
-        new AppleConnector(accounts.apple, config.PARLEY_APPLE_GATEWAY_URL, policy),
-        ...(bus ? (['sms', 'email', 'custom'] as const).map((c) => new KafkaChannelConnector(c, bus)) : []),
-      ],
-      directory,
-      recorder,
-      open: (event) => storage.log.openEvent(event),
-      perAccount: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_NUMBER, config.PARLEY_OUTBOUND_RATE_PER_NUMBER),
-      perRecipient: new RateLimiter(config.PARLEY_OUTBOUND_RATE_PER_RECIPIENT, 5),
-      maxAgeMs: config.PARLEY_OUTBOUND_MAX_AGE_MS,
-      logger,
-      registry,
-    }),
+    projection: dispatch,
+    ...(bus || !dispatchLoop ? {} : { progress: dispatchLoop }),
   });
-  if (config.PARLEY_INGRESS_OUTBOUND) dispatcher.start();
+  // With a bus, replies are sent by the replica that owns the conversation's partition
+  // of parley.conversation.events (one consumer group for all replicas); without one
+  // (a lone instance on SQLite), by following the log.
+  const dispatchFeed =
+    bus && config.PARLEY_INGRESS_OUTBOUND
+      ? new BusProjectionFeed({
+          bus,
+          runner: dispatcher,
+          projection: dispatch,
+          groupId: 'parley-ingress-outbound',
+          topics: [eventsTopic('conversation')],
+          ...(dispatchLoop ? { progress: dispatchLoop } : {}),
+        })
+      : null;
+  if (dispatchFeed) await dispatchFeed.start();
+  else if (config.PARLEY_INGRESS_OUTBOUND) dispatcher.start();
   const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
   const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
   const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
@@ -121,6 +139,7 @@ export async function startIngress(
     origins,
   );
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
+  if (dispatchFeed) health.addReadinessCheck('outbound-dispatch', async () => ({ ok: dispatchFeed.running() }));
   // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
   let consumerWatch: NodeJS.Timeout | undefined;
   if (channelTopics) {
@@ -186,6 +205,7 @@ export async function startIngress(
       await http.close();
       await feed.stop();
       await availability.stop();
+      await dispatchFeed?.stop();
       await dispatcher.stop();
       await channelTopics?.stop();
       if (!options.storage) await storage.close();

@@ -62,7 +62,7 @@ export class AvailabilityGrpc {
     private readonly model: AvailabilityModel,
     private readonly invitations: InvitationWriter,
     private readonly edge: GrpcEdge,
-    private readonly heartbeats: Map<string, number>,
+    private readonly heartbeats: { set(key: string, at: number): void },
     private readonly tickMs: number,
     private readonly now: () => string = () => new Date().toISOString(),
   ) {

@@ -1,0 +1,61 @@
+import { fromCloudEventMessage, typeMatcher } from '@parley/event-log';
+import type { MessageBus, Subscription } from '@parley/message-bus';
+import type { LoopProgress } from '@parley/observability';
+import type { Projection, ProjectionRunner } from './projection.runner';
+
+export interface BusProjectionFeedOptions {
+  readonly bus: MessageBus;
+  readonly runner: ProjectionRunner;
+  readonly projection: Projection;
+  /** The group the replicas share: each takes some partitions, so each event is handled by one of them. */
+  readonly groupId: string;
+  /** The events topics the projection's types are published to, e.g. `parley.conversation.events`. */
+  readonly topics: readonly string[];
+  /** Liveness: beaten while the consumer runs, idle or not. */
+  readonly progress?: LoopProgress;
+}
+
+/**
+ * Feeds a projection from the bus instead of polling the log: replicas in one
+ * consumer group split the partitions, so an event is handled by the replica
+ * that owns its stream's partition, not by every replica. The offset is
+ * committed only after the projection applied (or parked) the event; after a
+ * crash or a rebalance the new owner gets the events since the last commit
+ * again, so the projection must be idempotent (as every projection is).
+ */
+export class BusProjectionFeed {
+  private subscription: Subscription | null = null;
+  private watch: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: BusProjectionFeedOptions) {}
+
+  async start(): Promise<void> {
+    const { bus, runner, projection, groupId, topics, progress } = this.options;
+    const wanted = typeMatcher(projection.types);
+    this.subscription = await bus.subscribe({
+      groupId,
+      topics,
+      handler: async (message) => {
+        // Cheap check on the header first: most events are not this projection's.
+        const type = message.headers['ce_type'];
+        if (type !== undefined && !wanted(type)) return;
+        await runner.applyDelivered(fromCloudEventMessage(message));
+      },
+    });
+    if (progress) {
+      this.watch = setInterval(() => this.running() && progress.beat(), 1000);
+      this.watch.unref();
+    }
+  }
+
+  running(): boolean {
+    return this.subscription?.running() ?? false;
+  }
+
+  /** Lets the event in hand finish, commits, and leaves the group (its partitions go to the other replicas). */
+  async stop(): Promise<void> {
+    clearInterval(this.watch);
+    await this.subscription?.close();
+    this.subscription = null;
+  }
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
+import { Metadata, credentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { MongoClient } from 'mongodb';
+import { parleyService } from '@parley/grpc-edge';
+import { Registry } from '@parley/observability';
+import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
+import { startAvailability, type RunningAvailability } from '../availability.app';
+import { loadAvailabilityConfig } from '../config/availability.config';
+
+const SECRET = 'shared-presence-test-secret-at-least-32-bytes';
+
+async function bearer(tenant: string, role: string, subject: string): Promise<Metadata> {
+  const jwt = await new SignJWT({ tenant, role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(subject)
+    .setAudience('parley')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(SECRET));
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${jwt}`);
+  return md;
+}
+type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
+const rpc = <T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata) =>
+  new Promise<T>((resolve, reject) =>
+    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
+  );
+const ALWAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({
+  weekday,
+  slots: [
+    { from: '00:00', to: '12:00' },
+    { from: '12:00', to: '00:00' },
+  ],
+}));
+const AWAY_MS = 3000;
+const OFFLINE_MS = 6000;
+
+async function scrape(port: number, metric: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(metric));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+}
+
+describe('availability replicas share presence (Kafka, FerretDB)', () => {
+  const { mongoUrl, kafkaBrokers } = infrastructure();
+  const database = uniqueName('parley_presence').replace(/-/g, '_');
+  const env = {
+    PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
+    PARLEY_STORE: 'mongo',
+    PARLEY_MONGO_URL: mongoUrl,
+    PARLEY_MONGO_DATABASE: database,
+    PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
+    PARLEY_TOKEN_SECRETS: SECRET,
+    PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0',
+    PARLEY_AVAILABILITY_HTTP_PORT: '0',
+    PARLEY_PRESENCE_AWAY_AFTER_MS: String(AWAY_MS),
+    PARLEY_PRESENCE_OFFLINE_AFTER_MS: String(OFFLINE_MS),
+    PARLEY_AVAILABILITY_TICK_MS: '100',
+  };
+  let first: RunningAvailability;
+  let second: RunningAvailability;
+  let toFirst: Client;
+  let toSecond: Client;
+  let firstClosed = false;
+  const connect = (r: RunningAvailability) => new (parleyService('AvailabilityService'))(`127.0.0.1:${r.grpcPort}`, credentials.createInsecure());
+  const live = async (client: Client, md: Metadata) =>
+    (await rpc<{ offer: { live_chat: boolean } }>(client, 'GetAvailability', { queue_id: 'support' }, md)).offer.live_chat;
+
+  before(async () => {
+    // The first to start takes the presence-sweeper lease: it sweeps, the second only hears.
+    first = await startAvailability(loadAvailabilityConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' });
+    second = await startAvailability(loadAvailabilityConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' });
+    toFirst = connect(first);
+    toSecond = connect(second);
+    const sup = await bearer('brand-s', 'supervisor', 'sup-1');
+    await rpc(toFirst, 'SetBusinessHours', { queue_id: 'support', time_zone: 'UTC', days: ALWAYS }, sup);
+    await rpc(toFirst, 'SetCapacity', { agent_id: 'agent-1', live_chats: 2, messaging: 10, skills: [], languages: [] }, sup);
+  });
+  after(async () => {
+    toFirst?.close();
+    toSecond?.close();
+    if (!firstClosed) await first?.close();
+    await second?.close();
+    const mongo = await MongoClient.connect(mongoUrl);
+    await mongo.db(database).dropDatabase();
+    await mongo.close();
+  });
+
+  it('keeps an agent online whose heartbeats reach only the replica that does not sweep, and the other takes the sweep over', async () => {
+    assert.equal(await scrape(first.httpPort, 'parley_lease_held{lease="presence-sweeper"}'), 1, 'the first replica sweeps');
+    assert.equal(await scrape(second.httpPort, 'parley_lease_held{lease="presence-sweeper"}'), 0);
+    const agent = await bearer('brand-s', 'agent', 'agent-1');
+    await rpc(toSecond, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, agent);
+    await waitFor(
+      () => live(toFirst, agent),
+      (on) => on,
+      { what: 'the agent online, as the sweeping replica sees it' },
+    );
+    // Longer than it takes to be turned offline: only the heartbeats heard by the other replica keep the agent online.
+    const until = Date.now() + OFFLINE_MS + AWAY_MS;
+    while (Date.now() < until) {
+      await rpc(toSecond, 'Heartbeat', {}, agent);
+      assert.equal(await live(toFirst, agent), true, 'turned away though its heartbeats went on');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    // The sweeper stops (its lease given back); the other replica takes the sweep and, with no more heartbeats, turns the agent away.
+    await first.close();
+    firstClosed = true;
+    await waitFor(
+      () => scrape(second.httpPort, 'parley_lease_held{lease="presence-sweeper"}'),
+      (held) => held === 1,
+      { what: 'the second replica holding the presence sweep', timeoutMs: 30_000 },
+    );
+    await waitFor(
+      () => live(toSecond, agent),
+      (on) => !on,
+      { what: 'the lost heartbeat, swept by the second replica', timeoutMs: 30_000 },
+    );
+  });
+});

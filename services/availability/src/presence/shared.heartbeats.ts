@@ -1,0 +1,69 @@
+import type { MessageBus, Subscription } from '@parley/message-bus';
+import type { Logger } from '@parley/observability';
+
+/** Agents' heartbeats, shared by every availability replica: `parley.presence.heartbeats`, keyed `<tenant>/<agent>`. */
+export const HEARTBEATS_TOPIC = 'parley.presence.heartbeats';
+
+/**
+ * When each agent was last heard from, as every replica heard it. An agent's
+ * desktop may send its heartbeats to any replica (the load balancer picks);
+ * each replica publishes what it hears and takes in what the others heard, so
+ * whichever replica sweeps lost heartbeats knows them all. Heartbeats are not
+ * events: losing one only brings the next one's news later.
+ */
+export class SharedHeartbeats {
+  private readonly last = new Map<string, number>();
+  private subscription: Subscription | null = null;
+
+  constructor(
+    private readonly bus: MessageBus | null,
+    /** This instance's own consumer group: every replica reads every heartbeat. */
+    private readonly instance: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    if (!this.bus) return;
+    await this.bus.ensureTopics([{ name: HEARTBEATS_TOPIC, partitions: 12 }]);
+    this.subscription = await this.bus.subscribe({
+      groupId: `parley-availability-heartbeats-${this.instance}`,
+      topics: [HEARTBEATS_TOPIC],
+      // Only what is heard from now on: a new replica learns the rest within one heartbeat period.
+      fromBeginning: false,
+      retry: { maxAttempts: 1 },
+      handler: async (message) => {
+        const at = Number(message.value?.toString('utf8'));
+        if (message.key && Number.isFinite(at)) this.note(message.key, at);
+      },
+    });
+  }
+
+  /** Heard now, by this replica: kept and told to the others. */
+  set(key: string, at: number): void {
+    this.note(key, at);
+    void this.bus
+      ?.publish(HEARTBEATS_TOPIC, [{ key, value: String(at) }])
+      .catch((error: unknown) => this.logger.warn({ err: (error as Error)?.message }, 'could not share a heartbeat; the next one will be'));
+  }
+
+  get(key: string): number | undefined {
+    return this.last.get(key);
+  }
+
+  delete(key: string): void {
+    this.last.delete(key);
+  }
+
+  running(): boolean {
+    return !this.bus || (this.subscription?.running() ?? false);
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.close();
+    this.subscription = null;
+  }
+
+  private note(key: string, at: number): void {
+    if ((this.last.get(key) ?? 0) < at) this.last.set(key, at);
+  }
+}
