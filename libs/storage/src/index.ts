@@ -97,6 +97,11 @@ export const STORAGE_SETTINGS = {
   PARLEY_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'base64 of 32 bytes'),
   /** Kafka, comma-separated: every instance publishes the events it appends there, and the services consume them. */
   PARLEY_KAFKA_BROKERS: z.string().optional(),
+  /** Put in front of every Kafka topic and consumer group name, for several deployments on one cluster (e.g. `staging.`). */
+  PARLEY_KAFKA_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{0,100}$/, 'letters, digits, dots, dashes and underscores')
+    .default(''),
 };
 
 /** Reads a service's settings from the environment; every problem is named at once. */

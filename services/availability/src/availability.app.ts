@@ -32,7 +32,13 @@ export async function startAvailability(
   // one process (npm start), the composition publishes for all.
   const bus =
     !options.storage && config.PARLEY_KAFKA_BROKERS
-      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-availability', registry, logger })
+      ? new KafkaBus({
+          brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()),
+          clientId: 'parley-availability',
+          namespace: config.PARLEY_KAFKA_NAMESPACE,
+          registry,
+          logger,
+        })
       : null;
   // Shared when several services run in one process (npm start): one SQLite connection.
   const storage =

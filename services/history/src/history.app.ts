@@ -36,7 +36,13 @@ export async function startHistory(
   // Alone, with Kafka, the service publishes what it appends (operators' notes, erasures, merges) itself.
   const bus =
     !options.storage && config.PARLEY_KAFKA_BROKERS
-      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-history', registry, logger })
+      ? new KafkaBus({
+          brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()),
+          clientId: 'parley-history',
+          namespace: config.PARLEY_KAFKA_NAMESPACE,
+          registry,
+          logger,
+        })
       : null;
   const store =
     options.storage ?? (await openStorage(config, registry, bus ? { publish: { bus, logger, loop: (name) => health.loop(`history:${name}`) } } : {}));

@@ -62,7 +62,13 @@ export async function startIngress(
   // Channels over Kafka: the bus given (npm start passes the in-process one), or Kafka when configured.
   const ownBus =
     !options.bus && config.PARLEY_KAFKA_BROKERS
-      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-ingress', registry, logger })
+      ? new KafkaBus({
+          brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()),
+          clientId: 'parley-ingress',
+          namespace: config.PARLEY_KAFKA_NAMESPACE,
+          registry,
+          logger,
+        })
       : null;
   const bus = options.bus ?? ownBus;
   // Shared when several services run in one process (npm start): one SQLite connection.

@@ -28,7 +28,13 @@ export async function startRouting(
   const ownBus = options.bus
     ? null
     : config.PARLEY_KAFKA_BROKERS
-      ? new KafkaBus({ brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()), clientId: 'parley-routing', registry, logger })
+      ? new KafkaBus({
+          brokers: config.PARLEY_KAFKA_BROKERS.split(',').map((b) => b.trim()),
+          clientId: 'parley-routing',
+          namespace: config.PARLEY_KAFKA_NAMESPACE,
+          registry,
+          logger,
+        })
       : null;
   const bus = options.bus ?? ownBus;
   if (!bus) throw new Error('the routing service needs Kafka (PARLEY_KAFKA_BROKERS) or a bus from its composition');

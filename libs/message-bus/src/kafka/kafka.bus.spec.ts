@@ -170,3 +170,61 @@ describe('Kafka: a consumer that crashes', () => {
     }
   });
 });
+
+describe('Kafka: deployments in namespaces on one cluster', () => {
+  it('keeps each namespace to its own topics and groups, under the names the application uses', async () => {
+    const { kafkaBrokers } = infrastructure();
+    const [a, b] = [uniqueName('ns-a'), uniqueName('ns-b')].map((n) => `${n}.`);
+    const staging = new KafkaBus({ brokers: kafkaBrokers, registry: new Registry(), namespace: a });
+    const production = new KafkaBus({ brokers: kafkaBrokers, registry: new Registry(), namespace: b });
+    const topic = uniqueName('shared-name');
+    const seen: { bus: string; topic: string; value: string }[] = [];
+    const subscriptions = [
+      await staging.subscribe({
+        groupId: 'same-group',
+        topics: [topic],
+        handler: async (m) => void seen.push({ bus: 'staging', topic: m.topic, value: String(m.value) }),
+      }),
+      await production.subscribe({
+        groupId: 'same-group',
+        topics: [topic],
+        handler: async (m) => void seen.push({ bus: 'production', topic: m.topic, value: String(m.value) }),
+      }),
+    ];
+    const admin = staging.admin();
+    await admin.connect();
+    try {
+      await staging.publish(topic, [{ key: 'k', value: 'for staging' }]);
+      await production.publish(topic, [{ key: 'k', value: 'for production' }]);
+      await waitFor(
+        () => seen.length,
+        (n) => n >= 2,
+        { what: 'both messages' },
+      );
+      // The last message of each namespace is its own: nothing crossed over before it.
+      await staging.publish(topic, [{ key: 'k', value: 'staging, last' }]);
+      await waitFor(
+        () => seen.filter((s) => s.value === 'staging, last').length,
+        (n) => n === 1,
+        { what: 'the last message' },
+      );
+      assert.deepEqual(
+        seen.sort((x, y) => x.value.localeCompare(y.value)),
+        [
+          { bus: 'production', topic, value: 'for production' },
+          { bus: 'staging', topic, value: 'for staging' },
+          { bus: 'staging', topic, value: 'staging, last' },
+        ],
+      );
+      const names = new Set(await admin.listTopics());
+      assert.ok(names.has(`${a}${topic}`) && names.has(`${b}${topic}`) && !names.has(topic), 'the topics on the cluster carry the namespace');
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+      assert.ok(groups.includes(`${a}same-group`) && groups.includes(`${b}same-group`));
+    } finally {
+      await admin.disconnect();
+      for (const s of subscriptions) await s.close();
+      await staging.close();
+      await production.close();
+    }
+  });
+});

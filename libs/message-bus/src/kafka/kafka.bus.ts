@@ -27,6 +27,13 @@ export interface KafkaBusOptions {
   readonly defaultPartitions?: number;
   readonly ssl?: KafkaConfig['ssl'];
   readonly sasl?: KafkaConfig['sasl'];
+  /**
+   * Put in front of every topic and consumer group name on the cluster (e.g.
+   * `staging.`), so that several deployments share one Kafka cluster without
+   * taking each other's work. The application, its metrics and its dead-letter
+   * headers keep the names without it. Default none.
+   */
+  readonly namespace?: string;
 }
 
 /**
@@ -42,8 +49,10 @@ export class KafkaBus implements MessageBus {
   private readonly metrics: BusMetrics;
   private readonly lag: KafkaConsumerLag;
   private readonly logger: Logger;
+  private readonly namespace: string;
 
   constructor(private readonly options: KafkaBusOptions) {
+    this.namespace = options.namespace ?? '';
     this.logger = options.logger ?? createLogger('message-bus');
     const logger = this.logger;
     this.kafka = new Kafka({
@@ -61,14 +70,14 @@ export class KafkaBus implements MessageBus {
     });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.metrics = new BusMetrics(options.registry);
-    this.lag = new KafkaConsumerLag(this.kafka, this.logger, options.registry);
+    this.lag = new KafkaConsumerLag(this.kafka, this.logger, options.registry, undefined, this.namespace);
   }
 
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.connectProducer();
     await this.producer.send({
-      topic,
+      topic: this.namespace + topic,
       acks: -1,
       messages: messages.map((m) => ({ key: m.key, value: m.value, headers: { ...traceHeaders(), ...m.headers } })),
     });
@@ -80,7 +89,7 @@ export class KafkaBus implements MessageBus {
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.name));
+      const missing = topics.map((t) => ({ ...t, name: this.namespace + t.name })).filter((t) => !existing.has(t.name));
       if (missing.length > 0) {
         await admin.createTopics({ waitForLeaders: false, topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
         await this.untilLeaders(
@@ -125,7 +134,8 @@ export class KafkaBus implements MessageBus {
     let consumer: Consumer | null = null;
     let restarts = 0;
     let restartTimer: NodeJS.Timeout | null = null;
-    const eachMessage = async ({ topic, partition, message, heartbeat }: EachMessagePayload) => {
+    const eachMessage = async ({ topic: named, partition, message, heartbeat }: EachMessagePayload) => {
+      const topic = named.slice(this.namespace.length);
       const incoming: IncomingMessage = {
         topic,
         partition,
@@ -162,14 +172,14 @@ export class KafkaBus implements MessageBus {
     };
     const start = async (): Promise<void> => {
       const c = this.kafka.consumer({
-        groupId: options.groupId,
+        groupId: this.namespace + options.groupId,
         sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
         heartbeatInterval: this.options.heartbeatIntervalMs ?? 1_000,
         allowAutoTopicCreation: false,
         retry: { retries: 10 },
       });
       consumer = c;
-      this.lag.watch(c, options.groupId);
+      this.lag.watch(c, this.namespace + options.groupId);
       this.consumers.add(c);
       // kafkajs restarts a consumer itself after retriable errors only; after any other
       // crash this one is made anew, backing off, and the process is not ready meanwhile.
@@ -180,7 +190,7 @@ export class KafkaBus implements MessageBus {
         void restart(c);
       });
       await c.connect();
-      await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+      await c.subscribe({ topics: options.topics.map((t) => this.namespace + t), fromBeginning: options.fromBeginning ?? true });
       await c.run({
         autoCommit: true,
         autoCommitInterval: 1000,

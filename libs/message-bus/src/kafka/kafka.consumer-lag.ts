@@ -28,6 +28,8 @@ export class KafkaConsumerLag {
     private readonly logger: Logger,
     registry: Registry = defaultRegistry(),
     private readonly cacheMs = 2_000,
+    /** Taken off group and topic names in the labels (see KafkaBusOptions.namespace). */
+    private readonly namespace = '',
   ) {
     // One gauge per registry, fed by every bus of the process (npm start runs several).
     const holder = registry as unknown as { [COLLECTORS]?: Set<KafkaConsumerLag> };
@@ -95,7 +97,7 @@ export class KafkaConsumerLag {
             const from = Number(p.offset) < 0 ? offsets.low : Number(p.offset);
             sum += Math.max(0, offsets.high - from);
           }
-          const key = `${member.groupId}\u0000${topic}`;
+          const key = `${member.groupId.slice(this.namespace.length)}\u0000${topic.slice(this.namespace.length)}`;
           values.set(key, (values.get(key) ?? 0) + sum);
         }
       }
@@ -108,7 +110,8 @@ export class KafkaConsumerLag {
       const unknown = new Map<string, number>();
       for (const key of this.known) unknown.set(key, Number.NaN);
       for (const member of this.members.values())
-        for (const topic of Object.keys(member.assignment)) unknown.set(`${member.groupId}\u0000${topic}`, Number.NaN);
+        for (const topic of Object.keys(member.assignment))
+          unknown.set(`${member.groupId.slice(this.namespace.length)}\u0000${topic.slice(this.namespace.length)}`, Number.NaN);
       this.last = null;
       return unknown;
     }
