@@ -13,7 +13,7 @@ import {
   type TargetingRule,
   type TargetingState,
 } from '@parley/availability-domain';
-import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
+import { EventLoopTurns, IdleBackoff, type EventLog, type RecordedEvent } from '@parley/event-log';
 import type { LoopProgress, Logger } from '@parley/observability';
 
 interface TenantModel {
@@ -93,12 +93,15 @@ export class AvailabilityModel {
   }
 
   follow(progress?: LoopProgress): void {
+    // Quiet for a while, it looks every half second at most: presence and capacity change seldom.
+    const backoff = new IdleBackoff(this.pollMs, Math.max(this.pollMs, 500));
     this.running = (async () => {
       while (!this.stopped) {
         try {
           const applied = await this.catchUp();
           progress?.beat();
-          if (applied === 0) await new Promise((r) => setTimeout(r, this.pollMs));
+          const wait = backoff.next(applied > 0);
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         } catch (error) {
           this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'availability model failed to follow the log; retrying');
           await new Promise((r) => setTimeout(r, 1000));

@@ -9,6 +9,7 @@ export * from './outbox/outbox.relay';
 export * from './outbox/publishing.event-log';
 export * from './outbox/log.lease';
 export * from './delivery/stream-delivery.guard';
+export * from './delivery/idle.backoff';
 export * from './crypto/subject-key.store';
 export * from './crypto/encrypting.event-log';
 export * from './crypto/personal-paths';

@@ -1,4 +1,4 @@
-import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
+import { EventLoopTurns, IdleBackoff, type EventLog, type RecordedEvent } from '@parley/event-log';
 import { counter, createLogger, defaultRegistry, gauge, type LoopProgress, type Logger, type Registry } from '@parley/observability';
 import type { ReadModelStore } from './read-model.port';
 
@@ -84,7 +84,9 @@ export class ProjectionRunner {
       readonly store: ReadModelStore;
       readonly projection: Projection;
       readonly batchSize?: number;
+      /** First wait after a look that found nothing (default 100 ms); it doubles while the log stays quiet, up to maxPollMs (default 1 s). */
       readonly pollMs?: number;
+      readonly maxPollMs?: number;
       readonly logger?: Logger;
       readonly registry?: Registry;
       /** Tries of one event before it is parked and the projection goes on (default 5, backing off from 100 ms). */
@@ -141,12 +143,14 @@ export class ProjectionRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    const backoff = new IdleBackoff(this.options.pollMs ?? 100, this.options.maxPollMs ?? 1000);
     this.running = (async () => {
       while (!this.stopped) {
         try {
           const applied = (await this.catchUp()) + (await this.retryRequested());
           this.options.progress?.beat();
-          if (applied === 0) await new Promise((r) => setTimeout(r, this.options.pollMs ?? 100));
+          const wait = backoff.next(applied > 0);
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         } catch (error) {
           this.logger.error({ projection: this.options.projection.name, err: (error as Error)?.message }, 'projection failed; retrying');
           await new Promise((r) => setTimeout(r, 1000));

@@ -1,4 +1,4 @@
-import { EventLoopTurns, type EventLog, type RecordedEvent } from '@parley/event-log';
+import { EventLoopTurns, IdleBackoff, type EventLog, type RecordedEvent } from '@parley/event-log';
 import type { LoopProgress, Logger } from '@parley/observability';
 
 type Listener = (event: RecordedEvent) => void;
@@ -28,6 +28,10 @@ export class LiveFeed {
   async start(progress?: LoopProgress): Promise<void> {
     this.position = await this.raw.lastPosition();
     const turns = new EventLoopTurns();
+    // With visitors connected, a quiet feed looks every 200 ms at most (an agent's answer
+    // shows within that); with none, every second.
+    const watched = new IdleBackoff(this.pollMs, 200);
+    const unwatched = new IdleBackoff(this.pollMs, 1000);
     this.running = (async () => {
       while (!this.stopped) {
         try {
@@ -42,7 +46,8 @@ export class LiveFeed {
           }
           this.position = page.checkpoint;
           progress?.beat();
-          if (!moved) await new Promise((r) => setTimeout(r, this.pollMs));
+          const wait = (this.listeners.size > 0 ? watched : unwatched).next(moved);
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           // Pages of other types only never reach the pause before each event.
           else await turns.pause();
         } catch (error) {
