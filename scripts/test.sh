@@ -82,7 +82,7 @@ step "tests"
 # production consumer groups (parley-routing*, parley-ingress-channels) on the one
 # test Kafka: side by side they would take each other's work, so they run after
 # the rest, one at a time.
-serial=(services/ingress/dist/channels/custom-channel.spec.js services/parley/dist/stack.spec.js services/routing/dist/routing.spec.js)
+serial=(services/ingress/dist/channels/custom-channel.spec.js services/parley/dist/stack.spec.js services/parley/dist/stack.replicas.spec.js services/routing/dist/routing.spec.js)
 mkdir -p .cache
 rm -f .cache/jest-parallel.json .cache/jest-serial.json
 status=0

@@ -29,10 +29,14 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       env: {
         ...process.env,
         PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
+        // Topics and groups of its own: nothing left on the cluster by other tests reaches this stack.
+        PARLEY_KAFKA_NAMESPACE: `stack-${process.pid}-${Date.now()}.`,
         PARLEY_MONGO_URL: mongoUrl,
         PARLEY_MONGO_DATABASE: `stack_${process.pid}_${Date.now()}`,
         PARLEY_DATA_DIR: dataDir,
         PARLEY_STACK_FREE_PORTS: 'true',
+        // One of each here; stack.replicas.spec runs two of each and kills them.
+        PARLEY_STACK_REPLICAS: '1',
         PARLEY_LOG_LEVEL: 'warn',
         PARLEY_ROUTING_TICK_MS: '300',
       },

@@ -9,15 +9,19 @@ import { openStorage } from '@parley/storage';
 import { demoTokens, seedDemo } from './demo.seed';
 
 /**
- * `npm run stack`: the production topology on one machine. Each service runs in
- * a process of its own over Kafka and MongoDB (FerretDB here: scripts/with-infra.sh
- * starts both unless PARLEY_KAFKA_BROKERS and PARLEY_MONGO_URL are given), as
- * they do on Kubernetes; this launcher only seeds the demo tenant, starts them,
- * waits until each is ready, and stops them all on Ctrl-C or SIGTERM.
+ * `npm run stack`: the production topology on one machine. Each service runs
+ * PARLEY_STACK_REPLICAS replicas (default 2), each in a process of its own, over
+ * Kafka and MongoDB (FerretDB here: scripts/with-infra.sh starts both unless
+ * PARLEY_KAFKA_BROKERS and PARLEY_MONGO_URL are given), as they do on
+ * Kubernetes; this launcher only seeds the demo tenant, starts them, waits until
+ * each is ready, and stops them all on Ctrl-C or SIGTERM. The first replica of a
+ * service takes its usual ports, the others the next ones up.
  */
 const SERVICES = ['history', 'availability', 'routing', 'ingress'] as const;
 type Service = (typeof SERVICES)[number];
-const children = new Map<Service, ChildProcess>();
+/** `<service>#<replica>` */
+type Instance = `${Service}#${number}`;
+const children = new Map<Instance, ChildProcess>();
 const DEFAULT_PORTS: Record<Service, { grpc?: number; http: number }> = {
   history: { grpc: 50051, http: 8081 },
   availability: { grpc: 50052, http: 8083 },
@@ -66,11 +70,22 @@ async function main(): Promise<void> {
   await storage.close();
 
   const random = process.env['PARLEY_STACK_FREE_PORTS'] === 'true';
-  const ports = {} as Record<Service, { grpc?: number; http: number }>;
-  for (const s of SERVICES) ports[s] = random ? { ...(DEFAULT_PORTS[s].grpc ? { grpc: await freePort() } : {}), http: await freePort() } : DEFAULT_PORTS[s];
+  const replicas = Number(process.env['PARLEY_STACK_REPLICAS'] ?? '2');
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) throw new Error('PARLEY_STACK_REPLICAS must be a whole number from 1 to 8');
+  const instances: Instance[] = SERVICES.flatMap((s) => Array.from({ length: replicas }, (_, i) => `${s}#${i}` as Instance));
+  const ports = {} as Record<Instance, { grpc?: number; http: number }>;
+  for (const instance of instances) {
+    const [s, i] = [instance.split('#')[0] as Service, Number(instance.split('#')[1])];
+    const base = DEFAULT_PORTS[s];
+    // Replica i of a service: its usual ports plus 100 × i (50051, 50151, ...; 8082, 8182, ...).
+    ports[instance] = random
+      ? { ...(base.grpc ? { grpc: await freePort() } : {}), http: await freePort() }
+      : { ...(base.grpc ? { grpc: base.grpc + 100 * i } : {}), http: base.http + 100 * i };
+  }
   const host = '127.0.0.1';
-  const envOf = (s: Service): Record<string, string> => {
-    const p = ports[s];
+  const envOf = (instance: Instance): Record<string, string> => {
+    const s = instance.split('#')[0] as Service;
+    const p = ports[instance]!;
     const upper = s.toUpperCase();
     return {
       ...common,
@@ -90,38 +105,51 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
-  for (const s of SERVICES) {
-    const child = spawn(process.execPath, [require.resolve(`@parley/${s}`)], { env: { ...process.env, ...envOf(s) }, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.once('exit', (code) => {
-      if (!stopping) {
-        logger.error({ service: s, code }, 'a service stopped; stopping the stack');
-        void stop(1);
-      }
+  // A replica that dies is started again, as Kubernetes would; the stack stops only when asked.
+  const launch = (instance: Instance) => {
+    const s = instance.split('#')[0] as Service;
+    const child = spawn(process.execPath, [require.resolve(`@parley/${s}`)], {
+      env: { ...process.env, ...envOf(instance) },
+      stdio: ['ignore', 'inherit', 'inherit'],
     });
-    children.set(s, child);
-  }
-  for (const s of SERVICES) {
-    const deadline = Date.now() + 60_000;
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      logger.warn({ instance, code, signal }, 'a replica stopped; starting it again');
+      setTimeout(() => !stopping && launch(instance), 1000);
+    });
+    children.set(instance, child);
+    const p = ports[instance]!;
+    // One line per start, for people and for tests that kill replicas: `replica history#1 pid 123 http 8181 grpc 50151`.
+    process.stdout.write(`replica ${instance} pid ${child.pid} http ${p.http}${p.grpc ? ` grpc ${p.grpc}` : ''}\n`);
+  };
+  for (const instance of instances) launch(instance);
+  for (const instance of instances) {
+    const deadline = Date.now() + 90_000;
     for (;;) {
-      const ok = await fetch(`http://${host}:${ports[s].http}/readyz`)
+      const ok = await fetch(`http://${host}:${ports[instance]!.http}/readyz`)
         .then((r) => r.ok)
         .catch(() => false);
       if (ok) break;
-      if (Date.now() > deadline) throw new Error(`${s} did not become ready within 60 s`);
+      if (Date.now() > deadline) throw new Error(`${instance} did not become ready within 90 s`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+  const list = (s: Service, show: (p: { grpc?: number; http: number }) => string) =>
+    instances
+      .filter((i) => i.startsWith(`${s}#`))
+      .map((i) => show(ports[i]!))
+      .join(', ');
   const tokens = await demoTokens(common.PARLEY_TOKEN_SECRETS.split(',')[0]!.trim());
   process.stdout.write(
     [
       '',
-      'Parley stack is running: four service processes over Kafka and MongoDB',
+      `Parley stack is running: ${replicas} replica(s) of each of the four services, each in its own process, over Kafka and MongoDB`,
       `  Kafka         ${brokers}`,
       `  MongoDB       ${mongoUrl} (database ${common.PARLEY_MONGO_DATABASE})`,
-      `  gRPC API      ${host}:${ports.history.grpc}  (history; health on http://${host}:${ports.history.http}/readyz)`,
-      `  availability  ${host}:${ports.availability.grpc}  (health on http://${host}:${ports.availability.http}/readyz)`,
-      `  routing       ${host}:${ports.routing.grpc}  (health on http://${host}:${ports.routing.http}/readyz)`,
-      `  channels      http://${host}:${ports.ingress.http}/webhooks/…  ws://${host}:${ports.ingress.http}/live  (demo page: /demo)`,
+      `  gRPC API      ${list('history', (p) => `${host}:${p.grpc}`)}  (history; health on ${list('history', (p) => `http://${host}:${p.http}/readyz`)})`,
+      `  availability  ${list('availability', (p) => `${host}:${p.grpc}`)}  (health on ${list('availability', (p) => `http://${host}:${p.http}/readyz`)})`,
+      `  routing       ${list('routing', (p) => `${host}:${p.grpc}`)}  (health on ${list('routing', (p) => `http://${host}:${p.http}/readyz`)})`,
+      `  channels      ${list('ingress', (p) => `http://${host}:${p.http}`)}  (/webhooks/…, ws …/live, demo page /demo)`,
       'Bearer tokens for the demo tenant:',
       ...Object.entries(tokens).map(([who, token]) => `  ${who.padEnd(22)} ${token}`),
       '',

@@ -125,6 +125,9 @@ export class RoutingWork {
     if (event.type !== 'conversation.message-received' && event.type !== 'conversation.reopened' && event.type !== 'conversation.session-started') return;
     const { state } = await this.engine.conversationState(event.tenantId, conversationId);
     if (state.agentId !== null || state.status === 'resolved' || state.status === 'new') return;
+    // Already waiting in a queue: the customer's next message changes nothing there (a live
+    // session starting may: it makes the conversation a live one).
+    if (state.queueId !== null && event.type === 'conversation.message-received') return;
     const channel = (event.data as { channel?: string }).channel;
     const lastAgent = await this.engine.lastAgentOf(event.tenantId, conversationId);
     await this.publish({
