@@ -60,7 +60,7 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       assert.equal(new Set(health).size, 3);
       for (const h of health) assert.equal((await fetch(`${h}/readyz`)).status, 200);
       // Every service's metrics follow Prometheus's conventions (promtool check metrics).
-      const channelsBase = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
+      const channelsBase = /channels\s+(http:\/\/[^\s,]+)/.exec(out)![1]!;
       const exported = new Set<string>();
       for (const h of [...health, channelsBase]) {
         const exposition = await (await fetch(`${h}/metrics`)).text();
@@ -89,7 +89,7 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
       }));
       await call(availability, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days }, tokens['supervisor']!);
       await call(availability, 'SetPresence', { presence: 'PRESENCE_ONLINE' }, tokens['demo-agent-1']!);
-      const channels = /channels\s+(http:\/\/\S+)\/webhooks/.exec(out)![1]!;
+      const channels = /channels\s+(http:\/\/[^\s,]+)/.exec(out)![1]!;
       const { token } = (await (
         await fetch(`${channels}/live/visitors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo' }) })
       ).json()) as { token: string };
