@@ -36,6 +36,8 @@ const APP_SECRET = randomBytes(16).toString('hex');
 const SERVICES = ['ingress', 'routing', 'availability', 'history'] as const;
 const CUSTOMERS = 12;
 const VISITORS = 3;
+/** Customers who write first right after each kill. */
+const LATE_PER_KILL = 2;
 /**
  * The longest a conversation may wait for its first offer, kills included. The
  * goal is 30 s (a replica's work taken over within 30 s); measured on 2 cores
@@ -210,20 +212,19 @@ describe('npm run stack with two replicas of each service, one of each killed in
         }
       }
       let killsDone = false;
-      const customers = Array.from({ length: CUSTOMERS }, (_, c) =>
-        (async () => {
-          const mine: string[] = [];
-          sent.set(c, mine);
-          for (let seq = 0; seq < 4 || (!killsDone && seq < 200); seq++) {
-            const wamid = `wamid.stack.${c}.${seq}`;
-            await post(whatsapp(c, wamid, `message ${seq} of customer ${c}`), c + seq);
-            mine.push(wamid);
-            if (seq === 0) firstAck.set(`wa:${c}`, Date.now());
-            // A customer writes every 3 s: 5 messages a second from all of them, on a 2-core machine that runs everything.
-            await new Promise((r) => setTimeout(r, 3000));
-          }
-        })(),
-      );
+      const customer = async (c: number) => {
+        const mine: string[] = [];
+        sent.set(c, mine);
+        for (let seq = 0; seq < 4 || (!killsDone && seq < 200); seq++) {
+          const wamid = `wamid.stack.${c}.${seq}`;
+          await post(whatsapp(c, wamid, `message ${seq} of customer ${c}`), c + seq);
+          mine.push(wamid);
+          if (seq === 0) firstAck.set(`wa:${c}`, Date.now());
+          // A customer writes every 3 s: 5 messages a second from all of them, on a 2-core machine that runs everything.
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+      };
+      const customers = Array.from({ length: CUSTOMERS }, (_, c) => customer(c));
 
       // Widget visitors on the other ingress replica; a message without an ack is sent again, on a new connection.
       const visitors = Array.from({ length: VISITORS }, (_, v) =>
@@ -296,6 +297,8 @@ describe('npm run stack with two replicas of each service, one of each killed in
         const victim = replica(`${service}#0`);
         const at = Date.now();
         process.kill(victim.pid, 'SIGKILL');
+        // New customers while the replica is down: their first offer is the work the other replica took over.
+        for (let j = 0; j < LATE_PER_KILL; j++) customers.push(customer(CUSTOMERS + kills.length * LATE_PER_KILL + j));
         await waitFor(
           async () =>
             replica(`${service}#0`).pid !== victim.pid &&
@@ -375,7 +378,7 @@ describe('npm run stack with two replicas of each service, one of each killed in
           `kills ${kills.map((k) => `${k.service} back after ${((k.back - k.at) / 1000).toFixed(1)} s`).join(', ')}; ` +
           `first offers ${waits.length}\n`,
       );
-      assert.equal(conversations, CUSTOMERS + VISITORS);
+      assert.equal(conversations, CUSTOMERS + SERVICES.length * LATE_PER_KILL + VISITORS);
       assert.equal(lost, 0, 'messages lost');
       assert.equal(repeated, 0, 'messages recorded twice');
       assert.equal(outOfOrder, 0, 'conversations out of order');
