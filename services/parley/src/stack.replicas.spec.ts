@@ -41,11 +41,11 @@ const LATE_PER_KILL = 2;
 /**
  * The longest a conversation may wait for its first offer, kills included. The
  * goal is 30 s (a replica's work taken over within 30 s); measured on 2 cores
- * with the followers still polling the log, the slowest offer came 29-52 s after
- * its first message (routing's one queue is one partition: its owner's death
+ * with the followers still polling the log, the slowest offer of a run came
+ * after 8.6 to 65 s (routing's one queue is one partition: its owner's death
  * stops offers for the session timeout and two rebalances). Lower it with them.
  */
-const OFFER_BOUND_MS = 90_000;
+const OFFER_BOUND_MS = 120_000;
 const GRPC_SERVICES = { availability: 'AvailabilityService', routing: 'RoutingService', history: 'ConversationService' } as const;
 
 interface Replica {
