@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
+import { ALWAYS_OPEN, bearer as signedBearer, rpc } from './testing/availability.fixture';
 import { STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
 import { MongoEventLog } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
@@ -16,30 +16,7 @@ import { loadAvailabilityConfig } from './config/availability.config';
 const SECRET = 'availability-test-secret-at-least-32-bytes';
 type Offer = { live_chat: boolean; agents_free: number; reason: string; expected_answer: { seconds: string } | null };
 
-async function bearer(tenant: string, role: string, subject: string): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(subject)
-    .setAudience('parley')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(SECRET));
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${jwt}`);
-  return md;
-}
-type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
-const rpc = <T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata) =>
-  new Promise<T>((resolve, reject) =>
-    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
-  );
-
-const ALWAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({
-  weekday,
-  slots: [
-    { from: '00:00', to: '12:00' },
-    { from: '12:00', to: '00:00' },
-  ],
-}));
+const bearer = (tenant: string, role: string, subject: string) => signedBearer(SECRET, tenant, role, subject);
 
 describe('availability service: what widgets are offered, live (FerretDB)', () => {
   const { mongoUrl } = infrastructure();
@@ -67,7 +44,7 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
     running = await startAvailability(loadAvailabilityConfig(env), { registry, httpHost: '127.0.0.1' });
     client = connect();
     const sup = await bearer('brand-a', 'supervisor', 'sup-1');
-    await rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days: ALWAYS }, sup);
+    await rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Europe/Berlin', days: ALWAYS_OPEN }, sup);
     await rpc(
       client,
       'SetQueueRequirements',
@@ -143,7 +120,7 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
 
   it('measures queues within their business hours, and those with no agent of their tenant online', async () => {
     const sup = await bearer('brand-c', 'supervisor', 'sup-c');
-    await rpc(client, 'SetBusinessHours', { queue_id: 'night-desk', time_zone: 'UTC', days: ALWAYS }, sup);
+    await rpc(client, 'SetBusinessHours', { queue_id: 'night-desk', time_zone: 'UTC', days: ALWAYS_OPEN }, sup);
     const gaugeOf = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.find((v) => v.labels['queue'] === 'night-desk')?.value;
     await waitFor(
       () => gaugeOf('parley_queues_unstaffed'),
@@ -305,7 +282,7 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
   it('refuses bad configuration with INVALID_ARGUMENT and agents configuring with PERMISSION_DENIED', async () => {
     const sup = await bearer('brand-a', 'supervisor', 'sup-1');
     await assert.rejects(
-      rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Mars/Olympus', days: ALWAYS }, sup),
+      rpc(client, 'SetBusinessHours', { queue_id: 'support', time_zone: 'Mars/Olympus', days: ALWAYS_OPEN }, sup),
       (e: ServiceError) => e.code === status.INVALID_ARGUMENT,
     );
     await assert.rejects(

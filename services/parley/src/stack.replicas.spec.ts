@@ -5,9 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from '@jest/globals';
-import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
+import { call, client, stopStack } from './testing/stack.process';
 import { MongoEventLog, type RecordedEvent } from '@parley/event-log';
-import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
 import { infrastructure, waitFor } from '@parley/testing-support';
 import WebSocket from 'ws';
@@ -20,17 +19,6 @@ import WebSocket from 'ws';
  * a message it got no ack for. Then, from the log itself: every message is there
  * once, in the order its customer sent it, and every conversation was offered.
  */
-
-type Client = Record<string, (request: unknown, metadata: Metadata, callback: (error: Error | null, response?: unknown) => void) => void> & { close(): void };
-const client = (service: Parameters<typeof parleyService>[0], address: string) =>
-  new (makeClientConstructor(parleyService(service).service, `parley.v1.${service}`))(address, credentials.createInsecure()) as unknown as Client;
-function call<T>(target: Client, method: string, request: unknown, token: string): Promise<T> {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${token}`);
-  return new Promise<T>((resolve, reject) =>
-    target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))),
-  );
-}
 
 const APP_SECRET = randomBytes(16).toString('hex');
 const SERVICES = ['ingress', 'routing', 'availability', 'history'] as const;
@@ -400,16 +388,7 @@ describe('npm run stack with two replicas of each service, one of each killed in
     } finally {
       desktopsOff = true;
       await log.close();
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        process.kill(-child.pid!, 'SIGTERM');
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
-      }
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // the group is gone already
-      }
+      await stopStack(child);
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -4,22 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from '@jest/globals';
-import { Metadata, credentials, makeClientConstructor } from '@grpc/grpc-js';
-import { parleyService } from '@parley/grpc-edge';
+import { call, client, stopStack } from './testing/stack.process';
 import { alertExpressions, dashboardQueries, exportedSeriesNames, metricNamesIn } from '@parley/deployment';
 import { infrastructure, promtoolProblems, waitFor } from '@parley/testing-support';
 import WebSocket from 'ws';
-
-type Client = Record<string, (request: unknown, metadata: Metadata, callback: (error: Error | null, response?: unknown) => void) => void> & { close(): void };
-const client = (service: Parameters<typeof parleyService>[0], address: string) =>
-  new (makeClientConstructor(parleyService(service).service, `parley.v1.${service}`))(address, credentials.createInsecure()) as unknown as Client;
-function call<T>(target: Client, method: string, request: unknown, token: string): Promise<T> {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${token}`);
-  return new Promise<T>((resolve, reject) =>
-    target[method]!.call(target, request, metadata, (error, response) => (error ? reject(error) : resolve(response as T))),
-  );
-}
 
 describe('npm run stack (four service processes over Kafka and FerretDB)', () => {
   it('starts every service in its own process, carries a visitor message to an offer through Kafka, and stops them all on SIGTERM', async () => {
@@ -127,17 +115,8 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
           'every service stopped',
         );
     } finally {
-      // Whatever happened above, no service outlives the test (their open pipes would hold the runner).
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        process.kill(-child.pid!, 'SIGTERM');
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
-      }
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // the group is gone already
-      }
+      // Whatever happened above, no service outlives the test.
+      await stopStack(child);
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

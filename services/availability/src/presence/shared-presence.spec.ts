@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
-import { Metadata, credentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
+import { credentials, type Client, type Metadata } from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
+import { ALWAYS_OPEN, bearer as signedBearer, rpc } from '../testing/availability.fixture';
 import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
@@ -12,29 +12,7 @@ import { loadAvailabilityConfig } from '../config/availability.config';
 
 const SECRET = 'shared-presence-test-secret-at-least-32-bytes';
 
-async function bearer(tenant: string, role: string, subject: string): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(subject)
-    .setAudience('parley')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(SECRET));
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${jwt}`);
-  return md;
-}
-type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
-const rpc = <T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata) =>
-  new Promise<T>((resolve, reject) =>
-    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
-  );
-const ALWAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((weekday) => ({
-  weekday,
-  slots: [
-    { from: '00:00', to: '12:00' },
-    { from: '12:00', to: '00:00' },
-  ],
-}));
+const bearer = (tenant: string, role: string, subject: string) => signedBearer(SECRET, tenant, role, subject);
 const AWAY_MS = 3000;
 const OFFLINE_MS = 6000;
 
@@ -76,7 +54,7 @@ describe('availability replicas share presence (Kafka, FerretDB)', () => {
     toFirst = connect(first);
     toSecond = connect(second);
     const sup = await bearer('brand-s', 'supervisor', 'sup-1');
-    await rpc(toFirst, 'SetBusinessHours', { queue_id: 'support', time_zone: 'UTC', days: ALWAYS }, sup);
+    await rpc(toFirst, 'SetBusinessHours', { queue_id: 'support', time_zone: 'UTC', days: ALWAYS_OPEN }, sup);
     await rpc(toFirst, 'SetCapacity', { agent_id: 'agent-1', live_chats: 2, messaging: 10, skills: [], languages: [] }, sup);
   });
   after(async () => {
