@@ -1,4 +1,5 @@
 import { fromCloudEventMessage, typeMatcher } from '@parley/event-log';
+import type { RecordedEvent } from '@parley/event-log';
 import type { MessageBus, Subscription } from '@parley/message-bus';
 import type { LoopProgress } from '@parley/observability';
 import type { Projection, ProjectionRunner } from './projection.runner';
@@ -13,6 +14,8 @@ export interface BusProjectionFeedOptions {
   readonly topics: readonly string[];
   /** Liveness: beaten while the consumer runs, idle or not. */
   readonly progress?: LoopProgress;
+  /** Events travel as stored, personal fields sealed: a projection that reads them opens them here. */
+  readonly open?: (event: RecordedEvent) => Promise<RecordedEvent>;
 }
 
 /**
@@ -30,7 +33,7 @@ export class BusProjectionFeed {
   constructor(private readonly options: BusProjectionFeedOptions) {}
 
   async start(): Promise<void> {
-    const { bus, runner, projection, groupId, topics, progress } = this.options;
+    const { bus, runner, projection, groupId, topics, progress, open } = this.options;
     const wanted = typeMatcher(projection.types);
     this.subscription = await bus.subscribe({
       groupId,
@@ -39,7 +42,8 @@ export class BusProjectionFeed {
         // Cheap check on the header first: most events are not this projection's.
         const type = message.headers['ce_type'];
         if (type !== undefined && !wanted(type)) return;
-        await runner.applyDelivered(fromCloudEventMessage(message));
+        const event = fromCloudEventMessage(message);
+        await runner.applyDelivered(open ? await open(event) : event);
       },
     });
     if (progress) {

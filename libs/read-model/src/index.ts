@@ -3,3 +3,4 @@ export * from './sqlite/sqlite.read-model';
 export * from './mongo/mongo.read-model';
 export * from './projection.runner';
 export * from './bus.projection-feed';
+export * from './stream-order';

@@ -1,6 +1,7 @@
-import { EventLoopTurns, IdleBackoff, type EventLog, type RecordedEvent } from '@parley/event-log';
+import { EventLoopTurns, IdleBackoff, typeMatcher, type EventLog, type RecordedEvent } from '@parley/event-log';
 import { counter, createLogger, defaultRegistry, gauge, type LoopProgress, type Logger, type Registry } from '@parley/observability';
 import type { ReadModelStore } from './read-model.port';
+import { StreamOrder, streamsTableOf } from './stream-order';
 
 /** Writes of one projection, into the generation being built. */
 export interface ProjectionTables {
@@ -29,6 +30,8 @@ export interface Projection {
 }
 
 const STATE_TABLE = 'projection_state';
+/** How long a process goes on writing to a generation after a rebuild replaced it, at most. */
+const GENERATION_CACHE_MS = 500;
 /** Events a projection could not apply after its attempts, kept with the reason until an operator retries them. */
 export const PARKED_TABLE = 'projection_parked';
 
@@ -53,6 +56,9 @@ export interface ParkedEvent {
 interface GenerationDoc {
   readonly id: string;
   readonly generation: number;
+  /** A rebuild's last pass is writing this generation: bus-fed replicas hold their events until it hands over (or `pendingUntil` passes). */
+  readonly pending?: number;
+  readonly pendingUntil?: number;
   readonly [key: string]: unknown;
 }
 interface CheckpointDoc {
@@ -70,13 +76,15 @@ interface CheckpointDoc {
 export class ProjectionRunner {
   private running: Promise<void> | null = null;
   private stopped = true;
-  private generationCache: { value: number; at: number } | null = null;
+  private generationCache: { value: number; pending: { generation: number; until: number } | null; at: number } | null = null;
   private readonly logger: Logger;
   private readonly position;
   private readonly lag;
   private readonly parkedTotal;
   private reachedHead = false;
   private lastRetryCheck = 0;
+  private readonly order: StreamOrder | null;
+  private handover: { generation: number; position: number } | null = null;
 
   constructor(
     private readonly options: {
@@ -95,9 +103,16 @@ export class ProjectionRunner {
       readonly retryCheckMs?: number;
       /** Told after every page and idle poll of the running loop (liveness). */
       readonly progress?: LoopProgress;
+      /**
+       * Bus-delivered events are applied once each and in each stream's order
+       * (see StreamOrder), after a log pass up to a recorded handover position
+       * (see handOver). Without it they are applied as they come.
+       */
+      readonly inStreamOrder?: boolean;
     },
   ) {
     this.logger = options.logger ?? createLogger('projection');
+    this.order = options.inStreamOrder ? new StreamOrder(options.log, options.store, typeMatcher(options.projection.types)) : null;
     const registry = options.registry ?? defaultRegistry();
     this.position = gauge(registry, {
       name: 'parley_projection_checkpoint_position',
@@ -127,12 +142,28 @@ export class ProjectionRunner {
   }
 
   async activeGeneration(): Promise<number> {
+    return (await this.generationState()).value;
+  }
+
+  private async generationState(): Promise<NonNullable<ProjectionRunner['generationCache']>> {
     const now = Date.now();
-    if (this.generationCache && now - this.generationCache.at < 500) return this.generationCache.value;
-    const doc = await this.options.store.get<GenerationDoc>(STATE_TABLE, `${this.options.projection.name}:generation`);
-    const value = doc?.generation ?? 1;
-    this.generationCache = { value, at: now };
-    return value;
+    if (this.generationCache && now - this.generationCache.at < GENERATION_CACHE_MS) return this.generationCache;
+    const doc = await this.options.store.get<GenerationDoc>(STATE_TABLE, generationId(this.options.projection.name));
+    this.generationCache = {
+      value: doc?.generation ?? 1,
+      pending: doc?.pending !== undefined ? { generation: doc.pending, until: doc.pendingUntil ?? 0 } : null,
+      at: now,
+    };
+    return this.generationCache;
+  }
+
+  /** The generation bus-delivered events go to: the active one, once no rebuild is in its last pass. */
+  private async deliveryGeneration(): Promise<number> {
+    for (;;) {
+      const state = await this.generationState();
+      if (!state.pending || state.pending.generation <= state.value || Date.now() > state.pending.until) return state.value;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Applies everything new, until caught up; returns how many events it applied. */
@@ -166,16 +197,49 @@ export class ProjectionRunner {
   }
 
   /**
+   * Hands the projection over from the log to the bus: the first replica to
+   * start a generation applies the log up to its head and records that position;
+   * bus-delivered events at or below it are then dropped unread, and those above
+   * are applied in stream order, so nothing between the two is missed or applied
+   * twice. Later starts find the position recorded and go straight to the bus
+   * (its consumer group resumes where it committed): no log pass that grows
+   * with the log.
+   */
+  async handOver(): Promise<{ readonly position: number; readonly fromLog: boolean }> {
+    const { store, projection } = this.options;
+    const generation = await this.activeGeneration();
+    const recorded = await store.get<CheckpointDoc>(STATE_TABLE, handoverId(projection.name, generation));
+    if (recorded) {
+      this.reachedHead = true;
+      return { position: recorded.position, fromLog: false };
+    }
+    await this.catchUp();
+    const position = await this.checkpoint(generation);
+    await store.upsert(STATE_TABLE, { id: handoverId(projection.name, generation), position });
+    return { position, fromLog: true };
+  }
+
+  /**
    * Applies one event delivered by the bus instead of read from the log (see
    * BusProjectionFeed): to the live generation, tried and parked like any other,
    * flushed before it returns so the bus may commit past it.
    */
   async applyDelivered(event: RecordedEvent): Promise<void> {
     const { projection } = this.options;
-    const generation = await this.activeGeneration();
+    const generation = this.order ? await this.deliveryGeneration() : await this.activeGeneration();
+    const tables: ProjectionTables = { table: (name) => physical(name, generation) };
     try {
-      await this.applyOrPark(event, { table: (name) => physical(name, generation) });
-      await projection.flush?.();
+      if (this.order) {
+        const streams = physical(streamsTableOf(projection.name), generation);
+        const events = await this.order.admit(event, generation, streams, await this.handoverPosition(generation));
+        if (events.length === 0) return;
+        for (const e of events) await this.applyOrPark(e, tables);
+        await projection.flush?.();
+        await this.order.applied(event, streams);
+      } else {
+        await this.applyOrPark(event, tables);
+        await projection.flush?.();
+      }
     } catch (error) {
       projection.discard?.();
       throw error;
@@ -183,20 +247,53 @@ export class ProjectionRunner {
     this.lag.set({ projection: projection.name }, Math.max(0, (Date.now() - Date.parse(event.recordedAt)) / 1000));
   }
 
-  /** Builds the next generation from the first event while the current one serves, then switches to it. */
-  async rebuild(onProgress?: (position: number, applied: number) => void | Promise<void>): Promise<{ generation: number; applied: number }> {
+  private async handoverPosition(generation: number): Promise<number> {
+    if (this.handover?.generation !== generation) {
+      const recorded = await this.options.store.get<CheckpointDoc>(STATE_TABLE, handoverId(this.options.projection.name, generation));
+      this.handover = { generation, position: recorded?.position ?? 0 };
+    }
+    return this.handover.position;
+  }
+
+  /**
+   * Builds the next generation from the first event while the current one
+   * serves, then switches to it. Bus-fed replicas go on writing the current
+   * generation meanwhile; for the last pass they hold their events (at most
+   * `lastPassMs`), so that only the pass writes the new generation up to the
+   * handover position it records, and only they write it after.
+   */
+  async rebuild(
+    onProgress?: (position: number, applied: number) => void | Promise<void>,
+    { lastPassMs = 60_000 }: { lastPassMs?: number } = {},
+  ): Promise<{ generation: number; applied: number }> {
     const { store, projection } = this.options;
     const current = await this.activeGeneration();
     const next = current + 1;
-    for (const t of projection.tables) await store.drop(physical(t, next));
+    const tables = [...projection.tables, streamsTableOf(projection.name)];
+    for (const t of tables) await store.drop(physical(t, next));
     await store.upsert(STATE_TABLE, { id: checkpointId(projection.name, next), position: 0 });
-    const applied = await this.applyUntilCaughtUp(next, () => false, onProgress);
-    await store.upsert(STATE_TABLE, { id: `${projection.name}:generation`, generation: next });
+    await store.delete(STATE_TABLE, handoverId(projection.name, next));
+    let applied = await this.applyUntilCaughtUp(next, () => false, onProgress);
+    const until = Date.now() + lastPassMs;
+    await store.upsert(STATE_TABLE, { id: generationId(projection.name), generation: current, pending: next, pendingUntil: until } satisfies GenerationDoc);
+    // Every replica reads the generation state at most this long ago: after it, all of them hold their events.
+    await new Promise((r) => setTimeout(r, 2 * GENERATION_CACHE_MS));
+    applied += await this.applyUntilCaughtUp(next, () => false, onProgress);
+    if (Date.now() > until) {
+      await store.upsert(STATE_TABLE, { id: generationId(projection.name), generation: current } satisfies GenerationDoc);
+      throw new Error(`the rebuild's last pass took longer than ${lastPassMs} ms; generation ${current} stays`);
+    }
+    await store.upsert(STATE_TABLE, { id: handoverId(projection.name, next), position: await this.checkpoint(next) });
+    await store.upsert(STATE_TABLE, { id: generationId(projection.name), generation: next } satisfies GenerationDoc);
     this.generationCache = null;
     // The generation just replaced stays until the next rebuild: readers in other
     // processes may still be on it for a moment. The one before it goes now.
-    for (const t of projection.tables) await store.drop(physical(t, current - 1));
+    for (const t of tables) await store.drop(physical(t, current - 1));
     return { generation: next, applied };
+  }
+
+  private async checkpoint(generation: number): Promise<number> {
+    return (await this.options.store.get<CheckpointDoc>(STATE_TABLE, checkpointId(this.options.projection.name, generation)))?.position ?? 0;
   }
 
   private async applyUntilCaughtUp(
@@ -216,11 +313,15 @@ export class ProjectionRunner {
       const page = await log.readAll({ after: checkpoint, limit: this.options.batchSize ?? 500, ...(projection.types ? { types: projection.types } : {}) });
       const moved = page.checkpoint !== checkpoint;
       try {
+        const stored = await this.storedVersions(page.events, generation);
         for (const event of page.events) {
+          // Already applied by a replica fed from the bus (a rebuild's last pass, a replica starting beside running ones).
+          if (event.streamVersion <= (stored.get(event.streamId) ?? 0)) continue;
           await this.applyOrPark(event, tables);
           await turns.pause();
         }
         await projection.flush?.();
+        await this.raiseStreamVersions(page.events, stored, generation);
       } catch (error) {
         projection.discard?.();
         throw error;
@@ -245,6 +346,20 @@ export class ProjectionRunner {
       await turns.pause();
     }
     return applied;
+  }
+
+  /** How far each stream of a page is applied already (StreamOrder keeps it for the bus-fed replicas). */
+  private async storedVersions(events: readonly RecordedEvent[], generation: number): Promise<ReadonlyMap<string, number>> {
+    if (events.length === 0) return new Map();
+    const table = physical(streamsTableOf(this.options.projection.name), generation);
+    const ids = [...new Set(events.map((e) => e.streamId))];
+    return new Map((await this.options.store.getMany<{ id: string; version: number }>(table, ids)).map((d) => [d.id, d.version]));
+  }
+
+  /** Where each stream of a page now stands, for the bus-fed replicas; never lowered (one of them may be further on). */
+  private async raiseStreamVersions(events: readonly RecordedEvent[], stored: ReadonlyMap<string, number>, generation: number): Promise<void> {
+    const raised = StreamOrder.pageVersions(events).filter((d) => d.version > (stored.get(d.id) ?? 0));
+    if (raised.length > 0) await this.options.store.upsertMany(physical(streamsTableOf(this.options.projection.name), generation), raised);
   }
 
   /**
@@ -367,6 +482,14 @@ function describe(error: unknown): string {
 
 function physical(table: string, generation: number): string {
   return `${table}_g${generation}`;
+}
+
+function generationId(name: string): string {
+  return `${name}:generation`;
+}
+
+function handoverId(name: string, generation: number): string {
+  return `${name}:handover:g${generation}`;
 }
 
 function checkpointId(name: string, generation: number): string {

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { EVENT_CONTRACTS, type ConversationEvent } from '@parley/contracts';
+import { EVENT_CONTRACTS, eventsTopic, type ConversationEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, deriveKey } from '@parley/event-log';
-import { ProjectionRunner } from '@parley/read-model';
+import { BusProjectionFeed, ProjectionRunner, type Projection } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { GrpcEdge, TokenVerifier, acceptingSerialized, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { KafkaBus } from '@parley/message-bus';
@@ -60,32 +60,34 @@ export async function startHistory(
   const directory = new CustomerDirectory(log, deriveKey(masterKey, 'identity-claims'));
   const rules = { botsCount: config.PARLEY_SLA_COUNT_BOTS };
   const projections = historyProjections(log, masterKey, rules);
-  const runners = {
-    list: new ProjectionRunner({
+  // With Kafka, each projection is fed by its consumer group: replicas split the
+  // partitions, and each event is applied by one of them, in its stream's order.
+  // Without (npm start), each follows the log.
+  const runnerFor = (projection: Projection) =>
+    new ProjectionRunner({
       log,
       store: store.readModels,
-      projection: projections.list,
+      projection,
       logger,
       registry,
-      progress: health.loop(`history:projection:${projections.list.name}`),
-    }),
-    timeline: new ProjectionRunner({
-      log,
-      store: store.readModels,
-      projection: projections.timeline,
-      logger,
-      registry,
-      progress: health.loop(`history:projection:${projections.timeline.name}`),
-    }),
-    search: new ProjectionRunner({
-      log,
-      store: store.readModels,
-      projection: projections.search,
-      logger,
-      registry,
-      progress: health.loop(`history:projection:${projections.search.name}`),
-    }),
-  };
+      inStreamOrder: bus !== null,
+      ...(bus ? {} : { progress: health.loop(`history:projection:${projection.name}`) }),
+    });
+  const runners = { list: runnerFor(projections.list), timeline: runnerFor(projections.timeline), search: runnerFor(projections.search) };
+  const feeds = bus
+    ? Object.values(projections).map(
+        (projection, i) =>
+          new BusProjectionFeed({
+            bus,
+            runner: Object.values(runners)[i]!,
+            projection,
+            groupId: `parley-history-${projection.name}`,
+            topics: topicsOf(projection),
+            open: (event) => log.openEvent(event),
+            progress: health.loop(`history:projection:${projection.name}`),
+          }),
+      )
+    : [];
   // Alive at once, ready only once caught up: a fresh replica answers from complete
   // read models, and a long replay is not mistaken for a hung process.
   health.addReadinessCheck('event-log', async () => ({ ok: (await store.raw.streamVersion('parley-health')) >= 0 }));
@@ -97,9 +99,16 @@ export async function startHistory(
   });
   const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_HISTORY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
   const httpPort = http.port;
-  for (const runner of Object.values(runners)) {
-    await runner.catchUp();
-    runner.start();
+  if (feeds.length > 0) {
+    // A fresh generation is first applied from the log up to a recorded position; the bus carries on from there.
+    for (const runner of Object.values(runners)) await runner.handOver();
+    for (const feed of feeds) await feed.start();
+    health.addReadinessCheck('projection-consumers', () => ({ ok: feeds.every((f) => f.running()) }));
+  } else {
+    for (const runner of Object.values(runners)) {
+      await runner.catchUp();
+      runner.start();
+    }
   }
   const identitySecrets = new Map(
     (config.PARLEY_IDENTITY_SECRETS ?? '')
@@ -161,9 +170,16 @@ export async function startHistory(
       health.markShuttingDown();
       await grpc.close();
       await http.close();
+      for (const feed of feeds) await feed.stop();
       for (const runner of Object.values(runners)) await runner.stop();
       if (!options.storage) await store.close();
       await bus?.close();
     },
   };
+}
+
+/** The events topics that carry a projection's types (`conversation.` → parley.conversation.events). */
+function topicsOf(projection: Projection): readonly string[] {
+  if (!projection.types) throw new Error(`projection ${projection.name} must name its types to be fed from the bus`);
+  return [...new Set(projection.types.map((t) => eventsTopic(t.slice(0, t.indexOf('.')) as Parameters<typeof eventsTopic>[0])))];
 }

@@ -72,6 +72,7 @@ function next(row: ConversationRow, event: RecordedEvent): ConversationRow {
 export const conversationListProjection: Projection = {
   name: 'conversation-list',
   tables: [CONVERSATIONS_TABLE],
+  types: ['conversation.'],
   async handle(event, store, tables) {
     if (!event.type.startsWith('conversation.')) return;
     const table = tables.table(CONVERSATIONS_TABLE);

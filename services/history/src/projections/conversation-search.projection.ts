@@ -37,6 +37,7 @@ export function conversationSearchProjection(key: Buffer): Projection {
   return {
     name: 'conversation-search',
     tables: [SEARCH_TABLE],
+    types: ['conversation.message-received', 'conversation.message-sent', 'conversation.message-edited', 'customer.erased'],
     async handle(event, store, tables) {
       const table = tables.table(SEARCH_TABLE);
       const subject = event.metadata['subjectId'];

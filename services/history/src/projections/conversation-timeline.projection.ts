@@ -41,6 +41,7 @@ export function conversationTimelineProjection(log: EncryptingEventLog, rules: T
   return {
     name: 'conversation-timeline',
     tables: [TIMELINE_HEADERS_TABLE, TIMELINE_ENTRIES_TABLE, TIMELINE_MESSAGES_TABLE],
+    types: ['conversation.'],
     stats,
     async handle(event, store, tables) {
       await workFor(store, tables).apply(event);
