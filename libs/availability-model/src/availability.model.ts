@@ -67,12 +67,30 @@ export class AvailabilityModel {
   ) {}
 
   private exclusive: Promise<unknown> = Promise.resolve();
+  private busFed = false;
+
+  /** The log position the model has read up to. */
+  get checkpoint(): number {
+    return this.position;
+  }
+
+  /** From now on a BusFollower hands the model its events (`applyEvent`); catchUp no longer reads the log. */
+  fedByBus(): void {
+    this.busFed = true;
+  }
+
+  /** One event handed by a BusFollower: once, in its stream's order. */
+  applyEvent(event: RecordedEvent): void {
+    this.apply(event);
+  }
 
   /**
    * Reads everything written so far; then `follow` keeps up. Writers call it
    * after their append, so a caller reads its own write. One at a time.
    */
   catchUp(): Promise<number> {
+    // Fed by the bus, the model already has what this instance wrote (see followAvailabilityOnBus).
+    if (this.busFed) return Promise.resolve(0);
     const run = this.exclusive.then(() => this.readNew());
     this.exclusive = run.catch(() => undefined);
     return run;

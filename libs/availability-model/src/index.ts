@@ -1,2 +1,3 @@
 export * from './availability.model';
 export * from './invitation.writer';
+export * from './availability.follower';

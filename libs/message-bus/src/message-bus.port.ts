@@ -44,7 +44,12 @@ export interface SubscribeOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Dead-letter topic for a source topic; default `<topic>.dead-letter`. */
   readonly deadLetterTopic?: (topic: string) => string;
+  /** Where each partition begins, instead of the group's committed offset (see MessageBus.endOffsets); only when the subscription starts. */
+  readonly startAt?: TopicOffsets;
 }
+
+/** Offsets by topic and partition (Kafka's are 64-bit: decimal strings). */
+export type TopicOffsets = Readonly<Record<string, readonly { readonly partition: number; readonly offset: string }[]>>;
 
 export interface Subscription {
   /** Stops taking messages, lets the handler in progress finish, commits, and leaves the group. */
@@ -67,6 +72,13 @@ export interface MessageBus {
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
+  /**
+   * The current end of every partition of the topics: where a consumer would
+   * begin that is to get only what is published from now on. A follower that
+   * first reads the log to its head takes it before that read and subscribes
+   * with it (`startAt`), so that nothing published meanwhile is missed.
+   */
+  endOffsets(topics: readonly string[]): Promise<TopicOffsets>;
   close(): Promise<void>;
 }
 

@@ -4,3 +4,4 @@ export * from './mongo/mongo.read-model';
 export * from './projection.runner';
 export * from './bus.projection-feed';
 export * from './stream-order';
+export * from './bus.follower';

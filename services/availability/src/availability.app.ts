@@ -9,7 +9,7 @@ import { SharedHeartbeats } from './presence/shared.heartbeats';
 import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
-import { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
+import { AvailabilityModel, followAvailabilityOnBus, InvitationWriter } from '@parley/availability-model';
 
 export interface RunningAvailability {
   readonly grpcPort: number;
@@ -45,9 +45,23 @@ export async function startAvailability(
     options.storage ?? (await openStorage(config, registry, bus ? { publish: { bus, logger, loop: (name) => health.loop(`availability:${name}`) } } : {}));
   // No personal data in what this service reads: the log as stored is enough.
   const model = new AvailabilityModel(storage.raw, logger);
-  const replayed = await model.catchUp();
-  model.follow(health.loop('availability:model'));
-  logger.info({ replayed }, 'availability rebuilt from the log');
+  const instance = randomUUID();
+  // With Kafka: rebuilt from the log, then fed by the bus in a group of this replica's own
+  // (every replica holds the whole model). Alone (npm start): following the log.
+  const onBus = bus
+    ? await followAvailabilityOnBus(model, {
+        bus,
+        log: storage.raw,
+        groupId: `parley-availability-model-${instance}`,
+        progress: health.loop('availability:model'),
+      })
+    : null;
+  if (!onBus) {
+    await model.catchUp();
+    model.follow(health.loop('availability:model'));
+  }
+  const log = onBus ? onBus.writers(storage.log) : storage.log;
+  logger.info({ position: model.checkpoint }, 'availability rebuilt from the log');
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
   const queuesOpen = gauge(registry, {
     name: 'parley_queues_open',
@@ -61,7 +75,7 @@ export async function startAvailability(
   });
 
   // Heard by any replica, known to all; lost heartbeats are swept by one replica at a time.
-  const heartbeats = new SharedHeartbeats(bus, randomUUID(), logger);
+  const heartbeats = new SharedHeartbeats(bus, instance, logger);
   await heartbeats.start();
   const sweeper = new LogLease({ log: storage.raw, name: 'presence-sweeper', logger, registry, progress: health.loop('availability:presence-lease') });
   sweeper.start();
@@ -69,14 +83,7 @@ export async function startAvailability(
     logger,
     registry,
   });
-  const api = new AvailabilityGrpc(
-    storage.log,
-    model,
-    new InvitationWriter(storage.log, model, registry),
-    edge,
-    heartbeats,
-    config.PARLEY_AVAILABILITY_TICK_MS,
-  );
+  const api = new AvailabilityGrpc(log, model, new InvitationWriter(log, model, registry), edge, heartbeats, config.PARLEY_AVAILABILITY_TICK_MS);
   // Agents whose heartbeat stopped turn away, then offline. Only those this instance heard from.
   const sweepLoop = health.loop('availability:presence-sweep');
   const sweep = setInterval(
@@ -135,6 +142,7 @@ export async function startAvailability(
   grpc.health.setStatus('parley.v1.AvailabilityService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('heartbeats', async () => ({ ok: heartbeats.running() }));
+  if (onBus) health.addReadinessCheck('availability-model', async () => ({ ok: onBus.follower.running() }));
 
   const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_AVAILABILITY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
   const httpPort = http.port;
@@ -149,6 +157,7 @@ export async function startAvailability(
       await heartbeats.stop();
       await grpc.close(2000);
       await http.close();
+      await onBus?.follower.stop();
       await model.stop();
       if (!options.storage) await storage.close();
       await bus?.close();

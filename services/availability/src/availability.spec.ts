@@ -155,21 +155,19 @@ describe('availability service: what widgets are offered, live (FerretDB)', () =
         'no_stream',
       );
     }
-    await waitFor(
-      async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat,
-      (live) => !live,
-      { what: 'agent-1 full' },
-    );
+    // Routing's writes reach this service through Kafka (here, the outbox sweep publishes them after
+    // seconds): agent-1's desktop keeps beating meanwhile, as a desktop does.
+    const liveChat = async () => {
+      await rpc(client, 'Heartbeat', {}, one);
+      return (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat;
+    };
+    await waitFor(liveChat, (live) => !live, { what: 'agent-1 full' });
     await mongo.append(
       'conversation-brand-a-c1',
       [{ type: 'conversation.resolved', tenantId: 'brand-a', data: { by: { kind: 'agent', agentId: 'agent-1' }, at: new Date().toISOString() } }],
       2,
     );
-    await waitFor(
-      async () => (await rpc<{ offer: Offer }>(client, 'GetAvailability', { queue_id: 'support' }, widget)).offer.live_chat,
-      (live) => live,
-      { what: 'a live chat free again' },
-    );
+    await waitFor(liveChat, (live) => live, { what: 'a live chat free again' });
     await mongo.close();
   });
 

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter } from '@parley/availability-model';
+import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter, followAvailabilityOnBus } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey, sharedTailEventLog, unionOfTypes } from '@parley/event-log';
 import {
@@ -131,7 +132,11 @@ export async function startIngress(
   const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
   const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
   const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
-  await feed.start(health.loop('ingress:live-feed'));
+  // With its own Kafka, the live feed and the availability model follow the bus, in groups of
+  // this replica's own (each needs every conversation); in one process with the others, the log.
+  const instance = randomUUID();
+  if (ownBus) await feed.startOnBus(ownBus, `parley-ingress-live-${instance}`, health.loop('ingress:live-feed'));
+  else await feed.start(health.loop('ingress:live-feed'));
   const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
   const live = new LiveChatGateway(
     tokens,
@@ -146,6 +151,7 @@ export async function startIngress(
   );
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   if (dispatchFeed) health.addReadinessCheck('outbound-dispatch', async () => ({ ok: dispatchFeed.running() }));
+  health.addReadinessCheck('live-feed', async () => ({ ok: feed.running() }));
   // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
   let consumerWatch: NodeJS.Timeout | undefined;
   if (channelTopics) {
@@ -157,9 +163,19 @@ export async function startIngress(
   // The widget's offer, from availability's own events in the log: a read model of
   // this service's, so a page view costs no call to another service.
   const availability = new AvailabilityModel(tail, logger);
-  await availability.catchUp();
-  availability.follow(health.loop('ingress:availability-model'));
-  const invitations = new InvitationWriter(storage.log, availability, registry);
+  const availabilityOnBus = ownBus
+    ? await followAvailabilityOnBus(availability, {
+        bus: ownBus,
+        log: storage.raw,
+        groupId: `parley-ingress-availability-model-${instance}`,
+        progress: health.loop('ingress:availability-model'),
+      })
+    : null;
+  if (!availabilityOnBus) {
+    await availability.catchUp();
+    availability.follow(health.loop('ingress:availability-model'));
+  } else health.addReadinessCheck('availability-model', async () => ({ ok: availabilityOnBus.follower.running() }));
+  const invitations = new InvitationWriter(availabilityOnBus ? availabilityOnBus.writers(storage.log) : storage.log, availability, registry);
   const liveTenants = new Set(
     config.PARLEY_LIVE_TENANTS.split(',')
       .map((t) => t.trim())
@@ -210,6 +226,7 @@ export async function startIngress(
       await live.close();
       await http.close();
       await feed.stop();
+      await availabilityOnBus?.follower.stop();
       await availability.stop();
       await dispatchFeed?.stop();
       await dispatcher.stop();

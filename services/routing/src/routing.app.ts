@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { AvailabilityModel } from '@parley/availability-model';
+import { randomUUID } from 'node:crypto';
+import { AvailabilityModel, followAvailabilityOnBus } from '@parley/availability-model';
 import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry } from '@parley/observability';
@@ -41,10 +42,22 @@ export async function startRouting(
   // Offers, assignments and transfers reach the others as soon as they are appended, published by this instance.
   const storage = options.storage ?? (await openStorage(config, registry, { publish: { bus, logger, loop: (name) => health.loop(`routing:${name}`) } }));
   const model = new AvailabilityModel(storage.raw, logger);
-  await model.catchUp();
-  model.follow(health.loop('routing:availability-model'));
+  // With its own Kafka: rebuilt from the log, then fed by the bus in a group of this replica's
+  // own (every replica knows every agent). In one process with the others: following the log.
+  const onBus = ownBus
+    ? await followAvailabilityOnBus(model, {
+        bus: ownBus,
+        log: storage.raw,
+        groupId: `parley-routing-availability-model-${randomUUID()}`,
+        progress: health.loop('routing:availability-model'),
+      })
+    : null;
+  if (!onBus) {
+    await model.catchUp();
+    model.follow(health.loop('routing:availability-model'));
+  }
   const engine = new RoutingEngine(
-    storage.log,
+    onBus ? onBus.writers(storage.log) : storage.log,
     model,
     {
       strategy: config.PARLEY_ROUTING_STRATEGY,
@@ -76,6 +89,7 @@ export async function startRouting(
   grpc.health.setStatus('parley.v1.RoutingService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('consumers', async () => ({ ok: work.running() }));
+  if (onBus) health.addReadinessCheck('availability-model', async () => ({ ok: onBus.follower.running() }));
 
   const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_ROUTING_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
   const httpPort = http.port;
@@ -89,6 +103,7 @@ export async function startRouting(
       // Leaving the group commits what was handled; the next owner of the partitions goes on from there.
       await work.stop();
       await http.close();
+      await onBus?.follower.stop();
       await model.stop();
       if (!options.storage) await storage.close();
       await ownBus?.close();

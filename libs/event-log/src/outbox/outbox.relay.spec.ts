@@ -249,6 +249,7 @@ describe('outbox relay: one topic that cannot be published to', () => {
       },
       subscribe: (options) => inner.subscribe(options),
       ensureTopics: (topics) => inner.ensureTopics(topics),
+      endOffsets: (topics) => inner.endOffsets(topics),
       close: () => inner.close(),
     };
     const registry = new Registry();

@@ -12,6 +12,7 @@ messageBusContract('in-process', async () => {
       publish: bus.publish.bind(bus),
       subscribe: bus.subscribe.bind(bus),
       ensureTopics: bus.ensureTopics.bind(bus),
+      endOffsets: bus.endOffsets.bind(bus),
       close: async () => undefined,
     }),
     cleanup: () => bus.close(),

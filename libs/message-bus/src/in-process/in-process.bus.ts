@@ -10,6 +10,7 @@ import {
   type OutgoingMessage,
   type SubscribeOptions,
   type Subscription,
+  type TopicOffsets,
   type TopicSpec,
 } from '../message-bus.port';
 
@@ -85,6 +86,8 @@ export class InProcessBus implements MessageBus {
     for (const t of options.topics) this.partitionsOf(t);
     const group = this.groups.get(options.groupId) ?? { members: [], committed: new Map<string, number>() };
     this.groups.set(options.groupId, group);
+    for (const [topic, offsets] of Object.entries(options.startAt ?? {}))
+      for (const o of offsets) group.committed.set(`${topic}/${o.partition}`, Number(o.offset));
     const member: Member = { id: this.nextMemberId++, options, partitions: new Set(), stopping: false, inFlight: new Set() };
     await this.rebalance(group, () => group.members.push(member));
     return {
@@ -96,6 +99,10 @@ export class InProcessBus implements MessageBus {
         await this.rebalance(group, () => group.members.splice(group.members.indexOf(member), 1));
       },
     };
+  }
+
+  async endOffsets(topics: readonly string[]): Promise<TopicOffsets> {
+    return Object.fromEntries(topics.map((t) => [t, this.partitionsOf(t).map((log, partition) => ({ partition, offset: String(log.length) }))]));
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type OutgoingMessage,
   type SubscribeOptions,
   type Subscription,
+  type TopicOffsets,
   type TopicSpec,
 } from '../message-bus.port';
 
@@ -170,6 +171,7 @@ export class KafkaBus implements MessageBus {
       }
       this.metrics.observeHandled(topic, options.groupId, Number(process.hrtime.bigint() - started) / 1e9);
     };
+    let started = false;
     const start = async (): Promise<void> => {
       const c = this.kafka.consumer({
         groupId: this.namespace + options.groupId,
@@ -177,6 +179,8 @@ export class KafkaBus implements MessageBus {
         heartbeatInterval: this.options.heartbeatIntervalMs ?? 1_000,
         allowAutoTopicCreation: false,
         retry: { retries: 10 },
+        // A fetch waits this long for messages: leaving the group (a graceful stop) waits for it too.
+        maxWaitTimeInMs: 1000,
       });
       consumer = c;
       this.lag.watch(c, this.namespace + options.groupId);
@@ -197,6 +201,11 @@ export class KafkaBus implements MessageBus {
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
         eachMessage,
       });
+      // Applied when the partitions are assigned; only at the first start, a restart after a crash resumes from the commits.
+      if (!started)
+        for (const [topic, offsets] of Object.entries(options.startAt ?? {}))
+          for (const o of offsets) c.seek({ topic: this.namespace + topic, partition: o.partition, offset: o.offset });
+      started = true;
       restarts = 0;
     };
     const restart = async (crashed: Consumer): Promise<void> => {
@@ -233,6 +242,19 @@ export class KafkaBus implements MessageBus {
     };
   }
 
+  async endOffsets(topics: readonly string[]): Promise<TopicOffsets> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const ends: Record<string, { partition: number; offset: string }[]> = {};
+      for (const topic of topics)
+        ends[topic] = (await retriable(() => admin.fetchTopicOffsets(this.namespace + topic))).map((e) => ({ partition: e.partition, offset: e.high }));
+      return ends;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** Raw access for tests and tools that need group or offset details. */
   admin() {
     return this.kafka.admin();
@@ -257,6 +279,18 @@ export class KafkaBus implements MessageBus {
       throw error;
     });
     return this.producerReady;
+  }
+}
+
+/** Retries what Kafka answers with a retriable error (a new topic's leaders not elected yet), for up to about 30 s. */
+async function retriable<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || tries >= 30) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(100 * tries, 1000)));
+    }
   }
 }
 

@@ -80,6 +80,27 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
       assert.notEqual(handling[2], published[2], 'in a span of its own');
     });
 
+    it('starts a subscription where asked (the end of its topics taken earlier): only what is published after is delivered', async () => {
+      const topic = unique('contract.at-end');
+      await bus.ensureTopics([{ name: topic, partitions: 3 }]);
+      await bus.publish(
+        topic,
+        ['a', 'b', 'c'].map((k) => ({ key: k, value: `before-${k}` })),
+      );
+      const end = await bus.endOffsets([topic]);
+      assert.equal(end[topic]!.length, 3);
+      await bus.publish(
+        topic,
+        ['a', 'b', 'c'].map((k) => ({ key: k, value: `after-${k}` })),
+      );
+      const got: string[] = [];
+      await subscribe({ groupId: unique('g'), topics: [topic], fromBeginning: true, startAt: end, handler: async (m) => void got.push(text(m)) });
+      await waitUntil('the messages published after', () => got.length >= 3);
+      await bus.publish(topic, [{ key: 'a', value: 'later' }]);
+      await waitUntil('a later one', () => got.includes('later'));
+      assert.deepEqual([...got].sort(), ['after-a', 'after-b', 'after-c', 'later']);
+    });
+
     it('keeps the order of each key', async () => {
       const topic = unique('contract.order');
       const seen = new Map<string, number[]>();

@@ -112,8 +112,11 @@ export class AvailabilityGrpc {
         'SetCapacity',
         CONFIGURERS,
         async (req: { agent_id: string; live_chats: number; messaging: number; skills: string[]; languages: string[] }, caller) => {
-          if (req.live_chats < 0 || req.live_chats > 50 || req.messaging < 0 || req.messaging > 500)
-            throw new InvalidArgumentError('invalid request', [{ field: 'live_chats', description: 'live_chats 0 to 50, messaging 0 to 500' }]);
+          const violations = [
+            ...(req.live_chats < 0 || req.live_chats > 50 ? [{ field: 'live_chats', description: '0 to 50' }] : []),
+            ...(req.messaging < 0 || req.messaging > 500 ? [{ field: 'messaging', description: '0 to 500' }] : []),
+          ];
+          if (violations.length > 0) throw new InvalidArgumentError('invalid request', violations);
           const agentId = id('agent_id', req.agent_id);
           await this.agents.handle(
             streams.agent(caller.tenantId, agentId),

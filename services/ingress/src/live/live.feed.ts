@@ -1,5 +1,8 @@
 import { EventLoopTurns, IdleBackoff, type EventLog, type RecordedEvent } from '@parley/event-log';
+import { eventsTopic } from '@parley/contracts';
+import type { MessageBus } from '@parley/message-bus';
 import type { LoopProgress, Logger } from '@parley/observability';
+import { BusFollower } from '@parley/read-model';
 
 type Listener = (event: RecordedEvent) => void;
 
@@ -15,7 +18,8 @@ export const LIVE_FEED_TYPES: readonly string[] = ['conversation.'];
 export class LiveFeed {
   private readonly listeners = new Map<string, Set<Listener>>();
   private position = 0;
-  private running: Promise<void> | null = null;
+  private loop: Promise<void> | null = null;
+  private follower: BusFollower | null = null;
   private stopped = false;
 
   constructor(
@@ -32,17 +36,14 @@ export class LiveFeed {
     // shows within that); with none, every second.
     const watched = new IdleBackoff(this.pollMs, 200);
     const unwatched = new IdleBackoff(this.pollMs, 1000);
-    this.running = (async () => {
+    this.loop = (async () => {
       while (!this.stopped) {
         try {
           const page = await this.raw.readAll({ after: this.position, limit: 500, types: LIVE_FEED_TYPES });
           const moved = page.checkpoint !== this.position;
           for (const event of page.events) {
             await turns.pause();
-            const listeners = this.listeners.get(event.streamId);
-            if (!listeners?.size) continue;
-            const opened = await this.open(event);
-            for (const listener of [...listeners]) listener(opened);
+            await this.deliver(event);
           }
           this.position = page.checkpoint;
           progress?.beat();
@@ -58,6 +59,37 @@ export class LiveFeed {
     })();
   }
 
+  /**
+   * Follows the bus instead of the log: every partition of the conversation
+   * events, in a group of this instance's own, from now on (a connection reads
+   * what came before from the stream itself).
+   */
+  async startOnBus(bus: MessageBus, groupId: string, progress?: LoopProgress): Promise<void> {
+    this.follower = new BusFollower({
+      bus,
+      log: this.raw,
+      groupId,
+      topics: [eventsTopic('conversation')],
+      types: LIVE_FEED_TYPES,
+      apply: (event) => this.deliver(event),
+      ...(progress ? { progress } : {}),
+    });
+    await this.follower.start(() => this.raw.lastPosition());
+  }
+
+  /** Whether the bus consumer runs (always true when following the log). */
+  running(): boolean {
+    return this.follower?.running() ?? true;
+  }
+
+  private async deliver(event: RecordedEvent): Promise<void> {
+    const listeners = this.listeners.get(event.streamId);
+    // Events of streams nobody watches are never opened.
+    if (!listeners?.size) return;
+    const opened = await this.open(event);
+    for (const listener of [...listeners]) listener(opened);
+  }
+
   watch(streamId: string, listener: Listener): () => void {
     const set = this.listeners.get(streamId) ?? new Set();
     set.add(listener);
@@ -70,6 +102,7 @@ export class LiveFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.running;
+    await this.follower?.stop();
+    await this.loop;
   }
 }
