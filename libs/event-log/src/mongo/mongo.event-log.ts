@@ -498,12 +498,26 @@ export class MongoEventLog implements EventLog {
         if (!(error instanceof MongoBulkWriteError)) throw error;
         const first = Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
         if (!first || first.code !== DUPLICATE_KEY) throw error;
-        // Ours up to the failed one; that one is someone else's: go on after it.
+        // Ours up to the failed one; that one is someone else's: go on after it, past
+        // what the others claimed meanwhile (a writer that appends seldom is far behind).
         claimed.push(...wanted.slice(0, first.index));
-        this.lastCommit = wanted[first.index]!;
+        this.lastCommit = await this.highestTakenFrom(wanted[first.index]!);
       }
     }
     return claimed;
+  }
+
+  /**
+   * The highest commit number taken, at least `taken`. Commit numbers are taken
+   * as a prefix (1..n, nothing above a hole), so the collection's count is the
+   * highest one; an estimate, so it is checked: `count` taken and `count + 1`
+   * free. When the check fails, `taken` (the caller steps on one by one).
+   */
+  private async highestTakenFrom(taken: number): Promise<number> {
+    const count = await this.commits.estimatedDocumentCount();
+    if (count <= taken) return taken;
+    const [at, above] = await Promise.all([this.commits.findOne({ _id: count }), this.commits.findOne({ _id: count + 1 })]);
+    return at && !above ? count : taken;
   }
 
   /** Inserts the appends' first documents; returns, by index, the error code of those that failed. */

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
+import { MongoClient } from 'mongodb';
+import { Registry } from '@parley/observability';
+import { infrastructure, uniqueName } from '@parley/testing-support';
+import { MongoEventLog } from './mongo.event-log';
+
+/**
+ * Commit numbers (global positions) are claimed by inserting the next one; a
+ * replica that appends seldom (availability renewing a lease) finds hundreds
+ * claimed by the others since its last append.
+ */
+describe('MongoDB event log: a writer far behind on commit numbers (FerretDB)', () => {
+  const { mongoUrl } = infrastructure();
+  const database = uniqueName('parley_commits').replace(/-/g, '_');
+  let busy: MongoEventLog;
+  let seldom: MongoEventLog;
+  let watched: MongoClient;
+  let commitInserts = 0;
+
+  before(async () => {
+    busy = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
+    watched = await MongoClient.connect(mongoUrl, { monitorCommands: true });
+    watched.on('commandStarted', (e) => {
+      if (e.commandName === 'insert' && e.command['insert'] === 'commits') commitInserts++;
+    });
+    seldom = new MongoEventLog({ db: watched.db(database), registry: new Registry() });
+  });
+  after(async () => {
+    await busy.close();
+    await watched.db(database).dropDatabase();
+    await watched.close();
+  });
+
+  it('catches up in a few round trips, not one insert per number the others claimed, and keeps the numbers dense', async () => {
+    await seldom.append('lease-seldom', [{ type: 'test.noted', tenantId: 't', data: {} }], 'no_stream');
+    for (let i = 0; i < 200; i++) await busy.append(`conversation-t-${i}`, [{ type: 'test.noted', tenantId: 't', data: { i } }], 'no_stream');
+    commitInserts = 0;
+    const { events } = await seldom.append('lease-seldom', [{ type: 'test.noted', tenantId: 't', data: {} }], 1);
+    assert.ok(commitInserts <= 3, `commit numbers tried: ${commitInserts}`);
+    // Dense: one number per append, none skipped (a hole would make readers wait for it).
+    const commits = await watched.db(database).collection<{ _id: number }>('commits').find({}).toArray();
+    assert.deepEqual(
+      commits.map((c) => c._id).sort((a, b) => a - b),
+      Array.from({ length: 202 }, (_, i) => i + 1),
+    );
+    let after = 0;
+    const positions: number[] = [];
+    for (;;) {
+      const page = await busy.readAll({ after, limit: 500 });
+      positions.push(...page.events.map((e) => e.position));
+      if (page.checkpoint === after) break;
+      after = page.checkpoint;
+    }
+    assert.equal(positions.length, 202);
+    assert.equal(positions.at(-1), events[0]!.position);
+  });
+});
