@@ -37,7 +37,7 @@ describe('MongoDB event log: a writer far behind on commit numbers (FerretDB)', 
     for (let i = 0; i < 200; i++) await busy.append(`conversation-t-${i}`, [{ type: 'test.noted', tenantId: 't', data: { i } }], 'no_stream');
     commitInserts = 0;
     const { events } = await seldom.append('lease-seldom', [{ type: 'test.noted', tenantId: 't', data: {} }], 1);
-    assert.ok(commitInserts <= 3, `commit numbers tried: ${commitInserts}`);
+    assert.ok(commitInserts <= 6, `commit numbers tried: ${commitInserts}`);
     // Dense: one number per append, none skipped (a hole would make readers wait for it).
     const commits = await watched.db(database).collection<{ _id: number }>('commits').find({}).toArray();
     assert.deepEqual(
