@@ -73,6 +73,8 @@ availability:
 - { name: parley.routing.work, deadLetter: false }
 # Heartbeats are news for a minute, not history: an hour is kept.
 - { name: parley.presence.heartbeats, deadLetter: false, retentionMs: 3600000 }
+# Which ingress replica holds which widget connections: news for seconds.
+- { name: parley.live.connections, deadLetter: false, retentionMs: 3600000 }
 - { name: parley.routing.work.dead-letter, deadLetter: true }
 - { name: parley.channel.inbound, deadLetter: false }
 - { name: parley.channel.inbound.dead-letter, deadLetter: true }

@@ -25,6 +25,7 @@ import { LIVE_VISITORS, LiveController } from './http/live.controller';
 import { WIDGET_OFFERS, WidgetController, type WidgetOffers } from './http/widget.controller';
 import { LiveChatGateway } from './live/live-chat.gateway';
 import { LIVE_FEED_TYPES, LiveFeed } from './live/live.feed';
+import { SharedLiveConnections } from './live/shared-live.connections';
 import { VisitorTokens } from './live/visitor.tokens';
 import { IngressWebhooks } from './http/ingress.webhooks';
 import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
@@ -138,6 +139,20 @@ export async function startIngress(
   if (ownBus) await feed.startOnBus(ownBus, `parley-ingress-live-${instance}`, health.loop('ingress:live-feed'));
   else await feed.start(health.loop('ingress:live-feed'));
   const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
+  // With Kafka, a visitor's tabs on different replicas are one session (see SharedLiveConnections).
+  const sharedLive = ownBus
+    ? new SharedLiveConnections(
+        ownBus,
+        instance,
+        logger,
+        registry,
+        (stream, owner) =>
+          void live
+            .endAbandoned(stream, owner)
+            .catch((error: unknown) => logger.error({ err: (error as Error)?.message }, 'could not end an abandoned live-chat session')),
+      )
+    : undefined;
+  await sharedLive?.start();
   const live = new LiveChatGateway(
     tokens,
     directory,
@@ -148,6 +163,7 @@ export async function startIngress(
     logger,
     registry,
     origins,
+    sharedLive,
   );
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   if (dispatchFeed) health.addReadinessCheck('outbound-dispatch', async () => ({ ok: dispatchFeed.running() }));
@@ -224,6 +240,7 @@ export async function startIngress(
       health.markShuttingDown();
       clearInterval(consumerWatch);
       await live.close();
+      await sharedLive?.stop();
       await http.close();
       await feed.stop();
       await availabilityOnBus?.follower.stop();

@@ -11,6 +11,7 @@ import { timeOrderedId, type ReadStreamOptions, type RecordedEvent } from '@parl
 import { gauge, type Logger, type Registry } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 import type { LiveFeed } from './live.feed';
+import { LIVE_BEAT_MS, type SharedLiveConnections } from './shared-live.connections';
 import type { VisitorTokens } from './visitor.tokens';
 import { OriginNotAllowedError, type WidgetOrigins } from '../http/widget.origins';
 
@@ -71,9 +72,11 @@ export function toWire(event: RecordedEvent): Record<string, unknown> | null {
 }
 
 interface Session {
-  readonly sessionId: string;
+  /** Set once `started` resolves: a new session's, or the one another replica holds. */
+  sessionId: string;
   readonly sockets: Set<WebSocket>;
   endTimer: NodeJS.Timeout | null;
+  started: Promise<void>;
 }
 
 /**
@@ -87,6 +90,8 @@ export class LiveChatGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly sessions = new Map<string, Session>();
   private readonly connections;
+  private readonly sessionCount;
+  private closing = false;
 
   constructor(
     private readonly tokens: VisitorTokens,
@@ -100,8 +105,14 @@ export class LiveChatGateway {
     registry: Registry,
     /** The websites allowed to carry each tenant's widget (any, when not given). */
     private readonly origins?: WidgetOrigins,
+    /** With several replicas: who else holds connections of a conversation, so that its tabs on all of them are one session. */
+    private readonly shared?: SharedLiveConnections,
   ) {
     this.connections = gauge(registry, { name: 'parley_ingress_live_connections', help: 'Open live-chat WebSocket connections.' });
+    this.sessionCount = gauge(registry, {
+      name: 'parley_ingress_live_sessions',
+      help: 'Live-chat sessions this replica holds connections of, or keeps through the grace period after the last one closed.',
+    });
   }
 
   attach(server: Server): void {
@@ -113,6 +124,9 @@ export class LiveChatGateway {
   }
 
   async close(): Promise<void> {
+    // Connections closed by the shutdown leave their sessions open: the widgets reconnect,
+    // maybe to another replica, which carries them on (or ends them, if nobody comes back).
+    this.closing = true;
     for (const ws of this.wss.clients) ws.close(1001, 'server shutting down');
     for (const session of this.sessions.values()) if (session.endTimer) clearTimeout(session.endTimer);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -286,11 +300,48 @@ export class LiveChatGateway {
       if (existing.endTimer) clearTimeout(existing.endTimer);
       existing.endTimer = null;
       existing.sockets.add(ws);
+      await existing.started;
       return existing;
     }
-    const session: Session = { sessionId: randomUUID(), sockets: new Set([ws]), endTimer: null };
+    const session: Session = { sessionId: randomUUID(), sockets: new Set([ws]), endTimer: null, started: Promise.resolve() };
     this.sessions.set(stream, session);
+    this.sessionCount.set(this.sessions.size);
+    session.started = this.startOrJoin(session, stream, run, customerId, tenantId, device);
+    try {
+      await session.started;
+    } catch (error) {
+      if (this.sessions.get(stream) === session) this.sessions.delete(stream);
+      this.sessionCount.set(this.sessions.size);
+      throw error;
+    }
+    this.shared?.opened(stream, { tenantId, customerId });
+    return session;
+  }
+
+  /**
+   * Starts a session, or joins the one another replica holds for the same
+   * conversation (the visitor's other tab, or this tab reloaded onto another
+   * replica within the grace period). A session left open by a replica that died
+   * with its connections is ended first.
+   */
+  private async startOrJoin(
+    session: Session,
+    stream: string,
+    run: (c: ConversationCommand) => Promise<{ events: readonly RecordedEvent[] }>,
+    customerId: string,
+    tenantId: string,
+    device: string,
+  ): Promise<void> {
     const at = new Date().toISOString();
+    const { state } = await this.recorder.conversations.load(stream);
+    const active = state.activeSessions.at(-1);
+    // A replica that has just started hears the holders within a beat.
+    if (active && this.shared && (await this.shared.heldElsewhereWithin(stream, LIVE_BEAT_MS * 1.5))) {
+      session.sessionId = active;
+      return;
+    }
+    // Held by nobody: left open by a replica (or this process, before a restart) that stopped with its connections.
+    for (const stale of state.activeSessions) await run({ type: 'EndSession', sessionId: stale, reason: 'timed-out', at });
     const result = await run({ type: 'StartSession', conversationId: customerId, customerId, sessionId: session.sessionId, device, at });
     if (result.events.some((e) => e.type === 'conversation.started')) {
       await this.directory.customers.handle(
@@ -299,17 +350,30 @@ export class LiveChatGateway {
         { tenantId, metadata: { subjectId: customerId, actor: 'channel:web' } },
       );
     }
-    return session;
+  }
+
+  /** Ends the sessions of a conversation whose replicas all went silent holding it (see SharedLiveConnections). */
+  async endAbandoned(stream: string, owner: { tenantId: string; customerId: string }): Promise<void> {
+    if (this.sessions.has(stream)) return;
+    const envelope = { tenantId: owner.tenantId, metadata: { subjectId: owner.customerId, actor: 'channel:web' } };
+    const { state } = await this.recorder.conversations.load(stream);
+    const at = new Date().toISOString();
+    for (const sessionId of state.activeSessions)
+      await this.recorder.conversations.handle(stream, { type: 'EndSession', sessionId, reason: 'timed-out', at }, envelope);
   }
 
   private leave(stream: string, ws: WebSocket, run: (c: ConversationCommand) => Promise<unknown>): void {
     const session = this.sessions.get(stream);
     if (!session) return;
     session.sockets.delete(ws);
-    if (session.sockets.size > 0) return;
+    if (session.sockets.size > 0 || this.closing) return;
     session.endTimer = setTimeout(() => {
       if (session.sockets.size > 0) return;
       this.sessions.delete(stream);
+      this.sessionCount.set(this.sessions.size);
+      this.shared?.closed(stream);
+      // Still open in a tab on another replica: that one ends it when its last tab goes.
+      if (this.shared?.heldElsewhere(stream)) return;
       void run({ type: 'EndSession', sessionId: session.sessionId, reason: 'left-page', at: new Date().toISOString() }).catch((error: unknown) =>
         this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not end a live-chat session'),
       );
