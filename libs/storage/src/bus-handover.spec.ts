@@ -137,7 +137,7 @@ describe('a projection handed over from the log to Kafka (FerretDB, Kafka)', () 
     await mongo.close();
   });
 
-  it('applies every event once, in its stream order, across the handover, replicas joining and leaving, and a rebuild', async () => {
+  it('applies every event once, in its stream order, across the handover, replicas joining and leaving, a bad record and a rebuild', async () => {
     for (let r = 0; r < 3; r++) await round(r);
     let r = 3;
     // Writers go on through everything that follows.
@@ -161,6 +161,16 @@ describe('a projection handed over from the log to Kafka (FerretDB, Kafka)', () 
       const second = replica('second');
       assert.deepEqual(await second.runner.handOver(), { position: handover.position, fromLog: false });
       await second.feed.start();
+      // A record that is no event, on the same topic and key as real ones: set aside, the rest flows on.
+      const deadLetters: string[] = [];
+      const poisoner = bus('poisoner');
+      await poisoner.ensureTopics([{ name: `${eventsTopic('conversation')}.dead-letter`, partitions: 1 }]);
+      await poisoner.subscribe({
+        groupId: 'dead-letter-reader',
+        topics: [`${eventsTopic('conversation')}.dead-letter`],
+        handler: async (m) => void deadLetters.push(m.value?.toString('utf8') ?? ''),
+      });
+      await poisoner.publish(eventsTopic('conversation'), [{ key: stream(0), value: 'not an event', headers: { ce_type: COUNTED } }]);
       await reached(first.runner, 'caught up with two replicas');
       // The first leaves (its partitions go to the second) and comes back.
       await first.feed.stop();
@@ -179,6 +189,11 @@ describe('a projection handed over from the log to Kafka (FerretDB, Kafka)', () 
       // The last events the sweeper publishes (left unpublished by a "dead" writer) reach the replicas too.
       await reached(second.runner, 'the rebuilt generation caught up');
 
+      await waitFor(
+        () => deadLetters,
+        (d) => d.includes('not an event'),
+        { what: 'the bad record dead-lettered', timeoutMs: 60_000 },
+      );
       const expectExactly = (seen: Map<string, readonly number[]>, what: string) => {
         for (const [s, versions] of written) assert.deepEqual(seen.get(s), versions, `${what}: ${s} applied once each, in order`);
       };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from '@jest/globals';
-import { call, client, stopStack } from './testing/stack.process';
+import { call, client, startStack, stopStack } from './testing/stack.process';
 import { alertExpressions, dashboardQueries, exportedSeriesNames, metricNamesIn } from '@parley/deployment';
 import { infrastructure, promtoolProblems, waitFor } from '@parley/testing-support';
 import WebSocket from 'ws';
@@ -13,34 +13,19 @@ describe('npm run stack (four service processes over Kafka and FerretDB)', () =>
   it('starts every service in its own process, carries a visitor message to an offer through Kafka, and stops them all on SIGTERM', async () => {
     const { kafkaBrokers, mongoUrl } = infrastructure();
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-stack-'));
-    const child = spawn(process.execPath, [join(__dirname, 'stack.js')], {
-      env: {
-        ...process.env,
-        PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
-        // Topics and groups of its own: nothing left on the cluster by other tests reaches this stack.
-        PARLEY_KAFKA_NAMESPACE: `stack-${process.pid}-${Date.now()}.`,
-        PARLEY_MONGO_URL: mongoUrl,
-        PARLEY_MONGO_DATABASE: `stack_${process.pid}_${Date.now()}`,
-        PARLEY_DATA_DIR: dataDir,
-        PARLEY_STACK_FREE_PORTS: 'true',
-        // One of each here; stack.replicas.spec runs two of each and kills them.
-        PARLEY_STACK_REPLICAS: '1',
-        PARLEY_LOG_LEVEL: 'warn',
-        PARLEY_ROUTING_TICK_MS: '300',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: a failing test still takes the four services down with it.
-      detached: true,
+    // One of each here; stack.replicas.spec runs two of each and kills them.
+    const stack = await startStack({
+      kafkaBrokers,
+      mongoUrl,
+      database: `stack_${process.pid}_${Date.now()}`,
+      dataDir,
+      appSecret: randomBytes(16).toString('hex'),
+      replicas: 1,
+      env: { PARLEY_ROUTING_TICK_MS: '300' },
     });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    const { child } = stack;
+    const out = stack.output();
     try {
-      await waitFor(
-        () => out,
-        (o) => /demo-agent-2 \(agent\)\s+\S+\n/.test(o),
-        { what: 'the stack', timeoutMs: 90_000 },
-      );
       const address = (name: string) => new RegExp(`^  ${name}\\s+(\\S+)`, 'm').exec(out)![1]!;
       const tokens = Object.fromEntries([...out.matchAll(/^ {2}(\S+)(?: \(agent\))?\s+(eyJ\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
       // Each service answers on its own health port: four processes, not one.

@@ -148,7 +148,13 @@ for (const [name, make] of [
     });
 
     it("shows the customer's channels and conversations with their state", async () => {
-      const { customer } = await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, await bearer('brand-a'));
+      // Conversations come from the list read model, which follows the log: the seed shows within moments.
+      const md = await bearer('brand-a');
+      const customer = await waitFor(
+        async () => (await rpc<{ customer: Customer }>(client, 'GetCustomer', { customer_id: 'wa-user' }, md)).customer,
+        (c) => c.conversations.length > 0,
+        { what: "the customer's conversation in the list" },
+      );
       assert.deepEqual(customer.channels, ['CHANNEL_WHATSAPP']);
       assert.deepEqual(
         customer.conversations.map((c) => [c.id, c.status]),
