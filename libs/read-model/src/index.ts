@@ -5,3 +5,4 @@ export * from './projection.runner';
 export * from './bus.projection-feed';
 export * from './stream-order';
 export * from './bus.follower';
+export * from './projection.parked';

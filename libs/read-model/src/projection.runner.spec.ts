@@ -3,7 +3,8 @@ import { describe, it } from '@jest/globals';
 import { SqliteEventLog, sharedTailEventLog } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { waitFor } from '@parley/testing-support';
-import { listParked, ProjectionRunner, requestRetry, type Projection } from './projection.runner';
+import { ProjectionRunner, type Projection } from './projection.runner';
+import { listParked, requestRetry } from './projection.parked';
 import { SqliteReadModelStore } from './sqlite/sqlite.read-model';
 
 describe('projection runner: a projection of some event types', () => {

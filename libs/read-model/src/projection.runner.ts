@@ -2,6 +2,7 @@ import { EventLoopTurns, IdleBackoff, typeMatcher, type EventLog, type RecordedE
 import { counter, createLogger, defaultRegistry, gauge, type LoopProgress, type Logger, type Registry } from '@parley/observability';
 import type { ReadModelStore } from './read-model.port';
 import { StreamOrder, streamsTableOf } from './stream-order';
+import { PARKED_TABLE, describeError, parkedId, type ParkedEvent } from './projection.parked';
 
 /** Writes of one projection, into the generation being built. */
 export interface ProjectionTables {
@@ -32,27 +33,6 @@ export interface Projection {
 const STATE_TABLE = 'projection_state';
 /** How long a process goes on writing to a generation after a rebuild replaced it, at most. */
 const GENERATION_CACHE_MS = 500;
-/** Events a projection could not apply after its attempts, kept with the reason until an operator retries them. */
-export const PARKED_TABLE = 'projection_parked';
-
-/** One parked event: what failed, why, and whether an operator asked for another try. */
-export interface ParkedEvent {
-  readonly id: string;
-  readonly projection: string;
-  readonly eventId: string;
-  readonly position: number;
-  readonly streamId: string;
-  readonly streamVersion: number;
-  readonly type: string;
-  /** The error's name and message, at most 500 characters (Parley's errors carry no personal data). */
-  readonly reason: string;
-  readonly attempts: number;
-  readonly parkedAt: string;
-  /** Set by `requestRetry` (the `parked` CLI); the projection applies the event again on its next look. */
-  readonly retryRequested: boolean;
-  readonly [key: string]: unknown;
-}
-
 interface GenerationDoc {
   readonly id: string;
   readonly generation: number;
@@ -383,20 +363,20 @@ export class ProjectionRunner {
             streamId: event.streamId,
             streamVersion: event.streamVersion,
             type: event.type,
-            reason: describe(error),
+            reason: describeError(error),
             attempts: attempt,
             parkedAt: new Date().toISOString(),
             retryRequested: false,
           } satisfies ParkedEvent);
           this.parkedTotal.inc({ projection: projection.name });
           this.logger.error(
-            { projection: projection.name, eventId: event.id, type: event.type, position: event.position, attempts: attempt, reason: describe(error) },
+            { projection: projection.name, eventId: event.id, type: event.type, position: event.position, attempts: attempt, reason: describeError(error) },
             'event parked: the projection goes on without it',
           );
           return;
         }
         this.logger.warn(
-          { projection: projection.name, eventId: event.id, type: event.type, attempt, reason: describe(error) },
+          { projection: projection.name, eventId: event.id, type: event.type, attempt, reason: describeError(error) },
           'projection failed on an event; trying again',
         );
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2000)));
@@ -443,41 +423,12 @@ export class ProjectionRunner {
         this.logger.info({ projection: projection.name, eventId: row.eventId }, 'parked event applied on retry');
       } catch (error) {
         projection.discard?.();
-        await store.upsert(PARKED_TABLE, { ...row, reason: describe(error), attempts: row.attempts + 1, retryRequested: false });
-        this.logger.error({ projection: projection.name, eventId: row.eventId, reason: describe(error) }, 'parked event failed again on retry');
+        await store.upsert(PARKED_TABLE, { ...row, reason: describeError(error), attempts: row.attempts + 1, retryRequested: false });
+        this.logger.error({ projection: projection.name, eventId: row.eventId, reason: describeError(error) }, 'parked event failed again on retry');
       }
     }
     return done;
   }
-}
-
-/** Asks the projections that parked these events (or every parked event, without ids) to apply them again. */
-export async function requestRetry(store: ReadModelStore, ids?: readonly string[]): Promise<number> {
-  let asked = 0;
-  for (;;) {
-    const page = await store.find<ParkedEvent>(PARKED_TABLE, {
-      where: { retryRequested: false },
-      orderBy: { field: 'position', direction: 'asc' },
-      limit: 500,
-    });
-    const wanted = page.documents.filter((row) => !ids || ids.includes(row.id) || ids.includes(row.eventId));
-    for (const row of wanted) await store.upsert(PARKED_TABLE, { ...row, retryRequested: true });
-    asked += wanted.length;
-    if (!page.nextPageToken || wanted.length === 0) return asked;
-  }
-}
-
-/** Every parked event in a store, of every projection, oldest first. */
-export async function listParked(store: ReadModelStore, limit = 500): Promise<readonly ParkedEvent[]> {
-  return (await store.find<ParkedEvent>(PARKED_TABLE, { orderBy: { field: 'position', direction: 'asc' }, limit })).documents;
-}
-
-function parkedId(projection: string, eventId: string): string {
-  return `${projection}:${eventId}`;
-}
-
-function describe(error: unknown): string {
-  return (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
 }
 
 function physical(table: string, generation: number): string {
