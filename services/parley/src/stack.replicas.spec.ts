@@ -184,6 +184,8 @@ describe('npm run stack with two replicas of each service, one of each killed in
       for (const [service, group] of [
         ['ingress', 'parley-ingress-outbound'],
         ['routing', 'parley-routing-intake'],
+        ['history', 'parley-history-conversation-list'],
+        ['history', 'parley-history-conversation-timeline'],
       ] as const)
         for (const i of [0, 1])
           await waitFor(
