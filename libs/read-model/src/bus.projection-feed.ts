@@ -40,8 +40,11 @@ export class BusProjectionFeed {
       topics,
       handler: async (message) => {
         // Cheap check on the header first: most events are not this projection's.
-        const type = message.headers['ce_type'];
-        if (type !== undefined && !wanted(type)) return;
+        const { ce_type: type, ce_subject: stream, ce_streamversion: version } = message.headers;
+        if (type !== undefined && !wanted(type)) {
+          if (stream !== undefined && version !== undefined) runner.skipDelivered(stream, Number(version));
+          return;
+        }
         const event = fromCloudEventMessage(message);
         await runner.applyDelivered(open ? await open(event) : event);
       },

@@ -227,6 +227,11 @@ export class ProjectionRunner {
     this.lag.set({ projection: projection.name }, Math.max(0, (Date.now() - Date.parse(event.recordedAt)) / 1000));
   }
 
+  /** An event of a type this projection does not take went by on the bus (see StreamOrder.skipped). */
+  skipDelivered(streamId: string, streamVersion: number): void {
+    if (this.order && this.generationCache) this.order.skipped(streamId, streamVersion, this.generationCache.value);
+  }
+
   private async handoverPosition(generation: number): Promise<number> {
     if (this.handover?.generation !== generation) {
       const recorded = await this.options.store.get<CheckpointDoc>(STATE_TABLE, handoverId(this.options.projection.name, generation));

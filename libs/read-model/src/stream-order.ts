@@ -69,6 +69,11 @@ export class StreamOrder {
     return [...missing, event];
   }
 
+  /** An event of another type went by (never parsed): the stream's versions seen stay contiguous, so the next of ours opens no gap. */
+  skipped(streamId: string, version: number, generation: number): void {
+    if (generation === this.generation && this.seen.get(streamId) === version - 1) this.remember(streamId, version);
+  }
+
   /** Records that the stream's events up to this one are applied (after the projection's writes). */
   async applied(event: RecordedEvent, table: string): Promise<void> {
     await this.store.upsert(table, { id: event.streamId, version: event.streamVersion } satisfies StreamVersionDoc);
