@@ -89,10 +89,14 @@ export class ProjectionRunner {
        * (see handOver). Without it they are applied as they come.
        */
       readonly inStreamOrder?: boolean;
+      /** With inStreamOrder: the first event of a stream never applied is taken as it comes, its past not read (see StreamOrder). */
+      readonly newStreamsAsDelivered?: boolean;
     },
   ) {
     this.logger = options.logger ?? createLogger('projection');
-    this.order = options.inStreamOrder ? new StreamOrder(options.log, options.store, typeMatcher(options.projection.types)) : null;
+    this.order = options.inStreamOrder
+      ? new StreamOrder(options.log, options.store, typeMatcher(options.projection.types), !options.newStreamsAsDelivered)
+      : null;
     const registry = options.registry ?? defaultRegistry();
     this.position = gauge(registry, {
       name: 'parley_projection_checkpoint_position',

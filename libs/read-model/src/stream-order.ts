@@ -34,6 +34,12 @@ export class StreamOrder {
     private readonly log: Pick<EventLog, 'readStream'>,
     private readonly store: ReadModelStore,
     private readonly wanted: (type: string) => boolean,
+    /**
+     * A stream this projection has applied nothing of: false to take its first
+     * event as it comes (a dispatcher that must not act on a conversation's past),
+     * true to apply its earlier events first.
+     */
+    private readonly fromStart = true,
     private readonly maxRemembered = 50_000,
   ) {}
 
@@ -54,7 +60,9 @@ export class StreamOrder {
       if (seen === streamVersion - 1) this.remember(streamId, streamVersion);
       return [];
     }
-    const last = seen ?? (await this.store.get<StreamVersionDoc>(table, streamId))?.version ?? 0;
+    const known = seen ?? (await this.store.get<StreamVersionDoc>(table, streamId))?.version;
+    if (known === undefined && !this.fromStart) return [event];
+    const last = known ?? 0;
     if (streamVersion <= last) {
       this.remember(streamId, last);
       return [];

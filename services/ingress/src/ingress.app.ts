@@ -112,6 +112,10 @@ export async function startIngress(
     registry,
     batchSize: 100,
     projection: dispatch,
+    // Fed by the bus: a conversation's replies go out in its order even when two writers
+    // published them out of it (the missing one is read from the stream and sent first).
+    inStreamOrder: bus !== null && config.PARLEY_INGRESS_OUTBOUND,
+    newStreamsAsDelivered: true,
     ...(bus || !dispatchLoop ? {} : { progress: dispatchLoop }),
   });
   // With a bus, replies are sent by the replica that owns the conversation's partition

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
-import { CHANNEL_TOPICS, streams } from '@parley/contracts';
+import { CHANNEL_TOPICS, EVENT_CONTRACTS, streams } from '@parley/contracts';
 import { SCHEMAS_DIR } from '@parley/contracts-docs';
 import { CustomerDirectory } from '@parley/customer-directory';
-import { deriveKey } from '@parley/event-log';
+import { conversationDecider, SNAPSHOT_SCHEMA_VERSION } from '@parley/conversation';
+import { DeciderStore, deriveKey } from '@parley/event-log';
 import { KafkaBus, type IncomingMessage } from '@parley/message-bus';
 import { Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
@@ -106,6 +107,35 @@ describe('ingress: a custom channel over Kafka, end to end with the sample SMS g
       { status: (receipt!.data as { status: string }).status, messageId: (receipt!.data as { messageId: string }).messageId },
       { status: 'delivered', messageId: 'reply-sms-1' },
     );
+  });
+
+  it("sends a conversation's replies in its order even when Kafka carries them out of it", async () => {
+    const customerId = (await directory.find(tenant, { kind: 'sms', id: '+4915112345678' }))!;
+    const stream = streams.conversation(tenant, customerId);
+    const envelope = { tenantId: tenant, metadata: { subjectId: customerId } };
+    // The first reply is written by an instance that dies before publishing it (only the outbox sweep
+    // publishes it, seconds later); the second, written just after by another instance, reaches Kafka first.
+    const silent = new DeciderStore({
+      log: storage.log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    });
+    const send = (messageId: string, text: string) => ({
+      type: 'SendMessage' as const,
+      messageId,
+      author: { kind: 'agent' as const, agentId: 'agent-1' },
+      text,
+      at: new Date().toISOString(),
+    });
+    await silent.handle(stream, send('reply-order-1', 'First: we ship to Austria.'), envelope);
+    await ingress.recorder.conversations.handle(stream, send('reply-order-2', 'Second: it takes 3 days.'), envelope);
+    const sent = await waitFor(
+      () => lines.filter((l) => l.includes('reply-order-')).map((l) => (JSON.parse(l) as { sent: { messageId: string } }).sent.messageId),
+      (ids) => ids.length >= 2,
+      { what: 'both replies sent', timeoutMs: 30_000 },
+    );
+    assert.deepEqual(sent, ['reply-order-1', 'reply-order-2'], 'in the order they were written');
   });
 
   it('sends a message that breaks its schema to the dead letters, and goes on', async () => {
