@@ -1,5 +1,6 @@
 import { fromCloudEventMessage, typeMatcher, type EventLog, type EventTypes, type RecordedEvent } from '@parley/event-log';
-import type { MessageBus, Subscription } from '@parley/message-bus';
+import type { MessageBus } from '@parley/message-bus';
+import { WatchedSubscription } from './watched.subscription';
 import type { LoopProgress } from '@parley/observability';
 
 export interface BusFollowerOptions {
@@ -33,9 +34,8 @@ export interface BusFollowerOptions {
 export class BusFollower {
   private readonly versions = new Map<string, number>();
   private readonly wanted: (type: string) => boolean;
-  private subscription: Subscription | null = null;
+  private subscription: WatchedSubscription | null = null;
   private handover = Number.POSITIVE_INFINITY;
-  private watch: NodeJS.Timeout | undefined;
   private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BusFollowerOptions) {
@@ -47,7 +47,7 @@ export class BusFollower {
     const { bus, groupId, topics, progress } = this.options;
     const end = await bus.endOffsets(topics);
     this.handover = await rebuild();
-    this.subscription = await bus.subscribe({
+    const subscription = await bus.subscribe({
       groupId,
       topics,
       startAt: end,
@@ -59,10 +59,7 @@ export class BusFollower {
         await this.deliver(fromCloudEventMessage(message));
       },
     });
-    if (progress) {
-      this.watch = setInterval(() => this.running() && progress.beat(), 1000);
-      this.watch.unref();
-    }
+    this.subscription = new WatchedSubscription(subscription, progress);
   }
 
   /** Applies an event (from the bus, or just appended by this instance) unless it was applied already; fills a gap before it. */
@@ -78,7 +75,6 @@ export class BusFollower {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.watch);
     await this.subscription?.close();
     this.subscription = null;
   }

@@ -1,6 +1,7 @@
 import { fromCloudEventMessage, typeMatcher } from '@parley/event-log';
 import type { RecordedEvent } from '@parley/event-log';
-import type { MessageBus, Subscription } from '@parley/message-bus';
+import type { MessageBus } from '@parley/message-bus';
+import { WatchedSubscription } from './watched.subscription';
 import type { LoopProgress } from '@parley/observability';
 import type { Projection, ProjectionRunner } from './projection.runner';
 
@@ -27,15 +28,14 @@ export interface BusProjectionFeedOptions {
  * again, so the projection must be idempotent (as every projection is).
  */
 export class BusProjectionFeed {
-  private subscription: Subscription | null = null;
-  private watch: NodeJS.Timeout | undefined;
+  private subscription: WatchedSubscription | null = null;
 
   constructor(private readonly options: BusProjectionFeedOptions) {}
 
   async start(): Promise<void> {
     const { bus, runner, projection, groupId, topics, progress, open } = this.options;
     const wanted = typeMatcher(projection.types);
-    this.subscription = await bus.subscribe({
+    const subscription = await bus.subscribe({
       groupId,
       topics,
       handler: async (message) => {
@@ -49,10 +49,7 @@ export class BusProjectionFeed {
         await runner.applyDelivered(open ? await open(event) : event);
       },
     });
-    if (progress) {
-      this.watch = setInterval(() => this.running() && progress.beat(), 1000);
-      this.watch.unref();
-    }
+    this.subscription = new WatchedSubscription(subscription, progress);
   }
 
   running(): boolean {
@@ -61,7 +58,6 @@ export class BusProjectionFeed {
 
   /** Lets the event in hand finish, commits, and leaves the group (its partitions go to the other replicas). */
   async stop(): Promise<void> {
-    clearInterval(this.watch);
     await this.subscription?.close();
     this.subscription = null;
   }
