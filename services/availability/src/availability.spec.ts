@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
-import { ALWAYS_OPEN, bearer as signedBearer, rpc } from './testing/availability.fixture';
+import { ALWAYS_OPEN, availabilityEnv, bearer as signedBearer, rpc } from './testing/availability.fixture';
 import { STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
 import { MongoEventLog } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
@@ -21,20 +20,9 @@ const bearer = (tenant: string, role: string, subject: string) => signedBearer(S
 describe('availability service: what widgets are offered, live (FerretDB)', () => {
   const { mongoUrl } = infrastructure();
   const database = uniqueName('parley_availability').replace(/-/g, '_');
-  const env = {
-    PARLEY_KAFKA_BROKERS: infrastructure().kafkaBrokers.join(','),
-    PARLEY_STORE: 'mongo',
-    PARLEY_MONGO_URL: mongoUrl,
-    PARLEY_MONGO_DATABASE: database,
-    PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
-    PARLEY_TOKEN_SECRETS: SECRET,
-    PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0',
-    PARLEY_AVAILABILITY_HTTP_PORT: '0',
-    // Long enough that a loaded machine's pauses between calls never look like a lost heartbeat.
-    PARLEY_PRESENCE_AWAY_AFTER_MS: '3000',
-    PARLEY_PRESENCE_OFFLINE_AFTER_MS: '6000',
-    PARLEY_AVAILABILITY_TICK_MS: '100',
-  };
+  // Long enough that a loaded machine's pauses between calls never look like a lost heartbeat.
+  const env = availabilityEnv(database, SECRET, { awayMs: 3000, offlineMs: 6000 });
+
   let running: RunningAvailability;
   let client: Client;
   const connect = () => new (parleyService('AvailabilityService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());

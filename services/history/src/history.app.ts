@@ -75,16 +75,16 @@ export async function startHistory(
     });
   const runners = { list: runnerFor(projections.list), timeline: runnerFor(projections.timeline), search: runnerFor(projections.search) };
   const feeds = bus
-    ? Object.values(projections).map(
-        (projection, i) =>
+    ? (Object.keys(runners) as (keyof typeof runners)[]).map(
+        (key) =>
           new BusProjectionFeed({
             bus,
-            runner: Object.values(runners)[i]!,
-            projection,
-            groupId: `parley-history-${projection.name}`,
-            topics: topicsOf(projection),
+            runner: runners[key],
+            projection: projections[key],
+            groupId: `parley-history-${projections[key].name}`,
+            topics: topicsOf(projections[key]),
             open: (event) => log.openEvent(event),
-            progress: health.loop(`history:projection:${projection.name}`),
+            progress: health.loop(`history:projection:${projections[key].name}`),
           }),
       )
     : [];

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, type Client, type Metadata } from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
-import { ALWAYS_OPEN, bearer as signedBearer, rpc } from '../testing/availability.fixture';
+import { ALWAYS_OPEN, availabilityEnv, bearer as signedBearer, rpc } from '../testing/availability.fixture';
 import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
@@ -23,21 +22,10 @@ async function scrape(port: number, metric: string): Promise<number> {
 }
 
 describe('availability replicas share presence (Kafka, FerretDB)', () => {
-  const { mongoUrl, kafkaBrokers } = infrastructure();
+  const { mongoUrl } = infrastructure();
   const database = uniqueName('parley_presence').replace(/-/g, '_');
-  const env = {
-    PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
-    PARLEY_STORE: 'mongo',
-    PARLEY_MONGO_URL: mongoUrl,
-    PARLEY_MONGO_DATABASE: database,
-    PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
-    PARLEY_TOKEN_SECRETS: SECRET,
-    PARLEY_AVAILABILITY_GRPC_ADDRESS: '127.0.0.1:0',
-    PARLEY_AVAILABILITY_HTTP_PORT: '0',
-    PARLEY_PRESENCE_AWAY_AFTER_MS: String(AWAY_MS),
-    PARLEY_PRESENCE_OFFLINE_AFTER_MS: String(OFFLINE_MS),
-    PARLEY_AVAILABILITY_TICK_MS: '100',
-  };
+  const env = availabilityEnv(database, SECRET, { awayMs: AWAY_MS, offlineMs: OFFLINE_MS });
+
   let first: RunningAvailability;
   let second: RunningAvailability;
   let toFirst: Client;
