@@ -5,10 +5,12 @@ import { Metadata, credentials, loadPackageDefinition, makeClientConstructor, st
 import { loadSync } from '@grpc/proto-loader';
 import { SignJWT } from 'jose';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
-import { Registry } from '@parley/observability';
+import { HealthRegistry, Registry, createLogger } from '@parley/observability';
 import { service as healthService } from 'grpc-health-check';
 import { TokenVerifier, type Role } from './caller.auth';
-import { GrpcEdge, startGrpcServer, type RunningGrpcServer } from './grpc.server';
+import { GrpcEdge } from './grpc.server';
+import type { ParleyGrpcTransport } from './nest/grpc.transport';
+import { ServiceApplication } from './nest/service.application';
 import { fieldViolationsOf } from './grpc-status.mapper';
 import { parleyService } from './proto.loader';
 
@@ -40,20 +42,24 @@ async function bearer(claims: Record<string, unknown>, secret?: string): Promise
 }
 
 describe('gRPC edge: auth, errors, reflection, health', () => {
-  let running: RunningGrpcServer;
+  let app: ServiceApplication;
+  let running: ParleyGrpcTransport;
   let conversations: Client;
   const seen: { tenant: string; role: Role }[] = [];
 
   before(async () => {
     const edge = new GrpcEdge(new TokenVerifier({ keys: ['an-old-rotated-secret-of-32-bytes!!!', SECRET], audience: 'parley' }), { registry: new Registry() });
     const Conversations = parleyService('ConversationService');
-    running = await startGrpcServer({
-      address: '127.0.0.1:0',
-      services: [
+    const registry = new Registry();
+    app = await ServiceApplication.create({
+      logger: createLogger('test'),
+      registry,
+      health: new HealthRegistry(),
+      afterPortsClose: async () => undefined,
+      grpc: [
         {
-          name: 'parley.v1.ConversationService',
-          definition: Conversations.service,
-          implementation: {
+          service: 'ConversationService',
+          handlers: {
             GetConversation: edge.unary('GetConversation', ['agent', 'supervisor'], async (req: { conversation_id: string }, caller) => {
               seen.push({ tenant: caller.tenantId, role: caller.role });
               if (req.conversation_id === '') throw new InvalidArgumentError('invalid request', [{ field: 'conversation_id', description: 'required' }]);
@@ -65,13 +71,12 @@ describe('gRPC edge: auth, errors, reflection, health', () => {
         },
       ],
     });
-    running.health.setStatus('', 'SERVING');
-    running.health.setStatus('parley.v1.ConversationService', 'SERVING');
+    running = await app.serveGrpc({ address: '127.0.0.1:0', services: ['ConversationService'] });
     conversations = new Conversations(`127.0.0.1:${running.port}`, credentials.createInsecure());
   });
   after(async () => {
     conversations.close();
-    await running.close(1000);
+    await app.close();
   });
 
   it('serves a call with the tenant and role from the token', async () => {
@@ -143,5 +148,102 @@ describe('gRPC edge: auth, errors, reflection, health', () => {
     reflection.close();
     // Only what this server serves: a listed service never answers UNIMPLEMENTED.
     assert.deepEqual(names.sort(), ['grpc.health.v1.Health', 'parley.v1.ConversationService']);
+  });
+});
+
+describe('gRPC edge on Nest: server streams and shutdown', () => {
+  let app: ServiceApplication;
+  let port: number;
+  let stopped = 0;
+  const entered = { slow: signal(), endless: signal() };
+
+  function signal() {
+    let fire: (() => void) | undefined;
+    const fired = new Promise<void>((resolve) => (fire = resolve));
+    return { fire: () => fire?.(), fired };
+  }
+
+  before(async () => {
+    const edge = new GrpcEdge(new TokenVerifier({ keys: [SECRET], audience: 'parley' }), { registry: new Registry() });
+    app = await ServiceApplication.create({
+      logger: createLogger('test'),
+      registry: new Registry(),
+      health: new HealthRegistry(),
+      drainMs: 1000,
+      afterPortsClose: async () => {
+        stopped += 1;
+      },
+      grpc: [
+        {
+          service: 'ConversationService',
+          handlers: {
+            // A call that takes 200 ms: under way when the application is told to close.
+            GetConversation: edge.unary('GetConversation', ['agent'], async (req: { conversation_id: string }) => {
+              entered.slow.fire();
+              await new Promise((resolve) => setTimeout(resolve, 200));
+              return { conversation: { id: req.conversation_id, customer_id: 'c', status: 'CONVERSATION_STATUS_OPEN' } };
+            }),
+          },
+        },
+        {
+          service: 'EventService',
+          handlers: {
+            Subscribe: edge.serverStream('Subscribe', ['integration'], async (req: { after_position: number }, _caller, call) => {
+              if (req.after_position < 0) throw new InvalidArgumentError('invalid request', [{ field: 'after_position', description: 'from 0 up' }]);
+              if (req.after_position === 99) {
+                // A watch that never ends by itself, as a live feed does.
+                entered.endless.fire();
+                await new Promise<void>((resolve) => call.on('cancelled', () => resolve()));
+                return;
+              }
+              for (let p = req.after_position + 1; p <= req.after_position + 3; p++) call.write({ position: p, type: 'conversation.message-received' });
+            }),
+          },
+        },
+      ],
+    });
+    port = (await app.serveGrpc({ address: '127.0.0.1:0', services: ['ConversationService', 'EventService'] })).port;
+  });
+
+  function subscribe(request: unknown, md: Metadata) {
+    const Events = parleyService('EventService');
+    const client = new Events(`127.0.0.1:${port}`, credentials.createInsecure());
+    const stream = (client as unknown as { Subscribe: (r: unknown, m: Metadata) => NodeJS.ReadableStream }).Subscribe(request, md);
+    const received: { position: number }[] = [];
+    const ended = new Promise<string>((resolve) => {
+      stream.on('data', (m: { position: number }) => received.push(m));
+      stream.on('error', (e: ServiceError) => resolve(`error ${e.code}`));
+      stream.on('end', () => resolve('end'));
+    }).finally(() => client.close());
+    return { received, ended };
+  }
+
+  it('streams what the handler writes, then ends the call; a failure before writing ends it with the mapped status', async () => {
+    const md = await bearer({ tenant: 'brand-a', role: 'integration' });
+    const ok = subscribe({ after_position: 10 }, md);
+    assert.equal(await ok.ended, 'end');
+    assert.deepEqual(
+      ok.received.map((m) => m.position),
+      [11, 12, 13],
+    );
+    const bad = subscribe({ after_position: -1 }, md);
+    assert.equal(await bad.ended, `error ${status.INVALID_ARGUMENT}`);
+    const denied = subscribe({ after_position: 0 }, await bearer({ tenant: 'brand-a', role: 'agent' }));
+    assert.equal(await denied.ended, `error ${status.PERMISSION_DENIED}`);
+  });
+
+  it('on close, finishes a call in flight, cuts a stream without end after the drain time, refuses new calls, and runs the shutdown hook once', async () => {
+    const Conversations = parleyService('ConversationService');
+    const client = new Conversations(`127.0.0.1:${port}`, credentials.createInsecure());
+    const slow = call(client, 'GetConversation', { conversation_id: 'conv-slow' }, await bearer({ tenant: 'brand-a', role: 'agent' }));
+    const endless = subscribe({ after_position: 99 }, await bearer({ tenant: 'brand-a', role: 'integration' }));
+    await entered.slow.fired;
+    await entered.endless.fired;
+    await app.close();
+    assert.equal(((await slow) as { conversation: { id: string } }).conversation.id, 'conv-slow');
+    assert.match(await endless.ended, /^error /);
+    assert.equal(stopped, 1);
+    assert.match(await subscribe({ after_position: 0 }, await bearer({ tenant: 'brand-a', role: 'integration' })).ended, /^error /);
+    client.close();
   });
 });

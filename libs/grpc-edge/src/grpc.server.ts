@@ -1,22 +1,17 @@
 import { readFileSync } from 'node:fs';
-import {
-  Server,
-  ServerCredentials,
-  type Metadata,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-  type handleServerStreamingCall,
-  type handleUnaryCall,
-  type sendUnaryData,
-} from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { ServerCredentials, type Metadata, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { RpcException } from '@nestjs/microservices';
+import { Observable } from 'rxjs';
 import { counter, createLogger, defaultRegistry, histogram, type Logger, type Registry, contextFrom, inSpan, withLogFields } from '@parley/observability';
 import { PermissionDeniedError, type Caller, type Role, type TokenVerifier } from './caller.auth';
 import { toGrpcError } from './grpc-status.mapper';
-import { reflectionDefinition } from './reflection.descriptors';
+
+/** What Nest's gRPC transport calls for a unary method: (request, metadata, call). */
+export type GrpcUnaryHandler<Req, Res> = (request: Req, metadata: Metadata, call?: ServerUnaryCall<Req, Res>) => Promise<Res>;
+/** What Nest's gRPC transport calls for a server-streaming method; it writes what the observable emits and ends the call. */
+export type GrpcStreamHandler<Req, Res> = (request: Req, metadata: Metadata, call: ServerWritableStream<Req, Res>) => Observable<Res>;
+/** A service's handlers by rpc name, as the edge builds them. */
+export type GrpcHandlers = Readonly<Record<string, GrpcUnaryHandler<never, unknown> | GrpcStreamHandler<never, unknown>>>;
 
 export interface TlsOptions {
   readonly certFile: string;
@@ -63,46 +58,52 @@ export class GrpcEdge {
     });
   }
 
+  /** A unary handler for a Nest `@GrpcMethod`: resolves with the response, or fails with the mapped gRPC status. */
   unary<Req, Res>(
     method: string,
     roles: readonly Role[],
     handler: (request: Req, caller: Caller, metadata: Metadata) => Promise<Res>,
-  ): handleUnaryCall<Req, Res> {
-    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+  ): GrpcUnaryHandler<Req, Res> {
+    return (request, metadata) => {
       const started = process.hrtime.bigint();
-      void inSpan(`parley.v1/${method}`, 'server', contextFrom(call.metadata.getMap()), async () => {
+      return inSpan(`parley.v1/${method}`, 'server', contextFrom(metadata.getMap()), async () => {
         try {
-          const caller = await this.authorize(call.metadata, method, roles);
-          const response = await withLogFields({ tenant_id: caller.tenantId }, () => handler(call.request, caller, call.metadata));
+          const caller = await this.authorize(metadata, method, roles);
+          const response = await withLogFields({ tenant_id: caller.tenantId }, () => handler(request, caller, metadata));
           this.done(method, 'OK', started);
-          callback(null, response);
+          return response;
         } catch (error) {
-          const mapped = this.fail(method, error, started);
-          callback(mapped);
+          // Nest's gRPC transport hands an RpcException's object to grpc-js as the call's status.
+          throw new RpcException(this.fail(method, error, started));
         }
       });
     };
   }
 
+  /**
+   * A server-streaming handler for a Nest `@GrpcMethod`. The handler writes to the
+   * call itself, waiting for 'drain' (back-pressure); the observable completes when
+   * it returns, and Nest then ends the call, or fails it with the mapped status.
+   */
   serverStream<Req, Res>(
     method: string,
     roles: readonly Role[],
     handler: (request: Req, caller: Caller, call: ServerWritableStream<Req, Res>) => Promise<void>,
-  ): handleServerStreamingCall<Req, Res> {
-    return (call) => {
-      const started = process.hrtime.bigint();
-      void inSpan(`parley.v1/${method}`, 'server', contextFrom(call.metadata.getMap()), async () => {
-        try {
-          const caller = await this.authorize(call.metadata, method, roles);
-          await withLogFields({ tenant_id: caller.tenantId }, () => handler(call.request, caller, call));
-          this.done(method, 'OK', started);
-          call.end();
-        } catch (error) {
-          // 'error' makes grpc-js end the call with this status; destroy() would close it with none.
-          if (!call.destroyed) call.emit('error', Object.assign(new Error(), this.fail(method, error, started)));
-        }
+  ): GrpcStreamHandler<Req, Res> {
+    return (request, metadata, call) =>
+      new Observable<Res>((subscriber) => {
+        const started = process.hrtime.bigint();
+        void inSpan(`parley.v1/${method}`, 'server', contextFrom(metadata.getMap()), async () => {
+          try {
+            const caller = await this.authorize(metadata, method, roles);
+            await withLogFields({ tenant_id: caller.tenantId }, () => handler(request, caller, call));
+            this.done(method, 'OK', started);
+            subscriber.complete();
+          } catch (error) {
+            subscriber.error(new RpcException(Object.assign(new Error(), this.fail(method, error, started))));
+          }
+        });
       });
-    };
   }
 
   private async authorize(metadata: Metadata, method: string, roles: readonly Role[]): Promise<Caller> {
@@ -123,46 +124,4 @@ export class GrpcEdge {
     this.done(method, String(mapped.grpc.code), started);
     return mapped.grpc;
   }
-}
-
-export interface RunningGrpcServer {
-  readonly server: Server;
-  readonly port: number;
-  readonly health: HealthImplementation;
-  /** Stops taking calls, lets those in flight finish (up to the timeout), then closes. */
-  close(timeoutMs?: number): Promise<void>;
-}
-
-/** Starts a gRPC server with the given services, gRPC server reflection and grpc.health.v1. */
-export async function startGrpcServer(options: {
-  readonly address: string;
-  readonly services: readonly { readonly name: string; readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
-  readonly tls?: TlsOptions;
-}): Promise<RunningGrpcServer> {
-  const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  for (const s of options.services) server.addService(s.definition, s.implementation);
-  const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(options.services.map((s) => [s.name, 'NOT_SERVING'])) });
-  health.addToServer(server);
-  // Reflection lists only what this port serves: a client never discovers a service that answers UNIMPLEMENTED.
-  new ReflectionService(reflectionDefinition(), { services: [...options.services.map((s) => s.name), 'grpc.health.v1.Health'] }).addToServer(server);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.address, serverCredentials(options.tls), (error, p) => (error ? reject(error) : resolve(p))),
-  );
-  return {
-    server,
-    port,
-    health,
-    close: (timeoutMs = 10_000) =>
-      new Promise<void>((resolve) => {
-        for (const s of ['', ...options.services.map((x) => x.name)]) health.setStatus(s, 'NOT_SERVING');
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, timeoutMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
-  };
 }

@@ -21,9 +21,9 @@ export function parleyPackageDefinition(): PackageDefinition {
   return cached;
 }
 
-export function parleyService(
-  name: 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService',
-): ServiceClientConstructor {
+export type ParleyServiceName = 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService';
+
+export function parleyService(name: ParleyServiceName): ServiceClientConstructor {
   const root = loadPackageDefinition(parleyPackageDefinition()) as unknown as { parley: { v1: GrpcObject } };
   return root.parley.v1[name] as ServiceClientConstructor;
 }
@@ -33,11 +33,11 @@ export function parleyService(
  * serialized (a Buffer): for answers a service keeps encoded, so a repeated one
  * costs no encoding.
  */
-export function acceptingSerialized(definition: ServiceDefinition): ServiceDefinition {
+export function acceptingSerialized<T>(definition: T): T {
   return Object.fromEntries(
-    Object.entries(definition).map(([name, method]) => [
+    Object.entries(definition as ServiceDefinition).map(([name, method]) => [
       name,
       { ...method, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)) },
     ]),
-  ) as ServiceDefinition;
+  ) as T;
 }

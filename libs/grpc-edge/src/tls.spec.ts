@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, makeClientConstructor, type ChannelCredentials } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { startGrpcServer, type RunningGrpcServer } from './grpc.server';
+import { HealthRegistry, Registry, createLogger } from '@parley/observability';
+import type { ParleyGrpcTransport } from './nest/grpc.transport';
+import { ServiceApplication } from './nest/service.application';
 
 /** A throw-away CA with a server and a client certificate, made by openssl. */
 function certificates(dir: string) {
@@ -52,23 +54,28 @@ function check(port: number, creds: ChannelCredentials): Promise<string> {
 describe('gRPC over TLS and mutual TLS', () => {
   let dir: string;
   let certs: ReturnType<typeof certificates>;
-  let tls: RunningGrpcServer;
-  let mtls: RunningGrpcServer;
+  let app: ServiceApplication;
+  let tls: ParleyGrpcTransport;
+  let mtls: ParleyGrpcTransport;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-tls-'));
     certs = certificates(dir);
-    tls = await startGrpcServer({ address: '127.0.0.1:0', services: [], tls: { certFile: certs.file('server.crt'), keyFile: certs.file('server.key') } });
-    mtls = await startGrpcServer({
+    app = await ServiceApplication.create({
+      logger: createLogger('test'),
+      registry: new Registry(),
+      health: new HealthRegistry(),
+      afterPortsClose: async () => undefined,
+    });
+    tls = await app.serveGrpc({ address: '127.0.0.1:0', services: [], tls: { certFile: certs.file('server.crt'), keyFile: certs.file('server.key') } });
+    mtls = await app.serveGrpc({
       address: '127.0.0.1:0',
       services: [],
       tls: { certFile: certs.file('server.crt'), keyFile: certs.file('server.key'), clientCaFile: certs.file('ca.crt') },
     });
-    for (const s of [tls, mtls]) s.health.setStatus('', 'SERVING');
   });
   after(async () => {
-    await tls.close(1000);
-    await mtls.close(1000);
+    await app.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

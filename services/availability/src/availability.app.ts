@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { isOpen } from '@parley/availability-domain';
-import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
-import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, gauge, startHealthServer, type Registry } from '@parley/observability';
+import { GrpcEdge, ServiceApplication, TokenVerifier } from '@parley/grpc-edge';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, gauge, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
 import { LogLease } from '@parley/event-log';
 import { SharedHeartbeats } from './presence/shared.heartbeats';
@@ -134,33 +134,30 @@ export async function startAvailability(
     for (const [queue, n] of unstaffed) queuesUnstaffed.set({ queue }, n);
   }
 
-  const grpc = await startGrpcServer({
-    address: config.PARLEY_AVAILABILITY_GRPC_ADDRESS,
-    services: [{ name: 'parley.v1.AvailabilityService', definition: parleyService('AvailabilityService').service, implementation: api.implementation() }],
-  });
-  grpc.health.setStatus('', 'SERVING');
-  grpc.health.setStatus('parley.v1.AvailabilityService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('heartbeats', async () => ({ ok: heartbeats.running() }));
   if (onBus) health.addReadinessCheck('availability-model', async () => ({ ok: onBus.follower.running() }));
 
-  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_AVAILABILITY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
-  const httpPort = http.port;
-  logger.info({ grpcPort: grpc.port, httpPort }, 'availability service running');
-  return {
-    grpcPort: grpc.port,
-    httpPort,
-    close: async () => {
-      health.markShuttingDown();
+  const app = await ServiceApplication.create({
+    logger,
+    registry,
+    health,
+    grpc: [{ service: 'AvailabilityService', handlers: api.handlers() }],
+    drainMs: 2000,
+    beforePortsClose: async () => {
       clearInterval(sweep);
       await sweeper.stop();
       await heartbeats.stop();
-      await grpc.close(2000);
-      await http.close();
+    },
+    afterPortsClose: async () => {
       await onBus?.follower.stop();
       await model.stop();
       if (!options.storage) await storage.close();
       await bus?.close();
     },
-  };
+  });
+  const grpc = await app.serveGrpc({ address: config.PARLEY_AVAILABILITY_GRPC_ADDRESS, services: ['AvailabilityService'] });
+  const httpPort = await app.listen(config.PARLEY_AVAILABILITY_HTTP_PORT, options.httpHost ?? '0.0.0.0');
+  logger.info({ grpcPort: grpc.port, httpPort }, 'availability service running');
+  return { grpcPort: grpc.port, httpPort, close: () => app.close() };
 }

@@ -5,9 +5,9 @@ import { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, deriveKey } from '@parley/event-log';
 import { BusProjectionFeed, ProjectionRunner, type Projection } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
-import { GrpcEdge, TokenVerifier, acceptingSerialized, parleyService, startGrpcServer } from '@parley/grpc-edge';
+import { GrpcEdge, ServiceApplication, TokenVerifier } from '@parley/grpc-edge';
 import { KafkaBus } from '@parley/message-bus';
-import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry } from '@parley/observability';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { ConversationMetrics } from '@parley/conversation-metrics';
 import type { HistoryConfig } from './config/history.config';
 import { historyProjections } from './projections/history.projections';
@@ -97,19 +97,6 @@ export async function startHistory(
       .map(([name]) => name);
     return behind.length === 0 ? { ok: true } : { ok: false, detail: `catching up: ${behind.join(', ')}` };
   });
-  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_HISTORY_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
-  const httpPort = http.port;
-  if (feeds.length > 0) {
-    // A fresh generation is first applied from the log up to a recorded position; the bus carries on from there.
-    for (const runner of Object.values(runners)) await runner.handOver();
-    for (const feed of feeds) await feed.start();
-    health.addReadinessCheck('projection-consumers', () => ({ ok: feeds.every((f) => f.running()) }));
-  } else {
-    for (const runner of Object.values(runners)) {
-      await runner.catchUp();
-      runner.start();
-    }
-  }
   const identitySecrets = new Map(
     (config.PARLEY_IDENTITY_SECRETS ?? '')
       .split(',')
@@ -124,28 +111,51 @@ export async function startHistory(
     }),
     { logger, registry },
   );
-  const grpc = await startGrpcServer({
-    address: config.PARLEY_HISTORY_GRPC_ADDRESS,
-    services: [
+  const app = await ServiceApplication.create({
+    logger,
+    registry,
+    health,
+    grpc: [
       {
-        name: 'parley.v1.ConversationService',
-        definition: acceptingSerialized(parleyService('ConversationService').service),
-        implementation: new ConversationsGrpc(log, conversations, edge, {
+        service: 'ConversationService',
+        handlers: new ConversationsGrpc(log, conversations, edge, {
           store: store.readModels,
           ...runners,
           searchKey: deriveKey(masterKey, 'search-index'),
           rules,
-        }).implementation(),
+        }).handlers(),
       },
       {
-        name: 'parley.v1.CustomerService',
-        definition: parleyService('CustomerService').service,
-        implementation: new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) =>
-          identitySecrets.get(t),
-        ).implementation(),
+        service: 'CustomerService',
+        handlers: new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t)).handlers(),
       },
-      { name: 'parley.v1.EventService', definition: parleyService('EventService').service, implementation: new EventsGrpc(log, edge).implementation() },
+      { service: 'EventService', handlers: new EventsGrpc(log, edge).handlers() },
     ],
+    afterPortsClose: async () => {
+      for (const feed of feeds) await feed.stop();
+      for (const runner of Object.values(runners)) await runner.stop();
+      if (!options.storage) await store.close();
+      await bus?.close();
+    },
+  });
+  // Alive at once, ready only once caught up: liveness and readiness answer during a long replay.
+  const httpPort = await app.listen(config.PARLEY_HISTORY_HTTP_PORT, options.httpHost ?? '0.0.0.0');
+  if (feeds.length > 0) {
+    // A fresh generation is first applied from the log up to a recorded position; the bus carries on from there.
+    for (const runner of Object.values(runners)) await runner.handOver();
+    for (const feed of feeds) await feed.start();
+    health.addReadinessCheck('projection-consumers', () => ({ ok: feeds.every((f) => f.running()) }));
+  } else {
+    for (const runner of Object.values(runners)) {
+      await runner.catchUp();
+      runner.start();
+    }
+  }
+  // The API opens once the read models are complete: the first answer is never from a half-built model.
+  const grpc = await app.serveGrpc({
+    address: config.PARLEY_HISTORY_GRPC_ADDRESS,
+    services: ['ConversationService', 'CustomerService', 'EventService'],
+    serialized: ['ConversationService'],
     ...(config.PARLEY_TLS_CERT_FILE && config.PARLEY_TLS_KEY_FILE
       ? {
           tls: {
@@ -156,26 +166,9 @@ export async function startHistory(
         }
       : {}),
   });
-  grpc.health.setStatus('', 'SERVING');
-  grpc.health.setStatus('parley.v1.ConversationService', 'SERVING');
-  grpc.health.setStatus('parley.v1.EventService', 'SERVING');
-  grpc.health.setStatus('parley.v1.CustomerService', 'SERVING');
-
   logger.info({ grpcPort: grpc.port, httpPort }, 'history service running');
 
-  return {
-    grpcPort: grpc.port,
-    httpPort,
-    close: async () => {
-      health.markShuttingDown();
-      await grpc.close();
-      await http.close();
-      for (const feed of feeds) await feed.stop();
-      for (const runner of Object.values(runners)) await runner.stop();
-      if (!options.storage) await store.close();
-      await bus?.close();
-    },
-  };
+  return { grpcPort: grpc.port, httpPort, close: () => app.close() };
 }
 
 /** The events topics that carry a projection's types (`conversation.` → parley.conversation.events). */

@@ -1,22 +1,12 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { Module } from '@nestjs/common';
 import type { Server } from 'node:http';
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter, followAvailabilityOnBus } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey, sharedTailEventLog, unionOfTypes } from '@parley/event-log';
-import {
-  HealthRegistry,
-  ObservabilityModule,
-  PinoNestLogger,
-  collectProcessMetrics,
-  createLogger,
-  defaultRegistry,
-  type Registry,
-  serveFirst,
-} from '@parley/observability';
+import { ServiceApplication } from '@parley/grpc-edge';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry, serveFirst } from '@parley/observability';
 import { BusProjectionFeed, ProjectionRunner } from '@parley/read-model';
 import { eventsTopic } from '@parley/contracts';
 import { openStorage, type Storage } from '@parley/storage';
@@ -33,8 +23,8 @@ import { InboundRecorder } from './inbound/inbound.recorder';
 import { MessengerConnector } from './outbound/messenger.connector';
 import { AppleConnector } from './outbound/apple.connector';
 import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
-import { ChannelTopicsConsumer } from './channels/channel-topics.consumer';
-import { KafkaBus, type MessageBus } from '@parley/message-bus';
+import { CHANNEL_LOGGER, CHANNEL_RECORDER, ChannelTopicsController, channelTopicsTransport, ensureChannelTopics } from './channels/channel-topics.controller';
+import { BusErrorFilter, KafkaBus, type MessageBus } from '@parley/message-bus';
 import { DISPATCHED_TYPES, outboundDispatcher } from './outbound/outbound.dispatcher';
 import { metaWebhookRoute, refuseOversizedBeforeContinue } from './http/meta-webhook.route';
 import { WidgetOrigins } from './http/widget.origins';
@@ -80,8 +70,7 @@ export async function startIngress(
   const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
   const recorder = new InboundRecorder(storage.log, directory, logger, registry);
   const accounts = config.PARLEY_CHANNELS;
-  const channelTopics = bus ? new ChannelTopicsConsumer(bus, recorder, logger) : null;
-  await channelTopics?.start();
+  if (bus) await ensureChannelTopics(bus);
   // The dispatcher, the live feed and the availability model follow the log as
   // stored; they share one read of each new page instead of three, of the types
   // they follow only (not the identity and customer events of a first contact).
@@ -172,14 +161,6 @@ export async function startIngress(
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   if (dispatchFeed) health.addReadinessCheck('outbound-dispatch', async () => ({ ok: dispatchFeed.running() }));
   health.addReadinessCheck('live-feed', async () => ({ ok: feed.running() }));
-  // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
-  let consumerWatch: NodeJS.Timeout | undefined;
-  if (channelTopics) {
-    health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
-    const consumerLoop = health.loop('ingress:channel-topics');
-    consumerWatch = setInterval(() => channelTopics.running() && consumerLoop.beat(), 1000);
-    consumerWatch.unref();
-  }
   // The widget's offer, from availability's own events in the log: a read model of
   // this service's, so a page view costs no call to another service.
   const availability = new AvailabilityModel(tail, logger);
@@ -214,46 +195,57 @@ export async function startIngress(
       invitations.answer({ tenantId, visitorId, ruleId, accepted, at: new Date().toISOString(), actor: 'channel:web' }),
   };
 
-  @Module({
-    imports: [ObservabilityModule.forRoot({ registry, health })],
-    controllers: [WebhooksController, LiveController, WidgetController],
+  // Before listening: the first requests a new instance gets meet compiled code.
+  await warmUpWebhooks(config.PARLEY_INGRESS_WARMUP_MESSAGES, logger, registry);
+  let consumerWatch: NodeJS.Timeout | undefined;
+  const service = await ServiceApplication.create({
+    logger,
+    registry,
+    health,
+    rawBody: true,
+    controllers: [WebhooksController, LiveController, WidgetController, ...(bus ? [ChannelTopicsController] : [])],
     providers: [
       { provide: INGRESS_WEBHOOKS, useValue: webhooks },
       { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants, origins } },
       { provide: WIDGET_OFFERS, useValue: offers },
+      { provide: CHANNEL_RECORDER, useValue: recorder },
+      { provide: CHANNEL_LOGGER, useValue: logger },
     ],
-  })
-  class IngressHttpModule {}
-  // Before listening: the first requests a new instance gets meet compiled code.
-  await warmUpWebhooks(config.PARLEY_INGRESS_WARMUP_MESSAGES, logger, registry);
-  const http = await NestFactory.create<NestExpressApplication>(IngressHttpModule, { logger: new PinoNestLogger(logger), rawBody: true });
+    // Visitors' sockets first: their sessions stay open for a tab that reconnects elsewhere.
+    beforePortsClose: async () => {
+      clearInterval(consumerWatch);
+      await live.close();
+      await sharedLive?.stop();
+    },
+    afterPortsClose: async () => {
+      await feed.stop();
+      await availabilityOnBus?.follower.stop();
+      await availability.stop();
+      await dispatchFeed?.stop();
+      await dispatcher.stop();
+      if (!options.storage) await storage.close();
+      await ownBus?.close();
+    },
+  });
+  const http = service.app as NestExpressApplication;
   // Meta batches up to a thousand changes in one body.
   http.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   live.attach(http.getHttpServer());
   // Meta's webhooks go first, on plain node:http; every other request reaches Nest as before.
   serveFirst(http.getHttpServer() as Server, metaWebhookRoute(webhooks));
   refuseOversizedBeforeContinue(http.getHttpServer() as Server, webhooks, BODY_LIMIT_BYTES);
-  await http.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
-  const httpPort = (http.getHttpServer().address() as { port: number }).port;
+  if (bus) {
+    // Channel integrations' messages through the bus transport's @EventPattern handler.
+    const channelTopics = channelTopicsTransport(bus);
+    await service.connect(channelTopics, { filters: [new BusErrorFilter()] });
+    health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
+    // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
+    const consumerLoop = health.loop('ingress:channel-topics');
+    consumerWatch = setInterval(() => channelTopics.running() && consumerLoop.beat(), 1000);
+    consumerWatch.unref();
+  }
+  const httpPort = await service.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
   logger.info({ httpPort }, 'ingress service running');
 
-  return {
-    httpPort,
-    recorder,
-    close: async () => {
-      health.markShuttingDown();
-      clearInterval(consumerWatch);
-      await live.close();
-      await sharedLive?.stop();
-      await http.close();
-      await feed.stop();
-      await availabilityOnBus?.follower.stop();
-      await availability.stop();
-      await dispatchFeed?.stop();
-      await dispatcher.stop();
-      await channelTopics?.stop();
-      if (!options.storage) await storage.close();
-      await ownBus?.close();
-    },
-  };
+  return { httpPort, recorder, close: () => service.close() };
 }

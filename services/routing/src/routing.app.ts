@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { AvailabilityModel, followAvailabilityOnBus } from '@parley/availability-model';
-import { GrpcEdge, TokenVerifier, parleyService, startGrpcServer } from '@parley/grpc-edge';
+import { GrpcEdge, ServiceApplication, TokenVerifier } from '@parley/grpc-edge';
 import { KafkaBus, type MessageBus } from '@parley/message-bus';
-import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, startHealthServer, type Registry } from '@parley/observability';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
 import type { RoutingConfig } from './config/routing.config';
 import { RoutingEngine } from './engine/routing.engine';
@@ -75,38 +75,27 @@ export async function startRouting(
     logger,
     registry,
   });
-  const grpc = await startGrpcServer({
-    address: config.PARLEY_ROUTING_GRPC_ADDRESS,
-    services: [
-      {
-        name: 'parley.v1.RoutingService',
-        definition: parleyService('RoutingService').service,
-        implementation: new RoutingGrpc(engine, work, edge).implementation(),
-      },
-    ],
-  });
-  grpc.health.setStatus('', 'SERVING');
-  grpc.health.setStatus('parley.v1.RoutingService', 'SERVING');
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('consumers', async () => ({ ok: work.running() }));
   if (onBus) health.addReadinessCheck('availability-model', async () => ({ ok: onBus.follower.running() }));
 
-  const http = await startHealthServer({ registry, health, logger, port: config.PARLEY_ROUTING_HTTP_PORT, host: options.httpHost ?? '0.0.0.0' });
-  const httpPort = http.port;
-  logger.info({ grpcPort: grpc.port, httpPort }, 'routing service running');
-  return {
-    grpcPort: grpc.port,
-    httpPort,
-    close: async () => {
-      health.markShuttingDown();
-      await grpc.close(2000);
+  const app = await ServiceApplication.create({
+    logger,
+    registry,
+    health,
+    grpc: [{ service: 'RoutingService', handlers: new RoutingGrpc(engine, work, edge).handlers() }],
+    drainMs: 2000,
+    afterPortsClose: async () => {
       // Leaving the group commits what was handled; the next owner of the partitions goes on from there.
       await work.stop();
-      await http.close();
       await onBus?.follower.stop();
       await model.stop();
       if (!options.storage) await storage.close();
       await ownBus?.close();
     },
-  };
+  });
+  const grpc = await app.serveGrpc({ address: config.PARLEY_ROUTING_GRPC_ADDRESS, services: ['RoutingService'] });
+  const httpPort = await app.listen(config.PARLEY_ROUTING_HTTP_PORT, options.httpHost ?? '0.0.0.0');
+  logger.info({ grpcPort: grpc.port, httpPort }, 'routing service running');
+  return { grpcPort: grpc.port, httpPort, close: () => app.close() };
 }

@@ -9,7 +9,7 @@ import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import { InProcessBus } from '../in-process/in-process.bus';
 import { KafkaBus } from '../kafka/kafka.bus';
 import type { IncomingMessage, MessageBus } from '../message-bus.port';
-import { BusContext, BusTransport } from './bus.transport';
+import { BusContext, BusErrorFilter, BusTransport } from './bus.transport';
 
 const TOPIC = uniqueName('nest.orders');
 const seen: { payload: unknown; topic: string; attempt: number }[] = [];
@@ -52,6 +52,7 @@ for (const [name, makeBus] of buses) {
         strategy: new BusTransport({ bus, groupId: uniqueName('orders'), retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 10 } }),
         logger: false,
       });
+      app.useGlobalFilters(new BusErrorFilter());
       await app.listen();
       const dead: IncomingMessage[] = [];
       const dlq = await bus.subscribe({ groupId: uniqueName('dlq'), topics: [`${TOPIC}.dead-letter`], handler: async (m) => void dead.push(m) });
@@ -81,6 +82,8 @@ for (const [name, makeBus] of buses) {
       );
       assert.ok(seen.every((s) => s.topic === TOPIC));
       assert.equal(dead[0]!.value?.toString(), JSON.stringify({ id: 2, fail: true }));
+      // The handler's own error, not Nest's "Internal server error".
+      assert.match(dead[0]!.headers['parley_dlq_error'] ?? '', /this order cannot be handled/);
       await dlq.close();
       await app.close();
       await bus.close();

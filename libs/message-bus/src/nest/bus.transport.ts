@@ -1,6 +1,10 @@
+import { Catch, type RpcExceptionFilter } from '@nestjs/common';
 import { BaseRpcContext, CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { isObservable, lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom, throwError, type Observable } from 'rxjs';
 import type { DeliveryContext, IncomingMessage, MessageBus, RetryPolicy, Subscription } from '../message-bus.port';
+
+/** The bus's transport id; `@EventPattern(topic)` with no transport is served by it too. */
+export const BUS_TRANSPORT = Symbol('parley.bus');
 
 /** What a handler gets with `@Ctx()`: the raw message and its delivery attempt. */
 export class BusContext extends BaseRpcContext<[IncomingMessage, DeliveryContext]> {
@@ -34,6 +38,8 @@ export interface BusTransportOptions {
  * bus so it retries and, in the end, dead-letters the message.
  */
 export class BusTransport extends Server implements CustomTransportStrategy {
+  /** Its own transport id: beside Nest's gRPC transport in one application, neither takes the other's handlers. */
+  override readonly transportId = BUS_TRANSPORT;
   private subscription: Subscription | null = null;
 
   constructor(private readonly options: BusTransportOptions) {
@@ -62,6 +68,11 @@ export class BusTransport extends Server implements CustomTransportStrategy {
     }
   }
 
+  /** Whether the consumer takes messages now (readiness). */
+  running(): boolean {
+    return this.subscription?.running() ?? false;
+  }
+
   async close(): Promise<void> {
     await this.subscription?.close();
     this.subscription = null;
@@ -81,5 +92,18 @@ export class BusTransport extends Server implements CustomTransportStrategy {
     const payload = this.options.decode ? this.options.decode(message) : message.value ? JSON.parse(message.value.toString('utf8')) : null;
     const result = await handler(payload, new BusContext([message, delivery]));
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  }
+}
+
+/**
+ * Hands a handler's error to the bus as thrown. Nest's default filter would turn it
+ * into "Internal server error", and the bus could then neither tell a message that
+ * can never succeed (dead-lettered at once) nor say why in the dead letter.
+ * Use it on the application the BusTransport serves (`useGlobalFilters`).
+ */
+@Catch()
+export class BusErrorFilter implements RpcExceptionFilter<unknown> {
+  catch(exception: unknown): Observable<never> {
+    return throwError(() => exception);
   }
 }

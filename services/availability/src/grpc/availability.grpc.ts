@@ -1,4 +1,4 @@
-import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import { EVENT_CONTRACTS, streams, type AvailabilityEvent } from '@parley/contracts';
 import {
   agentDecider,
@@ -19,7 +19,7 @@ import {
 } from '@parley/availability-domain';
 import { InvalidArgumentError } from '@parley/errors';
 import { DeciderStore, type EventLog } from '@parley/event-log';
-import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
+import { PermissionDeniedError, type Caller, type GrpcEdge, type GrpcHandlers, type Role } from '@parley/grpc-edge';
 import type { AvailabilityModel, InvitationWriter } from '@parley/availability-model';
 
 const AGENTS: readonly Role[] = ['agent', 'supervisor', 'admin'];
@@ -88,7 +88,7 @@ export class AvailabilityGrpc {
     await this.model.catchUp();
   }
 
-  implementation(): UntypedServiceImplementation {
+  handlers(): GrpcHandlers {
     const e = this.edge;
     const envelope = (caller: Caller) => ({ tenantId: caller.tenantId, metadata: { actor: caller.subject } });
     return {

@@ -1,4 +1,3 @@
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
 import { streams, type Attachment, type Author, type Channel, type ConversationEvent } from '@parley/contracts';
@@ -11,7 +10,7 @@ import {
   type TimingRules,
 } from '@parley/conversation';
 import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
-import { PermissionDeniedError, parleyService, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
+import { PermissionDeniedError, parleyService, type Caller, type GrpcEdge, type GrpcHandlers, type Role } from '@parley/grpc-edge';
 import type { FindQuery, ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
 import { SEARCH_TABLE, termOf, words, type SearchTermRow } from '../projections/conversation-search.projection';
@@ -119,7 +118,7 @@ export class ConversationsGrpc {
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
-  implementation(): UntypedServiceImplementation {
+  handlers(): GrpcHandlers {
     const e = this.edge;
     return {
       GetConversation: e.unary('GetConversation', READERS, async (req: { conversation_id: string; page_size: number }, caller) => {

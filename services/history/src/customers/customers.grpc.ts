@@ -1,4 +1,3 @@
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { jwtVerify } from 'jose';
 import { InvalidArgumentError, ParleyError } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
@@ -7,7 +6,7 @@ import { conversationView } from '@parley/conversation';
 import { planMerge, planUnmerge, view, type CustomerCommand, type CustomerState } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import type { EncryptingEventLog } from '@parley/event-log';
-import type { Caller, GrpcEdge, Role } from '@parley/grpc-edge';
+import type { Caller, GrpcEdge, GrpcHandlers, Role } from '@parley/grpc-edge';
 import type { ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { channelToProto, conversationToProto } from '../conversations/conversation.mapper';
 import { conversationStream, rowToProto } from '../conversations/conversations.grpc';
@@ -54,7 +53,7 @@ export class CustomersGrpc {
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
-  implementation(): UntypedServiceImplementation {
+  handlers(): GrpcHandlers {
     const e = this.edge;
     return {
       GetCustomer: e.unary('GetCustomer', AGENTS, async (req: { customer_id: string }, caller) => {

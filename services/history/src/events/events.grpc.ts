@@ -1,7 +1,7 @@
-import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '@parley/errors';
 import { EventLoopTurns, type EventLog } from '@parley/event-log';
-import type { GrpcEdge, Role } from '@parley/grpc-edge';
+import type { GrpcEdge, GrpcHandlers, Role } from '@parley/grpc-edge';
 import { timestamp } from '../conversations/conversation.mapper';
 
 const SUBSCRIBERS: readonly Role[] = ['integration', 'supervisor', 'admin'];
@@ -23,7 +23,7 @@ export class EventsGrpc {
     private readonly pollMs = 200,
   ) {}
 
-  implementation(): UntypedServiceImplementation {
+  handlers(): GrpcHandlers {
     return {
       Subscribe: this.edge.serverStream(
         'Subscribe',

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { streams } from '@parley/contracts';
 import { InvalidArgumentError } from '@parley/errors';
-import { PermissionDeniedError, type Caller, type GrpcEdge, type Role } from '@parley/grpc-edge';
+import { PermissionDeniedError, type Caller, type GrpcEdge, type GrpcHandlers, type Role } from '@parley/grpc-edge';
 import { AgentAtCapacityError } from '@parley/routing-domain';
 import type { RoutingEngine } from '../engine/routing.engine';
 import type { RoutingWork } from '../engine/routing.work';
@@ -23,7 +22,7 @@ export class RoutingGrpc {
     private readonly edge: GrpcEdge,
   ) {}
 
-  implementation(): UntypedServiceImplementation {
+  handlers(): GrpcHandlers {
     const e = this.edge;
     const now = () => new Date().toISOString();
     const after = (caller: Caller, queueId: string) => this.work.publish({ op: 'tick', tenantId: caller.tenantId, queueId });

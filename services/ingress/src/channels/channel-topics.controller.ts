@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import { ChannelMessageReceived, ChannelReceipt, CHANNEL_TOPICS } from '@parley/contracts';
 import { ParleyError } from '@parley/errors';
-import type { IncomingMessage, MessageBus, Subscription } from '@parley/message-bus';
+import { BusTransport, type IncomingMessage, type MessageBus } from '@parley/message-bus';
 import type { Logger } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 
@@ -13,45 +15,38 @@ export class MalformedChannelMessageError extends ParleyError {
 }
 
 export const CHANNEL_GROUP = 'parley-ingress-channels';
+export const CHANNEL_RECORDER = Symbol('CHANNEL_RECORDER');
+export const CHANNEL_LOGGER = Symbol('CHANNEL_LOGGER');
+
+/** The channel topics, made if missing: what integrations write to, and what Parley sends them. */
+export async function ensureChannelTopics(bus: MessageBus): Promise<void> {
+  await bus.ensureTopics([
+    { name: CHANNEL_TOPICS.inbound, partitions: 12 },
+    { name: `${CHANNEL_TOPICS.inbound}.dead-letter`, partitions: 1 },
+    ...(['sms', 'email', 'custom'] as const).map((c) => ({ name: CHANNEL_TOPICS.outbound(c), partitions: 12 })),
+  ]);
+}
+
+/** The bus transport that serves this controller: the ingress replicas share the topic's partitions. */
+export function channelTopicsTransport(bus: MessageBus): BusTransport {
+  return new BusTransport({ bus, groupId: CHANNEL_GROUP, retry: { maxAttempts: 5 }, decode: (message) => message });
+}
 
 /**
  * Other channels plug in over Kafka: an integration publishes what its
  * customers write (and receipts) on `parley.channel.inbound` as CloudEvents,
- * and Parley records them exactly as it records a webhook.
+ * and Parley records them exactly as it records a webhook. A handler's error
+ * reaches the bus: retried, then dead-lettered with the reason.
  */
-export class ChannelTopicsConsumer {
-  private subscription: Subscription | null = null;
-
+@Controller()
+export class ChannelTopicsController {
   constructor(
-    private readonly bus: MessageBus,
-    private readonly recorder: InboundRecorder,
-    private readonly logger: Logger,
+    @Inject(CHANNEL_RECORDER) private readonly recorder: InboundRecorder,
+    @Inject(CHANNEL_LOGGER) private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
-    await this.bus.ensureTopics([
-      { name: CHANNEL_TOPICS.inbound, partitions: 12 },
-      { name: `${CHANNEL_TOPICS.inbound}.dead-letter`, partitions: 1 },
-      ...(['sms', 'email', 'custom'] as const).map((c) => ({ name: CHANNEL_TOPICS.outbound(c), partitions: 12 })),
-    ]);
-    this.subscription = await this.bus.subscribe({
-      groupId: CHANNEL_GROUP,
-      topics: [CHANNEL_TOPICS.inbound],
-      handler: (m) => this.handle(m),
-      retry: { maxAttempts: 5 },
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.subscription?.close();
-  }
-
-  /** Whether the consumer takes messages now (readiness). */
-  running(): boolean {
-    return this.subscription?.running() ?? false;
-  }
-
-  private async handle(message: IncomingMessage): Promise<void> {
+  @EventPattern(CHANNEL_TOPICS.inbound)
+  async inbound(@Payload() message: IncomingMessage): Promise<void> {
     const type = message.headers['ce_type'];
     // CloudEvents binary mode, version 1.0 only: another version's attributes may mean something else.
     if (message.headers['ce_specversion'] !== '1.0')
