@@ -11,6 +11,8 @@ export const streams = {
   agent: (tenantId: string, agentId: string) => `agent-${tenantId}-${agentId}`,
   queue: (tenantId: string, queueId: string) => `queue-${tenantId}-${queueId}`,
   routing: (tenantId: string, queueId: string) => `routing-${tenantId}-${queueId}`,
+  /** The tenant's routing rules: which queue a conversation goes to. */
+  routingRules: (tenantId: string) => `routing-${tenantId}`,
   targeting: (tenantId: string) => `targeting-${tenantId}`,
   visitor: (tenantId: string, visitorId: string) => `visitor-${tenantId}-${visitorId}`,
   identityClaim: (tenantId: string, digest: string) => `identity-${tenantId}-${digest}`,

@@ -1,3 +1,4 @@
 export * from './routing.state';
 export * from './routing.decide';
 export * from './routing.errors';
+export * from './routing.rules';

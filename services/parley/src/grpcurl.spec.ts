@@ -181,6 +181,19 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
     assert.equal(page.invitationRuleId, 'pricing-pro', 'the map field reached the targeting rule');
     await call(availability, `${A}AnswerInvitation`, { visitor_id: 'v-grpcurl', rule_id: 'pricing-pro', accepted: true }, supervisor);
 
+    // Routing rules, a map field among them; every conversation below still goes to support.
+    const rules = [{ rule_id: 'pro-plan', queue_id: 'support', channels: ['web', 'whatsapp'], languages: ['en'], attributes: { plan: 'pro' }, skills: [] }];
+    assert.deepEqual(await call(routing, `${R}SetRoutingRules`, { rules, default_queue_id: 'support' }, supervisor), { changed: true });
+    const read = await call<{ rules: { ruleId: string; attributes: Record<string, string>; channels: string[] }[]; defaultQueueId: string }>(
+      routing,
+      `${R}GetRoutingRules`,
+      {},
+      agent1,
+    );
+    assert.equal(read.defaultQueueId, 'support');
+    assert.deepEqual(read.rules[0]!.attributes, { plan: 'pro' });
+    assert.deepEqual(read.rules[0]!.channels, ['web', 'whatsapp']);
+
     // Two visitors write; routing offers both to the one agent online.
     const visitorWrites = async (text: string) => {
       const { token } = (await (

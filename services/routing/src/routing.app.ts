@@ -9,6 +9,7 @@ import type { RoutingConfig } from './config/routing.config';
 import { RoutingEngine } from './engine/routing.engine';
 import { RoutingWork } from './engine/routing.work';
 import { RoutingGrpc } from './grpc/routing.grpc';
+import { RoutingRulesBook } from './rules/routing-rules.book';
 
 export interface RunningRouting {
   readonly grpcPort: number;
@@ -69,7 +70,9 @@ export async function startRouting(
     logger,
     registry,
   );
-  const work = new RoutingWork(bus, engine, config.PARLEY_ROUTING_QUEUE, config.PARLEY_ROUTING_TICK_MS, logger, health.loop('routing:work'));
+  // Which queue a conversation waits in: the tenant's rules, else its default queue, else this service's.
+  const rules = new RoutingRulesBook(onBus ? onBus.writers(storage.log) : storage.log, config.PARLEY_ROUTING_QUEUE, registry);
+  const work = new RoutingWork(bus, engine, rules, config.PARLEY_ROUTING_TICK_MS, logger, health.loop('routing:work'));
   await work.start();
   const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), {
     logger,
@@ -83,7 +86,7 @@ export async function startRouting(
     logger,
     registry,
     health,
-    grpc: [{ service: 'RoutingService', handlers: new RoutingGrpc(engine, work, edge).handlers() }],
+    grpc: [{ service: 'RoutingService', handlers: new RoutingGrpc(engine, work, edge, rules).handlers() }],
     drainMs: 2000,
     afterPortsClose: async () => {
       // Leaving the group commits what was handled; the next owner of the partitions goes on from there.

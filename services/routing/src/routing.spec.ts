@@ -42,6 +42,7 @@ describe('routing: two instances over Kafka and FerretDB, one stopping in the mi
   const { kafkaBrokers, mongoUrl } = infrastructure();
   const database = uniqueName('parley_routing').replace(/-/g, '_');
   const tenant = `t${randomBytes(4).toString('hex')}`;
+  const namespace = `${uniqueName('routing')}.`;
   const env = {
     PARLEY_STORE: 'mongo',
     PARLEY_MONGO_URL: mongoUrl,
@@ -49,6 +50,8 @@ describe('routing: two instances over Kafka and FerretDB, one stopping in the mi
     PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
     PARLEY_TOKEN_SECRETS: SECRET,
     PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
+    // Topics and groups of this spec's own: no other spec's backlog in the routing groups.
+    PARLEY_KAFKA_NAMESPACE: namespace,
     PARLEY_ROUTING_GRPC_ADDRESS: '127.0.0.1:0',
     PARLEY_ROUTING_HTTP_PORT: '0',
     PARLEY_ROUTING_TICK_MS: '300',
@@ -61,7 +64,7 @@ describe('routing: two instances over Kafka and FerretDB, one stopping in the mi
 
   before(async () => {
     storage = await openStorage(loadRoutingConfig(env), new Registry());
-    bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'routing-spec', registry: new Registry() });
+    bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'routing-spec', namespace, registry: new Registry() });
     await bus.ensureTopics(
       ['conversation', 'customer', 'identity', 'agent', 'queue', 'targeting', 'visitor', 'routing'].map((c) => ({
         name: `parley.${c}.events`,

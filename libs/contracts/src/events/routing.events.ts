@@ -54,6 +54,27 @@ export const RoutingLeft = contract(
   z.object({ conversationId: Id, reason: z.enum(['overflow', 'transferred', 'resolved']), toQueueId: Id.optional(), at: Instant }),
 );
 
+const Scalar = z.union([z.string().max(256), z.number(), z.boolean()]);
+const RoutingRule = z.object({
+  ruleId: Id,
+  /** Where a matching conversation waits. */
+  queueId: Id,
+  /** Any of these channels (whatsapp, web, …); any channel if absent. */
+  channels: z.array(z.string().min(1).max(32)).max(20).optional(),
+  /** Any of these languages (BCP 47; `de` also matches `de-AT`), from the customer's `language` attribute. */
+  languages: z.array(z.string().min(2).max(15)).max(20).optional(),
+  /** Customer attributes that must all equal these values. */
+  attributes: z.record(z.string().min(1).max(128), Scalar).optional(),
+  /** Skills the conversation needs beyond its queue's: only agents with all of them are offered it. */
+  skills: z.array(z.string().min(1).max(64)).max(20).optional(),
+});
+/**
+ * A tenant's routing rules, stream `routing-<tenant>`: the first rule a new or
+ * reopened conversation matches picks its queue; none matching, the default queue.
+ */
+export const RoutingRulesSet = contract('routing.rules-set', 1, z.object({ rules: z.array(RoutingRule).max(100), defaultQueueId: Id, at: Instant }));
+export type RoutingRuleData = z.infer<typeof RoutingRule>;
+
 export const ROUTING_EVENTS = [
   RoutingEnqueued,
   RoutingOffered,
@@ -63,7 +84,10 @@ export const ROUTING_EVENTS = [
   RoutingEscalated,
   RoutingRoundStarted,
   RoutingLeft,
+  RoutingRulesSet,
 ] as const;
 
 type DataOf<C> = C extends { type: infer T; schema: infer S extends z.ZodType } ? { type: T; data: z.output<S> } : never;
-export type RoutingEvent = DataOf<(typeof ROUTING_EVENTS)[number]>;
+/** A queue's routing decisions (stream `routing-<tenant>-<queue>`). */
+export type RoutingEvent = Exclude<DataOf<(typeof ROUTING_EVENTS)[number]>, { type: 'routing.rules-set' }>;
+export type RoutingRulesEvent = Extract<DataOf<(typeof ROUTING_EVENTS)[number]>, { type: 'routing.rules-set' }>;

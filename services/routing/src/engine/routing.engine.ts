@@ -107,6 +107,13 @@ export class RoutingEngine {
     return [...(this.model.queueOf(tenantId, queueId)?.skills ?? [])];
   }
 
+  /** The queue the conversation last entered (it stays the queue of its agent once assigned); null if it never waited in one. */
+  async lastQueueOf(tenantId: string, conversationId: string): Promise<string | null> {
+    const recent = await this.log.readStream(streams.conversation(tenantId, conversationId), { direction: 'backward', limit: 200 });
+    const queued = recent.find((e) => e.type === 'conversation.queued');
+    return queued ? String((queued.data as { queueId: string }).queueId) : null;
+  }
+
   /** The agent who last helped in this conversation: a returning customer is offered to them first. */
   async lastAgentOf(tenantId: string, conversationId: string): Promise<string | undefined> {
     const recent = await this.log.readStream(streams.conversation(tenantId, conversationId), { direction: 'backward', limit: 200 });

@@ -1,10 +1,12 @@
 import { fromCloudEventMessage, type RecordedEvent } from '@parley/event-log';
 import type { MessageBus, Subscription } from '@parley/message-bus';
 import type { LoopProgress, Logger } from '@parley/observability';
+import type { RoutingRulesBook } from '../rules/routing-rules.book';
 import type { RoutingEngine } from './routing.engine';
 
 export const WORK_TOPIC = 'parley.routing.work';
 export const ROUTING_GROUP = 'parley-routing';
+const PLACED_KEPT = 100_000;
 
 export type Work =
   | {
@@ -16,6 +18,8 @@ export type Work =
       readonly priority: number;
       readonly reason: 'new' | 'reopened' | 'transferred' | 'requeued' | 'overflow';
       readonly preferredAgentId?: string | undefined;
+      /** Skills a routing rule adds to the queue's own. */
+      readonly skills?: readonly string[] | undefined;
     }
   | { readonly op: 'tick'; readonly tenantId: string; readonly queueId: string }
   | { readonly op: 'resolve'; readonly tenantId: string; readonly queueId: string; readonly conversationId: string }
@@ -36,12 +40,20 @@ export class RoutingWork {
     return this.subscriptions.length > 0 && this.subscriptions.every((s) => s.running());
   }
   private readonly known = new Map<string, { tenantId: string; queueId: string }>();
+  /** The queue this consumer last placed each conversation in; its partition's conversations only, the latest few. */
+  private readonly placed = new Map<string, string>();
+
+  private place(stream: string, queueId: string): void {
+    this.placed.delete(stream);
+    this.placed.set(stream, queueId);
+    if (this.placed.size > PLACED_KEPT) this.placed.delete(this.placed.keys().next().value!);
+  }
   private ticker: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly bus: MessageBus,
     private readonly engine: RoutingEngine,
-    private readonly defaultQueue: string,
+    private readonly rules: RoutingRulesBook,
     private readonly tickMs: number,
     private readonly logger: Logger,
     /** Told on every tick while every consumer runs (liveness). */
@@ -93,7 +105,7 @@ export class RoutingWork {
           conversationId: work.conversationId,
           kind: work.kind,
           priority: work.priority,
-          skills: e.skillsOf(work.tenantId, work.queueId),
+          skills: [...new Set([...e.skillsOf(work.tenantId, work.queueId), ...(work.skills ?? [])])],
           ...(work.preferredAgentId ? { preferredAgentId: work.preferredAgentId } : {}),
           reason: work.reason,
           at,
@@ -121,24 +133,38 @@ export class RoutingWork {
 
   private async intake(event: RecordedEvent): Promise<void> {
     const conversationId = event.streamId.slice(`conversation-${event.tenantId}-`.length);
-    if (event.type === 'conversation.resolved') return this.publish({ op: 'resolve', tenantId: event.tenantId, queueId: this.defaultQueue, conversationId });
-    if (event.type !== 'conversation.message-received' && event.type !== 'conversation.reopened' && event.type !== 'conversation.session-started') return;
+    const resolved = event.type === 'conversation.resolved';
+    if (!resolved && event.type !== 'conversation.message-received' && event.type !== 'conversation.reopened' && event.type !== 'conversation.session-started')
+      return;
     const { state } = await this.engine.conversationState(event.tenantId, conversationId);
+    // Resolved: out of the queue it waits or was assigned in (never queued: nothing to release).
+    if (resolved) {
+      const queueId = state.queueId ?? (await this.engine.lastQueueOf(event.tenantId, conversationId));
+      return queueId ? this.publish({ op: 'resolve', tenantId: event.tenantId, queueId, conversationId }) : undefined;
+    }
     if (state.agentId !== null || state.status === 'resolved' || state.status === 'new') return;
     // Already waiting in a queue: the customer's next message changes nothing there (a live
     // session starting may: it makes the conversation a live one).
     if (state.queueId !== null && event.type === 'conversation.message-received') return;
-    const channel = (event.data as { channel?: string }).channel;
+    const live = event.type === 'conversation.session-started';
+    const channel = live ? 'web' : ((event.data as { channel?: string }).channel ?? state.lastCustomerChannel);
+    // A live session starting in a thread that waits already: it stays in its queue (the one
+    // this consumer placed it in, as its queued event may not be written yet). Otherwise the rules pick.
+    const waitsIn = live ? (this.placed.get(event.streamId) ?? state.queueId) : null;
+    const choice = waitsIn ? null : await this.rules.choose(event.tenantId, state.customerId, channel);
+    const queueId = choice?.queueId ?? waitsIn!;
+    this.place(event.streamId, queueId);
     const lastAgent = await this.engine.lastAgentOf(event.tenantId, conversationId);
     await this.publish({
       op: 'enqueue',
       tenantId: event.tenantId,
-      queueId: this.defaultQueue,
+      queueId,
       conversationId,
-      kind: event.type === 'conversation.session-started' || channel === 'web' ? 'live' : 'messaging',
+      kind: live || channel === 'web' ? 'live' : 'messaging',
       priority: state.priority,
       reason: lastAgent ? 'reopened' : 'new',
       ...(lastAgent ? { preferredAgentId: lastAgent } : {}),
+      ...(choice && choice.skills.length > 0 ? { skills: choice.skills } : {}),
     });
   }
 

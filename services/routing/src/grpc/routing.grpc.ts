@@ -1,12 +1,63 @@
 import { randomUUID } from 'node:crypto';
-import { streams } from '@parley/contracts';
+import { streams, type RoutingRuleData } from '@parley/contracts';
 import { InvalidArgumentError } from '@parley/errors';
 import { PermissionDeniedError, type Caller, type GrpcEdge, type GrpcHandlers, type Role } from '@parley/grpc-edge';
 import { AgentAtCapacityError } from '@parley/routing-domain';
 import type { RoutingEngine } from '../engine/routing.engine';
 import type { RoutingWork } from '../engine/routing.work';
+import type { RoutingRulesBook } from '../rules/routing-rules.book';
 
 const AGENTS: readonly Role[] = ['agent', 'supervisor', 'admin'];
+const CONFIGURERS: readonly Role[] = ['supervisor', 'admin'];
+const READERS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
+const CHANNELS = ['whatsapp', 'messenger', 'apple', 'web', 'sms', 'email', 'custom'];
+const LANGUAGE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+
+interface ProtoRoutingRule {
+  rule_id: string;
+  queue_id: string;
+  channels: string[];
+  languages: string[];
+  attributes: Record<string, string>;
+  skills: string[];
+}
+
+function ruleFromProto(r: ProtoRoutingRule, i: number): RoutingRuleData {
+  const field = (name: string) => `rules[${i}].${name}`;
+  const invalid = (name: string, description: string) => new InvalidArgumentError('invalid request', [{ field: field(name), description }]);
+  const channels = r.channels.map((c) => {
+    if (!CHANNELS.includes(c)) throw invalid('channels', `one of ${CHANNELS.join(', ')}`);
+    return c;
+  });
+  const languages = r.languages.map((l) => {
+    if (!LANGUAGE.test(l) || l.length > 15) throw invalid('languages', 'BCP 47 tags such as de or de-AT');
+    return l;
+  });
+  const attributes = Object.entries(r.attributes ?? {});
+  if (attributes.some(([k, v]) => k.length === 0 || k.length > 128 || v.length > 256))
+    throw invalid('attributes', 'keys of 1 to 128 characters, values up to 256');
+  if (r.skills.some((k) => k.length === 0 || k.length > 64)) throw invalid('skills', '1 to 64 characters each');
+  if (channels.length > 20 || languages.length > 20 || attributes.length > 20 || r.skills.length > 20) throw invalid('', 'at most 20 of each condition');
+  return {
+    ruleId: id(field('rule_id'), r.rule_id),
+    queueId: id(field('queue_id'), r.queue_id),
+    ...(channels.length ? { channels } : {}),
+    ...(languages.length ? { languages } : {}),
+    ...(attributes.length ? { attributes: Object.fromEntries(attributes) } : {}),
+    ...(r.skills.length ? { skills: r.skills } : {}),
+  };
+}
+
+function ruleToProto(r: RoutingRuleData): ProtoRoutingRule {
+  return {
+    rule_id: r.ruleId,
+    queue_id: r.queueId,
+    channels: [...(r.channels ?? [])],
+    languages: [...(r.languages ?? [])],
+    attributes: Object.fromEntries(Object.entries(r.attributes ?? {}).map(([k, v]) => [k, String(v)])),
+    skills: [...(r.skills ?? [])],
+  };
+}
 const ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const id = (field: string, value: string) => {
   if (!ID.test(value ?? '')) throw new InvalidArgumentError('invalid request', [{ field, description: '1 to 200 letters, digits, _ . : -' }]);
@@ -20,6 +71,7 @@ export class RoutingGrpc {
     private readonly engine: RoutingEngine,
     private readonly work: RoutingWork,
     private readonly edge: GrpcEdge,
+    private readonly rules: RoutingRulesBook,
   ) {}
 
   handlers(): GrpcHandlers {
@@ -29,7 +81,8 @@ export class RoutingGrpc {
     return {
       ListOffers: e.unary('ListOffers', AGENTS, async (req: { queue_ids: string[] }, caller) => {
         const offers = [];
-        for (const queueId of req.queue_ids.map((q) => id('queue_ids', q))) {
+        const queues = req.queue_ids.length > 0 ? req.queue_ids.map((q) => id('queue_ids', q)) : await this.rules.queues(caller.tenantId);
+        for (const queueId of queues) {
           const { state } = await this.engine.queues.load(streams.routing(caller.tenantId, queueId));
           for (const o of state.offers)
             if (o.agentId === caller.subject && Date.parse(o.expiresAt) > Date.now())
@@ -122,6 +175,16 @@ export class RoutingGrpc {
           return {};
         },
       ),
+      SetRoutingRules: e.unary('SetRoutingRules', CONFIGURERS, async (req: { rules: ProtoRoutingRule[]; default_queue_id: string }, caller) => {
+        if (req.rules.length > 100) throw new InvalidArgumentError('invalid request', [{ field: 'rules', description: 'at most 100 rules' }]);
+        const rules = req.rules.map(ruleFromProto);
+        const defaultQueueId = id('default_queue_id', req.default_queue_id);
+        return { changed: await this.rules.set(caller.tenantId, rules, defaultQueueId, caller.subject, now()) };
+      }),
+      GetRoutingRules: e.unary('GetRoutingRules', READERS, async (_req: unknown, caller) => {
+        const state = await this.rules.rules(caller.tenantId);
+        return { rules: state.rules.map(ruleToProto), default_queue_id: state.defaultQueueId ?? '' };
+      }),
     };
   }
 }
