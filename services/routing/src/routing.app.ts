@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { AvailabilityModel, followAvailabilityOnBus } from '@parley/availability-model';
 import { GrpcEdge, ServiceApplication, TokenVerifier } from '@parley/grpc-edge';
-import { KafkaBus, type MessageBus } from '@parley/message-bus';
+import { BusErrorFilter, KafkaBus, type MessageBus } from '@parley/message-bus';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
 import type { RoutingConfig } from './config/routing.config';
 import { RoutingEngine } from './engine/routing.engine';
 import { RoutingWork } from './engine/routing.work';
+import { RoutingWorkController } from './engine/routing-work.controller';
 import { RoutingGrpc } from './grpc/routing.grpc';
 import { RoutingRulesBook } from './rules/routing-rules.book';
 
@@ -87,6 +88,8 @@ export async function startRouting(
     registry,
     health,
     grpc: [{ service: 'RoutingService', handlers: new RoutingGrpc(engine, work, edge, rules).handlers() }],
+    controllers: [RoutingWorkController],
+    providers: [{ provide: RoutingWork, useValue: work }],
     drainMs: 2000,
     afterPortsClose: async () => {
       // Leaving the group commits what was handled; the next owner of the partitions goes on from there.
@@ -97,6 +100,8 @@ export async function startRouting(
       await ownBus?.close();
     },
   });
+  // The consumers: RoutingWorkController's @EventPattern handlers through the bus transport.
+  await app.connect(work.transport, { filters: [new BusErrorFilter()] });
   const grpc = await app.serveGrpc({ address: config.PARLEY_ROUTING_GRPC_ADDRESS, services: ['RoutingService'] });
   const httpPort = await app.listen(config.PARLEY_ROUTING_HTTP_PORT, options.httpHost ?? '0.0.0.0');
   logger.info({ grpcPort: grpc.port, httpPort }, 'routing service running');

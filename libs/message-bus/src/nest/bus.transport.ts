@@ -23,6 +23,8 @@ export interface BusTransportOptions {
   readonly bus: MessageBus;
   /** The consumer group of this service: instances of one service share the work. */
   readonly groupId: string;
+  /** Topics consumed in a group of their own (each group keeps its own offsets and partitions). */
+  readonly groupOf?: Readonly<Record<string, string>>;
   readonly retry?: Partial<RetryPolicy>;
   readonly fromBeginning?: boolean;
   /** Turns a message into the handler's payload; default: the value parsed as JSON. */
@@ -40,7 +42,7 @@ export interface BusTransportOptions {
 export class BusTransport extends Server implements CustomTransportStrategy {
   /** Its own transport id: beside Nest's gRPC transport in one application, neither takes the other's handlers. */
   override readonly transportId = BUS_TRANSPORT;
-  private subscription: Subscription | null = null;
+  private subscriptions: Subscription[] = [];
 
   constructor(private readonly options: BusTransportOptions) {
     super();
@@ -48,20 +50,25 @@ export class BusTransport extends Server implements CustomTransportStrategy {
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
-      const topics = [...this.messageHandlers.keys()];
       for (const [pattern, handler] of this.messageHandlers) {
         if (!handler.isEventHandler)
           throw new Error(`@MessagePattern('${pattern}') is not supported on the bus: use @EventPattern, and gRPC for request/reply`);
       }
-      if (topics.length > 0) {
-        this.subscription = await this.options.bus.subscribe({
-          groupId: this.options.groupId,
-          topics,
-          ...(this.options.retry ? { retry: this.options.retry } : {}),
-          ...(this.options.fromBeginning !== undefined ? { fromBeginning: this.options.fromBeginning } : {}),
-          handler: (message, delivery) => this.dispatch(message, delivery),
-        });
+      const byGroup = new Map<string, string[]>();
+      for (const topic of this.messageHandlers.keys()) {
+        const group = this.options.groupOf?.[topic] ?? this.options.groupId;
+        byGroup.set(group, [...(byGroup.get(group) ?? []), topic]);
       }
+      for (const [groupId, topics] of byGroup)
+        this.subscriptions.push(
+          await this.options.bus.subscribe({
+            groupId,
+            topics,
+            ...(this.options.retry ? { retry: this.options.retry } : {}),
+            ...(this.options.fromBeginning !== undefined ? { fromBeginning: this.options.fromBeginning } : {}),
+            handler: (message, delivery) => this.dispatch(message, delivery),
+          }),
+        );
       callback();
     } catch (error) {
       callback(error);
@@ -70,12 +77,11 @@ export class BusTransport extends Server implements CustomTransportStrategy {
 
   /** Whether the consumer takes messages now (readiness). */
   running(): boolean {
-    return this.subscription?.running() ?? false;
+    return this.subscriptions.length > 0 && this.subscriptions.every((s) => s.running());
   }
 
   async close(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+    for (const s of this.subscriptions.splice(0)) await s.close();
   }
 
   on(): never {

@@ -1,5 +1,5 @@
-import { fromCloudEventMessage, type RecordedEvent } from '@parley/event-log';
-import type { MessageBus, Subscription } from '@parley/message-bus';
+import type { RecordedEvent } from '@parley/event-log';
+import { BusTransport, type MessageBus } from '@parley/message-bus';
 import type { LoopProgress, Logger } from '@parley/observability';
 import type { RoutingRulesBook } from '../rules/routing-rules.book';
 import type { RoutingEngine } from './routing.engine';
@@ -33,11 +33,12 @@ export type Work =
  * two writers from both winning; the partitions keep them from trying.)
  */
 export class RoutingWork {
-  private readonly subscriptions: Subscription[] = [];
+  /** The bus transport that serves RoutingWorkController: the work, the intake and the agents, each in its group. */
+  readonly transport: BusTransport;
 
   /** Whether every consumer of the routing service takes messages now (readiness). */
   running(): boolean {
-    return this.subscriptions.length > 0 && this.subscriptions.every((s) => s.running());
+    return this.transport.running();
   }
   private readonly known = new Map<string, { tenantId: string; queueId: string }>();
   /** The queue this consumer last placed each conversation in; its partition's conversations only, the latest few. */
@@ -58,8 +59,16 @@ export class RoutingWork {
     private readonly logger: Logger,
     /** Told on every tick while every consumer runs (liveness). */
     private readonly progress?: LoopProgress,
-  ) {}
+  ) {
+    this.transport = new BusTransport({
+      bus,
+      groupId: ROUTING_GROUP,
+      groupOf: { 'parley.conversation.events': `${ROUTING_GROUP}-intake`, 'parley.agent.events': `${ROUTING_GROUP}-agents` },
+      decode: (message) => message,
+    });
+  }
 
+  /** The topics made if missing, and the ticker started; the consumers start with the transport. */
   async start(): Promise<void> {
     await this.bus.ensureTopics([
       { name: WORK_TOPIC, partitions: 12 },
@@ -67,26 +76,12 @@ export class RoutingWork {
       { name: 'parley.conversation.events', partitions: 12 },
       { name: 'parley.agent.events', partitions: 12 },
     ]);
-    this.subscriptions.push(
-      await this.bus.subscribe({ groupId: ROUTING_GROUP, topics: [WORK_TOPIC], handler: (m) => this.work(JSON.parse(m.value?.toString() ?? '{}') as Work) }),
-    );
-    // What comes in: a customer writes and nobody owns the conversation; it is resolved.
-    this.subscriptions.push(
-      await this.bus.subscribe({
-        groupId: `${ROUTING_GROUP}-intake`,
-        topics: ['parley.conversation.events'],
-        handler: (m) => this.intake(fromCloudEventMessage(m)),
-      }),
-    );
-    this.subscriptions.push(
-      await this.bus.subscribe({ groupId: `${ROUTING_GROUP}-agents`, topics: ['parley.agent.events'], handler: (m) => this.agents(fromCloudEventMessage(m)) }),
-    );
     this.ticker = setInterval(() => void this.tickAll(), this.tickMs);
   }
 
   async stop(): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
-    for (const s of this.subscriptions.splice(0)) await s.close();
+    await this.transport.close();
   }
 
   publish(work: Work): Promise<void> {
@@ -94,7 +89,8 @@ export class RoutingWork {
     return this.bus.publish(WORK_TOPIC, [{ key: `${work.tenantId}:${work.queueId}`, value: JSON.stringify(work) }]);
   }
 
-  private async work(work: Work): Promise<void> {
+  /** One piece of a queue's work (parley.routing.work): only the owner of the queue's partition runs it. */
+  async work(work: Work): Promise<void> {
     this.known.set(`${work.tenantId}:${work.queueId}`, { tenantId: work.tenantId, queueId: work.queueId });
     const at = new Date().toISOString();
     const e = this.engine;
@@ -131,7 +127,8 @@ export class RoutingWork {
         });
   }
 
-  private async intake(event: RecordedEvent): Promise<void> {
+  /** What comes in: a customer writes and nobody owns the conversation; it is resolved. */
+  async intake(event: RecordedEvent): Promise<void> {
     const conversationId = event.streamId.slice(`conversation-${event.tenantId}-`.length);
     const resolved = event.type === 'conversation.resolved';
     if (!resolved && event.type !== 'conversation.message-received' && event.type !== 'conversation.reopened' && event.type !== 'conversation.session-started')
@@ -168,7 +165,8 @@ export class RoutingWork {
     });
   }
 
-  private async agents(event: RecordedEvent): Promise<void> {
+  /** Agents coming online (queues looked at again) or going offline (their live chats handed back). */
+  async agents(event: RecordedEvent): Promise<void> {
     if (event.type !== 'agent.presence-changed') return;
     const d = event.data as { agentId: string; presence: string };
     if (d.presence === 'online') {
