@@ -1,6 +1,6 @@
 import { eventsTopic } from '@parley/contracts';
 import type { EventLog } from '@parley/event-log';
-import type { MessageBus } from '@parley/message-bus';
+import type { InstanceGroup, MessageBus } from '@parley/message-bus';
 import type { LoopProgress } from '@parley/observability';
 import { BusFollower, deliveringAppends } from '@parley/read-model';
 import { AVAILABILITY_MODEL_TYPES, type AvailabilityModel } from './availability.model';
@@ -21,12 +21,12 @@ export interface AvailabilityOnBus {
  */
 export async function followAvailabilityOnBus(
   model: AvailabilityModel,
-  options: { readonly bus: MessageBus; readonly log: EventLog; readonly groupId: string; readonly progress?: LoopProgress },
+  options: { readonly bus: MessageBus; readonly log: EventLog; readonly group: InstanceGroup; readonly progress?: LoopProgress },
 ): Promise<AvailabilityOnBus> {
   const follower = new BusFollower({
     bus: options.bus,
     log: options.log,
-    groupId: options.groupId,
+    group: options.group,
     topics: AVAILABILITY_MODEL_TOPICS,
     types: AVAILABILITY_MODEL_TYPES,
     apply: (event) => model.applyEvent(event),

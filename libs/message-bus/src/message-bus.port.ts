@@ -46,6 +46,25 @@ export interface SubscribeOptions {
   readonly deadLetterTopic?: (topic: string) => string;
   /** Where each partition begins, instead of the group's committed offset (see MessageBus.endOffsets); only when the subscription starts. */
   readonly startAt?: TopicOffsets;
+  /**
+   * The group is this instance's own (an in-memory model needs every partition).
+   * Metrics and logs name it by `label`, the group without the instance, so a
+   * restart makes no new series; and a message whose retries are spent is logged
+   * and skipped, not dead-lettered once by every replica.
+   */
+  readonly perInstance?: { readonly label: string };
+}
+
+/** A consumer group of one instance's own (it needs every partition): `<label>-<instance>`. */
+export interface InstanceGroup {
+  /** The group without the instance, e.g. `parley-routing-availability-model`: what metrics and logs call it. */
+  readonly label: string;
+  readonly instance: string;
+}
+
+/** The subscription options of an instance's own group. */
+export function instanceGroup(group: InstanceGroup): Pick<SubscribeOptions, 'groupId' | 'perInstance'> {
+  return { groupId: `${group.label}-${group.instance}`, perInstance: { label: group.label } };
 }
 
 /** Offsets by topic and partition (Kafka's are 64-bit: decimal strings). */

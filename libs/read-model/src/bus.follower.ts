@@ -1,5 +1,5 @@
 import { fromCloudEventMessage, typeMatcher, type EventLog, type EventTypes, type RecordedEvent } from '@parley/event-log';
-import type { MessageBus } from '@parley/message-bus';
+import { instanceGroup, type InstanceGroup, type MessageBus } from '@parley/message-bus';
 import { WatchedSubscription } from './watched.subscription';
 import type { LoopProgress } from '@parley/observability';
 
@@ -7,8 +7,8 @@ export interface BusFollowerOptions {
   readonly bus: MessageBus;
   /** Where missing events of a stream are read from. */
   readonly log: Pick<EventLog, 'readStream'>;
-  /** A group of this instance's own (e.g. `parley-routing-availability-<instance>`): it gets every partition. */
-  readonly groupId: string;
+  /** A group of this instance's own (e.g. `parley-routing-availability-model-<instance>`): it gets every partition. */
+  readonly group: InstanceGroup;
   readonly topics: readonly string[];
   readonly types: EventTypes;
   /** Each event of `types`, once and in its stream's order. */
@@ -44,11 +44,11 @@ export class BusFollower {
 
   /** `rebuild` reads the log to its head and returns the position it reached. */
   async start(rebuild: () => Promise<number>): Promise<void> {
-    const { bus, groupId, topics, progress } = this.options;
+    const { bus, group, topics, progress } = this.options;
     const end = await bus.endOffsets(topics);
     this.handover = await rebuild();
     const subscription = await bus.subscribe({
-      groupId,
+      ...instanceGroup(group),
       topics,
       startAt: end,
       fromBeginning: false,

@@ -52,7 +52,7 @@ export async function startAvailability(
     ? await followAvailabilityOnBus(model, {
         bus,
         log: storage.raw,
-        groupId: `parley-availability-model-${instance}`,
+        group: { label: 'parley-availability-model', instance },
         progress: health.loop('availability:model'),
       })
     : null;

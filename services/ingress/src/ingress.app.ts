@@ -129,7 +129,7 @@ export async function startIngress(
   // With its own Kafka, the live feed and the availability model follow the bus, in groups of
   // this replica's own (each needs every conversation); in one process with the others, the log.
   const instance = randomUUID();
-  if (ownBus) await feed.startOnBus(ownBus, `parley-ingress-live-${instance}`, health.loop('ingress:live-feed'));
+  if (ownBus) await feed.startOnBus(ownBus, { label: 'parley-ingress-live', instance }, health.loop('ingress:live-feed'));
   else await feed.start(health.loop('ingress:live-feed'));
   const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
   // With Kafka, a visitor's tabs on different replicas are one session (see SharedLiveConnections).
@@ -168,7 +168,7 @@ export async function startIngress(
     ? await followAvailabilityOnBus(availability, {
         bus: ownBus,
         log: storage.raw,
-        groupId: `parley-ingress-availability-model-${instance}`,
+        group: { label: 'parley-ingress-availability-model', instance },
         progress: health.loop('ingress:availability-model'),
       })
     : null;

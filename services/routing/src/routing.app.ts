@@ -50,7 +50,7 @@ export async function startRouting(
     ? await followAvailabilityOnBus(model, {
         bus: ownBus,
         log: storage.raw,
-        groupId: `parley-routing-availability-model-${randomUUID()}`,
+        group: { label: 'parley-routing-availability-model', instance: randomUUID() },
         progress: health.loop('routing:availability-model'),
       })
     : null;

@@ -1,10 +1,11 @@
 import { counter, defaultRegistry, histogram, type Registry } from '@parley/observability';
 
-/** Labelled by topic and group only: both are bounded sets fixed by deployment. */
+/** Labelled by topic and group only: both are bounded sets fixed by deployment (a group of one instance's own by its label, without the instance). */
 export class BusMetrics {
   private readonly handled;
   private readonly failures;
   private readonly deadLetters;
+  private readonly skipped;
   private readonly published;
   private readonly crashes;
 
@@ -23,6 +24,11 @@ export class BusMetrics {
     this.deadLetters = counter(registry, {
       name: 'parley_bus_dead_letters_total',
       help: 'Messages sent to a dead-letter topic after their retries were spent.',
+      labelNames: ['topic', 'group'] as const,
+    });
+    this.skipped = counter(registry, {
+      name: 'parley_bus_skipped_messages_total',
+      help: "Messages a group of one instance's own (an in-memory model) could not handle and passed over after their retries: logged, not dead-lettered.",
       labelNames: ['topic', 'group'] as const,
     });
     this.crashes = counter(registry, {
@@ -45,6 +51,9 @@ export class BusMetrics {
   }
   countDeadLetter(topic: string, group: string): void {
     this.deadLetters.inc({ topic, group });
+  }
+  countSkipped(topic: string, group: string): void {
+    this.skipped.inc({ topic, group });
   }
   countCrash(group: string): void {
     this.crashes.inc({ group });

@@ -1,7 +1,8 @@
 import { DEAD_LETTER_HEADERS, DEFAULT_RETRY, type IncomingMessage, type MessageHandler, type OutgoingMessage, type RetryPolicy } from '../message-bus.port';
 
 export interface DeliveryOutcome {
-  readonly status: 'handled' | 'dead-lettered';
+  /** `skipped`: its retries spent (or it can never succeed) where there are no dead letters (a group of one instance's own). */
+  readonly status: 'handled' | 'dead-lettered' | 'skipped';
   readonly attempts: number;
 }
 
@@ -18,7 +19,8 @@ export async function deliverWithRetry(params: {
   readonly groupId: string;
   readonly heartbeat: () => Promise<void>;
   readonly heartbeatEveryMs: number;
-  readonly deadLetter: (message: OutgoingMessage) => Promise<void>;
+  /** Absent: a message that cannot be handled is skipped (the caller logs it). */
+  readonly deadLetter?: (message: OutgoingMessage) => Promise<void>;
   readonly isStopping: () => boolean;
   readonly onFailure?: (error: unknown, attempt: number) => void;
 }): Promise<DeliveryOutcome> {
@@ -37,6 +39,7 @@ export async function deliverWithRetry(params: {
         params.onFailure?.(error, attempt);
         // A message that can never succeed (it breaks its schema) goes to the dead letters at once.
         if (isPermanent(error)) {
+          if (!params.deadLetter) return { status: 'skipped', attempts: attempt };
           await deadLetterOrReference(params.deadLetter, toDeadLetter(params.message, error, attempt, params.groupId));
           return { status: 'dead-lettered', attempts: attempt };
         }
@@ -47,6 +50,7 @@ export async function deliverWithRetry(params: {
         await sleep(backoff / 2 + Math.random() * (backoff / 2));
       }
     }
+    if (!params.deadLetter) return { status: 'skipped', attempts: policy.maxAttempts };
     await deadLetterOrReference(params.deadLetter, toDeadLetter(params.message, lastError, policy.maxAttempts, params.groupId));
     return { status: 'dead-lettered', attempts: policy.maxAttempts };
   } finally {

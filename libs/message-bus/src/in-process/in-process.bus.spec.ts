@@ -3,9 +3,11 @@ import { messageBusContract } from '../testing/message-bus.contract';
 import { InProcessBus } from './in-process.bus';
 
 messageBusContract('in-process', async () => {
-  const bus = new InProcessBus({ registry: new Registry() });
+  const registry = new Registry();
+  const bus = new InProcessBus({ registry });
   return {
     bus,
+    registry,
     // Members of one process share the broker: "another bus" is the same one.
     openAnother: async () => ({
       ...bus,

@@ -151,6 +151,7 @@ export class InProcessBus implements MessageBus {
         const message: IncomingMessage = { topic, partition, offset: String(offset), ...stored };
         const started = process.hrtime.bigint();
         const deadLetterTopic = member.options.deadLetterTopic ?? deadLetterTopicFor;
+        const label = member.options.perInstance?.label ?? member.options.groupId;
         try {
           const outcome = await inSpan(`${topic} process`, 'consumer', contextFrom(message.headers), () =>
             withLogFields(logFieldsOf(message), () =>
@@ -161,20 +162,24 @@ export class InProcessBus implements MessageBus {
                 groupId: member.options.groupId,
                 heartbeat: async () => undefined,
                 heartbeatEveryMs: 60_000,
-                deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
+                ...(member.options.perInstance ? {} : { deadLetter: (dead: OutgoingMessage) => this.publish(deadLetterTopic(topic), [dead]) }),
                 isStopping: () => !owns(),
                 onFailure: (error) => {
-                  this.metrics.countFailure(topic, member.options.groupId);
+                  this.metrics.countFailure(topic, label);
                   this.logger.warn({ topic, partition, offset, err: (error as Error)?.name }, 'handler failed');
                 },
               }),
             ),
           );
-          if (outcome.status === 'dead-lettered') this.metrics.countDeadLetter(topic, member.options.groupId);
+          if (outcome.status === 'dead-lettered') this.metrics.countDeadLetter(topic, label);
+          if (outcome.status === 'skipped') {
+            this.metrics.countSkipped(topic, label);
+            this.logger.error({ topic, partition, offset, group: label, attempts: outcome.attempts }, 'message skipped');
+          }
         } catch {
           continue; // stopped mid-retry: not committed, the next owner takes it again
         }
-        this.metrics.observeHandled(topic, member.options.groupId, Number(process.hrtime.bigint() - started) / 1e9);
+        this.metrics.observeHandled(topic, label, Number(process.hrtime.bigint() - started) / 1e9);
         group.committed.set(tp, offset + 1);
       }
     })();

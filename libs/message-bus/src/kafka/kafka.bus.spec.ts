@@ -11,11 +11,13 @@ messageBusContract('Kafka', async () => {
   const { kafkaBrokers } = infrastructure();
   // The broker's minimum session timeout is 6 s; a 9 s handler would be kicked
   // out if nothing heartbeated while it ran.
-  const open = () => new KafkaBus({ brokers: kafkaBrokers, registry: new Registry(), sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 });
-  const bus = open();
+  const registry = new Registry();
+  const open = (r = new Registry()) => new KafkaBus({ brokers: kafkaBrokers, registry: r, sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 });
+  const bus = open(registry);
   const others: KafkaBus[] = [];
   return {
     bus,
+    registry,
     openAnother: async () => {
       const other = open();
       others.push(other);

@@ -131,6 +131,8 @@ export class KafkaBus implements MessageBus {
         { name: deadLetterTopic(t), partitions: 1 },
       ]),
     );
+    // What metrics and logs call the group: a group of one instance's own by its label.
+    const group = options.perInstance?.label ?? options.groupId;
     let stopping = false;
     let consumer: Consumer | null = null;
     let restarts = 0;
@@ -156,20 +158,24 @@ export class KafkaBus implements MessageBus {
             groupId: options.groupId,
             heartbeat,
             heartbeatEveryMs: this.options.heartbeatIntervalMs ?? 1_000,
-            deadLetter: (dead) => this.publish(deadLetterTopic(topic), [dead]),
+            ...(options.perInstance ? {} : { deadLetter: (dead: OutgoingMessage) => this.publish(deadLetterTopic(topic), [dead]) }),
             isStopping: () => stopping,
             onFailure: (error, attempt) => {
-              this.metrics.countFailure(topic, options.groupId);
+              this.metrics.countFailure(topic, group);
               this.logger.warn({ topic, partition, offset: message.offset, attempt, err: errorSummary(error) }, 'handler failed');
             },
           }),
         ),
       );
       if (outcome.status === 'dead-lettered') {
-        this.metrics.countDeadLetter(topic, options.groupId);
+        this.metrics.countDeadLetter(topic, group);
         this.logger.error({ topic, partition, offset: message.offset, attempts: outcome.attempts }, 'message dead-lettered');
       }
-      this.metrics.observeHandled(topic, options.groupId, Number(process.hrtime.bigint() - started) / 1e9);
+      if (outcome.status === 'skipped') {
+        this.metrics.countSkipped(topic, group);
+        this.logger.error({ topic, partition, offset: message.offset, group, attempts: outcome.attempts }, 'message skipped');
+      }
+      this.metrics.observeHandled(topic, group, Number(process.hrtime.bigint() - started) / 1e9);
     };
     let started = false;
     const start = async (): Promise<void> => {
@@ -183,14 +189,14 @@ export class KafkaBus implements MessageBus {
         maxWaitTimeInMs: 1000,
       });
       consumer = c;
-      this.lag.watch(c, this.namespace + options.groupId);
+      this.lag.watch(c, this.namespace + options.groupId, group);
       this.consumers.add(c);
       // kafkajs restarts a consumer itself after retriable errors only; after any other
       // crash this one is made anew, backing off, and the process is not ready meanwhile.
       c.on(c.events.CRASH, (event) => {
         if (event.payload.restart || stopping) return;
-        this.metrics.countCrash(options.groupId);
-        this.logger.error({ group: options.groupId, err: errorSummary(event.payload.error) }, 'consumer crashed; making it anew');
+        this.metrics.countCrash(group);
+        this.logger.error({ group, err: errorSummary(event.payload.error) }, 'consumer crashed; making it anew');
         void restart(c);
       });
       await c.connect();
@@ -219,7 +225,7 @@ export class KafkaBus implements MessageBus {
         restartTimer = null;
         if (stopping) return;
         start().catch((error: unknown) => {
-          this.logger.error({ group: options.groupId, err: errorSummary(error) }, 'consumer could not be started; trying again');
+          this.logger.error({ group, err: errorSummary(error) }, 'consumer could not be started; trying again');
           if (consumer) void restart(consumer);
         });
       }, delay);

@@ -38,7 +38,7 @@ describe('consumer lag while the brokers cannot be asked', () => {
     };
     const registry = new Registry();
     const lag = new KafkaConsumerLag({ admin: () => admin } as unknown as Kafka, createLogger('test'), registry, 0);
-    lag.watch(joinedConsumer(), 'parley-ingress-channels');
+    lag.watch(joinedConsumer(), 'parley-ingress-channels', 'parley-ingress-channels');
     const read = async () =>
       (await registry.getSingleMetric('parley_bus_consumer_lag_messages')!.get()).values.map((v) => [v.labels['group'], v.labels['topic'], v.value]);
     assert.deepEqual(await read(), [['parley-ingress-channels', 'parley.channel.inbound', 5 + 2]]);

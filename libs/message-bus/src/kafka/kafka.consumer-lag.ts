@@ -3,6 +3,8 @@ import { gauge, defaultRegistry, type Logger, type Registry } from '@parley/obse
 
 interface Member {
   readonly groupId: string;
+  /** What the gauge calls the group. */
+  readonly label: string;
   /** The partitions this instance owns, by topic, from its last group join. */
   assignment: Record<string, number[]>;
 }
@@ -52,8 +54,9 @@ export class KafkaConsumerLag {
     });
   }
 
-  watch(consumer: Consumer, groupId: string): void {
-    const member: Member = { groupId, assignment: {} };
+  /** `label`: what the gauge calls the group (a group of one instance's own, without the instance). */
+  watch(consumer: Consumer, groupId: string, label: string): void {
+    const member: Member = { groupId, label, assignment: {} };
     this.members.set(consumer, member);
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       member.assignment = event.payload.memberAssignment;
@@ -97,7 +100,7 @@ export class KafkaConsumerLag {
             const from = Number(p.offset) < 0 ? offsets.low : Number(p.offset);
             sum += Math.max(0, offsets.high - from);
           }
-          const key = `${member.groupId.slice(this.namespace.length)}\u0000${topic.slice(this.namespace.length)}`;
+          const key = `${member.label}\u0000${topic.slice(this.namespace.length)}`;
           values.set(key, (values.get(key) ?? 0) + sum);
         }
       }
@@ -110,8 +113,7 @@ export class KafkaConsumerLag {
       const unknown = new Map<string, number>();
       for (const key of this.known) unknown.set(key, Number.NaN);
       for (const member of this.members.values())
-        for (const topic of Object.keys(member.assignment))
-          unknown.set(`${member.groupId.slice(this.namespace.length)}\u0000${topic.slice(this.namespace.length)}`, Number.NaN);
+        for (const topic of Object.keys(member.assignment)) unknown.set(`${member.label}\u0000${topic.slice(this.namespace.length)}`, Number.NaN);
       this.last = null;
       return unknown;
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
-import { contextFrom, inSpan, traceHeaders } from '@parley/observability';
+import { contextFrom, inSpan, traceHeaders, type Registry } from '@parley/observability';
 import { DEAD_LETTER_HEADERS, type IncomingMessage, type MessageBus, type Subscription } from '../message-bus.port';
 
 export interface MessageBusUnderTest {
@@ -10,6 +10,8 @@ export interface MessageBusUnderTest {
   cleanup(): Promise<void>;
   /** Longer than the group's session timeout: a handler that slow must keep its membership. */
   readonly slowerThanSessionMs: number;
+  /** Where the bus reports its metrics. */
+  readonly registry: Registry;
 }
 
 let counter = 0;
@@ -230,6 +232,40 @@ export function messageBusContract(adapter: string, open: () => Promise<MessageB
       assert.equal(letter.headers[DEAD_LETTER_HEADERS.topic], topic);
       assert.equal(letter.headers[DEAD_LETTER_HEADERS.groupId], group);
       assert.match(letter.headers[DEAD_LETTER_HEADERS.offset] ?? '', /^\d+$/);
+    });
+
+    it("passes over a message a group of one instance's own cannot handle: counted under the group's label, no dead letter", async () => {
+      const topic = unique('contract.own');
+      const label = unique('own-model');
+      const handled: string[] = [];
+      const dead: string[] = [];
+      await subscribe({
+        groupId: `${label}-instance-a`,
+        perInstance: { label },
+        topics: [topic],
+        retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 20 },
+        handler: async (m) => {
+          if (text(m) === 'poison') throw new TypeError('cannot digest');
+          handled.push(text(m));
+        },
+      });
+      await subscribe({ groupId: unique('dlq-reader'), topics: [`${topic}.dead-letter`], handler: async (m) => void dead.push(text(m)) });
+      await bus.publish(topic, [
+        { key: 'k', value: 'before' },
+        { key: 'k', value: 'poison' },
+        { key: 'k', value: 'after' },
+      ]);
+      await waitUntil('the consumer to carry on', () => handled.length === 2);
+      assert.deepEqual(handled, ['before', 'after']);
+      // A dead letter would have been written before 'after' was handled: behind this marker, nothing else.
+      await bus.publish(`${topic}.dead-letter`, [{ key: 'k', value: 'marker' }]);
+      await waitUntil('the marker', () => dead.includes('marker'));
+      assert.deepEqual(dead, ['marker']);
+      const skipped = (await subject.registry.getSingleMetric('parley_bus_skipped_messages_total')!.get()).values;
+      assert.deepEqual(
+        skipped.filter((v) => v.labels['topic'] === topic).map((v) => [v.labels['group'], v.value]),
+        [[label, 1]],
+      );
     });
 
     it('keeps a handler slower than the session timeout in its group: every message handled once', async () => {

@@ -1,4 +1,4 @@
-import type { MessageBus, Subscription } from '@parley/message-bus';
+import { instanceGroup, type MessageBus, type Subscription } from '@parley/message-bus';
 import type { Logger } from '@parley/observability';
 
 /** Agents' heartbeats, shared by every availability replica: `parley.presence.heartbeats`, keyed `<tenant>/<agent>`. */
@@ -26,7 +26,7 @@ export class SharedHeartbeats {
     if (!this.bus) return;
     await this.bus.ensureTopics([{ name: HEARTBEATS_TOPIC, partitions: 12 }]);
     this.subscription = await this.bus.subscribe({
-      groupId: `parley-availability-heartbeats-${this.instance}`,
+      ...instanceGroup({ label: 'parley-availability-heartbeats', instance: this.instance }),
       topics: [HEARTBEATS_TOPIC],
       // Only what is heard from now on: a new replica learns the rest within one heartbeat period.
       fromBeginning: false,

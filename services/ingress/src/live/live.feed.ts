@@ -1,6 +1,6 @@
 import { EventLoopTurns, IdleBackoff, type EventLog, type RecordedEvent } from '@parley/event-log';
 import { eventsTopic } from '@parley/contracts';
-import type { MessageBus } from '@parley/message-bus';
+import type { InstanceGroup, MessageBus } from '@parley/message-bus';
 import type { LoopProgress, Logger } from '@parley/observability';
 import { BusFollower } from '@parley/read-model';
 
@@ -64,11 +64,11 @@ export class LiveFeed {
    * events, in a group of this instance's own, from now on (a connection reads
    * what came before from the stream itself).
    */
-  async startOnBus(bus: MessageBus, groupId: string, progress?: LoopProgress): Promise<void> {
+  async startOnBus(bus: MessageBus, group: InstanceGroup, progress?: LoopProgress): Promise<void> {
     this.follower = new BusFollower({
       bus,
       log: this.raw,
-      groupId,
+      group,
       topics: [eventsTopic('conversation')],
       types: LIVE_FEED_TYPES,
       apply: (event) => this.deliver(event),

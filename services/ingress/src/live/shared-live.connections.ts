@@ -1,4 +1,4 @@
-import type { MessageBus, Subscription } from '@parley/message-bus';
+import { instanceGroup, type MessageBus, type Subscription } from '@parley/message-bus';
 import { gauge, type Logger, type Registry } from '@parley/observability';
 
 /** Which ingress replicas hold open widget connections of which conversation: `parley.live.connections`, keyed by conversation stream. */
@@ -61,7 +61,7 @@ export class SharedLiveConnections {
   async start(): Promise<void> {
     await this.bus.ensureTopics([{ name: LIVE_CONNECTIONS_TOPIC, partitions: 12 }]);
     this.subscription = await this.bus.subscribe({
-      groupId: `parley-ingress-live-connections-${this.instance}`,
+      ...instanceGroup({ label: 'parley-ingress-live-connections', instance: this.instance }),
       topics: [LIVE_CONNECTIONS_TOPIC],
       // Only what is said from now on: a new replica hears every holder within one beat.
       fromBeginning: false,
