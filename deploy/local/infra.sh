@@ -111,6 +111,9 @@ start_postgres() {
   echo "postgres $(head -1 "$data/postmaster.pid")" >>"$STARTED"
   "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1 ||
     "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ferretdb
+  # FerretDB's finds read whole tables unless its indexes have GIN twins (see the file).
+  "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d ferretdb -v ON_ERROR_STOP=1 -qAt \
+    -f "$ROOT/deploy/local/postgres/ferretdb-gin-twins.sql" >/dev/null
 }
 
 start_ferretdb() {
