@@ -60,3 +60,4 @@ export async function promtoolProblems(exposition: string): Promise<string[]> {
     .filter(Boolean);
   return code === 0 && problems.length === 0 ? [] : problems.length ? problems : [`promtool exited with ${code}`];
 }
+export * from './grpc.calls';

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
-import { Metadata, credentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
-import { MongoClient } from 'mongodb';
-import { agentDecider } from '@parley/availability-domain';
+import { credentials } from '@grpc/grpc-js';
 import { EVENT_CONTRACTS, streams } from '@parley/contracts';
 import { SNAPSHOT_SCHEMA_VERSION, conversationDecider } from '@parley/conversation';
-import { DeciderStore, OutboxRelay } from '@parley/event-log';
+import { DeciderStore } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
-import { KafkaBus } from '@parley/message-bus';
 import { Registry } from '@parley/observability';
-import { openStorage, type Storage } from '@parley/storage';
-import { infrastructure, uniqueName } from '@parley/testing-support';
+import type { Storage } from '@parley/storage';
+import { bearer, rpc } from '@parley/testing-support';
+import { routingEnv, routingWorld } from './testing/routing.fixture';
 import { loadRoutingConfig } from './config/routing.config';
 import { startRouting, type RunningRouting } from './routing.app';
 
@@ -21,82 +18,25 @@ const AGENTS = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
 const CONVERSATIONS = 20;
 const CAPACITY = 2;
 
-async function bearer(tenant: string, subject: string): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role: 'agent' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(subject)
-    .setAudience('parley')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(SECRET));
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${jwt}`);
-  return md;
-}
-type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
-const rpc = <T>(client: Client, method: string, request: unknown, md: Metadata) =>
-  new Promise<T>((resolve, reject) =>
-    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
-  );
-
 describe('routing: two instances over Kafka and FerretDB, one stopping in the middle', () => {
-  const { kafkaBrokers, mongoUrl } = infrastructure();
-  const database = uniqueName('parley_routing').replace(/-/g, '_');
+  const env = routingEnv('routing', SECRET, { PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS: '5' });
   const tenant = `t${randomBytes(4).toString('hex')}`;
-  const namespace = `${uniqueName('routing')}.`;
-  const env = {
-    PARLEY_STORE: 'mongo',
-    PARLEY_MONGO_URL: mongoUrl,
-    PARLEY_MONGO_DATABASE: database,
-    PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
-    PARLEY_TOKEN_SECRETS: SECRET,
-    PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
-    // Topics and groups of this spec's own: no other spec's backlog in the routing groups.
-    PARLEY_KAFKA_NAMESPACE: namespace,
-    PARLEY_ROUTING_GRPC_ADDRESS: '127.0.0.1:0',
-    PARLEY_ROUTING_HTTP_PORT: '0',
-    PARLEY_ROUTING_TICK_MS: '300',
-    PARLEY_ROUTING_OFFER_TIMEOUT_SECONDS: '5',
-  };
+  let world: Awaited<ReturnType<typeof routingWorld>>;
   let storage: Storage;
-  let bus: KafkaBus;
-  let relay: OutboxRelay;
   const instances: RunningRouting[] = [];
 
   before(async () => {
-    storage = await openStorage(loadRoutingConfig(env), new Registry());
-    bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'routing-spec', namespace, registry: new Registry() });
-    await bus.ensureTopics(
-      ['conversation', 'customer', 'identity', 'agent', 'queue', 'targeting', 'visitor', 'routing'].map((c) => ({
-        name: `parley.${c}.events`,
-        partitions: 12,
-      })),
-    );
-    relay = new OutboxRelay({ log: storage.raw, bus, sweepIntervalMs: 100, sweepAgeMs: 0 });
-    relay.start();
+    world = await routingWorld(env, 'routing-spec');
+    storage = world.storage;
     for (let i = 0; i < 2; i++) instances.push(await startRouting(loadRoutingConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' }));
-    const agents = new DeciderStore({ log: storage.log, decider: agentDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1 });
-    const at = new Date().toISOString();
-    for (const agentId of AGENTS) {
-      await agents.handle(
-        streams.agent(tenant, agentId),
-        { type: 'SetCapacity', agentId, liveChats: CAPACITY, messaging: 10, skills: [], languages: [], at },
-        { tenantId: tenant, metadata: {} },
-      );
-      await agents.handle(
-        streams.agent(tenant, agentId),
-        { type: 'SetPresence', agentId, presence: 'online', reason: 'manual', at },
-        { tenantId: tenant, metadata: {} },
-      );
-    }
+    await world.online(
+      tenant,
+      AGENTS.map((agentId) => ({ agentId, liveChats: CAPACITY })),
+    );
   });
   after(async () => {
     for (const r of instances) await r.close().catch(() => undefined);
-    await relay.stop();
-    await bus.close();
-    await storage.close();
-    const mongo = await MongoClient.connect(mongoUrl);
-    await mongo.db(database).dropDatabase();
-    await mongo.close();
+    await world.close();
   });
 
   it("never assigns a conversation twice, never exceeds an agent's capacity, and offers every conversation", async () => {
@@ -142,7 +82,7 @@ describe('routing: two instances over Kafka and FerretDB, one stopping in the mi
     while (Date.now() < deadline) {
       for (const [i, agentId] of AGENTS.entries()) {
         const client = clients[stopped ? 0 : i % 2]!;
-        const md = await bearer(tenant, agentId);
+        const md = await bearer(SECRET, tenant, 'agent', agentId);
         const { offers } = await rpc<{ offers: { offer_id: string; queue_id: string }[] }>(client, 'ListOffers', { queue_ids: ['support'] }, md);
         for (const o of offers) await rpc(client, 'AcceptOffer', { queue_id: o.queue_id, offer_id: o.offer_id }, md).catch(() => undefined);
       }

@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
+import type { Metadata } from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
 import { EVENT_CONTRACTS, personalFieldsOf, type ConversationEvent, type CustomerEvent } from '@parley/contracts';
 import { conversationDecider, SNAPSHOT_SCHEMA_VERSION, type ConversationCommand, type ConversationState } from '@parley/conversation';
@@ -23,31 +22,15 @@ import {
   type SubjectKeyStore,
 } from '@parley/event-log';
 import { Registry } from '@parley/observability';
-import { infrastructure, uniqueName } from '@parley/testing-support';
+import { bearer as signedBearer, infrastructure, rpc, uniqueName } from '@parley/testing-support';
 
 /** Shared by the history service's specs: tokens, calls, and the two stores it runs on. */
 export const SECRET = 'history-test-secret-at-least-32-bytes!';
 export const MASTER = randomBytes(32).toString('base64');
 export const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 
-export async function bearer(tenant: string, role = 'agent', subject = 'agent-1'): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(subject)
-    .setAudience('parley')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(SECRET));
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${jwt}`);
-  return md;
-}
-
-type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
-export function rpc<T = Record<string, unknown>>(client: Client, method: string, request: unknown, md: Metadata): Promise<T> {
-  return new Promise((resolve, reject) =>
-    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
-  );
-}
+export const bearer = (tenant: string, role = 'agent', subject = 'agent-1'): Promise<Metadata> => signedBearer(SECRET, tenant, role, subject);
+export { rpc };
 
 export interface Backend {
   env: Record<string, string>;

@@ -1,40 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
-import { Metadata, credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
-import { MongoClient } from 'mongodb';
-import { agentDecider } from '@parley/availability-domain';
+import { credentials, status, type Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { EVENT_CONTRACTS, streams, type RoutingEvent } from '@parley/contracts';
 import { SNAPSHOT_SCHEMA_VERSION, conversationDecider } from '@parley/conversation';
 import { customerDecider } from '@parley/customer';
-import { DeciderStore, OutboxRelay } from '@parley/event-log';
+import { DeciderStore } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
-import { KafkaBus } from '@parley/message-bus';
 import { Registry } from '@parley/observability';
-import { openStorage, type Storage } from '@parley/storage';
-import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
+import type { Storage } from '@parley/storage';
+import { bearer, rpc, waitFor } from '@parley/testing-support';
+import { routingEnv, routingWorld } from '../testing/routing.fixture';
 import { loadRoutingConfig } from '../config/routing.config';
 import { startRouting, type RunningRouting } from '../routing.app';
 
 const SECRET = 'routing-rules-secret-at-least-32-bytes-long';
-
-async function bearer(tenant: string, subject: string, role: string): Promise<Metadata> {
-  const jwt = await new SignJWT({ tenant, role })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(subject)
-    .setAudience('parley')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(SECRET));
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${jwt}`);
-  return md;
-}
-type Callable = (req: unknown, md: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void;
-const rpc = <T>(client: Client, method: string, request: unknown, md: Metadata) =>
-  new Promise<T>((resolve, reject) =>
-    (client as unknown as Record<string, Callable>)[method]!.call(client, request, md, (e, r) => (e ? reject(e) : resolve(r as T))),
-  );
 
 const RULES = [
   { rule_id: 'vip', queue_id: 'vip', channels: [], languages: [], attributes: { tier: 'gold' }, skills: [] },
@@ -43,68 +23,32 @@ const RULES = [
 ];
 
 describe('routing by rules: conversations to many queues by channel, language, customer attributes and skills (Kafka, FerretDB)', () => {
-  const { kafkaBrokers, mongoUrl } = infrastructure();
-  const database = uniqueName('parley_routing_rules').replace(/-/g, '_');
+  const env = routingEnv('routing_rules', SECRET, { PARLEY_ROUTING_QUEUE: 'service-default' });
   const tenant = `t${randomBytes(4).toString('hex')}`;
-  const namespace = `${uniqueName('rules')}.`;
-  const env = {
-    PARLEY_STORE: 'mongo',
-    PARLEY_MONGO_URL: mongoUrl,
-    PARLEY_MONGO_DATABASE: database,
-    PARLEY_MASTER_KEY: randomBytes(32).toString('base64'),
-    PARLEY_TOKEN_SECRETS: SECRET,
-    PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
-    // Topics and groups of this spec's own: no other spec's backlog in the routing groups.
-    PARLEY_KAFKA_NAMESPACE: namespace,
-    PARLEY_ROUTING_GRPC_ADDRESS: '127.0.0.1:0',
-    PARLEY_ROUTING_HTTP_PORT: '0',
-    PARLEY_ROUTING_TICK_MS: '300',
-    PARLEY_ROUTING_QUEUE: 'service-default',
-  };
+  let world: Awaited<ReturnType<typeof routingWorld>>;
   let storage: Storage;
-  let bus: KafkaBus;
-  let relay: OutboxRelay;
   let routing: RunningRouting;
   let client: Client;
 
   before(async () => {
-    storage = await openStorage(loadRoutingConfig(env), new Registry());
-    bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'routing-rules-spec', namespace, registry: new Registry() });
-    await bus.ensureTopics(['conversation', 'customer', 'agent', 'queue', 'routing'].map((c) => ({ name: `parley.${c}.events`, partitions: 12 })));
-    // Events written here by hand reach Kafka as any service's would.
-    relay = new OutboxRelay({ log: storage.raw, bus, sweepIntervalMs: 100, sweepAgeMs: 0 });
-    relay.start();
+    world = await routingWorld(env, 'routing-rules-spec');
+    storage = world.storage;
     routing = await startRouting(loadRoutingConfig(env), { registry: new Registry(), httpHost: '127.0.0.1' });
     client = new (parleyService('RoutingService'))(`127.0.0.1:${routing.grpcPort}`, credentials.createInsecure());
     // Two agents: only one speaks German (has the skill the German rule adds).
-    const agents = new DeciderStore({ log: storage.log, decider: agentDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1 });
-    const at = new Date().toISOString();
-    for (const [agentId, skills] of [
-      ['anna', ['german']],
-      ['bob', []],
-    ] as const) {
-      const stream = streams.agent(tenant, agentId);
-      await agents.handle(
-        stream,
-        { type: 'SetCapacity', agentId, liveChats: 5, messaging: 10, skills: [...skills], languages: [], at },
-        { tenantId: tenant, metadata: {} },
-      );
-      await agents.handle(stream, { type: 'SetPresence', agentId, presence: 'online', reason: 'manual', at }, { tenantId: tenant, metadata: {} });
-    }
+    await world.online(tenant, [
+      { agentId: 'anna', skills: ['german'], liveChats: 5 },
+      { agentId: 'bob', liveChats: 5 },
+    ]);
   });
   after(async () => {
     client.close();
     await routing.close();
-    await relay.stop();
-    await bus.close();
-    await storage.close();
-    const mongo = await MongoClient.connect(mongoUrl);
-    await mongo.db(database).dropDatabase();
-    await mongo.close();
+    await world.close();
   });
 
   it('lets supervisors set the rules, refuses bad ones changing nothing, and says when a repeat changed nothing', async () => {
-    const supervisor = await bearer(tenant, 'sue', 'supervisor');
+    const supervisor = await bearer(SECRET, tenant, 'supervisor', 'sue');
     assert.deepEqual(await rpc(client, 'GetRoutingRules', {}, supervisor), { rules: [], default_queue_id: '' });
     assert.deepEqual(await rpc(client, 'SetRoutingRules', { rules: RULES, default_queue_id: 'general' }, supervisor), { changed: true });
     assert.deepEqual(await rpc(client, 'SetRoutingRules', { rules: RULES, default_queue_id: 'general' }, supervisor), { changed: false });
@@ -115,7 +59,7 @@ describe('routing by rules: conversations to many queues by channel, language, c
         if (field) assert.match(e.details, new RegExp(field.replace(/[[\].]/g, '\\$&')));
         return true;
       });
-    await refused({ rules: RULES, default_queue_id: 'general' }, await bearer(tenant, 'anna', 'agent'), status.PERMISSION_DENIED);
+    await refused({ rules: RULES, default_queue_id: 'general' }, await bearer(SECRET, tenant, 'agent', 'anna'), status.PERMISSION_DENIED);
     await refused({ rules: [{ ...RULES[0], channels: ['fax'] }], default_queue_id: 'general' }, supervisor, status.INVALID_ARGUMENT);
     await refused({ rules: [{ ...RULES[0], languages: ['not a language'] }], default_queue_id: 'general' }, supervisor, status.INVALID_ARGUMENT);
     await refused({ rules: [RULES[0], { ...RULES[1], rule_id: 'vip' }], default_queue_id: 'general' }, supervisor, status.INVALID_ARGUMENT);
@@ -126,7 +70,7 @@ describe('routing by rules: conversations to many queues by channel, language, c
       client,
       'GetRoutingRules',
       {},
-      await bearer(tenant, 'anna', 'agent'),
+      await bearer(SECRET, tenant, 'agent', 'anna'),
     );
     assert.equal(default_queue_id, 'general');
     assert.deepEqual(rules, RULES);
@@ -200,7 +144,7 @@ describe('routing by rules: conversations to many queues by channel, language, c
       client,
       'ListOffers',
       { queue_ids: [] },
-      await bearer(tenant, 'anna', 'agent'),
+      await bearer(SECRET, tenant, 'agent', 'anna'),
     );
     assert.ok(
       listed.offers.some((o) => o.queue_id === 'de' && o.conversation_id === 'conv-austrian'),
@@ -209,7 +153,7 @@ describe('routing by rules: conversations to many queues by channel, language, c
 
     // Anna takes it; resolved, it is released in the queue it was assigned in, not in the default one.
     const offer = offers[0]!.data as { offerId: string; conversationId: string };
-    await rpc(client, 'AcceptOffer', { queue_id: 'de', offer_id: offer.offerId }, await bearer(tenant, 'anna', 'agent'));
+    await rpc(client, 'AcceptOffer', { queue_id: 'de', offer_id: offer.offerId }, await bearer(SECRET, tenant, 'agent', 'anna'));
     await conversations.handle(
       streams.conversation(tenant, offer.conversationId),
       { type: 'Resolve', by: { kind: 'agent', agentId: 'anna' }, at: at() },
