@@ -107,7 +107,7 @@ export class RoutingEngine {
     return [...(this.model.queueOf(tenantId, queueId)?.skills ?? [])];
   }
 
-  /** The queue the conversation last entered (it stays the queue of its agent once assigned); null if it never waited in one. */
+  /** The queue the conversation last entered (it stays the queue of its agent once assigned), among its latest 200 events; null if none says. */
   async lastQueueOf(tenantId: string, conversationId: string): Promise<string | null> {
     const recent = await this.log.readStream(streams.conversation(tenantId, conversationId), { direction: 'backward', limit: 200 });
     const queued = recent.find((e) => e.type === 'conversation.queued');

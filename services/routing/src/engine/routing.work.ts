@@ -137,7 +137,11 @@ export class RoutingWork {
     // Resolved: out of the queue it waits or was assigned in (never queued: nothing to release).
     if (resolved) {
       const queueId = state.queueId ?? (await this.engine.lastQueueOf(event.tenantId, conversationId));
-      return queueId ? this.publish({ op: 'resolve', tenantId: event.tenantId, queueId, conversationId }) : undefined;
+      // Its queued event further back than the recent events read: every queue the tenant
+      // routes to is told (a queue that does not hold it decides nothing), so no agent's slot stays taken.
+      const queues = queueId ? [queueId] : await this.rules.queues(event.tenantId);
+      for (const q of queues) await this.publish({ op: 'resolve', tenantId: event.tenantId, queueId: q, conversationId });
+      return;
     }
     if (state.agentId !== null || state.status === 'resolved' || state.status === 'new') return;
     // Already waiting in a queue: the customer's next message changes nothing there (a live

@@ -169,4 +169,53 @@ describe('routing by rules: conversations to many queues by channel, language, c
       { conversationId: offer.conversationId, agentId: 'anna', reason: 'resolved', at: undefined },
     );
   });
+
+  it("releases a long conversation's agent when it is resolved, though its queued event is far behind", async () => {
+    const conversations = new DeciderStore({
+      log: storage.log,
+      decider: conversationDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    });
+    const [offered] = await waitFor(
+      async () => (await storage.log.readStream(streams.routing(tenant, 'vip'))).filter((e) => e.type === 'routing.offered'),
+      (list) => list.length > 0,
+      { what: 'an offer in the VIP queue', timeoutMs: 30_000 },
+    );
+    const offer = offered!.data as { offerId: string; agentId: string; conversationId: string };
+    await rpc(client, 'AcceptOffer', { queue_id: 'vip', offer_id: offer.offerId }, await bearer(SECRET, tenant, 'agent', offer.agentId));
+    const stream = streams.conversation(tenant, offer.conversationId);
+    await waitFor(
+      async () => (await conversations.load(stream)).state.agentId,
+      (agent) => agent === offer.agentId,
+      { what: 'the assignment on the conversation' },
+    );
+    // Far more than the 200 latest events routing reads to find the conversation's queue.
+    for (let i = 0; i < 210; i++)
+      await conversations.handle(
+        stream,
+        {
+          type: 'ReceiveMessage',
+          conversationId: offer.conversationId,
+          customerId: 'gold-de',
+          messageId: `long-${i}`,
+          channel: 'whatsapp',
+          channelMessageId: `wa-long-${i}`,
+          text: `message ${i}`,
+          at: new Date().toISOString(),
+        },
+        { tenantId: tenant, metadata: { subjectId: 'gold-de' } },
+      );
+    await conversations.handle(
+      stream,
+      { type: 'Resolve', by: { kind: 'agent', agentId: offer.agentId }, at: new Date().toISOString() },
+      { tenantId: tenant, metadata: { subjectId: 'gold-de' } },
+    );
+    const released = await waitFor(
+      async () => (await storage.log.readStream(streams.routing(tenant, 'vip'))).filter((e) => e.type === 'routing.released'),
+      (list) => list.length === 1,
+      { what: 'the release in the VIP queue', timeoutMs: 30_000 },
+    );
+    assert.equal((released[0]!.data as { agentId: string }).agentId, offer.agentId);
+  });
 });
