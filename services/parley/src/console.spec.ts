@@ -194,4 +194,33 @@ describe('the reference console as an agent and a supervisor use it', () => {
     );
     await page.context().close();
   });
+
+  it('shows a supervisor every queue the routing rules send conversations to, and assigns from any of them', async () => {
+    const routing = parley.grpcAddress('routing');
+    const rules = { rules: [{ rule_id: 'whatsapp-team', queue_id: 'whatsapp-team', channels: ['whatsapp'] }], default_queue_id: 'support' };
+    await invoke(routing, 'parley.v1.RoutingService/SetRoutingRules', rules, supervisor());
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await signIn(page, 'supervisor');
+      await whatsapp('US.2000009', 'Routed to the WhatsApp team?');
+      const customerId = await customerOf('US.2000009');
+      const waiting = page.locator(`#queue li[data-conversation="${customerId}"]`);
+      await waitFor(
+        () => waiting.textContent(),
+        (t) => (t ?? '').includes('Routed to the WhatsApp team?') && (t ?? '').includes('whatsapp-team'),
+        { what: 'the conversation in the whatsapp-team queue', timeoutMs: 30_000 },
+      );
+      await page.selectOption('#assign-to', 'demo-agent-1');
+      await waiting.getByRole('button', { name: /^Assign/ }).click();
+      await waitFor(
+        () =>
+          invoke<{ conversation: { agentId?: string } }>(api, 'parley.v1.ConversationService/GetConversation', { conversation_id: customerId }, supervisor()),
+        (c) => c.conversation.agentId === 'demo-agent-1',
+        { what: 'the conversation assigned from the whatsapp-team queue' },
+      );
+      await page.context().close();
+    } finally {
+      await invoke(routing, 'parley.v1.RoutingService/SetRoutingRules', { rules: [], default_queue_id: 'support' }, supervisor());
+    }
+  });
 });
