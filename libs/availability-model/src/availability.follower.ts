@@ -39,3 +39,39 @@ export async function followAvailabilityOnBus(
   model.fedByBus();
   return { follower, writers: (log) => deliveringAppends(log, follower) };
 }
+
+/** The availability model kept current, whichever way its instance is fed. */
+export interface AvailabilityFollowing {
+  /** The log for this instance's writers (with a bus: their appends reach the model before the append returns). */
+  writers<L extends EventLog>(log: L): L;
+  /** Whether the model is being fed (readiness): its bus consumer runs; following the log, always. */
+  running(): boolean;
+  /** Stops feeding the model and the model itself. */
+  stop(): Promise<void>;
+}
+
+/**
+ * With a bus of the instance's own (each service alone, over Kafka): rebuilt from
+ * the log, then fed by the bus (followAvailabilityOnBus). Without (composed in one
+ * process, on the in-process bus): following the log.
+ */
+export async function followAvailability(
+  model: AvailabilityModel,
+  options: { readonly bus: MessageBus | null; readonly log: EventLog; readonly group: InstanceGroup; readonly progress?: LoopProgress },
+): Promise<AvailabilityFollowing> {
+  const { bus, ...rest } = options;
+  if (bus) {
+    const onBus = await followAvailabilityOnBus(model, { bus, ...rest });
+    return {
+      writers: (log) => onBus.writers(log),
+      running: () => onBus.follower.running(),
+      stop: async () => {
+        await onBus.follower.stop();
+        await model.stop();
+      },
+    };
+  }
+  await model.catchUp();
+  model.follow(options.progress);
+  return { writers: (log) => log, running: () => true, stop: () => model.stop() };
+}

@@ -9,7 +9,7 @@ import { SharedHeartbeats } from './presence/shared.heartbeats';
 import { KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
-import { AvailabilityModel, followAvailabilityOnBus, InvitationWriter } from '@parley/availability-model';
+import { AvailabilityModel, followAvailability, InvitationWriter } from '@parley/availability-model';
 
 export interface RunningAvailability {
   readonly grpcPort: number;
@@ -48,19 +48,13 @@ export async function startAvailability(
   const instance = randomUUID();
   // With Kafka: rebuilt from the log, then fed by the bus in a group of this replica's own
   // (every replica holds the whole model). Alone (npm start): following the log.
-  const onBus = bus
-    ? await followAvailabilityOnBus(model, {
-        bus,
-        log: storage.raw,
-        group: { label: 'parley-availability-model', instance },
-        progress: health.loop('availability:model'),
-      })
-    : null;
-  if (!onBus) {
-    await model.catchUp();
-    model.follow(health.loop('availability:model'));
-  }
-  const log = onBus ? onBus.writers(storage.log) : storage.log;
+  const following = await followAvailability(model, {
+    bus,
+    log: storage.raw,
+    group: { label: 'parley-availability-model', instance },
+    progress: health.loop('availability:model'),
+  });
+  const log = following.writers(storage.log);
   logger.info({ position: model.checkpoint }, 'availability rebuilt from the log');
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
   const queuesOpen = gauge(registry, {
@@ -136,7 +130,7 @@ export async function startAvailability(
 
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('heartbeats', async () => ({ ok: heartbeats.running() }));
-  if (onBus) health.addReadinessCheck('availability-model', async () => ({ ok: onBus.follower.running() }));
+  health.addReadinessCheck('availability-model', async () => ({ ok: following.running() }));
 
   const app = await ServiceApplication.create({
     logger,
@@ -150,8 +144,7 @@ export async function startAvailability(
       await heartbeats.stop();
     },
     afterPortsClose: async () => {
-      await onBus?.follower.stop();
-      await model.stop();
+      await following.stop();
       if (!options.storage) await storage.close();
       await bus?.close();
     },

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter, followAvailabilityOnBus } from '@parley/availability-model';
+import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter, followAvailability } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey, sharedTailEventLog, unionOfTypes } from '@parley/event-log';
 import { ServiceApplication } from '@parley/grpc-edge';
@@ -164,19 +164,14 @@ export async function startIngress(
   // The widget's offer, from availability's own events in the log: a read model of
   // this service's, so a page view costs no call to another service.
   const availability = new AvailabilityModel(tail, logger);
-  const availabilityOnBus = ownBus
-    ? await followAvailabilityOnBus(availability, {
-        bus: ownBus,
-        log: storage.raw,
-        group: { label: 'parley-ingress-availability-model', instance },
-        progress: health.loop('ingress:availability-model'),
-      })
-    : null;
-  if (!availabilityOnBus) {
-    await availability.catchUp();
-    availability.follow(health.loop('ingress:availability-model'));
-  } else health.addReadinessCheck('availability-model', async () => ({ ok: availabilityOnBus.follower.running() }));
-  const invitations = new InvitationWriter(availabilityOnBus ? availabilityOnBus.writers(storage.log) : storage.log, availability, registry);
+  const following = await followAvailability(availability, {
+    bus: ownBus,
+    log: storage.raw,
+    group: { label: 'parley-ingress-availability-model', instance },
+    progress: health.loop('ingress:availability-model'),
+  });
+  health.addReadinessCheck('availability-model', async () => ({ ok: following.running() }));
+  const invitations = new InvitationWriter(following.writers(storage.log), availability, registry);
   const liveTenants = new Set(
     config.PARLEY_LIVE_TENANTS.split(',')
       .map((t) => t.trim())
@@ -219,8 +214,7 @@ export async function startIngress(
     },
     afterPortsClose: async () => {
       await feed.stop();
-      await availabilityOnBus?.follower.stop();
-      await availability.stop();
+      await following.stop();
       await dispatchFeed?.stop();
       await dispatcher.stop();
       if (!options.storage) await storage.close();

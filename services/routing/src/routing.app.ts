@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { AvailabilityModel, followAvailabilityOnBus } from '@parley/availability-model';
+import { AvailabilityModel, followAvailability } from '@parley/availability-model';
 import { GrpcEdge, ServiceApplication, TokenVerifier } from '@parley/grpc-edge';
 import { BusErrorFilter, KafkaBus, type MessageBus } from '@parley/message-bus';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
@@ -46,20 +46,15 @@ export async function startRouting(
   const model = new AvailabilityModel(storage.raw, logger);
   // With its own Kafka: rebuilt from the log, then fed by the bus in a group of this replica's
   // own (every replica knows every agent). In one process with the others: following the log.
-  const onBus = ownBus
-    ? await followAvailabilityOnBus(model, {
-        bus: ownBus,
-        log: storage.raw,
-        group: { label: 'parley-routing-availability-model', instance: randomUUID() },
-        progress: health.loop('routing:availability-model'),
-      })
-    : null;
-  if (!onBus) {
-    await model.catchUp();
-    model.follow(health.loop('routing:availability-model'));
-  }
+  const following = await followAvailability(model, {
+    bus: ownBus,
+    log: storage.raw,
+    group: { label: 'parley-routing-availability-model', instance: randomUUID() },
+    progress: health.loop('routing:availability-model'),
+  });
+  const writers = following.writers(storage.log);
   const engine = new RoutingEngine(
-    onBus ? onBus.writers(storage.log) : storage.log,
+    writers,
     model,
     {
       strategy: config.PARLEY_ROUTING_STRATEGY,
@@ -72,7 +67,7 @@ export async function startRouting(
     registry,
   );
   // Which queue a conversation waits in: the tenant's rules, else its default queue, else this service's.
-  const rules = new RoutingRulesBook(onBus ? onBus.writers(storage.log) : storage.log, config.PARLEY_ROUTING_QUEUE, registry);
+  const rules = new RoutingRulesBook(writers, config.PARLEY_ROUTING_QUEUE, registry);
   const work = new RoutingWork(bus, engine, rules, config.PARLEY_ROUTING_TICK_MS, logger, health.loop('routing:work'));
   await work.start();
   const edge = new GrpcEdge(new TokenVerifier({ keys: config.PARLEY_TOKEN_SECRETS.split(',').map((s) => s.trim()), audience: config.PARLEY_TOKEN_AUDIENCE }), {
@@ -81,7 +76,7 @@ export async function startRouting(
   });
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('consumers', async () => ({ ok: work.running() }));
-  if (onBus) health.addReadinessCheck('availability-model', async () => ({ ok: onBus.follower.running() }));
+  health.addReadinessCheck('availability-model', async () => ({ ok: following.running() }));
 
   const app = await ServiceApplication.create({
     logger,
@@ -94,8 +89,7 @@ export async function startRouting(
     afterPortsClose: async () => {
       // Leaving the group commits what was handled; the next owner of the partitions goes on from there.
       await work.stop();
-      await onBus?.follower.stop();
-      await model.stop();
+      await following.stop();
       if (!options.storage) await storage.close();
       await ownBus?.close();
     },

@@ -109,16 +109,19 @@ export class RoutingEngine {
 
   /** The queue the conversation last entered (it stays the queue of its agent once assigned), among its latest 200 events; null if none says. */
   async lastQueueOf(tenantId: string, conversationId: string): Promise<string | null> {
-    const recent = await this.log.readStream(streams.conversation(tenantId, conversationId), { direction: 'backward', limit: 200 });
-    const queued = recent.find((e) => e.type === 'conversation.queued');
-    return queued ? String((queued.data as { queueId: string }).queueId) : null;
+    return (await this.latest(tenantId, conversationId, 'conversation.queued', 'queueId')) ?? null;
   }
 
   /** The agent who last helped in this conversation: a returning customer is offered to them first. */
-  async lastAgentOf(tenantId: string, conversationId: string): Promise<string | undefined> {
+  lastAgentOf(tenantId: string, conversationId: string): Promise<string | undefined> {
+    return this.latest(tenantId, conversationId, 'conversation.assigned', 'agentId');
+  }
+
+  /** A field of the conversation's latest event of a type, among its latest 200 events. */
+  private async latest(tenantId: string, conversationId: string, type: string, field: string): Promise<string | undefined> {
     const recent = await this.log.readStream(streams.conversation(tenantId, conversationId), { direction: 'backward', limit: 200 });
-    const assigned = recent.find((e) => e.type === 'conversation.assigned');
-    return assigned ? String((assigned.data as { agentId: string }).agentId) : undefined;
+    const found = recent.find((e) => e.type === type);
+    return found ? String((found.data as Record<string, unknown>)[field]) : undefined;
   }
 
   conversationState(tenantId: string, conversationId: string) {
