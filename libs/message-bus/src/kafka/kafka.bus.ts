@@ -177,7 +177,8 @@ export class KafkaBus implements MessageBus {
       }
       this.metrics.observeHandled(topic, group, Number(process.hrtime.bigint() - started) / 1e9);
     };
-    let started = false;
+    // Only the first join seeks; a consumer made anew after a crash resumes from the commits.
+    let pendingStart: TopicOffsets | null = options.startAt ?? null;
     const start = async (): Promise<void> => {
       const c = this.kafka.consumer({
         groupId: this.namespace + options.groupId,
@@ -199,6 +200,14 @@ export class KafkaBus implements MessageBus {
         this.logger.error({ group, err: errorSummary(event.payload.error) }, 'consumer crashed; making it anew');
         void restart(c);
       });
+      // Seeks are applied when the group is first joined, before any fetch: after a failed
+      // first join kafkajs makes its group anew, and a seek made after run() would be lost or refused.
+      c.on(c.events.GROUP_JOIN, () => {
+        if (!pendingStart) return;
+        for (const [topic, offsets] of Object.entries(pendingStart))
+          for (const o of offsets) c.seek({ topic: this.namespace + topic, partition: o.partition, offset: o.offset });
+        pendingStart = null;
+      });
       await c.connect();
       await c.subscribe({ topics: options.topics.map((t) => this.namespace + t), fromBeginning: options.fromBeginning ?? true });
       await c.run({
@@ -207,11 +216,6 @@ export class KafkaBus implements MessageBus {
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
         eachMessage,
       });
-      // Applied when the partitions are assigned; only at the first start, a restart after a crash resumes from the commits.
-      if (!started)
-        for (const [topic, offsets] of Object.entries(options.startAt ?? {}))
-          for (const o of offsets) c.seek({ topic: this.namespace + topic, partition: o.partition, offset: o.offset });
-      started = true;
       restarts = 0;
     };
     const restart = async (crashed: Consumer): Promise<void> => {
