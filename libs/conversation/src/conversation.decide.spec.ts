@@ -5,6 +5,7 @@ import type { ConversationEvent } from '@parley/contracts';
 import { specFor } from '@parley/decider/testing';
 import { conversationDecider } from './conversation.decider';
 import { conversationView } from './conversation.timeline';
+import { evolveAll, initialState } from './conversation.state';
 import {
   AttachmentTooLargeError,
   ChannelClosedError,
@@ -640,5 +641,22 @@ describe('conversation: states, routing facts, tags, satisfaction', () => {
       .given(resolved)
       .when({ type: 'RecordSatisfaction', score: 4, comment: 'quick', at: at(2) })
       .then([{ type: 'conversation.satisfaction-recorded', data: { score: 4, comment: 'quick', at: at(2) } }]);
+  });
+});
+
+describe('conversation: the queue and agent it keeps', () => {
+  it('keeps the queue it last entered after an agent has it, and the agent after it is resolved', () => {
+    const state = evolveAll(initialState(), [
+      started(),
+      { type: 'conversation.queued', data: { queueId: 'sales', priority: 0, reason: 'new', at: at(1) } },
+      { type: 'conversation.assigned', data: { agentId: 'agent-1', at: at(2) } },
+    ]);
+    assert.deepEqual([state.queueId, state.lastQueueId, state.agentId, state.lastAgentId], [null, 'sales', 'agent-1', 'agent-1']);
+    const later = evolveAll(state, [
+      { type: 'conversation.transferred', data: { fromAgentId: 'agent-1', to: { kind: 'agent', agentId: 'agent-2' }, mode: 'cold', at: at(3) } },
+      { type: 'conversation.resolved', data: { by: agent, at: at(4) } },
+      { type: 'conversation.unassigned', data: { agentId: 'agent-2', reason: 'resolved', at: at(4) } },
+    ]);
+    assert.deepEqual([later.queueId, later.lastQueueId, later.agentId, later.lastAgentId], [null, 'sales', null, 'agent-2']);
   });
 });

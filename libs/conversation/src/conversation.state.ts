@@ -59,9 +59,14 @@ export interface ConversationState {
   readonly activeSessions: readonly string[];
   readonly customerTyping: boolean;
   readonly agentsTyping: readonly string[];
+  /** The queue it waits in; null once an agent has it. */
   readonly queueId: string | null;
   readonly priority: number;
   readonly agentId: string | null;
+  /** The queue it last entered, kept after assignment: where its agent's slot is released when it is resolved. */
+  readonly lastQueueId: string | null;
+  /** The agent last assigned, kept after the conversation is resolved: a returning customer is offered to them first. */
+  readonly lastAgentId: string | null;
   readonly offer: { readonly offerId: string; readonly agentId: string; readonly expiresAt: string } | null;
   readonly tags: readonly string[];
   readonly satisfaction: number | null;
@@ -74,7 +79,7 @@ export interface ConversationState {
   readonly clock: { readonly openedAt: string | null; readonly waitingSince: string | null; readonly answeredOnce: boolean };
 }
 
-export const SNAPSHOT_SCHEMA_VERSION = 3;
+export const SNAPSHOT_SCHEMA_VERSION = 4;
 
 export function initialState(): ConversationState {
   return {
@@ -93,6 +98,8 @@ export function initialState(): ConversationState {
     queueId: null,
     priority: 0,
     agentId: null,
+    lastQueueId: null,
+    lastAgentId: null,
     offer: null,
     tags: [],
     satisfaction: null,
@@ -333,15 +340,17 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
     case 'conversation.reopened':
       return { ...state, status: 'open', snoozedUntil: null, clock: { ...state.clock, openedAt: event.data.at } };
     case 'conversation.queued':
-      return { ...state, queueId: event.data.queueId, priority: event.data.priority, offer: null };
+      return { ...state, queueId: event.data.queueId, lastQueueId: event.data.queueId, priority: event.data.priority, offer: null };
     case 'conversation.offered':
       return { ...state, offer: { offerId: event.data.offerId, agentId: event.data.agentId, expiresAt: event.data.expiresAt } };
     case 'conversation.offer-declined':
       return state.offer?.offerId === event.data.offerId ? { ...state, offer: null } : state;
     case 'conversation.assigned':
-      return { ...state, agentId: event.data.agentId, offer: null, queueId: null };
+      return { ...state, agentId: event.data.agentId, lastAgentId: event.data.agentId, offer: null, queueId: null };
     case 'conversation.transferred':
-      return event.data.to.kind === 'agent' && event.data.mode === 'cold' ? { ...state, agentId: event.data.to.agentId } : state;
+      return event.data.to.kind === 'agent' && event.data.mode === 'cold'
+        ? { ...state, agentId: event.data.to.agentId, lastAgentId: event.data.to.agentId }
+        : state;
     case 'conversation.unassigned':
       return state.agentId === event.data.agentId ? { ...state, agentId: null } : state;
     case 'conversation.priority-set':

@@ -219,6 +219,46 @@ describe('the reference console as an agent and a supervisor use it', () => {
         { what: 'the conversation assigned from the whatsapp-team queue' },
       );
       await page.context().close();
+      // Its agent transfers it from the console: the offer to the colleague is made in the queue it was assigned in.
+      const agent = await (await browser.newContext()).newPage();
+      await signIn(agent, 'demo-agent-1');
+      await agent.locator(`#inbox li[data-conversation="${customerId}"]`).getByRole('button', { name: /^Open/ }).click();
+      await waitFor(
+        () => agent.getByRole('log', { name: 'Timeline' }).textContent(),
+        (t) => (t ?? '').includes('Routed to the WhatsApp team?'),
+        { what: 'the conversation open for its agent' },
+      );
+      await invoke(
+        parley.grpcAddress('availability'),
+        'parley.v1.AvailabilityService/SetPresence',
+        { presence: 'PRESENCE_ONLINE' },
+        parley.tokens['demo-agent-2']!,
+      );
+      await agent.getByRole('textbox', { name: 'Transfer to agent' }).fill('demo-agent-2');
+      await agent.getByRole('button', { name: 'Transfer' }).click();
+      const offers = await waitFor(
+        () =>
+          invoke<{ offers?: { conversationId: string; queueId: string }[] }>(
+            routing,
+            'parley.v1.RoutingService/ListOffers',
+            {},
+            parley.tokens['demo-agent-2']!,
+          ),
+        (r) => (r.offers ?? []).some((o) => o.conversationId === customerId),
+        { what: 'the transfer offer to demo-agent-2' },
+      );
+      // A cold transfer: back in its queue, waiting first for the colleague it was sent to.
+      assert.deepEqual(
+        offers.offers!.filter((o) => o.conversationId === customerId).map((o) => o.queueId),
+        ['whatsapp-team'],
+      );
+      await invoke(
+        parley.grpcAddress('availability'),
+        'parley.v1.AvailabilityService/SetPresence',
+        { presence: 'PRESENCE_OFFLINE' },
+        parley.tokens['demo-agent-2']!,
+      );
+      await agent.context().close();
     } finally {
       await invoke(routing, 'parley.v1.RoutingService/SetRoutingRules', { rules: [], default_queue_id: 'support' }, supervisor());
     }

@@ -19,7 +19,7 @@ export class RoutingEngine {
   private readonly metrics;
 
   constructor(
-    private readonly log: EventLog,
+    log: EventLog,
     private readonly model: AvailabilityModel,
     readonly policy: QueuePolicy,
     private readonly logger: Logger,
@@ -105,23 +105,6 @@ export class RoutingEngine {
   /** The queue's required skills, as configured on the availability service. */
   skillsOf(tenantId: string, queueId: string): string[] {
     return [...(this.model.queueOf(tenantId, queueId)?.skills ?? [])];
-  }
-
-  /** The queue the conversation last entered (it stays the queue of its agent once assigned), among its latest 200 events; null if none says. */
-  async lastQueueOf(tenantId: string, conversationId: string): Promise<string | null> {
-    return (await this.latest(tenantId, conversationId, 'conversation.queued', 'queueId')) ?? null;
-  }
-
-  /** The agent who last helped in this conversation: a returning customer is offered to them first. */
-  lastAgentOf(tenantId: string, conversationId: string): Promise<string | undefined> {
-    return this.latest(tenantId, conversationId, 'conversation.assigned', 'agentId');
-  }
-
-  /** A field of the conversation's latest event of a type, among its latest 200 events. */
-  private async latest(tenantId: string, conversationId: string, type: string, field: string): Promise<string | undefined> {
-    const recent = await this.log.readStream(streams.conversation(tenantId, conversationId), { direction: 'backward', limit: 200 });
-    const found = recent.find((e) => e.type === type);
-    return found ? String((found.data as Record<string, unknown>)[field]) : undefined;
   }
 
   conversationState(tenantId: string, conversationId: string) {

@@ -136,11 +136,8 @@ export class RoutingWork {
     const { state } = await this.engine.conversationState(event.tenantId, conversationId);
     // Resolved: out of the queue it waits or was assigned in (never queued: nothing to release).
     if (resolved) {
-      const queueId = state.queueId ?? (await this.engine.lastQueueOf(event.tenantId, conversationId));
-      // Its queued event further back than the recent events read: every queue the tenant
-      // routes to is told (a queue that does not hold it decides nothing), so no agent's slot stays taken.
-      const queues = queueId ? [queueId] : await this.rules.queues(event.tenantId);
-      for (const q of queues) await this.publish({ op: 'resolve', tenantId: event.tenantId, queueId: q, conversationId });
+      const queueId = state.queueId ?? state.lastQueueId;
+      if (queueId) await this.publish({ op: 'resolve', tenantId: event.tenantId, queueId, conversationId });
       return;
     }
     if (state.agentId !== null || state.status === 'resolved' || state.status === 'new') return;
@@ -155,7 +152,7 @@ export class RoutingWork {
     const choice = waitsIn ? null : await this.rules.choose(event.tenantId, state.customerId, channel);
     const queueId = choice?.queueId ?? waitsIn!;
     this.place(event.streamId, queueId);
-    const lastAgent = await this.engine.lastAgentOf(event.tenantId, conversationId);
+    const lastAgent = state.lastAgentId ?? undefined;
     await this.publish({
       op: 'enqueue',
       tenantId: event.tenantId,

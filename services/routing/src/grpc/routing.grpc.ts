@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { streams, type RoutingRuleData } from '@parley/contracts';
 import { InvalidArgumentError } from '@parley/errors';
 import { PermissionDeniedError, type Caller, type GrpcEdge, type GrpcHandlers, type Role } from '@parley/grpc-edge';
-import { AgentAtCapacityError } from '@parley/routing-domain';
+import { AgentAtCapacityError, NotInQueueError } from '@parley/routing-domain';
 import type { RoutingEngine } from '../engine/routing.engine';
 import type { RoutingWork } from '../engine/routing.work';
 import type { RoutingRulesBook } from '../rules/routing-rules.book';
@@ -74,6 +74,14 @@ export class RoutingGrpc {
     private readonly rules: RoutingRulesBook,
   ) {}
 
+  /** The queue a conversation waits in, or was last assigned in (the conversation keeps it). */
+  private async queueOf(tenantId: string, conversationId: string): Promise<string> {
+    const { state } = await this.engine.conversationState(tenantId, conversationId);
+    const queueId = state.queueId ?? state.lastQueueId;
+    if (!queueId) throw new NotInQueueError(conversationId);
+    return queueId;
+  }
+
   handlers(): GrpcHandlers {
     const e = this.edge;
     const now = () => new Date().toISOString();
@@ -138,19 +146,21 @@ export class RoutingGrpc {
         'TransferConversation',
         AGENTS,
         async (req: { queue_id: string; conversation_id: string; to_agent_id: string; to_queue_id: string; warm: boolean }, caller) => {
-          const queueId = id('queue_id', req.queue_id);
+          const conversationId = id('conversation_id', req.conversation_id);
+          const from = req.queue_id ? id('queue_id', req.queue_id) : null;
           if (!req.to_agent_id === !req.to_queue_id)
             throw new InvalidArgumentError('invalid request', [{ field: 'to_agent_id', description: 'one of to_agent_id and to_queue_id' }]);
           const to = req.to_agent_id
             ? { kind: 'agent' as const, agentId: id('to_agent_id', req.to_agent_id) }
             : { kind: 'queue' as const, queueId: id('to_queue_id', req.to_queue_id) };
+          const queueId = from ?? (await this.queueOf(caller.tenantId, conversationId));
           const events = await this.engine.run(
             caller.tenantId,
             queueId,
             [
               {
                 type: 'Transfer',
-                conversationId: id('conversation_id', req.conversation_id),
+                conversationId,
                 to,
                 mode: req.warm ? 'warm' : 'cold',
                 offerId: randomUUID(),

@@ -170,7 +170,7 @@ describe('routing by rules: conversations to many queues by channel, language, c
     );
   });
 
-  it("releases a long conversation's agent when it is resolved, though its queued event is far behind", async () => {
+  it("releases a long conversation's agent in its queue when it is resolved, and offers it to that agent first when the customer returns, its assignment far behind", async () => {
     const conversations = new DeciderStore({
       log: storage.log,
       decider: conversationDecider,
@@ -190,7 +190,7 @@ describe('routing by rules: conversations to many queues by channel, language, c
       (agent) => agent === offer.agentId,
       { what: 'the assignment on the conversation' },
     );
-    // Far more than the 200 latest events routing reads to find the conversation's queue.
+    // Far more than a page of recent events: the conversation itself keeps the queue and agent of its assignment.
     for (let i = 0; i < 210; i++)
       await conversations.handle(
         stream,
@@ -217,5 +217,28 @@ describe('routing by rules: conversations to many queues by channel, language, c
       { what: 'the release in the VIP queue', timeoutMs: 30_000 },
     );
     assert.equal((released[0]!.data as { agentId: string }).agentId, offer.agentId);
+    await conversations.handle(
+      stream,
+      {
+        type: 'ReceiveMessage',
+        conversationId: offer.conversationId,
+        customerId: 'gold-de',
+        messageId: 'back-again',
+        channel: 'whatsapp',
+        channelMessageId: 'wa-back-again',
+        text: 'me again',
+        at: new Date().toISOString(),
+      },
+      { tenantId: tenant, metadata: { subjectId: 'gold-de' } },
+    );
+    const queuedAgain = await waitFor(
+      async () =>
+        (await storage.log.readStream(streams.routing(tenant, 'vip'))).filter(
+          (e) => e.type === 'routing.enqueued' && (e.data as { conversationId: string }).conversationId === offer.conversationId,
+        ),
+      (list) => list.length === 2,
+      { what: 'the returning customer queued again in the VIP queue', timeoutMs: 30_000 },
+    );
+    assert.equal((queuedAgain[1]!.data as { preferredAgentId?: string }).preferredAgentId, offer.agentId);
   });
 });
