@@ -76,6 +76,9 @@ availability:
 # Which ingress replica holds which widget connections: news for seconds.
 - { name: parley.live.connections, deadLetter: false, retentionMs: 3600000 }
 - { name: parley.routing.work.dead-letter, deadLetter: true }
+# Accepted webhooks on their way to the log (message text in the clear): a day is kept.
+- { name: parley.ingress.inbound, deadLetter: false, retentionMs: 86400000 }
+- { name: parley.ingress.inbound.dead-letter, deadLetter: true }
 - { name: parley.channel.inbound, deadLetter: false }
 - { name: parley.channel.inbound.dead-letter, deadLetter: true }
 {{- range (list "sms" "email" "custom") }}

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from '@jest/globals';
 import Ajv from 'ajv';
 import YAML from 'yaml';
-import { CHANNEL_MESSAGES, CHANNEL_TOPICS, EVENT_CONTRACTS, STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
+import { CHANNEL_MESSAGES, CHANNEL_TOPICS, EVENT_CONTRACTS, INGRESS_MESSAGES, STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
 import { deadLetterTopicFor } from '@parley/message-bus';
 import { ASYNCAPI_FILE, committedSchemas, renderedSchemas } from './index';
 
@@ -70,7 +70,7 @@ describe('published contracts', () => {
         `${channel.address}: Kafka channel binding`,
       );
     const named = new Map(Object.values(doc.components.messages).map((m) => [m.name, m]));
-    for (const c of [...EVENT_CONTRACTS.values(), ...CHANNEL_MESSAGES]) {
+    for (const c of [...EVENT_CONTRACTS.values(), ...CHANNEL_MESSAGES, ...INGRESS_MESSAGES]) {
       const message = named.get(c.type);
       assert.ok(message, `message ${c.type}`);
       assert.equal(message.payload.$ref, `../schemas/${c.type}.v${c.version}.json`);

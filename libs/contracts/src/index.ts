@@ -9,3 +9,4 @@ export * from './events/lease.events';
 export * from './events/event-contracts';
 export * from './streams';
 export * from './events/channel.messages';
+export * from './events/ingress.messages';

@@ -20,6 +20,8 @@ import { VisitorTokens } from './live/visitor.tokens';
 import { IngressWebhooks } from './http/ingress.webhooks';
 import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
 import { InboundRecorder } from './inbound/inbound.recorder';
+import { KafkaIntake, RecordingIntake } from './inbound/inbound.intake';
+import { INBOUND_RECORDER, InboundTopicController, ensureInboundTopic, inboundTopicTransport } from './inbound/inbound-topic.controller';
 import { MessengerConnector } from './outbound/messenger.connector';
 import { AppleConnector } from './outbound/apple.connector';
 import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
@@ -123,7 +125,10 @@ export async function startIngress(
       : null;
   if (dispatchFeed) await dispatchFeed.start();
   else if (config.PARLEY_INGRESS_OUTBOUND) dispatcher.start();
-  const webhooks = new IngressWebhooks(accounts, recorder, logger, registry);
+  // With its own Kafka, a webhook is answered once its events are on Kafka; the replica that
+  // owns the customer's partition records them. Alone, or in one process with the others: recorded first.
+  if (ownBus) await ensureInboundTopic(ownBus);
+  const webhooks = new IngressWebhooks(accounts, ownBus ? new KafkaIntake(ownBus) : new RecordingIntake(recorder), logger, registry);
   const tokens = new VisitorTokens(deriveKey(storage.masterKey, 'visitor-tokens'), secretsByTenant(config.PARLEY_IDENTITY_SECRETS));
   const feed = new LiveFeed(tail, (event) => storage.log.openEvent(event), logger);
   // With its own Kafka, the live feed and the availability model follow the bus, in groups of
@@ -198,12 +203,13 @@ export async function startIngress(
     registry,
     health,
     rawBody: true,
-    controllers: [WebhooksController, LiveController, WidgetController, ...(bus ? [ChannelTopicsController] : [])],
+    controllers: [WebhooksController, LiveController, WidgetController, ...(bus ? [ChannelTopicsController] : []), ...(ownBus ? [InboundTopicController] : [])],
     providers: [
       { provide: INGRESS_WEBHOOKS, useValue: webhooks },
       { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants, origins } },
       { provide: WIDGET_OFFERS, useValue: offers },
       { provide: CHANNEL_RECORDER, useValue: recorder },
+      { provide: INBOUND_RECORDER, useValue: recorder },
       { provide: CHANNEL_LOGGER, useValue: logger },
     ],
     // Visitors' sockets first: their sessions stay open for a tab that reconnects elsewhere.
@@ -229,13 +235,19 @@ export async function startIngress(
   serveFirst(http.getHttpServer() as Server, metaWebhookRoute(webhooks));
   refuseOversizedBeforeContinue(http.getHttpServer() as Server, webhooks, BODY_LIMIT_BYTES);
   if (bus) {
-    // Channel integrations' messages through the bus transport's @EventPattern handler.
-    const channelTopics = channelTopicsTransport(bus);
-    await service.connect(channelTopics, { filters: [new BusErrorFilter()] });
-    health.addReadinessCheck('channel-topics', async () => ({ ok: channelTopics.running() }));
+    // Channel integrations' messages, and with its own Kafka the webhooks' accepted events,
+    // through bus transports' @EventPattern handlers.
+    const consumers = [
+      { name: 'channel-topics', transport: channelTopicsTransport(bus) },
+      ...(ownBus ? [{ name: 'inbound', transport: inboundTopicTransport(ownBus) }] : []),
+    ];
+    for (const { transport } of consumers) await service.connect(transport, { filters: [new BusErrorFilter()] });
     // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
-    const consumerLoop = health.loop('ingress:channel-topics');
-    consumerWatch = setInterval(() => channelTopics.running() && consumerLoop.beat(), 1000);
+    const watched = consumers.map(({ name, transport }) => {
+      health.addReadinessCheck(name, async () => ({ ok: transport.running() }));
+      return { transport, loop: health.loop(`ingress:${name}`) };
+    });
+    consumerWatch = setInterval(() => watched.forEach(({ transport, loop }) => transport.running() && loop.beat()), 1000);
     consumerWatch.unref();
   }
   const httpPort = await service.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);

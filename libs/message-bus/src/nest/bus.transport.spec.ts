@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { Controller, Module } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
@@ -91,7 +92,65 @@ for (const [name, makeBus] of buses) {
   });
 }
 
+const FAST = Symbol('fast-lane');
+const SLOW = Symbol('slow-lane');
+const lanes: string[] = [];
+
+@Controller()
+class LanesController {
+  @EventPattern('lanes.fast', FAST)
+  fast(@Payload() p: { n: number }, @Ctx() c: BusContext): void {
+    lanes.push(`fast ${p.n} attempt ${c.getAttempt()}`);
+  }
+  @EventPattern('lanes.slow', SLOW)
+  slow(@Payload() p: { n: number }, @Ctx() c: BusContext): void {
+    lanes.push(`slow ${p.n} attempt ${c.getAttempt()}`);
+    if (p.n === 0) throw new Error('not yet');
+  }
+}
+
+@Module({ controllers: [LanesController] })
+class LanesModule {}
+
 describe('BusTransport', () => {
+  it('serves, beside another bus transport in one application, only the patterns that name it, with its own group and retries', async () => {
+    lanes.length = 0;
+    const bus = new InProcessBus({ registry: new Registry() });
+    const subscribed: string[] = [];
+    const watched: MessageBus = new Proxy(bus, {
+      get: (target, property, receiver) =>
+        property === 'subscribe'
+          ? (options: { groupId: string; topics: readonly string[] }) => {
+              subscribed.push(`${options.groupId}: ${options.topics.join(',')}`);
+              return target.subscribe(options as Parameters<MessageBus['subscribe']>[0]);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const app = await NestFactory.create(LanesModule, { logger: false });
+    for (const [transportId, groupId, maxAttempts] of [
+      [FAST, 'fast-group', 1],
+      [SLOW, 'slow-group', 3],
+    ] as const) {
+      app.connectMicroservice(
+        { strategy: new BusTransport({ bus: watched, transportId, groupId, retry: { maxAttempts, initialBackoffMs: 1, maxBackoffMs: 1 } }) },
+        { inheritAppConfig: true },
+      );
+    }
+    app.useGlobalFilters(new BusErrorFilter());
+    await app.startAllMicroservices();
+    assert.deepEqual(subscribed.sort(), ['fast-group: lanes.fast', 'slow-group: lanes.slow']);
+    await bus.publish('lanes.fast', [{ key: 'k', value: JSON.stringify({ n: 1 }) }]);
+    await bus.publish('lanes.slow', [{ key: 'k', value: JSON.stringify({ n: 0 }) }]);
+    await waitFor(
+      () => lanes.length,
+      (n) => n === 4,
+      { what: 'one fast delivery and three slow attempts' },
+    );
+    assert.deepEqual([...lanes].sort(), ['fast 1 attempt 1', 'slow 0 attempt 1', 'slow 0 attempt 2', 'slow 0 attempt 3']);
+    await app.close();
+    await bus.close();
+  });
+
   it('refuses request/reply handlers: synchronous calls belong on gRPC', async () => {
     const bus = new InProcessBus({ registry: new Registry() });
     const moduleRef = await Test.createTestingModule({ imports: [RequestReplyModule] }).compile();

@@ -21,6 +21,12 @@ export class BusContext extends BaseRpcContext<[IncomingMessage, DeliveryContext
 
 export interface BusTransportOptions {
   readonly bus: MessageBus;
+  /**
+   * Several bus transports in one application each need an id of their own, and
+   * each `@EventPattern(topic, id)` names the one it is served by (Nest gives a
+   * pattern naming no transport to every transport). Default BUS_TRANSPORT.
+   */
+  readonly transportId?: symbol;
   /** The consumer group of this service: instances of one service share the work. */
   readonly groupId: string;
   /** Topics consumed in a group of their own (each group keeps its own offsets and partitions). */
@@ -41,11 +47,12 @@ export interface BusTransportOptions {
  */
 export class BusTransport extends Server implements CustomTransportStrategy {
   /** Its own transport id: beside Nest's gRPC transport in one application, neither takes the other's handlers. */
-  override readonly transportId = BUS_TRANSPORT;
+  override readonly transportId: symbol;
   private subscriptions: Subscription[] = [];
 
   constructor(private readonly options: BusTransportOptions) {
     super();
+    this.transportId = options.transportId ?? BUS_TRANSPORT;
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {

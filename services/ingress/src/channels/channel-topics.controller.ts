@@ -3,7 +3,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { ChannelMessageReceived, ChannelReceipt, CHANNEL_TOPICS } from '@parley/contracts';
 import { ParleyError } from '@parley/errors';
-import { BusTransport, type IncomingMessage, type MessageBus } from '@parley/message-bus';
+import { BUS_TRANSPORT, BusTransport, type IncomingMessage, type MessageBus } from '@parley/message-bus';
 import type { Logger } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 
@@ -45,7 +45,7 @@ export class ChannelTopicsController {
     @Inject(CHANNEL_LOGGER) private readonly logger: Logger,
   ) {}
 
-  @EventPattern(CHANNEL_TOPICS.inbound)
+  @EventPattern(CHANNEL_TOPICS.inbound, BUS_TRANSPORT)
   async inbound(@Payload() message: IncomingMessage): Promise<void> {
     const type = message.headers['ce_type'];
     // CloudEvents binary mode, version 1.0 only: another version's attributes may mean something else.

@@ -1,9 +1,8 @@
-import { identityKey } from '@parley/contracts';
 import { counter, histogram, type Logger, type Registry } from '@parley/observability';
 import { ParleyError } from '@parley/errors';
 import type { ChannelAccounts } from '../config/ingress.config';
 import type { InboundEvent } from '../inbound/inbound.event';
-import type { InboundRecorder } from '../inbound/inbound.recorder';
+import type { InboundIntake } from '../inbound/inbound.intake';
 import { parseApple, type AppleHeaders } from '../webhooks/apple.webhook';
 import { parseMessenger } from '../webhooks/messenger.webhook';
 import { metaHandshake, verifyMetaSignature } from '../webhooks/meta.signature';
@@ -19,10 +18,11 @@ export interface WebhookAnswer {
 }
 
 /**
- * The webhooks, framework-free: verify first, then parse, then record every
- * event durably, and only then answer 200. Anything that fails before the end is
- * answered with an error, so the channel delivers it again; records are
- * idempotent by the channel's message id, so nothing is doubled either.
+ * The webhooks, framework-free: verify first, then parse, then hand every event
+ * to the intake (the log, or Kafka on its way to the log), and only once they are
+ * durable there answer 200. Anything that fails before the end is answered with an
+ * error, so the channel delivers it again; records are idempotent by the channel's
+ * message id, so nothing is doubled either.
  */
 export class IngressWebhooks {
   private readonly rejections;
@@ -30,7 +30,7 @@ export class IngressWebhooks {
 
   constructor(
     private readonly accounts: ChannelAccounts,
-    private readonly recorder: InboundRecorder,
+    private readonly intake: InboundIntake,
     private readonly logger: Logger,
     registry: Registry,
   ) {
@@ -41,7 +41,7 @@ export class IngressWebhooks {
     });
     this.ack = histogram(registry, {
       name: 'parley_ingress_webhook_ack_seconds',
-      help: 'From receiving a webhook to answering it, after its events are durable.',
+      help: 'From receiving a webhook to answering it, after its events are durable (in the log, or on Kafka on their way to it).',
       labelNames: ['channel', 'status'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5],
     });
@@ -94,31 +94,17 @@ export class IngressWebhooks {
       }
       const result = parse(body);
       if (result.unknownAccounts) this.rejections.inc({ channel, reason: 'unknown-account' }, result.unknownAccounts);
-      await this.recordAll(result.events);
-      return { status: 200, body: { recorded: result.events.length } };
+      await this.intake.accept(result.events);
+      return { status: 200, body: { accepted: result.events.length } };
     });
   }
 
   apple(headers: AppleHeaders, body: unknown): Promise<WebhookAnswer> {
     return this.guard('apple', process.hrtime.bigint(), async () => {
       const event = await parseApple(body, headers, this.accounts.apple);
-      if (event) await this.recorder.record(event);
+      if (event) await this.intake.accept([event]);
       return { status: 200, body: '' };
     });
-  }
-
-  /** One customer's events in order; different customers at once. */
-  private async recordAll(events: readonly InboundEvent[]): Promise<void> {
-    const byCustomer = new Map<string, InboundEvent[]>();
-    for (const e of events) {
-      const key = `${e.tenantId}/${identityKey(e.identity)}`;
-      byCustomer.set(key, [...(byCustomer.get(key) ?? []), e]);
-    }
-    await Promise.all(
-      [...byCustomer.values()].map(async (list) => {
-        for (const e of list) await this.recorder.record(e);
-      }),
-    );
   }
 
   private async guard(channel: string, started: bigint, run: () => Promise<WebhookAnswer>): Promise<WebhookAnswer> {

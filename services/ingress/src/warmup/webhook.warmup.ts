@@ -10,6 +10,7 @@ import { openStorage } from '@parley/storage';
 import { IngressWebhooks } from '../http/ingress.webhooks';
 import { metaWebhookRoute } from '../http/meta-webhook.route';
 import { InboundRecorder } from '../inbound/inbound.recorder';
+import { RecordingIntake } from '../inbound/inbound.intake';
 import { signMetaBody } from '../webhooks/meta.signature';
 
 /** Sent this many at a time: enough for group commits of the size real traffic makes. */
@@ -49,7 +50,7 @@ export async function warmUpWebhooks(messages: number, logger: Logger, serviceRe
   const recorder = new InboundRecorder(storage.log, directory, logger, registry);
   const webhooks = new IngressWebhooks(
     { meta: { appSecret, verifyToken: appSecret }, whatsapp: [{ phoneNumberId, tenantId, accessToken: 'none' }], messenger: [], apple: [] },
-    recorder,
+    new RecordingIntake(recorder),
     logger,
     registry,
   );
