@@ -6,10 +6,11 @@ import { agentDecider } from '@parley/availability-domain';
 import { EVENT_CONTRACTS, eventsTopic, streams } from '@parley/contracts';
 import { DeciderStore, type EventLog } from '@parley/event-log';
 import { KafkaBus } from '@parley/message-bus';
+import { runBusConsumer } from '@parley/message-bus/testing';
 import { createLogger, Registry } from '@parley/observability';
 import { openStorage, type Storage } from '@parley/storage';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
-import { followAvailabilityOnBus, type AvailabilityOnBus } from './availability.follower';
+import { followAvailability, type AvailabilityFollowing } from './availability.follower';
 import { AvailabilityModel } from './availability.model';
 
 /**
@@ -29,7 +30,8 @@ describe('the availability model followed on Kafka (FerretDB, Kafka)', () => {
   let bus: KafkaBus;
   let storage: Storage;
   let model: AvailabilityModel;
-  let onBus: AvailabilityOnBus;
+  let onBus: AvailabilityFollowing;
+  let consuming: { close(): Promise<void> };
 
   const setOnline = (log: EventLog, agentId: string) =>
     new DeciderStore({ log, decider: agentDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1 }).handle(
@@ -62,11 +64,13 @@ describe('the availability model followed on Kafka (FerretDB, Kafka)', () => {
     // Written before the follower starts: known from the rebuild.
     await setOnline(storage.log, 'before-start');
     model = new AvailabilityModel(storage.raw, logger);
-    onBus = await followAvailabilityOnBus(model, { bus, log: storage.raw, group: { label, instance: randomUUID() } });
+    onBus = await followAvailability(model, { bus, log: storage.raw, group: { label, instance: randomUUID() } });
+    // Through Nest, as the services run it: the transport rebuilds the model when it starts.
+    consuming = await runBusConsumer(onBus.consumer!);
   });
   after(async () => {
-    await onBus.follower.stop();
-    await model.stop();
+    await consuming.close();
+    await onBus.stop();
     await storage.close();
     await bus.close();
     const mongo = await MongoClient.connect(mongoUrl);

@@ -1,6 +1,5 @@
 import { fromCloudEventMessage, typeMatcher, type EventLog, type EventTypes, type RecordedEvent } from '@parley/event-log';
-import { instanceGroup, type InstanceGroup, type MessageBus } from '@parley/message-bus';
-import { WatchedSubscription } from './watched.subscription';
+import { busConsumer, instanceGroup, type BusConsumer, type IncomingMessage, type InstanceGroup, type MessageBus } from '@parley/message-bus';
 import type { LoopProgress } from '@parley/observability';
 
 export interface BusFollowerOptions {
@@ -34,7 +33,7 @@ export interface BusFollowerOptions {
 export class BusFollower {
   private readonly versions = new Map<string, number>();
   private readonly wanted: (type: string) => boolean;
-  private subscription: WatchedSubscription | null = null;
+  private consumerOf: BusConsumer | null = null;
   private handover = Number.POSITIVE_INFINITY;
   private exclusive: Promise<unknown> = Promise.resolve();
 
@@ -42,24 +41,37 @@ export class BusFollower {
     this.wanted = typeMatcher(options.types);
   }
 
-  /** `rebuild` reads the log to its head and returns the position it reached. */
-  async start(rebuild: () => Promise<number>): Promise<void> {
+  /**
+   * The follower as its service runs it: a bus transport of its own (a group of
+   * this instance's own) and the controller of its `@EventPattern` handlers. When
+   * the transport starts, it takes the topics' end, `rebuild` reads the log to its
+   * head and returns the position it reached, and the bus carries on from that end.
+   */
+  consumer(rebuild: () => Promise<number>): BusConsumer {
     const { bus, group, topics, progress } = this.options;
-    const end = await bus.endOffsets(topics);
-    this.handover = await rebuild();
-    const subscription = await bus.subscribe({
+    this.consumerOf ??= busConsumer({
+      name: group.label,
+      bus,
       ...instanceGroup(group),
       topics,
-      startAt: end,
       fromBeginning: false,
-      handler: async (message) => {
-        const { ce_type: type, ce_subject: stream, ce_streamversion: version } = message.headers;
-        // Other types are not parsed; they only keep the stream's count of versions seen, so they open no gap.
-        if (type !== undefined && stream !== undefined && version !== undefined && !this.wanted(type)) return this.skipped(stream, Number(version));
-        await this.deliver(fromCloudEventMessage(message));
+      ...(progress ? { progress } : {}),
+      startAt: async () => {
+        const end = await bus.endOffsets(topics);
+        this.handover = await rebuild();
+        return end;
       },
+      handle: (message) => this.handle(message),
     });
-    this.subscription = new WatchedSubscription(subscription, progress);
+    return this.consumerOf;
+  }
+
+  /** One message of the follower's topics. */
+  async handle(message: IncomingMessage): Promise<void> {
+    const { ce_type: type, ce_subject: stream, ce_streamversion: version } = message.headers;
+    // Other types are not parsed; they only keep the stream's count of versions seen, so they open no gap.
+    if (type !== undefined && stream !== undefined && version !== undefined && !this.wanted(type)) return this.skipped(stream, Number(version));
+    await this.deliver(fromCloudEventMessage(message));
   }
 
   /** Applies an event (from the bus, or just appended by this instance) unless it was applied already; fills a gap before it. */
@@ -70,13 +82,9 @@ export class BusFollower {
     return run;
   }
 
+  /** Whether its consumer takes messages (readiness). */
   running(): boolean {
-    return this.subscription?.running() ?? false;
-  }
-
-  async stop(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+    return this.consumerOf?.transport.running() ?? false;
   }
 
   private skipped(streamId: string, version: number): void {

@@ -1,7 +1,6 @@
 import { fromCloudEventMessage, typeMatcher } from '@parley/event-log';
 import type { RecordedEvent } from '@parley/event-log';
-import type { MessageBus } from '@parley/message-bus';
-import { WatchedSubscription } from './watched.subscription';
+import { busConsumer, type BusConsumer, type IncomingMessage, type MessageBus } from '@parley/message-bus';
 import type { LoopProgress } from '@parley/observability';
 import type { Projection, ProjectionRunner } from './projection.runner';
 
@@ -28,37 +27,38 @@ export interface BusProjectionFeedOptions {
  * again, so the projection must be idempotent (as every projection is).
  */
 export class BusProjectionFeed {
-  private subscription: WatchedSubscription | null = null;
+  private readonly wanted;
+  /** The feed as its service runs it: a bus transport in the shared group and the controller of its `@EventPattern` handlers. */
+  readonly consumer: BusConsumer;
 
-  constructor(private readonly options: BusProjectionFeedOptions) {}
-
-  async start(): Promise<void> {
-    const { bus, runner, projection, groupId, topics, progress, open } = this.options;
-    const wanted = typeMatcher(projection.types);
-    const subscription = await bus.subscribe({
+  constructor(private readonly options: BusProjectionFeedOptions) {
+    const { bus, projection, groupId, topics, progress } = options;
+    this.wanted = typeMatcher(projection.types);
+    this.consumer = busConsumer({
+      name: groupId,
+      bus,
       groupId,
       topics,
-      handler: async (message) => {
-        // Cheap check on the header first: most events are not this projection's.
-        const { ce_type: type, ce_subject: stream, ce_streamversion: version } = message.headers;
-        if (type !== undefined && !wanted(type)) {
-          if (stream !== undefined && version !== undefined) runner.skipDelivered(stream, Number(version));
-          return;
-        }
-        const event = fromCloudEventMessage(message);
-        await runner.applyDelivered(open ? await open(event) : event);
-      },
+      ...(progress ? { progress } : {}),
+      handle: (message) => this.handle(message),
     });
-    this.subscription = new WatchedSubscription(subscription, progress);
   }
 
+  /** One message of the projection's topics. */
+  async handle(message: IncomingMessage): Promise<void> {
+    const { runner, open } = this.options;
+    // Cheap check on the header first: most events are not this projection's.
+    const { ce_type: type, ce_subject: stream, ce_streamversion: version } = message.headers;
+    if (type !== undefined && !this.wanted(type)) {
+      if (stream !== undefined && version !== undefined) runner.skipDelivered(stream, Number(version));
+      return;
+    }
+    const event = fromCloudEventMessage(message);
+    await runner.applyDelivered(open ? await open(event) : event);
+  }
+
+  /** Whether its consumer takes messages (readiness). */
   running(): boolean {
-    return this.subscription?.running() ?? false;
-  }
-
-  /** Lets the event in hand finish, commits, and leaves the group (its partitions go to the other replicas). */
-  async stop(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+    return this.consumer.transport.running();
   }
 }

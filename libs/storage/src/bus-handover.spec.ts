@@ -5,6 +5,7 @@ import { MongoClient } from 'mongodb';
 import { eventsTopic } from '@parley/contracts';
 import { MongoEventLog, type EventLog } from '@parley/event-log';
 import { KafkaBus } from '@parley/message-bus';
+import { runBusConsumer } from '@parley/message-bus/testing';
 import { createLogger, Registry } from '@parley/observability';
 import { BusProjectionFeed, ProjectionRunner, type Projection } from '@parley/read-model';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
@@ -114,7 +115,13 @@ describe('a projection handed over from the log to Kafka (FerretDB, Kafka)', () 
       groupId: 'handover-recording',
       topics: [eventsTopic('conversation')],
     });
-    return { runner, feed };
+    // Through Nest, as the services run it.
+    let consuming: { close(): Promise<void> } | null = null;
+    return {
+      runner,
+      start: async () => void (consuming = await runBusConsumer(feed.consumer)),
+      stop: async () => consuming?.close(),
+    };
   };
 
   before(async () => {
@@ -154,13 +161,13 @@ describe('a projection handed over from the log to Kafka (FerretDB, Kafka)', () 
       const handover = await first.runner.handOver();
       assert.equal(handover.fromLog, true, 'the first replica of a generation applies the log');
       assert.ok(handover.position > 0);
-      await first.feed.start();
+      await first.start();
       await reached(first.runner, 'the first replica caught up');
 
       // A second replica finds the position recorded and goes straight to the bus; the group splits the partitions.
       const second = replica('second');
       assert.deepEqual(await second.runner.handOver(), { position: handover.position, fromLog: false });
-      await second.feed.start();
+      await second.start();
       // A record that is no event, on the same topic and key as real ones: set aside, the rest flows on.
       const deadLetters: string[] = [];
       const poisoner = bus('poisoner');
@@ -173,11 +180,11 @@ describe('a projection handed over from the log to Kafka (FerretDB, Kafka)', () 
       await poisoner.publish(eventsTopic('conversation'), [{ key: stream(0), value: 'not an event', headers: { ce_type: COUNTED } }]);
       await reached(first.runner, 'caught up with two replicas');
       // The first leaves (its partitions go to the second) and comes back.
-      await first.feed.stop();
+      await first.stop();
       await reached(second.runner, 'caught up with the second alone');
       const again = replica('first-again');
       await again.runner.handOver();
-      await again.feed.start();
+      await again.start();
 
       // A rebuild writes the next generation from the log while both replicas feed the current one, and switches.
       const rebuilder = new ProjectionRunner({ log: storage.log, store: storage.readModels, projection: recording, registry: new Registry(), logger });
@@ -201,8 +208,8 @@ describe('a projection handed over from the log to Kafka (FerretDB, Kafka)', () 
       expectExactly(await records(second.runner), 'the rebuilt generation');
       for (const [s, versions] of before) assert.deepEqual(versions, written.get(s)!.slice(0, versions.length), `generation 1: ${s}`);
       assert.ok(r > 6, `writers kept writing through it all (${r} rounds)`);
-      await again.feed.stop();
-      await second.feed.stop();
+      await again.stop();
+      await second.stop();
     } finally {
       writing = false;
       await writer;

@@ -6,7 +6,7 @@ import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, g
 import { openStorage, type Storage } from '@parley/storage';
 import { LogLease } from '@parley/event-log';
 import { SharedHeartbeats } from './presence/shared.heartbeats';
-import { KafkaBus } from '@parley/message-bus';
+import { BusErrorFilter, KafkaBus } from '@parley/message-bus';
 import type { AvailabilityConfig } from './config/availability.config';
 import { AvailabilityGrpc } from './grpc/availability.grpc';
 import { AvailabilityModel, followAvailability, InvitationWriter } from '@parley/availability-model';
@@ -55,7 +55,6 @@ export async function startAvailability(
     progress: health.loop('availability:model'),
   });
   const log = following.writers(storage.log);
-  logger.info({ position: model.checkpoint }, 'availability rebuilt from the log');
   const present = gauge(registry, { name: 'parley_agents', help: 'Agents by presence, all tenants.', labelNames: ['presence'] as const });
   const queuesOpen = gauge(registry, {
     name: 'parley_queues_open',
@@ -128,6 +127,7 @@ export async function startAvailability(
     for (const [queue, n] of unstaffed) queuesUnstaffed.set({ queue }, n);
   }
 
+  const consumers = [following.consumer, heartbeats.consumer].filter((c) => c !== null);
   health.addReadinessCheck('event-log', async () => ({ ok: (await storage.raw.streamVersion('parley-health')) >= 0 }));
   health.addReadinessCheck('heartbeats', async () => ({ ok: heartbeats.running() }));
   health.addReadinessCheck('availability-model', async () => ({ ok: following.running() }));
@@ -138,10 +138,10 @@ export async function startAvailability(
     health,
     grpc: [{ service: 'AvailabilityService', handlers: api.handlers() }],
     drainMs: 2000,
+    controllers: consumers.map((c) => c.controller),
     beforePortsClose: async () => {
       clearInterval(sweep);
       await sweeper.stop();
-      await heartbeats.stop();
     },
     afterPortsClose: async () => {
       await following.stop();
@@ -149,6 +149,9 @@ export async function startAvailability(
       await bus?.close();
     },
   });
+  // The model is rebuilt from the log as its consumer starts; then the bus carries it on.
+  for (const consumer of consumers) await app.connect(consumer.transport, { filters: [new BusErrorFilter()] });
+  logger.info({ position: model.checkpoint }, 'availability rebuilt from the log');
   const grpc = await app.serveGrpc({ address: config.PARLEY_AVAILABILITY_GRPC_ADDRESS, services: ['AvailabilityService'] });
   const httpPort = await app.listen(config.PARLEY_AVAILABILITY_HTTP_PORT, options.httpHost ?? '0.0.0.0');
   logger.info({ grpcPort: grpc.port, httpPort }, 'availability service running');

@@ -6,7 +6,7 @@ import { DeciderStore, deriveKey } from '@parley/event-log';
 import { BusProjectionFeed, ProjectionRunner, type Projection } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { GrpcEdge, ServiceApplication, TokenVerifier } from '@parley/grpc-edge';
-import { KafkaBus } from '@parley/message-bus';
+import { BusErrorFilter, KafkaBus } from '@parley/message-bus';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { ConversationMetrics } from '@parley/conversation-metrics';
 import type { HistoryConfig } from './config/history.config';
@@ -131,8 +131,8 @@ export async function startHistory(
       },
       { service: 'EventService', handlers: new EventsGrpc(log, edge).handlers() },
     ],
+    controllers: feeds.map((f) => f.consumer.controller),
     afterPortsClose: async () => {
-      for (const feed of feeds) await feed.stop();
       for (const runner of Object.values(runners)) await runner.stop();
       if (!options.storage) await store.close();
       await bus?.close();
@@ -143,7 +143,7 @@ export async function startHistory(
   if (feeds.length > 0) {
     // A fresh generation is first applied from the log up to a recorded position; the bus carries on from there.
     for (const runner of Object.values(runners)) await runner.handOver();
-    for (const feed of feeds) await feed.start();
+    for (const feed of feeds) await app.connect(feed.consumer.transport, { filters: [new BusErrorFilter()] });
     health.addReadinessCheck('projection-consumers', () => ({ ok: feeds.every((f) => f.running()) }));
   } else {
     for (const runner of Object.values(runners)) {

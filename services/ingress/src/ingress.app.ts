@@ -123,8 +123,7 @@ export async function startIngress(
           ...(dispatchLoop ? { progress: dispatchLoop } : {}),
         })
       : null;
-  if (dispatchFeed) await dispatchFeed.start();
-  else if (config.PARLEY_INGRESS_OUTBOUND) dispatcher.start();
+  if (!dispatchFeed && config.PARLEY_INGRESS_OUTBOUND) dispatcher.start();
   // With its own Kafka, a webhook is answered once its events are on Kafka; the replica that
   // owns the customer's partition records them. Alone, or in one process with the others: recorded first.
   if (ownBus) await ensureInboundTopic(ownBus);
@@ -134,8 +133,8 @@ export async function startIngress(
   // With its own Kafka, the live feed and the availability model follow the bus, in groups of
   // this replica's own (each needs every conversation); in one process with the others, the log.
   const instance = randomUUID();
-  if (ownBus) await feed.startOnBus(ownBus, { label: 'parley-ingress-live', instance }, health.loop('ingress:live-feed'));
-  else await feed.start(health.loop('ingress:live-feed'));
+  const feedConsumer = ownBus ? feed.onBus(ownBus, { label: 'parley-ingress-live', instance }, health.loop('ingress:live-feed')) : null;
+  if (!feedConsumer) await feed.start(health.loop('ingress:live-feed'));
   const origins = new WidgetOrigins(config.PARLEY_WIDGET_ORIGINS);
   // With Kafka, a visitor's tabs on different replicas are one session (see SharedLiveConnections).
   const sharedLive = ownBus
@@ -198,12 +197,21 @@ export async function startIngress(
   // Before listening: the first requests a new instance gets meet compiled code.
   await warmUpWebhooks(config.PARLEY_INGRESS_WARMUP_MESSAGES, logger, registry);
   let consumerWatch: NodeJS.Timeout | undefined;
+  // The followers' consumers: each a bus transport of its own with the controller of its @EventPattern handlers.
+  const followers = [dispatchFeed?.consumer, feedConsumer, following.consumer, sharedLive?.consumer].filter((c) => c !== undefined && c !== null);
   const service = await ServiceApplication.create({
     logger,
     registry,
     health,
     rawBody: true,
-    controllers: [WebhooksController, LiveController, WidgetController, ...(bus ? [ChannelTopicsController] : []), ...(ownBus ? [InboundTopicController] : [])],
+    controllers: [
+      WebhooksController,
+      LiveController,
+      WidgetController,
+      ...(bus ? [ChannelTopicsController] : []),
+      ...(ownBus ? [InboundTopicController] : []),
+      ...followers.map((c) => c.controller),
+    ],
     providers: [
       { provide: INGRESS_WEBHOOKS, useValue: webhooks },
       { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants, origins } },
@@ -216,12 +224,11 @@ export async function startIngress(
     beforePortsClose: async () => {
       clearInterval(consumerWatch);
       await live.close();
-      await sharedLive?.stop();
+      sharedLive?.stop();
     },
     afterPortsClose: async () => {
       await feed.stop();
       await following.stop();
-      await dispatchFeed?.stop();
       await dispatcher.stop();
       if (!options.storage) await storage.close();
       await ownBus?.close();
@@ -234,6 +241,8 @@ export async function startIngress(
   // Meta's webhooks go first, on plain node:http; every other request reaches Nest as before.
   serveFirst(http.getHttpServer() as Server, metaWebhookRoute(webhooks));
   refuseOversizedBeforeContinue(http.getHttpServer() as Server, webhooks, BODY_LIMIT_BYTES);
+  // Before the webhooks and the widget are served: the availability model rebuilt, the live feed and the dispatcher on the bus.
+  for (const consumer of followers) await service.connect(consumer.transport, { filters: [new BusErrorFilter()] });
   if (bus) {
     // Channel integrations' messages, and with its own Kafka the webhooks' accepted events,
     // through bus transports' @EventPattern handlers.

@@ -83,7 +83,7 @@ export async function startRouting(
     registry,
     health,
     grpc: [{ service: 'RoutingService', handlers: new RoutingGrpc(engine, work, edge, rules).handlers() }],
-    controllers: [RoutingWorkController],
+    controllers: [RoutingWorkController, ...(following.consumer ? [following.consumer.controller] : [])],
     providers: [{ provide: RoutingWork, useValue: work }],
     drainMs: 2000,
     afterPortsClose: async () => {
@@ -94,7 +94,9 @@ export async function startRouting(
       await ownBus?.close();
     },
   });
-  // The consumers: RoutingWorkController's @EventPattern handlers through the bus transport.
+  // The consumers, through bus transports: the availability model first (rebuilt from the log as
+  // it starts, then carried on by the bus), then RoutingWorkController's @EventPattern handlers.
+  if (following.consumer) await app.connect(following.consumer.transport, { filters: [new BusErrorFilter()] });
   await app.connect(work.transport, { filters: [new BusErrorFilter()] });
   const grpc = await app.serveGrpc({ address: config.PARLEY_ROUTING_GRPC_ADDRESS, services: ['RoutingService'] });
   const httpPort = await app.listen(config.PARLEY_ROUTING_HTTP_PORT, options.httpHost ?? '0.0.0.0');

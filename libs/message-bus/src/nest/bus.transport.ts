@@ -1,9 +1,10 @@
 import { Catch, type RpcExceptionFilter } from '@nestjs/common';
 import { BaseRpcContext, CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, throwError, type Observable } from 'rxjs';
-import type { DeliveryContext, IncomingMessage, MessageBus, RetryPolicy, Subscription } from '../message-bus.port';
+import type { LoopProgress } from '@parley/observability';
+import type { DeliveryContext, IncomingMessage, MessageBus, RetryPolicy, Subscription, TopicOffsets } from '../message-bus.port';
 
-/** The bus's transport id; `@EventPattern(topic)` with no transport is served by it too. */
+/** The bus's default transport id. Name it (`@EventPattern(topic, BUS_TRANSPORT)`): Nest gives a pattern that names no transport to every transport of the application. */
 export const BUS_TRANSPORT = Symbol('parley.bus');
 
 /** What a handler gets with `@Ctx()`: the raw message and its delivery attempt. */
@@ -29,6 +30,15 @@ export interface BusTransportOptions {
   readonly transportId?: symbol;
   /** The consumer group of this service: instances of one service share the work. */
   readonly groupId: string;
+  /** The group is this instance's own (see SubscribeOptions.perInstance): spread `instanceGroup(...)` for both. */
+  readonly perInstance?: { readonly label: string };
+  /**
+   * Where each partition begins, taken when the transport starts listening; a
+   * follower takes the topics' end here and rebuilds from the log before it returns.
+   */
+  readonly startAt?: () => Promise<TopicOffsets>;
+  /** Liveness: beaten every second while the consumer runs, idle or not. */
+  readonly progress?: LoopProgress;
   /** Topics consumed in a group of their own (each group keeps its own offsets and partitions). */
   readonly groupOf?: Readonly<Record<string, string>>;
   readonly retry?: Partial<RetryPolicy>;
@@ -49,6 +59,7 @@ export class BusTransport extends Server implements CustomTransportStrategy {
   /** Its own transport id: beside Nest's gRPC transport in one application, neither takes the other's handlers. */
   override readonly transportId: symbol;
   private subscriptions: Subscription[] = [];
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: BusTransportOptions) {
     super();
@@ -66,16 +77,24 @@ export class BusTransport extends Server implements CustomTransportStrategy {
         const group = this.options.groupOf?.[topic] ?? this.options.groupId;
         byGroup.set(group, [...(byGroup.get(group) ?? []), topic]);
       }
+      const { retry, fromBeginning, perInstance, progress } = this.options;
+      const startAt = await this.options.startAt?.();
       for (const [groupId, topics] of byGroup)
         this.subscriptions.push(
           await this.options.bus.subscribe({
             groupId,
             topics,
-            ...(this.options.retry ? { retry: this.options.retry } : {}),
-            ...(this.options.fromBeginning !== undefined ? { fromBeginning: this.options.fromBeginning } : {}),
+            ...(retry ? { retry } : {}),
+            ...(fromBeginning !== undefined ? { fromBeginning } : {}),
+            ...(perInstance ? { perInstance } : {}),
+            ...(startAt ? { startAt } : {}),
             handler: (message, delivery) => this.dispatch(message, delivery),
           }),
         );
+      if (progress) {
+        this.watch = setInterval(() => this.running() && progress.beat(), 1000);
+        this.watch.unref();
+      }
       callback();
     } catch (error) {
       callback(error);
@@ -87,7 +106,9 @@ export class BusTransport extends Server implements CustomTransportStrategy {
     return this.subscriptions.length > 0 && this.subscriptions.every((s) => s.running());
   }
 
+  /** Lets the message in hand finish, commits, and leaves the group. */
   async close(): Promise<void> {
+    clearInterval(this.watch);
     for (const s of this.subscriptions.splice(0)) await s.close();
   }
 

@@ -1,1 +1,2 @@
 export * from './message-bus.contract';
+export * from './bus-consumer.runner';

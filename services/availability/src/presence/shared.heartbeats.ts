@@ -1,4 +1,4 @@
-import { instanceGroup, type MessageBus, type Subscription } from '@parley/message-bus';
+import { busConsumer, instanceGroup, type BusConsumer, type MessageBus } from '@parley/message-bus';
 import type { Logger } from '@parley/observability';
 
 /** Agents' heartbeats, shared by every availability replica: `parley.presence.heartbeats`, keyed `<tenant>/<agent>`. */
@@ -13,29 +13,35 @@ export const HEARTBEATS_TOPIC = 'parley.presence.heartbeats';
  */
 export class SharedHeartbeats {
   private readonly last = new Map<string, number>();
-  private subscription: Subscription | null = null;
+  /** Hears what the other replicas heard: a group of this instance's own; none without a bus (a lone instance). */
+  readonly consumer: BusConsumer | null;
 
   constructor(
     private readonly bus: MessageBus | null,
     /** This instance's own consumer group: every replica reads every heartbeat. */
-    private readonly instance: string,
+    instance: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.consumer = bus
+      ? busConsumer({
+          name: 'parley-availability-heartbeats',
+          bus,
+          ...instanceGroup({ label: 'parley-availability-heartbeats', instance }),
+          topics: [HEARTBEATS_TOPIC],
+          // Only what is heard from now on: a new replica learns the rest within one heartbeat period.
+          fromBeginning: false,
+          retry: { maxAttempts: 1 },
+          handle: (message) => {
+            const at = Number(message.value?.toString('utf8'));
+            if (message.key && Number.isFinite(at)) this.note(message.key, at);
+          },
+        })
+      : null;
+  }
 
+  /** Makes the topic if missing; the consumer is started by its application, after this. */
   async start(): Promise<void> {
-    if (!this.bus) return;
-    await this.bus.ensureTopics([{ name: HEARTBEATS_TOPIC, partitions: 12 }]);
-    this.subscription = await this.bus.subscribe({
-      ...instanceGroup({ label: 'parley-availability-heartbeats', instance: this.instance }),
-      topics: [HEARTBEATS_TOPIC],
-      // Only what is heard from now on: a new replica learns the rest within one heartbeat period.
-      fromBeginning: false,
-      retry: { maxAttempts: 1 },
-      handler: async (message) => {
-        const at = Number(message.value?.toString('utf8'));
-        if (message.key && Number.isFinite(at)) this.note(message.key, at);
-      },
-    });
+    await this.bus?.ensureTopics([{ name: HEARTBEATS_TOPIC, partitions: 12 }]);
   }
 
   /** Heard now, by this replica: kept and told to the others. */
@@ -55,12 +61,7 @@ export class SharedHeartbeats {
   }
 
   running(): boolean {
-    return !this.bus || (this.subscription?.running() ?? false);
-  }
-
-  async stop(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+    return this.consumer?.transport.running() ?? true;
   }
 
   private note(key: string, at: number): void {

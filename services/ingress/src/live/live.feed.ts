@@ -1,6 +1,6 @@
 import { EventLoopTurns, IdleBackoff, type EventLog, type RecordedEvent } from '@parley/event-log';
 import { eventsTopic } from '@parley/contracts';
-import type { InstanceGroup, MessageBus } from '@parley/message-bus';
+import type { BusConsumer, InstanceGroup, MessageBus } from '@parley/message-bus';
 import type { LoopProgress, Logger } from '@parley/observability';
 import { BusFollower } from '@parley/read-model';
 
@@ -61,10 +61,10 @@ export class LiveFeed {
 
   /**
    * Follows the bus instead of the log: every partition of the conversation
-   * events, in a group of this instance's own, from now on (a connection reads
-   * what came before from the stream itself).
+   * events, in a group of this instance's own, from when its consumer starts (a
+   * connection reads what came before from the stream itself).
    */
-  async startOnBus(bus: MessageBus, group: InstanceGroup, progress?: LoopProgress): Promise<void> {
+  onBus(bus: MessageBus, group: InstanceGroup, progress?: LoopProgress): BusConsumer {
     this.follower = new BusFollower({
       bus,
       log: this.raw,
@@ -74,7 +74,7 @@ export class LiveFeed {
       apply: (event) => this.deliver(event),
       ...(progress ? { progress } : {}),
     });
-    await this.follower.start(() => this.raw.lastPosition());
+    return this.follower.consumer(() => this.raw.lastPosition());
   }
 
   /** Whether the bus consumer runs (always true when following the log). */
@@ -100,9 +100,9 @@ export class LiveFeed {
     };
   }
 
+  /** Stops following the log (a bus consumer stops with its application). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.follower?.stop();
     await this.loop;
   }
 }

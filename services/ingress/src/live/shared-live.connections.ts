@@ -1,4 +1,4 @@
-import { instanceGroup, type MessageBus, type Subscription } from '@parley/message-bus';
+import { busConsumer, instanceGroup, type BusConsumer, type IncomingMessage, type MessageBus } from '@parley/message-bus';
 import { gauge, type Logger, type Registry } from '@parley/observability';
 
 /** Which ingress replicas hold open widget connections of which conversation: `parley.live.connections`, keyed by conversation stream. */
@@ -32,7 +32,8 @@ interface Beat extends LiveOwner {
 export class SharedLiveConnections {
   private readonly held = new Map<string, Map<string, Beat>>();
   private readonly mine = new Map<string, LiveOwner>();
-  private subscription: Subscription | null = null;
+  /** Hears the other replicas: a group of this instance's own, from the newest (every holder says so again within a beat). */
+  readonly consumer: BusConsumer;
   private timer: NodeJS.Timeout | undefined;
   private readonly waiters = new Map<string, Set<() => void>>();
 
@@ -48,6 +49,15 @@ export class SharedLiveConnections {
      */
     private readonly onAbandoned: (stream: string, owner: LiveOwner) => void = () => undefined,
   ) {
+    this.consumer = busConsumer({
+      name: 'parley-ingress-live-connections',
+      bus,
+      ...instanceGroup({ label: 'parley-ingress-live-connections', instance }),
+      topics: [LIVE_CONNECTIONS_TOPIC],
+      fromBeginning: false,
+      retry: { maxAttempts: 1 },
+      handle: (message) => this.hear(message),
+    });
     const held = this.held;
     gauge(registry, {
       name: 'parley_ingress_live_sessions_elsewhere',
@@ -58,32 +68,9 @@ export class SharedLiveConnections {
     });
   }
 
+  /** Makes the topic if missing and starts beating; the consumer is started by its application, after this. */
   async start(): Promise<void> {
     await this.bus.ensureTopics([{ name: LIVE_CONNECTIONS_TOPIC, partitions: 12 }]);
-    this.subscription = await this.bus.subscribe({
-      ...instanceGroup({ label: 'parley-ingress-live-connections', instance: this.instance }),
-      topics: [LIVE_CONNECTIONS_TOPIC],
-      // Only what is said from now on: a new replica hears every holder within one beat.
-      fromBeginning: false,
-      retry: { maxAttempts: 1 },
-      handler: async (message) => {
-        if (!message.key || !message.value) return;
-        let beat: Beat;
-        try {
-          beat = JSON.parse(message.value.toString('utf8')) as Beat;
-        } catch {
-          return;
-        }
-        if (
-          typeof beat.instance === 'string' &&
-          beat.instance !== this.instance &&
-          Number.isFinite(beat.at) &&
-          typeof beat.tenantId === 'string' &&
-          typeof beat.customerId === 'string'
-        )
-          this.note(message.key, beat);
-      },
-    });
     this.timer = setInterval(() => {
       void this.say([...this.mine], true);
       this.forgetSilent(Date.now());
@@ -129,18 +116,34 @@ export class SharedLiveConnections {
   }
 
   running(): boolean {
-    return this.subscription?.running() ?? false;
+    return this.consumer.transport.running();
   }
 
   /**
    * Stops beating without letting go: a visitor whose widget reconnects to
    * another replica within a few beats stays in the same session; one who does
-   * not is ended by the others (onAbandoned).
+   * not is ended by the others (onAbandoned). The consumer stops with its application.
    */
-  async stop(): Promise<void> {
+  stop(): void {
     clearInterval(this.timer);
-    await this.subscription?.close();
-    this.subscription = null;
+  }
+
+  private hear(message: IncomingMessage): void {
+    if (!message.key || !message.value) return;
+    let beat: Beat;
+    try {
+      beat = JSON.parse(message.value.toString('utf8')) as Beat;
+    } catch {
+      return;
+    }
+    if (
+      typeof beat.instance === 'string' &&
+      beat.instance !== this.instance &&
+      Number.isFinite(beat.at) &&
+      typeof beat.tenantId === 'string' &&
+      typeof beat.customerId === 'string'
+    )
+      this.note(message.key, beat);
   }
 
   private forgetSilent(now: number): void {
