@@ -10,6 +10,8 @@ import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import { InProcessBus } from '../in-process/in-process.bus';
 import { KafkaBus } from '../kafka/kafka.bus';
 import type { IncomingMessage, MessageBus } from '../message-bus.port';
+import { runBusConsumer } from '../testing/bus-consumer.runner';
+import { busConsumer } from './bus.consumer';
 import { BusContext, BusErrorFilter, BusTransport } from './bus.transport';
 
 const TOPIC = uniqueName('nest.orders');
@@ -148,6 +150,47 @@ describe('BusTransport', () => {
     );
     assert.deepEqual([...lanes].sort(), ['fast 1 attempt 1', 'slow 0 attempt 1', 'slow 0 attempt 2', 'slow 0 attempt 3']);
     await app.close();
+    await bus.close();
+  });
+
+  it('busConsumer: a transport and controller of its own, starting where startAt says when it starts, beating its liveness while it runs', async () => {
+    const bus = new InProcessBus({ registry: new Registry() });
+    const topic = uniqueName('consumer.topic');
+    await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+    await bus.publish(topic, [{ key: 'k', value: 'before the start' }]);
+    const heard: string[] = [];
+    let beats = 0;
+    const consumer = busConsumer({
+      name: 'TestFollower',
+      bus,
+      groupId: uniqueName('follower'),
+      topics: [topic],
+      startAt: async () => {
+        const end = await bus.endOffsets([topic]);
+        // Written while the follower rebuilds: the bus carries it, from the end taken before.
+        await bus.publish(topic, [{ key: 'k', value: 'during the rebuild' }]);
+        return end;
+      },
+      progress: { beat: () => void beats++ },
+      handle: (message) => void heard.push(message.value!.toString()),
+    });
+    assert.equal(consumer.controller.name, 'TestFollowerController');
+    const app = await runBusConsumer(consumer);
+    await bus.publish(topic, [{ key: 'k', value: 'after the start' }]);
+    await waitFor(
+      () => heard.length,
+      (n) => n === 2,
+      { what: 'what was written from the start position on' },
+    );
+    assert.deepEqual(heard, ['during the rebuild', 'after the start']);
+    assert.equal(consumer.transport.running(), true);
+    await waitFor(
+      () => beats,
+      (n) => n > 0,
+      { what: 'a liveness beat' },
+    );
+    await app.close();
+    assert.equal(consumer.transport.running(), false);
     await bus.close();
   });
 
