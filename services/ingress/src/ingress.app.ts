@@ -196,7 +196,6 @@ export async function startIngress(
 
   // Before listening: the first requests a new instance gets meet compiled code.
   await warmUpWebhooks(config.PARLEY_INGRESS_WARMUP_MESSAGES, logger, registry);
-  let consumerWatch: NodeJS.Timeout | undefined;
   // The followers' consumers: each a bus transport of its own with the controller of its @EventPattern handlers.
   const followers = [dispatchFeed?.consumer, feedConsumer, following.consumer, sharedLive?.consumer].filter((c) => c !== undefined && c !== null);
   const service = await ServiceApplication.create({
@@ -222,7 +221,6 @@ export async function startIngress(
     ],
     // Visitors' sockets first: their sessions stay open for a tab that reconnects elsewhere.
     beforePortsClose: async () => {
-      clearInterval(consumerWatch);
       await live.close();
       sharedLive?.stop();
     },
@@ -246,18 +244,15 @@ export async function startIngress(
   if (bus) {
     // Channel integrations' messages, and with its own Kafka the webhooks' accepted events,
     // through bus transports' @EventPattern handlers.
+    // A consumer down for longer than the loops may be stuck (crashing again and again): its loop fails liveness too.
     const consumers = [
-      { name: 'channel-topics', transport: channelTopicsTransport(bus) },
-      ...(ownBus ? [{ name: 'inbound', transport: inboundTopicTransport(ownBus) }] : []),
+      { name: 'channel-topics', transport: channelTopicsTransport(bus, health.loop('ingress:channel-topics')) },
+      ...(ownBus ? [{ name: 'inbound', transport: inboundTopicTransport(ownBus, health.loop('ingress:inbound')) }] : []),
     ];
-    for (const { transport } of consumers) await service.connect(transport, { filters: [new BusErrorFilter()] });
-    // A consumer down for longer than the loops may be stuck (crashing again and again) fails liveness too.
-    const watched = consumers.map(({ name, transport }) => {
+    for (const { name, transport } of consumers) {
+      await service.connect(transport, { filters: [new BusErrorFilter()] });
       health.addReadinessCheck(name, async () => ({ ok: transport.running() }));
-      return { transport, loop: health.loop(`ingress:${name}`) };
-    });
-    consumerWatch = setInterval(() => watched.forEach(({ transport, loop }) => transport.running() && loop.beat()), 1000);
-    consumerWatch.unref();
+    }
   }
   const httpPort = await service.listen(config.PARLEY_INGRESS_HTTP_PORT, config.PARLEY_INGRESS_HTTP_HOST);
   logger.info({ httpPort }, 'ingress service running');

@@ -4,7 +4,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { ChannelMessageReceived, ChannelReceipt, CHANNEL_TOPICS } from '@parley/contracts';
 import { ParleyError } from '@parley/errors';
 import { BUS_TRANSPORT, BusTransport, type IncomingMessage, type MessageBus } from '@parley/message-bus';
-import type { Logger } from '@parley/observability';
+import type { Logger, LoopProgress } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
 
 /** A channel message that breaks its schema: never retried, sent to the dead letters with the reason. */
@@ -28,8 +28,8 @@ export async function ensureChannelTopics(bus: MessageBus): Promise<void> {
 }
 
 /** The bus transport that serves this controller: the ingress replicas share the topic's partitions. */
-export function channelTopicsTransport(bus: MessageBus): BusTransport {
-  return new BusTransport({ bus, groupId: CHANNEL_GROUP, retry: { maxAttempts: 5 }, decode: (message) => message });
+export function channelTopicsTransport(bus: MessageBus, progress?: LoopProgress): BusTransport {
+  return new BusTransport({ bus, groupId: CHANNEL_GROUP, retry: { maxAttempts: 5 }, decode: (message) => message, ...(progress ? { progress } : {}) });
 }
 
 /**

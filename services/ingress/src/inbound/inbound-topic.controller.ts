@@ -2,6 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { INGRESS_TOPICS } from '@parley/contracts';
 import { BusTransport, type IncomingMessage, type MessageBus } from '@parley/message-bus';
+import type { LoopProgress } from '@parley/observability';
 import { inboundFromRecord } from './inbound.intake';
 import type { InboundRecorder } from './inbound.recorder';
 
@@ -22,9 +23,10 @@ export async function ensureInboundTopic(bus: MessageBus): Promise<void> {
  * minutes (the log may be down for a while: what waits behind it waits too) before
  * it is set aside in the dead letters with the reason; one that breaks its schema, at once.
  */
-export function inboundTopicTransport(bus: MessageBus): BusTransport {
+export function inboundTopicTransport(bus: MessageBus, progress?: LoopProgress): BusTransport {
   return new BusTransport({
     bus,
+    ...(progress ? { progress } : {}),
     transportId: INBOUND_TRANSPORT,
     groupId: INBOUND_GROUP,
     retry: { maxAttempts: 30, initialBackoffMs: 200, maxBackoffMs: 30_000 },
