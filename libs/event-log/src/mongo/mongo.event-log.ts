@@ -58,7 +58,7 @@ const MAX_ROUNDS = 8;
 const MAX_REMEMBERED_HEADS = 50_000;
 const SLOT_READ_LIMIT = 2;
 /** Commit numbers lost in a row before a claim looks for the highest taken (see claimCommits). */
-const JUMP_AFTER_LOST = 4;
+const JUMP_AFTER_LOST = 2;
 
 /**
  * Updates sent in one command. FerretDB 1.24 (SQLite) never answers an update
@@ -482,10 +482,7 @@ export class MongoEventLog implements EventLog {
    * waits for that one before passing over it.
    */
   private async claimCommits(count: number): Promise<number[]> {
-    if (this.lastCommit === null) {
-      const top = await this.commits.find({}).sort({ _id: -1 }).limit(1).toArray();
-      this.lastCommit = top[0]?._id ?? 0;
-    }
+    this.lastCommit ??= await this.highestTakenFrom(0);
     const claimed: number[] = [];
     let lost = 0;
     while (claimed.length < count) {
@@ -502,9 +499,9 @@ export class MongoEventLog implements EventLog {
         if (!(error instanceof MongoBulkWriteError)) throw error;
         const first = Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
         if (!first || first.code !== DUPLICATE_KEY) throw error;
-        // Ours up to the failed one; that one is someone else's: go on after it. Lost a few
-        // times in a row, this writer is far behind (it appends seldom): jump past what the
-        // others claimed meanwhile (a count, which FerretDB answers by reading the collection).
+        // Ours up to the failed one; that one is someone else's: go on after it. Lost twice
+        // in a row, this writer is behind (it appends seldom, or the others are busy): it
+        // looks for the highest number taken and goes on after that.
         claimed.push(...wanted.slice(0, first.index));
         this.lastCommit = ++lost >= JUMP_AFTER_LOST ? await this.highestTakenFrom(wanted[first.index]!) : wanted[first.index]!;
       }
@@ -513,16 +510,26 @@ export class MongoEventLog implements EventLog {
   }
 
   /**
-   * The highest commit number taken, at least `taken`. Commit numbers are taken
-   * as a prefix (1..n, nothing above a hole), so the collection's count is the
-   * highest one; an estimate, so it is checked: `count` taken and `count + 1`
-   * free. When the check fails, `taken` (the caller steps on one by one).
+   * The highest commit number taken, at least `taken` (0: none known). Commit numbers
+   * are taken as a prefix (1..n, nothing above a hole), so it is found by galloping
+   * up from `taken` and halving back, with look-ups by `_id` only: a few index reads
+   * whatever the collection's size (a count or a sort makes FerretDB read all of it).
    */
   private async highestTakenFrom(taken: number): Promise<number> {
-    const count = await this.commits.estimatedDocumentCount();
-    if (count <= taken) return taken;
-    const [at, above] = await Promise.all([this.commits.findOne({ _id: count }), this.commits.findOne({ _id: count + 1 })]);
-    return at && !above ? count : taken;
+    const isTaken = async (n: number) => (await this.commits.findOne({ _id: n }, { projection: { _id: 1 } })) !== null;
+    let low = taken;
+    let high = taken + 1;
+    for (let step = 1; await isTaken(high); step *= 2) {
+      low = high;
+      high = taken + step * 2;
+    }
+    // `low` is taken (or `taken` itself), `high` is free: halve the range between them.
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (await isTaken(middle)) low = middle;
+      else high = middle;
+    }
+    return low;
   }
 
   /** Inserts the appends' first documents; returns, by index, the error code of those that failed. */
