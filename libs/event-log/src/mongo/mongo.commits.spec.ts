@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import { Registry } from '@parley/observability';
@@ -19,6 +20,7 @@ describe('MongoDB event log: a writer far behind on commit numbers (FerretDB)', 
   let watched: MongoClient;
   let commitInserts = 0;
   const commitReads: string[] = [];
+  const eventFinds: string[] = [];
 
   before(async () => {
     busy = await MongoEventLog.connect(mongoUrl, database, { registry: new Registry() });
@@ -27,6 +29,7 @@ describe('MongoDB event log: a writer far behind on commit numbers (FerretDB)', 
       if (e.commandName === 'insert' && e.command['insert'] === 'commits') commitInserts++;
       // How the writer looks for the highest number taken: the command and its filter.
       const collection = e.command[e.commandName];
+      if (collection === 'events' && e.commandName === 'find') eventFinds.push(JSON.stringify(e.command['filter']));
       if (collection === 'commits' && e.commandName !== 'insert')
         commitReads.push(
           `${e.commandName} ${JSON.stringify(e.command['filter'] ?? e.command['query'] ?? e.command['pipeline'] ?? {})}${e.command['sort'] ? ' sorted' : ''}`,
@@ -69,5 +72,21 @@ describe('MongoDB event log: a writer far behind on commit numbers (FerretDB)', 
     }
     assert.equal(positions.length, 202);
     assert.equal(positions.at(-1), events[0]!.position);
+  });
+
+  it('checks the event ids of a multi-event append one look-up each, never with $in (which FerretDB answers by reading every event)', async () => {
+    eventFinds.length = 0;
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    await seldom.append(
+      'conversation-t-multi',
+      ids.map((id) => ({ id, type: 'test.noted', tenantId: 't', data: {} })),
+      'no_stream',
+    );
+    const byId = eventFinds.filter((f) => f.includes('eventId'));
+    assert.deepEqual(byId.sort(), ids.map((id) => JSON.stringify({ eventId: id })).sort());
+    assert.ok(
+      eventFinds.every((f) => !f.includes('$in')),
+      eventFinds.join('\n'),
+    );
   });
 });

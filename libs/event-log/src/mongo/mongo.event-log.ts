@@ -469,8 +469,11 @@ export class MongoEventLog implements EventLog {
 
   private async storedIdentities(ids: readonly string[]): Promise<StoredIdentity[]> {
     if (ids.length === 0) return [];
-    const docs = await this.events.find({ eventId: { $in: [...ids] } }, { projection: { eventId: 1, streamId: 1, version: 1 } }).toArray();
-    return docs.map((d) => ({ id: d.eventId, streamId: d.streamId, streamVersion: d.version }));
+    // One look-up by event id each: FerretDB answers `$in` by reading every event.
+    const docs = await Promise.all(
+      [...new Set(ids)].map((eventId) => this.events.findOne({ eventId }, { projection: { eventId: 1, streamId: 1, version: 1 } })),
+    );
+    return docs.flatMap((d) => (d ? [{ id: d.eventId, streamId: d.streamId, streamVersion: d.version }] : []));
   }
 
   /**

@@ -26,10 +26,9 @@ export class MongoReadModelStore implements ReadModelStore {
 
   async getMany<T extends ReadDocument>(table: string, ids: readonly string[]): Promise<readonly T[]> {
     if (ids.length === 0) return [];
-    const docs = await this.collection(table)
-      .find({ _id: { $in: [...ids] } })
-      .toArray();
-    const found = new Map(docs.map((d) => [d._id, this.toDocument<T>(d)]));
+    // One look-up by _id each: FerretDB answers `$in` by reading the whole collection.
+    const docs = await Promise.all([...new Set(ids)].map((id) => this.collection(table).findOne({ _id: id })));
+    const found = new Map(docs.flatMap((d) => (d ? [[d._id, this.toDocument<T>(d)] as const] : [])));
     return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
   }
 
@@ -39,21 +38,23 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   async find<T extends ReadDocument>(table: string, query: FindQuery): Promise<FindResult<T>> {
-    const and: Filter<Row>[] = [];
+    // Equalities at the top level of the filter, where FerretDB hands them to PostgreSQL
+    // (and its indexes); what it cannot (`$in`, ranges, `$or`) it applies to what those return.
+    const filter: Record<string, unknown> = {};
     for (const [field, value] of Object.entries(query.where ?? {})) {
       requireName('field', field);
-      if (Array.isArray(value)) {
-        if (value.length > 0) and.push({ [field]: { $in: value } } as Filter<Row>);
-      } else and.push({ [field]: value } as Filter<Row>);
+      if (!Array.isArray(value)) filter[field] = value;
+      else if (value.length === 1) filter[field] = value[0];
+      else if (value.length > 1) filter[field] = { $in: value };
     }
     const field = requireName('field', query.orderBy.field);
     const dir = query.orderBy.direction === 'desc' ? -1 : 1;
     if (query.pageToken) {
       const cursor = decodePageToken(query.pageToken);
-      and.push({ $or: [{ [field]: { [dir === -1 ? '$lt' : '$gt']: cursor.v } }, { [field]: cursor.v, _id: { $gt: cursor.id } }] } as Filter<Row>);
+      filter['$or'] = [{ [field]: { [dir === -1 ? '$lt' : '$gt']: cursor.v } }, { [field]: cursor.v, _id: { $gt: cursor.id } }];
     }
     const docs = await this.collection(table)
-      .find(and.length ? { $and: and } : {})
+      .find(filter as Filter<Row>)
       .sort({ [field]: dir, _id: 1 })
       .limit(query.limit + 1)
       .toArray();
