@@ -13,10 +13,14 @@ import { routingDecider, type AgentView, type QueuePolicy, type RoutingCommand, 
  * conversation's own log (queued, offered, assigned...), where the timeline,
  * the lists and the availability model see it.
  */
+/** Queues whose recent state is kept for polling readers. */
+const RECENT_QUEUES = 10_000;
+
 export class RoutingEngine {
   readonly queues: DeciderStore<RoutingCommand, RoutingEvent, RoutingState>;
   private readonly conversations: DeciderStore<ConversationCommand, ConversationEvent, ConversationState>;
   private readonly metrics;
+  private readonly recent = new Map<string, { readonly at: number; readonly state: Promise<RoutingState> }>();
 
   constructor(
     log: EventLog,
@@ -49,9 +53,28 @@ export class RoutingEngine {
     };
   }
 
+  /**
+   * A queue's state for readers that poll (agents' desktops asking for offers): loaded
+   * at most once per `maxAgeMs` per queue, however many desktops ask, instead of a read
+   * of the log each. What this replica decides for the queue is seen at once (run()
+   * drops the entry); another replica's decisions, within `maxAgeMs`.
+   */
+  async recentState(tenantId: string, queueId: string, maxAgeMs: number): Promise<RoutingState> {
+    const stream = streams.routing(tenantId, queueId);
+    const kept = this.recent.get(stream);
+    if (kept && Date.now() - kept.at < maxAgeMs) return kept.state;
+    const entry = { at: Date.now(), state: this.queues.load(stream).then((r) => r.state) };
+    this.recent.set(stream, entry);
+    entry.state.catch(() => this.recent.get(stream) === entry && this.recent.delete(stream));
+    if (this.recent.size > RECENT_QUEUES) this.recent.delete(this.recent.keys().next().value!);
+    return entry.state;
+  }
+
   async run(tenantId: string, queueId: string, commands: readonly RoutingCommand[], actor = 'routing'): Promise<readonly RoutingEvent[]> {
     const stream = streams.routing(tenantId, queueId);
-    const result = await this.queues.handleAll(stream, commands, { tenantId, metadata: { actor } });
+    this.recent.delete(stream);
+    // Dropped again once written: a reader that loaded meanwhile may hold the state before it.
+    const result = await this.queues.handleAll(stream, commands, { tenantId, metadata: { actor } }).finally(() => this.recent.delete(stream));
     const events = result.events.map((e) => ({ type: e.type, data: e.data }) as RoutingEvent);
     for (const e of events) {
       const reason = 'reason' in e.data ? String(e.data.reason) : 'by' in e.data ? String(e.data.by) : '';

@@ -58,6 +58,8 @@ function ruleToProto(r: RoutingRuleData): ProtoRoutingRule {
     skills: [...(r.skills ?? [])],
   };
 }
+/** How stale an agent's list of offers may be (another replica's decisions; this replica's show at once). */
+const OFFERS_FRESH_MS = 500;
 const ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const id = (field: string, value: string) => {
   if (!ID.test(value ?? '')) throw new InvalidArgumentError('invalid request', [{ field, description: '1 to 200 letters, digits, _ . : -' }]);
@@ -91,7 +93,8 @@ export class RoutingGrpc {
         const offers = [];
         const queues = req.queue_ids.length > 0 ? req.queue_ids.map((q) => id('queue_ids', q)) : await this.rules.queues(caller.tenantId);
         for (const queueId of queues) {
-          const { state } = await this.engine.queues.load(streams.routing(caller.tenantId, queueId));
+          // Desktops poll: each queue is read at most once per OFFERS_FRESH_MS however many ask.
+          const state = await this.engine.recentState(caller.tenantId, queueId, OFFERS_FRESH_MS);
           for (const o of state.offers)
             if (o.agentId === caller.subject && Date.parse(o.expiresAt) > Date.now())
               offers.push({
