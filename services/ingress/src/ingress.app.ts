@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AVAILABILITY_MODEL_TYPES, AvailabilityModel, InvitationWriter, followAvailability } from '@parley/availability-model';
 import { CustomerDirectory } from '@parley/customer-directory';
 import { deriveKey, sharedTailEventLog, unionOfTypes } from '@parley/event-log';
 import { ServiceApplication } from '@parley/grpc-edge';
-import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry, serveFirst } from '@parley/observability';
+import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { BusProjectionFeed, ProjectionRunner } from '@parley/read-model';
 import { eventsTopic } from '@parley/contracts';
 import { openStorage, type Storage } from '@parley/storage';
@@ -28,7 +28,7 @@ import { KafkaChannelConnector } from './outbound/kafka-channel.connector';
 import { CHANNEL_LOGGER, CHANNEL_RECORDER, ChannelTopicsController, channelTopicsTransport, ensureChannelTopics } from './channels/channel-topics.controller';
 import { BusErrorFilter, KafkaBus, type MessageBus } from '@parley/message-bus';
 import { DISPATCHED_TYPES, outboundDispatcher } from './outbound/outbound.dispatcher';
-import { metaWebhookRoute, refuseOversizedBeforeContinue } from './http/meta-webhook.route';
+import { metaChannelOf, refuseOversizedBeforeContinue } from './http/meta-webhook.route';
 import { WidgetOrigins } from './http/widget.origins';
 import { RateLimiter } from './outbound/rate.limiter';
 import { WhatsAppConnector } from './outbound/whatsapp.connector';
@@ -36,6 +36,8 @@ import { warmUpWebhooks } from './warmup/webhook.warmup';
 
 /** Bodies the Nest routes take (Apple's webhook, the widget's requests). */
 const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+/** `application/json`, or a `+json` type, as body-parser's default takes it. */
+const isJson = (req: IncomingMessage) => /^application\/([\w.-]+\+)?json\s*(;|$)/i.test(req.headers['content-type'] ?? '');
 export interface RunningIngress {
   readonly httpPort: number;
   readonly recorder: InboundRecorder;
@@ -202,7 +204,9 @@ export async function startIngress(
     logger,
     registry,
     health,
-    rawBody: true,
+    // Meta's webhooks read their body themselves (the raw bytes for the signature, a size
+    // limit while it streams): the JSON parser below passes over them.
+    bodyParser: false,
     controllers: [
       WebhooksController,
       LiveController,
@@ -233,11 +237,8 @@ export async function startIngress(
     },
   });
   const http = service.app as NestExpressApplication;
-  // Meta batches up to a thousand changes in one body.
-  http.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
+  http.useBodyParser('json', { limit: BODY_LIMIT_BYTES, type: (req: IncomingMessage) => metaChannelOf(req) === null && isJson(req) });
   live.attach(http.getHttpServer());
-  // Meta's webhooks go first, on plain node:http; every other request reaches Nest as before.
-  serveFirst(http.getHttpServer() as Server, metaWebhookRoute(webhooks));
   refuseOversizedBeforeContinue(http.getHttpServer() as Server, webhooks, BODY_LIMIT_BYTES);
   // Before the webhooks and the widget are served: the availability model rebuilt, the live feed and the dispatcher on the bus.
   for (const consumer of followers) await service.connect(consumer.transport, { filters: [new BusErrorFilter()] });

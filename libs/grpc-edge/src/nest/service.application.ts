@@ -61,6 +61,8 @@ export interface ServiceApplicationOptions extends ServiceShutdown {
   /** How long in-flight gRPC calls get to finish on shutdown. */
   readonly drainMs?: number;
   readonly rawBody?: boolean;
+  /** False: Nest registers no body parsers; the service registers its own (routes that read their body as a stream). */
+  readonly bodyParser?: boolean;
 }
 
 /**
@@ -82,7 +84,11 @@ export class ServiceApplication {
       providers: [{ provide: SERVICE_SHUTDOWN, useValue: shutdown }, ServiceLifecycle, ...(options.providers ?? [])],
     })
     class ServiceModule {}
-    const app = await NestFactory.create(ServiceModule, { logger: new PinoNestLogger(options.logger), ...(options.rawBody ? { rawBody: true } : {}) });
+    const app = await NestFactory.create(ServiceModule, {
+      logger: new PinoNestLogger(options.logger),
+      ...(options.rawBody ? { rawBody: true } : {}),
+      ...(options.bodyParser === false ? { bodyParser: false } : {}),
+    });
     return new ServiceApplication(app, app.get(ServiceLifecycle));
   }
 

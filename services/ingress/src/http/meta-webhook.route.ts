@@ -3,13 +3,11 @@ import { WEBHOOK_MAX_BYTES } from '../webhooks/webhook.errors';
 import type { IngressWebhooks, WebhookAnswer } from './ingress.webhooks';
 
 /**
- * Meta's webhook POSTs (WhatsApp, Messenger), answered on plain node:http ahead of
- * the Nest application: they are the hot path (every customer message of both
- * channels) and need nothing of a framework, only the raw bytes for the
- * signature. The body is kept up to WEBHOOK_MAX_BYTES (413 otherwise, once the
- * rest has been read and dropped); everything after that, signature first, is
- * IngressWebhooks'.
- * Returns false for any other request, which the Nest application then serves.
+ * Meta's webhook POSTs (WhatsApp, Messenger), served by WebhooksController with
+ * the body unread (the JSON parser passes over these paths): the raw bytes are
+ * what the signature covers. The body is kept up to WEBHOOK_MAX_BYTES (413
+ * otherwise, once the rest has been read and dropped); everything after that,
+ * signature first, is IngressWebhooks'. Returns false for any other request.
  */
 /** How much of a too-large body is read and dropped before the connection is cut. */
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;

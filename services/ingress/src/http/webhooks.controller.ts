@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { IngressWebhooks, type WebhookAnswer } from './ingress.webhooks';
+import { metaWebhookRoute } from './meta-webhook.route';
 
 export const INGRESS_WEBHOOKS = Symbol('IngressWebhooks');
 
@@ -12,11 +13,26 @@ function send(res: Response, answer: WebhookAnswer): void {
 
 /**
  * The HTTP edge of the channels: each route hands the request to IngressWebhooks.
- * Meta's POSTs are served ahead of Nest, on plain node:http (meta-webhook.route.ts).
+ * Meta's POSTs read their body themselves, as it streams (meta-webhook.route.ts):
+ * the raw bytes for the signature, refused past the size limit.
  */
 @Controller('webhooks')
 export class WebhooksController {
-  constructor(@Inject(INGRESS_WEBHOOKS) private readonly webhooks: IngressWebhooks) {}
+  private readonly meta;
+
+  constructor(@Inject(INGRESS_WEBHOOKS) private readonly webhooks: IngressWebhooks) {
+    this.meta = metaWebhookRoute(webhooks);
+  }
+
+  @Post('whatsapp')
+  whatsapp(@Req() req: Request, @Res() res: Response): void {
+    this.meta(req, res);
+  }
+
+  @Post('messenger')
+  messenger(@Req() req: Request, @Res() res: Response): void {
+    this.meta(req, res);
+  }
 
   @Get('whatsapp')
   async whatsappHandshake(@Query() query: Record<string, unknown>, @Res() res: Response) {
