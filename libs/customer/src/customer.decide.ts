@@ -1,7 +1,7 @@
-import { identityKey, type CustomerEvent, type Identity } from '@parley/contracts';
+import { PROFILE_LIMITS, identityKey, type CustomerEvent, type Identity, type OrderFields, type ProfileFields } from '@parley/contracts';
 import { InvalidArgumentError } from '@parley/errors';
 import { CustomerErasedError, CustomerMergedError, CustomerNotRegisteredError, MergeNotPossibleError, UnverifiedIdentityError } from './customer.errors';
-import { hasIdentity, view, type CustomerState } from './customer.state';
+import { applyProfile, hasIdentity, view, type CustomerState } from './customer.state';
 
 export type CustomerCommand =
   | { type: 'Register'; customerId: string; at: string }
@@ -9,7 +9,11 @@ export type CustomerCommand =
   | { type: 'UnlinkIdentity'; identityKey: string; at: string }
   | { type: 'SetAttribute'; key: string; value: unknown; at: string }
   | { type: 'AttachConversation'; conversationId: string; at: string }
-  | { type: 'Erase'; at: string };
+  | { type: 'Erase'; at: string }
+  /** From the brand's systems: the fields given replace the profile's; an attribute given null is removed. */
+  | { type: 'UpdateProfile'; profile: ProfileFields; source: 'api' | 'kafka'; at: string }
+  /** From the brand's systems: idempotent by order id and status. */
+  | { type: 'RecordOrder'; order: OrderFields; source: 'api' | 'kafka'; at: string };
 
 /** What a customer's free-form attributes may hold: a profile, not a document store. */
 export const ATTRIBUTE_LIMITS = { count: 100, keyLength: 128, valueBytes: 4096 } as const;
@@ -59,7 +63,36 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
         : [{ type: 'customer.conversation-attached', data: { conversationId: command.conversationId, at: command.at } }];
     case 'Erase':
       return [{ type: 'customer.erased', data: { at: command.at } }];
+    case 'UpdateProfile': {
+      const changed = profileChanges(state, command.profile);
+      return changed ? [{ type: 'customer.profile-updated', data: { ...changed, source: command.source, at: command.at } }] : [];
+    }
+    case 'RecordOrder':
+      return state.orders[command.order.orderId] === command.order.status
+        ? []
+        : [{ type: 'customer.order-recorded', data: { ...command.order, source: command.source, at: command.at } }];
   }
+}
+
+/** Only what the update changes; null when it changes nothing. Refuses a profile past its attribute limit. */
+function profileChanges(state: CustomerState, update: ProfileFields): ProfileFields | null {
+  const { profile } = state;
+  const changed: { -readonly [K in keyof ProfileFields]: ProfileFields[K] } = {};
+  for (const field of ['name', 'email', 'locale', 'tier'] as const)
+    if (update[field] !== undefined && update[field] !== profile[field]) changed[field] = update[field];
+  const attributes: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(update.attributes ?? {})) {
+    const now = profile.attributes[key];
+    if (value === null ? now !== undefined : now !== value) attributes[key] = value;
+  }
+  if (Object.keys(attributes).length > 0) changed.attributes = attributes;
+  if (Object.keys(changed).length === 0) return null;
+  const after = Object.keys(applyProfile(profile, changed).attributes).length;
+  if (after > PROFILE_LIMITS.attributes)
+    throw new InvalidArgumentError('invalid profile', [
+      { field: 'profile.attributes', description: `at most ${PROFILE_LIMITS.attributes} attributes per customer; this update would make ${after}` },
+    ]);
+  return changed;
 }
 
 /**

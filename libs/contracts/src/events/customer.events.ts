@@ -60,6 +60,66 @@ export const CustomerUnmerged = contract('customer.unmerged', 1, z.object({ abso
 export const CustomerRestored = contract('customer.restored', 1, z.object({ formerSurvivorCustomerId: Id, at: Instant }));
 export const CustomerErased = contract('customer.erased', 1, z.object({ at: Instant }));
 
+/** Where context from the brand's systems came from: its gRPC call, or its Kafka topic. */
+export const ContextSource = z.enum(['api', 'kafka']);
+
+/** A custom attribute from the brand's systems: a snake_case key, a scalar value (null removes it). */
+export const ProfileAttributeKey = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case, 1 to 64 characters, starting with a letter');
+export const ProfileAttributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.null()]);
+export const PROFILE_LIMITS = { attributes: 50 } as const;
+
+/** The profile fields as the brand's systems send them: each optional, only what changed is recorded. */
+export const ProfileFields = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  email: z.email().max(254).optional(),
+  /** BCP 47, e.g. `de-AT`. */
+  locale: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag, e.g. de-AT')
+    .max(35)
+    .optional(),
+  tier: z.string().trim().min(1).max(64).optional(),
+  attributes: z
+    .record(ProfileAttributeKey, ProfileAttributeValue)
+    .refine((a) => Object.keys(a).length <= PROFILE_LIMITS.attributes, `at most ${PROFILE_LIMITS.attributes} attributes`)
+    .optional(),
+});
+export type ProfileFields = z.infer<typeof ProfileFields>;
+
+/** The brand's systems changed the customer's profile: only the fields that changed (an attribute set to null is removed). */
+export const ProfileUpdated = contract('customer.profile-updated', 1, ProfileFields.extend({ source: ContextSource, at: Instant }), [
+  'name',
+  'email',
+  'attributes',
+]);
+
+export const OrderStatus = z.enum(['placed', 'paid', 'fulfilled', 'shipped', 'delivered', 'cancelled', 'refunded', 'returned']);
+/** Money in the currency's minor unit (cents), as payment systems keep it: no rounding on the way. */
+export const Money = z.object({ amountMinor: z.number().int().min(0).max(1e13), currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. EUR') });
+export const OrderItem = z.object({
+  sku: z.string().min(1).max(64).optional(),
+  name: z.string().trim().min(1).max(200),
+  quantity: z.number().int().min(1).max(100_000),
+  unitPrice: Money.optional(),
+});
+export const OrderFields = z.object({
+  /** The brand's own order id: recording the same order with the same status again changes nothing. */
+  orderId: z.string().min(1).max(128),
+  placedAt: Instant,
+  status: OrderStatus,
+  items: z.array(OrderItem).max(100),
+  total: Money,
+  /** Where the agent opens the order in the brand's back office. */
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+});
+export type OrderFields = z.infer<typeof OrderFields>;
+
+/** An order of the customer's, or a new status of one: one event each time its status changes. */
+export const OrderRecorded = contract('customer.order-recorded', 1, OrderFields.extend({ source: ContextSource, at: Instant }), ['items[].name', 'url']);
+
 export const CUSTOMER_EVENTS = [
   CustomerRegistered,
   IdentityLinked,
@@ -71,6 +131,8 @@ export const CUSTOMER_EVENTS = [
   CustomerUnmerged,
   CustomerRestored,
   CustomerErased,
+  ProfileUpdated,
+  OrderRecorded,
 ] as const;
 
 type DataOf<C> = C extends { type: infer T; schema: infer S extends z.ZodType } ? { type: T; data: z.output<S> } : never;

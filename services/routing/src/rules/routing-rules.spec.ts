@@ -4,7 +4,7 @@ import { afterAll as after, beforeAll as before, describe, it } from '@jest/glob
 import { credentials, status, type Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { EVENT_CONTRACTS, streams, type RoutingEvent } from '@parley/contracts';
 import { SNAPSHOT_SCHEMA_VERSION, conversationDecider } from '@parley/conversation';
-import { customerDecider } from '@parley/customer';
+import { CUSTOMER_SNAPSHOT_SCHEMA_VERSION, customerDecider } from '@parley/customer';
 import { DeciderStore } from '@parley/event-log';
 import { parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
@@ -78,7 +78,12 @@ describe('routing by rules: conversations to many queues by channel, language, c
   });
 
   it('sends each new conversation to the queue of the first rule it matches, with the rule’s skills, and the rest to the default queue', async () => {
-    const customers = new DeciderStore({ log: storage.log, decider: customerDecider, contracts: EVENT_CONTRACTS, snapshotSchemaVersion: 1 });
+    const customers = new DeciderStore({
+      log: storage.log,
+      decider: customerDecider,
+      contracts: EVENT_CONTRACTS,
+      snapshotSchemaVersion: CUSTOMER_SNAPSHOT_SCHEMA_VERSION,
+    });
     const conversations = new DeciderStore({
       log: storage.log,
       decider: conversationDecider,
