@@ -13,6 +13,7 @@ import type { HistoryConfig } from './config/history.config';
 import { historyProjections } from './projections/history.projections';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
 import { CustomersGrpc } from './customers/customers.grpc';
+import { CustomerContextGrpc } from './customers/customer-context.grpc';
 import { EventsGrpc } from './events/events.grpc';
 
 export interface RunningHistory {
@@ -111,6 +112,7 @@ export async function startHistory(
     }),
     { logger, registry },
   );
+  const customers = new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t));
   const app = await ServiceApplication.create({
     logger,
     registry,
@@ -127,7 +129,10 @@ export async function startHistory(
       },
       {
         service: 'CustomerService',
-        handlers: new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t)).handlers(),
+        handlers: {
+          ...customers.handlers(),
+          ...new CustomerContextGrpc(directory, edge, (id, loaded) => customers.toProto(id, loaded)).handlers(),
+        },
       },
       { service: 'EventService', handlers: new EventsGrpc(log, edge).handlers() },
     ],

@@ -354,6 +354,34 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
     assert.equal(exported.customer.id, customerA);
     assert.equal(exported.conversations.length, 1);
     await call(api, `${U}EraseCustomer`, { customer_id: customerB }, admin);
+    // Context from the brand's systems: a profile and an order, by an identity the brand knows.
+    const shopper = { kind: 'email', id: 'shopper@example.com' };
+    const profiled = await call<{ customer: { id: string; profile: { name: string; attributes: unknown } }; created: boolean }>(
+      api,
+      `${U}UpdateCustomerProfile`,
+      { identity: shopper, profile: { name: 'Sam Shopper', attributes: { cart_value: 42.5, newsletter: true } } },
+      admin,
+    );
+    assert.deepEqual(
+      [profiled.created, profiled.customer.profile.name, profiled.customer.profile.attributes],
+      [true, 'Sam Shopper', { cart_value: 42.5, newsletter: true }],
+    );
+    const ordered = await call<{ customerId: string; changed: boolean }>(
+      api,
+      `${U}RecordCustomerOrder`,
+      {
+        identity: shopper,
+        order: {
+          order_id: 'SO-1',
+          placed_at: '2026-12-01T10:00:00Z',
+          status: 'ORDER_STATUS_PAID',
+          items: [{ name: 'Mug', quantity: 1 }],
+          total: { amount_minor: 1200, currency: 'EUR' },
+        },
+      },
+      admin,
+    );
+    assert.deepEqual([ordered.customerId, ordered.changed], [profiled.customer.id, true]);
 
     // The tenant's event feed, as an integrator follows it.
     const feed = await grpcurl(api, ['parley.v1.EventService/Subscribe'], {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
-import { parleyService } from '@parley/grpc-edge';
+import { fieldViolationsOf, parleyService } from '@parley/grpc-edge';
 import { Registry } from '@parley/observability';
 import { waitFor } from '@parley/testing-support';
 import { loadHistoryConfig } from '../config/history.config';
@@ -246,6 +246,84 @@ for (const [name, make] of [
         'the identity is free again',
       );
       await waitFor(search, (ids) => ids.length === 0, { what: 'the erased words leaving the index' });
+    });
+
+    it("takes the brand's systems' profile and orders by an identity they know, registering the customer once, each change once", async () => {
+      const shop = await bearer('brand-a', 'integration', 'shop');
+      const identity = { kind: 'email', id: 'ana@example.com' };
+      const first = await rpc<{
+        customer: Customer & { profile: { name: string; tier: string; attributes: Customer['attributes'] } };
+        created: boolean;
+        changed: boolean;
+      }>(
+        client,
+        'UpdateCustomerProfile',
+        { identity, profile: { name: 'Ana Lima', tier: 'gold', attributes: { fields: { plan: { stringValue: 'pro' }, seats: { numberValue: 5 } } } } },
+        shop,
+      );
+      assert.deepEqual([first.created, first.changed, first.customer.profile.name, first.customer.profile.tier], [true, true, 'Ana Lima', 'gold']);
+      assert.deepEqual(first.customer.identities, [{ kind: 'email', id: 'ana@example.com', wa_id: '' }]);
+      const again = await rpc<{ customer: { id: string }; created: boolean; changed: boolean }>(
+        client,
+        'UpdateCustomerProfile',
+        { identity, profile: { name: 'Ana Lima' } },
+        shop,
+      );
+      assert.deepEqual([again.customer.id, again.created, again.changed], [first.customer.id, false, false]);
+      const order = {
+        order_id: 'A-1001',
+        placed_at: { seconds: 1_780_000_000 },
+        status: 'ORDER_STATUS_PAID',
+        // An item with neither SKU nor price: optional fields leave no key in the event.
+        items: [
+          { sku: 'TSHIRT-M', name: 'T-shirt, M', quantity: 2, unit_price: { amount_minor: 1999, currency: 'EUR' } },
+          { name: 'Sticker', quantity: 1 },
+        ],
+        total: { amount_minor: 3998, currency: 'EUR' },
+        url: 'https://shop.example/orders/A-1001',
+      };
+      const recorded = await rpc<{ customer_id: string; created: boolean; changed: boolean }>(client, 'RecordCustomerOrder', { identity, order }, shop);
+      assert.deepEqual(recorded, { customer_id: first.customer.id, created: false, changed: true });
+      const repeat = await rpc<{ changed: boolean }>(client, 'RecordCustomerOrder', { identity, order }, shop);
+      assert.equal(repeat.changed, false);
+      const shipped = await rpc<{ changed: boolean }>(client, 'RecordCustomerOrder', { identity, order: { ...order, status: 'ORDER_STATUS_SHIPPED' } }, shop);
+      assert.equal(shipped.changed, true);
+      const stream = customerStream('brand-a', first.customer.id);
+      assert.deepEqual(
+        (await seed.log.readStream(stream)).filter((e) => e.type === 'customer.order-recorded').map((e) => (e.data as { status: string }).status),
+        ['paid', 'shipped'],
+      );
+      // Bad input: the field is named, nothing is written, nobody is registered.
+      const before = await seed.log.lastPosition();
+      const refusals: [string, Record<string, unknown>, RegExp][] = [
+        ['UpdateCustomerProfile', { identity, profile: { locale: 'not a locale!' } }, /profile\.locale/],
+        ['UpdateCustomerProfile', { identity: { kind: 'whatsapp', id: 'US.1' }, profile: { name: 'X' } }, /identity/],
+        [
+          'RecordCustomerOrder',
+          { identity: { kind: 'email', id: 'new@example.com' }, order: { ...order, total: { amount_minor: 1, currency: 'euro' } } },
+          /order\.total\.currency/,
+        ],
+        ['RecordCustomerOrder', { identity, order: { ...order, status: 'ORDER_STATUS_UNSPECIFIED' } }, /order\.status/],
+      ];
+      for (const [method, request, field] of refusals)
+        await assert.rejects(
+          rpc(client, method, request, shop),
+          (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => field.test(v.field)),
+          method,
+        );
+      assert.equal(await seed.log.lastPosition(), before);
+      // Agents read it; only the brand's systems and admins write it.
+      await assert.rejects(
+        rpc(client, 'UpdateCustomerProfile', { identity, profile: { tier: 'platinum' } }, await bearer('brand-a')),
+        (e: ServiceError) => e.code === status.PERMISSION_DENIED,
+      );
+      const { customer } = await rpc<{ customer: { profile: { name: string } } }>(
+        client,
+        'GetCustomer',
+        { customer_id: first.customer.id },
+        await bearer('brand-a'),
+      );
+      assert.equal(customer.profile.name, 'Ana Lima');
     });
 
     it("never shows or changes another tenant's customer: every method answers NOT_FOUND", async () => {

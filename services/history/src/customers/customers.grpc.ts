@@ -210,7 +210,7 @@ export class CustomersGrpc {
     }
   }
 
-  private toProto(customerId: string, loaded: { state: CustomerState }) {
+  toProto(customerId: string, loaded: { state: CustomerState }) {
     const s = loaded.state;
     const v = view(s);
     return {
@@ -226,6 +226,13 @@ export class CustomersGrpc {
       erased: s.erased,
       channels: [...new Set(v.identities.map((i) => CHANNEL_OF[i.kind]).filter((c): c is Channel => c !== null))].map(channelToProto),
       conversations: [],
+      profile: {
+        name: s.profile.name ?? '',
+        email: s.profile.email ?? '',
+        locale: s.profile.locale ?? '',
+        tier: s.profile.tier ?? '',
+        attributes: toStruct(s.profile.attributes),
+      },
     };
   }
 }
