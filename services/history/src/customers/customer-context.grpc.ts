@@ -1,5 +1,5 @@
 import { Identity as IdentitySchema, OrderFields, ProfileFields, streams, type Identity } from '@parley/contracts';
-import type { CustomerState } from '@parley/customer';
+import type { CustomerCommand, CustomerState } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { InvalidArgumentError } from '@parley/errors';
 import { timeOrderedId } from '@parley/event-log';
@@ -85,12 +85,7 @@ export class CustomerContextGrpc {
             },
             'profile',
           );
-          const { customerId, created, at } = await this.resolve(caller, identity);
-          const result = await this.directory.customers.handle(
-            streams.customer(caller.tenantId, customerId),
-            { type: 'UpdateProfile', profile, source: 'api', at },
-            this.envelope(caller, customerId),
-          );
+          const { customerId, created, result } = await this.apply(caller, identity, (at) => ({ type: 'UpdateProfile', profile, source: 'api', at }));
           return { customer: this.toProto(customerId, result), created, changed: result.events.length > 0 };
         },
       ),
@@ -113,21 +108,16 @@ export class CustomerContextGrpc {
             },
             'order',
           );
-          const { customerId, created, at } = await this.resolve(caller, identity);
-          const result = await this.directory.customers.handle(
-            streams.customer(caller.tenantId, customerId),
-            { type: 'RecordOrder', order, source: 'api', at },
-            this.envelope(caller, customerId),
-          );
+          const { customerId, created, result } = await this.apply(caller, identity, (at) => ({ type: 'RecordOrder', order, source: 'api', at }));
           return { customer_id: customerId, created, changed: result.events.length > 0 };
         },
       ),
     };
   }
 
-  private async resolve(caller: Caller, identity: Identity) {
+  /** The command on the customer the identity names, registered when nobody holds it: the brand's own systems vouch for the identity (their token is the proof). */
+  private async apply(caller: Caller, identity: Identity, command: (at: string) => CustomerCommand) {
     const at = this.now();
-    // The brand's own systems vouch for the identity: their token is the proof.
     const { customerId, created } = await this.directory.resolve(
       { tenantId: caller.tenantId, actor: caller.subject },
       identity,
@@ -135,7 +125,11 @@ export class CustomerContextGrpc {
       timeOrderedId,
       at,
     );
-    return { customerId, created, at };
+    const result = await this.directory.customers.handle(streams.customer(caller.tenantId, customerId), command(at), {
+      tenantId: caller.tenantId,
+      metadata: { subjectId: customerId, actor: caller.subject, role: caller.role },
+    });
+    return { customerId, created, result };
   }
 
   private identity(raw: Record<string, string> | null): Identity {
@@ -145,9 +139,5 @@ export class CustomerContextGrpc {
         { field: 'identity', description: 'an identity the brand knows: kind external, email or sms (E.164), with its id' },
       ]);
     return parsed.data;
-  }
-
-  private envelope(caller: Caller, customerId: string) {
-    return { tenantId: caller.tenantId, metadata: { subjectId: customerId, actor: caller.subject, role: caller.role } };
   }
 }
