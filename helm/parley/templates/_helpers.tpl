@@ -81,6 +81,9 @@ availability:
 - { name: parley.ingress.inbound.dead-letter, deadLetter: true }
 - { name: parley.channel.inbound, deadLetter: false }
 - { name: parley.channel.inbound.dead-letter, deadLetter: true }
+# Profiles and orders from the brand's systems (personal data in the clear): a week is kept, they are in the log by then.
+- { name: parley.customer.context, deadLetter: false, retentionMs: 604800000 }
+- { name: parley.customer.context.dead-letter, deadLetter: true }
 {{- range (list "sms" "email" "custom") }}
 - { name: parley.channel.outbound.{{ . }}, deadLetter: false }
 {{- end }}

@@ -4,7 +4,16 @@ import { dirname, join } from 'node:path';
 import { describe, it } from '@jest/globals';
 import Ajv from 'ajv';
 import YAML from 'yaml';
-import { CHANNEL_MESSAGES, CHANNEL_TOPICS, EVENT_CONTRACTS, INGRESS_MESSAGES, STREAM_CATEGORIES, eventsTopic } from '@parley/contracts';
+import {
+  CHANNEL_MESSAGES,
+  CHANNEL_TOPICS,
+  CUSTOMER_CONTEXT_MESSAGES,
+  CUSTOMER_CONTEXT_TOPICS,
+  EVENT_CONTRACTS,
+  INGRESS_MESSAGES,
+  STREAM_CATEGORIES,
+  eventsTopic,
+} from '@parley/contracts';
 import { deadLetterTopicFor } from '@parley/message-bus';
 import { ASYNCAPI_FILE, committedSchemas, renderedSchemas } from './index';
 
@@ -34,7 +43,7 @@ describe('published contracts', () => {
     assert.equal(doc.asyncapi, '3.0.0');
     const addresses = Object.values(doc.channels).map((c) => c.address);
     // Every topic Parley creates: the channel topics, one per stream category, routing's work queue and the dead letters of what is consumed.
-    const consumed = [CHANNEL_TOPICS.inbound, 'parley.routing.work', eventsTopic('conversation'), eventsTopic('agent')];
+    const consumed = [CHANNEL_TOPICS.inbound, CUSTOMER_CONTEXT_TOPICS.context, 'parley.routing.work', eventsTopic('conversation'), eventsTopic('agent')];
     const topics = [
       CHANNEL_TOPICS.outbound('sms'),
       CHANNEL_TOPICS.outbound('email'),
@@ -70,7 +79,7 @@ describe('published contracts', () => {
         `${channel.address}: Kafka channel binding`,
       );
     const named = new Map(Object.values(doc.components.messages).map((m) => [m.name, m]));
-    for (const c of [...EVENT_CONTRACTS.values(), ...CHANNEL_MESSAGES, ...INGRESS_MESSAGES]) {
+    for (const c of [...EVENT_CONTRACTS.values(), ...CHANNEL_MESSAGES, ...INGRESS_MESSAGES, ...CUSTOMER_CONTEXT_MESSAGES]) {
       const message = named.get(c.type);
       assert.ok(message, `message ${c.type}`);
       assert.equal(message.payload.$ref, `../schemas/${c.type}.v${c.version}.json`);

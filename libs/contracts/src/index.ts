@@ -10,3 +10,4 @@ export * from './events/event-contracts';
 export * from './streams';
 export * from './events/channel.messages';
 export * from './events/ingress.messages';
+export * from './events/customer-context.messages';

@@ -101,7 +101,7 @@ describe('Helm chart (helm/parley)', () => {
       ConfigMap: 6,
       Deployment: 4,
       HorizontalPodAutoscaler: 4,
-      KafkaTopic: 21,
+      KafkaTopic: 23,
       NetworkPolicy: 4,
       PodDisruptionBudget: 4,
       PrometheusRule: 1,

@@ -14,6 +14,13 @@ import { historyProjections } from './projections/history.projections';
 import { ConversationsGrpc } from './conversations/conversations.grpc';
 import { CustomersGrpc } from './customers/customers.grpc';
 import { CustomerContextGrpc } from './customers/customer-context.grpc';
+import { CustomerContext } from './customers/customer-context';
+import {
+  CUSTOMER_CONTEXT,
+  CustomerContextTopicController,
+  customerContextTransport,
+  ensureCustomerContextTopic,
+} from './customers/customer-context-topic.controller';
 import { EventsGrpc } from './events/events.grpc';
 
 export interface RunningHistory {
@@ -112,6 +119,8 @@ export async function startHistory(
     }),
     { logger, registry },
   );
+  const context = new CustomerContext(directory);
+  if (bus) await ensureCustomerContextTopic(bus);
   const customers = new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t));
   const app = await ServiceApplication.create({
     logger,
@@ -131,12 +140,13 @@ export async function startHistory(
         service: 'CustomerService',
         handlers: {
           ...customers.handlers(),
-          ...new CustomerContextGrpc(directory, edge, (id, loaded) => customers.toProto(id, loaded)).handlers(),
+          ...new CustomerContextGrpc(context, edge, (id, loaded) => customers.toProto(id, loaded)).handlers(),
         },
       },
       { service: 'EventService', handlers: new EventsGrpc(log, edge).handlers() },
     ],
-    controllers: feeds.map((f) => f.consumer.controller),
+    controllers: [...feeds.map((f) => f.consumer.controller), ...(bus ? [CustomerContextTopicController] : [])],
+    providers: [{ provide: CUSTOMER_CONTEXT, useValue: context }],
     afterPortsClose: async () => {
       for (const runner of Object.values(runners)) await runner.stop();
       if (!options.storage) await store.close();
@@ -150,6 +160,12 @@ export async function startHistory(
     for (const runner of Object.values(runners)) await runner.handOver();
     for (const feed of feeds) await app.connect(feed.consumer.transport, { filters: [new BusErrorFilter()] });
     health.addReadinessCheck('projection-consumers', () => ({ ok: feeds.every((f) => f.running()) }));
+  }
+  if (bus) {
+    // The brand's profiles and orders (parley.customer.context); a consumer stuck past its retries fails liveness too.
+    const transport = customerContextTransport(bus, health.loop('history:customer-context'));
+    await app.connect(transport, { filters: [new BusErrorFilter()] });
+    health.addReadinessCheck('customer-context', () => ({ ok: transport.running() }));
   } else {
     for (const runner of Object.values(runners)) {
       await runner.catchUp();

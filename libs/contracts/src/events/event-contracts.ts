@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHANNEL_MESSAGES } from './channel.messages';
 import { INGRESS_MESSAGES } from './ingress.messages';
+import { CUSTOMER_CONTEXT_MESSAGES } from './customer-context.messages';
 import { CONVERSATION_EVENTS } from './conversation.events';
 import { CUSTOMER_EVENTS } from './customer.events';
 import { IDENTITY_EVENTS } from './identity.events';
@@ -27,7 +28,7 @@ export function personalFieldsOf(type: string): readonly string[] {
 
 /** Every versioned message schema, as JSON Schema (draft 2020-12), by `<type>.v<version>`: for integrators in other languages. */
 export function jsonSchemas(): Record<string, unknown> {
-  const all = [...EVENT_CONTRACTS.values(), ...INTERNAL_EVENT_CONTRACTS.values(), ...CHANNEL_MESSAGES, ...INGRESS_MESSAGES];
+  const all = [...EVENT_CONTRACTS.values(), ...INTERNAL_EVENT_CONTRACTS.values(), ...CHANNEL_MESSAGES, ...INGRESS_MESSAGES, ...CUSTOMER_CONTEXT_MESSAGES];
   return Object.fromEntries(
     all.map((c) => [
       `${c.type}.v${c.version}`,

@@ -1,11 +1,10 @@
-import { Identity as IdentitySchema, OrderFields, ProfileFields, streams, type Identity } from '@parley/contracts';
-import type { CustomerCommand, CustomerState } from '@parley/customer';
-import type { CustomerDirectory } from '@parley/customer-directory';
+import { Identity as IdentitySchema, OrderFields, ProfileFields, type Identity } from '@parley/contracts';
+import type { CustomerState } from '@parley/customer';
 import { InvalidArgumentError } from '@parley/errors';
-import { timeOrderedId } from '@parley/event-log';
-import type { Caller, GrpcEdge, GrpcHandlers, Role } from '@parley/grpc-edge';
+import type { GrpcEdge, GrpcHandlers, Role } from '@parley/grpc-edge';
 import type { z } from 'zod';
 import { fromTimestamp } from '../conversations/conversation.mapper';
+import type { CustomerContext } from './customer-context';
 import { fromStruct, type Struct } from './struct.mapper';
 
 /** The brand's systems (its shop, its CRM) and admins. */
@@ -55,14 +54,13 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, prefix: string): 
 /**
  * Customer context from the brand's systems over gRPC: a profile and orders for
  * the customer an identity of theirs names (registered when new). The same
- * commands as the `parley.customer.context` topic (to come) will issue.
+ * commands as the `parley.customer.context` topic issues (CustomerContextTopicController).
  */
 export class CustomerContextGrpc {
   constructor(
-    private readonly directory: CustomerDirectory,
+    private readonly context: CustomerContext,
     private readonly edge: GrpcEdge,
     private readonly toProto: (customerId: string, loaded: { state: CustomerState }) => unknown,
-    private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
   handlers(): GrpcHandlers {
@@ -85,7 +83,7 @@ export class CustomerContextGrpc {
             },
             'profile',
           );
-          const { customerId, created, result } = await this.apply(caller, identity, (at) => ({ type: 'UpdateProfile', profile, source: 'api', at }));
+          const { customerId, created, result } = await this.context.apply(caller, identity, (at) => ({ type: 'UpdateProfile', profile, source: 'api', at }));
           return { customer: this.toProto(customerId, result), created, changed: result.events.length > 0 };
         },
       ),
@@ -108,28 +106,11 @@ export class CustomerContextGrpc {
             },
             'order',
           );
-          const { customerId, created, result } = await this.apply(caller, identity, (at) => ({ type: 'RecordOrder', order, source: 'api', at }));
+          const { customerId, created, result } = await this.context.apply(caller, identity, (at) => ({ type: 'RecordOrder', order, source: 'api', at }));
           return { customer_id: customerId, created, changed: result.events.length > 0 };
         },
       ),
     };
-  }
-
-  /** The command on the customer the identity names, registered when nobody holds it: the brand's own systems vouch for the identity (their token is the proof). */
-  private async apply(caller: Caller, identity: Identity, command: (at: string) => CustomerCommand) {
-    const at = this.now();
-    const { customerId, created } = await this.directory.resolve(
-      { tenantId: caller.tenantId, actor: caller.subject },
-      identity,
-      'brand-api',
-      timeOrderedId,
-      at,
-    );
-    const result = await this.directory.customers.handle(streams.customer(caller.tenantId, customerId), command(at), {
-      tenantId: caller.tenantId,
-      metadata: { subjectId: customerId, actor: caller.subject, role: caller.role },
-    });
-    return { customerId, created, result };
   }
 
   private identity(raw: Record<string, string> | null): Identity {
