@@ -81,7 +81,12 @@ export async function startHistory(
       inStreamOrder: bus !== null,
       ...(bus ? {} : { progress: health.loop(`history:projection:${projection.name}`) }),
     });
-  const runners = { list: runnerFor(projections.list), timeline: runnerFor(projections.timeline), search: runnerFor(projections.search) };
+  const runners = {
+    list: runnerFor(projections.list),
+    timeline: runnerFor(projections.timeline),
+    search: runnerFor(projections.search),
+    orders: runnerFor(projections.orders),
+  };
   const feeds = bus
     ? (Object.keys(runners) as (keyof typeof runners)[]).map(
         (key) =>
@@ -121,7 +126,9 @@ export async function startHistory(
   );
   const context = new CustomerContext(directory);
   if (bus) await ensureCustomerContextTopic(bus);
-  const customers = new CustomersGrpc(log, directory, edge, { store: store.readModels, runner: runners.list }, (t) => identitySecrets.get(t));
+  const customers = new CustomersGrpc(log, directory, edge, { store: store.readModels, list: runners.list, orders: runners.orders }, (t) =>
+    identitySecrets.get(t),
+  );
   const app = await ServiceApplication.create({
     logger,
     registry,

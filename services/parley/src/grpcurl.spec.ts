@@ -382,6 +382,19 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
       admin,
     );
     assert.deepEqual([ordered.customerId, ordered.changed], [profiled.customer.id, true]);
+    // The read model lists it within moments.
+    const orders = await waitFor(
+      () =>
+        call<{ orders?: { order: { orderId: string; status: string }; statusAt: string }[]; nextPageToken?: string }>(
+          api,
+          `${U}ListCustomerOrders`,
+          { customer_id: profiled.customer.id, page_size: 10 },
+          admin,
+        ),
+      (page) => (page.orders ?? []).length === 1,
+      { what: 'the order listed' },
+    );
+    assert.deepEqual([orders.orders![0]!.order.orderId, orders.orders![0]!.order.status, orders.nextPageToken ?? ''], ['SO-1', 'ORDER_STATUS_PAID', '']);
 
     // The tenant's event feed, as an integrator follows it.
     const feed = await grpcurl(api, ['parley.v1.EventService/Subscribe'], {

@@ -78,6 +78,7 @@ export function rowToProto(r: ConversationRow) {
     last_activity_at: timestamp(r.lastActivityAt),
     unread_count: r.unreadCount ?? 0,
     waiting_since: timestamp(r.queuedAt || null),
+    satisfaction: r.satisfaction ?? 0,
   };
 }
 

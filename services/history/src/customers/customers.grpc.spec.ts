@@ -326,6 +326,113 @@ for (const [name, make] of [
       assert.equal(customer.profile.name, 'Ana Lima');
     });
 
+    it('shows an agent the latest orders, pages through all of them, carries them and the profile through a merge and back, exports every status', async () => {
+      const shop = await bearer('brand-a', 'integration', 'shop');
+      const supervisor = await bearer('brand-a', 'supervisor');
+      const agent = await bearer('brand-a');
+      const carla = { kind: 'external', id: 'crm-carla' };
+      const carlaOld = { kind: 'email', id: 'carla.old@example.com' };
+      const order = (id: string, day: number, status = 'ORDER_STATUS_PLACED') => ({
+        order_id: id,
+        placed_at: { seconds: 1_780_000_000 + day * 86_400 },
+        status,
+        items: [{ name: `item of ${id}`, quantity: 1 }],
+        total: { amount_minor: 1000 + day, currency: 'EUR' },
+      });
+      // Seven orders, one of them shipped later; the old account has two more and a profile of its own.
+      for (let day = 1; day <= 7; day++) await rpc(client, 'RecordCustomerOrder', { identity: carla, order: order(`C-${day}`, day) }, shop);
+      await rpc(client, 'RecordCustomerOrder', { identity: carla, order: order('C-3', 3, 'ORDER_STATUS_SHIPPED') }, shop);
+      await rpc(client, 'UpdateCustomerProfile', { identity: carla, profile: { name: 'Carla Ruiz' } }, shop);
+      await rpc(client, 'RecordCustomerOrder', { identity: carlaOld, order: order('OLD-1', 0) }, shop);
+      await rpc(client, 'RecordCustomerOrder', { identity: carlaOld, order: order('OLD-2', 10) }, shop);
+      await rpc(client, 'UpdateCustomerProfile', { identity: carlaOld, profile: { name: 'C. Ruiz', tier: 'gold' } }, shop);
+      const carlaId = (await rpc<{ customer: { id: string } }>(client, 'FindCustomer', { identity: carla }, agent)).customer.id;
+      const oldId = (await rpc<{ customer: { id: string } }>(client, 'FindCustomer', { identity: carlaOld }, agent)).customer.id;
+      type Recorded = { order: { order_id: string; status: string; items: { name: string }[] }; customer_id: string };
+      type Shown = { latest_orders: Recorded[]; profile: { name: string; tier: string } };
+      const shown = await waitFor(
+        async () => (await rpc<{ customer: Shown }>(client, 'GetCustomer', { customer_id: carlaId }, agent)).customer,
+        (c) => c.latest_orders.length === 5 && c.latest_orders.some((o) => o.order.status === 'ORDER_STATUS_SHIPPED'),
+        { what: 'the orders listed' },
+      );
+      assert.deepEqual(
+        shown.latest_orders.map((o) => o.order.order_id),
+        ['C-7', 'C-6', 'C-5', 'C-4', 'C-3'],
+      );
+      assert.equal(shown.latest_orders[4]!.order.items[0]!.name, 'item of C-3');
+      const pages = async (customerId: string) => {
+        const ids: string[][] = [];
+        let token = '';
+        do {
+          const page = await rpc<{ orders: Recorded[]; next_page_token: string }>(
+            client,
+            'ListCustomerOrders',
+            { customer_id: customerId, page_size: 3, page_token: token },
+            agent,
+          );
+          ids.push(page.orders.map((o) => o.order.order_id));
+          token = page.next_page_token;
+        } while (token);
+        return ids;
+      };
+      assert.deepEqual(await pages(carlaId), [['C-7', 'C-6', 'C-5'], ['C-4', 'C-3', 'C-2'], ['C-1']]);
+      await assert.rejects(
+        rpc(client, 'ListCustomerOrders', { customer_id: carlaId, page_size: 101 }, agent),
+        (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => v.field === 'page_size'),
+      );
+      // Merged: the old account's orders among hers, in order; its profile fills in what hers lacks.
+      await waitFor(
+        async () => (await pages(oldId)).flat(),
+        (ids) => ids.length === 2,
+        { what: "the old account's orders listed" },
+      );
+      await rpc(client, 'MergeCustomers', { survivor_customer_id: carlaId, absorbed_customer_id: oldId }, supervisor);
+      assert.deepEqual(await pages(carlaId), [
+        ['OLD-2', 'C-7', 'C-6'],
+        ['C-5', 'C-4', 'C-3'],
+        ['C-2', 'C-1', 'OLD-1'],
+      ]);
+      const merged = (await rpc<{ customer: Shown }>(client, 'GetCustomer', { customer_id: carlaId }, agent)).customer;
+      assert.deepEqual([merged.profile.name, merged.profile.tier], ['Carla Ruiz', 'gold']);
+      assert.equal(merged.latest_orders[0]!.customer_id, oldId);
+      const exported = await rpc<{ orders: Recorded[] }>(client, 'ExportCustomer', { customer_id: carlaId }, supervisor);
+      assert.equal(exported.orders.length, 10, 'nine orders, one of them with two statuses');
+      assert.deepEqual(
+        exported.orders.filter((o) => o.order.order_id === 'C-3').map((o) => o.order.status),
+        ['ORDER_STATUS_PLACED', 'ORDER_STATUS_SHIPPED'],
+      );
+      // Unmerged: each has their own again.
+      await rpc(client, 'UnmergeCustomer', { absorbed_customer_id: oldId }, supervisor);
+      assert.deepEqual((await pages(carlaId)).flat(), ['C-7', 'C-6', 'C-5', 'C-4', 'C-3', 'C-2', 'C-1']);
+      const after = (await rpc<{ customer: Shown }>(client, 'GetCustomer', { customer_id: carlaId }, agent)).customer;
+      assert.deepEqual([after.profile.name, after.profile.tier], ['Carla Ruiz', '']);
+    });
+
+    it('shows the satisfaction the customer gave each conversation', async () => {
+      await register('brand-a', 'sat-customer', { kind: 'visitor', id: 'v-sat' }, 'conv-sat');
+      const stream = conversationStream('brand-a', 'conv-sat');
+      const envelope = { tenantId: 'brand-a', metadata: { subjectId: 'sat-customer' } };
+      await seed.store.handle(stream, { type: 'Resolve', by: { kind: 'agent', agentId: 'agent-1' }, at: hoursAgo(1) }, envelope);
+      await seed.store.handle(stream, { type: 'RecordSatisfaction', score: 4, at: hoursAgo(1) }, envelope);
+      const customer = await waitFor(
+        async () =>
+          (
+            await rpc<{ customer: Customer & { conversations: { satisfaction: number }[] } }>(
+              client,
+              'GetCustomer',
+              { customer_id: 'sat-customer' },
+              await bearer('brand-a'),
+            )
+          ).customer,
+        (c) => c.conversations[0]?.satisfaction === 4,
+        { what: 'the satisfaction shown' },
+      );
+      assert.deepEqual(
+        customer.conversations.map((c) => [c.id, c.status]),
+        [['conv-sat', 'CONVERSATION_STATUS_RESOLVED']],
+      );
+    });
+
     it("never shows or changes another tenant's customer: every method answers NOT_FOUND", async () => {
       const other = await bearer('brand-b', 'admin');
       const before = await seed.log.streamVersion(customerStream('brand-a', 'web-visitor'));

@@ -3,7 +3,7 @@ import { InvalidArgumentError, ParleyError } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
 import { Identity as IdentitySchema, identityKey, streams, type Channel, type ConversationEvent, type CustomerEvent, type Identity } from '@parley/contracts';
 import { conversationView } from '@parley/conversation';
-import { planMerge, planUnmerge, view, type CustomerCommand, type CustomerState } from '@parley/customer';
+import { planMerge, planUnmerge, view, type CustomerCommand, type CustomerProfile, type CustomerState } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import type { EncryptingEventLog } from '@parley/event-log';
 import type { Caller, GrpcEdge, GrpcHandlers, Role } from '@parley/grpc-edge';
@@ -11,6 +11,7 @@ import type { ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { channelToProto, conversationToProto } from '../conversations/conversation.mapper';
 import { conversationStream, rowToProto } from '../conversations/conversations.grpc';
 import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
+import { CustomerOrders } from './customer-orders';
 import { fromStruct, toStruct, type Struct } from './struct.mapper';
 
 export class CustomerNotFoundError extends ParleyError {
@@ -27,6 +28,8 @@ export class CustomerNotFoundError extends ParleyError {
 const AGENTS: readonly Role[] = ['agent', 'supervisor', 'integration', 'admin'];
 const SUPERVISORS: readonly Role[] = ['supervisor', 'admin'];
 const ADMINS: readonly Role[] = ['admin'];
+/** How many of a customer's orders GetCustomer shows. */
+const LATEST_ORDERS = 5;
 
 /** Like conversations, a customer's stream is named by tenant: another tenant's customer is NOT_FOUND. */
 export const customerStream = streams.customer;
@@ -47,18 +50,35 @@ export class CustomersGrpc {
     private readonly log: EncryptingEventLog,
     private readonly directory: CustomerDirectory,
     private readonly edge: GrpcEdge,
-    private readonly list: { readonly store: ReadModelStore; readonly runner: ProjectionRunner },
+    private readonly models: { readonly store: ReadModelStore; readonly list: ProjectionRunner; readonly orders: ProjectionRunner },
     /** The secret a tenant signs its users' ids with (HS256 JWT, `sub` = the external id). */
     private readonly identitySecretOf: (tenantId: string) => string | undefined,
     private readonly now: () => string = () => new Date().toISOString(),
-  ) {}
+  ) {
+    this.orders = new CustomerOrders(log, models.store, models.orders);
+  }
+  private readonly orders: CustomerOrders;
 
   handlers(): GrpcHandlers {
     const e = this.edge;
     return {
       GetCustomer: e.unary('GetCustomer', AGENTS, async (req: { customer_id: string }, caller) => {
         const customer = await this.load(caller, req.customer_id);
-        return { customer: { ...this.toProto(req.customer_id, customer), conversations: await this.conversations(caller, customer.state) } };
+        return {
+          customer: {
+            ...this.toProto(req.customer_id, customer),
+            profile: profileToProto(await this.profile(caller, customer.state)),
+            conversations: await this.conversations(caller, customer.state),
+            latest_orders: (await this.orders.page(caller.tenantId, req.customer_id, customer.state, LATEST_ORDERS, '')).orders,
+          },
+        };
+      }),
+      ListCustomerOrders: e.unary('ListCustomerOrders', AGENTS, async (req: { customer_id: string; page_size: number; page_token: string }, caller) => {
+        if (!Number.isInteger(req.page_size) || req.page_size < 0 || req.page_size > 100)
+          throw new InvalidArgumentError('invalid request', [{ field: 'page_size', description: 'from 1 to 100 (0 means 20)' }]);
+        const customer = await this.load(caller, req.customer_id);
+        const page = await this.orders.page(caller.tenantId, req.customer_id, customer.state, req.page_size || 20, req.page_token);
+        return { orders: page.orders, next_page_token: page.next };
       }),
       FindCustomer: e.unary('FindCustomer', AGENTS, async (req: { identity: Record<string, string> | null }, caller) => {
         const identity = this.identity(req.identity);
@@ -137,7 +157,11 @@ export class CustomersGrpc {
             ),
           );
         }
-        return { customer: this.toProto(req.customer_id, customer), conversations };
+        return {
+          customer: { ...this.toProto(req.customer_id, customer), profile: profileToProto(await this.profile(caller, customer.state)) },
+          conversations,
+          orders: await this.orders.everyStatus(caller.tenantId, req.customer_id, customer.state),
+        };
       }),
       EraseCustomer: e.unary('EraseCustomer', ADMINS, async (req: { customer_id: string }, caller) => {
         const customer = await this.load(caller, req.customer_id);
@@ -155,11 +179,21 @@ export class CustomersGrpc {
     return { tenantId: caller.tenantId, actor: caller.subject };
   }
 
+  /** The survivor's profile, each merged customer's fields filling in what it lacks: an unmerge takes them back without a copy. */
+  private async profile(caller: Caller, state: CustomerState): Promise<CustomerProfile> {
+    let profile = state.profile;
+    for (const absorbedId of Object.keys(state.merged)) {
+      const absorbed = (await this.directory.customers.load(customerStream(caller.tenantId, absorbedId))).state.profile;
+      profile = { ...absorbed, ...profile, attributes: { ...absorbed.attributes, ...profile.attributes } };
+    }
+    return profile;
+  }
+
   private async conversations(caller: Caller, state: CustomerState) {
-    const table = await this.list.runner.table(CONVERSATIONS_TABLE);
+    const table = await this.models.list.table(CONVERSATIONS_TABLE);
     const rows: ConversationRow[] = [];
     for (const id of view(state).conversations.slice(-500)) {
-      const row = await this.list.store.get<ConversationRow>(table, conversationStream(caller.tenantId, id));
+      const row = await this.models.store.get<ConversationRow>(table, conversationStream(caller.tenantId, id));
       if (row) rows.push(row);
     }
     return rows.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt)).map(rowToProto);
@@ -226,13 +260,17 @@ export class CustomersGrpc {
       erased: s.erased,
       channels: [...new Set(v.identities.map((i) => CHANNEL_OF[i.kind]).filter((c): c is Channel => c !== null))].map(channelToProto),
       conversations: [],
-      profile: {
-        name: s.profile.name ?? '',
-        email: s.profile.email ?? '',
-        locale: s.profile.locale ?? '',
-        tier: s.profile.tier ?? '',
-        attributes: toStruct(s.profile.attributes),
-      },
+      profile: profileToProto(s.profile),
     };
   }
+}
+
+function profileToProto(profile: CustomerProfile) {
+  return {
+    name: profile.name ?? '',
+    email: profile.email ?? '',
+    locale: profile.locale ?? '',
+    tier: profile.tier ?? '',
+    attributes: toStruct(profile.attributes),
+  };
 }

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '@parley/event-log';
 import type { Projection, ReadDocument } from '@parley/read-model';
 
-/** One row per conversation, for lists, inboxes and queues. No personal data. */
+/** One row per conversation, for lists, inboxes, queues and a customer's history. No personal data. */
 export interface ConversationRow extends ReadDocument {
   readonly tenantId: string;
   readonly conversationId: string;
@@ -18,6 +18,8 @@ export interface ConversationRow extends ReadDocument {
   readonly queuedAt: string;
   /** Offer order within a queue: higher priority first, then first come first served. */
   readonly queueOrder: string;
+  /** The customer's satisfaction score (1 to 5) once given, else 0 (absent on rows written before it was kept). */
+  readonly satisfaction?: number;
 }
 
 export const CONVERSATIONS_TABLE = 'conversations';
@@ -61,6 +63,8 @@ function next(row: ConversationRow, event: RecordedEvent): ConversationRow {
       return { ...row, agentId: String(d['agentId']), queueId: '', queuedAt: '', queueOrder: '' };
     case 'conversation.unassigned':
       return row.agentId === d['agentId'] ? { ...row, agentId: '' } : row;
+    case 'conversation.satisfaction-recorded':
+      return { ...row, satisfaction: Number(d['score']) };
     case 'conversation.priority-set':
       return { ...row, priority: Number(d['priority']), queueOrder: queueOrder(Number(d['priority']), row.queuedAt) };
     default:
@@ -93,6 +97,7 @@ export const conversationListProjection: Projection = {
         unreadCount: 0,
         queuedAt: '',
         queueOrder: '',
+        satisfaction: 0,
       } satisfies ConversationRow);
       return;
     }
