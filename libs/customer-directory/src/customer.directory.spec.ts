@@ -66,6 +66,39 @@ for (const [name, open] of stores) {
       assert.ok(!stream.includes('1349120865530274') && !stream.includes('whatsapp:'));
     });
 
+    it("joins a WhatsApp user to the customer the brand's systems know by the phone number WhatsApp verified, and gives a new one that number", async () => {
+      const digits = `4930${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+      const phone: Identity = { kind: 'sms', id: `+${digits}` };
+      // The shop knew the customer by phone first.
+      const known = await directory.resolve(who, phone, 'brand-api', randomUUID, at);
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          directory.resolve(who, { kind: 'whatsapp', id: `US.${digits}`, waId: digits }, 'channel', randomUUID, at, { alsoKnownAs: phone }),
+        ),
+      );
+      assert.deepEqual(
+        results.map((r) => [r.customerId, r.created]),
+        results.map(() => [known.customerId, false]),
+      );
+      const { state } = await directory.customers.load(streams.customer(who.tenantId, known.customerId));
+      assert.deepEqual(
+        state.own.identities.map((i) => i.kind),
+        ['sms', 'whatsapp'],
+        'linked once',
+      );
+      // A new WhatsApp user takes their verified number along: the shop's record for it lands on them.
+      const other = `4930${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+      const fresh = await directory.resolve(who, { kind: 'whatsapp', id: `US.${other}`, waId: other }, 'channel', randomUUID, at, {
+        alsoKnownAs: { kind: 'sms', id: `+${other}` },
+      });
+      assert.equal(fresh.created, true);
+      assert.equal(await directory.find(who.tenantId, { kind: 'sms', id: `+${other}` }), fresh.customerId);
+      assert.deepEqual(await directory.resolve(who, { kind: 'sms', id: `+${other}` }, 'brand-api', randomUUID, at), {
+        customerId: fresh.customerId,
+        created: false,
+      });
+    });
+
     it('ends with one customer when many race for the same new identity', async () => {
       const identity: Identity = { kind: 'messenger', id: `psid-${randomUUID()}` };
       const results = await Promise.all(Array.from({ length: 8 }, () => directory.resolve(who, identity, 'channel', randomUUID, at)));

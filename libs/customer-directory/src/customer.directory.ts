@@ -93,7 +93,15 @@ export class CustomerDirectory {
     proof: Proof,
     newCustomerId: () => string,
     at: string,
-    options: { attachConversation?: (customerId: string) => string } = {},
+    options: {
+      attachConversation?: (customerId: string) => string;
+      /**
+       * Another identity the channel vouches for, e.g. the phone number WhatsApp
+       * verified (its wa_id): a new identity joins the customer who holds it, and a
+       * new customer takes it too, so the brand's systems find them by it.
+       */
+      alsoKnownAs?: Identity;
+    } = {},
   ): Promise<{ customerId: string; created: boolean }> {
     const stream = this.claimStream(who.tenantId, identityKey(identity));
     const { claim, holder: existing } = await this.lookup(who.tenantId, identity, stream);
@@ -104,6 +112,19 @@ export class CustomerDirectory {
       // the claim's owner and idempotently, keeps the customer whole; otherwise its
       // conversation would be written now and orphaned once the claim went stale.
       return { customerId: existing.customerId, created: await this.register(who, existing.customerId, identity, proof, at, options, false) };
+    }
+    const alias = options.alsoKnownAs;
+    if (alias) {
+      const known = (await this.lookup(who.tenantId, alias, this.claimStream(who.tenantId, identityKey(alias)))).holder;
+      if (known?.registered) {
+        try {
+          await this.link(who, known.customerId, identity, proof, at);
+          return { customerId: known.customerId, created: false };
+        } catch (error) {
+          if (!(error instanceof IdentityTakenError)) throw error;
+          return { customerId: error.ownerCustomerId, created: false };
+        }
+      }
     }
     const customerId = newCustomerId();
     // Nobody holds it (lookup said so): an owner still named by the claim left it
@@ -125,7 +146,16 @@ export class CustomerDirectory {
     }
     // Then the customer, its identity and its conversation in one write, to a
     // stream named by the id just made: nobody can have written to it yet.
-    return { customerId, created: await this.register(who, customerId, identity, proof, at, options, true) };
+    const created = await this.register(who, customerId, identity, proof, at, options, true);
+    if (created && alias) {
+      try {
+        await this.link(who, customerId, alias, proof, at);
+      } catch (error) {
+        // Someone took it in the meantime: theirs it stays (an agent may merge the two).
+        if (!(error instanceof IdentityTakenError)) throw error;
+      }
+    }
+    return { customerId, created };
   }
 
   /** The customer, its identity and its conversation in one write; true if this call wrote it (not someone finishing it at the same time). */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { SignJWT, jwtVerify } from 'jose';
 import { streams, type Identity } from '@parley/contracts';
@@ -187,6 +188,31 @@ for (const [name, make] of [
         [['whatsapp-media:media-77', 'image/jpeg']],
       );
       assert.equal(ofType((await conversationOf({ kind: 'whatsapp', id: 'US.555' })).events, 'conversation.message-received').length, 1);
+    });
+
+    it("joins a WhatsApp user to the customer the brand's shop registered by the phone number WhatsApp verified, and starts their conversation", async () => {
+      const shopper = await directory.resolve(
+        { tenantId: 'brand-a', actor: 'shop' },
+        { kind: 'sms', id: '+4917000000001' },
+        'brand-api',
+        randomUUID,
+        new Date().toISOString(),
+      );
+      const wa = { kind: 'whatsapp' as const, id: 'US.4917000000001' };
+      const answer = await postMeta(
+        ingress.httpPort,
+        'whatsapp',
+        whatsappMessage({ userId: wa.id, waId: '4917000000001', wamid: 'wamid.S1', text: 'where is my parcel?' }),
+      );
+      assert.equal(answer.status, 200);
+      assert.equal(await directory.find('brand-a', wa), shopper.customerId);
+      const { events } = await conversationOf(wa);
+      assert.deepEqual(
+        ofType(events, 'conversation.started').map((e) => (e.data as { customerId: string }).customerId),
+        [shopper.customerId],
+      );
+      const { state } = await directory.customers.load(streams.customer('brand-a', shopper.customerId));
+      assert.deepEqual(state.own.conversations, [shopper.customerId], 'the conversation is attached to the customer the shop made');
     });
 
     it('records a burst from one new customer (ten webhooks at once) without an error, each message once, in one conversation', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EVENT_CONTRACTS, identityKey, streams, type ConversationEvent } from '@parley/contracts';
+import { EVENT_CONTRACTS, identityKey, streams, type ConversationEvent, type Identity } from '@parley/contracts';
 import { MessageNotFoundError, SNAPSHOT_SCHEMA_VERSION, conversationDecider, type ConversationCommand, type ConversationState } from '@parley/conversation';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { DeciderStore, timeOrderedId, type EventLog } from '@parley/event-log';
@@ -54,7 +54,11 @@ export class InboundRecorder {
     if (event.kind === 'message') {
       // One customer, one conversation: a new customer comes with its conversation attached.
       // Time-ordered ids: a new customer's streams go to the end of the log's stream index, not to random pages of it.
-      const { customerId, created } = await this.directory.resolve(who, event.identity, 'channel', timeOrderedId, event.at, { attachConversation: (id) => id });
+      const alias = verifiedPhoneOf(event.identity);
+      const { customerId, created } = await this.directory.resolve(who, event.identity, 'channel', timeOrderedId, event.at, {
+        attachConversation: (id) => id,
+        ...(alias ? { alsoKnownAs: alias } : {}),
+      });
       const stream = streams.conversation(event.tenantId, customerId);
       const result = await this.conversations.handle(
         stream,
@@ -116,4 +120,14 @@ export class InboundRecorder {
   private envelope(tenantId: string, customerId: string, channel: string) {
     return { tenantId, metadata: { subjectId: customerId, actor: `channel:${channel}` } };
   }
+}
+
+/**
+ * The phone number WhatsApp verified (its wa_id), as an SMS identity in E.164:
+ * the brand's shop or CRM knows its customers by phone, so one customer it is.
+ */
+export function verifiedPhoneOf(identity: Identity): Identity | null {
+  if (identity.kind !== 'whatsapp' || !identity.waId) return null;
+  const phone = `+${identity.waId}`;
+  return /^\+[1-9]\d{6,14}$/.test(phone) ? { kind: 'sms', id: phone } : null;
 }
