@@ -79,10 +79,10 @@ echo "schemas: $PARLEY_K8S_OPENAPI"
 
 step "tests"
 # Jest runs the compiled specs (jest.config.js). These run services with their
-# production consumer groups (parley-routing*, parley-ingress-channels) on the one
+# production consumer groups (parley-routing*, parley-ingress-channels, parley-history-customer-context) on the one
 # test Kafka: side by side they would take each other's work, so they run after
 # the rest, one at a time.
-serial=(services/ingress/dist/channels/custom-channel.spec.js services/parley/dist/stack.spec.js services/parley/dist/stack.replicas.spec.js services/routing/dist/routing.spec.js)
+serial=(services/ingress/dist/channels/custom-channel.spec.js services/history/dist/customers/sample-shop.spec.js services/parley/dist/stack.spec.js services/parley/dist/stack.replicas.spec.js services/routing/dist/routing.spec.js)
 mkdir -p .cache
 rm -f .cache/jest-parallel.json .cache/jest-serial.json
 status=0
