@@ -6,7 +6,7 @@ import { DeciderStore, deriveKey } from '@parley/event-log';
 import { BusProjectionFeed, ProjectionRunner, type Projection } from '@parley/read-model';
 import { openStorage, type Storage } from '@parley/storage';
 import { GrpcEdge, ServiceApplication, TokenVerifier } from '@parley/grpc-edge';
-import { BusErrorFilter, KafkaBus } from '@parley/message-bus';
+import { BusErrorFilter, KafkaBus, type MessageBus } from '@parley/message-bus';
 import { HealthRegistry, collectProcessMetrics, createLogger, defaultRegistry, type Registry } from '@parley/observability';
 import { ConversationMetrics } from '@parley/conversation-metrics';
 import type { HistoryConfig } from './config/history.config';
@@ -33,7 +33,14 @@ export interface RunningHistory {
 /** The history service: the public gRPC API on `address`, health and metrics over HTTP. */
 export async function startHistory(
   config: HistoryConfig,
-  options: { registry?: Registry; health?: HealthRegistry; httpHost?: string; storage?: Storage } = {},
+  options: {
+    registry?: Registry;
+    health?: HealthRegistry;
+    httpHost?: string;
+    storage?: Storage;
+    /** Composed (npm start) with the brand's Kafka: where customer context comes from (closed by its owner). */
+    contextBus?: MessageBus;
+  } = {},
 ): Promise<RunningHistory> {
   const logger = createLogger('history');
   const registry = options.registry ?? defaultRegistry();
@@ -125,7 +132,8 @@ export async function startHistory(
     { logger, registry },
   );
   const context = new CustomerContext(directory);
-  if (bus) await ensureCustomerContextTopic(bus);
+  const contextBus = options.contextBus ?? bus;
+  if (contextBus) await ensureCustomerContextTopic(contextBus);
   const customers = new CustomersGrpc(log, directory, edge, { store: store.readModels, list: runners.list, orders: runners.orders }, (t) =>
     identitySecrets.get(t),
   );
@@ -152,7 +160,7 @@ export async function startHistory(
       },
       { service: 'EventService', handlers: new EventsGrpc(log, edge).handlers() },
     ],
-    controllers: [...feeds.map((f) => f.consumer.controller), ...(bus ? [CustomerContextTopicController] : [])],
+    controllers: [...feeds.map((f) => f.consumer.controller), ...(contextBus ? [CustomerContextTopicController] : [])],
     providers: [{ provide: CUSTOMER_CONTEXT, useValue: context }],
     afterPortsClose: async () => {
       for (const runner of Object.values(runners)) await runner.stop();
@@ -167,17 +175,17 @@ export async function startHistory(
     for (const runner of Object.values(runners)) await runner.handOver();
     for (const feed of feeds) await app.connect(feed.consumer.transport, { filters: [new BusErrorFilter()] });
     health.addReadinessCheck('projection-consumers', () => ({ ok: feeds.every((f) => f.running()) }));
-  }
-  if (bus) {
-    // The brand's profiles and orders (parley.customer.context); a consumer stuck past its retries fails liveness too.
-    const transport = customerContextTransport(bus, health.loop('history:customer-context'));
-    await app.connect(transport, { filters: [new BusErrorFilter()] });
-    health.addReadinessCheck('customer-context', () => ({ ok: transport.running() }));
   } else {
     for (const runner of Object.values(runners)) {
       await runner.catchUp();
       runner.start();
     }
+  }
+  if (contextBus) {
+    // The brand's profiles and orders (parley.customer.context); a consumer stuck past its retries fails liveness too.
+    const transport = customerContextTransport(contextBus, health.loop('history:customer-context'));
+    await app.connect(transport, { filters: [new BusErrorFilter()] });
+    health.addReadinessCheck('customer-context', () => ({ ok: transport.running() }));
   }
   // The API opens once the read models are complete: the first answer is never from a half-built model.
   const grpc = await app.serveGrpc({

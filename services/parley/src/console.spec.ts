@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
-import { waitFor } from '@parley/testing-support';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import type { Browser, Page } from 'playwright-core';
 import { axeProblems, launchChromium } from './testing/browser.support';
 import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
@@ -10,6 +12,8 @@ describe('the reference console as an agent and a supervisor use it', () => {
   let parley: EmbeddedParley;
   let browser: Browser;
   let api: string;
+  let shop: Producer;
+  const namespace = `${uniqueName('console')}.`;
   const supervisor = () => parley.tokens['supervisor']!;
 
   async function signIn(page: Page, who: string): Promise<void> {
@@ -23,11 +27,11 @@ describe('the reference console as an agent and a supervisor use it', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
   /** A customer writes on WhatsApp through the simulator, as Meta would deliver it. */
-  async function whatsapp(from: string, text: string, name?: string): Promise<void> {
+  async function whatsapp(from: string, text: string, name?: string, phone?: string): Promise<void> {
     const sent = await fetch(`${parley.base}/simulator/whatsapp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ from, text, ...(name ? { name } : {}) }),
+      body: JSON.stringify({ from, text, ...(name ? { name } : {}), ...(phone ? { phone } : {}) }),
     });
     assert.equal(sent.status, 200);
   }
@@ -41,12 +45,38 @@ describe('the reference console as an agent and a supervisor use it', () => {
       { what: `the customer ${from}` },
     ))!.customer.id;
 
+  /** The brand's shop, as its developers would write it: a plain Kafka client, records made from the AsyncAPI document. */
+  async function shopPublishes(type: string, key: string, data: unknown): Promise<void> {
+    await shop.send({
+      topic: `${namespace}parley.customer.context`,
+      acks: -1,
+      messages: [
+        {
+          key,
+          value: JSON.stringify(data),
+          headers: {
+            ce_specversion: '1.0',
+            ce_id: randomUUID(),
+            ce_source: 'urn:test:shop',
+            ce_type: type,
+            ce_schemaversion: '1',
+            'content-type': 'application/json',
+          },
+        },
+      ],
+    });
+  }
+
   before(async () => {
-    parley = await startEmbedded();
+    // The brand's systems reach npm start's Parley over a Kafka of their own (here the test Kafka, in a namespace of this spec's).
+    parley = await startEmbedded({ PARLEY_INTEGRATION_KAFKA_BROKERS: infrastructure().kafkaBrokers.join(','), PARLEY_KAFKA_NAMESPACE: namespace });
+    shop = new Kafka({ clientId: 'shop', brokers: infrastructure().kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
+    await shop.connect();
     api = parley.grpcAddress('gRPC API');
     browser = await launchChromium();
   });
   after(async () => {
+    await shop?.disconnect();
     await browser?.close();
     await parley?.stop();
   });
@@ -91,7 +121,7 @@ describe('the reference console as an agent and a supervisor use it', () => {
     await invoke(api, 'parley.v1.CustomerService/LinkIdentity', { customer_id: customerId, identity: { kind: 'email', id: 'ana@example.com' } }, supervisor());
     await waitFor(
       () => page.locator('#customer').textContent(),
-      (t) => (t ?? '').includes('email: ana@example.com'),
+      (t) => (t ?? '').includes('E-mail: ana@example.com'),
       { what: 'the panel refreshed' },
     );
     assert.deepEqual(await axeProblems(page), [], 'axe-core: the console with a conversation open');
@@ -262,5 +292,60 @@ describe('the reference console as an agent and a supervisor use it', () => {
     } finally {
       await invoke(routing, 'parley.v1.RoutingService/SetRoutingRules', { rules: [], default_queue_id: 'support' }, supervisor());
     }
+  });
+  it("shows a WhatsApp customer's name and latest order from the shop's Kafka records, and follows the order as it ships", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, 'supervisor');
+    const phone = '4915770000001';
+    const identity = { kind: 'sms', id: `+${phone}` };
+    const key = `demo:sms:+${phone}`;
+    const at = new Date().toISOString();
+    // The shop knows the customer by phone; they write on WhatsApp from that number.
+    await shopPublishes('parley.customer.profile-changed', key, { tenantId: 'demo', identity, profile: { name: 'Dana Vogel', tier: 'gold' }, at });
+    const order = {
+      orderId: 'SO-7',
+      placedAt: at,
+      status: 'paid',
+      items: [{ name: 'Kettle', quantity: 1, unitPrice: { amountMinor: 4990, currency: 'EUR' } }],
+      total: { amountMinor: 4990, currency: 'EUR' },
+      url: 'https://shop.example/admin/orders/SO-7',
+    };
+    await shopPublishes('parley.customer.order-changed', key, { tenantId: 'demo', identity, order, at });
+    await waitFor(
+      () => invoke(api, 'parley.v1.CustomerService/FindCustomer', { identity }, supervisor()).catch(() => null),
+      (c) => c !== null,
+      { what: "the shop's customer registered from Kafka", timeoutMs: 30_000 },
+    );
+    await whatsapp('US.3000001', 'Where is my kettle?', 'Dana', phone);
+    const customerId = await customerOf('US.3000001');
+    // Waiting in the queue, named from the shop's profile; the supervisor opens it.
+    const waiting = page.locator(`#queue li[data-conversation="${customerId}"]`);
+    await waitFor(
+      () => waiting.textContent(),
+      (t) => (t ?? '').includes('Dana Vogel'),
+      { what: 'the waiting conversation named from the profile', timeoutMs: 30_000 },
+    );
+    await waiting.getByRole('button', { name: 'Open: Dana Vogel' }).click();
+    const panel = page.locator('#customer');
+    await waitFor(
+      () => panel.textContent(),
+      (t) => /Dana Vogel/.test(t ?? '') && /Tier: gold/.test(t ?? '') && /SO-7 · paid · €49\.90/.test(t ?? '') && /1 × Kettle/.test(t ?? ''),
+      { what: 'the name and the latest order in the panel', timeoutMs: 30_000 },
+    );
+    assert.equal(await page.getByRole('link', { name: 'Open in the shop' }).getAttribute('href'), 'https://shop.example/admin/orders/SO-7');
+    // The order ships: the open panel shows it without the agent doing anything.
+    await shopPublishes('parley.customer.order-changed', key, {
+      tenantId: 'demo',
+      identity,
+      order: { ...order, status: 'shipped' },
+      at: new Date().toISOString(),
+    });
+    await waitFor(
+      () => panel.textContent(),
+      (t) => /SO-7 · shipped/.test(t ?? ''),
+      { what: 'the shipped status in the panel', timeoutMs: 30_000 },
+    );
+    assert.deepEqual(await axeProblems(page), [], 'axe-core: the console with the customer panel');
+    await page.context().close();
   });
 });

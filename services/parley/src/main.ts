@@ -14,7 +14,7 @@ import { startIngress } from '@parley/ingress/app';
 import { loadIngressConfig } from '@parley/ingress/config';
 import { startRouting } from '@parley/routing/app';
 import { loadRoutingConfig } from '@parley/routing/config';
-import { InProcessBus } from '@parley/message-bus';
+import { InProcessBus, KafkaBus } from '@parley/message-bus';
 import {
   HealthRegistry,
   ObservabilityModule,
@@ -145,9 +145,13 @@ async function main(): Promise<void> {
       : undefined);
   const graph = process.env['PARLEY_GRAPH_BASE_URL'] ?? (config.simulator ? `http://127.0.0.1:${address.port}/simulator/graph/v23.0` : undefined);
   const shared = { registry, health, storage, httpHost: '127.0.0.1' };
+  // The brand's systems' Kafka, when given: customer context comes from there, the rest stays in the process.
+  const integration = config.integrationKafka
+    ? new KafkaBus({ brokers: [...config.integrationKafka.brokers], clientId: 'parley', namespace: config.integrationKafka.namespace, registry, logger })
+    : null;
   const history = await startHistory(
     loadHistoryConfig({ ...env, PARLEY_HISTORY_GRPC_ADDRESS: `${config.httpHost}:${config.grpcPort}`, PARLEY_HISTORY_HTTP_PORT: '0' }),
-    shared,
+    { ...shared, ...(integration ? { contextBus: integration } : {}) },
   );
   const availability = await startAvailability(
     loadAvailabilityConfig({
@@ -220,6 +224,7 @@ async function main(): Promise<void> {
       await history.close();
       await storage.close();
       await bus.close();
+      await integration?.close();
     },
     { logger, timeoutMs: config.shutdownTimeoutMs },
   );

@@ -18,6 +18,13 @@ const schema = z.object({
   PARLEY_INGRESS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   /** The WhatsApp simulator on the HTTP port, wired as the demo tenant's WhatsApp number (`false` turns it off). */
   PARLEY_SIMULATOR: z.enum(['true', 'false']).default('true'),
+  /**
+   * Optional: a Kafka cluster (comma-separated brokers) the brand's systems publish
+   * customer context on (`parley.customer.context`, under PARLEY_KAFKA_NAMESPACE).
+   * Everything else stays in the process.
+   */
+  PARLEY_INTEGRATION_KAFKA_BROKERS: z.string().min(1).optional(),
+  PARLEY_KAFKA_NAMESPACE: z.string().default(''),
 });
 
 export interface ParleyConfig {
@@ -30,6 +37,7 @@ export interface ParleyConfig {
   readonly ingressHttpPort: number;
   readonly routingGrpcPort: number;
   readonly simulator: boolean;
+  readonly integrationKafka: { readonly brokers: readonly string[]; readonly namespace: string } | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
@@ -51,5 +59,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
     ingressHttpPort: c.PARLEY_INGRESS_HTTP_PORT,
     routingGrpcPort: c.PARLEY_ROUTING_GRPC_PORT,
     simulator: c.PARLEY_SIMULATOR === 'true',
+    integrationKafka: c.PARLEY_INTEGRATION_KAFKA_BROKERS
+      ? { brokers: c.PARLEY_INTEGRATION_KAFKA_BROKERS.split(',').map((b) => b.trim()), namespace: c.PARLEY_KAFKA_NAMESPACE }
+      : null,
   };
 }

@@ -27,6 +27,11 @@ const Inbound = z.object({
   from: z.string().regex(/^[A-Za-z0-9.]{3,64}$/),
   name: z.string().max(100).default('Simulated customer'),
   text: z.string().min(1).max(4096),
+  /** The customer's phone number, digits only, as Meta sends it in wa_id when the user shares it. */
+  phone: z
+    .string()
+    .regex(/^[1-9]\d{6,14}$/)
+    .optional(),
 });
 
 /**
@@ -56,7 +61,7 @@ export class WhatsAppSimulatorController {
       res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
       return;
     }
-    const { from, name, text } = parsed.data;
+    const { from, name, text, phone } = parsed.data;
     const wamid = `wamid.sim.${randomUUID()}`;
     const webhook = {
       object: 'whatsapp_business_account',
@@ -69,8 +74,17 @@ export class WhatsAppSimulatorController {
               value: {
                 messaging_product: 'whatsapp',
                 metadata: { display_phone_number: '15550000000', phone_number_id: this.settings.phoneNumberId },
-                contacts: [{ profile: { name }, user_id: from }],
-                messages: [{ from_user_id: from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
+                contacts: [{ profile: { name }, user_id: from, ...(phone ? { wa_id: phone } : {}) }],
+                messages: [
+                  {
+                    from_user_id: from,
+                    ...(phone ? { from: phone } : {}),
+                    id: wamid,
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    type: 'text',
+                    text: { body: text },
+                  },
+                ],
               },
             },
           ],
