@@ -65,7 +65,7 @@ availability:
 
 {{/* The Kafka topics Parley uses, with their partitions (dead letters: one). */}}
 {{- define "parley.topics" -}}
-{{- range (list "conversation" "customer" "identity" "agent" "queue" "targeting" "visitor" "routing") }}
+{{- range (list "conversation" "customer" "identity" "agent" "queue" "targeting" "visitor" "routing" "workspace") }}
 - { name: parley.{{ . }}.events, deadLetter: false }
 {{- end }}
 - { name: parley.conversation.events.dead-letter, deadLetter: true }

@@ -11,3 +11,4 @@ export * from './streams';
 export * from './events/channel.messages';
 export * from './events/ingress.messages';
 export * from './events/customer-context.messages';
+export * from './events/workspace.events';

@@ -16,12 +16,14 @@ export const streams = {
   targeting: (tenantId: string) => `targeting-${tenantId}`,
   visitor: (tenantId: string, visitorId: string) => `visitor-${tenantId}-${visitorId}`,
   identityClaim: (tenantId: string, digest: string) => `identity-${tenantId}-${digest}`,
+  /** What the tenant's agents share: canned responses. */
+  workspace: (tenantId: string) => `workspace-${tenantId}`,
   /** The log's own streams (leases, health) start with `parley-`: never published, no tenant. */
   lease: (name: string) => `parley-lease-${name}`,
 } as const;
 
 /** Every stream category (a stream id up to its first '-'); the outbox publishes each to `parley.<category>.events`. */
-export const STREAM_CATEGORIES = ['conversation', 'customer', 'agent', 'queue', 'routing', 'targeting', 'visitor', 'identity'] as const;
+export const STREAM_CATEGORIES = ['conversation', 'customer', 'agent', 'queue', 'routing', 'targeting', 'visitor', 'identity', 'workspace'] as const;
 
 /** Streams of the log's own housekeeping (leases): the outbox marks them published without publishing them. */
 export const INTERNAL_STREAM_PREFIX = 'parley-';

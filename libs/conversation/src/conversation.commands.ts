@@ -50,7 +50,11 @@ export type ConversationCommand =
   | { type: 'EndSession'; sessionId: string; reason: 'left-page' | 'timed-out' | 'closed-by-agent'; at: string }
   | { type: 'MarkPending'; by: Author; at: string }
   | { type: 'Snooze'; by: Author; until?: string; at: string }
-  | { type: 'Resolve'; by: Author; at: string }
+  /**
+   * With `survey`, the customer is asked for a rating: in the widget, or on WhatsApp
+   * within its 24-hour window by a message with this id and text (in their language).
+   */
+  | { type: 'Resolve'; by: Author; survey?: { messageId: string; text: string }; at: string }
   | { type: 'Reopen'; reason: 'agent' | 'snooze-ended'; at: string }
   | { type: 'Queue'; queueId: string; priority: number; reason: 'new' | 'reopened' | 'transferred' | 'requeued'; at: string }
   | { type: 'Offer'; offerId: string; agentId: string; expiresAt: string; at: string }
@@ -61,4 +65,6 @@ export type ConversationCommand =
   | { type: 'SetPriority'; priority: number; at: string }
   | { type: 'Tag' | 'Untag'; tag: string; at: string }
   | { type: 'RecordSatisfaction'; score: number; comment?: string; at: string }
+  /** A private note for colleagues; its id makes a retry harmless. */
+  | { type: 'AddNote'; noteId: string; agentId: string; text: string; at: string }
   | { type: 'CloseChannel'; channel: Channel; at: string };

@@ -660,3 +660,119 @@ describe('conversation: the queue and agent it keeps', () => {
     assert.deepEqual([later.queueId, later.lastQueueId, later.agentId, later.lastAgentId], [null, 'sales', null, 'agent-2']);
   });
 });
+
+describe('conversation: private notes', () => {
+  const note = (noteId = 'note-1', text = 'Refund approved by finance') => ({ type: 'AddNote' as const, noteId, agentId: 'agent-1', text, at: at(1) });
+  const added: ConversationEvent = {
+    type: 'conversation.note-added',
+    data: { noteId: 'note-1', agentId: 'agent-1', text: 'Refund approved by finance', at: at(1) },
+  };
+
+  it('adds a note to the conversation', () => {
+    spec
+      .given([started('whatsapp'), received('whatsapp', 0)])
+      .when(note())
+      .then([added]);
+  });
+
+  it('adds a retried note once, and refuses an empty one or one before the conversation', () => {
+    spec
+      .given([started(), received('web', 0), added])
+      .when(note())
+      .thenNothing();
+    spec
+      .given([started(), received('web', 0)])
+      .when(note('note-2', '   '))
+      .thenThrows(InvalidArgumentError);
+    spec.given([]).when(note()).thenThrows(ConversationNotStartedError);
+  });
+
+  it('is not a message: it cannot be edited, deleted or receipted as one, and it changes nothing the customer sees', () => {
+    spec
+      .given([started(), received('web', 0), added])
+      .when({ type: 'EditMessage', messageId: 'note-1', text: 'x', by: 'agent', at: at(2) })
+      .thenThrows(MessageNotFoundError);
+    spec
+      .given([started(), received('web', 0), added])
+      .when({ type: 'RecordReceipt', channel: 'web', status: 'read', reader: 'customer', messageId: 'note-1', at: at(2) })
+      .thenThrows(MessageNotFoundError);
+    const before = evolveAll(initialState(), [started(), received('web', 0)]);
+    const after = evolveAll(before, [added]);
+    assert.deepEqual({ ...after, messages: {} }, { ...before, messages: {} }, 'status, channels and clocks unchanged');
+    const view = conversationView([started(), received('web', 0), added].map((event, i) => ({ event, version: i + 1 })));
+    assert.deepEqual(view.timeline.at(-1), {
+      kind: 'note',
+      noteId: 'note-1',
+      agentId: 'agent-1',
+      text: 'Refund approved by finance',
+      erased: false,
+      at: at(1),
+    });
+  });
+});
+
+describe('conversation: the satisfaction survey', () => {
+  const ask = { messageId: 'survey-1', text: 'How did we do? Reply 1 to 5.' };
+  const resolved: ConversationEvent = { type: 'conversation.resolved', data: { by: agent, at: at(2) } };
+
+  it('asks in the widget when the customer last wrote there', () => {
+    spec
+      .given([started(), received('web', 0)])
+      .when({ type: 'Resolve', by: agent, survey: ask, at: at(2) })
+      .then([resolved, { type: 'conversation.survey-offered', data: { channel: 'web', at: at(2) } }]);
+  });
+
+  it('asks on WhatsApp by a message within its 24-hour window, and not after it', () => {
+    spec
+      .given([started('whatsapp'), received('whatsapp', 0)])
+      .when({ type: 'Resolve', by: agent, survey: ask, at: at(2) })
+      .then([
+        resolved,
+        { type: 'conversation.survey-offered', data: { channel: 'whatsapp', messageId: 'survey-1', at: at(2) } },
+        {
+          type: 'conversation.message-sent',
+          data: { messageId: 'survey-1', channel: 'whatsapp', author: { kind: 'system' }, text: ask.text, attachments: [], at: at(2) },
+        },
+      ]);
+    spec
+      .given([started('whatsapp'), received('whatsapp', 0)])
+      .when({ type: 'Resolve', by: agent, survey: ask, at: at(25) })
+      .then([{ type: 'conversation.resolved', data: { by: agent, at: at(25) } }]);
+  });
+
+  it("takes a bare 1 to 5 on the survey's channel as the answer, without reopening; anything else reopens as before", () => {
+    const offered: ConversationEvent[] = [
+      started('whatsapp'),
+      received('whatsapp', 0),
+      resolved,
+      { type: 'conversation.survey-offered', data: { channel: 'whatsapp', messageId: 'survey-1', at: at(2) } },
+    ];
+    const reply = (text: string) => ({
+      type: 'ReceiveMessage' as const,
+      conversationId: 'conv-1',
+      customerId: 'cust-1',
+      messageId: 'm-answer',
+      channel: 'whatsapp' as const,
+      channelMessageId: 'wamid.answer',
+      text,
+      at: at(3),
+    });
+    const answer = (text: string): ConversationEvent => ({
+      type: 'conversation.message-received',
+      data: { messageId: 'm-answer', channel: 'whatsapp', channelMessageId: 'wamid.answer', text, attachments: [], at: at(3) },
+    });
+    spec
+      .given(offered)
+      .when(reply(' 4/5 '))
+      .then([answer(' 4/5 '), { type: 'conversation.satisfaction-recorded', data: { score: 4, at: at(3) } }]);
+    spec
+      .given(offered)
+      .when(reply('4 more questions'))
+      .then([{ type: 'conversation.reopened', data: { reason: 'customer-message', at: at(3) } }, answer('4 more questions')]);
+    // Answered once: a second number is a new message.
+    spec
+      .given([...offered, { type: 'conversation.satisfaction-recorded', data: { score: 4, at: at(3) } }])
+      .when(reply('5'))
+      .then([{ type: 'conversation.reopened', data: { reason: 'customer-message', at: at(3) } }, answer('5')]);
+  });
+});

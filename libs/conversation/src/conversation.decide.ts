@@ -3,7 +3,7 @@ import type { ConversationEvent } from '@parley/contracts';
 import { assertAttachmentsFit, assertMaySend, assertTextFits, MESSAGE_TEXT_MAX, replyChannel } from './channel-rules';
 import type { ConversationCommand } from './conversation.commands';
 import { ConversationNotStartedError, InvalidTransitionError, MessageNotEditableError, MessageNotFoundError } from './conversation.errors';
-import { isKnown, type ConversationState, type MessageFacts } from './conversation.state';
+import { isKnown, isTaken, type ConversationState, type MessageFacts } from './conversation.state';
 
 type Emit = ConversationEvent[];
 
@@ -28,7 +28,9 @@ export function decide(command: ConversationCommand, state: ConversationState): 
           type: 'conversation.started',
           data: { conversationId: command.conversationId, customerId: command.customerId, channel: command.channel, at: command.at },
         });
-      if (state.status === 'resolved' || state.status === 'snoozed')
+      // A bare 1 to 5 right after the survey on its channel is the answer, not a new request: recorded, not reopened.
+      const score = state.status === 'resolved' && state.surveyOpen === command.channel ? surveyScore(command.text) : null;
+      if (score === null && (state.status === 'resolved' || state.status === 'snoozed'))
         events.push({ type: 'conversation.reopened', data: { reason: 'customer-message', at: command.at } });
       events.push({
         type: 'conversation.message-received',
@@ -43,11 +45,12 @@ export function decide(command: ConversationCommand, state: ConversationState): 
           at: command.at,
         },
       });
+      if (score !== null) events.push({ type: 'conversation.satisfaction-recorded', data: { score, at: command.at } });
       return events;
     }
     case 'SendMessage': {
       requireStarted(state);
-      if (isKnown(state.messages[command.messageId])) return [];
+      if (isTaken(state.messages[command.messageId])) return [];
       if (!command.text && !(command.attachments?.length ?? 0) && !command.template) {
         throw new InvalidArgumentError('empty message', [{ field: 'text', description: 'a message needs text, an attachment or a template' }]);
       }
@@ -111,6 +114,14 @@ export function decide(command: ConversationCommand, state: ConversationState): 
           data: { messageId: command.messageId, channel: command.channel, channelMessageId: command.channelMessageId, at: command.at },
         },
       ];
+    }
+    case 'AddNote': {
+      requireStarted(state);
+      if (isTaken(state.messages[command.noteId])) return [];
+      const text = command.text.trim();
+      if (text.length === 0 || text.length > 10_000)
+        throw new InvalidArgumentError('invalid note', [{ field: 'text', description: 'a note of 1 to 10,000 characters' }]);
+      return [{ type: 'conversation.note-added', data: { noteId: command.noteId, agentId: command.agentId, text, at: command.at } }];
     }
     case 'RecordReceipt': {
       requireStarted(state);
@@ -179,6 +190,7 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       return [
         ...(state.agentId ? [{ type: 'conversation.unassigned' as const, data: { agentId: state.agentId, reason: 'resolved' as const, at: command.at } }] : []),
         { type: 'conversation.resolved', data: { by: command.by, at: command.at } },
+        ...(command.survey ? survey(state, command.survey, command.at) : []),
       ];
     case 'Reopen':
       requireStarted(state);
@@ -252,4 +264,26 @@ function markMoves(state: ConversationState, channel: string, direction: 'in' | 
   if (!marks?.firstAt || !marks.lastAt || Date.parse(marks.firstAt) > Date.parse(upTo)) return false;
   const covered = status === 'read' ? marks.readUpTo : marks.deliveredUpTo;
   return covered === null || (Date.parse(covered) < Date.parse(upTo) && Date.parse(covered) < Date.parse(marks.lastAt));
+}
+
+/** `4`, ` 5 `, `3/5`: a rating as a customer types it. */
+export function surveyScore(text: string | undefined): number | null {
+  const m = /^\s*([1-5])\s*(?:\/\s*5)?\s*[.!]?\s*$/.exec(text ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * The survey where the customer last wrote: the widget shows it itself; on WhatsApp
+ * a message asks, only within the 24-hour window (no template needed). Elsewhere none.
+ */
+function survey(state: ConversationState, ask: { messageId: string; text: string }, at: string): Emit {
+  const channel = state.lastCustomerChannel;
+  if (channel === 'web') return [{ type: 'conversation.survey-offered', data: { channel, at } }];
+  if (channel !== 'whatsapp' || state.channels.whatsapp?.closed) return [];
+  const last = state.channels.whatsapp?.lastCustomerMessageAt;
+  if (!last || Date.parse(at) - Date.parse(last) >= 24 * 3_600_000) return [];
+  return [
+    { type: 'conversation.survey-offered', data: { channel, messageId: ask.messageId, at } },
+    { type: 'conversation.message-sent', data: { messageId: ask.messageId, channel, author: { kind: 'system' }, text: ask.text, attachments: [], at } },
+  ];
 }

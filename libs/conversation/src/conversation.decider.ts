@@ -7,7 +7,7 @@ import {
   evolve,
   evolveAll,
   initialState,
-  isKnown,
+  isTaken,
   messageFactKey,
   takeFacts,
   withFacts,
@@ -20,7 +20,7 @@ import {
  * did too. A channel's message id is looked up first, then the message it names.
  */
 function needs(command: ConversationCommand, state: ConversationState): string[] {
-  const message = (id: string | undefined) => (id === undefined || isKnown(state.messages[id]) ? [] : [messageFactKey(id)]);
+  const message = (id: string | undefined) => (id === undefined || isTaken(state.messages[id]) ? [] : [messageFactKey(id)]);
   const channelMessage = (channel: Channel, id: string | undefined) =>
     id === undefined || state.channelMessageIds[`${channel}:${id}`] !== undefined ? [] : [channelMessageFactKey(channel, id)];
   switch (command.type) {
@@ -30,6 +30,8 @@ function needs(command: ConversationCommand, state: ConversationState): string[]
     case 'EditMessage':
     case 'DeleteMessage':
       return message(command.messageId);
+    case 'AddNote':
+      return message(command.noteId);
     case 'RecordAcceptance':
       return [...message(command.messageId), ...channelMessage(command.channel, command.channelMessageId)];
     case 'RecordReceipt':

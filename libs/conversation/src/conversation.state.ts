@@ -9,7 +9,8 @@ export type ConversationStatus = 'new' | 'open' | 'pending' | 'snoozed' | 'resol
  * combine in any order, and combining one twice changes nothing.
  */
 export interface MessageFacts {
-  readonly direction?: 'in' | 'out';
+  /** `note`: an agent's private note, which shares the message ids so that a retried note is dropped. */
+  readonly direction?: 'in' | 'out' | 'note';
   readonly channel?: Channel;
   readonly at?: string;
   readonly authorAgentId?: string | null;
@@ -70,6 +71,8 @@ export interface ConversationState {
   readonly offer: { readonly offerId: string; readonly agentId: string; readonly expiresAt: string } | null;
   readonly tags: readonly string[];
   readonly satisfaction: number | null;
+  /** A satisfaction survey was offered on this channel and not yet answered (until the conversation goes on). */
+  readonly surveyOpen: Channel | null;
   /**
    * What the writer needs to measure response and resolution times when it
    * appends (metrics are counted where events are written, once, not by every
@@ -79,7 +82,7 @@ export interface ConversationState {
   readonly clock: { readonly openedAt: string | null; readonly waitingSince: string | null; readonly answeredOnce: boolean };
 }
 
-export const SNAPSHOT_SCHEMA_VERSION = 4;
+export const SNAPSHOT_SCHEMA_VERSION = 5;
 
 export function initialState(): ConversationState {
   return {
@@ -103,6 +106,7 @@ export function initialState(): ConversationState {
     offer: null,
     tags: [],
     satisfaction: null,
+    surveyOpen: null,
     clock: { openedAt: null, waitingSince: null, answeredOnce: false },
   };
 }
@@ -338,7 +342,8 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
     case 'conversation.resolved':
       return { ...state, status: 'resolved', snoozedUntil: null, satisfaction: null, clock: { ...state.clock, openedAt: null, waitingSince: null } };
     case 'conversation.reopened':
-      return { ...state, status: 'open', snoozedUntil: null, clock: { ...state.clock, openedAt: event.data.at } };
+      // The conversation goes on: a survey not answered by now is not asked any more.
+      return { ...state, status: 'open', snoozedUntil: null, surveyOpen: null, clock: { ...state.clock, openedAt: event.data.at } };
     case 'conversation.queued':
       return { ...state, queueId: event.data.queueId, lastQueueId: event.data.queueId, priority: event.data.priority, offer: null };
     case 'conversation.offered':
@@ -360,7 +365,18 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
     case 'conversation.untagged':
       return { ...state, tags: without(state.tags, event.data.tag) };
     case 'conversation.satisfaction-recorded':
-      return { ...state, satisfaction: event.data.score };
+      return { ...state, satisfaction: event.data.score, surveyOpen: null };
+    case 'conversation.survey-offered':
+      return { ...state, surveyOpen: event.data.channel };
+    case 'conversation.note-added':
+      return {
+        ...state,
+        messages: w.putMessage(
+          state.messages,
+          event.data.noteId,
+          joinFacts(state.messages[event.data.noteId], { direction: 'note', at: event.data.at, authorAgentId: event.data.agentId }),
+        ),
+      };
     case 'conversation.channel-closed': {
       const channel = state.channels[event.data.channel];
       return {
@@ -377,9 +393,11 @@ const CHANNEL_MESSAGE_FACT = 'channel-message:';
 export const messageFactKey = (messageId: string) => `${MESSAGE_FACT}${messageId}`;
 export const channelMessageFactKey = (channel: Channel, channelMessageId: string) => `${CHANNEL_MESSAGE_FACT}${channel}:${channelMessageId}`;
 
-/** A message is known once its origin (received or sent) is among its facts. */
+/** A message is known once its origin (received or sent) is among its facts; a note is not a message. */
 export const isKnown = (m: MessageFacts | undefined): m is MessageFacts & { direction: 'in' | 'out'; channel: Channel; at: string } =>
-  m?.direction !== undefined;
+  m?.direction === 'in' || m?.direction === 'out';
+/** The id names a message or a note already: the same command again changes nothing. */
+export const isTaken = (m: MessageFacts | undefined): boolean => m?.direction !== undefined;
 
 /** The facts the state gathered, ready to store beside a snapshot, and the state without them. */
 export function takeFacts(state: ConversationState): { state: ConversationState; facts: { key: string; value: unknown }[] } {

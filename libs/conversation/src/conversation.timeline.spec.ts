@@ -35,7 +35,9 @@ describe('conversation view', () => {
           ? `${e.inbound ? 'in' : 'out'}:${e.channel}:${e.text}`
           : e.kind === 'session'
             ? `session:${e.started ? 'start' : e.reason}`
-            : `status:${e.status}`,
+            : e.kind === 'status'
+              ? `status:${e.status}`
+              : `note:${e.text}`,
       ),
       ['status:open', 'session:start', 'in:web:hi', 'out:web:hello there', 'session:left-page', 'in:whatsapp:on my phone now', 'status:resolved'],
     );

@@ -25,7 +25,9 @@ export interface TimelineMessage {
 export type TimelineEntry =
   | TimelineMessage
   | { readonly kind: 'session'; readonly sessionId: string; readonly started: boolean; readonly reason: string | null; readonly at: string }
-  | { readonly kind: 'status'; readonly status: ConversationStatus; readonly at: string };
+  | { readonly kind: 'status'; readonly status: ConversationStatus; readonly at: string }
+  /** An agent's private note: in the timeline agents read, never sent to the customer. */
+  | { readonly kind: 'note'; readonly noteId: string; readonly agentId: string; readonly text: string | null; readonly erased: boolean; readonly at: string };
 
 export interface ConversationView {
   readonly state: ConversationState;
@@ -103,7 +105,7 @@ export function receiptEntry(m: TimelineMessage, status: 'delivered' | 'read' | 
   return deliveredAt === m.deliveredAt && readAt === m.readAt && !m.failed ? m : { ...m, deliveredAt, readAt, failed: false };
 }
 
-/** The entry a session's start or end or a change of status adds (the status the event led to), or null for any other event. */
+/** The entry a session's start or end, a note, or a change of status adds (the status the event led to), or null for any other event. */
 export function boundaryEntry(event: ConversationEvent, status: ConversationStatus): TimelineEntry | null {
   const at = (event.data as { at: string }).at;
   switch (event.type) {
@@ -111,6 +113,8 @@ export function boundaryEntry(event: ConversationEvent, status: ConversationStat
       return { kind: 'session', sessionId: event.data.sessionId, started: true, reason: null, at };
     case 'conversation.session-ended':
       return { kind: 'session', sessionId: event.data.sessionId, started: false, reason: event.data.reason, at };
+    case 'conversation.note-added':
+      return { kind: 'note', noteId: event.data.noteId, agentId: event.data.agentId, text: text(event.data.text), erased: isErased(event.data.text), at };
     case 'conversation.started':
     case 'conversation.marked-pending':
     case 'conversation.snoozed':

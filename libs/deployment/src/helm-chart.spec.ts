@@ -101,7 +101,7 @@ describe('Helm chart (helm/parley)', () => {
       ConfigMap: 6,
       Deployment: 4,
       HorizontalPodAutoscaler: 4,
-      KafkaTopic: 23,
+      KafkaTopic: 24,
       NetworkPolicy: 4,
       PodDisruptionBudget: 4,
       PrometheusRule: 1,

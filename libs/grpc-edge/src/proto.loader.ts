@@ -11,6 +11,7 @@ export const PROTO_FILES = [
   'parley/v1/events.proto',
   'parley/v1/availability.proto',
   'parley/v1/routing.proto',
+  'parley/v1/canned_responses.proto',
 ];
 
 let cached: PackageDefinition | null = null;
@@ -21,7 +22,7 @@ export function parleyPackageDefinition(): PackageDefinition {
   return cached;
 }
 
-export type ParleyServiceName = 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService';
+export type ParleyServiceName = 'ConversationService' | 'CustomerService' | 'EventService' | 'AvailabilityService' | 'RoutingService' | 'CannedResponseService';
 
 export function parleyService(name: ParleyServiceName): ServiceClientConstructor {
   const root = loadPackageDefinition(parleyPackageDefinition()) as unknown as { parley: { v1: GrpcObject } };

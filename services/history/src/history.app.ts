@@ -22,6 +22,7 @@ import {
   ensureCustomerContextTopic,
 } from './customers/customer-context-topic.controller';
 import { EventsGrpc } from './events/events.grpc';
+import { CannedResponsesGrpc } from './workspace/canned-responses.grpc';
 
 export interface RunningHistory {
   readonly grpcPort: number;
@@ -159,6 +160,10 @@ export async function startHistory(
         },
       },
       { service: 'EventService', handlers: new EventsGrpc(log, edge).handlers() },
+      {
+        service: 'CannedResponseService',
+        handlers: new CannedResponsesGrpc(log, conversations, (tenantId, customerId) => customers.contextOf(tenantId, customerId), edge).handlers(),
+      },
     ],
     controllers: [...feeds.map((f) => f.consumer.controller), ...(contextBus ? [CustomerContextTopicController] : [])],
     providers: [{ provide: CUSTOMER_CONTEXT, useValue: context }],
@@ -190,7 +195,7 @@ export async function startHistory(
   // The API opens once the read models are complete: the first answer is never from a half-built model.
   const grpc = await app.serveGrpc({
     address: config.PARLEY_HISTORY_GRPC_ADDRESS,
-    services: ['ConversationService', 'CustomerService', 'EventService'],
+    services: ['ConversationService', 'CustomerService', 'EventService', 'CannedResponseService'],
     serialized: ['ConversationService'],
     ...(config.PARLEY_TLS_CERT_FILE && config.PARLEY_TLS_KEY_FILE
       ? {

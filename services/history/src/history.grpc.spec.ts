@@ -233,6 +233,28 @@ for (const [name, make] of [
       assert.equal(reply.author?.agent_id, 'agent-1');
     });
 
+    it('adds private notes to the timeline agents read, once per note id, refusing an empty one', async () => {
+      const md = await bearer('brand-a');
+      const added = await rpc<{ version: number }>(client, 'AddNote', { conversation_id: 'conv-1', note_id: 'note-1', text: 'VIP: refund without asking' }, md);
+      const again = await rpc<{ version: number }>(client, 'AddNote', { conversation_id: 'conv-1', note_id: 'note-1', text: 'VIP: refund without asking' }, md);
+      assert.equal(again.version, added.version, 'the same note id again adds nothing');
+      await assert.rejects(
+        rpc(client, 'AddNote', { conversation_id: 'conv-1', note_id: 'note-2', text: '  ' }, md),
+        (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => v.field === 'text'),
+      );
+      const { conversation } = await rpc<{ conversation: { timeline: { type: string; note?: { id: string; agent_id: string; text: string } }[] } }>(
+        client,
+        'GetConversation',
+        { conversation_id: 'conv-1' },
+        md,
+      );
+      const notes = conversation.timeline.filter((t) => t.note);
+      assert.deepEqual(
+        notes.map((t) => [t.type, t.note!.id, t.note!.agent_id, t.note!.text]),
+        [['conversation.note-added', 'note-1', 'agent-1', 'VIP: refund without asking']],
+      );
+    });
+
     it("continues the caller's W3C trace (traceparent metadata) into the events it writes", async () => {
       const md = await bearer('brand-a');
       md.set('traceparent', '00-a1b2c3d4e5f60718293a4b5c6d7e8f90-0102030405060708-01');

@@ -56,6 +56,18 @@ for (const [name, make] of [
         { tenantId: 'brand-a', metadata: { subjectId: customerId } },
       );
 
+    /** A message from Apple's gateway, signed as it signs them. */
+    const postApple = async (sourceId: string, id: string, body: Record<string, unknown>, secret = APPLE_SECRET) => {
+      const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setAudience('msp-parley').setIssuedAt().sign(Buffer.from(secret, 'base64'));
+      return (
+        await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/apple/message`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', id, 'source-id': sourceId, 'destination-id': 'biz-brand-a', authorization: `Bearer ${jwt}` },
+          body: JSON.stringify({ v: 1, id, sourceId, destinationId: 'biz-brand-a', locale: 'en_US', ...body }),
+        })
+      ).status;
+    };
+
     before(async () => {
       backend = make();
       graph = new FakeGraphServer({ 'pn-brand-a': 'wa-token-a', 'page-brand-a': 'page-token-a' });
@@ -433,22 +445,7 @@ for (const [name, make] of [
     });
 
     it("takes Apple Messages for Business with the gateway's token, once per message id, and honours the close", async () => {
-      const post = async (id: string, body: Record<string, unknown>, secret = APPLE_SECRET) => {
-        const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setAudience('msp-parley').setIssuedAt().sign(Buffer.from(secret, 'base64'));
-        return (
-          await fetch(`http://127.0.0.1:${ingress.httpPort}/webhooks/apple/message`, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              id,
-              'source-id': 'urn:mbid:AQAAY-1',
-              'destination-id': 'biz-brand-a',
-              authorization: `Bearer ${jwt}`,
-            },
-            body: JSON.stringify({ v: 1, id, sourceId: 'urn:mbid:AQAAY-1', destinationId: 'biz-brand-a', locale: 'en_US', ...body }),
-          })
-        ).status;
-      };
+      const post = (id: string, body: Record<string, unknown>, secret = APPLE_SECRET) => postApple('urn:mbid:AQAAY-1', id, body, secret);
       assert.equal(
         await post('a-1', { type: 'text', body: 'hi from my iPhone' }, Buffer.alloc(32, 1).toString('base64')),
         401,
@@ -477,6 +474,43 @@ for (const [name, make] of [
       );
       assert.equal(ofType(events, 'conversation.channel-closed').length, 1);
       await assert.rejects(reply(stream, customerId, 'after-close', 'still there?'), ChannelClosedError);
+    });
+
+    it('never sends a private note on WhatsApp, Messenger or Apple: the reply written after it goes out alone', async () => {
+      const secret = 'internal: refund approved by finance';
+      assert.equal(await postApple('urn:mbid:AQAAY-9', 'n-1', { type: 'text', body: 'any news on my refund?' }), 200);
+      const conversations = {
+        whatsapp: await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' }),
+        messenger: await conversationOf({ kind: 'messenger', id: 'psid-1' }),
+        apple: await conversationOf({ kind: 'apple', id: 'urn:mbid:AQAAY-9' }),
+      };
+      for (const [channel, { stream, customerId }] of Object.entries(conversations)) {
+        await ingress.recorder.conversations.handle(
+          stream,
+          { type: 'AddNote', noteId: `note-${channel}`, agentId: 'agent-1', text: secret, at: new Date().toISOString() },
+          { tenantId: 'brand-a', metadata: { subjectId: customerId } },
+        );
+        await reply(stream, customerId, `after-note-${channel}`, `your refund is on its way (${channel})`);
+      }
+      // Each conversation is dispatched in its order: once the reply is out, the note before it was passed over.
+      await waitFor(
+        () => [
+          graph.requests.some((r) => r.body['biz_opaque_callback_data'] === 'after-note-whatsapp'),
+          graph.requests.some((r) => (r.body['message'] as { metadata?: string } | undefined)?.metadata === 'after-note-messenger'),
+          graph.appleMessages.some((m) => m.body['body'] === 'your refund is on its way (apple)'),
+        ],
+        (out) => out.every(Boolean),
+        { what: 'the three replies delivered' },
+      );
+      const everything = JSON.stringify([graph.requests, graph.appleMessages]);
+      assert.ok(!everything.includes(secret), 'no channel ever received the note');
+      assert.deepEqual(
+        ofType((await conversationOf({ kind: 'apple', id: 'urn:mbid:AQAAY-9' })).events, 'conversation.note-added').map(
+          (e) => (e.data as { text: string }).text,
+        ),
+        [secret],
+        'the note is in the log, for agents',
+      );
     });
   });
 }

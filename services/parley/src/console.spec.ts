@@ -293,7 +293,7 @@ describe('the reference console as an agent and a supervisor use it', () => {
       await invoke(routing, 'parley.v1.RoutingService/SetRoutingRules', { rules: [], default_queue_id: 'support' }, supervisor());
     }
   });
-  it("shows a WhatsApp customer's name and latest order from the shop's Kafka records, and follows the order as it ships", async () => {
+  it("shows a WhatsApp customer's name and latest order from the shop's Kafka records, follows the order as it ships; a note stays private, a canned response is filled in", async () => {
     const page = await (await browser.newContext()).newPage();
     await signIn(page, 'supervisor');
     const phone = '4915770000001';
@@ -345,6 +345,28 @@ describe('the reference console as an agent and a supervisor use it', () => {
       (t) => /SO-7 · shipped/.test(t ?? ''),
       { what: 'the shipped status in the panel', timeoutMs: 30_000 },
     );
+    // A private note for colleagues, then a canned response filled in for her: only the reply reaches WhatsApp.
+    await page.fill('#note-text', 'Offered a 10% voucher if it is late again');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    const timeline = page.getByRole('log', { name: 'Timeline' });
+    await waitFor(
+      () => timeline.textContent(),
+      (t) => /Offered a 10% voucher if it is late again\s*Private note · demo-supervisor/.test(t ?? ''),
+      { what: 'the note in the timeline' },
+    );
+    await page.selectOption('#canned', { label: 'Order status (/order)' });
+    await waitFor(
+      () => page.inputValue('#reply-text'),
+      (v) => v === 'Hi Dana, your order SO-7 is shipped.',
+      { what: 'the canned response filled in' },
+    );
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    const sent = await waitFor(
+      async () => ((await (await fetch(`${parley.base}/simulator/outbox`)).json()) as { sent: { text?: string }[] }).sent,
+      (all) => all.some((m) => m.text === 'Hi Dana, your order SO-7 is shipped.'),
+      { what: 'the reply on WhatsApp', timeoutMs: 30_000 },
+    );
+    assert.ok(!JSON.stringify(sent).includes('voucher'), 'the note never went to WhatsApp');
     assert.deepEqual(await axeProblems(page), [], 'axe-core: the console with the customer panel');
     await page.context().close();
   });

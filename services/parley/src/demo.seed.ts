@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import { EVENT_CONTRACTS, streams } from '@parley/contracts';
 import { agentDecider, queueDecider, targetingDecider } from '@parley/availability-domain';
 import { DeciderStore, type EventLog } from '@parley/event-log';
+import { WORKSPACE_SNAPSHOT_SCHEMA_VERSION, workspaceDecider } from '@parley/workspace';
 
 export const DEMO_TENANT = 'demo';
 export const DEMO_QUEUE = 'support';
@@ -10,7 +11,8 @@ export const DEMO_AGENTS = ['demo-agent-1', 'demo-agent-2'] as const;
 /**
  * What a newcomer finds on first start: tenant `demo` with a `support` queue
  * open every day (Europe/Berlin), two agents who take two live chats and ten
- * threads each, and an invitation on the demo page. Written as events, once.
+ * threads each, an invitation on the demo page, and two canned responses.
+ * Written as events, once.
  */
 export async function seedDemo(log: EventLog, at = new Date().toISOString()): Promise<boolean> {
   if ((await log.streamVersion(streams.queue(DEMO_TENANT, DEMO_QUEUE))) > 0) return false;
@@ -48,6 +50,29 @@ export async function seedDemo(log: EventLog, at = new Date().toISOString()): Pr
       periodSeconds: 3600,
       at,
     },
+    envelope,
+  );
+  const workspace = new DeciderStore({ ...common, decider: workspaceDecider, snapshotSchemaVersion: WORKSPACE_SNAPSHOT_SCHEMA_VERSION });
+  await workspace.handleAll(
+    streams.workspace(DEMO_TENANT),
+    [
+      {
+        type: 'SaveCannedResponse',
+        responseId: 'greeting',
+        shortcut: 'hi',
+        title: 'Greeting',
+        text: 'Hi {{customer.first_name | "there"}}, thanks for writing! How can I help?',
+        at,
+      },
+      {
+        type: 'SaveCannedResponse',
+        responseId: 'order-status',
+        shortcut: 'order',
+        title: 'Order status',
+        text: 'Hi {{customer.first_name | "there"}}, your order {{order.id}} is {{order.status | "on its way"}}.',
+        at,
+      },
+    ],
     envelope,
   );
   return true;

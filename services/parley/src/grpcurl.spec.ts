@@ -13,7 +13,7 @@ import { grpcurl, invoke } from './testing/grpcurl.client';
 /** The methods each public service has, read from the .proto files themselves. */
 function protoMethods(): Map<string, string[]> {
   const services = new Map<string, string[]>();
-  for (const file of ['conversations', 'customers', 'events', 'availability', 'routing']) {
+  for (const file of ['conversations', 'customers', 'events', 'availability', 'routing', 'canned_responses']) {
     const text = readFileSync(join(PROTO_ROOT, 'parley', 'v1', `${file}.proto`), 'utf8');
     for (const [, name, body] of text.matchAll(/^service (\w+) \{([\s\S]*?)^\}/gm))
       services.set(
@@ -26,7 +26,7 @@ function protoMethods(): Map<string, string[]> {
 
 /** The comment written above a method in the .proto file, as grpcurl describe prints it. */
 function protoComment(method: string): string {
-  for (const file of ['conversations', 'customers', 'events', 'availability', 'routing']) {
+  for (const file of ['conversations', 'customers', 'events', 'availability', 'routing', 'canned_responses']) {
     const text = readFileSync(join(PROTO_ROOT, 'parley', 'v1', `${file}.proto`), 'utf8');
     const match = new RegExp(`((?:^\\s*//.*\\n)+)\\s*rpc ${method}\\(`, 'm').exec(text);
     if (match) return match[1]!.trim().split('\n')[0]!.trim();
@@ -70,7 +70,13 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
         .split('\n')
         .filter((s) => s && !s.startsWith('grpc.reflection.'))
         .sort();
-    assert.deepEqual(await listed(api), ['grpc.health.v1.Health', 'parley.v1.ConversationService', 'parley.v1.CustomerService', 'parley.v1.EventService']);
+    assert.deepEqual(await listed(api), [
+      'grpc.health.v1.Health',
+      'parley.v1.CannedResponseService',
+      'parley.v1.ConversationService',
+      'parley.v1.CustomerService',
+      'parley.v1.EventService',
+    ]);
     assert.deepEqual(await listed(availability), ['grpc.health.v1.Health', 'parley.v1.AvailabilityService']);
     assert.deepEqual(await listed(routing), ['grpc.health.v1.Health', 'parley.v1.RoutingService']);
   });
@@ -264,6 +270,21 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
     await call(api, `${C}ReopenConversation`, { conversation_id: conversationA }, agent1);
     await call(api, `${C}ResolveConversation`, { conversation_id: conversationA }, agent1);
     await call(api, `${C}RecordSatisfaction`, { conversation_id: conversationA, score: 5, comment: 'quick' }, agent1);
+    const noted = await call<{ version: string }>(api, `${C}AddNote`, { conversation_id: conversationA, note_id: 'note-1', text: 'called them back' }, agent1);
+    assert.ok(Number(noted.version) > 0);
+    // Canned responses: a supervisor saves one, an agent fills it in for the conversation.
+    const K = 'parley.v1.CannedResponseService/';
+    await call(
+      api,
+      `${K}SaveCannedResponse`,
+      { response: { response_id: 'thanks', shortcut: 'thanks', title: 'Thanks', text: 'Thanks, {{customer.name | "friend"}}!' } },
+      supervisor,
+    );
+    const canned = await call<{ responses: { responseId: string; shortcut: string }[] }>(api, `${K}ListCannedResponses`, {}, agent1);
+    assert.ok(canned.responses.some((r) => r.responseId === 'thanks' && r.shortcut === 'thanks'));
+    const filled = await call<{ text: string }>(api, `${K}RenderCannedResponse`, { conversation_id: conversationA, response_id: 'thanks' }, agent1);
+    assert.match(filled.text, /^Thanks, .+!$/);
+    await call(api, `${K}DeleteCannedResponse`, { response_id: 'thanks' }, supervisor);
     const got = await waitFor(
       () =>
         call<{

@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     CustomerService: '',
     AvailabilityService: '',
     RoutingService: '',
+    CannedResponseService: '',
   };
   const backends: ConsoleBackends = {
     addresses,
@@ -181,6 +182,7 @@ async function main(): Promise<void> {
   Object.assign(addresses, {
     ConversationService: local(history.grpcPort),
     CustomerService: local(history.grpcPort),
+    CannedResponseService: local(history.grpcPort),
     AvailabilityService: local(availability.grpcPort),
     RoutingService: local(routing.grpcPort),
   });

@@ -132,6 +132,19 @@ export const SatisfactionRecorded = contract(
   z.object({ score: z.number().int().min(1).max(5), comment: z.string().max(2000).optional(), at: Instant }),
   ['comment'],
 );
+/**
+ * The customer was asked how satisfied they are, as the conversation was resolved:
+ * in the widget (web), or on WhatsApp within its 24-hour window by the message
+ * `messageId` (sent as conversation.message-sent). Answered by conversation.satisfaction-recorded.
+ */
+export const SurveyOffered = contract('conversation.survey-offered', 1, z.object({ channel: Channel, messageId: Id.optional(), at: Instant }));
+/** An agent's private note on the conversation: for colleagues, never sent to the customer on any channel. */
+export const NoteAdded = contract(
+  'conversation.note-added',
+  1,
+  z.object({ noteId: Id, agentId: Id, text: z.string().trim().min(1).max(10_000), at: Instant }),
+  ['text'],
+);
 export const ChannelClosed = contract('conversation.channel-closed', 1, z.object({ channel: Channel, at: Instant }));
 
 export const CONVERSATION_EVENTS = [
@@ -160,6 +173,8 @@ export const CONVERSATION_EVENTS = [
   Tagged,
   Untagged,
   SatisfactionRecorded,
+  NoteAdded,
+  SurveyOffered,
   ChannelClosed,
 ] as const;
 

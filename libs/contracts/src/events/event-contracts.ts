@@ -8,11 +8,15 @@ import { IDENTITY_EVENTS } from './identity.events';
 import { AVAILABILITY_EVENTS } from './availability.events';
 import { ROUTING_EVENTS } from './routing.events';
 import { LEASE_EVENTS } from './lease.events';
+import { WORKSPACE_EVENTS } from './workspace.events';
 import type { EventContract } from './event-schema.registry';
 
 /** Every event type Parley writes, by type, at its current version. */
 export const EVENT_CONTRACTS: ReadonlyMap<string, EventContract> = new Map(
-  [...CONVERSATION_EVENTS, ...CUSTOMER_EVENTS, ...IDENTITY_EVENTS, ...AVAILABILITY_EVENTS, ...ROUTING_EVENTS].map((c) => [c.type, c as EventContract]),
+  [...CONVERSATION_EVENTS, ...CUSTOMER_EVENTS, ...IDENTITY_EVENTS, ...AVAILABILITY_EVENTS, ...ROUTING_EVENTS, ...WORKSPACE_EVENTS].map((c) => [
+    c.type,
+    c as EventContract,
+  ]),
 );
 
 /**

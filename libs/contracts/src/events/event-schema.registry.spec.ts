@@ -8,7 +8,7 @@ describe('event contracts', () => {
   it('every event type has a versioned schema, and every personal path exists in it', () => {
     assert.ok(EVENT_CONTRACTS.size >= 30);
     for (const [type, c] of EVENT_CONTRACTS) {
-      assert.match(type, /^(conversation|customer|identity|agent|queue|targeting|invitation|routing)\.[a-z-]+$/);
+      assert.match(type, /^(conversation|customer|identity|agent|queue|targeting|invitation|routing|workspace)\.[a-z-]+$/);
       assert.ok(Number.isInteger(c.version) && c.version >= 1);
       const shape = (c.schema as unknown as z.ZodObject).shape as Record<string, unknown>;
       for (const path of c.personal) assert.ok(path.split('.')[0]!.replace('[]', '') in shape, `${type}: ${path}`);

@@ -48,6 +48,12 @@ function entryToProto(entry: TimelineEntry) {
       session: { session_id: entry.sessionId, started: entry.started, reason: entry.reason ?? '' },
     };
   if (entry.kind === 'status') return { at: timestamp(entry.at), type: 'conversation.status', status: { status: STATUS[entry.status] } };
+  if (entry.kind === 'note')
+    return {
+      at: timestamp(entry.at),
+      type: 'conversation.note-added',
+      note: { id: entry.noteId, agent_id: entry.agentId, text: entry.erased ? '' : (entry.text ?? ''), erased: entry.erased },
+    };
   return {
     at: timestamp(entry.at),
     type: entry.inbound ? 'conversation.message-received' : 'conversation.message-sent',

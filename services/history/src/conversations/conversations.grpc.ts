@@ -373,6 +373,17 @@ export class ConversationsGrpc {
           })
         ).version,
       })),
+      AddNote: e.unary('AddNote', WRITERS, async (req: { conversation_id: string; note_id: string; text: string }, caller) => ({
+        version: (
+          await this.run(caller, req.conversation_id, {
+            type: 'AddNote',
+            noteId: requireId('note_id', req.note_id),
+            agentId: caller.subject,
+            text: req.text,
+            at: this.now(),
+          })
+        ).version,
+      })),
     };
   }
 

@@ -179,8 +179,20 @@ export class CustomersGrpc {
     return { tenantId: caller.tenantId, actor: caller.subject };
   }
 
+  /** What a canned response may say of the customer: the profile (a free-form `name` attribute failing that) and the latest order. */
+  async contextOf(tenantId: string, customerId: string): Promise<{ profile: CustomerProfile; latestOrder: { id: string; status: string } | null }> {
+    const { state } = await this.directory.customers.load(customerStream(tenantId, customerId));
+    const profile = await this.profile({ tenantId }, state);
+    const named = profile.name ?? (typeof view(state).attributes['name'] === 'string' ? (view(state).attributes['name'] as string) : undefined);
+    const [latest] = (await this.orders.page(tenantId, customerId, state, 1, '')).orders;
+    return {
+      profile: { ...profile, ...(named ? { name: named } : {}) },
+      latestOrder: latest ? { id: latest.order.order_id, status: latest.order.status.replace('ORDER_STATUS_', '').toLowerCase() } : null,
+    };
+  }
+
   /** The survivor's profile, each merged customer's fields filling in what it lacks: an unmerge takes them back without a copy. */
-  private async profile(caller: Caller, state: CustomerState): Promise<CustomerProfile> {
+  private async profile(caller: Pick<Caller, 'tenantId'>, state: CustomerState): Promise<CustomerProfile> {
     let profile = state.profile;
     for (const absorbedId of Object.keys(state.merged)) {
       const absorbed = (await this.directory.customers.load(customerStream(caller.tenantId, absorbedId))).state.profile;

@@ -109,6 +109,36 @@ describe('ingress: a custom channel over Kafka, end to end with the sample SMS g
     );
   });
 
+  it('never sends a private note over SMS: the reply written after it goes out alone', async () => {
+    const customerId = (await directory.find(tenant, { kind: 'sms', id: '+4915112345678' }))!;
+    const stream = streams.conversation(tenant, customerId);
+    const envelope = { tenantId: tenant, metadata: { subjectId: customerId } };
+    const secret = 'internal: check the Austrian VAT first';
+    await ingress.recorder.conversations.handle(
+      stream,
+      { type: 'AddNote', noteId: 'note-sms', agentId: 'agent-1', text: secret, at: new Date().toISOString() },
+      envelope,
+    );
+    await ingress.recorder.conversations.handle(
+      stream,
+      {
+        type: 'SendMessage',
+        messageId: 'reply-after-note',
+        author: { kind: 'agent', agentId: 'agent-1' },
+        text: 'VAT is included.',
+        at: new Date().toISOString(),
+      },
+      envelope,
+    );
+    // One conversation's replies go out in its order: once this one is out, the note before it was passed over.
+    await waitFor(
+      () => lines.find((l) => l.includes('reply-after-note')),
+      (l) => l !== undefined,
+      { what: 'the reply after the note sent', timeoutMs: 30_000 },
+    );
+    assert.ok(!lines.some((l) => l.includes(secret)), 'the gateway never received the note');
+  });
+
   it("sends a conversation's replies in its order even when Kafka carries them out of it", async () => {
     const customerId = (await directory.find(tenant, { kind: 'sms', id: '+4915112345678' }))!;
     const stream = streams.conversation(tenant, customerId);

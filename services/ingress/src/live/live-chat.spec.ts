@@ -175,6 +175,33 @@ describe('ingress: live chat over WebSocket', () => {
     await again.close();
   });
 
+  it("never shows the visitor an agent's private note: neither live nor in the history a reload brings", async () => {
+    const { token } = await visitor();
+    const tab = await connect(ingress.httpPort, { token });
+    const conversationId = String((await tab.next((m) => m.type === 'ready', 'ready'))['conversationId']);
+    tab.send({ type: 'message', id: 'n-1', text: 'can I change my delivery address?' });
+    await tab.next((m) => m.type === 'ack', 'the ack');
+    const secret = 'internal: customer asked twice already';
+    await ingress.recorder.conversations.handle(
+      streams.conversation('brand-a', conversationId),
+      { type: 'AddNote', noteId: 'note-1', agentId: 'agent-1', text: secret, at: new Date().toISOString() },
+      { tenantId: 'brand-a', metadata: { subjectId: conversationId } },
+    );
+    await agentSends(conversationId, 'a-after-note', 'Yes, send me the new one.');
+    // Events reach the socket in the conversation's order: once the answer is there, the note was passed over.
+    await tab.next((m) => m.type === 'message' && (m['message'] as { id: string }).id === 'a-after-note', 'the answer');
+    assert.ok(!JSON.stringify(tab.got).includes(secret), 'the note never reached the widget');
+    await tab.close();
+    const again = await connect(ingress.httpPort, { token });
+    const back = await again.next((m) => m.type === 'ready', 'ready after a reload');
+    assert.deepEqual(
+      (back['messages'] as { text: string }[]).map((m) => m.text),
+      ['can I change my delivery address?', 'Yes, send me the new one.'],
+    );
+    assert.ok(!JSON.stringify(back).includes(secret));
+    await again.close();
+  });
+
   it('opens a conversation of years with its latest 100 messages, edits and deletions shown, from its newest events only', async () => {
     const { token } = await visitor();
     const first = await connect(ingress.httpPort, { token });

@@ -7,7 +7,7 @@ import { parleyService } from '@parley/grpc-edge';
 
 export const CONSOLE_BACKENDS = Symbol('ConsoleBackends');
 
-type ServiceName = 'ConversationService' | 'CustomerService' | 'AvailabilityService' | 'RoutingService';
+type ServiceName = 'ConversationService' | 'CustomerService' | 'AvailabilityService' | 'RoutingService' | 'CannedResponseService';
 
 export interface ConsoleBackends {
   /** Where each public gRPC service listens. */

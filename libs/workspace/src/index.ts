@@ -1,0 +1,2 @@
+export * from './canned-responses.decider';
+export * from './canned-response.template';
