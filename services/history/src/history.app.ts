@@ -150,6 +150,7 @@ export async function startHistory(
           ...runners,
           searchKey: deriveKey(masterKey, 'search-index'),
           rules,
+          customerLocale: async (tenantId, customerId) => (await customers.contextOf(tenantId, customerId)).profile.locale,
         }).handlers(),
       },
       {

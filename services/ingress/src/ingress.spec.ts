@@ -476,6 +476,39 @@ for (const [name, make] of [
       await assert.rejects(reply(stream, customerId, 'after-close', 'still there?'), ChannelClosedError);
     });
 
+    it('asks a WhatsApp customer for a rating as the conversation is resolved, and records a bare number as the answer without reopening', async () => {
+      const userId = 'US.survey-1';
+      assert.equal(
+        (await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId, waId: '4917011111111', wamid: 'wamid.sv1', text: 'got it, thanks' }))).status,
+        200,
+      );
+      const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: userId });
+      const envelope = { tenantId: 'brand-a', metadata: { subjectId: customerId } };
+      const question = 'How would you rate our help? Reply with a number from 1 (poor) to 5 (excellent).';
+      await ingress.recorder.conversations.handle(
+        stream,
+        { type: 'Resolve', by: agent, survey: { messageId: 'survey-wa-1', text: question }, at: new Date().toISOString() },
+        envelope,
+      );
+      const asked = await waitFor(
+        () => graph.requests.find((r) => r.body['biz_opaque_callback_data'] === 'survey-wa-1'),
+        (r) => r !== undefined,
+        { what: 'the survey on WhatsApp' },
+      );
+      assert.deepEqual(asked!.body['text'], { body: question, preview_url: false });
+      assert.equal(
+        (await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId, waId: '4917011111111', wamid: 'wamid.sv2', text: '5' }))).status,
+        200,
+      );
+      const { events } = await conversationOf({ kind: 'whatsapp', id: userId });
+      assert.deepEqual(
+        events.slice(-2).map((e) => e.type),
+        ['conversation.message-received', 'conversation.satisfaction-recorded'],
+      );
+      assert.equal((events.at(-1)!.data as { score: number }).score, 5);
+      assert.ok(!events.some((e) => e.type === 'conversation.reopened'), 'the answer does not reopen the conversation');
+    });
+
     it('never sends a private note on WhatsApp, Messenger or Apple: the reply written after it goes out alone', async () => {
       const secret = 'internal: refund approved by finance';
       assert.equal(await postApple('urn:mbid:AQAAY-9', 'n-1', { type: 'text', body: 'any news on my refund?' }), 200);

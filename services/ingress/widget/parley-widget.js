@@ -33,6 +33,164 @@
   };
   if (script.getAttribute('data-identity')) store.set('identity', script.getAttribute('data-identity'));
 
+  /*
+   * Every text the widget shows, one place per language. The language is the
+   * script tag's data-lang, else the page's (<html lang>), else the browser's.
+   */
+  var TEXTS = {
+    en: {
+      chat: 'Chat with us',
+      leave: 'Leave a message',
+      leaveTitle: 'Leave us a message',
+      close: 'Close the chat',
+      conversation: 'Conversation',
+      yourMessage: 'Your message',
+      placeholder: 'Write a message',
+      send: 'Send',
+      agentHere: 'An agent is here to answer.',
+      closedUntil: 'We are closed. Leave a message: we answer after we open, {when}.',
+      nobodyUntil: 'Nobody is here right now. Leave a message: we answer after {when}.',
+      busy: 'Our agents are busy. Leave a message: we usually answer within {within}.',
+      asap: 'Leave a message and we will answer as soon as we can.',
+      you: 'You',
+      agent: 'Agent',
+      read: 'Read',
+      sending: 'Sending',
+      sent: 'Sent',
+      typing: 'The agent is typing\u2026',
+      invitation: 'Invitation to chat',
+      chatNow: 'Chat now',
+      noThanks: 'No thanks',
+      attached: 'Attached to your next message: ',
+      minute: 'a minute',
+      minutes: '{n} minutes',
+      hours: '{n} hours',
+      days: '{n} days',
+      newMessage: '{n} new message',
+      newMessages: '{n} new messages',
+      surveyQuestion: 'How would you rate our help?',
+      surveyScore: '{n} of 5',
+      surveyThanks: 'Thank you for your rating!',
+    },
+    de: {
+      chat: 'Chatten Sie mit uns',
+      leave: 'Nachricht hinterlassen',
+      leaveTitle: 'Hinterlassen Sie uns eine Nachricht',
+      close: 'Chat schließen',
+      conversation: 'Unterhaltung',
+      yourMessage: 'Ihre Nachricht',
+      placeholder: 'Nachricht schreiben',
+      send: 'Senden',
+      agentHere: 'Ein Mitarbeiter ist da und antwortet Ihnen.',
+      closedUntil: 'Wir haben geschlossen. Hinterlassen Sie eine Nachricht: Wir antworten, sobald wir öffnen, {when}.',
+      nobodyUntil: 'Gerade ist niemand da. Hinterlassen Sie eine Nachricht: Wir antworten ab {when}.',
+      busy: 'Unsere Mitarbeiter sind beschäftigt. Hinterlassen Sie eine Nachricht: Wir antworten meist innerhalb von {within}.',
+      asap: 'Hinterlassen Sie eine Nachricht, wir antworten so bald wie möglich.',
+      you: 'Sie',
+      agent: 'Mitarbeiter',
+      read: 'Gelesen',
+      sending: 'Wird gesendet',
+      sent: 'Gesendet',
+      typing: 'Der Mitarbeiter schreibt\u2026',
+      invitation: 'Einladung zum Chat',
+      chatNow: 'Jetzt chatten',
+      noThanks: 'Nein, danke',
+      attached: 'An Ihre nächste Nachricht angehängt: ',
+      minute: 'einer Minute',
+      minutes: '{n} Minuten',
+      hours: '{n} Stunden',
+      days: '{n} Tagen',
+      newMessage: '{n} neue Nachricht',
+      newMessages: '{n} neue Nachrichten',
+      surveyQuestion: 'Wie zufrieden waren Sie mit unserer Hilfe?',
+      surveyScore: '{n} von 5',
+      surveyThanks: 'Vielen Dank für Ihre Bewertung!',
+    },
+    fr: {
+      chat: 'Discutez avec nous',
+      leave: 'Laisser un message',
+      leaveTitle: 'Laissez-nous un message',
+      close: 'Fermer la discussion',
+      conversation: 'Conversation',
+      yourMessage: 'Votre message',
+      placeholder: 'Écrivez un message',
+      send: 'Envoyer',
+      agentHere: 'Un conseiller est là pour vous répondre.',
+      closedUntil: 'Nous sommes fermés. Laissez un message : nous répondrons après l’ouverture, {when}.',
+      nobodyUntil: 'Personne n’est disponible pour le moment. Laissez un message : nous répondrons après {when}.',
+      busy: 'Nos conseillers sont occupés. Laissez un message : nous répondons en général sous {within}.',
+      asap: 'Laissez un message, nous vous répondrons dès que possible.',
+      you: 'Vous',
+      agent: 'Conseiller',
+      read: 'Lu',
+      sending: 'Envoi',
+      sent: 'Envoyé',
+      typing: 'Le conseiller écrit\u2026',
+      invitation: 'Invitation à discuter',
+      chatNow: 'Discuter',
+      noThanks: 'Non merci',
+      attached: 'Joint à votre prochain message : ',
+      minute: 'une minute',
+      minutes: '{n} minutes',
+      hours: '{n} heures',
+      days: '{n} jours',
+      newMessage: '{n} nouveau message',
+      newMessages: '{n} nouveaux messages',
+      surveyQuestion: 'Comment évaluez-vous notre aide ?',
+      surveyScore: '{n} sur 5',
+      surveyThanks: 'Merci pour votre évaluation !',
+    },
+    es: {
+      chat: 'Chatea con nosotros',
+      leave: 'Dejar un mensaje',
+      leaveTitle: 'Déjenos un mensaje',
+      close: 'Cerrar el chat',
+      conversation: 'Conversación',
+      yourMessage: 'Su mensaje',
+      placeholder: 'Escriba un mensaje',
+      send: 'Enviar',
+      agentHere: 'Un agente está aquí para responderle.',
+      closedUntil: 'Estamos cerrados. Deje un mensaje: responderemos cuando abramos, {when}.',
+      nobodyUntil: 'Ahora no hay nadie. Deje un mensaje: responderemos después de {when}.',
+      busy: 'Nuestros agentes están ocupados. Deje un mensaje: solemos responder en {within}.',
+      asap: 'Deje un mensaje y le responderemos lo antes posible.',
+      you: 'Usted',
+      agent: 'Agente',
+      read: 'Leído',
+      sending: 'Enviando',
+      sent: 'Enviado',
+      typing: 'El agente está escribiendo\u2026',
+      invitation: 'Invitación a chatear',
+      chatNow: 'Chatear ahora',
+      noThanks: 'No, gracias',
+      attached: 'Adjunto a su próximo mensaje: ',
+      minute: 'un minuto',
+      minutes: '{n} minutos',
+      hours: '{n} horas',
+      days: '{n} días',
+      newMessage: '{n} mensaje nuevo',
+      newMessages: '{n} mensajes nuevos',
+      surveyQuestion: '¿Cómo valoraría nuestra ayuda?',
+      surveyScore: '{n} de 5',
+      surveyThanks: '¡Gracias por su valoración!',
+    },
+  };
+  var lang = (function () {
+    var wanted = [script.getAttribute('data-lang'), document.documentElement.lang].concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i] || '')
+        .slice(0, 2)
+        .toLowerCase();
+      if (TEXTS[code]) return code;
+    }
+    return 'en';
+  })();
+  function t(name, values) {
+    var text = TEXTS[lang][name] || TEXTS.en[name];
+    for (var k in values || {}) text = text.replace('{' + k + '}', values[k]);
+    return text;
+  }
+
   var css =
     '.parley-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:15px/1.4 system-ui,sans-serif;border:0;border-radius:24px;padding:12px 20px;background:#1f4fd1;color:#fff;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.25)}' +
     '.parley-launcher:focus-visible,.parley-panel button:focus-visible,.parley-panel textarea:focus-visible{outline:3px solid #ffb000;outline-offset:2px}' +
@@ -48,6 +206,7 @@
     '.parley-form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6ec}.parley-form textarea{flex:1;resize:none;height:38px;font:inherit;padding:6px;border:1px solid #b8bfcc;border-radius:6px}' +
     '.parley-form button{border:0;border-radius:6px;background:#1f4fd1;color:#fff;padding:0 14px;cursor:pointer}' +
     '.parley-invite{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:280px;padding:12px 14px;background:#fff;color:#111;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif}' +
+    '.parley-survey{padding:8px 14px;border-top:1px solid #e3e6ec}.parley-survey p{margin:0 0 6px}.parley-survey button{margin-right:6px;min-width:36px;padding:6px;border:1px solid #1f4fd1;border-radius:6px;background:#fff;color:#1f4fd1;cursor:pointer}' +
     '.parley-invite button{margin:8px 8px 0 0;border:0;border-radius:6px;padding:6px 12px;cursor:pointer;background:#e3e6ec}.parley-invite button.parley-yes{background:#1f4fd1;color:#fff}';
 
   function el(tag, attrs, text) {
@@ -60,21 +219,45 @@
   var launcher = el('button', { type: 'button', class: 'parley-launcher', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', hidden: '' });
   var panel = el('div', { class: 'parley-panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'parley-title', hidden: '' });
   var head = el('div', { class: 'parley-head' });
-  var title = el('h2', { id: 'parley-title' }, 'Chat with us');
-  var close = el('button', { type: 'button', 'aria-label': 'Close the chat' }, '\u00d7');
+  var title = el('h2', { id: 'parley-title' }, t('chat'));
+  var close = el('button', { type: 'button', 'aria-label': t('close') }, '\u00d7');
   var note = el('p', { class: 'parley-note', role: 'status' });
   // A log region holding a plain list: list items stay inside their list for assistive technology.
-  var log = el('div', { class: 'parley-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  var log = el('div', { class: 'parley-log', role: 'log', 'aria-live': 'polite', 'aria-label': t('conversation') });
   var list = el('ol', { class: 'parley-list' });
   log.appendChild(list);
   var typing = el('div', { class: 'parley-typing', 'aria-live': 'polite' });
   var chips = el('div', { class: 'parley-typing', 'aria-live': 'polite' });
   var form = el('form', { class: 'parley-form' });
-  var input = el('textarea', { 'aria-label': 'Your message', placeholder: 'Write a message', maxlength: '4096' });
-  var send = el('button', { type: 'submit' }, 'Send');
+  var input = el('textarea', { 'aria-label': t('yourMessage'), placeholder: t('placeholder'), maxlength: '4096' });
+  var send = el('button', { type: 'submit' }, t('send'));
   head.append(title, close);
   form.append(input, send);
-  panel.append(head, note, log, typing, chips, form);
+  // Asked once the conversation is resolved with a survey; answered with one click.
+  var survey = el('div', { class: 'parley-survey', role: 'group', 'aria-labelledby': 'parley-survey-q', hidden: '' });
+  var question = el('p', { id: 'parley-survey-q' }, t('surveyQuestion'));
+  survey.appendChild(question);
+  [1, 2, 3, 4, 5].forEach(function (n) {
+    var star = el('button', { type: 'button', 'aria-label': t('surveyScore', { n: n }), 'data-score': String(n) }, String(n));
+    star.addEventListener('click', function () {
+      if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: 'rate', score: n }));
+    });
+    survey.appendChild(star);
+  });
+  panel.append(head, note, log, typing, chips, survey, form);
+  function askSurvey() {
+    question.textContent = t('surveyQuestion');
+    Array.prototype.forEach.call(survey.querySelectorAll('button'), function (b) {
+      b.hidden = false;
+    });
+    survey.hidden = false;
+  }
+  function thank() {
+    question.textContent = t('surveyThanks');
+    Array.prototype.forEach.call(survey.querySelectorAll('button'), function (b) {
+      b.hidden = true;
+    });
+  }
 
   var offer = null;
   var socket = null;
@@ -103,7 +286,7 @@
     launcher.textContent = launcherText;
     if (unread > 0) {
       launcher.appendChild(el('span', { class: 'parley-badge', 'aria-hidden': 'true' }, String(unread)));
-      launcher.setAttribute('aria-label', launcherText + ', ' + unread + (unread === 1 ? ' new message' : ' new messages'));
+      launcher.setAttribute('aria-label', launcherText + ', ' + t(unread === 1 ? 'newMessage' : 'newMessages', { n: unread }));
     } else launcher.removeAttribute('aria-label');
   }
 
@@ -121,30 +304,28 @@
     if (!offer) return;
     launcher.hidden = false;
     var live = offer.kind === 'live-chat';
-    launcherText = live ? 'Chat with us' : 'Leave a message';
+    launcherText = live ? t('chat') : t('leave');
     paintLauncher();
     launcher.classList.toggle('parley-away', !live);
-    title.textContent = live ? 'Chat with us' : 'Leave us a message';
-    if (live) note.textContent = 'An agent is here to answer.';
-    else if (offer.reason === 'closed' && offer.opensAt)
-      note.textContent = 'We are closed. Leave a message: we answer after we open, ' + when(offer.opensAt) + '.';
-    else if (offer.opensAt) note.textContent = 'Nobody is here right now. Leave a message: we answer after ' + when(offer.opensAt) + '.';
-    else if (offer.expectedAnswerSeconds != null)
-      note.textContent = 'Our agents are busy. Leave a message: we usually answer within ' + humanize(offer.expectedAnswerSeconds) + '.';
-    else note.textContent = 'Leave a message and we will answer as soon as we can.';
+    title.textContent = live ? t('chat') : t('leaveTitle');
+    if (live) note.textContent = t('agentHere');
+    else if (offer.reason === 'closed' && offer.opensAt) note.textContent = t('closedUntil', { when: when(offer.opensAt) });
+    else if (offer.opensAt) note.textContent = t('nobodyUntil', { when: when(offer.opensAt) });
+    else if (offer.expectedAnswerSeconds != null) note.textContent = t('busy', { within: humanize(offer.expectedAnswerSeconds) });
+    else note.textContent = t('asap');
   }
 
   // In the visitor's own time zone and language.
   var WHEN = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' };
   function when(iso) {
-    return new Date(iso).toLocaleString(undefined, WHEN);
+    return new Date(iso).toLocaleString(lang, WHEN);
   }
 
   function humanize(seconds) {
-    if (seconds < 90) return 'a minute';
-    if (seconds < 5400) return Math.round(seconds / 60) + ' minutes';
-    if (seconds < 129600) return Math.round(seconds / 3600) + ' hours';
-    return Math.round(seconds / 86400) + ' days';
+    if (seconds < 90) return t('minute');
+    if (seconds < 5400) return t('minutes', { n: Math.round(seconds / 60) });
+    if (seconds < 129600) return t('hours', { n: Math.round(seconds / 3600) });
+    return t('days', { n: Math.round(seconds / 86400) });
   }
 
   function render(message) {
@@ -171,10 +352,10 @@
     var meta = el(
       'small',
       {},
-      (message.inbound ? 'You' : 'Agent') +
+      (message.inbound ? t('you') : t('agent')) +
         ' \u00b7 ' +
-        new Date(message.at).toLocaleTimeString() +
-        (read ? ' \u00b7 Read' : message.pending ? ' \u00b7 Sending' : message.inbound ? ' \u00b7 Sent' : ''),
+        new Date(message.at).toLocaleTimeString(lang) +
+        (read ? ' \u00b7 ' + t('read') : message.pending ? ' \u00b7 ' + t('sending') : message.inbound ? ' \u00b7 ' + t('sent') : ''),
     );
     if (read) meta.setAttribute('data-read', 'true');
     item.appendChild(meta);
@@ -242,8 +423,20 @@
             });
             flush();
             markRead();
+            if (m.survey) askSurvey();
+            else survey.hidden = true;
+          } else if (m.type === 'survey') {
+            askSurvey();
+            if (panel.hidden) {
+              unread++;
+              paintLauncher();
+            }
+          } else if (m.type === 'rated') {
+            thank();
           } else if (m.type === 'message') {
             render(m.message);
+            // The visitor writes again: the conversation goes on, the survey is not asked any more.
+            if (m.message.inbound) survey.hidden = true;
             if (!m.message.inbound) {
               typing.textContent = '';
               markRead();
@@ -267,7 +460,7 @@
             Object.keys(messages).forEach(function (id) {
               render(messages[id]);
             });
-          } else if (m.type === 'typing') typing.textContent = m.on ? 'The agent is typing\u2026' : '';
+          } else if (m.type === 'typing') typing.textContent = m.on ? t('typing') : '';
           else if (m.type === 'error' && m.code === 'VISITOR_TOKEN_INVALID') {
             store.set('token', null);
             retryDelay = 250;
@@ -353,7 +546,7 @@
   var returning = store.get('seen') === '1';
   store.set('pages', String(pages));
   store.set('seen', '1');
-  var invite = el('div', { class: 'parley-invite', role: 'dialog', 'aria-label': 'Invitation to chat', hidden: '' });
+  var invite = el('div', { class: 'parley-invite', role: 'dialog', 'aria-label': t('invitation'), hidden: '' });
   var announcer = el('div', { class: 'parley-sr', 'aria-live': 'polite' });
   function askInvitation(tries) {
     if (tries <= 0 || !panel.hidden) return;
@@ -392,8 +585,8 @@
   }
   function showInvitation(invitation) {
     invite.textContent = '';
-    var yes = el('button', { type: 'button', class: 'parley-yes' }, 'Chat now');
-    var no = el('button', { type: 'button' }, 'No thanks');
+    var yes = el('button', { type: 'button', class: 'parley-yes' }, t('chatNow'));
+    var no = el('button', { type: 'button' }, t('noThanks'));
     invite.append(el('p', {}, invitation.message), yes, no);
     invite.hidden = false;
     // Announced, and the focus moves to it; dismissing it gives the focus back where it was.
@@ -504,7 +697,7 @@
         name: attachment.name ? String(attachment.name) : undefined,
       });
       chips.textContent =
-        'Attached to your next message: ' +
+        t('attached') +
         attached
           .map(function (a) {
             return a.name || a.ref;

@@ -293,7 +293,7 @@ describe('the reference console as an agent and a supervisor use it', () => {
       await invoke(routing, 'parley.v1.RoutingService/SetRoutingRules', { rules: [], default_queue_id: 'support' }, supervisor());
     }
   });
-  it("shows a WhatsApp customer's name and latest order from the shop's Kafka records, follows the order as it ships; a note stays private, a canned response is filled in", async () => {
+  it("shows a WhatsApp customer's name and latest order from the shop's Kafka records, follows the order as it ships; a note stays private, a canned response is filled in, the survey is answered", async () => {
     const page = await (await browser.newContext()).newPage();
     await signIn(page, 'supervisor');
     const phone = '4915770000001';
@@ -367,6 +367,20 @@ describe('the reference console as an agent and a supervisor use it', () => {
       { what: 'the reply on WhatsApp', timeoutMs: 30_000 },
     );
     assert.ok(!JSON.stringify(sent).includes('voucher'), 'the note never went to WhatsApp');
+    // Resolved with a rating asked for: the survey goes out on WhatsApp, her "5" is her satisfaction, shown in the panel.
+    assert.equal(await page.isChecked('#survey'), true);
+    await page.getByRole('button', { name: 'Resolve' }).click();
+    await waitFor(
+      async () => ((await (await fetch(`${parley.base}/simulator/outbox`)).json()) as { sent: { text?: string }[] }).sent,
+      (all) => all.some((m) => (m.text ?? '').startsWith('How would you rate our help?')),
+      { what: 'the survey on WhatsApp', timeoutMs: 30_000 },
+    );
+    await whatsapp('US.3000001', '5', 'Dana', phone);
+    await waitFor(
+      () => panel.textContent(),
+      (t) => /this one · resolved · ★★★★★ \(5\/5\)/.test(t ?? ''),
+      { what: 'the rating in the panel', timeoutMs: 30_000 },
+    );
     assert.deepEqual(await axeProblems(page), [], 'axe-core: the console with the customer panel');
     await page.context().close();
   });

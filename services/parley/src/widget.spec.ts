@@ -12,8 +12,8 @@ import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
 import { invoke } from './testing/grpcurl.client';
 
 /** The brand's own website: a page on another origin that carries the widget with one script tag. */
-async function brandSite(host: string, widgetSrc: string): Promise<{ server: Server; url: string }> {
-  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Brand shop</title></head>
+async function brandSite(host: string, widgetSrc: string, lang = 'en'): Promise<{ server: Server; url: string }> {
+  const page = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Brand shop</title></head>
 <body><main><h1>Brand shop</h1><p>Our products.</p></main><script src="${widgetSrc}" data-tenant="demo" data-queue="support" async></script></body></html>`;
   const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page));
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
@@ -102,6 +102,60 @@ describe("the widget on the brand's own website, as its visitors and the browser
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), new URL(site.url).origin);
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /content-type/);
+  });
+
+  it("speaks the page's language, and asks for a rating in it when the agent resolves with a survey", async () => {
+    const launchers: Record<string, string> = {};
+    for (const lang of ['fr', 'es', 'de']) {
+      const site = await brandSite('127.0.0.1', `${parley.channels}/widget.js`, lang);
+      sites.push(site.server);
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(site.url);
+      launchers[lang] = (await waitFor(
+        () => launcher(page).textContent(),
+        (t) => (t ?? '').length > 0,
+        { what: `the launcher in ${lang}` },
+      ))!;
+      if (lang !== 'de') {
+        await context.close();
+        continue;
+      }
+      await launcher(page).click();
+      await page.getByRole('textbox', { name: 'Ihre Nachricht' }).fill('Danke, das hat geholfen');
+      await page.keyboard.press('Enter');
+      await waitFor(
+        () => page.getByRole('log', { name: 'Unterhaltung' }).textContent(),
+        (t) => (t ?? '').includes('Danke, das hat geholfen') && (t ?? '').includes('Sie ·') && !(t ?? '').includes('Wird gesendet'),
+        { what: 'the message acknowledged, in German' },
+      );
+      const conversationId = await conversationOf(page);
+      await invoke(api, 'parley.v1.ConversationService/ResolveConversation', { conversation_id: conversationId, survey: true }, parley.tokens['supervisor']!);
+      const survey = page.getByRole('group', { name: 'Wie zufrieden waren Sie mit unserer Hilfe?' });
+      await survey.getByRole('button', { name: '4 von 5' }).click();
+      await waitFor(
+        () => page.locator('.parley-survey').textContent(),
+        (t) => (t ?? '').includes('Vielen Dank für Ihre Bewertung!'),
+        { what: 'the thanks' },
+      );
+      const recorded = await waitFor(
+        () =>
+          invoke<{ conversation: { satisfaction?: number } }>(
+            api,
+            'parley.v1.ConversationService/GetConversation',
+            { conversation_id: conversationId },
+            parley.tokens['supervisor']!,
+          ),
+        (c) => c.conversation.satisfaction === 4,
+        { what: 'the rating recorded' },
+      );
+      assert.equal(recorded.conversation.satisfaction, 4);
+      assert.deepEqual(await axeProblems(page), [], 'axe-core: the widget in German with its survey answered');
+      await context.close();
+    }
+    assert.ok(['Discutez avec nous', 'Laisser un message'].includes(launchers['fr']!), launchers['fr']);
+    assert.ok(['Chatea con nosotros', 'Dejar un mensaje'].includes(launchers['es']!), launchers['es']);
+    assert.ok(['Chatten Sie mit uns', 'Nachricht hinterlassen'].includes(launchers['de']!), launchers['de']);
   });
 
   it('refuses a website the tenant did not allow, with a clear console error, on every door: HTTP and the WebSocket', async () => {

@@ -9,7 +9,7 @@ import {
   type TimelineEntry,
   type TimingRules,
 } from '@parley/conversation';
-import type { DeciderStore, EncryptingEventLog } from '@parley/event-log';
+import { timeOrderedId, type DeciderStore, type EncryptingEventLog } from '@parley/event-log';
 import { PermissionDeniedError, parleyService, type Caller, type GrpcEdge, type GrpcHandlers, type Role } from '@parley/grpc-edge';
 import type { FindQuery, ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { CONVERSATIONS_TABLE, type ConversationRow } from '../projections/conversation-list.projection';
@@ -24,6 +24,7 @@ import {
 } from '../projections/timeline/timeline.rows';
 import { channelFromProto, channelToProto, conversationToProto, fromTimestamp, timestamp } from './conversation.mapper';
 import { boundsAt, decodeTimelineToken, latestBounds, pageOf, type PageBounds } from './timeline.pages';
+import { surveyText } from './survey.texts';
 
 const STATUS_TO_PROTO = {
   open: 'CONVERSATION_STATUS_OPEN',
@@ -64,6 +65,8 @@ export interface ConversationReadModels {
   readonly search: ProjectionRunner;
   readonly searchKey: Buffer;
   readonly rules: TimingRules;
+  /** The customer's language (their profile's locale), for what Parley writes to them: the survey. */
+  readonly customerLocale?: (tenantId: string, customerId: string) => Promise<string | undefined>;
 }
 
 export function rowToProto(r: ConversationRow) {
@@ -307,9 +310,18 @@ export class ConversationsGrpc {
           })
         ).version,
       })),
-      ResolveConversation: e.unary('ResolveConversation', WRITERS, async (req: { conversation_id: string }, caller) => ({
-        version: (await this.run(caller, req.conversation_id, { type: 'Resolve', by: this.author(caller), at: this.now() })).version,
-      })),
+      ResolveConversation: e.unary('ResolveConversation', WRITERS, async (req: { conversation_id: string; survey: boolean }, caller) => {
+        let survey: { messageId: string; text: string } | undefined;
+        if (req.survey) {
+          const { state } = await this.store.load(conversationStream(caller.tenantId, requireId('conversation_id', req.conversation_id)));
+          const locale = state.customerId ? await this.models.customerLocale?.(caller.tenantId, state.customerId) : undefined;
+          survey = { messageId: `survey-${timeOrderedId()}`, text: surveyText(locale) };
+        }
+        return {
+          version: (await this.run(caller, req.conversation_id, { type: 'Resolve', by: this.author(caller), ...(survey ? { survey } : {}), at: this.now() }))
+            .version,
+        };
+      }),
       MarkRead: e.unary('MarkRead', WRITERS, async (req: { conversation_id: string }, caller) => {
         const stream = conversationStream(caller.tenantId, requireId('conversation_id', req.conversation_id));
         const { state, version } = await this.store.load(stream);

@@ -30,6 +30,8 @@ const ClientMessage = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('typing'), on: z.boolean() }),
   z.object({ type: z.literal('read') }),
+  /** The visitor's answer to the satisfaction survey. */
+  z.object({ type: z.literal('rate'), score: z.number().int().min(1).max(5) }),
 ]);
 
 /** What the widget is told: messages of every channel, receipts, the agent typing. Never another customer's. */
@@ -63,6 +65,10 @@ export function toWire(event: RecordedEvent): Record<string, unknown> | null {
         at: d['at'],
         version: event.streamVersion,
       };
+    case 'conversation.survey-offered':
+      return d['channel'] === 'web' ? { type: 'survey', version: event.streamVersion } : null;
+    case 'conversation.satisfaction-recorded':
+      return { type: 'rated', score: d['score'], version: event.streamVersion };
     case 'conversation.typing-started':
     case 'conversation.typing-stopped':
       return d['by'] === 'agent' ? { type: 'typing', by: 'agent', on: event.type === 'conversation.typing-started', version: event.streamVersion } : null;
@@ -171,7 +177,15 @@ export class LiveChatGateway {
     const session = await this.join(stream, ws, run, customerId, tenantId, device);
     const history = await this.historyOf(stream);
     sentUpTo = history.version;
-    send({ type: 'ready', conversationId: customerId, sessionId: session.sessionId, messages: history.messages, version: history.version });
+    send({
+      type: 'ready',
+      conversationId: customerId,
+      sessionId: session.sessionId,
+      messages: history.messages,
+      version: history.version,
+      // Resolved with a survey the visitor has not answered yet: the widget asks.
+      survey: history.survey,
+    });
     ready = true;
     for (const event of pending.splice(0)) deliver(event);
 
@@ -207,6 +221,9 @@ export class LiveChatGateway {
             send({ type: 'ack', id: parsed.id, messageId: `web-${parsed.id}`, version: result.version });
           } else if (parsed.type === 'typing') {
             await run({ type: parsed.on ? 'StartTyping' : 'StopTyping', by: 'customer', channel: 'web', at });
+          } else if (parsed.type === 'rate') {
+            // Every tab hears the answer as `rated`, from the event.
+            await run({ type: 'RecordSatisfaction', score: parsed.score, at });
           } else {
             // The visitor has seen everything we sent until now.
             await run({ type: 'RecordReceipt', channel: 'web', status: 'read', reader: 'customer', upTo: at, at });
@@ -254,7 +271,7 @@ export class LiveChatGateway {
    * the cost of opening the chat does not grow with a conversation of years.
    * Edits and receipts of the messages shown are among those events.
    */
-  private async historyOf(stream: string): Promise<{ version: number; messages: unknown[] }> {
+  private async historyOf(stream: string): Promise<{ version: number; messages: unknown[]; survey: boolean }> {
     const tail: RecordedEvent[] = [];
     let found = 0;
     for (let from: number | undefined; ;) {
@@ -284,7 +301,8 @@ export class LiveChatGateway {
             }
           : null,
       );
-    return { version: view.version, messages };
+    // The survey comes last, after the messages: within the events read.
+    return { version: view.version, messages, survey: view.state.surveyOpen === 'web' && view.state.status === 'resolved' };
   }
 
   private async join(

@@ -202,6 +202,45 @@ describe('ingress: live chat over WebSocket', () => {
     await again.close();
   });
 
+  it('asks the visitor for a rating when the conversation is resolved with a survey, on every tab and after a reload, and records the answer once', async () => {
+    const { token } = await visitor();
+    const tab = await connect(ingress.httpPort, { token });
+    const conversationId = String((await tab.next((m) => m.type === 'ready', 'ready'))['conversationId']);
+    tab.send({ type: 'message', id: 's-1', text: 'thanks, that solved it' });
+    await tab.next((m) => m.type === 'ack', 'the ack');
+    const stream = streams.conversation('brand-a', conversationId);
+    const envelope = { tenantId: 'brand-a', metadata: { subjectId: conversationId } };
+    await ingress.recorder.conversations.handle(
+      stream,
+      {
+        type: 'Resolve',
+        by: { kind: 'agent', agentId: 'agent-1' },
+        survey: { messageId: 'survey-1', text: 'unused on the web' },
+        at: new Date().toISOString(),
+      },
+      envelope,
+    );
+    await tab.next((m) => m.type === 'survey', 'the survey');
+    // A tab opened now is asked too: the survey is open until answered.
+    const later = await connect(ingress.httpPort, { token });
+    assert.equal((await later.next((m) => m.type === 'ready', 'ready on the second tab'))['survey'], true);
+    later.send({ type: 'rate', score: 4 });
+    for (const t of [tab, later]) assert.equal((await t.next((m) => m.type === 'rated', 'the answer heard'))['score'], 4);
+    later.send({ type: 'rate', score: 6 });
+    assert.equal((await later.next((m) => m.type === 'error', 'a score out of range refused'))['code'], 'INVALID_MESSAGE');
+    const events = await storage.log.readStream(stream);
+    assert.deepEqual(
+      events.filter((e) => e.type === 'conversation.satisfaction-recorded').map((e) => (e.data as { score: number }).score),
+      [4],
+    );
+    assert.ok(!events.some((e) => e.type === 'conversation.message-sent'), 'nothing sent on the web: the widget asks itself');
+    await tab.close();
+    await later.close();
+    const again = await connect(ingress.httpPort, { token });
+    assert.equal((await again.next((m) => m.type === 'ready', 'ready after the answer'))['survey'], false);
+    await again.close();
+  });
+
   it('opens a conversation of years with its latest 100 messages, edits and deletions shown, from its newest events only', async () => {
     const { token } = await visitor();
     const first = await connect(ingress.httpPort, { token });
