@@ -1,4 +1,4 @@
-import type { Attachment, Author, Channel, Template } from '@parley/contracts';
+import type { Attachment, Author, Channel, PageAttributes, Template } from '@parley/contracts';
 
 /** Commands carry the time (`at`) and every id: the decider has no clock and no randomness. */
 export type ConversationCommand =
@@ -65,6 +65,8 @@ export type ConversationCommand =
   | { type: 'SetPriority'; priority: number; at: string }
   | { type: 'Tag' | 'Untag'; tag: string; at: string }
   | { type: 'RecordSatisfaction'; score: number; comment?: string; at: string }
+  /** Where the widget's visitor is and what the page says of them (see conversation.page-context-recorded). */
+  | { type: 'RecordPageContext'; url: string; attributes: PageAttributes; verifiedAttributes: PageAttributes; at: string }
   /** A private note for colleagues; its id makes a retry harmless. */
   | { type: 'AddNote'; noteId: string; agentId: string; text: string; at: string }
   | { type: 'CloseChannel'; channel: Channel; at: string };

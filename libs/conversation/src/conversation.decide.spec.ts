@@ -776,3 +776,34 @@ describe('conversation: the satisfaction survey', () => {
       .then([{ type: 'conversation.reopened', data: { reason: 'customer-message', at: at(3) } }, answer('5')]);
   });
 });
+
+describe('conversation: the page a widget visitor is on', () => {
+  const record = {
+    type: 'RecordPageContext' as const,
+    url: 'https://shop.example/cart',
+    attributes: { cart_value: 120 },
+    verifiedAttributes: { plan: 'pro' },
+    at: at(1),
+  };
+
+  it('records it on a started conversation, in the timeline agents read; before the first message there is nothing to record it on', () => {
+    const recorded: ConversationEvent = {
+      type: 'conversation.page-context-recorded',
+      data: { url: 'https://shop.example/cart', attributes: { cart_value: 120 }, verifiedAttributes: { plan: 'pro' }, at: at(1) },
+    };
+    spec
+      .given([started(), received('web', 0)])
+      .when(record)
+      .then([recorded]);
+    spec.given([]).when(record).thenThrows(ConversationNotStartedError);
+    const view = conversationView([started(), received('web', 0), recorded].map((event, i) => ({ event, version: i + 1 })));
+    assert.deepEqual(view.timeline.at(-1), {
+      kind: 'page',
+      url: 'https://shop.example/cart',
+      attributes: { cart_value: 120 },
+      verifiedAttributes: { plan: 'pro' },
+      erased: false,
+      at: at(1),
+    });
+  });
+});

@@ -115,6 +115,14 @@ export function decide(command: ConversationCommand, state: ConversationState): 
         },
       ];
     }
+    case 'RecordPageContext':
+      requireStarted(state);
+      return [
+        {
+          type: 'conversation.page-context-recorded',
+          data: { url: command.url, attributes: command.attributes, verifiedAttributes: command.verifiedAttributes, at: command.at },
+        },
+      ];
     case 'AddNote': {
       requireStarted(state);
       if (isTaken(state.messages[command.noteId])) return [];

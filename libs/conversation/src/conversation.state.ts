@@ -368,6 +368,8 @@ function step(state: ConversationState, event: ConversationEvent, w: IndexWriter
       return { ...state, satisfaction: event.data.score, surveyOpen: null };
     case 'conversation.survey-offered':
       return { ...state, surveyOpen: event.data.channel };
+    case 'conversation.page-context-recorded':
+      return state;
     case 'conversation.note-added':
       return {
         ...state,

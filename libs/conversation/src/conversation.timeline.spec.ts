@@ -37,7 +37,9 @@ describe('conversation view', () => {
             ? `session:${e.started ? 'start' : e.reason}`
             : e.kind === 'status'
               ? `status:${e.status}`
-              : `note:${e.text}`,
+              : e.kind === 'note'
+                ? `note:${e.text}`
+                : `page:${e.url}`,
       ),
       ['status:open', 'session:start', 'in:web:hi', 'out:web:hello there', 'session:left-page', 'in:whatsapp:on my phone now', 'status:resolved'],
     );

@@ -27,7 +27,16 @@ export type TimelineEntry =
   | { readonly kind: 'session'; readonly sessionId: string; readonly started: boolean; readonly reason: string | null; readonly at: string }
   | { readonly kind: 'status'; readonly status: ConversationStatus; readonly at: string }
   /** An agent's private note: in the timeline agents read, never sent to the customer. */
-  | { readonly kind: 'note'; readonly noteId: string; readonly agentId: string; readonly text: string | null; readonly erased: boolean; readonly at: string };
+  | { readonly kind: 'note'; readonly noteId: string; readonly agentId: string; readonly text: string | null; readonly erased: boolean; readonly at: string }
+  /** The page the widget's visitor is on, and what it says of them (erased: the url and attributes are gone with the customer). */
+  | {
+      readonly kind: 'page';
+      readonly url: string | null;
+      readonly attributes: Readonly<Record<string, unknown>>;
+      readonly verifiedAttributes: Readonly<Record<string, unknown>>;
+      readonly erased: boolean;
+      readonly at: string;
+    };
 
 export interface ConversationView {
   readonly state: ConversationState;
@@ -113,6 +122,18 @@ export function boundaryEntry(event: ConversationEvent, status: ConversationStat
       return { kind: 'session', sessionId: event.data.sessionId, started: true, reason: null, at };
     case 'conversation.session-ended':
       return { kind: 'session', sessionId: event.data.sessionId, started: false, reason: event.data.reason, at };
+    case 'conversation.page-context-recorded': {
+      const erased = isErased(event.data.url);
+      const plain = (v: unknown) => (erased || isErased(v) || typeof v !== 'object' || v === null ? {} : (v as Record<string, unknown>));
+      return {
+        kind: 'page',
+        url: text(event.data.url),
+        attributes: plain(event.data.attributes),
+        verifiedAttributes: plain(event.data.verifiedAttributes),
+        erased,
+        at,
+      };
+    }
     case 'conversation.note-added':
       return { kind: 'note', noteId: event.data.noteId, agentId: event.data.agentId, text: text(event.data.text), erased: isErased(event.data.text), at };
     case 'conversation.started':

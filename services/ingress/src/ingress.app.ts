@@ -186,6 +186,7 @@ export async function startIngress(
   const offers: WidgetOffers = {
     origins,
     visitorOf: (token) => tokens.verify(token),
+    verifiedAttributes: (tenantId, token) => tokens.attributes(tenantId, token),
     offer: (tenant, queue) => availability.offer(tenant, queue, new Date().toISOString()),
     onChange: (listener) => availability.onChange(listener),
     tenants: liveTenants,

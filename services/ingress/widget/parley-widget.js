@@ -2,7 +2,10 @@
  * The Parley chat widget: one script tag, no framework.
  *   <script src="https://parley.example.com/widget.js" data-tenant="acme" data-queue="support" async></script>
  * Optional: data-identity="<signed identity JWT>" once the site knows the visitor
- * (the same conversation on every device), or window.Parley.identify(jwt) later.
+ * (the same conversation on every device), or window.Parley.identify(jwt) later;
+ * data-attributes='{"cart_value":120}' (or Parley.setAttributes) and
+ * data-signed-attributes="<JWT>" (or Parley.setSignedAttributes) for what the page
+ * knows of the visitor; data-lang to choose the language (en, de, fr, es).
  * It shows live chat only while an agent can take it (the offer stream), and
  * otherwise lets the visitor leave a message with the expected answer time.
  */
@@ -32,6 +35,14 @@
     },
   };
   if (script.getAttribute('data-identity')) store.set('identity', script.getAttribute('data-identity'));
+  // What the page says of the visitor (data-attributes, JSON), and what the brand signed of them (data-signed-attributes, a JWT).
+  var pageAttributes = {};
+  try {
+    pageAttributes = JSON.parse(script.getAttribute('data-attributes') || '{}') || {};
+  } catch (e) {
+    if (window.console) console.error('Parley: data-attributes is not JSON');
+  }
+  var signedAttributes = script.getAttribute('data-signed-attributes') || null;
 
   /*
    * Every text the widget shows, one place per language. The language is the
@@ -363,6 +374,12 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // The page and what it says of the visitor, for the agent (recorded once the conversation has a message).
+  function sendContext() {
+    if (!socket || socket.readyState !== 1 || !connected) return;
+    socket.send(JSON.stringify({ type: 'context', url: location.href, attributes: pageAttributes, signed: signedAttributes || undefined }));
+  }
+
   function flush() {
     if (!socket || socket.readyState !== 1 || !connected) return;
     outbox.forEach(function (m) {
@@ -425,6 +442,7 @@
             markRead();
             if (m.survey) askSurvey();
             else survey.hidden = true;
+            sendContext();
           } else if (m.type === 'survey') {
             askSurvey();
             if (panel.hidden) {
@@ -566,11 +584,16 @@
             timeOnPageSeconds: Math.floor((Date.now() - shownAt) / 1000),
             pagesViewed: pages,
             returningVisitor: returning,
+            attributes: pageAttributes,
+            signedAttributes: signedAttributes || undefined,
           }),
         });
       })
       .then(function (r) {
-        return r.json();
+        return r.json().then(function (b) {
+          if (r.status === 400 && window.console) console.error('Parley: ' + b.message);
+          return b;
+        });
       })
       .then(function (b) {
         if (b.invitation && panel.hidden) showInvitation(b.invitation);
@@ -655,6 +678,16 @@
   }
 
   window.Parley = {
+    /** What the page says of the visitor (cart value, plan...): steers invitations, shown to agents as unverified. */
+    setAttributes: function (attributes) {
+      pageAttributes = attributes || {};
+      sendContext();
+    },
+    /** The same, signed by the brand's server (HS256 with its identity secret, claim `attributes`): trusted. */
+    setSignedAttributes: function (jwt) {
+      signedAttributes = jwt || null;
+      sendContext();
+    },
     /** The site identified the visitor: the same conversation on every device from now on. */
     identify: function (jwt) {
       if (jwt === null || jwt === undefined) return window.Parley.signOut();

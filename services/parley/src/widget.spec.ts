@@ -12,9 +12,9 @@ import { startEmbedded, type EmbeddedParley } from './testing/embedded.process';
 import { invoke } from './testing/grpcurl.client';
 
 /** The brand's own website: a page on another origin that carries the widget with one script tag. */
-async function brandSite(host: string, widgetSrc: string, lang = 'en'): Promise<{ server: Server; url: string }> {
+async function brandSite(host: string, widgetSrc: string, lang = 'en', extra = ''): Promise<{ server: Server; url: string }> {
   const page = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Brand shop</title></head>
-<body><main><h1>Brand shop</h1><p>Our products.</p></main><script src="${widgetSrc}" data-tenant="demo" data-queue="support" async></script></body></html>`;
+<body><main><h1>Brand shop</h1><p>Our products.</p></main><script src="${widgetSrc}" data-tenant="demo" data-queue="support" ${extra} async></script></body></html>`;
   const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page));
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return { server, url: `http://${host}:${(server.address() as { port: number }).port}/` };
@@ -156,6 +156,97 @@ describe("the widget on the brand's own website, as its visitors and the browser
     assert.ok(['Discutez avec nous', 'Laisser un message'].includes(launchers['fr']!), launchers['fr']);
     assert.ok(['Chatea con nosotros', 'Dejar un mensaje'].includes(launchers['es']!), launchers['es']);
     assert.ok(['Chatten Sie mit uns', 'Nachricht hinterlassen'].includes(launchers['de']!), launchers['de']);
+  });
+
+  it("passes what the page knows of the visitor: its attributes steer invitations, and the brand's signed ones reach the conversation and the customer", async () => {
+    const availability = parley.grpcAddress('availability');
+    await invoke(availability, 'parley.v1.AvailabilityService/SetPresence', { presence: 'PRESENCE_ONLINE' }, parley.tokens['demo-agent-1']!);
+    await invoke(
+      availability,
+      'parley.v1.AvailabilityService/SetTargetingRules',
+      {
+        rules: [
+          {
+            rule_id: 'pro-cart',
+            url_pattern: '*',
+            min_time_on_page_seconds: 0,
+            attributes: { plan: 'pro' },
+            message: 'Pro plan? Ask us anything.',
+            queue_id: 'support',
+          },
+        ],
+        period: '3600s',
+      },
+      parley.tokens['supervisor']!,
+    );
+    const secret = readFileSync(join(parley.dataDir, 'identity.secret'), 'utf8')
+      .trim()
+      .replace(/^demo:/, '');
+    const signed = await new SignJWT({ attributes: { plan: 'pro', account_id: 'acct-77' } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    // The page states its cart; the brand's server signed the plan.
+    const site = await brandSite('127.0.0.1', `${parley.channels}/widget.js`, 'en', `data-attributes='{"cart_value":120}' data-signed-attributes="${signed}"`);
+    sites.push(site.server);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(site.url);
+    const invitation = page.getByRole('dialog', { name: 'Invitation to chat' });
+    await waitFor(
+      () => invitation.isVisible(),
+      (v) => v,
+      { what: 'the invitation for a pro visitor', timeoutMs: 20_000 },
+    );
+    assert.match((await invitation.textContent()) ?? '', /Pro plan\? Ask us anything\./);
+    await invitation.getByRole('button', { name: 'Chat now' }).click();
+    await write(page, 'Can I add seats to my plan?');
+    const conversationId = await conversationOf(page);
+    const { conversation } = await waitFor(
+      () =>
+        invoke<{ conversation: { timeline: { page?: { url: string; attributes?: unknown; verifiedAttributes?: unknown } }[] } }>(
+          api,
+          'parley.v1.ConversationService/GetConversation',
+          { conversation_id: conversationId },
+          parley.tokens['supervisor']!,
+        ),
+      (c) => c.conversation.timeline.some((e) => e.page),
+      { what: 'the page context in the timeline' },
+    );
+    const recorded = conversation.timeline.find((e) => e.page)!.page!;
+    assert.deepEqual(recorded, { url: site.url, attributes: { cart_value: 120 }, verifiedAttributes: { plan: 'pro', account_id: 'acct-77' } });
+    // Only what the brand signed is the customer's, for routing rules and agents.
+    const { customer } = await invoke<{ customer: { attributes: Record<string, unknown> } }>(
+      api,
+      'parley.v1.CustomerService/GetCustomer',
+      { customer_id: conversationId },
+      parley.tokens['supervisor']!,
+    );
+    assert.deepEqual(customer.attributes, { plan: 'pro', account_id: 'acct-77' });
+    await context.close();
+    // The same page stating a free plan is not invited; a signature the brand did not make is refused and changes nothing.
+    const { token } = (await (
+      await fetch(`${parley.channels}/live/visitors`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'demo' }),
+      })
+    ).json()) as { token: string };
+    const ask = (extra: Record<string, unknown>) =>
+      fetch(`${parley.channels}/live/invitations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, url: site.url, timeOnPageSeconds: 5, pagesViewed: 1, returningVisitor: false, ...extra }),
+      });
+    assert.deepEqual(await (await ask({ attributes: { plan: 'free' } })).json(), { invitation: null });
+    const forged = await ask({
+      signedAttributes: await new SignJWT({ attributes: { plan: 'pro' } })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode('not-the-brand-secret-at-all-32-bytes')),
+    });
+    assert.equal(forged.status, 400);
+    assert.equal(((await forged.json()) as { error: string }).error, 'ATTRIBUTES_TOKEN_INVALID');
+    assert.equal((await ask({ attributes: { 'Not Snake': 1 } })).status, 400);
   });
 
   it('refuses a website the tenant did not allow, with a clear console error, on every door: HTTP and the WebSocket', async () => {

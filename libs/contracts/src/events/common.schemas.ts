@@ -29,3 +29,15 @@ export const Template = z.object({
   parameters: z.array(z.string().max(1024)).max(50),
 });
 export type Template = z.infer<typeof Template>;
+
+/**
+ * What the brand's website says of the visitor on the page it shows (cart value,
+ * plan...): snake_case keys, scalar values, at most 20. Unsigned, it only steers
+ * the site's own invitations and is shown to agents as unverified; signed by the
+ * brand (HS256 with its identity secret) it is trusted: it becomes the customer's attributes.
+ */
+export const PAGE_ATTRIBUTE_LIMIT = 20;
+export const PageAttributes = z
+  .record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case, 1 to 64 characters'), z.union([z.string().max(256), z.number().finite(), z.boolean()]))
+  .refine((a) => Object.keys(a).length <= PAGE_ATTRIBUTE_LIMIT, `at most ${PAGE_ATTRIBUTE_LIMIT} attributes`);
+export type PageAttributes = z.infer<typeof PageAttributes>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Attachment, Author, Channel, Id, Instant, Template } from './common.schemas';
+import { Attachment, Author, Channel, Id, Instant, PageAttributes, Template } from './common.schemas';
 import { contract } from './event-schema.registry';
 
 /**
@@ -138,6 +138,17 @@ export const SatisfactionRecorded = contract(
  * `messageId` (sent as conversation.message-sent). Answered by conversation.satisfaction-recorded.
  */
 export const SurveyOffered = contract('conversation.survey-offered', 1, z.object({ channel: Channel, messageId: Id.optional(), at: Instant }));
+/**
+ * Where the visitor chatting in the widget is, and what the brand's page says of
+ * them: `attributes` as the page claims them (unverified), `verifiedAttributes`
+ * as the brand signed them.
+ */
+export const PageContextRecorded = contract(
+  'conversation.page-context-recorded',
+  1,
+  z.object({ url: z.url({ protocol: /^https?$/ }).max(2048), attributes: PageAttributes, verifiedAttributes: PageAttributes, at: Instant }),
+  ['url', 'attributes', 'verifiedAttributes'],
+);
 /** An agent's private note on the conversation: for colleagues, never sent to the customer on any channel. */
 export const NoteAdded = contract(
   'conversation.note-added',
@@ -175,6 +186,7 @@ export const CONVERSATION_EVENTS = [
   SatisfactionRecorded,
   NoteAdded,
   SurveyOffered,
+  PageContextRecorded,
   ChannelClosed,
 ] as const;
 

@@ -1,3 +1,4 @@
+import { toStruct } from '../customers/struct.mapper';
 import type { Channel } from '@parley/contracts';
 import type { ConversationView, TimelineEntry } from '@parley/conversation';
 
@@ -53,6 +54,17 @@ function entryToProto(entry: TimelineEntry) {
       at: timestamp(entry.at),
       type: 'conversation.note-added',
       note: { id: entry.noteId, agent_id: entry.agentId, text: entry.erased ? '' : (entry.text ?? ''), erased: entry.erased },
+    };
+  if (entry.kind === 'page')
+    return {
+      at: timestamp(entry.at),
+      type: 'conversation.page-context-recorded',
+      page: {
+        url: entry.erased ? '' : (entry.url ?? ''),
+        attributes: toStruct(entry.attributes as Record<string, unknown>),
+        verified_attributes: toStruct(entry.verifiedAttributes as Record<string, unknown>),
+        erased: entry.erased,
+      },
     };
   return {
     at: timestamp(entry.at),

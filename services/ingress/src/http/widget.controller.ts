@@ -8,7 +8,8 @@ import { allowOrigin, answerPreflight } from './cross-origin';
 import type { WidgetOrigins } from './widget.origins';
 import { z } from 'zod';
 import type { Offer, PageView, TargetingRule } from '@parley/availability-domain';
-import { VisitorTokenError } from '../live/visitor.tokens';
+import { PageAttributes } from '@parley/contracts';
+import { AttributesTokenError, VisitorTokenError } from '../live/visitor.tokens';
 
 export const WIDGET_OFFERS = Symbol('WidgetOffers');
 
@@ -27,6 +28,8 @@ export interface WidgetOffers {
   /** The invitation to show for this page view, recorded as shown; null when no rule matches (or shown this period). */
   invite(visitor: Visitor, queueId: string, view: PageView): Promise<TargetingRule | null>;
   answer(visitor: Visitor, ruleId: string, accepted: boolean): Promise<void>;
+  /** Page attributes the brand signed (AttributesTokenError when they do not verify). */
+  verifiedAttributes(tenantId: string, token: string): Promise<PageAttributes>;
   /** Who a visitor token names (VisitorTokenError when it does not verify): checked once per request. */
   visitorOf(visitorToken: string): Promise<Visitor>;
   readonly origins: WidgetOrigins;
@@ -42,6 +45,10 @@ const PageViewRequest = z.object({
   timeOnPageSeconds: z.number().int().min(0).max(86_400),
   pagesViewed: z.number().int().min(1).max(100_000),
   returningVisitor: z.boolean(),
+  /** What the page says of the visitor: steers targeting, trusted for nothing else. */
+  attributes: PageAttributes.default({}),
+  /** The same, signed by the brand (HS256 with its identity secret, claim `attributes`). */
+  signedAttributes: z.string().min(1).max(4096).optional(),
 });
 const AnswerRequest = z.object({ token: VisitorToken, ruleId: Name, accepted: z.boolean() });
 
@@ -53,6 +60,7 @@ async function asVisitor<T>(schema: z.ZodType<T>, body: unknown, res: Response, 
   try {
     await work(parsed.data);
   } catch (error) {
+    if (error instanceof AttributesTokenError) return void res.status(400).json({ error: error.code, message: error.message });
     if (!(error instanceof VisitorTokenError)) throw error;
     res.status(401).json({ error: error.code, message: error.message });
   }
@@ -167,10 +175,12 @@ export class WidgetController {
   @Post('live/invitations')
   @HttpCode(200)
   async invitation(@Body() body: unknown, @Req() req: Request, @Res() res: Response) {
-    await asVisitor(PageViewRequest, body, res, async ({ token, queue, ...view }) => {
+    await asVisitor(PageViewRequest, body, res, async ({ token, queue, attributes, signedAttributes, ...view }) => {
       const visitor = await this.offers.visitorOf(token);
       if (!allowOrigin(this.offers.origins, visitor.tenantId, req, res)) return;
-      const rule = await this.offers.invite(visitor, queue, { ...view, attributes: {} });
+      // Signed values win over what the page states for the same key.
+      const signed = signedAttributes ? await this.offers.verifiedAttributes(visitor.tenantId, signedAttributes) : {};
+      const rule = await this.offers.invite(visitor, queue, { ...view, attributes: { ...attributes, ...signed } });
       res.json({ invitation: rule ? { ruleId: rule.ruleId, message: rule.message } : null });
     });
   }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
-import { Attachment, streams, type ConversationEvent } from '@parley/contracts';
-import { conversationView, type ConversationCommand } from '@parley/conversation';
+import { Attachment, PageAttributes, streams, type ConversationEvent } from '@parley/contracts';
+import { ConversationNotStartedError, conversationView, type ConversationCommand } from '@parley/conversation';
 import { IdentityTakenError } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import { ParleyError } from '@parley/errors';
@@ -32,6 +32,13 @@ const ClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('read') }),
   /** The visitor's answer to the satisfaction survey. */
   z.object({ type: z.literal('rate'), score: z.number().int().min(1).max(5) }),
+  /** The page the visitor is on, what it says of them, and what the brand signed of them. */
+  z.object({
+    type: z.literal('context'),
+    url: z.url({ protocol: /^https?$/ }).max(2048),
+    attributes: PageAttributes.default({}),
+    signed: z.string().min(1).max(4096).optional(),
+  }),
 ]);
 
 /** What the widget is told: messages of every channel, receipts, the agent typing. Never another customer's. */
@@ -189,6 +196,25 @@ export class LiveChatGateway {
     ready = true;
     for (const event of pending.splice(0)) deliver(event);
 
+    // The page context waits for the conversation to start (the first message), and is recorded once per change.
+    let context: { url: string; attributes: PageAttributes; verifiedAttributes: PageAttributes } | null = null;
+    let contextRecorded = '';
+    // Messages of one socket are handled concurrently: recording the context goes one at a time, so a change is written once.
+    let contextTurn: Promise<void> = Promise.resolve();
+    const recordContext = (at: string) => {
+      const turn = contextTurn.then(async () => {
+        const key = JSON.stringify(context);
+        if (!context || key === contextRecorded) return;
+        try {
+          await run({ type: 'RecordPageContext', ...context, at });
+          contextRecorded = key;
+        } catch (error) {
+          if (!(error instanceof ConversationNotStartedError)) throw error;
+        }
+      });
+      contextTurn = turn.catch(() => undefined);
+      return turn;
+    };
     const received = (raw: RawData) => {
       void (async () => {
         let parsed;
@@ -219,8 +245,20 @@ export class LiveChatGateway {
               at,
             });
             send({ type: 'ack', id: parsed.id, messageId: `web-${parsed.id}`, version: result.version });
+            await recordContext(at);
           } else if (parsed.type === 'typing') {
             await run({ type: parsed.on ? 'StartTyping' : 'StopTyping', by: 'customer', channel: 'web', at });
+          } else if (parsed.type === 'context') {
+            // Signed attributes are the brand's word: they become the customer's attributes too (routing rules may use them).
+            const verifiedAttributes = parsed.signed ? await this.tokens.attributes(tenantId, parsed.signed) : {};
+            context = { url: parsed.url, attributes: parsed.attributes, verifiedAttributes };
+            if (Object.keys(verifiedAttributes).length > 0)
+              await this.directory.customers.handleAll(
+                streams.customer(tenantId, customerId),
+                Object.entries(verifiedAttributes).map(([key, value]) => ({ type: 'SetAttribute' as const, key, value, at })),
+                { tenantId, metadata: { subjectId: customerId, actor: 'channel:web' } },
+              );
+            await recordContext(at);
           } else if (parsed.type === 'rate') {
             // Every tab hears the answer as `rated`, from the event.
             await run({ type: 'RecordSatisfaction', score: parsed.score, at });

@@ -241,6 +241,48 @@ describe('ingress: live chat over WebSocket', () => {
     await again.close();
   });
 
+  it("records the visitor's page context once the conversation starts, once per change; the brand's signed attributes become the customer's", async () => {
+    const { token } = await visitor();
+    const tab = await connect(ingress.httpPort, { token });
+    const conversationId = String((await tab.next((m) => m.type === 'ready', 'ready'))['conversationId']);
+    const signed = await new SignJWT({ attributes: { plan: 'pro' } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(IDENTITY_SECRET));
+    const context = { type: 'context', url: 'https://shop.example/checkout', attributes: { cart_value: 120 }, signed };
+    // Before any message there is no conversation to record it on: it waits.
+    tab.send(context);
+    tab.send({ type: 'message', id: 'p-1', text: 'is express shipping possible?' });
+    await tab.next((m) => m.type === 'ack', 'the ack');
+    const stream = streams.conversation('brand-a', conversationId);
+    const contexts = async () => (await storage.log.readStream(stream)).filter((e) => e.type === 'conversation.page-context-recorded').map((e) => e.data);
+    await waitFor(contexts, (c) => c.length === 1, { what: 'the context recorded' });
+    // The same context again, then a message: nothing new; a forged signature is refused and changes nothing.
+    tab.send(context);
+    tab.send({ type: 'context', url: 'https://shop.example/checkout', signed: 'forged.token.here' });
+    assert.equal((await tab.next((m) => m.type === 'error', 'the forged signature refused'))['code'], 'ATTRIBUTES_TOKEN_INVALID');
+    tab.send({ type: 'message', id: 'p-2', text: 'and to Austria?' });
+    await tab.next((m) => m.type === 'ack' && m['id'] === 'p-2', 'the second ack');
+    // The visitor moves on to another page: recorded.
+    tab.send({ ...context, url: 'https://shop.example/thanks' });
+    await waitFor(contexts, (c) => c.length === 2, { what: 'the new page recorded' });
+    const recorded = (await contexts()) as { url: string; attributes: unknown; verifiedAttributes: unknown }[];
+    assert.deepEqual(
+      recorded.map((c) => [c.url, c.attributes, c.verifiedAttributes]),
+      [
+        ['https://shop.example/checkout', { cart_value: 120 }, { plan: 'pro' }],
+        ['https://shop.example/thanks', { cart_value: 120 }, { plan: 'pro' }],
+      ],
+    );
+    const set = (await storage.log.readStream(streams.customer('brand-a', conversationId))).filter((e) => e.type === 'customer.attribute-set');
+    assert.deepEqual(
+      set.map((e) => [(e.data as { key: string }).key, (e.data as { value: unknown }).value]),
+      [['plan', 'pro']],
+      'only what the brand signed is the customer’s, written once: the same value again writes nothing',
+    );
+    await tab.close();
+  });
+
   it('opens a conversation of years with its latest 100 messages, edits and deletions shown, from its newest events only', async () => {
     const { token } = await visitor();
     const first = await connect(ingress.httpPort, { token });

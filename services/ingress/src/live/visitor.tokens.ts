@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
+import { PageAttributes } from '@parley/contracts';
 import { ParleyError } from '@parley/errors';
 
 export class VisitorTokenError extends ParleyError {
@@ -10,6 +11,12 @@ export class VisitorTokenError extends ParleyError {
 /** The site's identity token for its user is not signed with the tenant's secret, or has expired: the widget drops it and tells the page. */
 export class IdentityTokenError extends VisitorTokenError {
   override readonly code = 'IDENTITY_TOKEN_INVALID';
+}
+
+/** Page attributes the site says it signed, but not with the tenant's identity secret (or expired, or not attributes): not used at all. */
+export class AttributesTokenError extends ParleyError {
+  readonly code = 'ATTRIBUTES_TOKEN_INVALID';
+  readonly category = 'invalid_argument' as const;
 }
 
 /**
@@ -57,6 +64,21 @@ export class VisitorTokens {
       return payload.sub;
     } catch {
       throw new IdentityTokenError("identity token expired or not signed with the tenant's identity secret");
+    }
+  }
+
+  /**
+   * Page attributes the brand signed (HS256 with the tenant's identity secret, the
+   * claim `attributes`): trusted, unlike those the page merely states.
+   */
+  async attributes(tenantId: string, token: string): Promise<PageAttributes> {
+    const secret = this.identitySecretOf(tenantId);
+    try {
+      if (!secret) throw new Error('no secret');
+      const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ['HS256'] });
+      return PageAttributes.parse(payload['attributes']);
+    } catch {
+      throw new AttributesTokenError("signed attributes expired, malformed or not signed with the tenant's identity secret");
     }
   }
 }
