@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
 import type { Browser, Page } from 'playwright-core';
@@ -382,6 +383,8 @@ describe('the reference console as an agent and a supervisor use it', () => {
       { what: 'the rating in the panel', timeoutMs: 30_000 },
     );
     assert.deepEqual(await axeProblems(page), [], 'axe-core: the console with the customer panel');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.screenshot({ path: join(__dirname, '..', '..', '..', 'docs', 'screenshots', 'console-customer.png') });
     await page.context().close();
   });
 });
