@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { InvalidArgumentError } from '@parley/errors';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { FileSystemBlobStore, GridFsBlobStore, type BlobStore } from '@parley/blob-store';
 import { MongoClient } from 'mongodb';
 import { personalFieldsOf } from '@parley/contracts';
 import {
@@ -37,6 +38,8 @@ export interface Storage {
   readonly raw: EventLog;
   readonly keys: SubjectKeyStore;
   readonly readModels: ReadModelStore;
+  /** Attachments' bytes: beside the SQLite file (`blobs/`), in GridFS at scale. */
+  readonly blobs: BlobStore;
   readonly masterKey: Buffer;
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export async function openStorage(config: StorageConfig, registry: Registry, opt
       raw,
       keys,
       readModels: new MongoReadModelStore(db),
+      blobs: new GridFsBlobStore(db),
       masterKey,
       close: async () => {
         await publishing?.stop();
@@ -79,6 +83,7 @@ export async function openStorage(config: StorageConfig, registry: Registry, opt
     raw,
     keys,
     readModels,
+    blobs: new FileSystemBlobStore(join(dirname(config.PARLEY_SQLITE_FILE), 'blobs')),
     masterKey,
     close: async () => {
       await publishing?.stop();

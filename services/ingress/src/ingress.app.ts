@@ -20,6 +20,7 @@ import { VisitorTokens } from './live/visitor.tokens';
 import { IngressWebhooks } from './http/ingress.webhooks';
 import { INGRESS_WEBHOOKS, WebhooksController } from './http/webhooks.controller';
 import { InboundRecorder } from './inbound/inbound.recorder';
+import { ChannelMedia } from './inbound/channel.media';
 import { KafkaIntake, RecordingIntake } from './inbound/inbound.intake';
 import { INBOUND_RECORDER, InboundTopicController, ensureInboundTopic, inboundTopicTransport } from './inbound/inbound-topic.controller';
 import { MessengerConnector } from './outbound/messenger.connector';
@@ -72,8 +73,9 @@ export async function startIngress(
   const storage =
     options.storage ?? (await openStorage(config, registry, bus ? { publish: { bus, logger, loop: (name) => health.loop(`ingress:${name}`) } } : {}));
   const directory = new CustomerDirectory(storage.log, deriveKey(storage.masterKey, 'identity-claims'));
-  const recorder = new InboundRecorder(storage.log, directory, logger, registry);
   const accounts = config.PARLEY_CHANNELS;
+  const media = new ChannelMedia(storage.blobs, accounts, config.PARLEY_GRAPH_BASE_URL, deriveKey(storage.masterKey, 'blob-ids'), logger);
+  const recorder = new InboundRecorder(storage.log, directory, logger, registry, media);
   if (bus) await ensureChannelTopics(bus);
   // The dispatcher, the live feed and the availability model follow the log as
   // stored; they share one read of each new page instead of three, of the types

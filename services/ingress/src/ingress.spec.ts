@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { SignJWT, jwtVerify } from 'jose';
 import { streams, type Identity } from '@parley/contracts';
@@ -225,6 +225,70 @@ for (const [name, make] of [
       );
       const { state } = await directory.customers.load(streams.customer('brand-a', shopper.customerId));
       assert.deepEqual(state.own.conversations, [shopper.customerId], 'the conversation is attached to the customer the shop made');
+    });
+
+    it('fetches the photo a WhatsApp customer sends from Graph into the blob store, once, and keeps it when Graph is down for a moment', async () => {
+      const photo = randomBytes(200 * 1024);
+      graph.media.set('media-photo-1', { bytes: photo, mimeType: 'image/jpeg' });
+      const userId = 'US.media-1';
+      const body = whatsappMessage({ userId, wamid: 'wamid.M1', image: { id: 'media-photo-1', caption: 'the broken lid' } });
+      // Graph fails once: the webhook is not acknowledged, Meta sends it again, and then it is recorded.
+      graph.failNext(1, 503);
+      assert.ok((await postMeta(ingress.httpPort, 'whatsapp', body)).status >= 500);
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', body)).status, 200);
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', body)).status, 200);
+      const { customerId, events } = await conversationOf({ kind: 'whatsapp', id: userId });
+      const received = ofType(events, 'conversation.message-received').map(
+        (e) => e.data as { text: string; attachments: { ref: string; mimeType: string; sizeBytes: number }[] },
+      );
+      assert.equal(received.length, 1, 'recorded once');
+      const [attachment] = received[0]!.attachments;
+      assert.match(attachment!.ref, /^blob:[A-Za-z0-9_-]{22}$/);
+      assert.deepEqual([attachment!.mimeType, attachment!.sizeBytes, received[0]!.text], ['image/jpeg', photo.length, 'the broken lid']);
+      const stored = await storage.blobs.get('brand-a', attachment!.ref.slice(5));
+      const chunks: Buffer[] = [];
+      for await (const chunk of stored!.stream) chunks.push(chunk as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(photo));
+      assert.equal(stored!.meta.ownerId, customerId);
+      assert.ok(
+        graph.mediaRequests.filter((r) => r.path.includes('media-photo-1')).every((r) => r.authorized),
+        "fetched with the account's token",
+      );
+      // Media Graph no longer has: the message keeps the channel's reference.
+      const gone = whatsappMessage({ userId, wamid: 'wamid.M2', image: { id: 'media-expired' } });
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', gone)).status, 200);
+      const after = ofType((await conversationOf({ kind: 'whatsapp', id: userId })).events, 'conversation.message-received');
+      assert.equal((after.at(-1)!.data as { attachments: { ref: string }[] }).attachments[0]!.ref, 'whatsapp-media:media-expired');
+    });
+
+    it('fetches an image a Messenger customer sends from its CDN URL into the blob store', async () => {
+      const image = randomBytes(50 * 1024);
+      graph.media.set('cdn-img-1', { bytes: image, mimeType: 'image/png' });
+      const now = Date.now();
+      const body = {
+        object: 'page',
+        entry: [
+          {
+            id: 'page-brand-a',
+            time: now,
+            messaging: [
+              {
+                sender: { id: 'psid-media' },
+                recipient: { id: 'page-brand-a' },
+                timestamp: now,
+                message: { mid: 'm_media_1', attachments: [{ type: 'image', payload: { url: `${graph.cdnUrl}/cdn-img-1` } }] },
+              },
+            ],
+          },
+        ],
+      };
+      assert.equal((await postMeta(ingress.httpPort, 'messenger', body)).status, 200);
+      const { events } = await conversationOf({ kind: 'messenger', id: 'psid-media' });
+      const [attachment] = (ofType(events, 'conversation.message-received')[0]!.data as { attachments: { ref: string; mimeType: string; sizeBytes: number }[] })
+        .attachments;
+      assert.match(attachment!.ref, /^blob:/);
+      assert.deepEqual([attachment!.mimeType, attachment!.sizeBytes], ['image/png', image.length]);
+      assert.ok(await storage.blobs.get('brand-a', attachment!.ref.slice(5)));
     });
 
     it('records a burst from one new customer (ten webhooks at once) without an error, each message once, in one conversation', async () => {

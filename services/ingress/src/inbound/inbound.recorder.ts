@@ -6,6 +6,7 @@ import { DeciderStore, timeOrderedId, type EventLog } from '@parley/event-log';
 import { counter, type Logger, type Registry } from '@parley/observability';
 import { ConversationMetrics } from '@parley/conversation-metrics';
 import { CustomerLanes } from './customer.lanes';
+import type { ChannelMedia } from './channel.media';
 import type { InboundEvent } from './inbound.event';
 
 export type RecordOutcome = 'recorded' | 'duplicate' | 'unknown-customer' | 'unknown-message';
@@ -26,6 +27,8 @@ export class InboundRecorder {
     private readonly directory: CustomerDirectory,
     private readonly logger: Logger,
     registry: Registry,
+    /** Fetches channel media into the blob store before a message is recorded (absent: references kept as the channel gave them). */
+    private readonly media?: ChannelMedia,
   ) {
     this.conversations = new DeciderStore({
       log,
@@ -60,6 +63,7 @@ export class InboundRecorder {
         ...(alias ? { alsoKnownAs: alias } : {}),
       });
       const stream = streams.conversation(event.tenantId, customerId);
+      const attachments = this.media && event.attachments.length > 0 ? await this.media.store(event, customerId) : event.attachments;
       const result = await this.conversations.handle(
         stream,
         {
@@ -71,7 +75,7 @@ export class InboundRecorder {
           channel: event.channel,
           channelMessageId: event.channelMessageId,
           ...(event.text !== undefined ? { text: event.text } : {}),
-          attachments: [...event.attachments],
+          attachments: [...attachments],
           at: event.at,
         },
         this.envelope(event.tenantId, customerId, event.channel),

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export interface GraphRequest {
   readonly path: string;
@@ -58,7 +58,8 @@ export class FakeGraphServer {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
-      void this.answer(req).then(({ status, body }) => {
+      void this.answer(req).then(({ status, body, raw }) => {
+        if (raw) return void res.writeHead(status, { 'content-type': raw.mimeType, 'content-length': String(raw.bytes.length) }).end(raw.bytes);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       });
@@ -97,9 +98,55 @@ export class FakeGraphServer {
     return { status: 200, body: {} };
   }
 
-  private async answer(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+  /**
+   * Media customers sent, as Graph keeps it: `GET /{version}/{media-id}` answers its
+   * URL (with the account's token), the URL answers the bytes to the same token;
+   * Messenger's attachments are public CDN URLs (`/cdn/{id}`).
+   */
+  readonly media = new Map<string, { bytes: Buffer; mimeType: string }>();
+  /** Media fetches as they came: path and whether a valid token came with them. */
+  readonly mediaRequests: { path: string; authorized: boolean }[] = [];
+
+  get cdnUrl(): string {
+    return `http://127.0.0.1:${this.port}/cdn`;
+  }
+
+  private mediaAnswer(req: IncomingMessage): { status: number; body: unknown; raw?: { bytes: Buffer; mimeType: string } } | null {
+    if (req.method !== 'GET') return null;
+    const url = req.url ?? '';
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const authorized = Object.values(this.tokens).includes(token);
+    const info = /^\/v\d+\.\d+\/([^/?]+)$/.exec(url);
+    const download = /^\/media-download\/([^/?]+)$/.exec(url);
+    const cdn = /^\/cdn\/([^/?]+)$/.exec(url);
+    if (!info && !download && !cdn) return null;
+    this.mediaRequests.push({ path: url, authorized });
+    const failure = this.failures.shift();
+    if (failure) return { status: failure.status, body: failure.body };
+    const id = decodeURIComponent((info ?? download ?? cdn)![1]!);
+    const media = this.media.get(id);
+    if (!cdn && !authorized) return { status: 401, body: graphError('Invalid OAuth access token', 190) };
+    if (!media) return { status: 404, body: graphError(`Unsupported get request. Object with ID '${id}' does not exist`, 100) };
+    if (info)
+      return {
+        status: 200,
+        body: {
+          messaging_product: 'whatsapp',
+          url: `http://127.0.0.1:${this.port}/media-download/${encodeURIComponent(id)}`,
+          mime_type: media.mimeType,
+          sha256: createHash('sha256').update(media.bytes).digest('hex'),
+          file_size: media.bytes.length,
+          id,
+        },
+      };
+    return { status: 200, body: null, raw: media };
+  }
+
+  private async answer(req: IncomingMessage): Promise<{ status: number; body: unknown; raw?: { bytes: Buffer; mimeType: string } }> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const media = this.mediaAnswer(req);
+    if (media) return media;
     if (req.method === 'POST' && req.url === '/apple/v1/message') return this.apple(req, Buffer.concat(chunks));
     const match = /^\/v\d+\.\d+\/([^/]+)\/messages$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return { status: 404, body: graphError('Unknown path components', 2500) };
