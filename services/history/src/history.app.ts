@@ -22,6 +22,7 @@ import {
   ensureCustomerContextTopic,
 } from './customers/customer-context-topic.controller';
 import { EventsGrpc } from './events/events.grpc';
+import { AttachmentsGrpc } from './conversations/attachments.grpc';
 import { CannedResponsesGrpc } from './workspace/canned-responses.grpc';
 
 export interface RunningHistory {
@@ -135,7 +136,7 @@ export async function startHistory(
   const context = new CustomerContext(directory);
   const contextBus = options.contextBus ?? bus;
   if (contextBus) await ensureCustomerContextTopic(contextBus);
-  const customers = new CustomersGrpc(log, directory, edge, { store: store.readModels, list: runners.list, orders: runners.orders }, (t) =>
+  const customers = new CustomersGrpc(log, directory, edge, { store: store.readModels, list: runners.list, orders: runners.orders, blobs: store.blobs }, (t) =>
     identitySecrets.get(t),
   );
   const app = await ServiceApplication.create({
@@ -145,13 +146,16 @@ export async function startHistory(
     grpc: [
       {
         service: 'ConversationService',
-        handlers: new ConversationsGrpc(log, conversations, edge, {
-          store: store.readModels,
-          ...runners,
-          searchKey: deriveKey(masterKey, 'search-index'),
-          rules,
-          customerLocale: async (tenantId, customerId) => (await customers.contextOf(tenantId, customerId)).profile.locale,
-        }).handlers(),
+        handlers: {
+          ...new ConversationsGrpc(log, conversations, edge, {
+            store: store.readModels,
+            ...runners,
+            searchKey: deriveKey(masterKey, 'search-index'),
+            rules,
+            customerLocale: async (tenantId, customerId) => (await customers.contextOf(tenantId, customerId)).profile.locale,
+          }).handlers(),
+          ...new AttachmentsGrpc(store.blobs, conversations, edge).handlers(),
+        },
       },
       {
         service: 'CustomerService',

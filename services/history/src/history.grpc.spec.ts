@@ -255,6 +255,42 @@ for (const [name, make] of [
       );
     });
 
+    it("stores an agent's attachment for the conversation's customer, gives it back to the tenant only, and refuses what is too large or of another type", async () => {
+      const md = await bearer('brand-a');
+      const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300 * 1024, 7)]);
+      const { attachment } = await rpc<{ attachment: { ref: string; mime_type: string; size_bytes: number; name: string } }>(
+        client,
+        'UploadAttachment',
+        { conversation_id: 'conv-1', name: 'label.pdf', mime_type: 'application/pdf', data: pdf },
+        md,
+      );
+      assert.match(attachment.ref, /^blob:[A-Za-z0-9_-]{22}$/);
+      assert.deepEqual([attachment.mime_type, attachment.size_bytes, attachment.name], ['application/pdf', pdf.length, 'label.pdf']);
+      const got = await rpc<{ attachment: { name: string }; data: Buffer }>(client, 'GetAttachment', { ref: attachment.ref }, md);
+      assert.ok(Buffer.from(got.data).equals(pdf));
+      await assert.rejects(rpc(client, 'GetAttachment', { ref: attachment.ref }, await bearer('brand-b')), (e: ServiceError) => e.code === status.NOT_FOUND);
+      await assert.rejects(
+        rpc(client, 'UploadAttachment', { conversation_id: 'conv-1', name: 'x.exe', mime_type: 'application/x-msdownload', data: Buffer.from('MZ') }, md),
+        (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => v.field === 'mime_type'),
+      );
+      await assert.rejects(
+        rpc(client, 'UploadAttachment', { conversation_id: 'conv-1', name: 'big.png', mime_type: 'image/png', data: Buffer.alloc(10 * 1024 * 1024 + 1) }, md),
+        (e: ServiceError) => e.code === status.INVALID_ARGUMENT && fieldViolationsOf(e).some((v) => v.field === 'data'),
+      );
+      // Sent as it came back: the reply carries it.
+      await rpc(client, 'SendMessage', { conversation_id: 'conv-1', message_id: 'with-label', text: 'your return label', attachments: [attachment] }, md);
+      const { conversation } = await rpc<{ conversation: { timeline: { message?: { id: string; attachments: { ref: string }[] } }[] } }>(
+        client,
+        'GetConversation',
+        { conversation_id: 'conv-1' },
+        md,
+      );
+      assert.deepEqual(
+        conversation.timeline.find((t) => t.message?.id === 'with-label')!.message!.attachments.map((a) => a.ref),
+        [attachment.ref],
+      );
+    });
+
     it("continues the caller's W3C trace (traceparent metadata) into the events it writes", async () => {
       const md = await bearer('brand-a');
       md.set('traceparent', '00-a1b2c3d4e5f60718293a4b5c6d7e8f90-0102030405060708-01');

@@ -13,6 +13,7 @@ import { openStorage, type Storage } from '@parley/storage';
 import { secretsByTenant, type IngressConfig } from './config/ingress.config';
 import { LIVE_VISITORS, LiveController } from './http/live.controller';
 import { WIDGET_OFFERS, WidgetController, type WidgetOffers } from './http/widget.controller';
+import { AttachmentsController, VISITOR_ATTACHMENTS } from './http/attachments.controller';
 import { LiveChatGateway } from './live/live-chat.gateway';
 import { LIVE_FEED_TYPES, LiveFeed } from './live/live.feed';
 import { SharedLiveConnections } from './live/shared-live.connections';
@@ -85,7 +86,7 @@ export async function startIngress(
   const dispatchLoop = config.PARLEY_INGRESS_OUTBOUND ? health.loop('ingress:projection:outbound-dispatch') : undefined;
   const dispatch = outboundDispatcher({
     connectors: [
-      new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy),
+      new WhatsAppConnector(accounts.whatsapp, config.PARLEY_GRAPH_BASE_URL, policy, storage.blobs),
       new MessengerConnector(accounts.messenger, config.PARLEY_GRAPH_BASE_URL, policy),
       new AppleConnector(accounts.apple, config.PARLEY_APPLE_GATEWAY_URL, policy),
       ...(bus ? (['sms', 'email', 'custom'] as const).map((c) => new KafkaChannelConnector(c, bus)) : []),
@@ -214,6 +215,7 @@ export async function startIngress(
       WebhooksController,
       LiveController,
       WidgetController,
+      AttachmentsController,
       ...(bus ? [ChannelTopicsController] : []),
       ...(ownBus ? [InboundTopicController] : []),
       ...followers.map((c) => c.controller),
@@ -222,6 +224,10 @@ export async function startIngress(
       { provide: INGRESS_WEBHOOKS, useValue: webhooks },
       { provide: LIVE_VISITORS, useValue: { tokens, tenants: liveTenants, origins } },
       { provide: WIDGET_OFFERS, useValue: offers },
+      {
+        provide: VISITOR_ATTACHMENTS,
+        useValue: { blobs: storage.blobs, origins, customerOf: (token: string, identity: string | null) => live.visitorCustomer(token, identity) },
+      },
       { provide: CHANNEL_RECORDER, useValue: recorder },
       { provide: INBOUND_RECORDER, useValue: recorder },
       { provide: CHANNEL_LOGGER, useValue: logger },

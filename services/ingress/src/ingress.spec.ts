@@ -291,6 +291,24 @@ for (const [name, make] of [
       assert.ok(await storage.blobs.get('brand-a', attachment!.ref.slice(5)));
     });
 
+    it("uploads a file an agent sends to WhatsApp's media API first, then sends it by its media id", async () => {
+      const { customerId, stream } = await conversationOf({ kind: 'whatsapp', id: 'US.13491208655302741918' });
+      const label = Buffer.from('%PDF-1.7 return label');
+      const stored = await storage.blobs.put({ tenantId: 'brand-a', ownerId: customerId, mimeType: 'application/pdf', name: 'label.pdf' }, label);
+      await reply(stream, customerId, 'reply-with-label', 'your return label', {
+        attachments: [{ ref: `blob:${stored.id}`, mimeType: 'application/pdf', sizeBytes: label.length, name: 'label.pdf' }],
+      });
+      const sent = await waitFor(
+        () => graph.requests.find((r) => r.body['biz_opaque_callback_data'] === 'reply-with-label'),
+        (r) => r !== undefined,
+        { what: 'the reply with its document' },
+      );
+      const upload = graph.uploads.at(-1)!;
+      assert.deepEqual([upload.accountId, upload.type, upload.name], ['pn-brand-a', 'application/pdf', 'label.pdf']);
+      assert.ok(graph.media.get(upload.id)!.bytes.equals(label), 'the bytes WhatsApp got are the file');
+      assert.deepEqual(sent!.body['document'], { id: upload.id, caption: 'your return label', filename: 'label.pdf' });
+    });
+
     it('records a burst from one new customer (ten webhooks at once) without an error, each message once, in one conversation', async () => {
       const answers = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>

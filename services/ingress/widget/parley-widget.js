@@ -82,6 +82,8 @@
       surveyQuestion: 'How would you rate our help?',
       surveyScore: '{n} of 5',
       surveyThanks: 'Thank you for your rating!',
+      attachFile: 'Attach a file',
+      attachFailed: 'The file could not be attached: {reason}',
     },
     de: {
       chat: 'Chatten Sie mit uns',
@@ -116,6 +118,8 @@
       surveyQuestion: 'Wie zufrieden waren Sie mit unserer Hilfe?',
       surveyScore: '{n} von 5',
       surveyThanks: 'Vielen Dank für Ihre Bewertung!',
+      attachFile: 'Datei anhängen',
+      attachFailed: 'Die Datei konnte nicht angehängt werden: {reason}',
     },
     fr: {
       chat: 'Discutez avec nous',
@@ -150,6 +154,8 @@
       surveyQuestion: 'Comment évaluez-vous notre aide ?',
       surveyScore: '{n} sur 5',
       surveyThanks: 'Merci pour votre évaluation !',
+      attachFile: 'Joindre un fichier',
+      attachFailed: 'Le fichier n’a pas pu être joint : {reason}',
     },
     es: {
       chat: 'Chatea con nosotros',
@@ -184,6 +190,8 @@
       surveyQuestion: '¿Cómo valoraría nuestra ayuda?',
       surveyScore: '{n} de 5',
       surveyThanks: '¡Gracias por su valoración!',
+      attachFile: 'Adjuntar un archivo',
+      attachFailed: 'No se pudo adjuntar el archivo: {reason}',
     },
   };
   var lang = (function () {
@@ -243,7 +251,37 @@
   var input = el('textarea', { 'aria-label': t('yourMessage'), placeholder: t('placeholder'), maxlength: '4096' });
   var send = el('button', { type: 'submit' }, t('send'));
   head.append(title, close);
-  form.append(input, send);
+  // Files go up to Parley on their own (the visitor's token as the bearer) and ride along with the next message.
+  var fileInput = el('input', { type: 'file', hidden: '', accept: 'image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain' });
+  var attachButton = el('button', { type: 'button', 'aria-label': t('attachFile'), title: t('attachFile') }, '\ud83d\udcce');
+  attachButton.addEventListener('click', function () {
+    fileInput.click();
+  });
+  fileInput.addEventListener('change', function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = '';
+    if (!file) return;
+    visitorToken()
+      .then(function (token) {
+        var headers = {
+          authorization: 'Bearer ' + token,
+          'content-type': file.type || 'application/octet-stream',
+          'x-parley-filename': encodeURIComponent(file.name),
+        };
+        if (store.get('identity')) headers['x-parley-identity'] = store.get('identity');
+        return fetch(base + '/live/attachments', { method: 'POST', headers: headers, body: file });
+      })
+      .then(function (r) {
+        return r.json().then(function (b) {
+          if (r.status !== 201) throw new Error(b.message || String(r.status));
+          window.Parley.attach(b);
+        });
+      })
+      .catch(function (e) {
+        chips.textContent = t('attachFailed', { reason: e.message });
+      });
+  });
+  form.append(fileInput, attachButton, input, send);
   // Asked once the conversation is resolved with a survey; answered with one click.
   var survey = el('div', { class: 'parley-survey', role: 'group', 'aria-labelledby': 'parley-survey-q', hidden: '' });
   var question = el('p', { id: 'parley-survey-q' }, t('surveyQuestion'));
@@ -354,7 +392,25 @@
     }
     item.textContent = message.text || '';
     (message.attachments || []).forEach(function (a) {
-      var link = el('a', { href: a.ref, target: '_blank', rel: 'noopener' }, a.name || a.mimeType || 'attachment');
+      var blob = /^blob:([A-Za-z0-9_-]{22})$/.exec(a.ref);
+      var link = el('a', { href: blob ? '#' : a.ref, target: '_blank', rel: 'noopener' }, a.name || a.mimeType || 'attachment');
+      // Parley keeps this file: fetched with the visitor's token, then opened from memory.
+      if (blob)
+        link.addEventListener('click', function (e) {
+          e.preventDefault();
+          visitorToken()
+            .then(function (token) {
+              var headers = { authorization: 'Bearer ' + token };
+              if (store.get('identity')) headers['x-parley-identity'] = store.get('identity');
+              return fetch(base + '/live/attachments/' + blob[1], { headers: headers });
+            })
+            .then(function (r) {
+              return r.blob();
+            })
+            .then(function (b) {
+              window.open(URL.createObjectURL(b), '_blank', 'noopener');
+            });
+        });
       item.appendChild(el('br', {}));
       item.appendChild(link);
     });

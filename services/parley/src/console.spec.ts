@@ -368,6 +368,31 @@ describe('the reference console as an agent and a supervisor use it', () => {
       { what: 'the reply on WhatsApp', timeoutMs: 30_000 },
     );
     assert.ok(!JSON.stringify(sent).includes('voucher'), 'the note never went to WhatsApp');
+    // A file with the next reply: stored by Parley, uploaded to WhatsApp's media API, sent by its id.
+    await page.setInputFiles('#agent-file', { name: 'label.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7 return label') });
+    await waitFor(
+      () => page.locator('#attached').textContent(),
+      (t) => t === 'Attached: label.pdf',
+      { what: 'the file attached to the reply' },
+    );
+    await page.fill('#reply-text', 'Your return label, in case you need it.');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    const withFile = await waitFor(
+      async () =>
+        ((await (await fetch(`${parley.base}/simulator/outbox`)).json()) as { sent: { text?: string; file?: { name: string; type: string; bytes: number } }[] })
+          .sent,
+      (all) => all.some((m) => m.file?.name === 'label.pdf'),
+      { what: 'the file on WhatsApp', timeoutMs: 30_000 },
+    );
+    assert.deepEqual(
+      withFile.find((m) => m.file)!,
+      { ...withFile.find((m) => m.file)!, text: 'Your return label, in case you need it.', file: { name: 'label.pdf', type: 'application/pdf', bytes: 21 } },
+    );
+    await waitFor(
+      () => timeline.textContent(),
+      (t) => (t ?? '').includes('File: label.pdf'),
+      { what: 'the file in the timeline' },
+    );
     // Resolved with a rating asked for: the survey goes out on WhatsApp, her "5" is her satisfaction, shown in the panel.
     assert.equal(await page.isChecked('#survey'), true);
     await page.getByRole('button', { name: 'Resolve' }).click();

@@ -272,6 +272,16 @@ describe('the public gRPC API through grpcurl and server reflection (a client Pa
     await call(api, `${C}RecordSatisfaction`, { conversation_id: conversationA, score: 5, comment: 'quick' }, agent1);
     const noted = await call<{ version: string }>(api, `${C}AddNote`, { conversation_id: conversationA, note_id: 'note-1', text: 'called them back' }, agent1);
     assert.ok(Number(noted.version) > 0);
+    // An attachment: bytes as base64 in JSON, as protobuf's JSON mapping says.
+    const uploaded = await call<{ attachment: { ref: string; mimeType: string; sizeBytes: string } }>(
+      api,
+      `${C}UploadAttachment`,
+      { conversation_id: conversationA, name: 'note.txt', mime_type: 'text/plain', data: Buffer.from('see attached').toString('base64') },
+      agent1,
+    );
+    assert.deepEqual([uploaded.attachment.mimeType, Number(uploaded.attachment.sizeBytes)], ['text/plain', 12]);
+    const fetched = await call<{ data: string }>(api, `${C}GetAttachment`, { ref: uploaded.attachment.ref }, agent1);
+    assert.equal(Buffer.from(fetched.data, 'base64').toString(), 'see attached');
     // Canned responses: a supervisor saves one, an agent fills it in for the conversation.
     const K = 'parley.v1.CannedResponseService/';
     await call(

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { startAvailability } from '@parley/availability/app';
 import { loadAvailabilityConfig } from '@parley/availability/config';
 import { startHistory } from '@parley/history/app';
@@ -115,7 +116,9 @@ async function main(): Promise<void> {
     ],
   })
   class ParleyModule {}
-  const app = await NestFactory.create(ParleyModule, { logger: new PinoNestLogger(logger) });
+  const app = await NestFactory.create<NestExpressApplication>(ParleyModule, { logger: new PinoNestLogger(logger), bodyParser: false });
+  // The console's gateway carries attachments as base64 in JSON: up to 10 MiB of bytes.
+  app.useBodyParser('json', { limit: '15mb' });
   // One port for everything: the ingress's paths go through to it, the rest is this process's own.
   const proxy = new IngressProxy(() => ingressPort);
   const server = app.getHttpServer() as Server;

@@ -249,6 +249,43 @@ describe("the widget on the brand's own website, as its visitors and the browser
     assert.equal((await ask({ attributes: { 'Not Snake': 1 } })).status, 400);
   });
 
+  it('sends a file the visitor picks from the brand’s page, which the agent then reads through the API', async () => {
+    const site = await brandSite('127.0.0.1', `${parley.channels}/widget.js`);
+    sites.push(site.server);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(site.url);
+    await waitFor(
+      () => launcher(page).textContent(),
+      (t) => (t ?? '').length > 0,
+      { what: 'the launcher' },
+    );
+    await launcher(page).click();
+    const receipt = Buffer.from('Receipt #1042\nKettle, 49.90 EUR\n');
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByRole('button', { name: 'Attach a file' }).click();
+    await (await chooser).setFiles({ name: 'receipt.txt', mimeType: 'text/plain', buffer: receipt });
+    await waitFor(
+      () => page.locator('.parley-typing').allTextContents(),
+      (all) => all.some((t) => t.includes('Attached to your next message: receipt.txt')),
+      { what: 'the file attached' },
+    );
+    await write(page, 'My receipt, as asked');
+    const conversationId = await conversationOf(page);
+    const { conversation } = await invoke<{ conversation: { timeline: { message?: { text: string; attachments?: { ref: string; name: string }[] } }[] } }>(
+      api,
+      'parley.v1.ConversationService/GetConversation',
+      { conversation_id: conversationId },
+      parley.tokens['supervisor']!,
+    );
+    const [attachment] = conversation.timeline.find((e) => e.message?.text === 'My receipt, as asked')!.message!.attachments!;
+    assert.equal(attachment!.name, 'receipt.txt');
+    const got = await invoke<{ data: string }>(api, 'parley.v1.ConversationService/GetAttachment', { ref: attachment!.ref }, parley.tokens['supervisor']!);
+    assert.ok(Buffer.from(got.data, 'base64').equals(receipt));
+    assert.deepEqual(await axeProblems(page), [], 'axe-core: the widget with its attach button');
+    await context.close();
+  });
+
   it('refuses a website the tenant did not allow, with a clear console error, on every door: HTTP and the WebSocket', async () => {
     // 127.0.0.2 is this machine too, but not an origin the demo tenant allows.
     const site = await brandSite('127.0.0.2', `${parley.channels}/widget.js`);

@@ -41,3 +41,9 @@ export const PageAttributes = z
   .record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case, 1 to 64 characters'), z.union([z.string().max(256), z.number().finite(), z.boolean()]))
   .refine((a) => Object.keys(a).length <= PAGE_ATTRIBUTE_LIMIT, `at most ${PAGE_ATTRIBUTE_LIMIT} attributes`);
 export type PageAttributes = z.infer<typeof PageAttributes>;
+
+/** What agents and widget visitors may upload as attachments (channels' own media is kept as they send it, up to 25 MiB). */
+export const ATTACHMENT_LIMITS = {
+  maxBytes: 10 * 1024 * 1024,
+  mimeTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'application/pdf', 'text/plain'],
+} as const;

@@ -7,7 +7,8 @@ import { parleyPackageDefinition, acceptingSerialized, type ParleyServiceName } 
 import { reflectionDefinition } from '../reflection.descriptors';
 import { serverCredentials, type TlsOptions } from '../grpc.server';
 
-const MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+// Attachments are uploaded in one message (at most 10 MiB of bytes, plus the request around them).
+const MAX_RECEIVE_BYTES = 12 * 1024 * 1024;
 
 export interface GrpcTransportOptions {
   readonly address: string;

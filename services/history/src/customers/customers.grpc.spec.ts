@@ -228,7 +228,18 @@ for (const [name, make] of [
         (e: ServiceError) => e.code === status.PERMISSION_DENIED,
         'only admins erase',
       );
+      const uploaded = await rpc<{ attachment: { ref: string } }>(
+        conversations,
+        'UploadAttachment',
+        { conversation_id: 'conv-wa', name: 'invoice.pdf', mime_type: 'application/pdf', data: Buffer.from('%PDF-1.7 invoice') },
+        supervisor,
+      );
       await rpc(client, 'EraseCustomer', { customer_id: 'wa-user' }, await bearer('brand-a', 'admin'));
+      await assert.rejects(
+        rpc(conversations, 'GetAttachment', { ref: uploaded.attachment.ref }, supervisor),
+        (e: ServiceError) => e.code === status.NOT_FOUND,
+        "the customer's attachments are deleted with them",
+      );
       const { conversation } = await rpc<{ conversation: { timeline: { at: unknown; message?: { text: string; erased: boolean } }[] } }>(
         conversations,
         'GetConversation',

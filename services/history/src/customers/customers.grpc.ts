@@ -6,6 +6,7 @@ import { conversationView } from '@parley/conversation';
 import { planMerge, planUnmerge, view, type CustomerCommand, type CustomerProfile, type CustomerState } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
 import type { EncryptingEventLog } from '@parley/event-log';
+import type { BlobStore } from '@parley/blob-store';
 import type { Caller, GrpcEdge, GrpcHandlers, Role } from '@parley/grpc-edge';
 import type { ProjectionRunner, ReadModelStore } from '@parley/read-model';
 import { channelToProto, conversationToProto } from '../conversations/conversation.mapper';
@@ -50,7 +51,7 @@ export class CustomersGrpc {
     private readonly log: EncryptingEventLog,
     private readonly directory: CustomerDirectory,
     private readonly edge: GrpcEdge,
-    private readonly models: { readonly store: ReadModelStore; readonly list: ProjectionRunner; readonly orders: ProjectionRunner },
+    private readonly models: { readonly store: ReadModelStore; readonly list: ProjectionRunner; readonly orders: ProjectionRunner; readonly blobs: BlobStore },
     /** The secret a tenant signs its users' ids with (HS256 JWT, `sub` = the external id). */
     private readonly identitySecretOf: (tenantId: string) => string | undefined,
     private readonly now: () => string = () => new Date().toISOString(),
@@ -170,6 +171,8 @@ export class CustomersGrpc {
         await this.run(caller, req.customer_id, { type: 'Erase', at: this.now() });
         // Deleting the key is the erasure: every personal field sealed with it is unreadable from now on.
         await this.log.erase(req.customer_id);
+        // And their attachments' bytes go.
+        await this.models.blobs.deleteOwnedBy(caller.tenantId, req.customer_id);
         return {};
       }),
     };

@@ -26,7 +26,8 @@ export function answerPreflight(origins: WidgetOrigins, req: Request, res: Respo
     .set({
       'access-control-allow-origin': origin,
       'access-control-allow-methods': 'GET, POST',
-      'access-control-allow-headers': 'content-type',
+      // Attachments go up as their own bytes: the visitor's token and the file's name travel in headers.
+      'access-control-allow-headers': 'content-type, authorization, x-parley-identity, x-parley-filename',
       'access-control-max-age': '600',
     })
     .end();

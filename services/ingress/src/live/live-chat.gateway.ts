@@ -285,6 +285,12 @@ export class LiveChatGateway {
     else ws.on('close', closed);
   }
 
+  /** The customer a widget's request speaks for: its visitor token, and the brand's identity token when signed in. */
+  async visitorCustomer(visitorToken: string, identityToken: string | null): Promise<{ tenantId: string; customerId: string }> {
+    const visitor = await this.tokens.verify(visitorToken);
+    return { tenantId: visitor.tenantId, customerId: await this.customerOf(visitor.tenantId, visitor.visitorId, identityToken) };
+  }
+
   private async customerOf(tenantId: string, visitorId: string, identityToken: string | null): Promise<string> {
     const who = { tenantId, actor: 'channel:web' };
     const at = new Date().toISOString();

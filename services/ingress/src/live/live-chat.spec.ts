@@ -283,6 +283,42 @@ describe('ingress: live chat over WebSocket', () => {
     await tab.close();
   });
 
+  it("takes a visitor's file within its limits, sends it with the next message, and gives it back to that visitor only", async () => {
+    const { token } = await visitor();
+    const tab = await connect(ingress.httpPort, { token });
+    const conversationId = String((await tab.next((m) => m.type === 'ready', 'ready'))['conversationId']);
+    const upload = (bytes: Buffer, type: string, bearerToken = token) =>
+      fetch(`http://127.0.0.1:${ingress.httpPort}/live/attachments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearerToken}`, 'content-type': type, 'x-parley-filename': encodeURIComponent('Rechnung März.pdf') },
+        body: bytes,
+      });
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(64 * 1024, 1)]);
+    const answer = await upload(pdf, 'application/pdf');
+    assert.equal(answer.status, 201);
+    const attachment = (await answer.json()) as { ref: string; mimeType: string; sizeBytes: number; name: string };
+    assert.deepEqual([attachment.mimeType, attachment.sizeBytes, attachment.name], ['application/pdf', pdf.length, 'Rechnung März.pdf']);
+    tab.send({ type: 'message', id: 'f-1', text: 'here is the invoice', attachments: [attachment] });
+    await tab.next((m) => m.type === 'ack', 'the ack');
+    const received = (await storage.log.readStream(streams.conversation('brand-a', conversationId))).find((e) => e.type === 'conversation.message-received');
+    assert.deepEqual((received!.data as { attachments: unknown[] }).attachments, [attachment]);
+    const download = (bearerToken: string) =>
+      fetch(`http://127.0.0.1:${ingress.httpPort}/live/attachments/${attachment.ref.slice(5)}`, { headers: { authorization: `Bearer ${bearerToken}` } });
+    const back = await download(token);
+    assert.equal(back.status, 200);
+    assert.ok(Buffer.from(await back.arrayBuffer()).equals(pdf));
+    assert.equal(back.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(back.headers.get('content-disposition') ?? '', /^attachment; filename\*=UTF-8''Rechnung%20M%C3%A4rz\.pdf$/);
+    // Another visitor, a forged token, a type or a size past the limits: refused, nothing stored.
+    const stranger = await visitor();
+    assert.equal((await download(stranger.token)).status, 404);
+    assert.equal((await download('forged')).status, 401);
+    assert.equal((await upload(Buffer.from('MZ'), 'application/x-msdownload')).status, 415);
+    assert.equal((await upload(Buffer.alloc(10 * 1024 * 1024 + 1), 'image/png')).status, 413);
+    assert.equal((await upload(Buffer.from('x'), 'text/plain', 'forged')).status, 401);
+    await tab.close();
+  });
+
   it('opens a conversation of years with its latest 100 messages, edits and deletions shown, from its newest events only', async () => {
     const { token } = await visitor();
     const first = await connect(ingress.httpPort, { token });

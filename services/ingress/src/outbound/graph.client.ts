@@ -36,15 +36,31 @@ export async function postJson<T>(
   policy: RetryPolicy,
   headers: Record<string, string> = {},
 ): Promise<T> {
+  return post<T>(channel, url, token, () => ({ headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }), policy);
+}
+
+/** POSTs a multipart form (a file upload) with a bearer token, retried as postJson is. */
+export async function postForm<T>(channel: string, url: string, token: string, form: () => FormData, policy: RetryPolicy): Promise<T> {
+  return post<T>(channel, url, token, () => ({ headers: {}, body: form() }), policy);
+}
+
+async function post<T>(
+  channel: string,
+  url: string,
+  token: string,
+  request: () => { headers: Record<string, string>; body: string | FormData },
+  policy: RetryPolicy,
+): Promise<T> {
   const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last: { status: number; reason: string } = { status: 0, reason: 'not sent' };
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     try {
+      const { headers, body } = request();
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
+        headers: { authorization: `Bearer ${token}`, ...headers },
+        body,
+        signal: AbortSignal.timeout(30_000),
       });
       const text = await response.text();
       if (response.ok) return (text ? JSON.parse(text) : {}) as T;

@@ -142,11 +142,36 @@ export class FakeGraphServer {
     return { status: 200, body: null, raw: media };
   }
 
+  /** Media a business uploaded to send (`POST /{phone-number-id}/media`, multipart): kept under the id answered. */
+  readonly uploads: { accountId: string; id: string; type: string; name: string }[] = [];
+
+  private async upload(req: IncomingMessage, accountId: string, raw: Buffer): Promise<{ status: number; body: unknown }> {
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    if (!this.tokens[accountId] || this.tokens[accountId] !== token) return { status: 401, body: graphError('Invalid OAuth access token', 190) };
+    const failure = this.failures.shift();
+    if (failure) return { status: failure.status, body: failure.body };
+    let form: FormData;
+    try {
+      form = await new Response(raw, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData();
+    } catch {
+      return { status: 400, body: graphError('(#100) multipart/form-data is required') };
+    }
+    const file = form.get('file');
+    if (form.get('messaging_product') !== 'whatsapp' || typeof form.get('type') !== 'string' || !(file instanceof Blob))
+      return { status: 400, body: graphError('(#100) messaging_product, type and file are required') };
+    const id = `upload-${this.uploads.length + 1}`;
+    this.media.set(id, { bytes: Buffer.from(await file.arrayBuffer()), mimeType: String(form.get('type')) });
+    this.uploads.push({ accountId, id, type: String(form.get('type')), name: (file as File).name });
+    return { status: 200, body: { id } };
+  }
+
   private async answer(req: IncomingMessage): Promise<{ status: number; body: unknown; raw?: { bytes: Buffer; mimeType: string } }> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const media = this.mediaAnswer(req);
     if (media) return media;
+    const upload = /^\/v\d+\.\d+\/([^/]+)\/media$/.exec(req.url ?? '');
+    if (req.method === 'POST' && upload) return this.upload(req, upload[1]!, Buffer.concat(chunks));
     if (req.method === 'POST' && req.url === '/apple/v1/message') return this.apple(req, Buffer.concat(chunks));
     const match = /^\/v\d+\.\d+\/([^/]+)\/messages$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return { status: 404, body: graphError('Unknown path components', 2500) };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { signMetaBody } from '@parley/ingress/meta-signature';
 
@@ -20,6 +20,8 @@ export interface SentToWhatsApp {
   readonly to: string;
   readonly type: string;
   readonly text: string | null;
+  /** A file sent by its uploaded media id: what was uploaded. */
+  readonly file?: { readonly name: string; readonly type: string; readonly bytes: number };
   readonly at: string;
 }
 
@@ -102,6 +104,32 @@ export class WhatsAppSimulatorController {
     res.status(answer.ok ? 200 : 502).json({ wamid, webhookStatus: answer.status });
   }
 
+  /** Files a business uploaded before sending them (`POST /{phone-number-id}/media`, multipart), kept by the id answered. */
+  private readonly uploads = new Map<string, { type: string; name: string; bytes: number }>();
+
+  /** The Graph API's media upload, as the connector calls it for a file Parley keeps. */
+  @Post('graph/:version/:phoneNumberId/media')
+  @HttpCode(200)
+  async media(@Param('phoneNumberId') phoneNumberId: string, @Req() req: Request, @Res() res: Response) {
+    if (phoneNumberId !== this.settings.phoneNumberId || req.headers.authorization !== `Bearer ${this.settings.accessToken}`) {
+      res.status(401).json({ error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': String(req.headers['content-type'] ?? '') } })
+      .formData()
+      .catch(() => null);
+    const file = form?.get('file');
+    if (!form || form.get('messaging_product') !== 'whatsapp' || !(file instanceof Blob)) {
+      res.status(400).json({ error: { message: '(#100) messaging_product, type and file are required', type: 'OAuthException', code: 100 } });
+      return;
+    }
+    const id = `media.sim.${randomUUID()}`;
+    this.uploads.set(id, { type: String(form.get('type')), name: (file as File).name, bytes: file.size });
+    res.json({ id });
+  }
+
   /** The Graph API's send endpoint, as the ingress's WhatsApp connector calls it. */
   @Post('graph/:version/:phoneNumberId/messages')
   @HttpCode(200)
@@ -122,8 +150,18 @@ export class WhatsAppSimulatorController {
       return;
     }
     const id = `wamid.sent.${randomUUID()}`;
-    const text = (body['text'] as { body?: unknown } | undefined)?.body;
-    this.sent.push({ id, to, type: String(body['type'] ?? ''), text: typeof text === 'string' ? text : null, at: new Date().toISOString() });
+    const type = String(body['type'] ?? '');
+    const media = body[type] as { id?: string; caption?: string } | undefined;
+    const text = (body['text'] as { body?: unknown } | undefined)?.body ?? media?.caption;
+    const file = media?.id ? this.uploads.get(media.id) : undefined;
+    this.sent.push({
+      id,
+      to,
+      type,
+      text: typeof text === 'string' ? text : null,
+      ...(file ? { file: { name: file.name, type: file.type, bytes: file.bytes } } : {}),
+      at: new Date().toISOString(),
+    });
     if (this.sent.length > 200) this.sent.shift();
     this.remember({ direction: 'to-customer', customer: to, text: typeof text === 'string' ? text : null, at: new Date().toISOString() });
     res.json({ messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id }] });
