@@ -46,7 +46,19 @@ export function attachmentLimitBytes(channel: Channel, mimeType: string): number
   }
 }
 
+/**
+ * Channels that take a file Parley keeps (`blob:`): the widget (the visitor reads it
+ * from Parley), WhatsApp (uploaded to its media API first), and the Kafka channels
+ * (their integration reads it through GetAttachment). Messenger and Apple fetch
+ * attachments by public URL, which a file Parley keeps has not.
+ */
+const KEPT_FILES: ReadonlySet<Channel> = new Set(['web', 'whatsapp', 'sms', 'email', 'custom']);
+
 export function assertAttachmentsFit(channel: Channel, attachments: readonly Attachment[]): void {
+  if (!KEPT_FILES.has(channel) && attachments.some((a) => a.ref.startsWith('blob:')))
+    throw new InvalidArgumentError('attachment not sendable on this channel', [
+      { field: 'attachments', description: `a file Parley keeps is sent on web chat, WhatsApp and the Kafka channels; on ${channel} send a public link` },
+    ]);
   for (const a of attachments) {
     const limit = attachmentLimitBytes(channel, a.mimeType);
     if (a.sizeBytes > limit) throw new AttachmentTooLargeError(channel, a.mimeType, a.sizeBytes, limit);

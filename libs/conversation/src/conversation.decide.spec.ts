@@ -807,3 +807,21 @@ describe('conversation: the page a widget visitor is on', () => {
     });
   });
 });
+
+describe('conversation: files Parley keeps', () => {
+  const file = { ref: 'blob:AAAAAAAAAAAAAAAAAAAAAA', mimeType: 'application/pdf', sizeBytes: 1000, name: 'label.pdf' };
+  it('sends them on web chat and WhatsApp, and refuses them on Messenger and Apple, which fetch public URLs only', () => {
+    for (const channel of ['web', 'whatsapp'] as const)
+      spec
+        .given([started(channel), received(channel, 0)])
+        .when(send(1, { channel, attachments: [file] }))
+        .then([
+          { type: 'conversation.message-sent', data: { messageId: 'reply-1', channel, author: agent, text: 'an answer', attachments: [file], at: at(1) } },
+        ]);
+    for (const channel of ['messenger', 'apple'] as const)
+      spec
+        .given([started(channel), received(channel, 0)])
+        .when(send(1, { channel, attachments: [file] }))
+        .thenThrows(InvalidArgumentError);
+  });
+});

@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from '@jest/globals';
 import { SignJWT } from 'jose';
-import { Registry } from '@parley/observability';
-import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
 import { customerStream } from './customers/customers.grpc';
-import { startHistory } from './history.app';
-import { MASTER, SECRET, hoursAgo, runProcess, sqliteBackend } from './testing/history.fixture';
+import { SECRET, hoursAgo, runProcess, sqliteBackend, startTestHistory } from './testing/history.fixture';
 
 function python(args: string[]) {
   const interpreter = process.env['PARLEY_PYTHON'];
@@ -18,16 +15,7 @@ function python(args: string[]) {
 describe('the public API from another language (Python grpcio, through reflection only)', () => {
   it('lists the services, pages a conversation with GetConversation and ListTimeline, and sets Struct attributes from JSON; a forged token is UNAUTHENTICATED', async () => {
     const backend = sqliteBackend();
-    const running = await startHistory(
-      loadHistoryConfig({
-        ...backend.env,
-        PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
-        PARLEY_HISTORY_HTTP_PORT: '0',
-        PARLEY_MASTER_KEY: MASTER,
-        PARLEY_TOKEN_SECRETS: SECRET,
-      }),
-      { registry: new Registry(), httpHost: '127.0.0.1' },
-    );
+    const running = await startTestHistory(backend);
     const seed = await backend.seed();
     try {
       await seed.store.handle(

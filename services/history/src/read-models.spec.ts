@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
-import { Registry } from '@parley/observability';
 import { waitFor } from '@parley/testing-support';
-import { loadHistoryConfig } from './config/history.config';
 import { conversationStream } from './conversations/conversations.grpc';
-import { startHistory, type RunningHistory } from './history.app';
-import { MASTER, SECRET, bearer, ferretBackend, rpc, sqliteBackend, type Backend, type Seed } from './testing/history.fixture';
+import type { RunningHistory } from './history.app';
+import { bearer, ferretBackend, rpc, sqliteBackend, type Backend, type Seed, startTestHistory } from './testing/history.fixture';
 
 type Row = { id: string; unread_count: number; waiting_since: { seconds: string } | null; priority: number };
 type Page = { conversations: Row[]; next_page_token: string };
@@ -41,16 +39,7 @@ for (const [name, make] of [
 
     before(async () => {
       backend = make();
-      running = await startHistory(
-        loadHistoryConfig({
-          ...backend.env,
-          PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
-          PARLEY_HISTORY_HTTP_PORT: '0',
-          PARLEY_MASTER_KEY: MASTER,
-          PARLEY_TOKEN_SECRETS: SECRET,
-        }),
-        { registry: new Registry(), httpHost: '127.0.0.1' },
-      );
+      running = await startTestHistory(backend);
       const Conversations = parleyService('ConversationService');
       client = new Conversations(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
       seed = await backend.seed();

@@ -4,11 +4,9 @@ import { afterAll as after, beforeAll as before, describe, it } from '@jest/glob
 import { credentials, type Client } from '@grpc/grpc-js';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { parleyService } from '@parley/grpc-edge';
-import { Registry } from '@parley/observability';
 import { infrastructure, uniqueName, waitFor } from '@parley/testing-support';
-import { loadHistoryConfig } from '../config/history.config';
-import { startHistory, type RunningHistory } from '../history.app';
-import { MASTER, SECRET, bearer, ferretBackend, rpc, type Backend, type Seed } from '../testing/history.fixture';
+import type { RunningHistory } from '../history.app';
+import { bearer, ferretBackend, rpc, type Backend, type Seed, startTestHistory } from '../testing/history.fixture';
 import { customerStream } from './customers.grpc';
 
 /**
@@ -57,18 +55,7 @@ describe('history: customer context from the brand’s systems over Kafka (Kafka
   before(async () => {
     const { kafkaBrokers } = infrastructure();
     backend = ferretBackend();
-    running = await startHistory(
-      loadHistoryConfig({
-        ...backend.env,
-        PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
-        PARLEY_HISTORY_HTTP_PORT: '0',
-        PARLEY_MASTER_KEY: MASTER,
-        PARLEY_TOKEN_SECRETS: SECRET,
-        PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
-        PARLEY_KAFKA_NAMESPACE: namespace,
-      }),
-      { registry: new Registry(), httpHost: '127.0.0.1' },
-    );
+    running = await startTestHistory(backend, { PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','), PARLEY_KAFKA_NAMESPACE: namespace });
     client = new (parleyService('CustomerService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
     seed = await backend.seed();
     kafka = new Kafka({ clientId: 'shop', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });

@@ -3,12 +3,10 @@ import { afterAll as after, beforeAll as before, describe, it } from '@jest/glob
 import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { fieldViolationsOf, parleyService } from '@parley/grpc-edge';
-import { Registry } from '@parley/observability';
 import { waitFor } from '@parley/testing-support';
-import { loadHistoryConfig } from '../config/history.config';
 import { conversationStream } from '../conversations/conversations.grpc';
-import { startHistory, type RunningHistory } from '../history.app';
-import { MASTER, SECRET, bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, type Backend, type Seed } from '../testing/history.fixture';
+import type { RunningHistory } from '../history.app';
+import { bearer, ferretBackend, hoursAgo, rpc, sqliteBackend, type Backend, type Seed, startTestHistory } from '../testing/history.fixture';
 import { customerStream } from './customers.grpc';
 
 const IDENTITY_SECRET = 'brand-a-identity-secret-32-bytes-long!!';
@@ -56,17 +54,7 @@ for (const [name, make] of [
 
     before(async () => {
       backend = make();
-      running = await startHistory(
-        loadHistoryConfig({
-          ...backend.env,
-          PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
-          PARLEY_HISTORY_HTTP_PORT: '0',
-          PARLEY_MASTER_KEY: MASTER,
-          PARLEY_TOKEN_SECRETS: SECRET,
-          PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}`,
-        }),
-        { registry: new Registry(), httpHost: '127.0.0.1' },
-      );
+      running = await startTestHistory(backend, { PARLEY_IDENTITY_SECRETS: `brand-a:${IDENTITY_SECRET}` });
       client = new (parleyService('CustomerService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
       conversations = new (parleyService('ConversationService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
       seed = await backend.seed();

@@ -5,11 +5,9 @@ import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, it } from '@jest/globals';
 import { credentials, type Client } from '@grpc/grpc-js';
 import { parleyService } from '@parley/grpc-edge';
-import { Registry } from '@parley/observability';
 import { infrastructure, waitFor } from '@parley/testing-support';
-import { loadHistoryConfig } from '../config/history.config';
-import { startHistory, type RunningHistory } from '../history.app';
-import { MASTER, SECRET, bearer, ferretBackend, rpc, type Backend } from '../testing/history.fixture';
+import type { RunningHistory } from '../history.app';
+import { bearer, ferretBackend, rpc, type Backend, startTestHistory } from '../testing/history.fixture';
 
 const SAMPLE = join(__dirname, '..', '..', '..', '..', 'samples', 'shop', 'dist', 'shop.js');
 
@@ -32,17 +30,7 @@ describe('history: the sample shop tells Parley about its customers over Kafka, 
   before(async () => {
     const { kafkaBrokers } = infrastructure();
     backend = ferretBackend();
-    running = await startHistory(
-      loadHistoryConfig({
-        ...backend.env,
-        PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
-        PARLEY_HISTORY_HTTP_PORT: '0',
-        PARLEY_MASTER_KEY: MASTER,
-        PARLEY_TOKEN_SECRETS: SECRET,
-        PARLEY_KAFKA_BROKERS: kafkaBrokers.join(','),
-      }),
-      { registry: new Registry(), httpHost: '127.0.0.1' },
-    );
+    running = await startTestHistory(backend, { PARLEY_KAFKA_BROKERS: kafkaBrokers.join(',') });
     client = new (parleyService('CustomerService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
     shop = spawn(process.execPath, [SAMPLE], {
       env: { ...process.env, SHOP_BROKERS: kafkaBrokers.join(','), SHOP_TENANT: tenant, SHOP_PORT: '0' },

@@ -23,6 +23,8 @@ import {
 } from '@parley/event-log';
 import { Registry } from '@parley/observability';
 import { bearer as signedBearer, infrastructure, rpc, uniqueName } from '@parley/testing-support';
+import { loadHistoryConfig } from '../config/history.config';
+import { startHistory, type RunningHistory } from '../history.app';
 
 /** Shared by the history service's specs: tokens, calls, and the two stores it runs on. */
 export const SECRET = 'history-test-secret-at-least-32-bytes!';
@@ -31,6 +33,21 @@ export const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toIS
 
 export const bearer = (tenant: string, role = 'agent', subject = 'agent-1'): Promise<Metadata> => signedBearer(SECRET, tenant, role, subject);
 export { rpc };
+
+/** The history service on a backend, on loopback and free ports, with the specs' keys; `env` adds or overrides settings. */
+export function startTestHistory(backend: Backend, env: Record<string, string> = {}, registry = new Registry()): Promise<RunningHistory> {
+  return startHistory(
+    loadHistoryConfig({
+      ...backend.env,
+      PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
+      PARLEY_HISTORY_HTTP_PORT: '0',
+      PARLEY_MASTER_KEY: MASTER,
+      PARLEY_TOKEN_SECRETS: SECRET,
+      ...env,
+    }),
+    { registry, httpHost: '127.0.0.1' },
+  );
+}
 
 export interface Backend {
   env: Record<string, string>;

@@ -3,11 +3,9 @@ import { afterAll as after, beforeAll as before, describe, it } from '@jest/glob
 import { credentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { streams } from '@parley/contracts';
 import { fieldViolationsOf, parleyService } from '@parley/grpc-edge';
-import { Registry } from '@parley/observability';
 import { waitFor } from '@parley/testing-support';
-import { loadHistoryConfig } from '../config/history.config';
-import { startHistory, type RunningHistory } from '../history.app';
-import { MASTER, SECRET, bearer, hoursAgo, rpc, sqliteBackend, type Backend, type Seed } from '../testing/history.fixture';
+import type { RunningHistory } from '../history.app';
+import { bearer, hoursAgo, rpc, sqliteBackend, type Backend, type Seed, startTestHistory } from '../testing/history.fixture';
 
 describe('history: canned responses over gRPC (SQLite)', () => {
   let backend: Backend;
@@ -18,16 +16,7 @@ describe('history: canned responses over gRPC (SQLite)', () => {
 
   before(async () => {
     backend = sqliteBackend();
-    running = await startHistory(
-      loadHistoryConfig({
-        ...backend.env,
-        PARLEY_HISTORY_GRPC_ADDRESS: '127.0.0.1:0',
-        PARLEY_HISTORY_HTTP_PORT: '0',
-        PARLEY_MASTER_KEY: MASTER,
-        PARLEY_TOKEN_SECRETS: SECRET,
-      }),
-      { registry: new Registry(), httpHost: '127.0.0.1' },
-    );
+    running = await startTestHistory(backend);
     client = new (parleyService('CannedResponseService'))(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
     seed = await backend.seed();
     // A customer the shop told Parley about, with an order, and their conversation.
