@@ -225,6 +225,16 @@ for (const [name, make] of [
       );
       const { state } = await directory.customers.load(streams.customer('brand-a', shopper.customerId));
       assert.deepEqual(state.own.conversations, [shopper.customerId], 'the conversation is attached to the customer the shop made');
+      // A payload from before business-scoped user ids: wa_id alone is the identity, and the same phone number.
+      const older = await directory.resolve(
+        { tenantId: 'brand-a', actor: 'shop' },
+        { kind: 'sms', id: '+4917000000002' },
+        'brand-api',
+        randomUUID,
+        new Date().toISOString(),
+      );
+      assert.equal((await postMeta(ingress.httpPort, 'whatsapp', whatsappMessage({ userId: '4917000000002', wamid: 'wamid.S2', text: 'hello' }))).status, 200);
+      assert.equal(await directory.find('brand-a', { kind: 'whatsapp', id: '4917000000002' }), older.customerId);
     });
 
     it('fetches the photo a WhatsApp customer sends from Graph into the blob store, once, and keeps it when Graph is down for a moment', async () => {

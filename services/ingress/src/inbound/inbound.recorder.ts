@@ -131,7 +131,10 @@ export class InboundRecorder {
  * the brand's shop or CRM knows its customers by phone, so one customer it is.
  */
 export function verifiedPhoneOf(identity: Identity): Identity | null {
-  if (identity.kind !== 'whatsapp' || !identity.waId) return null;
-  const phone = `+${identity.waId}`;
+  if (identity.kind !== 'whatsapp') return null;
+  // Payloads from before business-scoped user ids carry only wa_id, which is then the identity's id.
+  const digits = identity.waId ?? (/^\d{6,20}$/.test(identity.id) ? identity.id : undefined);
+  if (!digits) return null;
+  const phone = `+${digits}`;
   return /^\+[1-9]\d{6,14}$/.test(phone) ? { kind: 'sms', id: phone } : null;
 }
