@@ -91,6 +91,10 @@ function parse<S extends z.ZodType>(contract: EventContract<string, S>, message:
   const parsed = contract.schema.safeParse(data);
   if (!parsed.success)
     throw new CustomerContextRefusedError(`${contract.type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  // The header and the data name one tenant, or the record is not trusted to mean either.
+  const tenant = message.headers['ce_tenantid'];
+  if (tenant !== undefined && tenant !== (parsed.data as { tenantId: string }).tenantId)
+    throw new CustomerContextRefusedError(`${contract.type}: ce_tenantid and the data's tenantId differ`);
   return parsed.data;
 }
 

@@ -147,6 +147,7 @@ describe('history: customer context from the brand’s systems over Kafka (Kafka
     await publish(key, 'parley.customer.profile-changed', '{"not json');
     await publish(key, 'parley.customer.profile-changed', { tenantId: tenant, identity: { kind: 'whatsapp', id: 'US.1' }, profile: { name: 'X' }, at });
     await publish(key, 'parley.customer.profile-changed', { tenantId: tenant, identity, profile: { attributes: tooMany }, at });
+    await publish(key, 'parley.customer.profile-changed', { tenantId: tenant, identity, profile: { name: 'Y' }, at }, { ce_tenantid: 'brand-b' });
     await publish(key, 'parley.customer.order-changed', { tenantId: tenant, identity, order: { ...order, total: { amountMinor: 100, currency: 'EUR' } }, at });
     // The directory holds the identity a moment before the customer's stream has its events.
     const customerId = await waitFor(
@@ -161,8 +162,8 @@ describe('history: customer context from the brand’s systems over Kafka (Kafka
     );
     const mine = await waitFor(
       () => dead.filter((d) => d.key === key),
-      (d) => d.length === 6,
-      { what: 'six records set aside', timeoutMs: 30_000 },
+      (d) => d.length === 7,
+      { what: 'seven records set aside', timeoutMs: 30_000 },
     );
     const reasons = mine.map((d) => d.error);
     assert.match(reasons[0]!, /order\.total\.currency/);
@@ -171,6 +172,7 @@ describe('history: customer context from the brand’s systems over Kafka (Kafka
     assert.match(reasons[3]!, /not JSON/);
     assert.match(reasons[4]!, /identity/);
     assert.match(reasons[5]!, /attributes/);
+    assert.match(reasons[6]!, /ce_tenantid/);
     assert.ok(mine.every((d) => d.code === 'CUSTOMER_CONTEXT_MALFORMED'));
     // Only the good order: the refused records wrote nothing.
     assert.deepEqual(
