@@ -408,7 +408,12 @@
               return r.blob();
             })
             .then(function (b) {
-              window.open(URL.createObjectURL(b), '_blank', 'noopener');
+              // Only types a browser shows without running anything open on the brand's page; the rest is saved.
+              var shown = /^(image\/(jpeg|png|gif|webp)|application\/pdf|text\/plain)$/.test(b.type);
+              var url = URL.createObjectURL(shown ? b : new Blob([b], { type: 'application/octet-stream' }));
+              if (shown) return void window.open(url, '_blank', 'noopener');
+              var save = el('a', { href: url, download: a.name || 'attachment' });
+              save.click();
             });
         });
       item.appendChild(el('br', {}));

@@ -68,8 +68,18 @@ export class ChannelMedia {
         return media ? { bytes: media.bytes, ...(mime_type ? { mimeType: mime_type.split(';')[0]!.trim() } : {}) } : null;
       };
     }
-    if (event.channel === 'messenger' && /^https:\/\/|^http:\/\/127\.0\.0\.1[:/]/.test(ref)) return async () => this.get(ref, null);
+    if (event.channel === 'messenger' && this.fetchable(ref)) return async () => this.get(ref, null);
     return null;
+  }
+
+  /** Messenger's CDN serves https; plain http only from where Graph itself is (a loopback fake in tests), never elsewhere. */
+  private fetchable(ref: string): boolean {
+    try {
+      const url = new URL(ref);
+      return url.protocol === 'https:' || url.origin === new URL(this.graphBaseUrl).origin;
+    } catch {
+      return false;
+    }
   }
 
   private async get(url: string, token: string | null): Promise<{ bytes: Buffer; mimeType?: string } | null> {
