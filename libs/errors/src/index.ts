@@ -1,1 +1,2 @@
 export * from './parley.error';
+export * from './issues';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { InvalidArgumentError } from '@parley/errors';
+import { InvalidArgumentError, fieldViolations } from '@parley/errors';
 import { dirname, join } from 'node:path';
 import { FileSystemBlobStore, GridFsBlobStore, type BlobStore } from '@parley/blob-store';
 import { MongoClient } from 'mongodb';
@@ -112,11 +112,7 @@ export const STORAGE_SETTINGS = {
 /** Reads a service's settings from the environment; every problem is named at once. */
 export function parseSettings<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const parsed = schema.safeParse(env);
-  if (!parsed.success)
-    throw new InvalidArgumentError(
-      'invalid configuration',
-      parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })),
-    );
+  if (!parsed.success) throw new InvalidArgumentError('invalid configuration', fieldViolations(parsed.error.issues));
   const data = parsed.data as z.infer<S> & Partial<StorageConfig>;
   if (data.PARLEY_STORE === 'mongo' && !data.PARLEY_MONGO_URL)
     throw new InvalidArgumentError('invalid configuration', [{ field: 'PARLEY_MONGO_URL', description: 'required with PARLEY_STORE=mongo' }]);

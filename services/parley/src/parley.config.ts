@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidArgumentError } from '@parley/errors';
+import { InvalidArgumentError, fieldViolations } from '@parley/errors';
 
 /** Every setting of `npm start`, from the environment (documented in docs/configuration.md). */
 const schema = z.object({
@@ -43,10 +43,7 @@ export interface ParleyConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new InvalidArgumentError(
-      'invalid configuration',
-      parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })),
-    );
+    throw new InvalidArgumentError('invalid configuration', fieldViolations(parsed.error.issues));
   }
   const c = parsed.data;
   return {

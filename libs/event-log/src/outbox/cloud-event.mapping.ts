@@ -1,6 +1,6 @@
 import { CloudEvent } from 'cloudevents';
 import { z } from 'zod';
-import { InvalidArgumentError } from '@parley/errors';
+import { InvalidArgumentError, fieldViolations } from '@parley/errors';
 import type { IncomingMessage, OutgoingMessage } from '@parley/message-bus';
 import type { RecordedEvent } from '../event-envelope';
 
@@ -87,10 +87,7 @@ const headersSchema = z.object({
 export function fromCloudEventMessage(message: IncomingMessage): RecordedEvent {
   const parsed = headersSchema.safeParse(message.headers);
   if (!parsed.success) {
-    throw new InvalidArgumentError(
-      'not a Parley CloudEvent',
-      parsed.error.issues.map((i) => ({ field: i.path.join('.'), description: i.message })),
-    );
+    throw new InvalidArgumentError('not a Parley CloudEvent', fieldViolations(parsed.error.issues));
   }
   const h = parsed.data;
   let data: unknown;

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { CUSTOMER_CONTEXT_TOPICS, CustomerOrderChanged, CustomerProfileChanged, type EventContract } from '@parley/contracts';
-import { isParleyError, ParleyError } from '@parley/errors';
+import { isParleyError, ParleyError, describeIssues } from '@parley/errors';
 import { BusTransport, type IncomingMessage, type MessageBus } from '@parley/message-bus';
 import type { LoopProgress } from '@parley/observability';
 import type { z } from 'zod';
@@ -89,8 +89,7 @@ function parse<S extends z.ZodType>(contract: EventContract<string, S>, message:
   if (version !== undefined && version !== String(contract.version))
     throw new CustomerContextRefusedError(`${contract.type}: schema version ${version.slice(0, 10)} is not supported (${contract.version} is)`);
   const parsed = contract.schema.safeParse(data);
-  if (!parsed.success)
-    throw new CustomerContextRefusedError(`${contract.type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new CustomerContextRefusedError(`${contract.type}: ${describeIssues(parsed.error.issues)}`);
   // The header and the data name one tenant, or the record is not trusted to mean either.
   const tenant = message.headers['ce_tenantid'];
   if (tenant !== undefined && tenant !== (parsed.data as { tenantId: string }).tenantId)

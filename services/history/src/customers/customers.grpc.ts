@@ -1,5 +1,5 @@
 import { jwtVerify } from 'jose';
-import { InvalidArgumentError, ParleyError } from '@parley/errors';
+import { InvalidArgumentError, ParleyError, fieldViolations } from '@parley/errors';
 import { requireId } from '../grpc/request.validation';
 import { Identity as IdentitySchema, identityKey, streams, type Channel, type ConversationEvent, type CustomerEvent, type Identity } from '@parley/contracts';
 import { conversationView } from '@parley/conversation';
@@ -239,11 +239,7 @@ export class CustomersGrpc {
 
   private identity(raw: Record<string, string> | null): Identity {
     const parsed = IdentitySchema.safeParse({ kind: raw?.['kind'], id: raw?.['id'], ...(raw?.['wa_id'] ? { waId: raw['wa_id'] } : {}) });
-    if (!parsed.success)
-      throw new InvalidArgumentError(
-        'invalid identity',
-        parsed.error.issues.map((i) => ({ field: `identity.${i.path.join('.')}`, description: i.message })),
-      );
+    if (!parsed.success) throw new InvalidArgumentError('invalid identity', fieldViolations(parsed.error.issues, 'identity'));
     return parsed.data;
   }
 

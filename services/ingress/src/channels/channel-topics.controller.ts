@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { ChannelMessageReceived, ChannelReceipt, CHANNEL_TOPICS } from '@parley/contracts';
-import { ParleyError } from '@parley/errors';
+import { ParleyError, describeIssues } from '@parley/errors';
 import { BUS_TRANSPORT, BusTransport, type IncomingMessage, type MessageBus } from '@parley/message-bus';
 import type { Logger, LoopProgress } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
@@ -59,8 +59,7 @@ export class ChannelTopicsController {
     }
     if (type === ChannelMessageReceived.type) {
       const parsed = ChannelMessageReceived.schema.safeParse(data);
-      if (!parsed.success)
-        throw new MalformedChannelMessageError(`${type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 500));
+      if (!parsed.success) throw new MalformedChannelMessageError(`${type}: ${describeIssues(parsed.error.issues)}`.slice(0, 500));
       const d = parsed.data;
       if (!d.text && d.attachments.length === 0) throw new MalformedChannelMessageError(`${type}: a message needs text or an attachment`);
       await this.recorder.record({
@@ -77,8 +76,7 @@ export class ChannelTopicsController {
     }
     if (type === ChannelReceipt.type) {
       const parsed = ChannelReceipt.schema.safeParse(data);
-      if (!parsed.success)
-        throw new MalformedChannelMessageError(`${type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 500));
+      if (!parsed.success) throw new MalformedChannelMessageError(`${type}: ${describeIssues(parsed.error.issues)}`.slice(0, 500));
       const d = parsed.data;
       await this.recorder.record({
         kind: 'receipt',

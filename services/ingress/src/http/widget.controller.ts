@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeIssues } from '@parley/errors';
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -55,8 +56,7 @@ const AnswerRequest = z.object({ token: VisitorToken, ruleId: Name, accepted: z.
 /** A visitor's request: a body that does not parse is 400, a token that does not verify 401; nothing is written then. */
 async function asVisitor<T>(schema: z.ZodType<T>, body: unknown, res: Response, work: (request: T) => Promise<void>): Promise<void> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success)
-    return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+  if (!parsed.success) return void res.status(400).json({ error: 'INVALID_ARGUMENT', message: describeIssues(parsed.error.issues) });
   try {
     await work(parsed.data);
   } catch (error) {

@@ -6,7 +6,7 @@ import { Attachment, PageAttributes, streams, type ConversationEvent } from '@pa
 import { ConversationNotStartedError, conversationView, type ConversationCommand } from '@parley/conversation';
 import { IdentityTakenError } from '@parley/customer';
 import type { CustomerDirectory } from '@parley/customer-directory';
-import { ParleyError } from '@parley/errors';
+import { ParleyError, describeIssues } from '@parley/errors';
 import { timeOrderedId, type ReadStreamOptions, type RecordedEvent } from '@parley/event-log';
 import { gauge, type Logger, type Registry } from '@parley/observability';
 import type { InboundRecorder } from '../inbound/inbound.recorder';
@@ -224,7 +224,7 @@ export class LiveChatGateway {
           send({
             type: 'error',
             code: 'INVALID_MESSAGE',
-            message: error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : 'not JSON',
+            message: error instanceof z.ZodError ? describeIssues(error.issues) : 'not JSON',
           });
           return;
         }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { describeIssues } from '@parley/errors';
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -60,7 +61,7 @@ export class WhatsAppSimulatorController {
   async customerWrites(@Body() body: unknown, @Res() res: Response) {
     const parsed = Inbound.safeParse(body);
     if (!parsed.success) {
-      res.status(400).json({ error: 'INVALID_ARGUMENT', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      res.status(400).json({ error: 'INVALID_ARGUMENT', message: describeIssues(parsed.error.issues) });
       return;
     }
     const { from, name, text, phone } = parsed.data;
