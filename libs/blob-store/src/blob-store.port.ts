@@ -28,6 +28,8 @@ export interface BlobStore {
    */
   put(meta: Omit<BlobMeta, 'sizeBytes'>, bytes: Buffer, id?: string): Promise<StoredBlob>;
   get(tenantId: string, id: string): Promise<{ readonly meta: BlobMeta; readonly stream: Readable } | null>;
+  /** What a blob is, without opening its bytes; null as get would be. */
+  stat(tenantId: string, id: string): Promise<BlobMeta | null>;
   /** Erasure: every blob of the customer goes; returns how many. */
   deleteOwnedBy(tenantId: string, ownerId: string): Promise<number>;
   close(): Promise<void>;

@@ -152,7 +152,7 @@ export async function startHistory(
             ...runners,
             searchKey: deriveKey(masterKey, 'search-index'),
             rules,
-            customerLocale: async (tenantId, customerId) => (await customers.contextOf(tenantId, customerId)).profile.locale,
+            customerLocale: async (tenantId, customerId) => (await customers.profileOf(tenantId, customerId)).profile.locale,
           }).handlers(),
           ...new AttachmentsGrpc(store.blobs, conversations, edge).handlers(),
         },

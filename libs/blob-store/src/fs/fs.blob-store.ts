@@ -29,15 +29,17 @@ export class FileSystemBlobStore implements BlobStore {
   }
 
   async get(tenantId: string, id: string) {
+    const meta = await this.stat(tenantId, id);
+    return meta ? { meta, stream: createReadStream(join(this.dir, segment(tenantId), 'owners', segment(meta.ownerId), id)) } : null;
+  }
+
+  async stat(tenantId: string, id: string): Promise<BlobMeta | null> {
     if (!SAFE.test(id)) return null;
-    const tenant = join(this.dir, segment(tenantId));
-    let meta: BlobMeta;
     try {
-      meta = JSON.parse(await readFile(join(tenant, 'ids', `${id}.json`), 'utf8')) as BlobMeta;
+      return JSON.parse(await readFile(join(this.dir, segment(tenantId), 'ids', `${id}.json`), 'utf8')) as BlobMeta;
     } catch {
       return null;
     }
-    return { meta, stream: createReadStream(join(tenant, 'owners', segment(meta.ownerId), id)) };
   }
 
   async deleteOwnedBy(tenantId: string, ownerId: string): Promise<number> {

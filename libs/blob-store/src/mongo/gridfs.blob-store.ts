@@ -19,7 +19,7 @@ export class GridFsBlobStore implements BlobStore {
   async put(meta: FileMeta, bytes: Buffer, given?: string): Promise<StoredBlob> {
     await this.ensureIndexes();
     const id = given ?? newBlobId();
-    // The same id again (a redelivered webhook's media): stored already, nothing new.
+    // The same id again: stored already, nothing new.
     if (given && (await this.bucket.find({ _id: id as never }).toArray()).length > 0) return { id, meta: { ...meta, sizeBytes: bytes.length } };
     await new Promise<void>((resolve, reject) => {
       const upload = this.bucket.openUploadStreamWithId(id as never, id, { metadata: { ...meta } });
@@ -30,11 +30,15 @@ export class GridFsBlobStore implements BlobStore {
   }
 
   async get(tenantId: string, id: string) {
-    // Top-level equality on _id first: FerretDB hands it to PostgreSQL's index.
+    const meta = await this.stat(tenantId, id);
+    return meta ? { meta, stream: this.bucket.openDownloadStream(id as never) } : null;
+  }
+
+  async stat(tenantId: string, id: string): Promise<BlobMeta | null> {
+    // Top-level equality on _id: FerretDB hands it to PostgreSQL's index.
     const [file] = await this.bucket.find({ _id: id as never }).toArray();
     const meta = file?.metadata as FileMeta | undefined;
-    if (!file || meta?.tenantId !== tenantId) return null;
-    return { meta: { ...meta, sizeBytes: file.length }, stream: this.bucket.openDownloadStream(id as never) };
+    return file && meta?.tenantId === tenantId ? { ...meta, sizeBytes: file.length } : null;
   }
 
   async deleteOwnedBy(tenantId: string, ownerId: string): Promise<number> {

@@ -32,6 +32,8 @@ export function blobStoreContract(name: string, open: () => Promise<{ store: Blo
       assert.ok(got);
       assert.deepEqual(got.meta, stored.meta);
       assert.ok((await bytesOf(got.stream)).equals(bytes));
+      assert.deepEqual(await store.stat('brand-a', stored.id), stored.meta);
+      assert.equal(await store.stat('brand-b', stored.id), null);
       assert.equal(await store.get('brand-b', stored.id), null, "another tenant's id is not found");
       assert.equal(await store.get('brand-a', 'AAAAAAAAAAAAAAAAAAAAAA'), null);
       assert.equal(await store.get('brand-a', '../../etc/passwd'), null);

@@ -182,14 +182,20 @@ export class CustomersGrpc {
     return { tenantId: caller.tenantId, actor: caller.subject };
   }
 
-  /** What a canned response may say of the customer: the profile (a free-form `name` attribute failing that) and the latest order. */
-  async contextOf(tenantId: string, customerId: string): Promise<{ profile: CustomerProfile; latestOrder: { id: string; status: string } | null }> {
+  /** What Parley may say to or of the customer: the profile, a free-form `name` attribute failing its name (the survey's language needs no more). */
+  async profileOf(tenantId: string, customerId: string): Promise<{ profile: CustomerProfile; state: CustomerState }> {
     const { state } = await this.directory.customers.load(customerStream(tenantId, customerId));
     const profile = await this.profile({ tenantId }, state);
     const named = profile.name ?? (typeof view(state).attributes['name'] === 'string' ? (view(state).attributes['name'] as string) : undefined);
+    return { profile: { ...profile, ...(named ? { name: named } : {}) }, state };
+  }
+
+  /** What a canned response may say of the customer: the profile and the latest order. */
+  async contextOf(tenantId: string, customerId: string): Promise<{ profile: CustomerProfile; latestOrder: { id: string; status: string } | null }> {
+    const { profile, state } = await this.profileOf(tenantId, customerId);
     const [latest] = (await this.orders.page(tenantId, customerId, state, 1, '')).orders;
     return {
-      profile: { ...profile, ...(named ? { name: named } : {}) },
+      profile,
       latestOrder: latest ? { id: latest.order.order_id, status: latest.order.status.replace('ORDER_STATUS_', '').toLowerCase() } : null,
     };
   }

@@ -22,7 +22,7 @@ interface Accounts {
  * Media customers send on WhatsApp and Messenger, fetched into Parley's blob
  * store before the message is recorded, so the attachment's reference is
  * `blob:<id>` for good (Graph's media URLs expire within minutes). The blob id
- * is derived from the channel's media id: a redelivered webhook stores nothing new.
+ * is derived from the channel's media id: a redelivered webhook fetches and stores nothing new.
  * Media the channel no longer has (4xx) or past the size limit keeps its channel
  * reference: the message is recorded all the same.
  */
@@ -45,9 +45,12 @@ export class ChannelMedia {
   private async one(event: Extract<InboundEvent, { kind: 'message' }>, customerId: string, attachment: Attachment): Promise<Attachment> {
     const source = this.sourceOf(event, attachment.ref);
     if (!source) return attachment;
+    const id = createHmac('sha256', this.idKey).update(`${event.tenantId}\u0000${attachment.ref}`).digest('base64url').slice(0, 22);
+    // A redelivered webhook: the media is stored already, Graph is not asked again.
+    const kept = await this.blobs.stat(event.tenantId, id);
+    if (kept) return { ...attachment, ref: blobRef(id), mimeType: kept.mimeType, sizeBytes: kept.sizeBytes };
     const fetched = await source();
     if (!fetched) return attachment;
-    const id = createHmac('sha256', this.idKey).update(`${event.tenantId}\u0000${attachment.ref}`).digest('base64url').slice(0, 22);
     const mimeType = fetched.mimeType ?? attachment.mimeType;
     await this.blobs.put({ tenantId: event.tenantId, ownerId: customerId, mimeType, ...(attachment.name ? { name: attachment.name } : {}) }, fetched.bytes, id);
     return { ...attachment, ref: blobRef(id), mimeType, sizeBytes: fetched.bytes.length };
